@@ -1,0 +1,53 @@
+# kiosk: `make run` to try it, `make test` for the whole suite. Needs Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LANGS := sv nb da fi de
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format translations compile-translations bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "kiosk needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+compile-translations: $(STAMP)
+	@$(BIN)/kiosk translate compile >/dev/null
+
+run: $(STAMP) compile-translations
+	$(BIN)/kiosk db upgrade
+	$(BIN)/kiosk demo
+	$(BIN)/kiosk serve --host 127.0.0.1 --port $${KIOSK_PORT:-5000}
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint compile-translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Extract new strings, merge them into every catalog, compile. Translate what is new in each
+# translations/<lang>/LC_MESSAGES/messages.po; tests/test_i18n.py fails until every one is done.
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output \
+		--project kiosk -o translations/messages.pot .
+	@for lang in $(LANGS); do \
+		if [ -f translations/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel -q update --no-fuzzy-matching -i translations/messages.pot \
+				-d translations -l $$lang; \
+		else \
+			$(BIN)/pybabel -q init -i translations/messages.pot -d translations -l $$lang; \
+		fi; \
+	done
+	@$(BIN)/kiosk translate compile >/dev/null
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,122 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request, session
+
+from kiosk import db, errors, i18n
+from kiosk.config import load_config
+from kiosk.extensions import babel, csrf, login_manager
+from kiosk.paths import resource_dir
+from kiosk.schema import require_current_schema
+
+
+class KioskFlask(Flask):
+    """Flask, with unexpected errors logged without anything a visitor typed."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        # Flask's default logs the exception message, which can quote submitted data; we log
+        # the type and where it happened, which is what an operator needs to find the bug.
+        exc_type, _exc, tb = exc_info
+        frames = traceback.extract_tb(tb)[-6:]
+        where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames))
+        rule = request.url_rule.rule if request.url_rule else "?"
+        self.logger.error(
+            "unhandled %s on %s %s at %s", exc_type.__name__, request.method, rule, where
+        )
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the kiosk app.
+
+    ``config`` overrides everything else (tests use it); ``INSTANCE_PATH`` in it, or the
+    ``KIOSK_INSTANCE_PATH`` environment variable, moves the instance folder.
+    """
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("KIOSK_INSTANCE_PATH")
+    app = KioskFlask(
+        "kiosk",
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    load_config(app, config)
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    logging.getLogger("kiosk").setLevel(app.config["LOG_LEVEL"])
+
+    db.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(resource_dir("translations")),
+    )
+    csrf.init_app(app)
+    _init_login(app)
+
+    from kiosk.dashboard.routes import bp as dashboard_bp
+    from kiosk.registration.routes import bp as registration_bp
+
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
+    errors.init_app(app)
+
+    app.before_request(require_current_schema)
+    app.after_request(_security_headers)
+    i18n.init_app(app)
+    return app
+
+
+def _select_locale() -> str | None:
+    """The kiosk visitor's choice, else the site's language, else the browser's."""
+    from flask import current_app
+
+    supported: list[str] = current_app.config["LANGUAGES"]
+    for candidate in (session.get("locale"), g.get("site_locale")):
+        if candidate in supported:
+            return str(candidate)
+    best = request.accept_languages.best_match(supported)
+    return best or current_app.config["DEFAULT_LOCALE"]
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from kiosk.db import get_session
+    from kiosk.models import StaffUser
+
+    login_manager.init_app(app)
+    login_manager.login_view = "dashboard.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> StaffUser | None:
+        if not user_id.isdigit():
+            return None
+        user = get_session().get(StaffUser, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'",
+    )
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.endpoint != "static":
+        # Kiosk screens and staff views hold personal data: never keep them in a cache, so the
+        # next visitor cannot go "back" into them.
+        headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,159 @@
+"""The ``kiosk`` command: serve, db, demo, create-user and friends."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from alembic import command as alembic_command
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from kiosk.app import create_app
+from kiosk.clock import now
+from kiosk.db import get_database, get_session
+from kiosk.models import ROLES
+from kiosk.schema import SchemaOutOfDate, alembic_config, check_schema
+
+
+def _create_app() -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """Visitor registration for office receptions."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", type=int, help="Worker processes (default: KIOSK_WORKERS or cores).")
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve the kiosk and the dashboard with gunicorn (the production server)."""
+    from kiosk.server import run_server
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    engine = get_database().engine
+    try:
+        check_schema(engine)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        # Workers build their own app and engine; no connection may cross the fork.
+        engine.dispose()
+    worker_count = workers or app.config["WORKERS"] or os.cpu_count() or 2
+    base = f"http://{host}:{port}"
+    click.echo(f"Kiosk:     {base}/")
+    click.echo(f"Dashboard: {base}/dashboard/")
+    run_server(host=host, port=port, workers=int(worker_count))
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    _run_alembic(alembic_command.upgrade, revision)
+    click.echo("Database is up to date.")
+
+
+@db.command()
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    _run_alembic(alembic_command.downgrade, revision)
+
+
+@db.command()
+def current() -> None:
+    """Show the migration the database is at."""
+    _run_alembic(alembic_command.current)
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    _run_alembic(alembic_command.revision, message=message, autogenerate=True)
+
+
+def _run_alembic(func: Any, *args: Any, **kwargs: Any) -> None:
+    config = alembic_config()
+    with get_database().engine.begin() as connection:
+        config.attributes["connection"] = connection
+        func(config, *args, **kwargs)
+
+
+@main.command()
+@click.option("--reset-password", is_flag=True, help="Give the demo admin a new password.")
+def demo(reset_password: bool) -> None:
+    """Create demo data (idempotent): a site, hosts, notices and an admin."""
+    from kiosk.services.demo import DEMO_ADMIN, DEMO_SITE, seed_demo
+
+    session = get_session()
+    result = seed_demo(session, now=now(), reset_password=reset_password)
+    session.commit()
+    if result.site_created:
+        click.echo(f"Created the demo site {DEMO_SITE!r}.")
+    if result.admin_password:
+        click.echo(f"Demo login: {DEMO_ADMIN} / {result.admin_password}")
+        click.echo("This password is shown only now.")
+    else:
+        click.echo(
+            f"Demo login: {DEMO_ADMIN} (password shown when it was created; "
+            "`kiosk demo --reset-password` makes a new one)"
+        )
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
+@click.option("--site", "sites", multiple=True, help="A site the user serves (repeatable).")
+def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
+    """Create a staff user; the password comes from standard input or a prompt."""
+    from kiosk.services.audit import record_event
+    from kiosk.services.staff import StaffError, create_staff_user
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    session = get_session()
+    try:
+        user = create_staff_user(
+            session, username=username, password=password, role=role, site_names=sites, now=now()
+        )
+        session.flush()
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    record_event(
+        session,
+        actor="cli",
+        action="create_staff_user",
+        target_type="staff_user",
+        target_id=user.id,
+        now=now(),
+    )
+    session.commit()
+    click.echo(f"Created {role} user {user.username!r}.")
+
+
+@main.group()
+def translate() -> None:
+    """Translation catalogs."""
+
+
+@translate.command("compile")
+def translate_compile() -> None:
+    """Compile the .po catalogs into .mo files."""
+    from kiosk.i18n import compile_catalogs
+
+    for path in compile_catalogs():
+        click.echo(f"compiled {path}")

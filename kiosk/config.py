@@ -1,0 +1,91 @@
+"""Configuration: built-in defaults < instance ``kiosk.toml`` < ``KIOSK_*`` environment.
+
+Every key is documented in README.md ("Settings").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from kiosk.clock import SystemClock
+
+INSTANCE_CONFIG_FILE = "kiosk.toml"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+#: Languages the kiosk ships complete, in the order the language picker shows them.
+LANGUAGES = ["sv", "en", "nb", "da", "fi", "de"]
+
+DEFAULTS: dict[str, Any] = {
+    # Flask / security
+    "SECRET_KEY": None,  # generated into the instance folder when not set
+    "MAX_CONTENT_LENGTH": 256 * 1024,  # bytes; larger requests get 413
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "WTF_CSRF_TIME_LIMIT": 3600,
+    # Database
+    "DATABASE_URL": None,  # default: SQLite file kiosk.sqlite3 in the instance folder
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    "DATABASE_POOL_SIZE": 5,
+    # Kiosk
+    "SITE": None,  # name of the site the kiosk at / serves; default: the first site
+    "LANGUAGES": LANGUAGES,
+    "DEFAULT_LOCALE": "en",  # when neither kiosk choice, site nor browser decides
+    "CONFIRMATION_SECONDS": 15,  # the confirmation screen returns to the start after this
+    # Server (kiosk serve)
+    "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
+    "LOG_LEVEL": "INFO",
+}
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` in precedence order, then apply explicit overrides (tests)."""
+    app.config.from_mapping(DEFAULTS)
+    app.config["CLOCK"] = SystemClock()
+    app.config.from_file(INSTANCE_CONFIG_FILE, load=_load_toml, silent=True, text=False)
+    app.config.from_prefixed_env("KIOSK")
+    if overrides:
+        app.config.from_mapping(overrides)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    if not app.config["DATABASE_URL"]:
+        db_path = Path(app.instance_path) / "kiosk.sqlite3"
+        app.config["DATABASE_URL"] = f"sqlite:///{db_path}"
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LOCALE"]
+
+
+def _load_toml(file: Any) -> dict[str, Any]:
+    data: dict[str, Any] = tomllib.load(file)
+    return data
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first start.
+
+    Several workers may start at once: O_EXCL makes exactly one of them write the key; the
+    others read what it wrote.
+    """
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = ""
+        for _ in range(50):  # the creating worker may not have written it yet
+            key = path.read_text(encoding="ascii").strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise RuntimeError(f"{path} is empty: delete it to have a new key generated") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,1 @@
+"""The reception dashboard: staff screens behind a login."""

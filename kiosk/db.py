@@ -1,0 +1,84 @@
+"""The database resource: one engine per app, one session per request, closed on teardown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+EXTENSION_KEY = "kiosk.db"
+
+
+class Database:
+    """The engine and session factory of one app."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> None:
+        self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
+    """Create an engine for any SQLAlchemy URL, with SQLite tuned for a many-process server."""
+    parsed = make_url(url)
+    options: dict[str, Any] = {
+        # Bound parameters hold visitor data: keep them out of exception messages and logs.
+        "hide_parameters": True,
+        # A database that restarted leaves dead pooled connections; test each before use.
+        "pool_pre_ping": True,
+    }
+    if parsed.get_backend_name() != "sqlite":
+        options["pool_size"] = pool_size
+    engine = create_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite":
+        _tune_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            # WAL lets readers (dashboard) and the writer (kiosk) work at the same time;
+            # NORMAL is durable in WAL mode except for the last commits on power loss, and
+            # FULL costs about 25% (PERFORMANCE.md).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        finally:
+            cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's engine and close the request's session on teardown."""
+    app.extensions[EXTENSION_KEY] = Database(
+        app.config["DATABASE_URL"],
+        busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT_MS"]),
+        pool_size=int(app.config["DATABASE_POOL_SIZE"]),
+    )
+    app.teardown_appcontext(close_session)
+
+
+def get_database(app: Flask | None = None) -> Database:
+    """Return the app's :class:`Database`."""
+    database: Database = (app or current_app).extensions[EXTENSION_KEY]
+    return database
+
+
+def get_session() -> Session:
+    """Return the session of the current request (or CLI command), opening it on first use."""
+    if "db_session" not in g:
+        g.db_session = get_database().sessionmaker()
+    session: Session = g.db_session
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the request's session; anything not committed is rolled back."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()

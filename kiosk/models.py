@@ -1,0 +1,259 @@
+"""The data model: SQLAlchemy 2.x typed ORM.
+
+Columns marked ``#: personal data`` hold visitor personal data; the retention purge erases them.
+``__repr__`` shows ids only, so a model that reaches a log line never leaks a name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+ROLE_RECEPTION = "reception"
+ROLE_ADMIN = "admin"
+ROLES = (ROLE_RECEPTION, ROLE_ADMIN)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite has no timezone type and hands back naive values; this type refuses naive input and
+    always returns aware UTC, so comparisons never mix naive and aware times.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC time (kiosk.clock)")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime()}
+
+    def __repr__(self) -> str:
+        ident = inspect(self).identity
+        return f"<{type(self).__name__} id={ident[0] if ident else None}>"
+
+
+staff_sites = Table(
+    "staff_sites",
+    Base.metadata,
+    Column("staff_user_id", ForeignKey("staff_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Site(Base):
+    """A reception: one building or office, with the privacy details its notice names."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention_days_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    #: IANA zone name; times are stored in UTC and shown in this zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+    #: The kiosk starts in this language until a visitor picks another.
+    default_locale: Mapped[str] = mapped_column(String(8), default="sv")
+    #: Visitor data is erased this many days after check-out (GDPR storage limitation).
+    retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    #: The data controller as the notice names it (a company, not a person).
+    controller_name: Mapped[str] = mapped_column(String(200))
+    controller_contact: Mapped[str] = mapped_column(String(500))
+    #: Data protection officer's contact; empty when the controller has none.
+    dpo_contact: Mapped[str | None] = mapped_column(String(500))
+    authority_name: Mapped[str] = mapped_column(
+        String(200), default="Integritetsskyddsmyndigheten (IMY)"
+    )
+    authority_contact: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+
+    hosts: Mapped[list[Host]] = relationship(back_populates="site")
+
+
+class Host(Base):
+    """An employee whom visitors come to see."""
+
+    __tablename__ = "hosts"
+    __table_args__ = (Index("ix_hosts_site_id_active", "site_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    #: Inactive hosts stay for the visits that name them but are no longer offered at the kiosk.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    site: Mapped[Site] = relationship(back_populates="hosts")
+
+
+class NoticeVersion(Base):
+    """One version of a site's privacy notice in one language; immutable once published."""
+
+    __tablename__ = "notice_versions"
+    __table_args__ = (UniqueConstraint("site_id", "locale", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    locale: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    #: The full notice; ``{placeholders}`` are filled from the site's settings when shown.
+    text: Mapped[str] = mapped_column(Text)
+    #: None while a draft; once set the version is what visitors saw and never changes.
+    published_at: Mapped[datetime | None]
+
+
+class Visit(Base):
+    """One visitor's stay at a site, from check-in to check-out."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        UniqueConstraint("site_id", "short_code"),
+        # "On site now" reads the visits of a site that have no check-out yet.
+        Index("ix_visits_site_id_checked_out_at", "site_id", "checked_out_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    #: None when the visitor did not know whom they visit ("ask reception").
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
+    visitor_name: Mapped[str] = mapped_column(String(200))  #: personal data
+    company: Mapped[str | None] = mapped_column(String(200))  #: personal data
+    email: Mapped[str | None] = mapped_column(String(254))  #: personal data
+    phone: Mapped[str | None] = mapped_column(String(40))  #: personal data
+    purpose: Mapped[str | None] = mapped_column(String(200))  #: personal data
+    #: Random, at least 128 bits, never derived from personal data: the badge QR carries it.
+    badge_token: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Short code a person can type at check-out; unique among the site's kept visits.
+    short_code: Mapped[str] = mapped_column(String(12))
+    #: The language the visitor used; badges and messages to them use it too.
+    locale: Mapped[str] = mapped_column(String(8))
+    #: The notice version shown before check-in (accountability, GDPR Art. 5(2)).
+    notice_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notice_versions.id", ondelete="RESTRICT")
+    )
+    checked_in_at: Mapped[datetime]
+    checked_out_at: Mapped[datetime | None]
+
+    site: Mapped[Site] = relationship()
+    host: Mapped[Host | None] = relationship()
+    notice_version: Mapped[NoticeVersion | None] = relationship()
+
+
+class StaffUser(Base):
+    """A reception or admin account for the dashboard."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint("role IN ('reception', 'admin')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    #: argon2id hash, never the password.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    #: Sites a reception user serves; admins serve every site regardless.
+    sites: Mapped[list[Site]] = relationship(secondary=staff_sites)
+
+    # Flask-Login's user protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
+
+class AuditEvent(Base):
+    """Who did what to which record, and when. Never visitor personal data: ids only."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_occurred_at", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime]
+    #: "staff:<id>", "kiosk:<site id>", "cli" or "system".
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class PublishedNoticeChanged(Exception):
+    """Raised when code tries to change or delete a published notice version."""
+
+
+@event.listens_for(Session, "before_flush")
+def _protect_published_notices(session: Session, _context: Any, _instances: Any) -> None:
+    """Published notice versions are evidence of what visitors saw: refuse to alter them."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, NoticeVersion):
+            continue
+        state = inspect(obj)
+        published_before = state.attrs.published_at.history.deleted or (
+            [obj.published_at] if not state.attrs.published_at.history.has_changes() else []
+        )
+        if any(value is not None for value in published_before) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            raise PublishedNoticeChanged(f"notice version {obj.id} is published")

@@ -1,0 +1,1 @@
+"""The kiosk screens visitors use at reception."""

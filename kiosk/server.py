@@ -1,0 +1,41 @@
+"""Running the app under gunicorn from inside the ``kiosk serve`` command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class KioskServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn with its settings from ``kiosk serve``; each worker creates its own app."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from kiosk.app import create_app
+
+        # Each worker reads the same instance file and environment as the command did.
+        return create_app()
+
+
+def run_server(*, host: str, port: int, workers: int) -> None:
+    """Serve until stopped."""
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "accesslog": "-",
+        "errorlog": "-",
+        # A kiosk at a reception is a handful of clients; long requests mean a stuck database.
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "proc_name": "kiosk",
+    }
+    KioskServer(options).run()

@@ -1,0 +1,35 @@
+"""The audit trail: every staff view or change of personal data leaves an event (ids only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from kiosk.models import AuditEvent, StaffUser
+
+
+def staff_actor(user: StaffUser) -> str:
+    """The audit actor label of a staff user."""
+    return f"staff:{user.id}"
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: int | str | None,
+    now: datetime,
+) -> AuditEvent:
+    """Add an audit event to the session (the caller commits with its own change)."""
+    event = AuditEvent(
+        occurred_at=now,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,297 @@
+"""Fixtures: an app on a clean, migrated database per test, on SQLite and (when configured)
+PostgreSQL; clients; factories; and the clock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command as alembic_command
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from kiosk import create_app
+from kiosk.clock import FrozenClock
+from kiosk.db import get_database, make_engine
+from kiosk.i18n import compile_catalogs
+from kiosk.models import Base, Host, Site, StaffUser, Visit
+from kiosk.schema import alembic_config
+from kiosk.services.staff import create_staff_user
+from kiosk.services.visits import new_badge_token, new_short_code
+
+PG_URL = os.environ.get("KIOSK_TEST_DATABASE_URL")
+PG_SKIP_REASON = "PostgreSQL tests need KIOSK_TEST_DATABASE_URL (CI sets it)"
+STAFF_PASSWORD = "correct horse battery"
+#: A Wednesday morning in Stockholm (08:00 UTC = 09:00 local).
+START = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+
+
+def pytest_report_header() -> str:
+    postgres = "postgresql" if PG_URL else f"postgresql SKIPPED: {PG_SKIP_REASON}"
+    return f"kiosk databases: sqlite, {postgres}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogs() -> None:
+    compile_catalogs()
+
+
+@pytest.fixture(autouse=True)
+def _no_kiosk_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own KIOSK_* settings must not leak into tests."""
+    for name in list(os.environ):
+        if name.startswith("KIOSK_") and name != "KIOSK_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+
+
+def migrate(url: str) -> None:
+    """Bring the database at ``url`` to the newest migration."""
+    engine = make_engine(url)
+    try:
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            alembic_command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+class PostgresSchemas:
+    """Throwaway schemas in the test database, so runs never touch each other's tables."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.created: list[str] = []
+        try:
+            self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means the server is unusable
+            pytest.fail(f"KIOSK_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}")
+
+    def new(self) -> str:
+        name = f"kiosk_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{name}"'))
+        self.created.append(name)
+        separator = "&" if "?" in self.url else "?"
+        return f"{self.url}{separator}options=-csearch_path%3D{name}"
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    schemas = PostgresSchemas(PG_URL)
+    yield schemas
+    schemas.drop_all()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "kiosk.sqlite3"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated(postgres_schemas: PostgresSchemas) -> str:
+    url = postgres_schemas.new()
+    migrate(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A clean, migrated database for this test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "instance" / "kiosk.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_migrated")
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def empty_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with no tables at all."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
+    return schemas.new()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_url: str, clock: FrozenClock) -> dict[str, Any]:
+    """The settings the ``app`` fixture uses; a test may change them before asking for ``app``."""
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+        "CLOCK": clock,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_config)
+    yield app
+    get_database(app).engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A database session of the test's own, beside the app's."""
+    db_session = get_database(app).sessionmaker()
+    yield db_session
+    db_session.close()
+
+
+@pytest.fixture
+def make_site(session: Session, clock: FrozenClock) -> Callable[..., Site]:
+    counter = iter(range(1, 1000))
+
+    def make(**fields: Any) -> Site:
+        number = next(counter)
+        values: dict[str, Any] = {
+            "name": f"Site {number}",
+            "timezone": "Europe/Stockholm",
+            "default_locale": "sv",
+            "retention_days": 30,
+            "controller_name": "Example AB",
+            "controller_contact": "privacy@example.com",
+            "dpo_contact": "dpo@example.com",
+            "authority_name": "Integritetsskyddsmyndigheten (IMY)",
+            "authority_contact": "www.imy.se",
+            "created_at": clock.now(),
+        }
+        values.update(fields)
+        site = Site(**values)
+        session.add(site)
+        session.commit()
+        return site
+
+    return make
+
+
+@pytest.fixture
+def make_host(session: Session) -> Callable[..., Host]:
+    def make(site: Site, name: str = "Hanna Host", **fields: Any) -> Host:
+        host = Host(site_id=site.id, name=name, email=fields.pop("email", "host@example.com"))
+        for key, value in fields.items():
+            setattr(host, key, value)
+        session.add(host)
+        session.commit()
+        return host
+
+    return make
+
+
+@pytest.fixture
+def make_visit(session: Session, clock: FrozenClock) -> Callable[..., Visit]:
+    def make(site: Site, visitor_name: str = "Vera Visitor", **fields: Any) -> Visit:
+        values: dict[str, Any] = {
+            "site_id": site.id,
+            "visitor_name": visitor_name,
+            "badge_token": new_badge_token(),
+            "short_code": new_short_code(),
+            "locale": "en",
+            "checked_in_at": clock.now(),
+        }
+        values.update(fields)
+        visit = Visit(**values)
+        session.add(visit)
+        session.commit()
+        return visit
+
+    return make
+
+
+@pytest.fixture
+def make_staff(session: Session, clock: FrozenClock) -> Callable[..., StaffUser]:
+    counter = iter(range(1, 1000))
+
+    def make(role: str = "reception", sites: tuple[Site, ...] = (), **fields: Any) -> StaffUser:
+        user = create_staff_user(
+            session,
+            username=fields.pop("username", f"staff{next(counter)}"),
+            password=fields.pop("password", STAFF_PASSWORD),
+            role=role,
+            site_names=[site.name for site in sites],
+            now=clock.now(),
+        )
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(app: Flask) -> Callable[[StaffUser], FlaskClient]:
+    """Return a new client logged in as the given staff user."""
+
+    def log_in(user: StaffUser, password: str = STAFF_PASSWORD) -> FlaskClient:
+        staff_client = app.test_client()
+        response = staff_client.post(
+            "/dashboard/login", data={"username": user.username, "password": password}
+        )
+        assert response.status_code == 302, response.text
+        return staff_client
+
+    return log_in
+
+
+@pytest.fixture
+def staff_client(
+    make_site: Callable[..., Site],
+    make_staff: Callable[..., StaffUser],
+    login: Callable[[StaffUser], FlaskClient],
+) -> FlaskClient:
+    """A client logged in as an admin (who sees every site)."""
+    return login(make_staff(role="admin"))

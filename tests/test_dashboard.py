@@ -1,0 +1,147 @@
+"""The dashboard's thin path: staff login, who is on site now, audit, logout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.models import AuditEvent
+from tests.conftest import STAFF_PASSWORD
+
+
+def test_anonymous_is_sent_to_login(client: FlaskClient):
+    response = client.get("/dashboard/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/dashboard/login")
+
+
+def test_kiosk_check_in_appears_on_dashboard(
+    client: FlaskClient, make_site: Any, make_host: Any, make_staff: Any, login: Any
+):
+    site = make_site(name="Main Office")
+    host = make_host(site, name="Hanna Host")
+    staff = login(make_staff(role="reception", sites=(site,)))
+    assert client.post("/", data={"name": "Ada Lovelace", "company": "Engines", "host": host.id})
+
+    page = staff.get("/dashboard/").text
+    assert "Ada Lovelace" in page
+    assert "Engines" in page
+    assert "Hanna Host" in page
+    # Checked in at 08:00 UTC, shown on the Stockholm clock (CET in March).
+    assert "9:00\u202fAM" in page
+    assert "8:00" not in page
+
+
+def test_reception_sees_only_their_sites(
+    make_site: Any, make_visit: Any, make_staff: Any, login: Any
+):
+    mine, other = make_site(name="Mine"), make_site(name="Other")
+    make_visit(mine, visitor_name="Visible Person")
+    make_visit(other, visitor_name="Hidden Person")
+    page = login(make_staff(sites=(mine,))).get("/dashboard/").text
+    assert "Visible Person" in page
+    assert "Hidden Person" not in page
+    assert "Other" not in page
+
+
+def test_admin_sees_every_site(make_site: Any, make_visit: Any, staff_client: FlaskClient):
+    make_visit(make_site(name="North"), visitor_name="North Visitor")
+    make_visit(make_site(name="South"), visitor_name="South Visitor")
+    page = staff_client.get("/dashboard/").text
+    assert "North Visitor" in page
+    assert "South Visitor" in page
+
+
+def test_checked_out_visits_are_not_on_site(
+    make_site: Any, make_visit: Any, staff_client: FlaskClient, clock: Any
+):
+    site = make_site()
+    make_visit(site, visitor_name="Still Here")
+    make_visit(site, visitor_name="Already Left", checked_out_at=clock.now() + timedelta(hours=1))
+    page = staff_client.get("/dashboard/").text
+    assert "Still Here" in page
+    assert "Already Left" not in page
+
+
+def test_viewing_visitors_is_audited_without_personal_data(
+    make_site: Any, make_visit: Any, make_staff: Any, login: Any, session: Session, clock: Any
+):
+    site = make_site()
+    make_visit(site, visitor_name="Secret Name", company="Secret Company")
+    user = make_staff(sites=(site,))
+    login(user).get("/dashboard/")
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.action, e.target_type, e.target_id) for e in events] == [
+        (f"staff:{user.id}", "login", "staff_user", str(user.id)),
+        (f"staff:{user.id}", "view_on_site", "site", str(site.id)),
+    ]
+    assert all(e.occurred_at == clock.now() for e in events)
+    for event in events:
+        assert "Secret" not in repr(vars(event))
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("nobody", STAFF_PASSWORD), ("real", "wrong password!")],
+)
+def test_failed_login_says_the_same_for_unknown_user_and_wrong_password(
+    client: FlaskClient, make_staff: Any, username: str, password: str
+):
+    make_staff(username="real")
+    response = client.post("/dashboard/login", data={"username": username, "password": password})
+    assert response.status_code == 200
+    assert "Wrong username or password." in response.text
+    assert client.get("/dashboard/").status_code == 302
+
+
+def test_inactive_user_cannot_log_in(client: FlaskClient, make_staff: Any, session: Session):
+    user = make_staff(username="gone")
+    user.active = False
+    session.commit()
+    response = client.post(
+        "/dashboard/login", data={"username": "gone", "password": STAFF_PASSWORD}
+    )
+    assert "Wrong username or password." in response.text
+
+
+def test_login_returns_to_requested_page(client: FlaskClient, make_staff: Any):
+    make_staff(username="returner")
+    response = client.post(
+        "/dashboard/login?next=/dashboard/",
+        data={"username": "returner", "password": STAFF_PASSWORD},
+    )
+    assert response.headers["Location"] == "/dashboard/"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"]
+)
+def test_login_never_redirects_off_site(client: FlaskClient, make_staff: Any, target: str):
+    make_staff(username="careful")
+    response = client.post(
+        "/dashboard/login",
+        query_string={"next": target},
+        data={"username": "careful", "password": STAFF_PASSWORD},
+    )
+    assert response.headers["Location"] == "/dashboard/"
+
+
+def test_logout_ends_the_session(staff_client: FlaskClient):
+    assert staff_client.get("/dashboard/").status_code == 200
+    response = staff_client.post("/dashboard/logout")
+    assert response.status_code == 302
+    assert staff_client.get("/dashboard/").status_code == 302
+
+
+def test_logout_needs_post(staff_client: FlaskClient):
+    assert staff_client.get("/dashboard/logout").status_code == 405
+    assert staff_client.get("/dashboard/").status_code == 200
+
+
+def test_dashboard_pages_are_not_cached(staff_client: FlaskClient):
+    assert staff_client.get("/dashboard/").headers["Cache-Control"] == "no-store"

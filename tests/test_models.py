@@ -1,0 +1,149 @@
+"""Domain model invariants, enforced by the database and the ORM."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kiosk.models import NoticeVersion, PublishedNoticeChanged, StaffUser, Visit
+from kiosk.services.notices import NoticeError, check_notice_text, publish_notice
+from kiosk.services.visits import (
+    SHORT_CODE_ALPHABET,
+    VisitError,
+    VisitorDetails,
+    new_badge_token,
+    register_visit,
+)
+
+
+def test_badge_tokens_are_long_random_and_distinct():
+    tokens = {new_badge_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    # token_urlsafe(18): 24 characters of base64 = 144 bits.
+    assert all(len(token) == 24 for token in tokens)
+
+
+def test_register_visit_records_everything(session: Session, make_site: Any, clock: Any):
+    site = make_site()
+    visit = register_visit(
+        session,
+        site,
+        VisitorDetails(name="  Ada  ", company=""),
+        locale="en",
+        notice=None,
+        now=clock.now(),
+    )
+    session.commit()
+    assert visit.visitor_name == "Ada"
+    assert visit.company is None
+    assert set(visit.short_code) <= set(SHORT_CODE_ALPHABET)
+    assert "Ada" not in visit.badge_token
+
+
+def test_register_visit_refuses_host_of_another_site(
+    session: Session, make_site: Any, make_host: Any, clock: Any
+):
+    here, there = make_site(), make_site()
+    host = make_host(there)
+    with pytest.raises(VisitError, match="unknown_host"):
+        register_visit(
+            session,
+            here,
+            VisitorDetails(name="X", host_id=host.id),
+            locale="en",
+            notice=None,
+            now=clock.now(),
+        )
+
+
+def test_badge_token_is_unique(session: Session, make_site: Any, make_visit: Any):
+    site = make_site()
+    first = make_visit(site)
+    with pytest.raises(IntegrityError):
+        make_visit(site, badge_token=first.badge_token)
+
+
+def test_short_code_is_unique_per_site_only(session: Session, make_site: Any, make_visit: Any):
+    one, two = make_site(), make_site()
+    make_visit(one, short_code="ABC234")
+    make_visit(two, short_code="ABC234")
+    with pytest.raises(IntegrityError):
+        make_visit(one, short_code="ABC234")
+
+
+def test_foreign_keys_are_enforced(session: Session, make_site: Any, make_visit: Any):
+    make_site()
+    with pytest.raises(IntegrityError):
+        make_visit(type("Fake", (), {"id": 9999})())
+
+
+def test_unknown_role_is_refused(session: Session, clock: Any):
+    session.add(StaffUser(username="x", password_hash="h", role="root", created_at=clock.now()))
+    with pytest.raises(IntegrityError):
+        session.commit()
+
+
+def test_retention_days_must_be_positive(make_site: Any):
+    with pytest.raises(IntegrityError):
+        make_site(retention_days=0)
+
+
+def test_times_come_back_as_aware_utc(session: Session, make_site: Any, make_visit: Any):
+    stockholm_noon = datetime(2026, 6, 1, 12, 0, tzinfo=UTC) + timedelta(hours=0)
+    visit = make_visit(make_site(), checked_in_at=stockholm_noon)
+    session.expire_all()
+    loaded = session.get(Visit, visit.id)
+    assert loaded is not None
+    assert loaded.checked_in_at == stockholm_noon
+    assert loaded.checked_in_at.utcoffset() == timedelta(0)
+
+
+def test_naive_times_are_refused(session: Session, make_site: Any, make_visit: Any):
+    from sqlalchemy.exc import StatementError
+
+    with pytest.raises(StatementError, match="naive datetime"):
+        make_visit(make_site(), checked_in_at=datetime(2026, 1, 1, 12, 0))  # noqa: DTZ001
+
+
+def test_published_notice_cannot_change_or_be_deleted(session: Session, make_site: Any, clock: Any):
+    notice = publish_notice(session, make_site(), "en", "Notice v1", now=clock.now())
+    session.commit()
+    notice.text = "Rewritten history"
+    with pytest.raises(PublishedNoticeChanged):
+        session.commit()
+    session.rollback()
+    session.delete(notice)
+    with pytest.raises(PublishedNoticeChanged):
+        session.commit()
+
+
+def test_draft_notice_can_change_and_publishing_numbers_versions(
+    session: Session, make_site: Any, clock: Any
+):
+    site = make_site()
+    draft = NoticeVersion(site_id=site.id, locale="en", version=1, text="draft")
+    session.add(draft)
+    session.commit()
+    draft.text = "better draft"
+    session.commit()
+    second = publish_notice(session, site, "en", "Published", now=clock.now())
+    session.commit()
+    assert second.version == 2
+    versions = session.scalars(select(NoticeVersion.version).order_by(NoticeVersion.version))
+    assert list(versions) == [1, 2]
+
+
+@pytest.mark.parametrize("text", ["{unknown}", "{retention_days", "{0}"])
+def test_notice_with_bad_placeholder_is_refused(text: str):
+    with pytest.raises(NoticeError):
+        check_notice_text(text)
+
+
+def test_repr_shows_ids_only(make_site: Any, make_visit: Any):
+    visit = make_visit(make_site(), visitor_name="Private Person")
+    assert repr(visit) == f"<Visit id={visit.id}>"
