@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format translations compile-translations bench clean
+.PHONY: run test lint typecheck format translations compile-translations bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -26,6 +26,10 @@ run: $(STAMP) compile-translations
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -41,7 +45,7 @@ translations: $(STAMP)
 		--project kiosk -o translations/messages.pot .
 	@for lang in $(LANGS); do \
 		if [ -f translations/$$lang/LC_MESSAGES/messages.po ]; then \
-			$(BIN)/pybabel -q update --no-fuzzy-matching -i translations/messages.pot \
+			$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot \
 				-d translations -l $$lang; \
 		else \
 			$(BIN)/pybabel -q init -i translations/messages.pot -d translations -l $$lang; \

@@ -97,7 +97,7 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
+    @login_manager.user_loader  # type: ignore[untyped-decorator]
     def load_user(user_id: str) -> StaffUser | None:
         if not user_id.isdigit():
             return None

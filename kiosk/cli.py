@@ -121,7 +121,7 @@ def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
     from kiosk.services.audit import record_event
     from kiosk.services.staff import StaffError, create_staff_user
 
-    if sys.stdin.isatty():
+    if _stdin_is_terminal():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -143,6 +143,10 @@ def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
     )
     session.commit()
     click.echo(f"Created {role} user {user.username!r}.")
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 @main.group()

@@ -20,5 +20,5 @@ def clean_line(value: object) -> object:
     return " ".join(_CONTROL.sub(" ", value).split())
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(FlaskForm):  # type: ignore[misc]
     """An empty form: only the CSRF token, for POST buttons."""

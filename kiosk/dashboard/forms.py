@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 from kiosk.forms import clean_line
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]
     """Staff login."""
 
     username = StringField(

@@ -28,7 +28,7 @@ def _staff() -> StaffUser:
 
 
 @bp.route("/")
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def on_site() -> str:
     """Visitors who are in the building now, per site the user serves."""
     db_session = get_session()
@@ -97,7 +97,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 def logout() -> Response:
     """End the staff session."""
     if ButtonForm().validate_on_submit():

@@ -13,7 +13,7 @@ from kiosk.forms import clean_line
 ASK_RECEPTION = 0
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(FlaskForm):  # type: ignore[misc]
     """A visitor's check-in details."""
 
     name = StringField(
@@ -36,7 +36,7 @@ class CheckInForm(FlaskForm):
     submit = SubmitField(_l("Check in"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(FlaskForm):  # type: ignore[misc]
     """The language picker: one button per language."""
 
     locale = StringField(validators=[DataRequired(), Length(max=8)])

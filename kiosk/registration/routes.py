@@ -79,11 +79,14 @@ def check_in() -> str | Response:
 
 
 def _visit_error_message(error: VisitError) -> str:
+    message: str  # flask_babel is untyped: its gettext returns Any
     if error.code == "unknown_host":
-        return _("That person cannot be chosen here. Please pick again or ask reception.")
-    if error.code == "name_required":
-        return _("Please enter your name.")
-    return _("Sorry, this did not work. Please try again, or ask at reception.")
+        message = _("That person cannot be chosen here. Please pick again or ask reception.")
+    elif error.code == "name_required":
+        message = _("Please enter your name.")
+    else:
+        message = _("Sorry, this did not work. Please try again, or ask at reception.")
+    return message
 
 
 @bp.route("/done")

@@ -1,0 +1,138 @@
+"""Helpers for tests that run the real server: ports, processes and a cookie-keeping client."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kiosk_env(instance: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment for a kiosk subprocess: our instance folder, nothing from the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env["KIOSK_INSTANCE_PATH"] = str(instance)
+    env["KIOSK_LOG_LEVEL"] = "WARNING"
+    if database_url:
+        env["KIOSK_DATABASE_URL"] = database_url
+    return env
+
+
+def run_kiosk(
+    args: list[str], env: dict[str, str], *, kiosk: Path | None = None, cwd: Path | None = None
+) -> str:
+    """Run a kiosk command to completion and return its output; fail loudly on error."""
+    result = subprocess.run(
+        [str(kiosk or VENV_BIN / "kiosk"), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"kiosk {args}: {result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def demo_password(demo_output: str) -> str:
+    match = re.search(r"Demo login: admin / (\S+)", demo_output)
+    assert match, demo_output
+    return match[1]
+
+
+@contextmanager
+def running_server(
+    env: dict[str, str], *, kiosk: Path | None = None, cwd: Path | None = None, workers: int = 2
+) -> Iterator[str]:
+    """Start `kiosk serve` on a free port, wait until it answers, stop it afterwards."""
+    port = free_port()
+    log = (Path(env["KIOSK_INSTANCE_PATH"]) / "serve.log").open("w")
+    process = subprocess.Popen(
+        [str(kiosk or VENV_BIN / "kiosk"), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"kiosk serve exited: {_read(log.name)}")
+            try:
+                with urllib.request.urlopen(f"{base}/static/css/kiosk.css", timeout=2):  # noqa: S310
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"kiosk serve did not answer: {_read(log.name)}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        log.close()
+
+
+def _read(path: str) -> str:
+    return Path(path).read_text(errors="replace")[-3000:]
+
+
+class WebClient:
+    """A minimal browser without JavaScript: keeps cookies, follows redirects."""
+
+    def __init__(self, base: str, language: str | None = None) -> None:
+        self.base = base
+        self.language = language
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base + path, data=body)  # noqa: S310
+        if self.language:
+            request.add_header("Accept-Language", self.language)
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read().decode()
+
+    def submit(self, path: str, fields: dict[str, str]) -> tuple[int, str]:
+        """GET a form page, then POST it with its CSRF token and these fields."""
+        status, page = self.request(path)
+        assert status == 200, page
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token, page
+        return self.request(path, {"csrf_token": token[1], **fields})
+
+
+def host_value(page: str, name: str) -> str:
+    match = re.search(rf'<option value="(\d+)">{re.escape(name)}<', page)
+    assert match, f"no host {name!r} offered"
+    return match[1]

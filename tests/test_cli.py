@@ -1,0 +1,147 @@
+"""The kiosk command: help for every command, create-user, demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk.cli import main
+from kiosk.models import AuditEvent, Host, NoticeVersion, Site, StaffUser
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, command in group.commands.items():
+        paths.append((*prefix, name))
+        if isinstance(command, click.Group):
+            paths.extend(all_commands(command, (*prefix, name)))
+    return paths
+
+
+EXPECTED = {("serve",), ("db", "upgrade"), ("demo",), ("create-user",)}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_command_has_help(runner: FlaskCliRunner):
+    commands = all_commands(main)
+    assert set(commands) >= EXPECTED
+    for path in commands:
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+
+
+def test_create_user_reads_password_from_stdin(
+    runner: FlaskCliRunner, make_site: Any, session: Session, client: FlaskClient
+):
+    make_site(name="Lobby")
+    result = runner.invoke(
+        main,
+        ["create-user", "rita", "--role", "reception", "--site", "Lobby"],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = session.scalars(select(StaffUser)).one()
+    assert (user.username, user.role, [s.name for s in user.sites]) == (
+        "rita",
+        "reception",
+        ["Lobby"],
+    )
+    assert user.password_hash.startswith("$argon2id$")
+    assert "a long enough password" not in user.password_hash
+    audit = session.scalars(select(AuditEvent)).one()
+    assert (audit.actor, audit.action, audit.target_id) == (
+        "cli",
+        "create_staff_user",
+        str(user.id),
+    )
+    response = client.post(
+        "/dashboard/login", data={"username": "rita", "password": "a long enough password"}
+    )
+    assert response.status_code == 302
+
+
+def test_create_user_prompts_twice_on_a_terminal(
+    runner: FlaskCliRunner, session: Session, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("kiosk.cli._stdin_is_terminal", lambda: True)
+    result = runner.invoke(
+        main,
+        ["create-user", "tess", "--role", "admin"],
+        input="first password\nother password\nsecond password\nsecond password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Password") >= 2
+    assert "do not match" in result.output
+    assert session.scalar(select(StaffUser.username)) == "tess"
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["--role", "admin"], "short\n", "at least 10"),
+        (["--role", "reception", "--site", "Nowhere"], "long enough pw\n", "no site named"),
+    ],
+)
+def test_create_user_refusals(
+    runner: FlaskCliRunner, session: Session, args: list[str], password: str, message: str
+):
+    result = runner.invoke(main, ["create-user", "ulla", *args], input=password)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert session.scalar(select(func.count()).select_from(StaffUser)) == 0
+
+
+def test_create_user_refuses_a_taken_name(runner: FlaskCliRunner, make_staff: Any):
+    make_staff(username="vera")
+    result = runner.invoke(
+        main, ["create-user", "VERA", "--role", "admin"], input="long enough pw\n"
+    )
+    assert result.exit_code == 1
+    assert "exists already" in result.output
+
+
+def test_create_user_rejects_unknown_role(runner: FlaskCliRunner):
+    result = runner.invoke(main, ["create-user", "x", "--role", "root"], input="long enough pw\n")
+    assert result.exit_code == 2
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_demo_is_idempotent_and_prints_the_password_once(
+    runner: FlaskCliRunner, session: Session, client: FlaskClient
+):
+    first = runner.invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    line = next(line for line in first.output.splitlines() if line.startswith("Demo login:"))
+    password = line.split(" / ")[1].strip()
+    counts = [count(session, m) for m in (Site, Host, NoticeVersion, StaffUser)]
+    assert counts == [1, 5, 2, 1]
+
+    second = runner.invoke(main, ["demo"])
+    assert second.exit_code == 0
+    assert password not in second.output
+    assert [count(session, m) for m in (Site, Host, NoticeVersion, StaffUser)] == counts
+
+    response = client.post("/dashboard/login", data={"username": "admin", "password": password})
+    assert response.status_code == 302
+    site = session.scalars(select(Site)).one()
+    assert site.dpo_contact
+    assert site.controller_name
+    assert "IMY" in site.authority_name
+    assert {n.locale for n in session.scalars(select(NoticeVersion))} == {"sv", "en"}
+
+
+def test_demo_reset_password(runner: FlaskCliRunner, client: FlaskClient):
+    runner.invoke(main, ["demo"])
+    result = runner.invoke(main, ["demo", "--reset-password"])
+    new_password = result.output.split("admin / ")[1].split()[0]
+    response = client.post("/dashboard/login", data={"username": "admin", "password": new_password})
+    assert response.status_code == 302

@@ -1,0 +1,87 @@
+"""Friendly error pages, no stack traces or visitor data, and security headers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
+
+from kiosk import create_app
+from kiosk.db import get_database
+
+
+def test_unknown_route_gets_friendly_404(client: FlaskClient):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert 'href="/"' in response.text
+
+
+def test_404_in_visitor_language(client: FlaskClient):
+    response = client.get("/missing", headers={"Accept-Language": "de"})
+    assert '<html lang="de">' in response.text
+    assert "Page not found" not in response.text
+
+
+def test_oversized_request_gets_413_in_the_kiosk_language(
+    app: Flask, client: FlaskClient, make_site: Any
+):
+    make_site(default_locale="sv")
+    response = client.post("/", data={"name": "x" * 300_000, "host": "0"})
+    assert response.status_code == 413
+    with app.test_request_context(), force_locale("sv"):
+        title = gettext("Too much data")
+    assert title != "Too much data"
+    assert title in response.text
+
+
+class TestUnexpectedError:
+    @pytest.fixture
+    def app(self, app_config: dict[str, Any]) -> Any:
+        app = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
+
+        @app.route("/boom")
+        def boom() -> str:
+            raise RuntimeError("leaky detail: Ada Lovelace, ada@example.com")
+
+        yield app
+        get_database(app).engine.dispose()
+
+    def test_friendly_500_without_trace_or_data(self, app: Flask, caplog: pytest.LogCaptureFixture):
+        with caplog.at_level(logging.ERROR):
+            response = app.test_client().get("/boom")
+        assert response.status_code == 500
+        assert "Something went wrong" in response.text
+        for secret in ("Traceback", "RuntimeError", "Ada", "ada@example.com"):
+            assert secret not in response.text
+        logged = "\n".join(
+            record.getMessage() + str(record.exc_info or "") for record in caplog.records
+        )
+        assert "unhandled RuntimeError on GET /boom" in logged
+        assert "Ada" not in logged
+        assert "ada@example.com" not in logged
+
+
+def test_security_headers_on_every_page(client: FlaskClient, make_site: Any):
+    make_site()
+    for path in ("/", "/dashboard/login", "/missing"):
+        headers = client.get(path).headers
+        assert "script-src" not in headers["Content-Security-Policy"]  # default-src 'self' only
+        assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_flags(client: FlaskClient, make_site: Any):
+    make_site()
+    client.post("/language", data={"locale": "en"})
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Lax"

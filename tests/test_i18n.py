@@ -1,0 +1,71 @@
+"""Every UI string is extracted and translated in every shipped catalog."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from kiosk.config import LANGUAGES
+
+ROOT = Path(__file__).parents[1]
+TRANSLATIONS = ROOT / "translations"
+SOURCE_LANGUAGE = "en"
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+
+
+def catalog(language: str):
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as po_file:
+        return read_po(po_file)
+
+
+def extracted_messages() -> set[str]:
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=keywords
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_template_is_current_with_the_sources():
+    with (TRANSLATIONS / "messages.pot").open("rb") as pot_file:
+        template = {m.id for m in read_po(pot_file) if m.id}
+    missing = extracted_messages() - template
+    assert not missing, f"run `make translations`: not extracted yet: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE])
+def test_catalog_is_complete(language: str):
+    wanted = extracted_messages()
+    messages = {m.id: m for m in catalog(language) if m.id}
+    problems = []
+    for msgid in sorted(wanted):
+        message = messages.get(msgid)
+        if message is None or not message.string:
+            problems.append(f"untranslated: {msgid!r}")
+        elif message.fuzzy:
+            problems.append(f"fuzzy: {msgid!r}")
+        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(message.string)):
+            problems.append(f"placeholders differ: {msgid!r}")
+    assert not problems, f"{language}: " + "; ".join(problems)
+
+
+def test_every_shipped_language_has_a_catalog():
+    shipped = {p.name for p in TRANSLATIONS.iterdir() if p.is_dir()}
+    assert shipped == set(LANGUAGES) - {SOURCE_LANGUAGE}
+
+
+@pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE])
+def test_no_consent_wording(language: str):
+    # The legal basis is legitimate interest: the kiosk must never ask for consent.
+    words = re.compile(r"samtyck|samtykk|suostum|einwillig|zustimm|godkänn|consent", re.I)
+    offending = [m.string for m in catalog(language) if m.id and words.search(str(m.string))]
+    assert not offending

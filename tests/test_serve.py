@@ -1,0 +1,57 @@
+"""The thin path end to end on the production server (gunicorn), on SQLite and PostgreSQL:
+a visitor checks in at the kiosk and reception sees the visit on the dashboard."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kiosk.services.demo import DEMO_HOSTS
+from tests.support import WebClient, demo_password, host_value, kiosk_env, run_kiosk, running_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def served_env(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    url = None if backend == "sqlite" else request.getfixturevalue("empty_database_url")
+    return kiosk_env(tmp_path / "instance", url)
+
+
+def test_check_in_at_kiosk_then_seen_on_dashboard(served_env: dict[str, str], tmp_path: Path):
+    run_kiosk(["db", "upgrade"], served_env)
+    password = demo_password(run_kiosk(["demo"], served_env))
+    host_name = DEMO_HOSTS[1][0]
+
+    with running_server(served_env) as base:
+        visitor = WebClient(base)
+        status, form = visitor.request("/")
+        assert status == 200
+        status, done = visitor.submit(
+            "/",
+            {
+                "name": "Linnea Larsson",
+                "company": "Nordic Labs",
+                "host": host_value(form, host_name),
+            },
+        )
+        assert status == 200
+        assert "Linnea" in done
+        code = re.search(r'class="badge-code">(\w+)<', done)
+        assert code
+
+        reception = WebClient(base)
+        status, page = reception.submit(
+            "/dashboard/login", {"username": "admin", "password": password}
+        )
+        assert status == 200
+        assert "Linnea Larsson" in page
+        assert "Nordic Labs" in page
+        assert host_name in page
+        assert code[1] in page
+
+    if "KIOSK_DATABASE_URL" not in served_env:
+        # The default database is a SQLite file in the instance folder.
+        assert (tmp_path / "instance" / "kiosk.sqlite3").exists()
