@@ -37,5 +37,7 @@ def run_server(*, host: str, port: int, workers: int) -> None:
         "timeout": 30,
         "graceful_timeout": 10,
         "proc_name": "kiosk",
+        # gunicorn's control socket lives at one path per user: two instances would collide.
+        "control_socket_disable": True,
     }
     KioskServer(options).run()
