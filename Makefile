@@ -20,7 +20,7 @@ compile-translations: $(STAMP)
 
 run: $(STAMP) compile-translations
 	$(BIN)/kiosk db upgrade
-	$(BIN)/kiosk demo
+	$(BIN)/kiosk demo --base-url http://127.0.0.1:$${KIOSK_PORT:-5000}
 	$(BIN)/kiosk serve --host 127.0.0.1 --port $${KIOSK_PORT:-5000}
 
 lint: $(STAMP)

@@ -62,9 +62,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_login(app)
 
     from kiosk.dashboard.routes import bp as dashboard_bp
+    from kiosk.privacy.routes import bp as privacy_bp
     from kiosk.registration.routes import bp as registration_bp
 
     app.register_blueprint(registration_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     errors.init_app(app)
 
@@ -75,11 +77,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _select_locale() -> str | None:
-    """The kiosk visitor's choice, else the site's language, else the browser's."""
+    """A page's own language, else the kiosk visitor's choice, else the site's, else the
+    browser's."""
     from flask import current_app
 
     supported: list[str] = current_app.config["LANGUAGES"]
-    for candidate in (session.get("locale"), g.get("site_locale")):
+    for candidate in (g.get("page_locale"), session.get("locale"), g.get("site_locale")):
         if candidate in supported:
             return str(candidate)
     best = request.accept_languages.best_match(supported)

@@ -91,12 +91,27 @@ def _run_alembic(func: Any, *args: Any, **kwargs: Any) -> None:
         func(config, *args, **kwargs)
 
 
+def _require_schema() -> None:
+    try:
+        check_schema(get_database().engine)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command()
 @click.option("--reset-password", is_flag=True, help="Give the demo admin a new password.")
-def demo(reset_password: bool) -> None:
-    """Create demo data (idempotent): a site, hosts, notices and an admin."""
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Where the kiosk will be served, for the pairing link.",
+)
+def demo(reset_password: bool, base_url: str) -> None:
+    """Create demo data (idempotent): a site, hosts, notices, a kiosk and an admin."""
     from kiosk.services.demo import DEMO_ADMIN, DEMO_SITE, seed_demo
+    from kiosk.services.kiosks import format_pairing_code
 
+    _require_schema()
     session = get_session()
     result = seed_demo(session, now=now(), reset_password=reset_password)
     session.commit()
@@ -110,6 +125,15 @@ def demo(reset_password: bool) -> None:
             f"Demo login: {DEMO_ADMIN} (password shown when it was created; "
             "`kiosk demo --reset-password` makes a new one)"
         )
+    if result.pairing_code:
+        click.echo(
+            f"Kiosk pairing: open {base_url.rstrip('/')}/pair?code={result.pairing_code} "
+            f"in the kiosk's browser (code {format_pairing_code(result.pairing_code)}, valid 24 h)"
+        )
+    else:
+        click.echo(
+            "The demo kiosk is paired; pair another browser from the dashboard's Kiosks page."
+        )
 
 
 @main.command("create-user")
@@ -121,6 +145,7 @@ def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
     from kiosk.services.audit import record_event
     from kiosk.services.staff import StaffError, create_staff_user
 
+    _require_schema()
     if _stdin_is_terminal():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -143,6 +168,87 @@ def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
     )
     session.commit()
     click.echo(f"Created {role} user {user.username!r}.")
+
+
+@main.group()
+def device() -> None:
+    """Kiosk devices: the browsers allowed to register visitors."""
+
+
+@device.command("add")
+@click.argument("name")
+@click.option("--site", "site_name", required=True, help="The site the kiosk serves.")
+@click.option(
+    "--base-url", default="http://127.0.0.1:5000", show_default=True, help="For the pairing link."
+)
+def device_add(name: str, site_name: str, base_url: str) -> None:
+    """Create a kiosk device and print its one-time pairing code and link."""
+    from sqlalchemy import select
+
+    from kiosk.models import Site
+    from kiosk.services.audit import record_event
+    from kiosk.services.kiosks import KioskError, create_device, format_pairing_code
+
+    _require_schema()
+    session = get_session()
+    site = session.scalar(select(Site).where(Site.name == site_name))
+    if site is None:
+        raise click.ClickException(f"there is no site named {site_name!r}")
+    try:
+        created, code = create_device(session, site, name, now=now())
+        session.flush()
+    except KioskError as exc:
+        raise click.ClickException(f"cannot create the kiosk: {exc.code}") from exc
+    record_event(
+        session,
+        actor="cli",
+        action="create_kiosk",
+        target_type="kiosk_device",
+        target_id=created.id,
+        now=now(),
+    )
+    session.commit()
+    click.echo(f"Pairing code: {format_pairing_code(code)} (valid 24 h)")
+    click.echo(f"Pairing link: {base_url.rstrip('/')}/pair?code={code}")
+
+
+@device.command("list")
+def device_list() -> None:
+    """List kiosk devices and whether they are paired."""
+    from sqlalchemy import select
+
+    from kiosk.models import KioskDevice
+
+    _require_schema()
+    for item in get_session().scalars(select(KioskDevice).order_by(KioskDevice.id)):
+        state = "revoked" if item.revoked_at else "paired" if item.cookie_nonce else "not paired"
+        click.echo(f"{item.id}\t{item.site.name}\t{item.name}\t{state}")
+
+
+@device.command("revoke")
+@click.argument("device_id", type=int)
+def device_revoke(device_id: int) -> None:
+    """Revoke a kiosk device: its browser stops working as a kiosk at once."""
+    from kiosk.models import KioskDevice
+    from kiosk.services.audit import record_event
+    from kiosk.services.kiosks import revoke_device
+
+    _require_schema()
+    session = get_session()
+    found = session.get(KioskDevice, device_id)
+    if found is None:
+        raise click.ClickException(f"there is no kiosk device {device_id}")
+    revoke_device(found, now=now())
+    record_event(
+        session,
+        actor="cli",
+        action="revoke_kiosk",
+        target_type="kiosk_device",
+        target_id=found.id,
+        now=now(),
+    )
+    session.commit()
+    click.echo(f"Revoked kiosk {found.name!r}.")
 
 
 def _stdin_is_terminal() -> bool:

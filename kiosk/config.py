@@ -36,10 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_BUSY_TIMEOUT_MS": 5000,
     "DATABASE_POOL_SIZE": 5,
     # Kiosk
-    "SITE": None,  # name of the site the kiosk at / serves; default: the first site
     "LANGUAGES": LANGUAGES,
     "DEFAULT_LOCALE": "en",  # when neither kiosk choice, site nor browser decides
     "CONFIRMATION_SECONDS": 15,  # the confirmation screen returns to the start after this
+    "IDLE_SECONDS": 60,  # a kiosk screen left alone this long is cleared and returns to start
+    "PUBLIC_URL": None,  # base URL visitors' phones reach (privacy notice QR); default: request's
     # Server (kiosk serve)
     "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
     "LOG_LEVEL": "INFO",

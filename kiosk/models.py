@@ -6,13 +6,14 @@ Columns marked ``#: personal data`` hold visitor personal data; the retention pu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -32,6 +33,20 @@ from sqlalchemy.types import TypeDecorator
 ROLE_RECEPTION = "reception"
 ROLE_ADMIN = "admin"
 ROLES = (ROLE_RECEPTION, ROLE_ADMIN)
+
+#: How a kiosk form field is configured per site (data minimisation: ask only what you need).
+FIELD_HIDDEN = "hidden"
+FIELD_OPTIONAL = "optional"
+FIELD_REQUIRED = "required"
+FIELD_MODES = (FIELD_HIDDEN, FIELD_OPTIONAL, FIELD_REQUIRED)
+#: The configurable kiosk fields; the visitor's name is always asked and required.
+KIOSK_FIELDS = ("company", "host", "purpose", "email", "phone")
+
+
+def _field_mode_check(field: str) -> CheckConstraint:
+    return CheckConstraint(
+        f"field_{field} IN ('hidden', 'optional', 'required')", name=f"field_{field}_mode"
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -93,6 +108,7 @@ class Site(Base):
     __tablename__ = "sites"
     __table_args__ = (
         CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention_days_range"),
+        *(_field_mode_check(field) for field in KIOSK_FIELDS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,8 +129,21 @@ class Site(Base):
     )
     authority_contact: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
+    #: Kiosk form fields: hidden, optional or required (see FIELD_MODES).
+    field_company: Mapped[str] = mapped_column(String(8), default=FIELD_OPTIONAL)
+    field_host: Mapped[str] = mapped_column(String(8), default=FIELD_REQUIRED)
+    field_purpose: Mapped[str] = mapped_column(String(8), default=FIELD_OPTIONAL)
+    field_email: Mapped[str] = mapped_column(String(8), default=FIELD_HIDDEN)
+    field_phone: Mapped[str] = mapped_column(String(8), default=FIELD_HIDDEN)
 
     hosts: Mapped[list[Host]] = relationship(back_populates="site")
+
+    def field_mode(self, field: str) -> str:
+        """How the kiosk asks for ``field`` at this site: hidden, optional or required."""
+        if field not in KIOSK_FIELDS:
+            raise KeyError(field)
+        mode: str = getattr(self, f"field_{field}")
+        return mode
 
 
 class Host(Base):
@@ -184,6 +213,66 @@ class Visit(Base):
     site: Mapped[Site] = relationship()
     host: Mapped[Host | None] = relationship()
     notice_version: Mapped[NoticeVersion | None] = relationship()
+
+
+class KioskDevice(Base):
+    """A browser at a reception that may register visitors for one site, once paired."""
+
+    __tablename__ = "kiosk_devices"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    #: SHA-256 of the one-time pairing code; None once used (or never issued).
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pairing_expires_at: Mapped[datetime | None]
+    #: Random value inside the device's signed cookie; a new pairing replaces it, so an
+    #: older cookie for the same device stops working.
+    cookie_nonce: Mapped[str | None] = mapped_column(String(64))
+    paired_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    site: Mapped[Site] = relationship()
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class Invitation(Base):
+    """A visit registered in advance by staff; the visitor confirms it at the kiosk."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("site_id", "code"),
+        Index("ix_invitations_site_id_expected_on", "site_id", "expected_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
+    visitor_name: Mapped[str] = mapped_column(String(200))  #: personal data
+    company: Mapped[str | None] = mapped_column(String(200))  #: personal data
+    email: Mapped[str | None] = mapped_column(String(254))  #: personal data
+    #: The day the visitor is expected, in the site's calendar.
+    expected_on: Mapped[date] = mapped_column(Date)
+    #: Random, at least 128 bits: the invitation QR carries it and nothing else.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Short code a person can type instead of scanning.
+    code: Mapped[str] = mapped_column(String(12))
+    #: The language the invitation was written in; the kiosk starts in it.
+    locale: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    #: The visit it turned into; set at check-in, after which the invitation is used up.
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="SET NULL"), unique=True
+    )
+    cancelled_at: Mapped[datetime | None]
+
+    site: Mapped[Site] = relationship()
+    host: Mapped[Host | None] = relationship()
 
 
 class StaffUser(Base):

@@ -24,6 +24,7 @@ from kiosk.db import get_database, make_engine
 from kiosk.i18n import compile_catalogs
 from kiosk.models import Base, Host, Site, StaffUser, Visit
 from kiosk.schema import alembic_config
+from kiosk.services.kiosks import create_device
 from kiosk.services.staff import create_staff_user
 from kiosk.services.visits import new_badge_token, new_short_code
 
@@ -270,6 +271,22 @@ def make_staff(session: Session, clock: FrozenClock) -> Callable[..., StaffUser]
         return user
 
     return make
+
+
+@pytest.fixture
+def pair(app: Flask, session: Session, clock: FrozenClock) -> Callable[..., FlaskClient]:
+    """Return a client paired as a kiosk device of the given site (a new one by default)."""
+    counter = iter(range(1, 1000))
+
+    def pair_client(site: Site, client: FlaskClient | None = None) -> FlaskClient:
+        _device, code = create_device(session, site, f"Kiosk {next(counter)}", now=clock.now())
+        session.commit()
+        kiosk_client = client or app.test_client()
+        response = kiosk_client.post("/pair", data={"code": code})
+        assert response.status_code == 302, response.text
+        return kiosk_client
+
+    return pair_client
 
 
 @pytest.fixture

@@ -53,6 +53,12 @@ def run_kiosk(
     return result.stdout
 
 
+def demo_pairing_code(demo_output: str) -> str:
+    match = re.search(r"/pair\?code=(\w+)", demo_output)
+    assert match, demo_output
+    return match[1]
+
+
 def demo_password(demo_output: str) -> str:
     match = re.search(r"Demo login: admin / (\S+)", demo_output)
     assert match, demo_output
@@ -130,9 +136,3 @@ class WebClient:
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
         assert token, page
         return self.request(path, {"csrf_token": token[1], **fields})
-
-
-def host_value(page: str, name: str) -> str:
-    match = re.search(rf'<option value="(\d+)">{re.escape(name)}<', page)
-    assert match, f"no host {name!r} offered"
-    return match[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.cli import main
-from kiosk.models import AuditEvent, Host, NoticeVersion, Site, StaffUser
+from kiosk.models import AuditEvent, Host, KioskDevice, NoticeVersion, Site, StaffUser
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -23,7 +24,7 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple
     return paths
 
 
-EXPECTED = {("serve",), ("db", "upgrade"), ("demo",), ("create-user",)}
+EXPECTED = {("serve",), ("db", "upgrade"), ("demo",), ("create-user",), ("device", "add")}
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -122,13 +123,23 @@ def test_demo_is_idempotent_and_prints_the_password_once(
     assert first.exit_code == 0, first.output
     line = next(line for line in first.output.splitlines() if line.startswith("Demo login:"))
     password = line.split(" / ")[1].strip()
-    counts = [count(session, m) for m in (Site, Host, NoticeVersion, StaffUser)]
-    assert counts == [1, 5, 2, 1]
+    models = (Site, Host, NoticeVersion, StaffUser, KioskDevice)
+    counts = [count(session, m) for m in models]
+    assert counts == [1, 5, 2, 1, 1]
+    pairing = re.search(r"/pair\?code=(\w+)", first.output)
+    assert pairing
 
     second = runner.invoke(main, ["demo"])
     assert second.exit_code == 0
     assert password not in second.output
-    assert [count(session, m) for m in (Site, Host, NoticeVersion, StaffUser)] == counts
+    assert [count(session, m) for m in models] == counts
+
+    assert client.post("/pair", data={"code": pairing[1]}).status_code == 200  # replaced
+    third = runner.invoke(main, ["demo"])
+    code = re.search(r"/pair\?code=(\w+)", third.output)
+    assert code
+    assert client.post("/pair", data={"code": code[1]}).headers["Location"] == "/"
+    assert "is paired" in runner.invoke(main, ["demo"]).output
 
     response = client.post("/dashboard/login", data={"username": "admin", "password": password})
     assert response.status_code == 302

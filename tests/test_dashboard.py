@@ -21,12 +21,15 @@ def test_anonymous_is_sent_to_login(client: FlaskClient):
 
 
 def test_kiosk_check_in_appears_on_dashboard(
-    client: FlaskClient, make_site: Any, make_host: Any, make_staff: Any, login: Any
+    pair: Any, make_site: Any, make_host: Any, make_staff: Any, login: Any
 ):
     site = make_site(name="Main Office")
     host = make_host(site, name="Hanna Host")
     staff = login(make_staff(role="reception", sites=(site,)))
-    assert client.post("/", data={"name": "Ada Lovelace", "company": "Engines", "host": host.id})
+    kiosk = pair(site)
+    kiosk.post("/check-in", data={"name": "Ada Lovelace", "company": "Engines", "host_id": host.id})
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/done"
 
     page = staff.get("/dashboard/").text
     assert "Ada Lovelace" in page

@@ -27,11 +27,9 @@ def test_404_in_visitor_language(client: FlaskClient):
     assert "Page not found" not in response.text
 
 
-def test_oversized_request_gets_413_in_the_kiosk_language(
-    app: Flask, client: FlaskClient, make_site: Any
-):
-    make_site(default_locale="sv")
-    response = client.post("/", data={"name": "x" * 300_000, "host": "0"})
+def test_oversized_request_gets_413_in_the_kiosk_language(app: Flask, pair: Any, make_site: Any):
+    kiosk = pair(make_site(default_locale="sv"))
+    response = kiosk.post("/check-in", data={"name": "x" * 300_000})
     assert response.status_code == 413
     with app.test_request_context(), force_locale("sv"):
         title = gettext("Too much data")
@@ -78,10 +76,10 @@ def test_security_headers_on_every_page(client: FlaskClient, make_site: Any):
         assert headers["Cache-Control"] == "no-store"
 
 
-def test_session_cookie_flags(client: FlaskClient, make_site: Any):
-    make_site()
-    client.post("/language", data={"locale": "en"})
-    cookie = client.get_cookie("session")
+def test_session_cookie_flags(pair: Any, make_site: Any):
+    kiosk = pair(make_site())
+    kiosk.post("/language", data={"locale": "en"})
+    cookie = kiosk.get_cookie("session")
     assert cookie is not None
     assert cookie.http_only
     assert cookie.same_site == "Lax"

@@ -35,9 +35,13 @@ def extracted_messages() -> set[str]:
     return found
 
 
+def singular(msgid: str | tuple[str, ...]) -> str:
+    return msgid[0] if isinstance(msgid, tuple) else msgid
+
+
 def test_template_is_current_with_the_sources():
     with (TRANSLATIONS / "messages.pot").open("rb") as pot_file:
-        template = {m.id for m in read_po(pot_file) if m.id}
+        template = {singular(m.id) for m in read_po(pot_file) if m.id}
     missing = extracted_messages() - template
     assert not missing, f"run `make translations`: not extracted yet: {sorted(missing)}"
 
@@ -45,15 +49,23 @@ def test_template_is_current_with_the_sources():
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE])
 def test_catalog_is_complete(language: str):
     wanted = extracted_messages()
-    messages = {m.id: m for m in catalog(language) if m.id}
+    messages = {singular(m.id): m for m in catalog(language) if m.id}
     problems = []
     for msgid in sorted(wanted):
         message = messages.get(msgid)
-        if message is None or not message.string:
+        forms = (
+            message.string
+            if message and isinstance(message.string, tuple)
+            else ((message.string,) if message else ())
+        )
+        if message is None or not forms or not all(forms):
             problems.append(f"untranslated: {msgid!r}")
         elif message.fuzzy:
             problems.append(f"fuzzy: {msgid!r}")
-        elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(message.string)):
+        elif any(
+            sorted(set(PLACEHOLDER.findall(msgid))) != sorted(set(PLACEHOLDER.findall(form)))
+            for form in forms
+        ):
             problems.append(f"placeholders differ: {msgid!r}")
     assert not problems, f"{language}: " + "; ".join(problems)
 
@@ -69,3 +81,25 @@ def test_no_consent_wording(language: str):
     words = re.compile(r"samtyck|samtykk|suostum|einwillig|zustimm|godkänn|consent", re.I)
     offending = [m.string for m in catalog(language) if m.id and words.search(str(m.string))]
     assert not offending
+
+
+def test_templates_have_no_text_outside_the_catalog():
+    """Every user-visible word in a template goes through gettext."""
+    problems = []
+    for path in sorted((ROOT / "templates").rglob("*.html")):
+        source = path.read_text(encoding="utf-8")
+        # Blocks that only fill in HTML attributes hold no visible text.
+        source = re.sub(
+            r"{% block (?:body_class|body_attrs) %}.*?{% endblock %}", " ", source, flags=re.S
+        )
+        # Drop Jinja comments, statements and expressions, then HTML comments and tags.
+        stripped = re.sub(r"{#.*?#}|{%.*?%}|{{.*?}}", " ", source, flags=re.S)
+        stripped = re.sub(r"<!--.*?-->", " ", stripped, flags=re.S)
+        for attribute in re.findall(
+            r'(?:aria-label|placeholder|title|alt|value)="([^"{]*[A-Za-z][^"{]*)"', stripped
+        ):
+            problems.append(f"{path.name}: attribute text {attribute!r}")
+        text = re.sub(r"<[^>]*>", " ", stripped)
+        for word in re.findall(r"[^\W\d_]{2,}", text):
+            problems.append(f"{path.name}: {word!r}")
+    assert not problems

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.services.demo import DEMO_HOSTS
-from tests.support import WebClient, demo_password, host_value, kiosk_env, run_kiosk, running_server
+from tests.support import (
+    WebClient,
+    demo_pairing_code,
+    demo_password,
+    kiosk_env,
+    run_kiosk,
+    running_server,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -22,21 +29,21 @@ def served_env(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 def test_check_in_at_kiosk_then_seen_on_dashboard(served_env: dict[str, str], tmp_path: Path):
     run_kiosk(["db", "upgrade"], served_env)
-    password = demo_password(run_kiosk(["demo"], served_env))
+    demo = run_kiosk(["demo"], served_env)
+    password = demo_password(demo)
     host_name = DEMO_HOSTS[1][0]
 
     with running_server(served_env) as base:
         visitor = WebClient(base)
-        status, form = visitor.request("/")
+        assert visitor.request("/")[0] == 403  # not a kiosk until paired
+        status, _page = visitor.submit("/pair", {"code": demo_pairing_code(demo)})
         assert status == 200
-        status, done = visitor.submit(
-            "/",
-            {
-                "name": "Linnea Larsson",
-                "company": "Nordic Labs",
-                "host": host_value(form, host_name),
-            },
+        status, _page = visitor.submit(
+            "/check-in",
+            {"name": "Linnea Larsson", "company": "Nordic Labs", "host_query": host_name},
         )
+        assert status == 200
+        status, done = visitor.submit("/notice", {"read": "1"})
         assert status == 200
         assert "Linnea" in done
         code = re.search(r'class="badge-code">(\w+)<', done)
@@ -51,6 +58,11 @@ def test_check_in_at_kiosk_then_seen_on_dashboard(served_env: dict[str, str], tm
         assert "Nordic Labs" in page
         assert host_name in page
         assert code[1] in page
+
+        status, goodbye = visitor.submit("/check-out", {"code": code[1]})
+        assert status == 200
+        assert "Linnea" in goodbye
+        assert "Linnea Larsson" not in reception.request("/dashboard/")[1]
 
     if "KIOSK_DATABASE_URL" not in served_env:
         # The default database is a SQLite file in the instance folder.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from tests.support import WebClient, kiosk_env, run_kiosk, running_server
+from tests.support import WebClient, demo_pairing_code, kiosk_env, run_kiosk, running_server
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[1]
@@ -105,12 +105,13 @@ def test_installed_wheel_serves_translated_kiosk(wheel: Path, tmp_path: Path):
 
     env = kiosk_env(tmp_path / "instance")
     run_kiosk(["db", "upgrade"], env, kiosk=kiosk_script, cwd=elsewhere)
-    run_kiosk(["demo"], env, kiosk=kiosk_script, cwd=elsewhere)
+    demo = run_kiosk(["demo"], env, kiosk=kiosk_script, cwd=elsewhere)
     with (ROOT / "translations/sv/LC_MESSAGES/messages.po").open("rb") as po:
-        swedish = read_po(po)["Welcome! Please check in."].string
+        swedish = read_po(po)["Your name"].string
     with running_server(env, kiosk=kiosk_script, cwd=elsewhere) as base:
         client = WebClient(base)
-        status, page = client.request("/")
+        client.submit("/pair", {"code": demo_pairing_code(demo)})
+        status, page = client.request("/check-in")
         assert status == 200
         assert swedish in page  # compiled catalogs were found
         assert client.request("/static/css/kiosk.css")[0] == 200

@@ -22,7 +22,8 @@ from kiosk.services.visits import visits_on_site
 bp = Blueprint("dashboard", __name__)
 
 
-def _staff() -> StaffUser:
+def current_staff() -> StaffUser:
+    """The logged-in staff user."""
     user: StaffUser = current_user._get_current_object()
     return user
 
@@ -32,7 +33,7 @@ def _staff() -> StaffUser:
 def on_site() -> str:
     """Visitors who are in the building now, per site the user serves."""
     db_session = get_session()
-    user = _staff()
+    user = current_staff()
     sites = sites_served_by(db_session, user)
     visits = visits_on_site(db_session, [site.id for site in sites])
     by_site = {site.id: [v for v in visits if v.site_id == site.id] for site in sites}
@@ -105,3 +106,6 @@ def logout() -> Response:
         session.clear()
         flash(_("You are logged out."))
     return redirect(url_for(".login"))
+
+
+from kiosk.dashboard import kiosks  # noqa: E402, F401  (routes on this blueprint)

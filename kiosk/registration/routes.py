@@ -1,118 +1,316 @@
-"""Kiosk routes: the visitor's check-in screen and confirmation."""
+"""Kiosk routes: welcome, check-in (details, privacy notice, confirmation), language, reset.
+
+Every kiosk page needs a paired device (see device.py); the state between steps lives in the
+signed session and is cleared by a reset, after a check-in and when the kiosk sits idle.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, session, url_for
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
 from kiosk.db import get_session
-from kiosk.models import Site, Visit
-from kiosk.registration.forms import ASK_RECEPTION, CheckInForm, LanguageForm
+from kiosk.forms import collapse_spaces
+from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
+from kiosk.registration.device import current_device
+from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
 from kiosk.services.notices import current_notice, render_notice
-from kiosk.services.sites import active_hosts, kiosk_site
+from kiosk.services.qr import qr_svg
+from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
 from kiosk.services.visits import VisitError, VisitorDetails, first_name, register_visit
 
 bp = Blueprint("registration", __name__)
 
-#: The session key that carries the just-registered visit to the confirmation screen, once.
-_JUST_REGISTERED = "just_registered"
+#: Session keys that hold one visitor's state; a reset removes them all.
+PENDING = "pending_visit"
+NOTICE_SHOWN = "notice_shown"
+JUST_REGISTERED = "just_registered"
+#: The visit whose badge the kiosk may fetch (badge printing reads it).
+BADGE_VISIT = "badge_visit_id"
+#: Endpoints a browser may use before it is paired as a kiosk.
+_OPEN_ENDPOINTS = {"registration.pair"}
 
 
-class KioskNotSetUp(Exception):
-    """No site exists (or the configured one does not): the kiosk has nothing to serve."""
+@bp.before_request
+def _require_paired_device() -> str | tuple[str, int] | None:
+    if request.endpoint in _OPEN_ENDPOINTS:
+        return None
+    device = current_device()
+    if device is None:
+        page = render_template("registration/not_paired.html")
+        return page, 403
+    g.kiosk_device = device
+    g.site = device.site
+    # The site's language is the kiosk's starting language (see the locale selector).
+    g.site_locale = device.site.default_locale
+    return None
 
 
-@bp.errorhandler(KioskNotSetUp)
-def _not_set_up(_error: KioskNotSetUp) -> tuple[str, int]:
-    message = _("This kiosk is not set up yet. Please ask at reception.")
-    return render_template("errors/error.html", title=_("Welcome"), message=message), 503
+@bp.context_processor
+def _kiosk_context() -> dict[str, Any]:
+    return {
+        "idle_seconds": current_app.config["IDLE_SECONDS"],
+        # Only its CSRF token is rendered; reading the request body here would fail again
+        # while an error page (such as 413) is being rendered.
+        "language_form": LanguageForm(formdata=None),
+    }
 
 
 def _site() -> Site:
-    site = kiosk_site(get_session(), current_app.config["SITE"])
-    if site is None:
-        raise KioskNotSetUp()
-    # The site's language is the kiosk's starting language (see the locale selector).
-    g.site_locale = site.default_locale
+    site: Site = g.site
     return site
 
 
-@bp.route("/", methods=["GET", "POST"])
+@bp.route("/")
+def welcome() -> str:
+    """The start screen: check in, check out, invitation, language."""
+    return render_template("registration/welcome.html", site=_site())
+
+
+@bp.route("/reset")
+def reset() -> Response:
+    """Forget everything about the current visitor and go back to the start."""
+    session.clear()
+    return redirect(url_for(".welcome"))
+
+
+@bp.route("/language", methods=["POST"])
+def choose_language() -> Response:
+    """Switch the kiosk's language for the current visitor and stay on the same screen."""
+    form = LanguageForm()
+    if form.validate_on_submit() and form.locale.data in current_app.config["LANGUAGES"]:
+        session["locale"] = form.locale.data
+    target = form.next.data if form.next.data in _LANGUAGE_RETURN else ".welcome"
+    return redirect(url_for(target))
+
+
+# Screens the language picker may return to (endpoint names, never a URL from the form).
+_LANGUAGE_RETURN = {".welcome", ".check_in", ".notice", ".check_out", ".invitation"}
+
+
+@bp.route("/check-in", methods=["GET", "POST"])
 def check_in() -> str | Response:
-    """The check-in form; a valid POST registers the visit and shows the confirmation."""
-    db_session = get_session()
+    """The visitor's details; valid details go on to the privacy notice."""
     site = _site()
-    form = CheckInForm()
-    hosts = active_hosts(db_session, site)
-    form.host.choices = [(ASK_RECEPTION, _("I don't know – please ask reception"))] + [
-        (host.id, host.name) for host in hosts
-    ]
-    locale = str(get_locale())
-    notice = current_notice(db_session, site, locale)
+    db_session = get_session()
+    pending: dict[str, Any] = session.get(PENDING) or {}
+    form = check_in_form(site, data=pending)
+    host_matches: list[Host] = []
     if form.validate_on_submit():
-        details = VisitorDetails(
-            name=form.name.data or "",
-            company=form.company.data or None,
-            host_id=None if form.host.data == ASK_RECEPTION else form.host.data,
-        )
-        try:
-            visit = register_visit(
-                db_session, site, details, locale=locale, notice=notice, now=now()
-            )
-            db_session.commit()
-        except VisitError as exc:
-            db_session.rollback()
-            form.form_errors.append(_visit_error_message(exc))
+        host, host_matches, host_error = _resolve_host(form, site)
+        if host_error:
+            form.host_query.errors.append(host_error)
         else:
-            session[_JUST_REGISTERED] = visit.id
-            return redirect(url_for(".done"))
+            session[PENDING] = {
+                "name": form.name.data,
+                "company": _value(form, "company"),
+                "purpose": _value(form, "purpose"),
+                "email": _value(form, "email"),
+                "phone": _value(form, "phone"),
+                "host_id": host.id if host else None,
+                "host_query": host.name if host else "",
+                "ask_reception": host is None and _value(form, "ask_reception") is True,
+                "invitation_id": pending.get("invitation_id"),
+            }
+            return redirect(url_for(".notice"))
+    problem = request.args.get("problem")
+    if request.method == "GET" and problem in _PROBLEMS:
+        form.form_errors.append(_PROBLEMS[problem]())
+    invitation = (
+        db_session.get(Invitation, pending["invitation_id"])
+        if pending.get("invitation_id")
+        else None
+    )
     return render_template(
         "registration/check_in.html",
         site=site,
         form=form,
-        notice_text=render_notice(notice, site) if notice else None,
-        language_form=LanguageForm(),
+        host_matches=host_matches,
+        invitation=invitation,
     )
 
 
-def _visit_error_message(error: VisitError) -> str:
-    message: str  # flask_babel is untyped: its gettext returns Any
-    if error.code == "unknown_host":
-        message = _("That person cannot be chosen here. Please pick again or ask reception.")
-    elif error.code == "name_required":
-        message = _("Please enter your name.")
-    else:
-        message = _("Sorry, this did not work. Please try again, or ask at reception.")
-    return message
+# Why a check-in could not be saved after the notice (the visitor's details are kept).
+_PROBLEMS = {
+    "unknown_host": lambda: _(
+        "The person you chose can no longer be selected. Please choose again or ask reception."
+    ),
+    "invitation_used": lambda: _("Your invitation has already been used. Please check in here."),
+    "name_required": lambda: _("Please enter your name."),
+}
+
+
+def _value(form: CheckInForm, name: str) -> Any:
+    field = getattr(form, name, None)
+    if field is None:
+        return None
+    if isinstance(field.data, str):
+        return collapse_spaces(field.data)
+    return field.data
+
+
+def _resolve_host(form: CheckInForm, site: Site) -> tuple[Host | None, list[Host], str | None]:
+    """The host the visitor picked: (host, choices to offer, error message)."""
+    if form.host_query is None:  # the site does not ask
+        return None, [], None
+    if form.ask_reception.data:
+        return None, [], None
+    if form.host_id.data:
+        host = get_session().get(Host, int(form.host_id.data))
+        if host is not None and host.site_id == site.id and host.active:
+            return host, [], None
+    query = form.host_query.data or ""
+    if query:
+        matches = search_hosts(get_session(), site, query)
+        if len(matches) == 1:
+            return matches[0], [], None
+        if not matches:
+            return (
+                None,
+                [],
+                _("Nobody here matches that name. Check the spelling, or choose “ask reception”."),
+            )
+        if len(matches) > HOST_SEARCH_LIMIT:
+            return None, [], _("Many people match. Please type more of the name.")
+        return None, matches, _("Several people match. Please choose one.")
+    if site.field_mode("host") == "required":
+        return None, [], _("Please tell us whom you are visiting, or choose “ask reception”.")
+    return None, [], None
+
+
+@bp.route("/hosts")
+def hosts() -> Response | dict[str, Any]:
+    """Search-as-you-type over the site's active hosts: names only after two characters."""
+    if _site().field_mode("host") == "hidden":
+        return {"hosts": []}
+    matches = search_hosts(get_session(), _site(), request.args.get("q", "")[:200])
+    shown = matches[:HOST_SEARCH_LIMIT]
+    return {
+        "hosts": [{"id": host.id, "name": host.name} for host in shown],
+        "more": len(matches) > HOST_SEARCH_LIMIT,
+    }
+
+
+@bp.route("/notice", methods=["GET", "POST"])
+def notice() -> str | Response:
+    """The privacy notice: a short first layer, the full text, and a QR code to take it along."""
+    pending = session.get(PENDING)
+    if not pending:
+        return redirect(url_for(".check_in"))
+    site = _site()
+    db_session = get_session()
+    form = NoticeForm()
+    if form.validate_on_submit():
+        if form.decline.data:
+            session.clear()
+            return redirect(url_for(".declined"))
+        return _register(site, pending)
+    locale = str(get_locale())
+    shown = current_notice(db_session, site, locale)
+    session[NOTICE_SHOWN] = shown.id if shown else None
+    public_url = _public_notice_url(site, locale)
+    return render_template(
+        "registration/notice.html",
+        site=site,
+        form=form,
+        notice=shown,
+        notice_text=render_notice(shown, site) if shown else None,
+        public_url=public_url,
+        public_qr=qr_svg(public_url),
+    )
+
+
+def _public_notice_url(site: Site, locale: str) -> str:
+    base = current_app.config["PUBLIC_URL"] or request.host_url
+    return base.rstrip("/") + url_for("privacy.notice", site_id=site.id, locale=locale)
+
+
+def _register(site: Site, pending: dict[str, Any]) -> str | Response:
+    db_session = get_session()
+    notice_id = session.get(NOTICE_SHOWN)
+    shown = db_session.get(NoticeVersion, notice_id) if notice_id else None
+    invitation = (
+        db_session.get(Invitation, pending["invitation_id"])
+        if pending.get("invitation_id")
+        else None
+    )
+    details = VisitorDetails(
+        name=pending["name"],
+        company=pending.get("company"),
+        host_id=pending.get("host_id"),
+        email=pending.get("email"),
+        phone=pending.get("phone"),
+        purpose=pending.get("purpose"),
+    )
+    try:
+        visit = register_visit(
+            db_session,
+            site,
+            details,
+            locale=str(get_locale()),
+            notice=shown,
+            invitation=invitation,
+            now=now(),
+        )
+        db_session.commit()
+    except VisitError as exc:
+        db_session.rollback()
+        if exc.code == "invitation_used":
+            pending["invitation_id"] = None
+        session[PENDING] = pending
+        return redirect(url_for(".check_in", problem=exc.code))
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale  # the confirmation still speaks the visitor's language
+    session[JUST_REGISTERED] = visit.id
+    session[BADGE_VISIT] = visit.id
+    return redirect(url_for(".done"))
 
 
 @bp.route("/done")
 def done() -> str | Response:
     """The confirmation, shown once: reloading it or going back shows nothing."""
-    visit_id = session.pop(_JUST_REGISTERED, None)
+    visit_id = session.pop(JUST_REGISTERED, None)
     visit = get_session().get(Visit, visit_id) if isinstance(visit_id, int) else None
-    site = _site()
-    if visit is None:
-        return redirect(url_for(".check_in"))
+    if visit is None or visit.site_id != _site().id:
+        return redirect(url_for(".welcome"))
     page = render_template(
         "registration/done.html",
-        site=site,
+        site=_site(),
         visit=visit,
         first_name=first_name(visit),
-        seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+        # The confirmation goes back to the start sooner than a half-filled form; a touch
+        # restarts the wait (WCAG 2.2.1: the visitor can extend it).
+        idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
     )
     # The next visitor starts in the site's language, not in this visitor's.
     session.pop("locale", None)
     return page
 
 
-@bp.route("/language", methods=["POST"])
-def choose_language() -> Response:
-    """Switch the kiosk's language for the current visitor."""
-    form = LanguageForm()
-    if form.validate_on_submit() and form.locale.data in current_app.config["LANGUAGES"]:
-        session["locale"] = form.locale.data
-    return redirect(url_for(".check_in"))
+@bp.route("/declined")
+def declined() -> str:
+    """For a visitor who does not want to register: nothing was stored; ask reception."""
+    return render_template(
+        "registration/declined.html",
+        site=_site(),
+        idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+    )
+
+
+from kiosk.registration import checkout, pairing  # noqa: E402, F401  (routes on this blueprint)

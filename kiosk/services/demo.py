@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.models import ROLE_ADMIN, Host, NoticeVersion, Site
+from kiosk.models import ROLE_ADMIN, Host, KioskDevice, NoticeVersion, Site
+from kiosk.services.kiosks import create_device, issue_pairing_code
 from kiosk.services.notices import publish_notice
 from kiosk.services.staff import create_staff_user, find_staff_user, set_password
 
 DEMO_SITE = "Demo Office"
 DEMO_ADMIN = "admin"
+DEMO_KIOSK = "Reception kiosk"
 DEMO_HOSTS = (
     ("Astrid Lindqvist", "astrid.lindqvist@example.com"),
     ("Johan Berg", "johan.berg@example.com"),
@@ -106,6 +108,8 @@ class DemoResult:
 
     site_created: bool
     admin_password: str | None
+    #: A fresh one-time code while the demo kiosk is not paired; None once it is.
+    pairing_code: str | None = None
 
 
 def seed_demo(session: Session, *, now: datetime, reset_password: bool = False) -> DemoResult:
@@ -145,4 +149,12 @@ def seed_demo(session: Session, *, now: datetime, reset_password: bool = False) 
     elif reset_password:
         password = secrets.token_urlsafe(12)
         set_password(admin, password)
-    return DemoResult(site_created=site_created, admin_password=password)
+    device = session.scalar(
+        select(KioskDevice).where(KioskDevice.site_id == site.id, KioskDevice.name == DEMO_KIOSK)
+    )
+    pairing_code: str | None = None
+    if device is None:
+        device, pairing_code = create_device(session, site, DEMO_KIOSK, now=now)
+    elif device.cookie_nonce is None:
+        pairing_code = issue_pairing_code(device, now=now)
+    return DemoResult(site_created=site_created, admin_password=password, pairing_code=pairing_code)

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import Host, Site, StaffUser
-
-
-def kiosk_site(session: Session, name: str | None) -> Site | None:
-    """The site a kiosk serves: the one named in the settings, else the first one created."""
-    if name:
-        return session.scalar(select(Site).where(Site.name == name))
-    return session.scalar(select(Site).order_by(Site.id).limit(1))
 
 
 def active_hosts(session: Session, site: Site) -> Sequence[Host]:
@@ -29,3 +23,35 @@ def sites_served_by(session: Session, user: StaffUser) -> Sequence[Site]:
     if user.is_admin:
         return session.scalars(select(Site).order_by(Site.name)).all()
     return sorted(user.sites, key=lambda site: site.name)
+
+
+#: A search shows at most this many hosts: enough to pick from, never the directory.
+HOST_SEARCH_LIMIT = 8
+#: Fewer typed characters reveal no names at all.
+HOST_SEARCH_MIN_CHARS = 2
+
+
+def search_hosts(session: Session, site: Site, query: str) -> list[Host]:
+    """Active hosts of a site whose name, or a word in it, starts with ``query``.
+
+    Matching ignores case and accents ("asa" finds "Åsa"). Returns nothing for fewer than two
+    characters, and at most ``HOST_SEARCH_LIMIT + 1`` hosts so the caller can tell "more than
+    fit" from "exactly that many". A site's host list is small (hundreds), so it is matched
+    here rather than in SQL, where SQLite's lower() only folds ASCII.
+    """
+    wanted = _folded(query)
+    if len(wanted) < HOST_SEARCH_MIN_CHARS:
+        return []
+    matches = []
+    for host in active_hosts(session, site):
+        name = _folded(host.name)
+        if name.startswith(wanted) or f" {wanted}" in name:
+            matches.append(host)
+            if len(matches) > HOST_SEARCH_LIMIT:
+                break
+    return matches
+
+
+def _folded(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

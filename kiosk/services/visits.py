@@ -1,8 +1,7 @@
-"""Visits: registering a visitor at the kiosk and listing who is on site."""
+"""Visits: registering a visitor at the kiosk, checking out, listing who is on site."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,17 +9,22 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import Host, NoticeVersion, Site, Visit
+from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
+from kiosk.services.codes import (
+    CODE_ALPHABET,
+    is_code,
+    new_code,
+    new_token,
+    normalise_code,
+    scanned_token,
+)
 
-#: Badge tokens carry 144 random bits (issue: at least 128), URL-safe, 24 characters.
-BADGE_TOKEN_BYTES = 18
-#: Short codes avoid characters people confuse when typing (0/O, 1/I/L).
-SHORT_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+SHORT_CODE_ALPHABET = CODE_ALPHABET
 SHORT_CODE_LENGTH = 6
 
 
 class VisitError(Exception):
-    """A registration that cannot be made; ``code`` says why, for a translated message."""
+    """A registration or check-out that cannot be made; ``code`` says why."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -41,12 +45,12 @@ class VisitorDetails:
 
 def new_badge_token() -> str:
     """A random, unguessable badge token; never derived from personal data."""
-    return secrets.token_urlsafe(BADGE_TOKEN_BYTES)
+    return new_token()
 
 
 def new_short_code() -> str:
     """A random code short enough to type from a badge."""
-    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+    return new_code(SHORT_CODE_LENGTH)
 
 
 def _unused_short_code(session: Session, site: Site) -> str:
@@ -68,9 +72,10 @@ def register_visit(
     locale: str,
     notice: NoticeVersion | None,
     now: datetime,
+    invitation: Invitation | None = None,
 ) -> Visit:
     """Check a visitor in: create the visit with a fresh badge token and short code."""
-    name = details.name.strip()
+    name = " ".join(details.name.split())
     if not name:
         raise VisitError("name_required")
     host: Host | None = None
@@ -78,6 +83,12 @@ def register_visit(
         host = session.get(Host, details.host_id)
         if host is None or host.site_id != site.id or not host.active:
             raise VisitError("unknown_host")
+    if invitation is not None and (
+        invitation.site_id != site.id
+        or invitation.visit_id is not None
+        or invitation.cancelled_at is not None
+    ):
+        raise VisitError("invitation_used")
     visit = Visit(
         site=site,
         host=host,
@@ -93,6 +104,33 @@ def register_visit(
         checked_in_at=now,
     )
     session.add(visit)
+    if invitation is not None:
+        session.flush()
+        invitation.visit_id = visit.id
+    return visit
+
+
+def find_badge(session: Session, site: Site, scanned: str) -> Visit | None:
+    """The visit whose badge was scanned (token) or typed (short code) at this site."""
+    code = normalise_code(scanned)
+    if is_code(code, SHORT_CODE_LENGTH):
+        return session.scalar(
+            select(Visit).where(Visit.site_id == site.id, Visit.short_code == code)
+        )
+    token = scanned_token(scanned)
+    if token is None:
+        return None
+    return session.scalar(select(Visit).where(Visit.site_id == site.id, Visit.badge_token == token))
+
+
+def check_out(session: Session, site: Site, scanned: str, *, now: datetime) -> Visit:
+    """Check the visitor with this badge out; raises for unknown or used badges."""
+    visit = find_badge(session, site, scanned)
+    if visit is None:
+        raise VisitError("unknown_badge")
+    if visit.checked_out_at is not None:
+        raise VisitError("already_checked_out")
+    visit.checked_out_at = now
     return visit
 
 

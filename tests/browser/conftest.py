@@ -1,13 +1,19 @@
-"""Debian's Chromium driven by Playwright; never a downloaded browser."""
+"""Debian's Chromium driven by Playwright (never a downloaded browser), against a real
+`kiosk serve` with demo data; helpers to pair a browser, check accessibility and keep
+screenshots of every screen under test-artifacts/screens/."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support import demo_password, kiosk_env, run_kiosk, running_server
 
 CHROMIUM = Path(os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -18,6 +24,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+#: Screenshots of every kiosk screen land here (README: "Browser tests").
+SCREENS = Path(__file__).parents[2] / "test-artifacts" / "screens"
+PORTRAIT = {"width": 1080, "height": 1920}
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +47,88 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+@dataclass
+class Server:
+    base: str
+    env: dict[str, str]
+    admin_password: str
+    instance: Path
+
+    def new_pairing_code(self) -> str:
+        count = len(list(self.instance.glob("device-*")))
+        (self.instance / f"device-{count}").touch()
+        output = run_kiosk(
+            ["device", "add", f"Browser kiosk {count}", "--site", "Demo Office"], self.env
+        )
+        match = re.search(r"code=(\w+)", output)
+        assert match, output
+        return match[1]
+
+
+def start_server(tmp: Path, **settings: str) -> Iterator[Server]:
+    env = kiosk_env(tmp / "instance")
+    env.update({f"KIOSK_{key}": value for key, value in settings.items()})
+    run_kiosk(["db", "upgrade"], env)
+    password = demo_password(run_kiosk(["demo"], env))
+    with running_server(env) as base:
+        yield Server(base, env, password, tmp / "instance")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from start_server(tmp_path_factory.mktemp("browser"))
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-GB", viewport={"width": 1080, "height": 1920})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    contexts = []
+
+    def make(**options: Any) -> Any:
+        options.setdefault("viewport", PORTRAIT)
+        options.setdefault("locale", "en-GB")
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def kiosk_page(server: Server, new_page: Callable[..., Any]) -> Callable[..., Any]:
+    """A browser page paired as a kiosk of the demo site, on its welcome screen."""
+
+    def make(**options: Any) -> Any:
+        page = new_page(**options)
+        page.goto(f"{server.base}/pair?code={server.new_pairing_code()}")
+        page.locator("form.scan-form [type=submit]").click()
+        page.wait_for_url(f"{server.base}/")
+        return page
+
+    return make
+
+
+def shot(page: Any, name: str) -> None:
+    """Keep a screenshot of the current screen as a test artifact."""
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+def assert_accessible(page: Any, screen: str) -> None:
+    """axe-core finds no serious or critical WCAG 2.1 A/AA violation on this screen."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {
+        "resultTypes": ["violations"],
+        "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    }
+    results = Axe().run(page, options=options)
+    bad = [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{screen}: {bad}"

@@ -1,4 +1,5 @@
-"""A visitor checks in on the kiosk in a real browser; reception sees them on the dashboard."""
+"""The kiosk in a real browser: check-in by tapping in Swedish and English, check-out by
+scanning, idle reset, the back button, an unpaired browser, accessibility and layouts."""
 
 from __future__ import annotations
 
@@ -8,60 +9,228 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
+from sqlalchemy import create_engine, text
 
 from kiosk.services.demo import DEMO_HOSTS
-from tests.support import demo_password, kiosk_env, run_kiosk, running_server
+from tests.browser.conftest import Server, assert_accessible, shot, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
+HOST = DEMO_HOSTS[2][0]  # Maria Nilsson
 
 
 def swedish(message: str) -> str:
     with (ROOT / "translations/sv/LC_MESSAGES/messages.po").open("rb") as po:
-        return str(read_po(po)[message].string)
+        translated = read_po(po)[message].string
+    assert translated, message
+    return str(translated)
 
 
-def test_check_in_in_a_browser_then_seen_by_reception(page: Any, tmp_path: Path):
-    env = kiosk_env(tmp_path / "instance")
-    run_kiosk(["db", "upgrade"], env)
-    password = demo_password(run_kiosk(["demo"], env))
-    host_name = DEMO_HOSTS[2][0]
+def database_value(server: Server, sql: str, **params: Any) -> Any:
+    engine = create_engine(f"sqlite:///{server.instance / 'kiosk.sqlite3'}")
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()
 
-    with running_server(env) as base:
-        page.goto(base + "/")
-        # The demo site speaks Swedish first; the visitor switches to English.
-        assert page.locator("html").get_attribute("lang") == "sv"
-        assert swedish("Welcome! Please check in.") in page.content()
-        page.get_by_role("button", name="English").click()
-        page.wait_for_selector("html[lang=en]")
 
-        page.get_by_label("Your name").fill("Björn Ångström")
-        page.get_by_label("Company").fill("Fjord Systems")
-        page.get_by_label("Whom are you visiting?").select_option(label=host_name)
-        page.get_by_text("Read the privacy notice", exact=True).click()
-        notice = page.locator(".notice-text")
-        notice.wait_for(state="visible")
-        assert "Right to object" in notice.inner_text()
-        page.get_by_role("button", name="Check in").click()
+def fill_details(
+    page: Any, name_label: str, name: str, host_label: str, continue_label: str
+) -> None:
+    page.get_by_label(name_label).fill(name)
+    page.get_by_label(host_label).press_sequentially(HOST[:3], delay=30)
+    page.get_by_role("option", name=HOST).click()
+    page.get_by_role("button", name=continue_label).click()
 
-        page.wait_for_url(re.compile(r"/done$"))
-        assert page.get_by_role("heading", name="Welcome, Björn!").is_visible()
-        code = page.locator(".badge-code").inner_text()
-        assert re.fullmatch(r"[A-Z2-9]{6}", code)
-        page.screenshot(path=str(tmp_path / "confirmation.png"))
 
-        # "Back" or a reload never shows the visitor's data to the next one.
-        page.reload()
-        page.wait_for_url(re.compile(r"/$"))
-        assert "Björn" not in page.content()
-        assert page.locator("html").get_attribute("lang") == "sv"
+def test_unpaired_browser_is_refused(server: Server, new_page: Any):
+    page = new_page()
+    response = page.goto(server.base + "/")
+    assert response.status == 403
+    assert page.get_by_role("heading", name="This device is not a registered kiosk").is_visible()
+    shot(page, "not-paired")
+    assert_accessible(page, "not paired")
 
-        page.goto(base + "/dashboard/")
-        page.get_by_label("Username").fill("admin")
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
-        row = page.get_by_role("row", name=re.compile("Björn Ångström"))
-        assert row.is_visible()
-        assert "Fjord Systems" in row.inner_text()
-        assert host_name in row.inner_text()
-        assert code in row.inner_text()
+
+def test_check_in_by_tapping_in_swedish(kiosk_page: Any):
+    page = kiosk_page()
+    assert page.locator("html").get_attribute("lang") == "sv"
+    shot(page, "welcome-sv")
+    assert_accessible(page, "welcome")
+    page.get_by_role("link", name=swedish("Check in"), exact=True).click()
+
+    page.wait_for_url(re.compile(r"/check-in$"))
+    fill_details(
+        page,
+        swedish("Your name"),
+        "Åsa Öberg",
+        swedish("Whom are you visiting?"),
+        swedish("Continue"),
+    )
+
+    page.wait_for_url(re.compile(r"/notice$"))
+    assert page.get_by_text(swedish("Right to object"), exact=True).is_visible()
+    assert page.locator(".qr svg").is_visible()
+    shot(page, "notice-sv")
+    assert_accessible(page, "notice")
+    page.get_by_text(swedish("Read the full privacy notice")).click()
+    assert page.locator(".notice-text").is_visible()
+    page.get_by_role("button", name=swedish("I have read this – check me in")).click()
+
+    page.wait_for_url(re.compile(r"/done$"))
+    assert page.get_by_role(
+        "heading", name=swedish("Welcome, %(name)s!") % {"name": "Åsa"}
+    ).is_visible()
+    assert re.fullmatch(r"[A-Z2-9]{6}", page.locator(".badge-code").inner_text())
+    shot(page, "done-sv")
+    assert_accessible(page, "confirmation")
+
+
+def test_check_in_in_english_then_check_out_by_scanning(kiosk_page: Any, server: Server):
+    page = kiosk_page()
+    page.get_by_role("button", name="English").click()
+    page.wait_for_selector("html[lang=en]")
+    page.get_by_role("link", name="Check in", exact=True).click()
+    shot(page, "check-in-en")
+    assert_accessible(page, "check-in form")
+    fill_details(page, "Your name", "Björn Ångström", "Whom are you visiting?", "Continue")
+    page.get_by_role("button", name="I have read this – check me in").click()
+    page.wait_for_url(re.compile(r"/done$"))
+    assert page.get_by_role("heading", name="Welcome, Björn!").is_visible()
+
+    token = database_value(server, "SELECT badge_token FROM visits ORDER BY id DESC LIMIT 1")
+    page.get_by_role("link", name="Done").click()
+    page.get_by_role("link", name=swedish("Check out"), exact=True).click()
+    page.wait_for_url(re.compile(r"/check-out$"))
+    shot(page, "check-out")
+    assert_accessible(page, "check-out")
+    # Linux Chromium has no BarcodeDetector: the camera button stays hidden, scanning still works.
+    has_detector = page.evaluate("'BarcodeDetector' in window")
+    assert page.locator(".camera").is_visible() == has_detector
+    # A USB barcode scanner is a keyboard: it types the token into the focused field + Enter.
+    assert page.evaluate("document.activeElement.name") == "code"
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/goodbye$"))
+    assert "Björn" in page.content()
+    assert "Ångström" not in page.content()
+    shot(page, "goodbye")
+    assert_accessible(page, "goodbye")
+    checked_out = database_value(
+        server, "SELECT checked_out_at FROM visits WHERE badge_token = :token", token=token
+    )
+    assert checked_out is not None
+
+
+def test_unknown_badge_message(kiosk_page: Any):
+    page = kiosk_page(locale="en-GB")
+    page.goto(page.url + "check-out")
+    page.keyboard.type("NOSUCH")
+    page.keyboard.press("Enter")
+    page.locator(".errors").wait_for()
+    shot(page, "check-out-unknown")
+    assert_accessible(page, "check-out with error")
+
+
+def test_back_button_after_check_in_shows_nothing(kiosk_page: Any):
+    page = kiosk_page()
+    page.goto(page.url + "check-in")
+    page.get_by_label(swedish("Your name")).fill("Previous Visitor")
+    page.get_by_label(swedish("I don't know – please ask reception")).check()
+    page.get_by_role("button", name=swedish("Continue")).click()
+    page.get_by_role("button", name=swedish("I have read this – check me in")).click()
+    page.wait_for_url(re.compile(r"/done$"))
+    page.go_back()
+    page.go_back()
+    assert "Previous Visitor" not in page.content()
+    assert page.get_by_label(swedish("Your name")).input_value() == ""
+
+
+def test_declining_registration(kiosk_page: Any):
+    page = kiosk_page()
+    page.goto(page.url + "check-in")
+    page.get_by_label(swedish("Your name")).fill("Not Today")
+    page.get_by_label(swedish("I don't know – please ask reception")).check()
+    page.get_by_role("button", name=swedish("Continue")).click()
+    page.get_by_role("button", name=swedish("I don't want to register")).click()
+    page.wait_for_url(re.compile(r"/declined$"))
+    assert page.get_by_role("heading", name=swedish("Please ask reception")).is_visible()
+    assert "Not Today" not in page.content()
+    shot(page, "declined")
+    assert_accessible(page, "declined")
+
+
+def test_form_errors_are_tied_to_their_fields(kiosk_page: Any):
+    page = kiosk_page()
+    page.goto(page.url + "check-in")
+    page.get_by_label(swedish("Your name")).fill("Bad\u202eName")
+    page.get_by_role("button", name=swedish("Continue")).click()
+    name = page.get_by_label(swedish("Your name"))
+    assert name.get_attribute("aria-invalid") == "true"
+    assert page.locator(f"#{name.get_attribute('aria-describedby')}").is_visible()
+    shot(page, "check-in-errors")
+    assert_accessible(page, "check-in with errors")
+
+
+def test_check_in_works_without_javascript(kiosk_page: Any):
+    page = kiosk_page(java_script_enabled=False)
+    page.goto(page.url + "check-in")
+    page.get_by_label(swedish("Your name")).fill("No Script")
+    page.get_by_label(swedish("Whom are you visiting?")).fill("maria")  # one match
+    page.get_by_role("button", name=swedish("Continue")).click()
+    page.get_by_role("button", name=swedish("I have read this – check me in")).click()
+    page.wait_for_url(re.compile(r"/done$"))
+    assert page.locator(".badge-code").is_visible()
+
+
+def test_invitation_and_pair_screens_are_accessible(kiosk_page: Any, server: Server, new_page: Any):
+    page = kiosk_page()
+    page.goto(page.url + "invitation")
+    shot(page, "invitation")
+    assert_accessible(page, "invitation")
+    pairing = new_page()
+    pairing.goto(server.base + "/pair")
+    shot(pairing, "pair")
+    assert_accessible(pairing, "pair")
+
+
+@pytest.mark.parametrize(
+    ("layout", "viewport"),
+    [
+        ("portrait", {"width": 1080, "height": 1920}),
+        ("landscape", {"width": 1920, "height": 1080}),
+        ("tablet", {"width": 1280, "height": 800}),
+    ],
+)
+def test_layouts_fit_and_targets_are_big_enough(kiosk_page: Any, layout: str, viewport: Any):
+    page = kiosk_page(viewport=viewport)
+    for screen in ("", "check-in", "check-out"):
+        page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/", 3)[2] + "/" + screen)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), screen
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('a.button, button, input[type=submit]')]
+                .filter(e => e.offsetParent !== null)
+                .map(e => e.getBoundingClientRect())
+                .filter(r => r.height < 48 || r.width < 48).length"""
+        )
+        assert small == 0, f"{layout} {screen or 'welcome'}: {small} targets under 48 px"
+        shot(page, f"{layout}-{screen or 'welcome'}")
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    yield from start_server(tmp_path_factory.mktemp("idle"), IDLE_SECONDS="2")
+
+
+def test_idle_reset_clears_entered_data(impatient_server: Server, new_page: Any):
+    page = new_page()
+    page.goto(f"{impatient_server.base}/pair?code={impatient_server.new_pairing_code()}")
+    page.locator("form.scan-form [type=submit]").click()
+    page.goto(impatient_server.base + "/check-in")
+    page.get_by_label(swedish("Your name")).fill("Walked Away")
+    page.wait_for_url(f"{impatient_server.base}/", timeout=6000)  # idle: back to the start
+    page.go_back()
+    assert "Walked Away" not in page.content()
+    page.goto(impatient_server.base + "/check-in")
+    assert page.get_by_label(swedish("Your name")).input_value() == ""

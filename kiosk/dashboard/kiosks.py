@@ -1,0 +1,110 @@
+"""Dashboard: kiosk devices. Admins create them and get a one-time pairing code; staff of a
+site can see its kiosks, issue a new code and revoke a kiosk."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from kiosk.clock import now
+from kiosk.dashboard.forms import KioskDeviceForm
+from kiosk.dashboard.routes import bp, current_staff
+from kiosk.db import get_session
+from kiosk.forms import ButtonForm
+from kiosk.models import KioskDevice
+from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.kiosks import (
+    KioskError,
+    create_device,
+    devices_of_sites,
+    format_pairing_code,
+    issue_pairing_code,
+    revoke_device,
+)
+from kiosk.services.sites import sites_served_by
+
+
+@bp.route("/kiosks", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def kiosks() -> str:
+    """The kiosks of the user's sites; admins can add one."""
+    db_session = get_session()
+    user = current_staff()
+    sites = sites_served_by(db_session, user)
+    form = KioskDeviceForm()
+    form.site.choices = [(site.id, site.name) for site in sites]
+    new_code: tuple[KioskDevice, str] | None = None
+    if request.method == "POST":
+        if not user.is_admin:
+            abort(403)
+        if form.validate_on_submit():
+            site = next(site for site in sites if site.id == form.site.data)
+            try:
+                device, code = create_device(db_session, site, form.name.data or "", now=now())
+                db_session.flush()
+            except KioskError:
+                db_session.rollback()
+                form.name.errors.append(_("This site already has a kiosk with that name."))
+            else:
+                _audit("create_kiosk", device)
+                db_session.commit()
+                new_code = (device, code)
+                form = KioskDeviceForm(formdata=None)
+                form.site.choices = [(site.id, site.name) for site in sites]
+    return render_template(
+        "dashboard/kiosks.html",
+        devices=devices_of_sites(db_session, [site.id for site in sites]),
+        form=form,
+        button=ButtonForm(),
+        new_code=new_code,
+        format_code=format_pairing_code,
+        now=now(),
+    )
+
+
+def _device_of_user(device_id: int) -> KioskDevice:
+    device = get_session().get(KioskDevice, device_id)
+    served = {site.id for site in sites_served_by(get_session(), current_staff())}
+    if device is None or device.site_id not in served:
+        abort(404)
+    return device
+
+
+def _audit(action: str, device: KioskDevice) -> None:
+    record_event(
+        get_session(),
+        actor=staff_actor(current_staff()),
+        action=action,
+        target_type="kiosk_device",
+        target_id=device.id,
+        now=now(),
+    )
+
+
+@bp.route("/kiosks/<int:device_id>/code", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def kiosk_code(device_id: int) -> str | Response:
+    """A new one-time pairing code, to pair a replaced or reset browser."""
+    device = _device_of_user(device_id)
+    if not ButtonForm().validate_on_submit():
+        return redirect(url_for(".kiosks"))
+    code = issue_pairing_code(device, now=now())
+    _audit("new_kiosk_code", device)
+    get_session().commit()
+    return render_template(
+        "dashboard/kiosk_code.html", device=device, code=format_pairing_code(code)
+    )
+
+
+@bp.route("/kiosks/<int:device_id>/revoke", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def kiosk_revoke(device_id: int) -> Response:
+    """Stop a kiosk at once: its browser sees "not a registered kiosk" on the next tap."""
+    device = _device_of_user(device_id)
+    if ButtonForm().validate_on_submit():
+        revoke_device(device, now=now())
+        _audit("revoke_kiosk", device)
+        get_session().commit()
+    return redirect(url_for(".kiosks"))

@@ -1,0 +1,1 @@
+"""Privacy: the public notice page visitors open on their phones."""

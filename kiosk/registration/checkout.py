@@ -1,0 +1,93 @@
+"""Kiosk routes: check-out by badge, and arriving with an invitation."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from kiosk.clock import now
+from kiosk.db import get_session
+from kiosk.models import Visit
+from kiosk.registration.forms import CodeForm
+from kiosk.registration.routes import PENDING, _site, bp
+from kiosk.services.invitations import InvitationError, find_invitation
+from kiosk.services.visits import VisitError, check_out, first_name
+
+_GOODBYE = "goodbye_visit"
+
+
+@bp.route("/check-out", methods=["GET", "POST"])
+def check_out_badge() -> str | Response:
+    """Check out: a barcode scanner types the badge token and Enter, or a person types the code."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        db_session = get_session()
+        try:
+            visit = check_out(db_session, _site(), form.code.data or "", now=now())
+            db_session.commit()
+        except VisitError as exc:
+            db_session.rollback()
+            form.code.errors.append(
+                _("This badge has already been checked out.")
+                if exc.code == "already_checked_out"
+                else _("We could not find that badge. Please try again, or ask reception.")
+            )
+            form.code.data = ""  # a scanner types into an empty field
+        else:
+            session.clear()
+            session[_GOODBYE] = visit.id
+            return redirect(url_for(".goodbye"))
+    return render_template("registration/check_out.html", site=_site(), form=form)
+
+
+@bp.route("/goodbye")
+def goodbye() -> str | Response:
+    """Goodbye, with the first name only, shown once."""
+    visit_id = session.pop(_GOODBYE, None)
+    visit = get_session().get(Visit, visit_id) if isinstance(visit_id, int) else None
+    if visit is None or visit.site_id != _site().id:
+        return redirect(url_for(".welcome"))
+    return render_template(
+        "registration/goodbye.html",
+        site=_site(),
+        first_name=first_name(visit),
+        idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+    )
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+def invitation() -> str | Response:
+    """An invited visitor scans the invitation QR or types its code, then confirms details."""
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            found = find_invitation(get_session(), _site(), form.code.data or "", now=now())
+        except InvitationError as exc:
+            form.code.errors.append(
+                _INVITATION_ERRORS.get(exc.code, _INVITATION_ERRORS["unknown"])()
+            )
+            form.code.data = ""
+        else:
+            locale = session.get("locale")
+            session.clear()
+            if locale:
+                session["locale"] = locale
+            session[PENDING] = {
+                "name": found.visitor_name,
+                "company": found.company,
+                "email": found.email,
+                "host_id": found.host_id,
+                "host_query": found.host.name if found.host else "",
+                "invitation_id": found.id,
+            }
+            return redirect(url_for(".check_in"))
+    return render_template("registration/invitation.html", site=_site(), form=form)
+
+
+_INVITATION_ERRORS = {
+    "unknown": lambda: _("We could not find that invitation. Please try again, or ask reception."),
+    "used": lambda: _("This invitation has already been used. Please ask reception."),
+    "cancelled": lambda: _("This invitation was cancelled. Please ask reception."),
+    "not_today": lambda: _("This invitation is for another day. Please ask reception."),
+}

@@ -1,0 +1,45 @@
+"""Which kiosk device a browser is: a signed, long-lived cookie bound to one device and site."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response
+
+from kiosk.db import get_session
+from kiosk.models import KioskDevice
+from kiosk.services.kiosks import paired_device
+
+COOKIE_NAME = "kiosk_device"
+#: A paired kiosk stays paired until revoked; five years is "until revoked" for a browser.
+COOKIE_MAX_AGE = 5 * 365 * 24 * 3600
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="kiosk-device")
+
+
+def current_device() -> KioskDevice | None:
+    """The paired, unrevoked device this browser's cookie names, or None."""
+    raw = request.cookies.get(COOKIE_NAME)
+    if not raw:
+        return None
+    try:
+        device_id, nonce = _serializer().loads(raw)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(device_id, int) or not isinstance(nonce, str):
+        return None
+    return paired_device(get_session(), device_id, nonce)
+
+
+def remember_device(response: Response, device: KioskDevice) -> None:
+    """Give the browser the cookie that makes it this kiosk device."""
+    response.set_cookie(
+        COOKIE_NAME,
+        _serializer().dumps([device.id, device.cookie_nonce]),
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+    )

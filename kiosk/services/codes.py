@@ -1,0 +1,45 @@
+"""Random codes: unguessable tokens for QR codes, short codes people can type."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+#: Tokens carry 144 random bits (at least 128 are required), URL-safe, 24 characters.
+TOKEN_BYTES = 18
+#: Short codes avoid characters people confuse when typing (0/O, 1/I/L).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+
+
+def new_token() -> str:
+    """A random, unguessable token; never derived from personal data."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def new_code(length: int) -> str:
+    """A random code short enough to type."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def normalise_code(text: str) -> str:
+    """What a person typed, as a code: upper case, without spaces or dashes."""
+    return re.sub(r"[\s-]", "", text).upper()
+
+
+def is_code(text: str, length: int) -> bool:
+    """Whether ``text`` (normalised) looks like a code of this length."""
+    return len(text) == length and all(char in CODE_ALPHABET for char in text)
+
+
+def scanned_token(text: str) -> str | None:
+    """The token in what a scanner typed: the token itself, or a URL ending in it."""
+    candidate = text.strip().split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    return candidate if _TOKEN.fullmatch(candidate) else None
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a one-time secret, for storing it without keeping it."""
+    return hashlib.sha256(secret.encode()).hexdigest()

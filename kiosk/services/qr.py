@@ -1,0 +1,23 @@
+"""QR codes as inline SVG for screens (vector, no image files, no inline script)."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+
+
+def qr_svg(data: str) -> str:
+    """An SVG element that encodes ``data``; callers pass only URLs or opaque tokens."""
+    image = qrcode.make(
+        data,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=2,
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    # Drop the XML declaration so the element can sit inside HTML.
+    return svg[svg.index("<svg") :]

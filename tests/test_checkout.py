@@ -1,0 +1,173 @@
+"""Check-out by badge (scanner or typed code) and arriving with an invitation."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.models import Invitation, Visit
+from kiosk.services.invitations import create_invitation
+
+
+@pytest.fixture
+def site(make_site: Any) -> Any:
+    return make_site(field_host="optional")
+
+
+@pytest.fixture
+def kiosk(pair: Any, site: Any) -> FlaskClient:
+    return pair(site)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        lambda v: v.badge_token,  # a USB scanner types the token
+        lambda v: f"https://kiosk.example/b/{v.badge_token}",  # or a URL carrying only it
+        lambda v: v.short_code.lower(),  # a person types the code
+        lambda v: f" {v.short_code[:3]} {v.short_code[3:]} ",
+    ],
+)
+def test_check_out_by_badge(
+    kiosk: FlaskClient, site: Any, make_visit: Any, session: Session, clock: Any, typed: Any
+):
+    visit = make_visit(site, visitor_name="Greta Garbo")
+    clock.advance(timedelta(hours=2))
+    response = kiosk.post("/check-out", data={"code": typed(visit)})
+    assert response.headers["Location"] == "/goodbye"
+    session.refresh(visit)
+    assert visit.checked_out_at == clock.now()
+    goodbye = kiosk.get("/goodbye").text
+    assert "Greta" in goodbye
+    assert "Garbo" not in goodbye
+    assert kiosk.get("/goodbye").headers["Location"] == "/"
+
+
+def test_check_out_twice_says_so(kiosk: FlaskClient, site: Any, make_visit: Any, clock: Any):
+    visit = make_visit(site, checked_out_at=clock.now())
+    response = kiosk.post("/check-out", data={"code": visit.short_code})
+    assert response.status_code == 200
+    assert "has-error" in response.text
+    assert 'value=""' in response.text or 'name="code" type="text">' in response.text
+
+
+@pytest.mark.parametrize("code", ["ZZZZZZ", "not a code at all", "x" * 40])
+def test_unknown_badge(kiosk: FlaskClient, site: Any, code: str):
+    response = kiosk.post("/check-out", data={"code": code})
+    assert response.status_code == 200
+    assert "has-error" in response.text
+
+
+def test_badge_of_another_site_is_unknown_here(
+    kiosk: FlaskClient, make_site: Any, make_visit: Any, session: Session
+):
+    visit = make_visit(make_site())
+    response = kiosk.post("/check-out", data={"code": visit.badge_token})
+    assert response.status_code == 200
+    session.refresh(visit)
+    assert visit.checked_out_at is None
+
+
+def test_check_out_screen_takes_scanner_input(kiosk: FlaskClient):
+    page = kiosk.get("/check-out").text
+    assert 'name="code"' in page
+    assert "autofocus" in page
+
+
+class TestInvitation:
+    @pytest.fixture
+    def invitation(self, site: Any, make_host: Any, session: Session, clock: Any) -> Invitation:
+        host = make_host(site, name="Hanna Host")
+        invitation = create_invitation(
+            session,
+            site,
+            visitor_name="Ingrid Invited",
+            company="Guest AB",
+            host=host,
+            expected_on=date(2026, 3, 4),
+            locale="en",
+            now=clock.now(),
+        )
+        session.commit()
+        return invitation
+
+    def test_invited_visitor_confirms_details_and_checks_in(
+        self, kiosk: FlaskClient, invitation: Invitation, session: Session
+    ):
+        response = kiosk.post("/invitation", data={"code": invitation.code.lower()})
+        assert response.headers["Location"] == "/check-in"
+        form = kiosk.get("/check-in").text
+        assert 'value="Ingrid Invited"' in form
+        assert 'value="Guest AB"' in form
+        assert 'value="Hanna Host"' in form
+        kiosk.post(
+            "/check-in",
+            data={
+                "name": "Ingrid Invited",
+                "company": "Guest AB",
+                "host_id": str(invitation.host_id),
+                "host_query": "Hanna Host",
+            },
+        )
+        kiosk.get("/notice")
+        kiosk.post("/notice", data={"read": "1"})
+        visit = session.scalars(select(Visit)).one()
+        session.refresh(invitation)
+        assert invitation.visit_id == visit.id
+        assert visit.host_id == invitation.host_id
+
+    def test_scanned_invitation_token(self, kiosk: FlaskClient, invitation: Invitation):
+        response = kiosk.post("/invitation", data={"code": invitation.token})
+        assert response.headers["Location"] == "/check-in"
+
+    def test_used_invitation(
+        self,
+        kiosk: FlaskClient,
+        invitation: Invitation,
+        site: Any,
+        make_visit: Any,
+        session: Session,
+    ):
+        invitation.visit_id = make_visit(site).id
+        session.commit()
+        response = kiosk.post("/invitation", data={"code": invitation.code})
+        assert response.status_code == 200
+        assert "has-error" in response.text
+
+    def test_invitation_for_another_day(
+        self, kiosk: FlaskClient, invitation: Invitation, clock: Any
+    ):
+        clock.advance(timedelta(days=1))
+        response = kiosk.post("/invitation", data={"code": invitation.code})
+        assert response.status_code == 200
+        assert "has-error" in response.text
+
+    def test_cancelled_invitation(
+        self, kiosk: FlaskClient, invitation: Invitation, session: Session, clock: Any
+    ):
+        invitation.cancelled_at = clock.now()
+        session.commit()
+        assert kiosk.post("/invitation", data={"code": invitation.code}).status_code == 200
+
+    def test_invitation_of_another_site(self, pair: Any, make_site: Any, invitation: Invitation):
+        other = pair(make_site())
+        assert other.post("/invitation", data={"code": invitation.code}).status_code == 200
+
+    def test_an_invitation_turns_into_one_visit_only(
+        self, kiosk: FlaskClient, pair: Any, site: Any, invitation: Invitation, session: Session
+    ):
+        # Two kiosks start the same invitation; the second to confirm gets a plain check-in.
+        second = pair(site)
+        for client in (kiosk, second):
+            client.post("/invitation", data={"code": invitation.code})
+            client.post("/check-in", data={"name": "Ingrid Invited", "ask_reception": "y"})
+            client.get("/notice")
+        kiosk.post("/notice", data={"read": "1"})
+        response = second.post("/notice", data={"read": "1"})
+        assert response.headers["Location"].startswith("/check-in?problem=invitation_used")
+        assert len(session.scalars(select(Visit)).all()) == 1
