@@ -6,7 +6,7 @@ Columns marked ``#: personal data`` hold visitor personal data; the retention pu
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Time,
     ForeignKey,
     Index,
     Integer,
@@ -135,6 +136,10 @@ class Site(Base):
     field_purpose: Mapped[str] = mapped_column(String(8), default=FIELD_OPTIONAL)
     field_email: Mapped[str] = mapped_column(String(8), default=FIELD_HIDDEN)
     field_phone: Mapped[str] = mapped_column(String(8), default=FIELD_HIDDEN)
+    #: Local time (site timezone) at which visitors still on site are checked out; None: never.
+    end_of_day: Mapped[time | None] = mapped_column(Time)
+    #: Incoming-webhook URL (Slack, Teams, ...) told of each arrival; None: email only.
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
 
     hosts: Mapped[list[Host]] = relationship(back_populates="site")
 
@@ -158,6 +163,8 @@ class Host(Base):
     email: Mapped[str] = mapped_column(String(254))
     #: Inactive hosts stay for the visits that name them but are no longer offered at the kiosk.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The language of the host's notifications; None: the site's default language.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     site: Mapped[Site] = relationship(back_populates="hosts")
 
