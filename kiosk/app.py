@@ -10,12 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kiosk import db, errors, i18n
 from kiosk.config import load_config
-from kiosk.extensions import babel, csrf, login_manager
+from kiosk.extensions import babel, csrf, limiter, login_manager
 from kiosk.paths import resource_dir
 from kiosk.schema import require_current_schema
+
+
+class HttpsAwareSessionInterface(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 class KioskFlask(Flask):
@@ -52,7 +61,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.logger.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("kiosk").setLevel(app.config["LOG_LEVEL"])
 
+    if int(app.config["TRUSTED_PROXIES"]):
+        proxies = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+    app.session_interface = HttpsAwareSessionInterface()
     db.init_app(app)
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
+    limiter.init_app(app)
     babel.init_app(
         app,
         locale_selector=_select_locale,

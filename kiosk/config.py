@@ -41,6 +41,14 @@ DEFAULTS: dict[str, Any] = {
     "CONFIRMATION_SECONDS": 15,  # the confirmation screen returns to the start after this
     "IDLE_SECONDS": 60,  # a kiosk screen left alone this long is cleared and returns to start
     "PUBLIC_URL": None,  # base URL visitors' phones reach (privacy notice QR); default: request's
+    # Dashboard
+    "STAFF_IDLE_MINUTES": 30,  # staff are logged out after this long without activity
+    "DASHBOARD_REFRESH_SECONDS": 15,  # the on-site list refreshes itself this often
+    "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins from one address
+    "LOGIN_LIMIT_PER_USERNAME": "5 per 10 minutes",  # failed logins for one username
+    "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://127.0.0.1:6379 to share across servers
+    "AUDIT_TIMEZONE": "Europe/Stockholm",  # the zone the audit log's dates are read in
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     # Server (kiosk serve)
     "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
     "LOG_LEVEL": "INFO",

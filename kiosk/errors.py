@@ -32,6 +32,12 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
             _("Too much data"),
             _("What was sent is larger than this page accepts. Please shorten it and try again."),
         )
+    if status == 429:
+        return _page(
+            429,
+            _("Too many attempts"),
+            _("Please wait a few minutes before you try again."),
+        )
     if status == 405:
         return _page(405, _("Not allowed"), _("This page cannot be used that way."))
     if status >= 500:

@@ -45,6 +45,20 @@ def _compiled_catalogs() -> None:
     compile_catalogs()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """argon2id with the cheapest parameters: tests log in hundreds of times. Production keeps
+    the library's defaults; tests/test_staff_passwords.py checks those."""
+    from argon2 import PasswordHasher
+
+    from kiosk.services import staff
+
+    original = staff.password_hasher
+    staff.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    staff.password_hasher = original
+
+
 @pytest.fixture(autouse=True)
 def _no_kiosk_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A developer's own KIOSK_* settings must not leak into tests."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from kiosk.forms import normalise_text, plain_text
 
@@ -41,3 +41,88 @@ class KioskDeviceForm(FlaskForm):  # type: ignore[misc]
         ],
     )
     submit = SubmitField(_l("Create kiosk"))
+
+
+class PasswordForm(FlaskForm):  # type: ignore[misc]
+    """Change one's own password."""
+
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Please enter your current password.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(_l("Please enter a new password.")),
+            Length(min=10, max=1024, message=_l("Please use at least 10 characters.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("new", message=_l("The two new passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class HistoryForm(FlaskForm):  # type: ignore[misc]
+    """Search the visit history (terms travel in the POST body, never in a URL)."""
+
+    name = StringField(
+        _l("Name starts with"),
+        filters=[normalise_text],
+        validators=[Optional(), plain_text, Length(max=200)],
+    )
+    company = StringField(
+        _l("Company"),
+        filters=[normalise_text],
+        validators=[Optional(), plain_text, Length(max=200)],
+    )
+    host = SelectField(_l("Host"), coerce=int, validate_choice=True)
+    date_from = DateField(_l("From"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional()])
+    submit = SubmitField(_l("Search"))
+
+
+class ExportForm(FlaskForm):  # type: ignore[misc]
+    """Export the visit log of a period as CSV."""
+
+    site = SelectField(_l("Site"), coerce=int, validate_choice=True)
+    date_from = DateField(_l("From"), validators=[DataRequired(_l("Please choose a start date."))])
+    date_to = DateField(_l("To"), validators=[DataRequired(_l("Please choose an end date."))])
+    submit = SubmitField(_l("Download CSV"))
+
+
+class InvitationForm(FlaskForm):  # type: ignore[misc]
+    """Pre-register an expected visitor."""
+
+    site = SelectField(_l("Site"), coerce=int, validate_choice=True)
+    name = StringField(
+        _l("Visitor's name"),
+        filters=[normalise_text],
+        validators=[
+            DataRequired(_l("Please enter the visitor's name.")),
+            plain_text,
+            Length(max=200),
+        ],
+    )
+    company = StringField(
+        _l("Company"),
+        filters=[normalise_text],
+        validators=[Optional(), plain_text, Length(max=200)],
+    )
+    host = SelectField(_l("Host"), coerce=int, validate_choice=True)
+    expected_on = DateField(_l("Date"), validators=[DataRequired(_l("Please choose the date."))])
+    email = EmailField(
+        _l("Visitor's email (optional: sends the invitation)"),
+        filters=[normalise_text],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Please check the email address.")),
+        ],
+    )
+    locale = SelectField(_l("Language of the invitation"))
+    submit = SubmitField(_l("Register the visit"))

@@ -1,25 +1,46 @@
-"""Dashboard routes: staff login and who is on site now."""
+"""Dashboard routes: staff login and session, who is on site now, expected today."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.forms import LoginForm
+from kiosk.dashboard.forms import LoginForm, PasswordForm
 from kiosk.db import get_session
+from kiosk.extensions import limiter
 from kiosk.forms import ButtonForm
-from kiosk.models import StaffUser
+from kiosk.models import Site, StaffUser
 from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.daily import expected_today
 from kiosk.services.sites import sites_served_by
-from kiosk.services.staff import authenticate
+from kiosk.services.staff import StaffError, authenticate, set_password
 from kiosk.services.visits import visits_on_site
 
 bp = Blueprint("dashboard", __name__)
+
+#: Session key: when the staff user last did something (epoch seconds, from kiosk.clock).
+_LAST_SEEN = "staff_seen"
+#: Session key: when each site's visitor list was last audited for this user.
+_AUDITED = "on_site_audited"
+#: A live-refreshing list is audited again after this long, not on every refresh.
+AUDIT_REFRESH_EVERY = timedelta(minutes=5)
 
 
 def current_staff() -> StaffUser:
@@ -28,36 +49,98 @@ def current_staff() -> StaffUser:
     return user
 
 
+@bp.before_request
+def _expire_idle_session() -> Response | None:
+    """Log staff out after STAFF_IDLE_MINUTES without activity (background refreshes do not
+    count as activity)."""
+    if not current_user.is_authenticated:
+        return None
+    moment = now().timestamp()
+    last = session.get(_LAST_SEEN)
+    idle = timedelta(minutes=int(current_app.config["STAFF_IDLE_MINUTES"]))
+    if isinstance(last, int | float) and moment - last > idle.total_seconds():
+        logout_user()
+        session.clear()
+        flash(_("You were logged out after a while without activity. Please log in again."))
+        return redirect(url_for(".login"))
+    if request.endpoint != "dashboard.on_site_live":
+        session[_LAST_SEEN] = moment
+    return None
+
+
+def _audit_on_site_view(user: StaffUser, sites: list[Site], *, force: bool) -> None:
+    """Record that the user saw visitor names on these sites' lists."""
+    at = now()
+    audited: dict[str, float] = session.get(_AUDITED) or {}
+    for site in sites:
+        last = audited.get(str(site.id))
+        if force or last is None or at.timestamp() - last > AUDIT_REFRESH_EVERY.total_seconds():
+            record_event(
+                get_session(),
+                actor=staff_actor(user),
+                action="view_on_site",
+                target_type="site",
+                target_id=site.id,
+                now=at,
+            )
+            audited[str(site.id)] = at.timestamp()
+    session[_AUDITED] = audited
+    get_session().commit()
+
+
+def _on_site_context() -> dict[str, Any]:
+    db_session = get_session()
+    sites = list(sites_served_by(db_session, current_staff()))
+    present = visits_on_site(db_session, [site.id for site in sites])
+    at = now()
+    return {
+        "sites": sites,
+        "visits_by_site": {site.id: [v for v in present if v.site_id == site.id] for site in sites},
+        "expected_by_site": {site.id: expected_today(db_session, site, now=at) for site in sites},
+        "total": len(present),
+        "button": ButtonForm(),
+        "live_seconds": int(current_app.config["DASHBOARD_REFRESH_SECONDS"]),
+    }
+
+
 @bp.route("/")
 @login_required  # type: ignore[untyped-decorator]
 def on_site() -> str:
-    """Visitors who are in the building now, per site the user serves."""
-    db_session = get_session()
-    user = current_staff()
-    sites = sites_served_by(db_session, user)
-    visits = visits_on_site(db_session, [site.id for site in sites])
-    by_site = {site.id: [v for v in visits if v.site_id == site.id] for site in sites}
-    at = now()
-    for site in sites:
-        # Viewing visitor names is a view of personal data: audit it (site ids only).
-        record_event(
-            db_session,
-            actor=staff_actor(user),
-            action="view_on_site",
-            target_type="site",
-            target_id=site.id,
-            now=at,
-        )
-    db_session.commit()
-    return render_template(
-        "dashboard/on_site.html",
-        sites=sites,
-        visits_by_site=by_site,
-        total=len(visits),
-    )
+    """Visitors in the building now and visitors expected today, per site the user serves."""
+    context = _on_site_context()
+    _audit_on_site_view(current_staff(), context["sites"], force=True)
+    return render_template("dashboard/on_site.html", **context)
+
+
+@bp.route("/live")
+@login_required  # type: ignore[untyped-decorator]
+def on_site_live() -> str:
+    """The on-site lists alone, fetched by the page every few seconds to stay current."""
+    context = _on_site_context()
+    _audit_on_site_view(current_staff(), context["sites"], force=False)
+    return render_template("dashboard/_on_site_lists.html", **context)
+
+
+def _login_username_key() -> str:
+    # Per-username throttling; the key is a hash so the limiter storage holds no names.
+    username = (request.form.get("username") or "").strip().lower()
+    return "login-user:" + hashlib.sha256(username.encode()).hexdigest()
+
+
+def _failed_login(response: Response) -> bool:
+    return response.status_code != 302
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed_login
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
+    methods=["POST"],
+    key_func=_login_username_key,
+    deduct_when=_failed_login,
+)
 def login() -> str | Response:
     """Staff login; a success goes to the page that asked for it (same site only)."""
     if current_user.is_authenticated:
@@ -72,6 +155,7 @@ def login() -> str | Response:
         else:
             session.clear()  # no session fixation: nothing from before the login survives
             login_user(user)
+            session[_LAST_SEEN] = now().timestamp()
             record_event(
                 db_session,
                 actor=staff_actor(user),
@@ -108,4 +192,34 @@ def logout() -> Response:
     return redirect(url_for(".login"))
 
 
-from kiosk.dashboard import kiosks  # noqa: E402, F401  (routes on this blueprint)
+@bp.route("/password", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def change_password() -> str | Response:
+    """Change one's own password (the current one is asked again)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_staff()
+        db_session = get_session()
+        if authenticate(db_session, user.username, form.current.data or "") is None:
+            form.current.errors.append(_("That is not your current password."))
+        else:
+            try:
+                set_password(user, form.new.data or "")
+            except StaffError:
+                form.new.errors.append(_("Please use at least 10 characters."))
+            else:
+                record_event(
+                    db_session,
+                    actor=staff_actor(user),
+                    action="change_password",
+                    target_type="staff_user",
+                    target_id=user.id,
+                    now=now(),
+                )
+                db_session.commit()
+                flash(_("Your password has been changed."))
+                return redirect(url_for(".on_site"))
+    return render_template("dashboard/password.html", form=form)
+
+
+from kiosk.dashboard import audit_log, expected, kiosks, visits  # noqa: E402, F401  (routes on this blueprint)

@@ -41,5 +41,5 @@ def remember_device(response: Response, device: KioskDevice) -> None:
         max_age=COOKIE_MAX_AGE,
         httponly=True,
         samesite="Lax",
-        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]) or request.is_secure,
     )

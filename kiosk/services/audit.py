@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.models import AuditEvent, StaffUser
@@ -33,3 +35,41 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+def audit_events(
+    session: Session,
+    *,
+    actor: str = "",
+    action: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+) -> tuple[Sequence[AuditEvent], int]:
+    """One page of audit events, newest first, filtered; and the number of pages."""
+    statement = select(AuditEvent)
+    if actor:
+        statement = statement.where(AuditEvent.actor == actor)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if since is not None:
+        statement = statement.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        statement = statement.where(AuditEvent.occurred_at < until)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    events = session.scalars(
+        statement.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+        .limit(AUDIT_PAGE_SIZE)
+    ).all()
+    return events, pages
+
+
+def audit_actions(session: Session) -> Sequence[str]:
+    """Every action name recorded so far, for the filter."""
+    return session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()

@@ -150,3 +150,21 @@ def visits_on_site(session: Session, site_ids: Iterable[int]) -> Sequence[Visit]
 def first_name(visit: Visit) -> str:
     """The part of the name a greeting uses."""
     return visit.visitor_name.split()[0]
+
+
+def check_out_visit(visit: Visit, *, now: datetime) -> bool:
+    """Check one visit out (reception's button); False when it was checked out already."""
+    if visit.checked_out_at is not None:
+        return False
+    visit.checked_out_at = now
+    return True
+
+
+def check_out_everyone(session: Session, site: Site, *, now: datetime) -> int:
+    """Check out every visitor still on site (after an evacuation); return how many."""
+    visits = session.scalars(
+        select(Visit).where(Visit.site_id == site.id, Visit.checked_out_at.is_(None))
+    ).all()
+    for visit in visits:
+        visit.checked_out_at = now
+    return len(visits)

@@ -1,0 +1,49 @@
+"""Dashboard: the audit log, for admins (ids and actions only, never personal data)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, render_template, request
+from flask_login import login_required
+
+from kiosk.dashboard.routes import bp, current_staff
+from kiosk.db import get_session
+from kiosk.services.audit import audit_actions, audit_events
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/audit")
+@login_required  # type: ignore[untyped-decorator]
+def audit_log() -> str:
+    """Browse and filter the audit log (filters are ids and action names: fine in a URL)."""
+    if not current_staff().is_admin:
+        abort(403)
+    zone = ZoneInfo(current_app.config["AUDIT_TIMEZONE"])
+    since_day, until_day = _day(request.args.get("since")), _day(request.args.get("until"))
+    events, pages = audit_events(
+        get_session(),
+        actor=(request.args.get("actor") or "")[:64],
+        action=(request.args.get("action") or "")[:64],
+        since=datetime.combine(since_day, time.min, tzinfo=zone) if since_day else None,
+        until=datetime.combine(until_day + timedelta(days=1), time.min, tzinfo=zone)
+        if until_day
+        else None,
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    return render_template(
+        "dashboard/audit.html",
+        events=events,
+        pages=pages,
+        page=request.args.get("page", 1, type=int) or 1,
+        actions=audit_actions(get_session()),
+        filters={k: request.args.get(k, "") for k in ("actor", "action", "since", "until")},
+        zone=zone,
+    )

@@ -1,0 +1,207 @@
+"""Dashboard: checking visitors out, today's log, the history search and the CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from kiosk.clock import now
+from kiosk.dashboard.forms import ExportForm, HistoryForm
+from kiosk.dashboard.routes import bp, current_staff
+from kiosk.db import get_session
+from kiosk.forms import ButtonForm
+from kiosk.models import Site, Visit
+from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.daily import (
+    HistoryQuery,
+    search_history,
+    visits_csv,
+    visits_for_export,
+    visits_today,
+)
+from kiosk.services.invitations import site_today
+from kiosk.services.sites import active_hosts, sites_served_by
+from kiosk.services.visits import check_out_everyone, check_out_visit
+
+#: Session key holding the current history search (terms never go into a URL).
+_HISTORY = "history_search"
+
+
+def _audit(action: str, target_type: str, target_id: int | None) -> None:
+    record_event(
+        get_session(),
+        actor=staff_actor(current_staff()),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        now=now(),
+    )
+
+
+def _served_sites() -> list[Site]:
+    return list(sites_served_by(get_session(), current_staff()))
+
+
+def _served_site(site_id: int) -> Site:
+    site = next((s for s in _served_sites() if s.id == site_id), None)
+    if site is None:
+        abort(404)
+    return site
+
+
+@bp.route("/visits/<int:visit_id>/check-out", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def check_out(visit_id: int) -> BaseResponse:
+    """Reception checks one visitor out."""
+    visit = get_session().get(Visit, visit_id)
+    if visit is None or visit.site_id not in {s.id for s in _served_sites()}:
+        abort(404)
+    if ButtonForm().validate_on_submit() and check_out_visit(visit, now=now()):
+        _audit("check_out", "visit", visit.id)
+        get_session().commit()
+        flash(_("Checked out."))
+    return redirect(url_for(".on_site"))
+
+
+@bp.route("/sites/<int:site_id>/check-out-all", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def check_out_all(site_id: int) -> str | BaseResponse:
+    """Check out everyone still on site, for example after an evacuation (asks first)."""
+    site = _served_site(site_id)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        count = check_out_everyone(get_session(), site, now=now())
+        _audit("check_out_all", "site", site.id)
+        get_session().commit()
+        flash(ngettext("%(num)d visitor checked out.", "%(num)d visitors checked out.", count))
+        return redirect(url_for(".on_site"))
+    return render_template("dashboard/check_out_all.html", site=site, form=form)
+
+
+@bp.route("/today")
+@login_required  # type: ignore[untyped-decorator]
+def today() -> str:
+    """Everyone who checked in today, per site."""
+    db_session = get_session()
+    sites = _served_sites()
+    at = now()
+    visits = {site.id: visits_today(db_session, site, now=at) for site in sites}
+    for site in sites:
+        _audit("view_today", "site", site.id)
+    db_session.commit()
+    return render_template("dashboard/today.html", sites=sites, visits_by_site=visits, now=at)
+
+
+def _history_form(sites: list[Site]) -> HistoryForm:
+    form = HistoryForm()
+    hosts = [host for site in sites for host in active_hosts(get_session(), site)]
+    form.host.choices = [(0, _("Anyone"))] + [(h.id, h.name) for h in hosts]
+    return form
+
+
+def _query_from(data: dict[str, Any], sites: list[Site]) -> HistoryQuery:
+    def day(value: Any) -> date | None:
+        return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+    return HistoryQuery(
+        site_ids=tuple(site.id for site in sites),
+        name=data.get("name") or "",
+        company=data.get("company") or "",
+        host_id=data.get("host") or None,
+        date_from=day(data.get("date_from")),
+        date_to=day(data.get("date_to")),
+    )
+
+
+@bp.route("/history", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def history() -> str | BaseResponse:
+    """Search past visits kept within the retention period, 50 to a page."""
+    sites = _served_sites()
+    form = _history_form(sites)
+    if form.validate_on_submit():
+        session[_HISTORY] = {
+            "name": form.name.data or "",
+            "company": form.company.data or "",
+            "host": form.host.data or 0,
+            "date_from": form.date_from.data.isoformat() if form.date_from.data else "",
+            "date_to": form.date_to.data.isoformat() if form.date_to.data else "",
+        }
+        return redirect(url_for(".history", page=1))
+    criteria = session.get(_HISTORY)
+    result = None
+    if request.method == "GET" and criteria:
+        form.process(
+            data={
+                **criteria,
+                "date_from": date.fromisoformat(criteria["date_from"])
+                if criteria["date_from"]
+                else None,
+                "date_to": date.fromisoformat(criteria["date_to"]) if criteria["date_to"] else None,
+            }
+        )
+        page = request.args.get("page", 1, type=int) or 1
+        result = search_history(get_session(), _query_from(criteria, sites), page=page)
+        _audit("search_history", "visits", None)
+        get_session().commit()
+    return render_template("dashboard/history.html", form=form, result=result)
+
+
+@bp.route("/history/clear", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def history_clear() -> BaseResponse:
+    """Forget the current search."""
+    if ButtonForm().validate_on_submit():
+        session.pop(_HISTORY, None)
+    return redirect(url_for(".history"))
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def export() -> str | BaseResponse:
+    """The visit log of a period as CSV (the file holds personal data: the export is audited)."""
+    sites = _served_sites()
+    form = ExportForm()
+    form.site.choices = [(site.id, site.name) for site in sites]
+    if form.validate_on_submit():
+        if form.date_from.data > form.date_to.data:
+            form.date_to.errors.append(_("The end date is before the start date."))
+        else:
+            site = _served_site(form.site.data)
+            query = HistoryQuery(
+                site_ids=(site.id,), date_from=form.date_from.data, date_to=form.date_to.data
+            )
+            headers = [
+                _("Site"),
+                _("Name"),
+                _("Company"),
+                _("Host"),
+                _("Purpose"),
+                _("Checked in"),
+                _("Checked out"),
+                _("Badge code"),
+            ]
+            body = visits_csv(visits_for_export(get_session(), query), headers)
+            _audit("export_visits", "site", site.id)
+            get_session().commit()
+            filename = f"visits-{site.id}-{form.date_from.data}-{form.date_to.data}.csv"
+            return Response(
+                "\ufeff" + body,  # a BOM so spreadsheet programs read UTF-8 names right
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+    elif request.method == "GET" and sites:
+        today = site_today(sites[0], now())
+        form.date_from.data = form.date_from.data or today.replace(day=1)
+        form.date_to.data = form.date_to.data or today
+    return render_template(
+        "dashboard/export.html",
+        form=form,
+        retention=max((s.retention_days for s in sites), default=0),
+    )

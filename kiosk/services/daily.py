@@ -1,0 +1,198 @@
+"""Reception's day: today's log, expected visitors, history search, end-of-day check-out, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from kiosk.models import Invitation, Site, Visit
+from kiosk.services.invitations import site_today
+
+HISTORY_PAGE_SIZE = 50
+
+
+def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
+    """The UTC instants where ``day`` starts and ends on the site's clock (DST-correct)."""
+    zone = ZoneInfo(site.timezone)
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def visits_today(session: Session, site: Site, *, now: datetime) -> Sequence[Visit]:
+    """Every visit that checked in today at the site (on site or gone), newest first."""
+    start, end = day_bounds(site, site_today(site, now))
+    return session.scalars(
+        select(Visit)
+        .options(joinedload(Visit.host))
+        .where(Visit.site_id == site.id, Visit.checked_in_at >= start, Visit.checked_in_at < end)
+        .order_by(Visit.checked_in_at.desc())
+    ).all()
+
+
+def expected_today(session: Session, site: Site, *, now: datetime) -> Sequence[Invitation]:
+    """Invitations for today that have not turned into a visit and are not cancelled."""
+    return session.scalars(
+        select(Invitation)
+        .options(joinedload(Invitation.host))
+        .where(
+            Invitation.site_id == site.id,
+            Invitation.expected_on == site_today(site, now),
+            Invitation.visit_id.is_(None),
+            Invitation.cancelled_at.is_(None),
+        )
+        .order_by(Invitation.visitor_name)
+    ).all()
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """What reception searches the visit history for; all parts optional."""
+
+    site_ids: tuple[int, ...]
+    name: str = ""
+    company: str = ""
+    host_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
+    statement = select(Visit).where(Visit.site_id.in_(query.site_ids))
+    if query.name:
+        # Prefix search: the name as typed, or any later word of it ("berg" finds "Eva Berg").
+        prefix = _like_escape(query.name.strip().lower())
+        name = func.lower(Visit.visitor_name)
+        statement = statement.where(
+            name.like(f"{prefix}%", escape="\\") | name.like(f"% {prefix}%", escape="\\")
+        )
+    if query.company:
+        company = _like_escape(query.company.strip().lower())
+        statement = statement.where(func.lower(Visit.company).like(f"%{company}%", escape="\\"))
+    if query.host_id is not None:
+        statement = statement.where(Visit.host_id == query.host_id)
+    sites = {
+        site.id: site for site in session.scalars(select(Site).where(Site.id.in_(query.site_ids)))
+    }
+    if query.date_from is not None or query.date_to is not None:
+        # Dates are the sites' calendar days; with one zone per site, bound per site.
+        clauses = []
+        for site in sites.values():
+            clause = Visit.site_id == site.id
+            if query.date_from is not None:
+                clause = clause & (Visit.checked_in_at >= day_bounds(site, query.date_from)[0])
+            if query.date_to is not None:
+                clause = clause & (Visit.checked_in_at < day_bounds(site, query.date_to)[1])
+            clauses.append(clause)
+        statement = statement.where(or_(*clauses))
+    return statement
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    visits: Sequence[Visit]
+    page: int
+    pages: int
+    total: int
+
+
+def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> HistoryPage:
+    """One page of matching visits, newest first."""
+    if not query.site_ids:
+        return HistoryPage([], 1, 1, 0)
+    statement = _history_select(session, query)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    pages = max(1, -(-total // HISTORY_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    visits = session.scalars(
+        statement.options(joinedload(Visit.host), joinedload(Visit.site))
+        .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+        .offset((page - 1) * HISTORY_PAGE_SIZE)
+        .limit(HISTORY_PAGE_SIZE)
+    ).all()
+    return HistoryPage(visits, page, pages, total)
+
+
+def visits_for_export(session: Session, query: HistoryQuery) -> Sequence[Visit]:
+    """Every matching visit, oldest first, for a CSV export."""
+    statement = _history_select(session, query)
+    return session.scalars(
+        statement.options(joinedload(Visit.host), joinedload(Visit.site)).order_by(
+            Visit.checked_in_at, Visit.id
+        )
+    ).all()
+
+
+#: A cell a spreadsheet would run as a formula starts with one of these.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Neutralise formula injection: a leading quote makes the cell text, still readable."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def visits_csv(visits: Iterable[Visit], headers: Sequence[str]) -> str:
+    """The visit log as CSV, times in each site's zone, safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers)
+    for visit in visits:
+        zone = ZoneInfo(visit.site.timezone)
+        out_at = (
+            visit.checked_out_at.astimezone(zone).isoformat(timespec="minutes")
+            if visit.checked_out_at
+            else ""
+        )
+        row = [
+            visit.site.name,
+            visit.visitor_name,
+            visit.company or "",
+            visit.host.name if visit.host else "",
+            visit.purpose or "",
+            visit.checked_in_at.astimezone(zone).isoformat(timespec="minutes"),
+            out_at,
+            visit.short_code,
+        ]
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return out.getvalue()
+
+
+def check_out_at_end_of_day(session: Session, *, now: datetime) -> dict[int, int]:
+    """Check out visitors still on site once their site's end-of-day time has passed.
+
+    Each visit checked in before today's end-of-day instant (site clock) is checked out at
+    that instant. Running it again changes nothing. Returns {site id: visits checked out}.
+    """
+    done: dict[int, int] = {}
+    for site in session.scalars(select(Site).where(Site.end_of_day.is_not(None))):
+        if site.end_of_day is None:  # narrowed by the query; keeps the type checker informed
+            continue
+        zone = ZoneInfo(site.timezone)
+        cutoff = datetime.combine(site_today(site, now), site.end_of_day, tzinfo=zone)
+        if now < cutoff:
+            cutoff -= timedelta(days=1)  # today's has not come yet: apply yesterday's
+            cutoff = datetime.combine(cutoff.date(), site.end_of_day, tzinfo=zone)
+        visits = session.scalars(
+            select(Visit).where(
+                Visit.site_id == site.id,
+                Visit.checked_out_at.is_(None),
+                Visit.checked_in_at < cutoff,
+            )
+        ).all()
+        for visit in visits:
+            visit.checked_out_at = cutoff.astimezone(now.tzinfo)
+        if visits:
+            done[site.id] = len(visits)
+    return done

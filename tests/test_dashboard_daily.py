@@ -1,0 +1,467 @@
+"""Reception's day on the dashboard: check-outs, expected visitors, today, history, export,
+end of day, and staff sessions (throttling, idle expiry, password, secure cookies)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk import create_app
+from kiosk.cli import main
+from kiosk.db import get_database
+from kiosk.models import AuditEvent, Invitation, Visit
+from kiosk.services.daily import check_out_at_end_of_day
+from kiosk.services.invitations import create_invitation
+from tests.conftest import STAFF_PASSWORD
+
+
+@pytest.fixture
+def site(make_site: Any) -> Any:
+    return make_site(name="Main")
+
+
+@pytest.fixture
+def staff(site: Any, make_staff: Any, login: Any) -> FlaskClient:
+    return login(make_staff(sites=(site,)))
+
+
+def actions(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+class TestCheckOut:
+    def test_reception_checks_a_visitor_out(
+        self, staff: FlaskClient, site: Any, make_visit: Any, session: Session, clock: Any
+    ):
+        visit = make_visit(site, visitor_name="Leaving Soon")
+        assert "Leaving Soon" in staff.get("/dashboard/").text
+        clock.advance(timedelta(minutes=20))
+        response = staff.post(f"/dashboard/visits/{visit.id}/check-out")
+        assert response.status_code == 302, response.text
+        session.refresh(visit)
+        assert visit.checked_out_at == clock.now()
+        assert "Leaving Soon" not in staff.get("/dashboard/").text
+        assert "check_out" in actions(session)
+
+    def test_visits_of_other_sites_are_out_of_reach(
+        self, staff: FlaskClient, make_site: Any, make_visit: Any, session: Session
+    ):
+        visit = make_visit(make_site(name="Other"))
+        assert staff.post(f"/dashboard/visits/{visit.id}/check-out").status_code == 404
+        assert staff.get("/dashboard/sites/9999/check-out-all").status_code == 404
+
+    def test_check_out_everyone_asks_first(
+        self, staff: FlaskClient, site: Any, make_visit: Any, session: Session
+    ):
+        for number in range(3):
+            make_visit(site, visitor_name=f"Evacuee {number}")
+        confirm = staff.get(f"/dashboard/sites/{site.id}/check-out-all")
+        assert confirm.status_code == 200
+        assert session.scalars(select(Visit).where(Visit.checked_out_at.is_(None))).all()
+        staff.post(f"/dashboard/sites/{site.id}/check-out-all")
+        assert not session.scalars(select(Visit).where(Visit.checked_out_at.is_(None))).all()
+        assert "check_out_all" in actions(session)
+
+
+class TestLiveList:
+    def test_live_fragment_holds_the_lists_and_count(
+        self, staff: FlaskClient, site: Any, make_visit: Any
+    ):
+        make_visit(site, visitor_name="Live One")
+        page = staff.get("/dashboard/").text
+        assert 'data-live-url="/dashboard/live"' in page
+        fragment = staff.get("/dashboard/live").text
+        assert "Live One" in fragment
+        assert 'id="on-site-count">1<' in fragment
+        assert "<html" not in fragment
+
+    def test_refreshes_are_audited_every_few_minutes_not_each_time(
+        self, staff: FlaskClient, site: Any, session: Session, clock: Any
+    ):
+        staff.get("/dashboard/")
+        for _ in range(5):
+            staff.get("/dashboard/live")
+        assert actions(session).count("view_on_site") == 1
+        clock.advance(timedelta(minutes=6))
+        staff.get("/dashboard/live")
+        assert actions(session).count("view_on_site") == 2
+
+
+class TestExpected:
+    def test_pre_registered_visitor_is_expected_and_can_use_the_kiosk(
+        self, staff: FlaskClient, site: Any, make_host: Any, pair: Any, session: Session
+    ):
+        host = make_host(site, name="Hanna Host")
+        page = staff.post(
+            "/dashboard/expected/new",
+            data={
+                "site": site.id,
+                "name": "Ingrid Invited",
+                "company": "Guest AB",
+                "host": host.id,
+                "expected_on": "2026-03-04",
+                "locale": "en",
+            },
+        ).text
+        code = re.search(r'class="pairing-code">(\w{6})<', page)
+        assert code, page
+        assert "<svg" in page
+        listing = staff.get("/dashboard/").text
+        assert "Ingrid Invited" in listing
+        assert code[1] in listing
+        kiosk = pair(site)
+        assert kiosk.post("/invitation", data={"code": code[1]}).headers["Location"] == "/check-in"
+        assert "create_invitation" in actions(session)
+
+    @pytest.mark.parametrize(
+        ("fields", "problem"),
+        [
+            ({"expected_on": "2026-03-03"}, "The date has passed."),
+            ({"name": ""}, "Please enter the visitor's name."),
+            ({"email": "nope"}, "Please check the email address."),
+        ],
+    )
+    def test_invalid_pre_registration(
+        self, staff: FlaskClient, site: Any, session: Session, fields: dict[str, str], problem: str
+    ):
+        data = {
+            "site": site.id,
+            "name": "X",
+            "host": 0,
+            "expected_on": "2026-03-05",
+            "locale": "en",
+        }
+        response = staff.post("/dashboard/expected/new", data={**data, **fields})
+        assert response.status_code == 200
+        assert problem in response.text, re.findall(
+            r'class="errors"[^>]*>(.*?)</ul>', response.text
+        )
+        assert not session.scalars(select(Invitation)).all()
+
+    def test_host_of_another_site_is_refused(
+        self, staff: FlaskClient, site: Any, make_site: Any, make_host: Any, session: Session
+    ):
+        elsewhere = make_host(make_site(name="Far"), name="Far Host")
+        response = staff.post(
+            "/dashboard/expected/new",
+            data={
+                "site": site.id,
+                "name": "X",
+                "host": elsewhere.id,
+                "expected_on": "2026-03-05",
+                "locale": "en",
+            },
+        )
+        assert "has-error" in response.text
+        assert not session.scalars(select(Invitation)).all()
+
+    def test_only_today_and_not_cancelled_are_expected(
+        self, staff: FlaskClient, site: Any, session: Session, clock: Any
+    ):
+        for name, day in (("Today Tina", date(2026, 3, 4)), ("Tomorrow Tom", date(2026, 3, 5))):
+            create_invitation(
+                session, site, visitor_name=name, expected_on=day, locale="sv", now=clock.now()
+            )
+        session.commit()
+        page = staff.get("/dashboard/").text
+        assert "Today Tina" in page
+        assert "Tomorrow Tom" not in page
+        tina = session.scalars(
+            select(Invitation).where(Invitation.visitor_name == "Today Tina")
+        ).one()
+        staff.post(f"/dashboard/expected/{tina.id}/cancel")
+        assert "Today Tina" not in staff.get("/dashboard/").text
+
+
+def test_today_uses_the_site_calendar(staff: FlaskClient, site: Any, make_visit: Any, clock: Any):
+    # 23:30 UTC on 3 March is 00:30 on 4 March in Stockholm: today. 22:30 UTC is yesterday.
+    make_visit(
+        site,
+        visitor_name="Just After Midnight",
+        checked_in_at=datetime(2026, 3, 3, 23, 30, tzinfo=UTC),
+        checked_out_at=datetime(2026, 3, 4, 1, 0, tzinfo=UTC),
+    )
+    make_visit(
+        site, visitor_name="Late Yesterday", checked_in_at=datetime(2026, 3, 3, 22, 30, tzinfo=UTC)
+    )
+    page = staff.get("/dashboard/today").text
+    assert "Just After Midnight" in page
+    assert "Late Yesterday" not in page
+
+
+class TestHistory:
+    @pytest.fixture
+    def visits(self, site: Any, make_host: Any, make_visit: Any, make_site: Any) -> None:
+        host = make_host(site, name="Hanna Host")
+        make_visit(
+            site,
+            visitor_name="Eva Berg",
+            company="Acme",
+            host_id=host.id,
+            checked_in_at=datetime(2026, 3, 1, 9, tzinfo=UTC),
+        )
+        make_visit(
+            site,
+            visitor_name="Bertil Ek",
+            company="Other Co",
+            checked_in_at=datetime(2026, 2, 20, 9, tzinfo=UTC),
+        )
+        make_visit(make_site(name="Hidden"), visitor_name="Berg Elsewhere")
+
+    def search(self, staff: FlaskClient, **fields: Any) -> str:
+        response = staff.post("/dashboard/history", data=fields)
+        assert response.status_code == 302
+        location = response.headers["Location"]
+        assert location == "/dashboard/history?page=1"  # no search terms in the URL
+        return staff.get(location).text
+
+    def test_name_prefix_matches_any_word(self, staff: FlaskClient, visits: None):
+        page = self.search(staff, name="berg", host=0)
+        assert "Eva Berg" in page
+        assert "Bertil Ek" not in page
+        assert "Berg Elsewhere" not in page  # another site
+        assert "Bertil Ek" in self.search(staff, name="ber", host=0)
+
+    def test_company_host_and_dates(self, staff: FlaskClient, visits: None, session: Session):
+        assert "Eva Berg" in self.search(staff, company="acm", host=0)
+        hanna = session.scalars(select(Visit).where(Visit.visitor_name == "Eva Berg")).one().host_id
+        page = self.search(staff, host=hanna)
+        assert "Eva Berg" in page
+        assert "Bertil Ek" not in page
+        page = self.search(staff, host=0, date_from="2026-02-01", date_to="2026-02-28")
+        assert "Bertil Ek" in page
+        assert "Eva Berg" not in page
+        assert "search_history" in actions(session)
+
+    def test_pagination(self, staff: FlaskClient, site: Any, make_visit: Any, clock: Any):
+        for number in range(60):
+            make_visit(
+                site,
+                visitor_name=f"Many {number:02d}",
+                checked_in_at=clock.now() - timedelta(minutes=number),
+            )
+        first = self.search(staff, name="many", host=0)
+        assert "60 visits found." in first
+        assert "Many 00" in first
+        assert "Many 55" not in first
+        second = staff.get("/dashboard/history?page=2").text
+        assert "Many 55" in second
+        assert "Many 00" not in second
+
+    def test_clearing_forgets_the_terms(self, staff: FlaskClient, visits: None):
+        self.search(staff, name="berg", host=0)
+        staff.post("/dashboard/history/clear")
+        assert "Eva Berg" not in staff.get("/dashboard/history").text
+
+
+class TestExport:
+    def test_csv_with_site_times_and_neutralised_formulas(
+        self, staff: FlaskClient, site: Any, make_visit: Any, session: Session
+    ):
+        make_visit(
+            site,
+            visitor_name='=HYPERLINK("http://x")',
+            company="+46 Co",
+            checked_in_at=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+        )
+        make_visit(
+            site, visitor_name="Outside Range", checked_in_at=datetime(2026, 1, 2, 8, tzinfo=UTC)
+        )
+        response = staff.post(
+            "/dashboard/export",
+            data={"site": site.id, "date_from": "2026-03-01", "date_to": "2026-03-04"},
+        )
+        assert response.mimetype == "text/csv"
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+        assert len(rows) == 2
+        assert rows[1][1] == '\'=HYPERLINK("http://x")'  # text, still readable
+        assert rows[1][2] == "'+46 Co"
+        assert rows[1][5] == "2026-03-02T09:00+01:00"
+        assert "export_visits" in actions(session)
+
+    def test_reversed_dates_are_a_form_error(self, staff: FlaskClient, site: Any):
+        response = staff.post(
+            "/dashboard/export",
+            data={"site": site.id, "date_from": "2026-03-04", "date_to": "2026-03-01"},
+        )
+        assert response.status_code == 200
+        assert "has-error" in response.text
+
+    def test_other_sites_cannot_be_exported(self, staff: FlaskClient, make_site: Any):
+        other = make_site(name="Not Mine")
+        response = staff.post(
+            "/dashboard/export",
+            data={"site": other.id, "date_from": "2026-03-01", "date_to": "2026-03-04"},
+        )
+        assert response.status_code == 200  # not a choice: form error, nothing exported
+        assert response.mimetype == "text/html"
+
+
+class TestEndOfDay:
+    @pytest.fixture
+    def evening_site(self, make_site: Any) -> Any:
+        return make_site(name="Evening", end_of_day=time(18, 0))
+
+    def test_visitors_left_on_site_are_checked_out_at_the_site_time(
+        self, session: Session, evening_site: Any, make_visit: Any
+    ):
+        morning = make_visit(evening_site, checked_in_at=datetime(2026, 3, 4, 8, tzinfo=UTC))
+        evening = make_visit(evening_site, checked_in_at=datetime(2026, 3, 4, 17, 30, tzinfo=UTC))
+        cutoff = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)  # 18:00 in Stockholm (CET)
+        assert check_out_at_end_of_day(session, now=cutoff - timedelta(seconds=1)) == {}
+        assert check_out_at_end_of_day(session, now=cutoff + timedelta(seconds=1)) == {
+            evening_site.id: 1
+        }
+        session.commit()
+        assert morning.checked_out_at == cutoff
+        assert evening.checked_out_at is None  # arrived after closing: next day's run
+        assert check_out_at_end_of_day(session, now=cutoff + timedelta(hours=1)) == {}
+
+    def test_summer_time(self, session: Session, evening_site: Any, make_visit: Any):
+        visit = make_visit(evening_site, checked_in_at=datetime(2026, 7, 1, 8, tzinfo=UTC))
+        check_out_at_end_of_day(session, now=datetime(2026, 7, 1, 16, 1, tzinfo=UTC))
+        assert visit.checked_out_at == datetime(2026, 7, 1, 16, 0, tzinfo=UTC)  # 18:00 CEST
+
+    def test_command(
+        self,
+        runner: FlaskCliRunner,
+        evening_site: Any,
+        make_visit: Any,
+        clock: Any,
+        session: Session,
+    ):
+        make_visit(evening_site, checked_in_at=clock.now())
+        clock.set(datetime(2026, 3, 4, 20, 0, tzinfo=UTC))
+        result = runner.invoke(main, ["end-of-day"])
+        assert f"site {evening_site.id}: 1 checked out" in result.output
+        assert "end_of_day_check_out" in actions(session)
+
+
+class TestStaffSessions:
+    def test_failed_logins_are_throttled_per_username(self, client: FlaskClient, make_staff: Any):
+        make_staff(username="target")
+        for _ in range(5):
+            assert (
+                client.post(
+                    "/dashboard/login", data={"username": "target", "password": "wrong pw!"}
+                ).status_code
+                == 200
+            )
+        blocked = client.post(
+            "/dashboard/login", data={"username": "target", "password": STAFF_PASSWORD}
+        )
+        assert blocked.status_code == 429
+        assert "Too many attempts" in blocked.text
+        other = client.post("/dashboard/login", data={"username": "other", "password": "x" * 12})
+        assert other.status_code == 200  # another username is not blocked
+
+    def test_successful_logins_are_not_counted(self, app: Flask, make_staff: Any):
+        make_staff(username="daily")
+        for _ in range(8):
+            fresh = app.test_client()
+            assert (
+                fresh.post(
+                    "/dashboard/login", data={"username": "daily", "password": STAFF_PASSWORD}
+                ).status_code
+                == 302
+            )
+
+    def test_idle_session_expires(self, staff: FlaskClient, clock: Any):
+        clock.advance(timedelta(minutes=29))
+        assert staff.get("/dashboard/").status_code == 200
+        clock.advance(timedelta(minutes=29))
+        assert staff.get("/dashboard/").status_code == 200  # activity keeps it alive
+        clock.advance(timedelta(minutes=20))
+        for _ in range(3):
+            assert staff.get("/dashboard/live").status_code == 200  # refreshes are no activity
+            clock.advance(timedelta(minutes=5))
+        response = staff.get("/dashboard/")
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/dashboard/login"
+        assert staff.get("/dashboard/").status_code == 302
+
+    def test_change_password(self, app: Flask, site: Any, make_staff: Any, login: Any):
+        user = make_staff(username="changer", sites=(site,))
+        client = login(user)
+        wrong = client.post(
+            "/dashboard/password", data={"current": "nope", "new": "n" * 12, "confirm": "n" * 12}
+        )
+        assert "has-error" in wrong.text
+        differ = client.post(
+            "/dashboard/password",
+            data={"current": STAFF_PASSWORD, "new": "n" * 12, "confirm": "m" * 12},
+        )
+        assert "has-error" in differ.text
+        ok = client.post(
+            "/dashboard/password",
+            data={
+                "current": STAFF_PASSWORD,
+                "new": "brand new secret",
+                "confirm": "brand new secret",
+            },
+        )
+        assert ok.status_code == 302
+        fresh = app.test_client()
+        assert (
+            fresh.post(
+                "/dashboard/login", data={"username": "changer", "password": STAFF_PASSWORD}
+            ).status_code
+            == 200
+        )
+        assert (
+            fresh.post(
+                "/dashboard/login", data={"username": "changer", "password": "brand new secret"}
+            ).status_code
+            == 302
+        )
+
+    def test_cookies_are_secure_over_https(self, app: Flask, make_staff: Any):
+        make_staff(username="secure")
+        client = app.test_client()
+        response = client.post(
+            "/dashboard/login",
+            base_url="https://kiosk.example",
+            data={"username": "secure", "password": STAFF_PASSWORD},
+        )
+        assert "Secure" in response.headers["Set-Cookie"]
+        plain = app.test_client().post(
+            "/dashboard/login", data={"username": "secure", "password": STAFF_PASSWORD}
+        )
+        assert "session=" in plain.headers["Set-Cookie"]
+        assert "Secure" not in plain.headers["Set-Cookie"]
+
+    def test_https_behind_a_trusted_proxy(self, app_config: dict[str, Any], make_staff: Any):
+        make_staff(username="proxied")
+        app = create_app({**app_config, "TRUSTED_PROXIES": 1})
+        try:
+            response = app.test_client().post(
+                "/dashboard/login",
+                headers={"X-Forwarded-Proto": "https"},
+                data={"username": "proxied", "password": STAFF_PASSWORD},
+            )
+            assert "Secure" in response.headers["Set-Cookie"]
+        finally:
+            get_database(app).engine.dispose()
+
+
+class TestAuditLog:
+    def test_admin_browses_and_filters(self, make_staff: Any, login: Any, session: Session):
+        admin = login(make_staff(role="admin", username="boss"))
+        admin.get("/dashboard/")
+        page = admin.get("/dashboard/audit").text
+        assert "login" in page
+        assert "view_on_site" not in admin.get("/dashboard/audit?action=login").text
+        assert "staff:" in page
+
+    def test_reception_may_not(self, staff: FlaskClient):
+        assert staff.get("/dashboard/audit").status_code == 403

@@ -1,0 +1,223 @@
+"""Who may use which dashboard route: every route, for anonymous, a paired kiosk, reception of
+another site, reception of the site, and an admin; and CSRF on every POST.
+
+A new dashboard route fails ``test_every_dashboard_route_is_in_the_matrix`` until it is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from kiosk import create_app
+from kiosk.db import get_database
+from kiosk.services.invitations import create_invitation
+from kiosk.services.kiosks import create_device
+from tests.conftest import STAFF_PASSWORD
+
+ROLES = ("anonymous", "kiosk", "reception_elsewhere", "reception", "admin")
+LOGIN = 302  # sent to the login page
+OK, REDIRECT, FORBIDDEN, MISSING = 200, 302, 403, 404
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str
+    #: Status per role, in ROLES order.
+    expect: tuple[int, int, int, int, int]
+
+
+# "{site}", "{visit}", "{device}", "{invitation}" are the ids of the objects of "the site".
+MATRIX: dict[str, list[Case]] = {
+    "dashboard.login": [
+        Case("GET", "/dashboard/login", (OK, OK, REDIRECT, REDIRECT, REDIRECT)),
+        Case("POST", "/dashboard/login", (OK, OK, REDIRECT, REDIRECT, REDIRECT)),
+    ],
+    "dashboard.logout": [
+        Case("POST", "/dashboard/logout", (LOGIN, LOGIN, REDIRECT, REDIRECT, REDIRECT)),
+    ],
+    "dashboard.on_site": [Case("GET", "/dashboard/", (LOGIN, LOGIN, OK, OK, OK))],
+    "dashboard.on_site_live": [Case("GET", "/dashboard/live", (LOGIN, LOGIN, OK, OK, OK))],
+    "dashboard.change_password": [
+        Case("GET", "/dashboard/password", (LOGIN, LOGIN, OK, OK, OK)),
+        Case("POST", "/dashboard/password", (LOGIN, LOGIN, OK, OK, OK)),
+    ],
+    "dashboard.kiosks": [
+        Case("GET", "/dashboard/kiosks", (LOGIN, LOGIN, OK, OK, OK)),
+        Case("POST", "/dashboard/kiosks", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK)),
+    ],
+    "dashboard.kiosk_code": [
+        Case("POST", "/dashboard/kiosks/{device}/code", (LOGIN, LOGIN, MISSING, OK, OK)),
+    ],
+    "dashboard.kiosk_revoke": [
+        Case(
+            "POST", "/dashboard/kiosks/{device}/revoke", (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT)
+        ),
+    ],
+    "dashboard.check_out": [
+        Case(
+            "POST",
+            "/dashboard/visits/{visit}/check-out",
+            (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT),
+        ),
+    ],
+    "dashboard.check_out_all": [
+        Case("GET", "/dashboard/sites/{site}/check-out-all", (LOGIN, LOGIN, MISSING, OK, OK)),
+        Case(
+            "POST",
+            "/dashboard/sites/{site}/check-out-all",
+            (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT),
+        ),
+    ],
+    "dashboard.today": [Case("GET", "/dashboard/today", (LOGIN, LOGIN, OK, OK, OK))],
+    "dashboard.history": [
+        Case("GET", "/dashboard/history", (LOGIN, LOGIN, OK, OK, OK)),
+        Case("POST", "/dashboard/history", (LOGIN, LOGIN, OK, OK, OK)),
+    ],
+    "dashboard.history_clear": [
+        Case("POST", "/dashboard/history/clear", (LOGIN, LOGIN, REDIRECT, REDIRECT, REDIRECT)),
+    ],
+    "dashboard.export": [
+        Case("GET", "/dashboard/export", (LOGIN, LOGIN, OK, OK, OK)),
+        Case("POST", "/dashboard/export", (LOGIN, LOGIN, OK, OK, OK)),
+    ],
+    "dashboard.new_invitation": [
+        Case("GET", "/dashboard/expected/new", (LOGIN, LOGIN, OK, OK, OK)),
+        Case("POST", "/dashboard/expected/new", (LOGIN, LOGIN, OK, OK, OK)),
+    ],
+    "dashboard.cancel_invitation": [
+        Case(
+            "POST",
+            "/dashboard/expected/{invitation}/cancel",
+            (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT),
+        ),
+    ],
+    "dashboard.audit_log": [
+        Case("GET", "/dashboard/audit", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK))
+    ],
+}
+
+CASES = [
+    pytest.param(endpoint, case, role, id=f"{endpoint}-{case.method}-{role}")
+    for endpoint, cases in MATRIX.items()
+    for case in cases
+    for role in ROLES
+]
+
+
+def test_every_dashboard_route_is_in_the_matrix(app: Flask):
+    routed = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("dashboard.")
+        for method in rule.methods or ()
+        if method in ("GET", "POST")
+    }
+    covered = {(endpoint, case.method) for endpoint, cases in MATRIX.items() for case in cases}
+    assert routed == covered
+
+
+@pytest.fixture
+def world(
+    session: Session, make_site: Any, make_visit: Any, make_staff: Any, clock: Any
+) -> dict[str, Any]:
+    site, elsewhere = make_site(name="The Site"), make_site(name="Elsewhere")
+    visit = make_visit(site)
+    device, _code = create_device(session, site, "Door", now=clock.now())
+    invitation = create_invitation(
+        session,
+        site,
+        visitor_name="Iris",
+        expected_on=date(2026, 3, 4),
+        locale="sv",
+        now=clock.now(),
+    )
+    session.commit()
+    return {
+        "site": site,
+        "ids": {
+            "site": site.id,
+            "visit": visit.id,
+            "device": device.id,
+            "invitation": invitation.id,
+        },
+        "users": {
+            "reception_elsewhere": make_staff(username="elsewhere", sites=(elsewhere,)),
+            "reception": make_staff(username="here", sites=(site,)),
+            "admin": make_staff(username="boss", role="admin"),
+        },
+    }
+
+
+def client_as(app: Flask, role: str, world: dict[str, Any], pair: Any) -> FlaskClient:
+    if role == "anonymous":
+        return app.test_client()
+    if role == "kiosk":
+        return pair(world["site"], app.test_client())
+    client = app.test_client()
+    response = client.post(
+        "/dashboard/login",
+        data={"username": world["users"][role].username, "password": STAFF_PASSWORD},
+    )
+    assert response.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize(("endpoint", "case", "role"), CASES)
+def test_permission(
+    app: Flask, world: dict[str, Any], pair: Any, endpoint: str, case: Case, role: str
+):
+    client = client_as(app, role, world, pair)
+    path = case.path.format(**world["ids"])
+    response = client.open(path, method=case.method, data={} if case.method == "POST" else None)
+    expected = case.expect[ROLES.index(role)]
+    assert response.status_code == expected, (endpoint, case.method, role, response.status_code)
+    if role in ("anonymous", "kiosk") and expected == LOGIN:
+        assert response.headers["Location"].startswith("/dashboard/login")
+
+
+POSTS = [
+    pytest.param(case.path, id=f"{endpoint}")
+    for endpoint, cases in MATRIX.items()
+    for case in cases
+    if case.method == "POST"
+]
+
+
+class TestCsrf:
+    @pytest.fixture
+    def app(self, app_config: dict[str, Any]) -> Any:
+        app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+        yield app
+        get_database(app).engine.dispose()
+
+    @pytest.fixture
+    def admin(self, app: Flask, world: dict[str, Any]) -> FlaskClient:
+        import re
+
+        client = app.test_client()
+        token = re.search(
+            r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/dashboard/login").text
+        )
+        assert token
+        response = client.post(
+            "/dashboard/login",
+            data={"username": "boss", "password": STAFF_PASSWORD, "csrf_token": token[1]},
+        )
+        assert response.status_code == 302
+        return client
+
+    @pytest.mark.parametrize("path", POSTS)
+    def test_post_without_token_is_refused(
+        self, admin: FlaskClient, world: dict[str, Any], path: str
+    ):
+        response = admin.post(path.format(**world["ids"]), data={})
+        assert response.status_code == 400
+        assert "Traceback" not in response.text

@@ -1,0 +1,44 @@
+"""Staff passwords are stored as argon2id with strong parameters, and authentication is as
+slow for an unknown user as for a wrong password."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.profiles import RFC_9106_LOW_MEMORY
+
+
+def test_production_hasher_is_argon2id_with_the_recommended_profile(monkeypatch):
+    import importlib
+
+    from kiosk.services import staff
+
+    fresh = importlib.reload(staff)  # the module as production imports it
+    try:
+        assert isinstance(fresh.password_hasher, PasswordHasher)
+        digest = fresh.hash_password("correct horse battery")
+        assert digest.startswith("$argon2id$")
+        params = fresh.password_hasher
+        assert params.time_cost >= RFC_9106_LOW_MEMORY.time_cost
+        assert params.memory_cost >= RFC_9106_LOW_MEMORY.memory_cost
+    finally:
+        importlib.reload(staff)
+        staff.password_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def test_unknown_user_costs_a_hash_verification(session, make_staff, monkeypatch):
+    from kiosk.services import staff
+
+    calls = []
+
+    class CountingHasher(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+            calls.append(hash)
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(
+        staff, "password_hasher", CountingHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    make_staff(username="known")
+    assert staff.authenticate(session, "nobody", "whatever pw") is None
+    assert staff.authenticate(session, "known", "wrong password") is None
+    assert len(calls) == 2  # both paths verify a real argon2 hash
