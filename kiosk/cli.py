@@ -91,6 +91,20 @@ def _run_alembic(func: Any, *args: Any, **kwargs: Any) -> None:
         func(config, *args, **kwargs)
 
 
+def _audit_cli(action: str, target_type: str, target_id: int) -> None:
+    """Record a change made on the command line (the caller commits)."""
+    from kiosk.services.audit import record_event
+
+    record_event(
+        get_session(),
+        actor="cli",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        now=now(),
+    )
+
+
 def _require_schema() -> None:
     try:
         check_schema(get_database().engine)
@@ -142,7 +156,6 @@ def demo(reset_password: bool, base_url: str) -> None:
 @click.option("--site", "sites", multiple=True, help="A site the user serves (repeatable).")
 def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
     """Create a staff user; the password comes from standard input or a prompt."""
-    from kiosk.services.audit import record_event
     from kiosk.services.staff import StaffError, create_staff_user
 
     _require_schema()
@@ -158,14 +171,7 @@ def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
         session.flush()
     except StaffError as exc:
         raise click.ClickException(str(exc)) from exc
-    record_event(
-        session,
-        actor="cli",
-        action="create_staff_user",
-        target_type="staff_user",
-        target_id=user.id,
-        now=now(),
-    )
+    _audit_cli("create_staff_user", "staff_user", user.id)
     session.commit()
     click.echo(f"Created {role} user {user.username!r}.")
 
@@ -186,7 +192,6 @@ def device_add(name: str, site_name: str, base_url: str) -> None:
     from sqlalchemy import select
 
     from kiosk.models import Site
-    from kiosk.services.audit import record_event
     from kiosk.services.kiosks import KioskError, create_device, format_pairing_code
 
     _require_schema()
@@ -199,14 +204,7 @@ def device_add(name: str, site_name: str, base_url: str) -> None:
         session.flush()
     except KioskError as exc:
         raise click.ClickException(f"cannot create the kiosk: {exc.code}") from exc
-    record_event(
-        session,
-        actor="cli",
-        action="create_kiosk",
-        target_type="kiosk_device",
-        target_id=created.id,
-        now=now(),
-    )
+    _audit_cli("create_kiosk", "kiosk_device", created.id)
     session.commit()
     click.echo(f"Pairing code: {format_pairing_code(code)} (valid 24 h)")
     click.echo(f"Pairing link: {base_url.rstrip('/')}/pair?code={code}")
@@ -230,7 +228,6 @@ def device_list() -> None:
 def device_revoke(device_id: int) -> None:
     """Revoke a kiosk device: its browser stops working as a kiosk at once."""
     from kiosk.models import KioskDevice
-    from kiosk.services.audit import record_event
     from kiosk.services.kiosks import revoke_device
 
     _require_schema()
@@ -239,14 +236,7 @@ def device_revoke(device_id: int) -> None:
     if found is None:
         raise click.ClickException(f"there is no kiosk device {device_id}")
     revoke_device(found, now=now())
-    record_event(
-        session,
-        actor="cli",
-        action="revoke_kiosk",
-        target_type="kiosk_device",
-        target_id=found.id,
-        now=now(),
-    )
+    _audit_cli("revoke_kiosk", "kiosk_device", found.id)
     session.commit()
     click.echo(f"Revoked kiosk {found.name!r}.")
 
@@ -262,8 +252,12 @@ def end_of_day() -> None:
     done = check_out_at_end_of_day(session, now=now())
     for site_id, count in done.items():
         record_event(
-            session, actor="system", action="end_of_day_check_out", target_type="site",
-            target_id=site_id, now=now(),
+            session,
+            actor="system",
+            action="end_of_day_check_out",
+            target_type="site",
+            target_id=site_id,
+            now=now(),
         )
         click.echo(f"site {site_id}: {count} checked out")
     session.commit()

@@ -9,12 +9,11 @@ from werkzeug.wrappers import Response
 
 from kiosk.clock import now
 from kiosk.dashboard.forms import InvitationForm
-from kiosk.dashboard.routes import bp, current_staff
+from kiosk.dashboard.routes import audit, bp, current_staff
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.i18n import language_choices
 from kiosk.models import Host, Invitation
-from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.invitations import create_invitation, site_today
 from kiosk.services.qr import qr_svg
 from kiosk.services.sites import active_hosts, sites_served_by
@@ -57,7 +56,7 @@ def new_invitation() -> str | Response:
                 now=now(),
             )
             db_session.flush()
-            _audit("create_invitation", invitation)
+            audit("create_invitation", "invitation", invitation.id)
             db_session.commit()
             return render_template(
                 "dashboard/invitation_created.html",
@@ -78,18 +77,7 @@ def cancel_invitation(invitation_id: int) -> Response:
         abort(404)
     if ButtonForm().validate_on_submit() and invitation.cancelled_at is None:
         invitation.cancelled_at = now()
-        _audit("cancel_invitation", invitation)
+        audit("cancel_invitation", "invitation", invitation.id)
         db_session.commit()
         flash(_("The expected visit was cancelled."))
     return redirect(url_for(".on_site"))
-
-
-def _audit(action: str, invitation: Invitation) -> None:
-    record_event(
-        get_session(),
-        actor=staff_actor(current_staff()),
-        action=action,
-        target_type="invitation",
-        target_id=invitation.id,
-        now=now(),
-    )

@@ -68,6 +68,18 @@ def _expire_idle_session() -> Response | None:
     return None
 
 
+def audit(action: str, target_type: str, target_id: int | None) -> None:
+    """Record what the logged-in staff user did (ids only); the caller commits."""
+    record_event(
+        get_session(),
+        actor=staff_actor(current_staff()),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        now=now(),
+    )
+
+
 def _audit_on_site_view(user: StaffUser, sites: list[Site], *, force: bool) -> None:
     """Record that the user saw visitor names on these sites' lists."""
     at = now()
@@ -208,14 +220,7 @@ def change_password() -> str | Response:
             except StaffError:
                 form.new.errors.append(_("Please use at least 10 characters."))
             else:
-                record_event(
-                    db_session,
-                    actor=staff_actor(user),
-                    action="change_password",
-                    target_type="staff_user",
-                    target_id=user.id,
-                    now=now(),
-                )
+                audit("change_password", "staff_user", user.id)
                 db_session.commit()
                 flash(_("Your password has been changed."))
                 return redirect(url_for(".on_site"))

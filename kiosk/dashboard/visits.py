@@ -13,11 +13,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.clock import now
 from kiosk.dashboard.forms import ExportForm, HistoryForm
-from kiosk.dashboard.routes import bp, current_staff
+from kiosk.dashboard.routes import audit, bp, current_staff
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, Visit
-from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.daily import (
     HistoryQuery,
     search_history,
@@ -31,17 +30,6 @@ from kiosk.services.visits import check_out_everyone, check_out_visit
 
 #: Session key holding the current history search (terms never go into a URL).
 _HISTORY = "history_search"
-
-
-def _audit(action: str, target_type: str, target_id: int | None) -> None:
-    record_event(
-        get_session(),
-        actor=staff_actor(current_staff()),
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        now=now(),
-    )
 
 
 def _served_sites() -> list[Site]:
@@ -63,7 +51,7 @@ def check_out(visit_id: int) -> BaseResponse:
     if visit is None or visit.site_id not in {s.id for s in _served_sites()}:
         abort(404)
     if ButtonForm().validate_on_submit() and check_out_visit(visit, now=now()):
-        _audit("check_out", "visit", visit.id)
+        audit("check_out", "visit", visit.id)
         get_session().commit()
         flash(_("Checked out."))
     return redirect(url_for(".on_site"))
@@ -77,7 +65,7 @@ def check_out_all(site_id: int) -> str | BaseResponse:
     form = ButtonForm()
     if form.validate_on_submit():
         count = check_out_everyone(get_session(), site, now=now())
-        _audit("check_out_all", "site", site.id)
+        audit("check_out_all", "site", site.id)
         get_session().commit()
         flash(ngettext("%(num)d visitor checked out.", "%(num)d visitors checked out.", count))
         return redirect(url_for(".on_site"))
@@ -93,7 +81,7 @@ def today() -> str:
     at = now()
     visits = {site.id: visits_today(db_session, site, now=at) for site in sites}
     for site in sites:
-        _audit("view_today", "site", site.id)
+        audit("view_today", "site", site.id)
     db_session.commit()
     return render_template("dashboard/today.html", sites=sites, visits_by_site=visits, now=at)
 
@@ -148,7 +136,7 @@ def history() -> str | BaseResponse:
         )
         page = request.args.get("page", 1, type=int) or 1
         result = search_history(get_session(), _query_from(criteria, sites), page=page)
-        _audit("search_history", "visits", None)
+        audit("search_history", "visits", None)
         get_session().commit()
     return render_template("dashboard/history.html", form=form, result=result)
 
@@ -188,7 +176,7 @@ def export() -> str | BaseResponse:
                 _("Badge code"),
             ]
             body = visits_csv(visits_for_export(get_session(), query), headers)
-            _audit("export_visits", "site", site.id)
+            audit("export_visits", "site", site.id)
             get_session().commit()
             filename = f"visits-{site.id}-{form.date_from.data}-{form.date_to.data}.csv"
             return Response(
