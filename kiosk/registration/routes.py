@@ -7,6 +7,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from kiosk.badges.routes import BADGE_SESSION_KEY
+from kiosk.badges.service import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.models import Site, Visit
@@ -67,8 +69,14 @@ def check_in() -> str | Response:
             db_session.rollback()
             form.form_errors.append(_visit_error_message(exc))
         else:
+            # Printer trouble never fails a check-in: print_badge records it and returns.
+            print_badge(db_session, visit, now=now())
             session[_JUST_REGISTERED] = visit.id
+            session[BADGE_SESSION_KEY] = visit.id
             return redirect(url_for(".done"))
+    elif not form.is_submitted():
+        # A new visitor at the form: the previous one's badge is no longer fetchable here.
+        session.pop(BADGE_SESSION_KEY, None)
     return render_template(
         "registration/check_in.html",
         site=site,
@@ -103,6 +111,7 @@ def done() -> str | Response:
         visit=visit,
         first_name=first_name(visit),
         seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+        print_outcome=last_print_outcome(get_session(), visit),
     )
     # The next visitor starts in the site's language, not in this visitor's.
     session.pop("locale", None)

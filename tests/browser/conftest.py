@@ -41,6 +41,11 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(locale="en-GB", viewport={"width": 1080, "height": 1920})
+    # Headless Chromium has no printer and its renderer crashes when the kiosk's badge frame
+    # calls print(): count the calls instead, in every frame (see test_badge_browser.py).
+    context.add_init_script(
+        "window.print = () => { window.top.__badgePrints = (window.top.__badgePrints || 0) + 1; };"
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
