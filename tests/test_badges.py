@@ -1,5 +1,5 @@
-"""Badges in the app: printing at check-in never fails it, the kiosk's badge URL, site
-settings, and the badge command."""
+"""Badges in the app: printing at check-in never fails it, the kiosk's badge URL, the
+dashboard's failed prints and reprints, site settings, and the badge command."""
 
 from __future__ import annotations
 
@@ -211,6 +211,163 @@ def test_site_settings_are_checked(site: Any, session: Session):
     with Image.open(io.BytesIO(site.badge_logo)) as stored:
         assert stored.format == "PNG"
         assert max(stored.size) <= 600
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+def failed_visit(session: Session, site: Any, make_visit: Any, clock: Any, **fields: Any) -> Visit:
+    visit = make_visit(site, **fields)
+    session.add(
+        PrintJob(
+            visit_id=visit.id,
+            created_at=clock.now(),
+            requested_by=f"kiosk:{site.id}",
+            backend="cups",
+            status="failed",
+            printer="badges",
+            error="printer_stopped",
+        )
+    )
+    session.commit()
+    return visit
+
+
+def test_failed_prints_are_listed_per_served_site_and_audited(
+    make_site: Any,
+    make_visit: Any,
+    make_staff: Any,
+    login: Any,
+    session: Session,
+    clock: Any,
+):
+    mine, other = make_site(name="Mine"), make_site(name="Other")
+    failed_visit(session, mine, make_visit, clock, visitor_name="Stuck Person")
+    failed_visit(session, other, make_visit, clock, visitor_name="Hidden Person")
+    make_visit(mine, visitor_name="Fine Person")
+    reprinted = failed_visit(session, mine, make_visit, clock, visitor_name="Reprinted Person")
+    session.add(
+        PrintJob(
+            visit_id=reprinted.id,
+            created_at=clock.now(),
+            requested_by="staff:1",
+            backend="cups",
+            status="sent",
+        )
+    )
+    left = failed_visit(session, mine, make_visit, clock, visitor_name="Gone Person")
+    left.checked_out_at = clock.now()
+    session.commit()
+
+    user = make_staff(sites=(mine,))
+    page = login(user).get("/dashboard/prints").text
+    assert "Stuck Person" in page
+    assert "the printer is stopped or refuses jobs." in page
+    for absent in ("Hidden Person", "Fine Person", "Reprinted Person", "Gone Person"):
+        assert absent not in page
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "view_failed_prints")
+    ).all()
+    assert [(e.actor, e.target_type, e.target_id) for e in events] == [
+        (f"staff:{user.id}", "site", str(mine.id))
+    ]
+
+    on_site = login(user).get("/dashboard/").text
+    assert "Did not print" in on_site
+    assert on_site.count("Reprint badge") == 3  # Stuck, Fine and Reprinted are on site
+
+
+def test_reprint_on_a_cups_site_sends_again_and_is_audited(
+    app: Flask,
+    make_site: Any,
+    make_visit: Any,
+    make_staff: Any,
+    login: Any,
+    session: Session,
+    clock: Any,
+):
+    site = make_site()
+    set_backend(session, site, "cups", "badges")
+    visit = failed_visit(session, site, make_visit, clock)
+    user = make_staff(sites=(site,))
+    staff = login(user)
+    app.config["CUPS_SERVER"] = "127.0.0.1:9"
+    response = staff.post(f"/dashboard/visits/{visit.id}/reprint", data={"back": "prints"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard/prints"
+    assert "the print server does not answer." in staff.get("/dashboard/prints").text
+    statuses = [(j.status, j.requested_by) for j in jobs(session)]
+    assert statuses[-1] == ("failed", f"staff:{user.id}")
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "reprint_badge")).one()
+    assert (audit.target_type, audit.target_id) == ("visit", str(visit.id))
+
+
+def test_reprint_on_a_browser_site_downloads_the_pdf(
+    make_site: Any, make_visit: Any, staff_client: FlaskClient, session: Session, tmp_path: Path
+):
+    visit = make_visit(make_site())
+    response = staff_client.post(f"/dashboard/visits/{visit.id}/reprint")
+    assert response.headers["Location"] == f"/dashboard/visits/{visit.id}/badge.pdf"
+    pdf = staff_client.get(response.headers["Location"])
+    assert pdf.mimetype == "application/pdf"
+    assert decode_qr_codes(pdf_to_image(pdf.data, tmp_path)) == [visit.badge_token]
+    assert [j.status for j in jobs(session)] == ["download"]
+    audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "download_badge")).one()
+    assert audit.target_id == str(visit.id)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_badges_of_other_sites_are_not_found(
+    method: str, make_site: Any, make_visit: Any, make_staff: Any, login: Any
+):
+    mine, other = make_site(), make_site()
+    visit = make_visit(other)
+    staff = login(make_staff(sites=(mine,)))
+    path = f"/dashboard/visits/{visit.id}/" + ("badge.pdf" if method == "get" else "reprint")
+    assert getattr(staff, method)(path).status_code == 404
+    assert getattr(staff, method)("/dashboard/visits/999999/badge.pdf").status_code in (404, 405)
+
+
+def test_badge_pages_need_a_login(client: FlaskClient):
+    for path in ("/dashboard/prints", "/dashboard/visits/1/badge.pdf"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/dashboard/login")
+
+
+class TestReprintWithCsrf:
+    @pytest.fixture
+    def app_config(self, app_config: dict[str, Any]) -> dict[str, Any]:
+        return {**app_config, "WTF_CSRF_ENABLED": True}
+
+    def test_reprint_needs_the_token(
+        self, make_site: Any, make_visit: Any, make_staff: Any, app: Flask, session: Session
+    ):
+        site = make_site()
+        visit = make_visit(site)
+        make_staff(username="csrf-user", role="admin")
+        staff = app.test_client()
+        login_page = staff.get("/dashboard/login").text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)
+        assert token
+        staff.post(
+            "/dashboard/login",
+            data={
+                "username": "csrf-user",
+                "password": "correct horse battery",
+                "csrf_token": token[1],
+            },
+        )
+        assert staff.post(f"/dashboard/visits/{visit.id}/reprint").status_code == 400
+        assert jobs(session) == []
+        page = staff.get("/dashboard/").text
+        form_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert form_token
+        response = staff.post(
+            f"/dashboard/visits/{visit.id}/reprint", data={"csrf_token": form_token[1]}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/badge.pdf")
 
 
 # --- the badge command ----------------------------------------------------------------------

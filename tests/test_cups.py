@@ -149,11 +149,12 @@ def test_check_in_prints_the_badge_on_the_cups_printer(
         (["cupsreject"], ["cupsaccept"], "printer_rejecting"),
     ],
 )
-def test_printer_down_keeps_the_visit(
+def test_printer_down_keeps_the_visit_and_reprint_works_once_mended(
     client: FlaskClient,
     cups_site: Any,
     session: Session,
     queue: str,
+    staff_client: FlaskClient,
     break_it: list[str],
     mend_it: list[str],
     error: str,
@@ -166,8 +167,13 @@ def test_printer_down_keeps_the_visit(
         assert visit.visitor_name == "Down Printer"
         assert job_statuses(session) == [("failed", error)]
         assert "Please collect your badge at reception." in client.get("/done").text
+        assert "Down Printer" in staff_client.get("/dashboard/prints").text
     finally:
         subprocess.run([*mend_it, queue], check=True)
+    response = staff_client.post(f"/dashboard/visits/{visit.id}/reprint", data={"back": "prints"})
+    assert response.status_code == 302
+    assert job_statuses(session)[-1] == ("sent", None)
+    assert "Down Printer" not in staff_client.get("/dashboard/prints").text
 
 
 def test_unknown_printer_and_unreachable_server(queue: str):

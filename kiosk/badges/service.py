@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,8 +19,8 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from kiosk.badges.fonts import FontSet, load_fonts
 from kiosk.badges.presets import PRESETS, BadgePreset, get_preset
@@ -231,6 +232,21 @@ def print_badge(
     return PrintOutcome(status=job.status, job_id=job.id, error=job.error)
 
 
+def record_download(
+    session: Session, visit: Visit, *, now: datetime, requested_by: str
+) -> PrintJob:
+    """Record that reception took the badge PDF to print it themselves (caller commits)."""
+    job = PrintJob(
+        visit_id=visit.id,
+        created_at=now,
+        requested_by=requested_by,
+        backend=visit.site.print_backend,
+        status=STATUS_DOWNLOAD,
+    )
+    session.add(job)
+    return job
+
+
 def last_print_outcome(session: Session, visit: Visit) -> PrintOutcome | None:
     """How the visit's newest print attempt went, if there was one."""
     job = session.scalar(
@@ -239,6 +255,51 @@ def last_print_outcome(session: Session, visit: Visit) -> PrintOutcome | None:
     if job is None:
         return None
     return PrintOutcome(status=job.status, job_id=job.id, error=job.error)
+
+
+def failed_prints(session: Session, site_ids: Iterable[int]) -> Sequence[PrintJob]:
+    """Visitors on site whose newest print attempt failed, newest first, per the given sites."""
+    ids = list(site_ids)
+    if not ids:
+        return []
+    newest = (
+        select(func.max(PrintJob.id).label("id")).group_by(PrintJob.visit_id).subquery("newest")
+    )
+    return session.scalars(
+        select(PrintJob)
+        .join(newest, newest.c.id == PrintJob.id)
+        .join(Visit, Visit.id == PrintJob.visit_id)
+        .options(
+            joinedload(PrintJob.visit).joinedload(Visit.host),
+            joinedload(PrintJob.visit).joinedload(Visit.site),
+        )
+        .where(
+            PrintJob.status == STATUS_FAILED,
+            Visit.site_id.in_(ids),
+            Visit.checked_out_at.is_(None),
+        )
+        .order_by(PrintJob.id.desc())
+    ).all()
+
+
+def failed_visit_ids(session: Session, visit_ids: Iterable[int]) -> set[int]:
+    """Which of these visits' newest print attempt failed."""
+    ids = list(visit_ids)
+    if not ids:
+        return set()
+    newest = (
+        select(func.max(PrintJob.id).label("id"))
+        .where(PrintJob.visit_id.in_(ids))
+        .group_by(PrintJob.visit_id)
+        .subquery("newest")
+    )
+    return set(
+        session.scalars(
+            select(PrintJob.visit_id)
+            .join(newest, newest.c.id == PrintJob.id)
+            .where(PrintJob.status == STATUS_FAILED)
+        )
+    )
 
 
 def prepare_logo(data: bytes) -> bytes:

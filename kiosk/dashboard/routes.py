@@ -9,12 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from kiosk.badges.service import failed_visit_ids
 from kiosk.clock import now
 from kiosk.dashboard.forms import LoginForm
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import StaffUser
-from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.audit import record_event, record_site_views, staff_actor
 from kiosk.services.sites import sites_served_by
 from kiosk.services.staff import authenticate
 from kiosk.services.visits import visits_on_site
@@ -36,23 +37,15 @@ def on_site() -> str:
     sites = sites_served_by(db_session, user)
     visits = visits_on_site(db_session, [site.id for site in sites])
     by_site = {site.id: [v for v in visits if v.site_id == site.id] for site in sites}
-    at = now()
-    for site in sites:
-        # Viewing visitor names is a view of personal data: audit it (site ids only).
-        record_event(
-            db_session,
-            actor=staff_actor(user),
-            action="view_on_site",
-            target_type="site",
-            target_id=site.id,
-            now=at,
-        )
+    # Viewing visitor names is a view of personal data: audit it (site ids only).
+    record_site_views(db_session, user, sites, action="view_on_site", now=now())
     db_session.commit()
     return render_template(
         "dashboard/on_site.html",
         sites=sites,
         visits_by_site=by_site,
         total=len(visits),
+        failed_badges=failed_visit_ids(db_session, [visit.id for visit in visits]),
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from kiosk.models import AuditEvent, StaffUser
+from kiosk.models import AuditEvent, Site, StaffUser
 
 
 def staff_actor(user: StaffUser) -> str:
@@ -33,3 +34,18 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def record_site_views(
+    session: Session, user: StaffUser, sites: Iterable[Site], *, action: str, now: datetime
+) -> None:
+    """Audit a staff user seeing the visitors of these sites: one event per site, ids only."""
+    for site in sites:
+        record_event(
+            session,
+            actor=staff_actor(user),
+            action=action,
+            target_type="site",
+            target_id=site.id,
+            now=now,
+        )
