@@ -329,7 +329,7 @@ def test_badges_of_other_sites_are_not_found(
 
 
 def test_badge_pages_need_a_login(client: FlaskClient):
-    for path in ("/dashboard/prints", "/dashboard/visits/1/badge.pdf"):
+    for path in ("/dashboard/prints", "/dashboard/evacuation.pdf", "/dashboard/visits/1/badge.pdf"):
         response = client.get(path)
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/dashboard/login")

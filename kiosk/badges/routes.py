@@ -1,4 +1,4 @@
-"""Badge routes: the kiosk's own badge PDF, and the dashboard's failed prints and reprints."""
+"""Badge routes: the kiosk's own badge PDF, and the dashboard's prints and evacuation list."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from kiosk.badges.evacuation import SiteList, evacuation_csv, render_evacuation_pdf
 from kiosk.badges.service import (
+    app_fonts,
     failed_prints,
     print_badge,
     record_download,
@@ -29,9 +31,10 @@ from kiosk.badges.service import (
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
-from kiosk.models import StaffUser, Visit
+from kiosk.models import Site, StaffUser, Visit
 from kiosk.services.audit import record_event, record_site_views, staff_actor
 from kiosk.services.sites import sites_served_by
+from kiosk.services.visits import visits_on_site
 
 bp = Blueprint("badges", __name__)
 
@@ -72,6 +75,17 @@ def kiosk_badge() -> Response:
 def _staff() -> StaffUser:
     user: StaffUser = current_user._get_current_object()
     return user
+
+
+def _served_sites(user: StaffUser) -> list[Site]:
+    """The sites the user serves, or only the one asked for with ``?site=ID``."""
+    sites = list(sites_served_by(get_session(), user))
+    if "site" in request.args:
+        wanted = request.args.get("site", type=int)
+        sites = [site for site in sites if site.id == wanted]
+        if not sites:
+            abort(404)
+    return sites
 
 
 def _served_visit(user: StaffUser, visit_id: int) -> Visit:
@@ -160,3 +174,37 @@ def print_error_text(code: str | None) -> str:
     else:
         text = _("the badge could not be drawn.")
     return text
+
+
+def _evacuation_lists(fmt: str) -> list[SiteList]:
+    db_session = get_session()
+    user = _staff()
+    sites = _served_sites(user)
+    visits = visits_on_site(db_session, [site.id for site in sites])
+    lists = [SiteList(site, [v for v in visits if v.site_id == site.id]) for site in sites]
+    record_site_views(db_session, user, sites, action=f"evacuation_list_{fmt}", now=now())
+    db_session.commit()
+    return lists
+
+
+def _stamp() -> str:
+    return now().strftime("%Y%m%dT%H%MZ")
+
+
+@bp.route("/dashboard/evacuation.pdf")
+@login_required  # type: ignore[untyped-decorator]
+def evacuation_pdf() -> Response:
+    """Everyone on site now, per site the user serves, as an A4 PDF."""
+    lists = _evacuation_lists("pdf")
+    pdf = render_evacuation_pdf(lists, now=now(), fonts=app_fonts())
+    return _pdf(pdf, f"evacuation-{_stamp()}.pdf")
+
+
+@bp.route("/dashboard/evacuation.csv")
+@login_required  # type: ignore[untyped-decorator]
+def evacuation_csv_file() -> Response:
+    """Everyone on site now, per site the user serves, as CSV."""
+    lists = _evacuation_lists("csv")
+    response = Response(evacuation_csv(lists), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="evacuation-{_stamp()}.csv"'
+    return response
