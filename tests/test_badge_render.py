@@ -26,6 +26,7 @@ from kiosk.services.visits import new_badge_token
 from tests.support import decode_qr_codes, pdf_text, pdf_to_image, require_file, require_tool
 
 DROID = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+NANUM = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
 
 EPSILON = 0.01
 
@@ -90,18 +91,23 @@ def test_qr_code_is_vector_not_an_image():
     assert b"/Subtype /Image" not in pdf
 
 
-def test_cjk_uses_the_fallback_font_and_arabic_the_main_one(tmp_path: Path):
+def test_cjk_uses_the_fallback_fonts_and_arabic_the_main_one(tmp_path: Path):
     pdffonts = require_tool("pdffonts", "poppler-utils")
     require_file(DEFAULT_REGULAR, "fonts-dejavu-core")
     require_file(DROID, "fonts-droid-fallback")
+    require_file(NANUM, "fonts-nanum")
     fonts = load_fonts()
-    assert [face.path for face in fonts.fallbacks] == [DROID]
-    pdf = render_badge(content(visitor_name="王小明 Åsa محمد"), get_preset("cr80"), fonts)
-    assert "王小明" in pdf_text(pdf, tmp_path)
+    assert [face.path for face in fonts.fallbacks] == [DROID, NANUM]
+    pdf = render_badge(content(visitor_name="王小明 김민준 Åsa محمد"), get_preset("cr80"), fonts)
+    text = pdf_text(pdf, tmp_path)
+    assert "王小明" in text
+    assert "김민준" in text
     source = tmp_path / "fallback.pdf"
     source.write_bytes(pdf)
     embedded = subprocess.run([pdffonts, str(source)], capture_output=True, text=True).stdout
-    assert {"DejaVuSans", "DroidSansFallback"} <= set(re.findall(r"\+(\w+)", embedded))
+    assert {"DejaVuSans", "DroidSansFallback", "NanumGothic"} <= set(
+        re.findall(r"\+(\w+)", embedded)
+    )
     assert all(fonts.regular.has(char) for char in "محمد")
     assert [face for face, _run in fonts.runs("王 Åsa", fonts.regular)] == [
         fonts.fallbacks[0],

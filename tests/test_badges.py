@@ -173,6 +173,29 @@ def test_badge_is_in_the_visitors_language_and_the_sites_time(
     assert content.short_code == visit.short_code
 
 
+def test_badge_fonts_come_from_the_settings(app_config: dict[str, Any], tmp_path: Path):
+    from kiosk import create_app
+    from kiosk.badges.fonts import BUNDLED_REGULAR
+    from kiosk.badges.service import app_fonts
+    from kiosk.db import get_database
+
+    droid = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+    app = create_app(
+        {
+            **app_config,
+            "BADGE_FONT": str(tmp_path / "no-such-font.ttf"),
+            "BADGE_FALLBACK_FONTS": droid,  # one file as a plain string is fine too
+        }
+    )
+    try:
+        with app.app_context():
+            fonts = app_fonts()
+        assert fonts.regular.path == BUNDLED_REGULAR  # a missing font is never fatal
+        assert [face.path for face in fonts.fallbacks] == ([droid] if Path(droid).is_file() else [])
+    finally:
+        get_database(app).engine.dispose()
+
+
 def test_erasing_a_visit_erases_its_print_jobs(client: FlaskClient, site: Any, session: Session):
     check_in(client)
     visit = session.scalars(select(Visit)).one()

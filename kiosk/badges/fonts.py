@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 DEFAULT_REGULAR = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DEFAULT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 #: Tried in order for characters the main font lacks: Chinese and Japanese (Debian's
-#: fonts-droid-fallback). Fonts with PostScript (CFF) outlines cannot be embedded by
-#: reportlab, which is why Noto CJK is not on this list.
-DEFAULT_FALLBACKS = ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",)
+#: fonts-droid-fallback), Korean (fonts-nanum). Fonts with PostScript (CFF) outlines cannot
+#: be embedded by reportlab, which is why Noto CJK is not on this list.
+DEFAULT_FALLBACKS = (
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+)
 #: reportlab ships Bitstream Vera (DejaVu's ancestor, Latin only): the last resort, so a badge
 #: is printed even on a machine without any font package.
 _BUNDLED = Path(reportlab.__file__).parent / "fonts"

@@ -75,10 +75,12 @@ def app_fonts() -> FontSet:
     """The fonts the app's settings name (registered once per process)."""
     config = current_app.config
     fallbacks = config["BADGE_FALLBACK_FONTS"]
+    if isinstance(fallbacks, str):
+        fallbacks = [fallbacks]  # one file given as a plain string
     return load_fonts(
         config["BADGE_FONT"],
         config["BADGE_FONT_BOLD"],
-        None if fallbacks is None else tuple(fallbacks),
+        None if fallbacks is None else tuple(str(path) for path in fallbacks),
     )
 
 
