@@ -285,7 +285,7 @@ def test_failed_prints_are_listed_per_served_site_and_audited(
     user = make_staff(sites=(mine,))
     page = login(user).get("/dashboard/prints").text
     assert "Stuck Person" in page
-    assert "the printer is stopped or refuses jobs." in page
+    assert "The printer is stopped or refuses jobs." in page
     for absent in ("Hidden Person", "Fine Person", "Reprinted Person", "Gone Person"):
         assert absent not in page
     events = session.scalars(
@@ -318,7 +318,7 @@ def test_reprint_on_a_cups_site_sends_again_and_is_audited(
     response = staff.post(f"/dashboard/visits/{visit.id}/reprint", data={"back": "prints"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/dashboard/prints"
-    assert "the print server does not answer." in staff.get("/dashboard/prints").text
+    assert "The print server does not answer." in staff.get("/dashboard/prints").text
     statuses = [(j.status, j.requested_by) for j in jobs(session)]
     assert statuses[-1] == ("failed", f"staff:{user.id}")
     audit = session.scalars(select(AuditEvent).where(AuditEvent.action == "reprint_badge")).one()
