@@ -70,8 +70,13 @@ def queue() -> Iterator[str]:
     )
     if added.returncode != 0:
         _missing(f"cannot add a CUPS queue (lpadmin needs root): {added.stderr.strip()}")
+    out = cups_pdf_output_dir()
+    before = set(out.glob("*.pdf")) if out.exists() else set()
     yield name
+    # Removing the queue cancels what it still holds; then tidy up what it printed.
     subprocess.run([lpadmin, "-x", name], check=False, capture_output=True)
+    for path in (set(out.glob("*.pdf")) if out.exists() else set()) - before:
+        path.unlink(missing_ok=True)
 
 
 @pytest.fixture
