@@ -53,5 +53,9 @@ translations: $(STAMP)
 	done
 	@$(BIN)/kiosk translate compile >/dev/null
 
+# Badge rendering speed against a bare reportlab canvas (bench/README.md has the last figures).
+bench: $(STAMP)
+	$(BIN)/python bench/badge_bench.py --output bench/results/badges.json
+
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .mypy_cache

@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup
 from kiosk.app import create_app
 from kiosk.clock import now
 from kiosk.db import get_database, get_session
-from kiosk.models import ROLES
+from kiosk.models import ROLES, Site
 from kiosk.schema import SchemaOutOfDate, alembic_config, check_schema
 
 
@@ -267,6 +267,138 @@ def end_of_day() -> None:
 
 def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+@main.group()
+def badge() -> None:
+    """Badges: test prints, formats and each site's badge settings."""
+
+
+def _site_named(name: str) -> Site:
+    from sqlalchemy import select
+
+    site = get_session().scalar(select(Site).where(Site.name == name))
+    if site is None:
+        raise click.ClickException(f"there is no site named {name!r}")
+    return site
+
+
+@badge.command("presets")
+def badge_presets() -> None:
+    """List the badge formats."""
+    from kiosk.badges.presets import PRESETS
+
+    for preset in PRESETS.values():
+        click.echo(
+            f"{preset.name:16} {preset.page_width_mm:g} x {preset.page_height_mm:g} mm"
+            f"  media={preset.cups_media}"
+        )
+
+
+@badge.command("sample")
+@click.option("--preset", "preset_name", help="Badge format (default: the site's).")
+@click.option("--site", "site_name", help="Use this site's name, colour, logo and printer.")
+@click.option("--locale", default="en", show_default=True, help="Language of the badge.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="PDF file to write.")
+@click.option("--print", "send", is_flag=True, help="Send it to the site's CUPS printer instead.")
+def badge_sample(
+    preset_name: str | None,
+    site_name: str | None,
+    locale: str,
+    output: str | None,
+    send: bool,
+) -> None:
+    """Render a badge with sample details, to set up a printer; print the token its QR holds."""
+    from pathlib import Path
+
+    from kiosk.badges.presets import PRESETS, get_preset
+    from kiosk.badges.printing import PrintError
+    from kiosk.badges.service import sample_badge, send_to_cups, site_preset
+
+    if not output and not send:
+        raise click.UsageError("give --output FILE.pdf, or --print")
+    if preset_name is not None and preset_name not in PRESETS:
+        raise click.BadParameter(
+            f"{preset_name!r}; choose one of {', '.join(PRESETS)}", param_hint="--preset"
+        )
+    if locale not in current_app.config["LANGUAGES"]:
+        raise click.BadParameter(f"{locale!r} is not offered", param_hint="--locale")
+    site = _site_named(site_name) if site_name else None
+    if send and site is None:
+        # Without --site, an installation with one site prints on that site's printer.
+        from sqlalchemy import select
+
+        only = get_session().scalars(select(Site).limit(2)).all()
+        site = only[0] if len(only) == 1 else None
+        if site is None:
+            raise click.ClickException("--print needs a site with a CUPS printer (--site)")
+    preset = get_preset(preset_name) if preset_name else (site_preset(site) if site else None)
+    preset = preset or get_preset("brother-62x100")
+    pdf, token = sample_badge(site, preset=preset, locale=locale, now=now())
+    if output:
+        Path(output).write_bytes(pdf)
+        click.echo(f"Wrote a {preset.name} badge to {output}.")
+    if send and site is not None:
+        try:
+            request_id = send_to_cups(site, pdf, title="kiosk sample badge")
+        except PrintError as exc:
+            raise click.ClickException(f"printing failed: {exc}") from exc
+        click.echo(f"Sent to CUPS printer {site.cups_printer} (request {request_id}).")
+    click.echo(f"Badge token: {token}")
+
+
+@badge.command("configure")
+@click.argument("site_name", metavar="SITE")
+@click.option("--preset", help="Badge format (see `kiosk badge presets`).")
+@click.option("--band-colour", help="Colour of the VISITOR band, like #0B5CAD.")
+@click.option("--logo", type=click.Path(exists=True, dir_okay=False), help="PNG or JPEG logo.")
+@click.option("--no-logo", is_flag=True, help="Remove the logo.")
+@click.option("--backend", type=click.Choice(["browser", "cups", "none"]), help="How badges print.")
+@click.option("--printer", help="CUPS queue name for the cups backend.")
+def badge_configure(
+    site_name: str,
+    preset: str | None,
+    band_colour: str | None,
+    logo: str | None,
+    no_logo: bool,
+    backend: str | None,
+    printer: str | None,
+) -> None:
+    """Change a site's badge settings, then show them."""
+    from pathlib import Path
+
+    from kiosk.badges.service import BadgeSettingsError, configure_badges
+    from kiosk.services.audit import record_event
+
+    session = get_session()
+    site = _site_named(site_name)
+    try:
+        configure_badges(
+            site,
+            preset=preset,
+            band_colour=band_colour,
+            logo=Path(logo).read_bytes() if logo else None,
+            remove_logo=no_logo,
+            backend=backend,
+            printer=printer,
+        )
+    except BadgeSettingsError as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    record_event(
+        session,
+        actor="cli",
+        action="configure_badges",
+        target_type="site",
+        target_id=site.id,
+        now=now(),
+    )
+    session.commit()
+    click.echo(
+        f"{site.name}: preset {site.badge_preset}, band {site.badge_band_colour}, "
+        f"logo {'yes' if site.badge_logo else 'no'}, backend {site.print_backend}"
+        + (f", printer {site.cups_printer}" if site.cups_printer else "")
+    )
 
 
 @main.group()

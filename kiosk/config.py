@@ -49,6 +49,13 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://127.0.0.1:6379 to share across servers
     "AUDIT_TIMEZONE": "Europe/Stockholm",  # the zone the audit log's dates are read in
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
+    # Badges and printing
+    "BADGE_FONT": None,  # TrueType file; default DejaVu Sans (fonts-dejavu-core)
+    "BADGE_FONT_BOLD": None,  # default DejaVu Sans Bold
+    "BADGE_FALLBACK_FONTS": None,  # TrueType files for scripts the font lacks; default CJK, Arabic
+    "BADGE_FETCH_SECONDS": 120,  # how long after check-in the kiosk's browser may fetch the badge
+    "CUPS_SERVER": None,  # host[:port] or socket of CUPS; default: lp's own default
+    "PRINT_TIMEOUT_SECONDS": 10,  # a CUPS command that takes longer counts as a failed print
     # Server (kiosk serve)
     "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
     "LOG_LEVEL": "INFO",

@@ -22,9 +22,14 @@ def normalise_text(value: object) -> object:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def is_plain_text(text: str) -> bool:
+    """Whether ``text`` has no control characters or direction overrides."""
+    return _FORBIDDEN.search(text) is None
+
+
 def plain_text(_form: Any, field: Any) -> None:
     """Refuse control characters and direction overrides, with a message the visitor reads."""
-    if isinstance(field.data, str) and _FORBIDDEN.search(field.data):
+    if isinstance(field.data, str) and not is_plain_text(field.data):
         raise ValidationError(_l("Please use only letters, digits and ordinary punctuation."))
 
 

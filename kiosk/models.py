@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -48,6 +49,11 @@ def _field_mode_check(field: str) -> CheckConstraint:
     return CheckConstraint(
         f"field_{field} IN ('hidden', 'optional', 'required')", name=f"field_{field}_mode"
     )
+
+
+#: How a site's badges reach paper: the kiosk's browser prints the PDF, the server sends it to
+#: a CUPS printer, or nobody prints automatically (reception downloads it).
+PRINT_BACKENDS = ("browser", "cups", "none")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -110,6 +116,7 @@ class Site(Base):
     __table_args__ = (
         CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention_days_range"),
         *(_field_mode_check(field) for field in KIOSK_FIELDS),
+        CheckConstraint("print_backend IN ('browser', 'cups', 'none')", name="print_backend_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +147,17 @@ class Site(Base):
     end_of_day: Mapped[time | None] = mapped_column(Time)
     #: Incoming-webhook URL (Slack, Teams, ...) told of each arrival; None: email only.
     webhook_url: Mapped[str | None] = mapped_column(String(500))
+    #: A name from kiosk.badges.presets.PRESETS: the badge's page size and layout.
+    badge_preset: Mapped[str] = mapped_column(String(32), default="brother-62x100")
+    #: The "VISITOR" band's colour, ``#RRGGBB``.
+    badge_band_colour: Mapped[str] = mapped_column(String(7), default="#0B5CAD")
+    #: Printed on each badge when set: a PNG, checked and shrunk when it is configured.
+    badge_logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: One of PRINT_BACKENDS. Issue 4 chooses the backend per kiosk; until kiosks are
+    #: devices of their own, the site's kiosks share this setting.
+    print_backend: Mapped[str] = mapped_column(String(16), default="browser")
+    #: The CUPS queue the ``cups`` backend prints to.
+    cups_printer: Mapped[str | None] = mapped_column(String(127))
 
     hosts: Mapped[list[Host]] = relationship(back_populates="site")
 
@@ -280,6 +298,36 @@ class Invitation(Base):
 
     site: Mapped[Site] = relationship()
     host: Mapped[Host | None] = relationship()
+
+
+class PrintJob(Base):
+    """One attempt to print a visit's badge, and how it went. Holds no personal data."""
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('sent', 'failed', 'browser', 'download')", name="status_known"),
+        # "Failed prints" reads the newest job of each visit.
+        Index("ix_print_jobs_visit_id_id", "visit_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Erasing a visit erases its print history with it.
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    #: "kiosk:<site id>" for the check-in's own print, "staff:<id>" for a reprint.
+    requested_by: Mapped[str] = mapped_column(String(64))
+    #: The backend used (PRINT_BACKENDS).
+    backend: Mapped[str] = mapped_column(String(16))
+    #: ``sent``: a CUPS queue accepted it; ``failed``: it did not (see ``error``);
+    #: ``browser``: handed to the kiosk's browser; ``download``: reception prints it.
+    status: Mapped[str] = mapped_column(String(16))
+    printer: Mapped[str | None] = mapped_column(String(127))
+    #: The CUPS request id, e.g. "badges-42".
+    cups_job: Mapped[str | None] = mapped_column(String(160))
+    #: Why it failed, as a code (kiosk.badges.printing.PrintError.code), never a message.
+    error: Mapped[str | None] = mapped_column(String(32))
+
+    visit: Mapped[Visit] = relationship()
 
 
 class StaffUser(Base):

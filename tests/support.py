@@ -136,3 +136,80 @@ class WebClient:
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
         assert token, page
         return self.request(path, {"csrf_token": token[1], **fields})
+
+
+def host_value(page: str, name: str) -> str:
+    match = re.search(rf'<option value="(\d+)">{re.escape(name)}<', page)
+    assert match, f"no host {name!r} offered"
+    return match[1]
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of a command-line tool; in CI a missing one fails the test, elsewhere skips it."""
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing: .ci/run should have installed Debian's {package}")
+        pytest.skip(f"needs {name} (apt-get install {package})")
+    return path
+
+
+def require_file(path: str, package: str) -> Path:
+    """A file a Debian package installs; in CI a missing one fails the test, elsewhere skips it."""
+    import pytest
+
+    if not Path(path).is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: .ci/run should have installed Debian's {package}")
+        pytest.skip(f"needs {path} (apt-get install {package})")
+    return Path(path)
+
+
+def pdf_to_image(pdf: bytes, tmp_path: Path, *, dpi: int = 200) -> Path:
+    """Rasterise the first page of a PDF with poppler's pdftoppm; return the PNG's path."""
+    pdftoppm = require_tool("pdftoppm", "poppler-utils")
+    source = tmp_path / "render.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(
+        [
+            pdftoppm,
+            "-r",
+            str(dpi),
+            "-gray",
+            "-png",
+            "-singlefile",
+            str(source),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return tmp_path / "page.png"
+
+
+def decode_qr_codes(image: Path) -> list[str]:
+    """Every QR code a real decoder (zxing-cpp) finds in the image."""
+    import zxingcpp
+    from PIL import Image
+
+    with Image.open(image) as picture:
+        results = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormat.QRCode)
+    return [result.text for result in results]
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    """The text poppler's pdftotext extracts (proves the fonts map back to Unicode)."""
+    pdftotext = require_tool("pdftotext", "poppler-utils")
+    source = tmp_path / "text.pdf"
+    source.write_bytes(pdf)
+    return subprocess.run(
+        [pdftotext, "-enc", "UTF-8", str(source), "-"],
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout

@@ -54,6 +54,9 @@ def test_wheel_contains_everything_the_app_reads(wheel: Path):
         "kiosk/migrations/env.py",
         "kiosk/migrations/script.py.mako",
         "kiosk/migrations/versions/0001_initial_schema.py",
+        "kiosk/migrations/versions/0003_badges.py",
+        "kiosk/templates/badges/_confirmation.html",
+        "kiosk/static/js/badge-print.js",
     }
     expected |= {
         f"kiosk/translations/{lang}/LC_MESSAGES/messages.mo"

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from kiosk.badges.service import failed_visit_ids
 from kiosk.clock import now
 from kiosk.dashboard.forms import LoginForm, PasswordForm
 from kiosk.db import get_session
@@ -110,6 +111,7 @@ def _on_site_context() -> dict[str, Any]:
         "visits_by_site": {site.id: [v for v in present if v.site_id == site.id] for site in sites},
         "expected_by_site": {site.id: expected_today(db_session, site, now=at) for site in sites},
         "total": len(present),
+        "failed_badges": failed_visit_ids(db_session, [visit.id for visit in present]),
         "button": ButtonForm(),
         "live_seconds": int(current_app.config["DASHBOARD_REFRESH_SECONDS"]),
     }

@@ -22,6 +22,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from kiosk.badges.routes import BADGE_SESSION_KEY
+from kiosk.badges.service import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
@@ -39,8 +41,6 @@ bp = Blueprint("registration", __name__)
 PENDING = "pending_visit"
 NOTICE_SHOWN = "notice_shown"
 JUST_REGISTERED = "just_registered"
-#: The visit whose badge the kiosk may fetch (badge printing reads it).
-BADGE_VISIT = "badge_visit_id"
 #: Endpoints a browser may use before it is paired as a kiosk.
 _OPEN_ENDPOINTS = {"registration.pair"}
 
@@ -78,6 +78,8 @@ def _site() -> Site:
 @bp.route("/")
 def welcome() -> str:
     """The start screen: check in, check out, invitation, language."""
+    # A new visitor starts here: the previous one's badge is no longer fetchable.
+    session.pop(BADGE_SESSION_KEY, None)
     return render_template("registration/welcome.html", site=_site())
 
 
@@ -127,6 +129,9 @@ def check_in() -> str | Response:
                 "invitation_id": pending.get("invitation_id"),
             }
             return redirect(url_for(".notice"))
+    if not form.is_submitted():
+        # A new visitor at the form: the previous one's badge is no longer fetchable here.
+        session.pop(BADGE_SESSION_KEY, None)
     problem = request.args.get("problem")
     if request.method == "GET" and problem in _PROBLEMS:
         form.form_errors.append(_PROBLEMS[problem]())
@@ -278,7 +283,10 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
     if locale:
         session["locale"] = locale  # the confirmation still speaks the visitor's language
     session[JUST_REGISTERED] = visit.id
-    session[BADGE_VISIT] = visit.id
+    # The kiosk's browser may now fetch this visit's badge (the browser print backend).
+    session[BADGE_SESSION_KEY] = visit.id
+    # Printer trouble never fails a check-in: print_badge records it and returns.
+    print_badge(db_session, visit, now=now())
     return redirect(url_for(".done"))
 
 
@@ -297,6 +305,7 @@ def done() -> str | Response:
         # The confirmation goes back to the start sooner than a half-filled form; a touch
         # restarts the wait (WCAG 2.2.1: the visitor can extend it).
         idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+        print_outcome=last_print_outcome(get_session(), visit),
     )
     # The next visitor starts in the site's language, not in this visitor's.
     session.pop("locale", None)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk.models import AuditEvent, StaffUser
+from kiosk.models import AuditEvent, Site, StaffUser
 
 
 def staff_actor(user: StaffUser) -> str:
@@ -73,3 +73,18 @@ def audit_events(
 def audit_actions(session: Session) -> Sequence[str]:
     """Every action name recorded so far, for the filter."""
     return session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+
+
+def record_site_views(
+    session: Session, user: StaffUser, sites: Iterable[Site], *, action: str, now: datetime
+) -> None:
+    """Audit a staff user seeing the visitors of these sites: one event per site, ids only."""
+    for site in sites:
+        record_event(
+            session,
+            actor=staff_actor(user),
+            action=action,
+            target_type="site",
+            target_id=site.id,
+            now=now,
+        )

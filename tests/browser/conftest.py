@@ -87,6 +87,12 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         options.setdefault("viewport", PORTRAIT)
         options.setdefault("locale", "en-GB")
         context = browser.new_context(**options)
+        # Headless Chromium has no printer and its renderer crashes when the kiosk's badge
+        # frame calls print(): count the calls instead, in every frame.
+        context.add_init_script(
+            "window.print = () => {"
+            " window.top.__badgePrints = (window.top.__badgePrints || 0) + 1; };"
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)

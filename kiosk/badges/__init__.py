@@ -1,0 +1,1 @@
+"""Badges: the visitor badge PDF, printing it, reprints, and the evacuation list."""

@@ -1,0 +1,150 @@
+"""Badge fonts: a TrueType font embedded in every PDF, with fallbacks for scripts it lacks.
+
+Registering a TrueType font costs tens of milliseconds (PERFORMANCE.md), so each font file is
+registered once per process and then shared by every badge and evacuation list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import reportlab
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+log = logging.getLogger(__name__)
+
+#: DejaVu Sans (Debian's fonts-dejavu-core) covers Latin, Greek, Cyrillic, Hebrew and Arabic.
+DEFAULT_REGULAR = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+DEFAULT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+#: Tried in order for characters the main font lacks: Chinese and Japanese (Debian's
+#: fonts-droid-fallback), Korean (fonts-nanum). Fonts with PostScript (CFF) outlines cannot
+#: be embedded by reportlab, which is why Noto CJK is not on this list.
+DEFAULT_FALLBACKS = (
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/nanum/NanumGothic.ttf",
+)
+#: reportlab ships Bitstream Vera (DejaVu's ancestor, Latin only): the last resort, so a badge
+#: is printed even on a machine without any font package.
+_BUNDLED = Path(reportlab.__file__).parent / "fonts"
+BUNDLED_REGULAR = str(_BUNDLED / "Vera.ttf")
+BUNDLED_BOLD = str(_BUNDLED / "VeraBd.ttf")
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """A registered TrueType font: its reportlab name, which characters it has, their widths."""
+
+    name: str
+    path: str
+    glyphs: frozenset[int]
+    #: Advance widths in thousandths of the font size, by code point.
+    widths: dict[int, float]
+    default_width: float
+
+    def has(self, char: str) -> bool:
+        return ord(char) in self.glyphs
+
+    def char_width(self, char: str) -> float:
+        """Width of ``char`` at size 1."""
+        return self.widths.get(ord(char), self.default_width) / 1000
+
+
+@dataclass(frozen=True, eq=False)
+class FontSet:
+    """The fonts a badge is drawn with."""
+
+    regular: Face
+    bold: Face
+    fallbacks: tuple[Face, ...]
+
+    def runs(self, text: str, face: Face) -> Iterator[tuple[Face, str]]:
+        """Split ``text`` into runs, each drawn in ``face`` or the first fallback that has it.
+
+        A character no font has stays in ``face`` and prints as its empty-box glyph.
+        """
+        if not text:
+            return
+        current = face
+        start = 0
+        for index, char in enumerate(text):
+            wanted = self._face_for(char, face)
+            if wanted is not current:
+                if index > start:
+                    yield current, text[start:index]
+                current, start = wanted, index
+        yield current, text[start:]
+
+    def _face_for(self, char: str, face: Face) -> Face:
+        if face.has(char) or char == " ":
+            return face
+        for fallback in self.fallbacks:
+            if fallback.has(char):
+                return fallback
+        return face
+
+    def width(self, text: str, face: Face) -> float:
+        """Width of ``text`` at size 1, each character measured in the font that draws it."""
+        total = 0.0
+        for char in text:
+            total += self._face_for(char, face).char_width(char)
+        return total
+
+
+def _register(path: str) -> Face:
+    """Register one TrueType file with reportlab (once per process) and describe it."""
+    digest = hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()[:8]
+    name = f"kiosk-{Path(path).stem}-{digest}"
+    font = TTFont(name, path)
+    pdfmetrics.registerFont(font)
+    face = font.face
+    return Face(
+        name=name,
+        path=path,
+        glyphs=frozenset(face.charToGlyph),
+        widths=dict(face.charWidths),
+        default_width=float(face.defaultWidth),
+    )
+
+
+@cache
+def _face(path: str) -> Face | None:
+    try:
+        return _register(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable font is skipped the same way
+        log.warning("font %s cannot be used: %s", path, type(exc).__name__)
+        return None
+
+
+def _first_usable(paths: Sequence[str]) -> Face:
+    for path in paths:
+        if Path(path).is_file():
+            face = _face(path)
+            if face is not None:
+                return face
+    raise FileNotFoundError(f"no usable font among {list(paths)}")
+
+
+@cache
+def load_fonts(
+    regular: str | None = None, bold: str | None = None, fallbacks: tuple[str, ...] | None = None
+) -> FontSet:
+    """The badge fonts, registered once per process.
+
+    ``None`` means the default: DejaVu Sans when installed, else reportlab's own Vera.
+    """
+    regular_face = _first_usable([regular or DEFAULT_REGULAR, BUNDLED_REGULAR])
+    bold_face = _first_usable([bold or DEFAULT_BOLD, regular_face.path, BUNDLED_BOLD])
+    if regular_face.path == BUNDLED_REGULAR:
+        log.warning("DejaVu Sans is not installed: badges print Latin names only")
+    found = []
+    for path in DEFAULT_FALLBACKS if fallbacks is None else fallbacks:
+        face = _face(path) if Path(path).is_file() else None
+        if face is not None:
+            found.append(face)
+    return FontSet(regular=regular_face, bold=bold_face, fallbacks=tuple(found))
