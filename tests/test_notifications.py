@@ -4,11 +4,12 @@ show on the dashboard. The check-in never waits for or fails because of them."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from kiosk.models import (
     Visit,
 )
 from kiosk.notifier import EXTENSION_KEY, NotificationSender, deliver_due
+from kiosk.services.invitations import create_invitation
 from kiosk.services.notifications import (
     QUEUE_FULL,
     STALE_CLAIM,
@@ -40,6 +42,7 @@ from kiosk.services.notifications import (
     queue_arrival_notifications,
     release_stale_claims,
     retry_delay,
+    send_invitation_email,
 )
 from tests.servers import Hook, Inbox, silent_port, smtp_server, webhook_server
 from tests.support import free_port
@@ -570,3 +573,92 @@ def test_webhook_payload_is_json_with_text(
         entries = queue_arrival_notifications(session, visit, now=clock.now())
     webhook = next(entry for entry in entries if entry.kind == NOTIFY_HOST_WEBHOOK)
     assert set(json.loads(webhook.body or "")) == {"text"}
+
+
+# Invitation emails ---------------------------------------------------------------------------
+
+
+def _invite(app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock, **fields: Any):
+    values: dict[str, Any] = {
+        "visitor_name": "Ines Inbjuden",
+        "expected_on": date(2026, 3, 5),
+        "locale": "sv",
+        "email": "ines@example.org",
+        "host": host,
+        **fields,
+    }
+    with app.test_request_context(base_url="https://visitors.example.com"):
+        invitation = create_invitation(session, site, now=clock.now(), **values)
+        session.flush()
+        entry = send_invitation_email(session, invitation, now=clock.now())
+        session.commit()
+    return invitation, entry
+
+
+def test_invitation_email_carries_the_code_and_a_qr_of_the_token_only(
+    app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock, inbox: Inbox
+):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    image = pytest.importorskip("PIL.Image")
+    invitation, entry = _invite(app, session, site, host, clock)
+    assert entry is not None
+    assert entry.status == NOTIFY_PENDING
+    assert deliver_due(app).sent == 1
+
+    [message] = inbox.wait_for(1)
+    assert message["To"] == "ines@example.org"
+    # In the invitation's language (Swedish), with the date as the visitor reads it.
+    assert message["Subject"] == "Ditt besök på Head Office torsdag 5 mars 2026"
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "Hej Ines Inbjuden," in text
+    assert "Din värd är Hanna Host." in text
+    assert f"skriv koden {invitation.code}." in text
+    assert "”Jag har en inbjudan”" in text
+    assert f"https://visitors.example.com/privacy/{site.id}/sv" in text
+
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "image/png"
+    assert attachment.get_filename() == "invitation-qr.png"
+    png = attachment.get_content()
+    decoded = zxingcpp.read_barcodes(image.open(io.BytesIO(png)))
+    assert [result.text for result in decoded] == [invitation.token]
+    [sent] = notifications(session)
+    assert (sent.status, sent.recipient, sent.body) == (NOTIFY_SENT, None, None)
+
+
+def test_invitation_email_in_german_without_a_host(
+    app: Flask, session: Session, site: Any, clock: FrozenClock, inbox: Inbox
+):
+    _invite(app, session, site, None, clock, locale="de")
+    deliver_due(app)
+    [message] = inbox.wait_for(1)
+    assert message["Subject"] == "Ihr Besuch bei Head Office am Donnerstag, 5. März 2026"
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Sie werden am Donnerstag, 5. März 2026 bei Head Office erwartet." in text
+    assert "Ansprechperson" not in text
+
+
+def test_no_invitation_email_without_an_address_or_smtp(
+    app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock
+):
+    assert _invite(app, session, site, host, clock, email=None)[1] is None
+    app.config["SMTP_HOST"] = None
+    assert _invite(app, session, site, host, clock)[1] is None
+    assert notifications(session) == []
+
+
+def test_a_cancelled_invitation_is_not_emailed(
+    app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock, inbox: Inbox
+):
+    invitation, _entry = _invite(app, session, site, host, clock)
+    invitation.cancelled_at = clock.now()
+    session.commit()
+    assert deliver_due(app).failed == 1
+    [entry] = notifications(session)
+    assert entry.last_error == "InvitationCancelled"
+    assert inbox.messages == []
+    session.delete(invitation)
+    session.commit()
+    assert notifications(session) == []  # erased with the invitation

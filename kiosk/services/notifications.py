@@ -1,6 +1,6 @@
 """Host notifications and invitation emails: an outbox in the database.
 
-A check-in only adds rows here, rendered in the reader's language; a sender
+A check-in (or an invitation) only adds rows here, rendered in the reader's language; a sender
 outside the request (kiosk/notifier.py) claims them one at a time, delivers them, and retries
 with backoff. The queue is bounded: beyond ``NOTIFY_QUEUE_LIMIT`` pending entries a new one is
 recorded as failed ("queue full") for the dashboard, and the check-in goes on regardless.
@@ -19,8 +19,8 @@ from email.utils import make_msgid
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
-from flask import current_app
+from babel.dates import format_date, format_time
+from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import CursorResult, func, select, update
@@ -137,6 +137,40 @@ def queue_arrival_notifications(
     return queued
 
 
+def send_invitation_email(
+    session: Session,
+    invitation: Invitation,
+    *,
+    now: datetime,
+    settings: NotifySettings | None = None,
+) -> Notification | None:
+    """Queue the invitation email to the expected visitor, in the invitation's language.
+
+    It carries the date, site and host, the typable code, and a PNG QR code that holds the
+    invitation's token and nothing else (added when sent). Returns None when the invitation
+    has no email address or email is not configured (``SMTP_HOST``). Needs an app context;
+    the caller commits.
+    """
+    settings = _settings(settings)
+    if not invitation.email or not settings.email_enabled:
+        return None
+    site = invitation.site
+    with force_locale(invitation.locale):
+        subject, body = _invitation_email(invitation, site, _notice_url(settings, site, invitation))
+    return _queue(
+        session,
+        settings,
+        kind=NOTIFY_INVITATION_EMAIL,
+        site=site,
+        invitation=invitation,
+        host=invitation.host,
+        recipient=invitation.email,
+        subject=subject,
+        body=body,
+        now=now,
+    )
+
+
 def _queue(
     session: Session,
     settings: NotifySettings,
@@ -240,6 +274,43 @@ def _arrival_text(visit: Visit, host: Host | None, site: Site) -> str:
             host=host.name,
         )
     return _slack_escaped(text)
+
+
+def _notice_url(settings: NotifySettings, site: Site, invitation: Invitation) -> str | None:
+    base = settings.public_url or (request.host_url if has_request_context() else None)
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/privacy/{site.id}/{invitation.locale}"
+
+
+def _invitation_email(
+    invitation: Invitation, site: Site, notice_url: str | None
+) -> tuple[str, str]:
+    day = format_date(invitation.expected_on, "full", locale=invitation.locale)
+    subject = _("Your visit to %(site)s on %(date)s", site=site.name, date=day)
+    lines = [
+        _("Hello %(name)s,", name=invitation.visitor_name),
+        "",
+        _("You are expected at %(site)s on %(date)s.", site=site.name, date=day),
+    ]
+    if invitation.host is not None:
+        lines.append(_("Your host is %(host)s.", host=invitation.host.name))
+    lines += [
+        "",
+        _(
+            "When you arrive, scan the attached QR code at the reception kiosk, or choose "
+            "“%(button)s” and type the code %(code)s.",
+            button=_("I have an invitation"),
+            code=invitation.code,
+        ),
+    ]
+    if notice_url:
+        lines += ["", _("How we handle your personal data: %(url)s", url=notice_url)]
+    lines += [
+        "",
+        _footer(site),
+    ]
+    return subject, "\n".join(lines) + "\n"
 
 
 # Delivering ----------------------------------------------------------------------------------
