@@ -90,6 +90,22 @@ def host(site: Any, make_host: Any) -> Any:
     return make_host(site, name="Hanna Host", email="hanna@example.com")
 
 
+@pytest.fixture
+def queue_visit(
+    app: Flask, session: Session, site: Any, host: Any, make_visit: Any, clock: FrozenClock
+) -> Any:
+    """Return a callable that records a visit to the host and queues its notifications."""
+
+    def make(**fields: Any) -> list[Notification]:
+        visit = make_visit(site, host_id=host.id, **fields)
+        with app.app_context():
+            entries = queue_arrival_notifications(session, visit, now=clock.now())
+        session.commit()
+        return entries
+
+    return make
+
+
 def check_in(kiosk: FlaskClient, host: Any | None, name: str = VISITOR, **fields: str) -> Any:
     """Enter details, confirm the notice, and return the answer to the confirmation."""
     data = {"name": name, **fields}
@@ -392,12 +408,11 @@ def test_a_broken_outbox_never_fails_the_check_in(
 
 
 def test_only_one_sender_claims_an_entry(
-    app: Flask, session: Session, site: Any, host: Any, make_visit: Any, clock: FrozenClock
+    app: Flask,
+    queue_visit: Any,
+    clock: FrozenClock,
 ):
-    visit = make_visit(site, host_id=host.id)
-    with app.app_context():
-        [entry] = queue_arrival_notifications(session, visit, now=clock.now())
-    session.commit()
+    [entry] = queue_visit()
     sessionmaker = get_database(app).sessionmaker
     with sessionmaker() as one, sessionmaker() as two:
         first = claim_notification(one, entry.id, now=clock.now())
@@ -409,18 +424,11 @@ def test_only_one_sender_claims_an_entry(
 
 def test_concurrent_senders_deliver_each_email_exactly_once(
     app: Flask,
-    session: Session,
-    site: Any,
-    host: Any,
-    make_visit: Any,
-    clock: FrozenClock,
+    queue_visit: Any,
     inbox: Inbox,
 ):
-    with app.app_context():
-        for number in range(12):
-            visit = make_visit(site, visitor_name=f"Visitor {number}", host_id=host.id)
-            queue_arrival_notifications(session, visit, now=clock.now())
-    session.commit()
+    for number in range(12):
+        queue_visit(visitor_name=f"Visitor {number}")
     reports = []
     threads = [threading.Thread(target=lambda: reports.append(deliver_due(app))) for _ in range(3)]
     for thread in threads:
@@ -434,12 +442,11 @@ def test_concurrent_senders_deliver_each_email_exactly_once(
 
 
 def test_claims_of_a_dead_sender_are_given_back(
-    app: Flask, session: Session, site: Any, host: Any, make_visit: Any, clock: FrozenClock
+    session: Session,
+    queue_visit: Any,
+    clock: FrozenClock,
 ):
-    visit = make_visit(site, host_id=host.id)
-    with app.app_context():
-        [entry] = queue_arrival_notifications(session, visit, now=clock.now())
-    session.commit()
+    [entry] = queue_visit()
     assert claim_notification(session, entry.id, now=clock.now())
     session.commit()
     assert release_stale_claims(session, now=clock.now() + STALE_CLAIM / 2) == 0
@@ -449,19 +456,12 @@ def test_claims_of_a_dead_sender_are_given_back(
 
 
 def test_erasing_the_visit_erases_its_notifications(
-    app: Flask,
     session: Session,
-    site: Any,
-    host: Any,
-    make_visit: Any,
-    clock: FrozenClock,
+    queue_visit: Any,
 ):
-    visit = make_visit(site, host_id=host.id)
-    with app.app_context():
-        queue_arrival_notifications(session, visit, now=clock.now())
-    session.commit()
+    [entry] = queue_visit()
     assert len(notifications(session)) == 1
-    session.delete(visit)
+    session.delete(entry.visit)
     session.commit()
     assert notifications(session) == []  # ON DELETE CASCADE: the purge reaches the outbox
 
@@ -564,13 +564,13 @@ def test_retry_needs_a_csrf_token(
 
 
 def test_webhook_payload_is_json_with_text(
-    app: Flask, session: Session, site: Any, host: Any, make_visit: Any, clock: FrozenClock
+    session: Session,
+    site: Any,
+    queue_visit: Any,
 ):
     site.webhook_url = "https://hooks.example.com/services/T/B/X"
     session.commit()
-    visit = make_visit(site, host_id=host.id)
-    with app.app_context():
-        entries = queue_arrival_notifications(session, visit, now=clock.now())
+    entries = queue_visit()
     webhook = next(entry for entry in entries if entry.kind == NOTIFY_HOST_WEBHOOK)
     assert set(json.loads(webhook.body or "")) == {"text"}
 
