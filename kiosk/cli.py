@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -263,6 +264,32 @@ def end_of_day() -> None:
     session.commit()
     if not done:
         click.echo("Nobody to check out.")
+
+
+@main.group()
+def notify() -> None:
+    """Host notifications and invitation emails (the outbox)."""
+
+
+@notify.command("run")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def notify_run(once: bool) -> None:
+    """Deliver notifications: for deployments that set NOTIFY_IN_SERVER to false."""
+    import signal
+
+    from kiosk.notifier import NotificationSender, deliver_due
+
+    _require_schema()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        report = deliver_due(app)
+        click.echo(f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}")
+        return
+    sender = NotificationSender(app)
+    signal.signal(signal.SIGTERM, lambda *_args: sender.stop(timeout=0))
+    click.echo(f"Delivering notifications every {sender.poll_seconds:g} s; Ctrl-C stops.")
+    with contextlib.suppress(KeyboardInterrupt):
+        sender.run()
 
 
 def _stdin_is_terminal() -> bool:

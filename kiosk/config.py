@@ -56,6 +56,21 @@ DEFAULTS: dict[str, Any] = {
     "BADGE_FETCH_SECONDS": 120,  # how long after check-in the kiosk's browser may fetch the badge
     "CUPS_SERVER": None,  # host[:port] or socket of CUPS; default: lp's own default
     "PRINT_TIMEOUT_SECONDS": 10,  # a CUPS command that takes longer counts as a failed print
+    # Host notifications and invitation emails (the outbox; see README "Notifications")
+    "SMTP_HOST": None,  # no email is sent while unset
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": True,  # upgrade the connection with STARTTLS (port 587)
+    "SMTP_SSL": False,  # TLS from the first byte (port 465); wins over SMTP_STARTTLS
+    "SMTP_TIMEOUT_SECONDS": 10,
+    "MAIL_FROM": "kiosk@localhost",
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "NOTIFY_MAX_ATTEMPTS": 5,  # then the notification is failed and shown on the dashboard
+    "NOTIFY_RETRY_SECONDS": 30,  # wait before the first retry; doubles with each further one
+    "NOTIFY_QUEUE_LIMIT": 1000,  # pending notifications; beyond it new ones fail "queue full"
+    "NOTIFY_POLL_SECONDS": 5,  # how often a sender looks for due notifications
+    "NOTIFY_IN_SERVER": True,  # each `kiosk serve` worker sends; false: run `kiosk notify run`
     # Server (kiosk serve)
     "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
     "LOG_LEVEL": "INFO",

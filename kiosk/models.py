@@ -330,6 +330,83 @@ class PrintJob(Base):
     visit: Mapped[Visit] = relationship()
 
 
+#: Kinds of notification the outbox delivers.
+NOTIFY_HOST_EMAIL = "host_email"
+NOTIFY_HOST_WEBHOOK = "host_webhook"
+NOTIFY_INVITATION_EMAIL = "invitation_email"
+NOTIFICATION_KINDS = (NOTIFY_HOST_EMAIL, NOTIFY_HOST_WEBHOOK, NOTIFY_INVITATION_EMAIL)
+#: Where a notification is: waiting (pending), claimed by a sender (sending), done or given up.
+NOTIFY_PENDING = "pending"
+NOTIFY_SENDING = "sending"
+NOTIFY_SENT = "sent"
+NOTIFY_FAILED = "failed"
+#: A failed notification staff have seen and set aside; its message is erased.
+NOTIFY_DISMISSED = "dismissed"
+NOTIFICATION_STATUSES = (
+    NOTIFY_PENDING,
+    NOTIFY_SENDING,
+    NOTIFY_SENT,
+    NOTIFY_FAILED,
+    NOTIFY_DISMISSED,
+)
+
+
+class Notification(Base):
+    """An email or webhook call waiting in the outbox, sent outside the request that made it.
+
+    The message is rendered when it is queued (in the reader's language) and erased once sent;
+    rows go with their visit or invitation (ON DELETE CASCADE), so the purge reaches them.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('host_email', 'host_webhook', 'invitation_email')", name="kind_known"
+        ),
+        CheckConstraint(
+            "status IN ('pending', 'sending', 'sent', 'failed', 'dismissed')", name="status_known"
+        ),
+        CheckConstraint(
+            "visit_id IS NOT NULL OR invitation_id IS NOT NULL", name="visit_or_invitation"
+        ),
+        # Senders look for due entries; the dashboard counts failed ones.
+        Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), index=True
+    )
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), index=True
+    )
+    #: Whom it is about, for the dashboard; None when the host was deleted.
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default=NOTIFY_PENDING)
+    #: An email address (an invitation's is the visitor's) or a webhook URL; None once done.
+    recipient: Mapped[str | None] = mapped_column(String(500))  #: personal data
+    subject: Mapped[str | None] = mapped_column(String(300))  #: personal data
+    #: The email's text or the webhook's JSON; None once sent or dismissed.
+    body: Mapped[str | None] = mapped_column(Text)  #: personal data
+    #: Delivery attempts so far (a claim counts as one, so a crash mid-send is counted).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: When a pending entry is due (retries back off).
+    next_attempt_at: Mapped[datetime]
+    #: When a sender claimed it; a claim far older than any send can take is given back.
+    claimed_at: Mapped[datetime | None]
+    #: Why the last attempt failed: an error class or code, never a server's message.
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    site: Mapped[Site] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    invitation: Mapped[Invitation | None] = relationship()
+    host: Mapped[Host | None] = relationship()
+
+
 class StaffUser(Base):
     """A reception or admin account for the dashboard."""
 

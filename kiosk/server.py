@@ -25,6 +25,25 @@ class KioskServer(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
+def _start_notification_sender(worker: Any) -> None:
+    """gunicorn ``post_worker_init``: each worker delivers notifications in a thread of its own
+    (the thread must start after the fork, so it runs here rather than in ``kiosk serve``)."""
+    from kiosk.notifier import NotificationSender
+
+    app = worker.wsgi
+    if app.config["NOTIFY_IN_SERVER"]:
+        NotificationSender(app).start()
+
+
+def _stop_notification_sender(_server: Any, worker: Any) -> None:
+    """gunicorn ``worker_exit``: let a send in progress finish."""
+    from kiosk.notifier import EXTENSION_KEY
+
+    sender = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get(EXTENSION_KEY)
+    if sender is not None:
+        sender.stop(timeout=5)
+
+
 def run_server(*, host: str, port: int, workers: int) -> None:
     """Serve until stopped."""
     options = {
@@ -39,5 +58,7 @@ def run_server(*, host: str, port: int, workers: int) -> None:
         "proc_name": "kiosk",
         # gunicorn's control socket lives at one path per user: two instances would collide.
         "control_socket_disable": True,
+        "post_worker_init": _start_notification_sender,
+        "worker_exit": _stop_notification_sender,
     }
     KioskServer(options).run()

@@ -465,3 +465,72 @@ class TestAuditLog:
 
     def test_reception_may_not(self, staff: FlaskClient):
         assert staff.get("/dashboard/audit").status_code == 403
+
+
+class TestNotificationsJoinTheDay:
+    """Issue 3 and 5 meet: the confirmation tells the truth about the host being told, and a
+    pre-registration with an email address queues the invitation email."""
+
+    @pytest.fixture
+    def mail_app_config(self, app_config: dict[str, Any]) -> dict[str, Any]:
+        return {**app_config, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": 1}
+
+    def test_confirmation_says_the_host_is_told_only_when_a_message_is_queued(
+        self, mail_app_config: dict[str, Any], site: Any, make_host: Any, pair: Any
+    ):
+        host = make_host(site, name="Hanna Host", email="hanna@example.com")
+        for config, expected in (
+            (mail_app_config, "We are letting Hanna Host know that you have arrived."),
+            ({**mail_app_config, "SMTP_HOST": None}, "Your visit to Hanna Host is registered."),
+        ):
+            app = create_app(config)
+            try:
+                kiosk = pair(site, app.test_client())
+                kiosk.post("/language", data={"locale": "en"})
+                kiosk.post("/check-in", data={"name": "Vic Visitor", "host_id": str(host.id)})
+                kiosk.get("/notice")
+                kiosk.post("/notice", data={"read": "1"})
+                assert expected in kiosk.get("/done").text
+            finally:
+                get_database(app).engine.dispose()
+
+    def test_pre_registration_queues_the_invitation_email(
+        self, mail_app_config: dict[str, Any], site: Any, make_staff: Any, session: Session
+    ):
+        from kiosk.models import Notification
+
+        make_staff(username="planner", sites=(site,))
+        app = create_app(mail_app_config)
+        try:
+            staff = app.test_client()
+            staff.post("/dashboard/login", data={"username": "planner", "password": STAFF_PASSWORD})
+            page = staff.post(
+                "/dashboard/expected/new",
+                data={
+                    "site": site.id,
+                    "name": "Ines Invited",
+                    "host": 0,
+                    "expected_on": "2026-03-05",
+                    "email": "ines@example.com",
+                    "locale": "en",
+                },
+            ).text
+            assert "The invitation is on its way to ines@example.com." in page
+            [queued] = session.scalars(select(Notification)).all()
+            assert (queued.kind, queued.invitation_id is not None) == ("invitation_email", True)
+        finally:
+            get_database(app).engine.dispose()
+
+    def test_pre_registration_without_mail_says_so(self, staff: FlaskClient, site: Any):
+        page = staff.post(
+            "/dashboard/expected/new",
+            data={
+                "site": site.id,
+                "name": "Ines Invited",
+                "host": 0,
+                "expected_on": "2026-03-05",
+                "email": "ines@example.com",
+                "locale": "en",
+            },
+        ).text
+        assert "No email was sent" in page

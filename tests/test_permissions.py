@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kiosk import create_app
 from kiosk.db import get_database
+from kiosk.models import Notification
 from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
@@ -102,6 +103,23 @@ MATRIX: dict[str, list[Case]] = {
     "dashboard.audit_log": [
         Case("GET", "/dashboard/audit", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK))
     ],
+    "dashboard.notifications": [
+        Case("GET", "/dashboard/notifications", (LOGIN, LOGIN, OK, OK, OK))
+    ],
+    "dashboard.notification_retry": [
+        Case(
+            "POST",
+            "/dashboard/notifications/{notification}/retry",
+            (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT),
+        ),
+    ],
+    "dashboard.notification_dismiss": [
+        Case(
+            "POST",
+            "/dashboard/notifications/{notification}/dismiss",
+            (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT),
+        ),
+    ],
 }
 
 CASES = [
@@ -139,6 +157,20 @@ def world(
         locale="sv",
         now=clock.now(),
     )
+    notification = Notification(
+        site=site,
+        visit=visit,
+        kind="host_email",
+        status="failed",
+        recipient="host@example.com",
+        subject="subject",
+        body="body",
+        attempts=5,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
+        last_error="TimeoutError",
+    )
+    session.add(notification)
     session.commit()
     return {
         "site": site,
@@ -147,6 +179,7 @@ def world(
             "visit": visit.id,
             "device": device.id,
             "invitation": invitation.id,
+            "notification": notification.id,
         },
         "users": {
             "reception_elsewhere": make_staff(username="elsewhere", sites=(elsewhere,)),

@@ -14,7 +14,9 @@ from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.i18n import language_choices
 from kiosk.models import Host, Invitation
+from kiosk.notifier import wake_sender
 from kiosk.services.invitations import create_invitation, site_today
+from kiosk.services.notifications import send_invitation_email
 from kiosk.services.qr import qr_svg
 from kiosk.services.sites import active_hosts, sites_served_by
 
@@ -57,11 +59,15 @@ def new_invitation() -> str | Response:
             )
             db_session.flush()
             audit("create_invitation", "invitation", invitation.id)
+            emailed = send_invitation_email(db_session, invitation, now=now()) is not None
             db_session.commit()
+            if emailed:
+                wake_sender()
             return render_template(
                 "dashboard/invitation_created.html",
                 invitation=invitation,
                 qr=qr_svg(invitation.token),
+                emailed=emailed,
             )
     return render_template("dashboard/invitation_new.html", form=form)
 

@@ -229,4 +229,10 @@ def change_password() -> str | Response:
     return render_template("dashboard/password.html", form=form)
 
 
-from kiosk.dashboard import audit_log, expected, kiosks, visits  # noqa: E402, F401  (routes on this blueprint)
+from kiosk.dashboard import (  # noqa: E402, F401  (routes on this blueprint)
+    audit_log,
+    expected,
+    kiosks,
+    notifications,
+    visits,
+)

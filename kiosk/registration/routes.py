@@ -28,9 +28,11 @@ from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
 from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
+from kiosk.notifier import wake_sender
 from kiosk.registration.device import current_device
 from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
 from kiosk.services.notices import current_notice, render_notice
+from kiosk.services.notifications import host_is_being_told, queue_arrival_notifications
 from kiosk.services.qr import qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
 from kiosk.services.visits import VisitError, VisitorDetails, first_name, register_visit
@@ -278,6 +280,7 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
             pending["invitation_id"] = None
         session[PENDING] = pending
         return redirect(url_for(".check_in", problem=exc.code))
+    _notify_arrival(visit)
     locale = session.get("locale")
     session.clear()
     if locale:
@@ -288,6 +291,24 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
     # Printer trouble never fails a check-in: print_badge records it and returns.
     print_badge(db_session, visit, now=now())
     return redirect(url_for(".done"))
+
+
+def _notify_arrival(visit: Visit) -> None:
+    """Queue the host's email and the site's webhook call; the sender delivers them later.
+
+    The visit is already committed: whatever goes wrong here never fails the check-in.
+    """
+    db_session = get_session()
+    try:
+        queue_arrival_notifications(db_session, visit, now=now())
+        db_session.commit()
+    except Exception as exc:  # noqa: BLE001 - the visitor is checked in regardless
+        db_session.rollback()
+        current_app.logger.error(
+            "notifications for visit %s not queued: %s", visit.id, type(exc).__name__
+        )
+        return
+    wake_sender()
 
 
 @bp.route("/done")
@@ -306,6 +327,7 @@ def done() -> str | Response:
         # restarts the wait (WCAG 2.2.1: the visitor can extend it).
         idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
         print_outcome=last_print_outcome(get_session(), visit),
+        host_told=visit.host is not None and host_is_being_told(get_session(), visit),
     )
     # The next visitor starts in the site's language, not in this visitor's.
     session.pop("locale", None)

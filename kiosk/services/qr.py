@@ -21,3 +21,19 @@ def qr_svg(data: str) -> str:
     svg = buffer.getvalue().decode()
     # Drop the XML declaration so the element can sit inside HTML.
     return svg[svg.index("<svg") :]
+
+
+def qr_png(data: str) -> bytes:
+    """A PNG image that encodes ``data``, for emails (mail clients do not show inline SVG)."""
+    from qrcode.image.pil import PilImage
+
+    image = qrcode.make(
+        data,
+        image_factory=PilImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        box_size=8,
+        border=4,
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,154 @@
+"""Dashboard: notifications that failed or are still waiting, with retry and dismiss; the
+count of failures shown in the navigation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from kiosk.clock import now
+from kiosk.dashboard.routes import bp, current_staff
+from kiosk.db import get_session
+from kiosk.forms import ButtonForm
+from kiosk.models import (
+    NOTIFY_HOST_EMAIL,
+    NOTIFY_HOST_WEBHOOK,
+    NOTIFY_INVITATION_EMAIL,
+    Notification,
+)
+from kiosk.notifier import wake_sender
+from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.delivery import MailSettings
+from kiosk.services.notifications import (
+    QUEUE_FULL,
+    NotificationError,
+    dismiss_notification,
+    failed_count,
+    outstanding_notifications,
+    retry_notification,
+)
+from kiosk.services.sites import sites_served_by
+
+
+def _kind_labels() -> dict[str, str]:
+    return {
+        NOTIFY_HOST_EMAIL: _("Email to host"),
+        NOTIFY_HOST_WEBHOOK: _("Webhook"),
+        NOTIFY_INVITATION_EMAIL: _("Invitation email"),
+    }
+
+
+def _status_labels() -> dict[str, str]:
+    return {
+        "pending": _("Waiting"),
+        "sending": _("Sending"),
+        "failed": _("Failed"),
+    }
+
+
+def _error_label(code: str | None) -> str:
+    # Error classes are for the operator and stay as they are; our own codes are translated.
+    if code == QUEUE_FULL:
+        return str(_("Queue full"))
+    return code or ""
+
+
+@bp.route("/notifications")
+@login_required  # type: ignore[untyped-decorator]
+def notifications() -> str:
+    """Failed and waiting notifications of the user's sites (visit ids and hosts, no visitor)."""
+    db_session = get_session()
+    user = current_staff()
+    sites = sites_served_by(db_session, user)
+    entries = outstanding_notifications(db_session, [site.id for site in sites])
+    at = now()
+    for site in sites:
+        record_event(
+            db_session,
+            actor=staff_actor(user),
+            action="view_notifications",
+            target_type="site",
+            target_id=site.id,
+            now=at,
+        )
+    db_session.commit()
+    return render_template(
+        "dashboard/notifications.html",
+        entries=entries,
+        kinds=_kind_labels(),
+        statuses=_status_labels(),
+        error_label=_error_label,
+        email_configured=MailSettings.from_config(current_app.config).configured,
+        button=ButtonForm(),
+    )
+
+
+def _notification_of_user(notification_id: int) -> Notification:
+    notification = get_session().get(Notification, notification_id)
+    served = {site.id for site in sites_served_by(get_session(), current_staff())}
+    if notification is None or notification.site_id not in served:
+        abort(404)
+    return notification
+
+
+def _act(notification_id: int, action: str, change: Callable[[Notification], None]) -> None:
+    notification = _notification_of_user(notification_id)
+    if not ButtonForm().validate_on_submit():
+        return
+    try:
+        change(notification)
+    except NotificationError:
+        flash(_("Only failed notifications can be retried or dismissed."))
+        return
+    record_event(
+        get_session(),
+        actor=staff_actor(current_staff()),
+        action=action,
+        target_type="notification",
+        target_id=notification.id,
+        now=now(),
+    )
+    get_session().commit()
+    if action == "retry_notification":
+        wake_sender()
+        flash(_("The notification will be sent again."))
+    else:
+        flash(_("The notification was dismissed and its message erased."))
+
+
+@bp.route("/notifications/<int:notification_id>/retry", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def notification_retry(notification_id: int) -> Response:
+    """Send a failed notification again."""
+    _act(
+        notification_id,
+        "retry_notification",
+        lambda notification: retry_notification(notification, now=now()),
+    )
+    return redirect(url_for(".notifications"))
+
+
+@bp.route("/notifications/<int:notification_id>/dismiss", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def notification_dismiss(notification_id: int) -> Response:
+    """Set a failed notification aside (it leaves the list and the count)."""
+    _act(notification_id, "dismiss_notification", dismiss_notification)
+    return redirect(url_for(".notifications"))
+
+
+@bp.app_context_processor
+def _failed_notifications() -> dict[str, Callable[[], int]]:
+    """``failed_notifications()`` for the navigation; counted only when a page asks."""
+
+    def count() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        db_session = get_session()
+        sites = sites_served_by(db_session, current_staff())
+        return failed_count(db_session, [site.id for site in sites])
+
+    return {"failed_notifications": count}

@@ -1,0 +1,664 @@
+"""Host notifications: a check-in queues an email to the host and a webhook call; a sender
+delivers them to a real SMTP server and a real HTTP server, retrying with backoff, and failures
+show on the dashboard. The check-in never waits for or fails because of them."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.cli import main
+from kiosk.clock import FrozenClock
+from kiosk.db import get_database
+from kiosk.models import (
+    NOTIFY_DISMISSED,
+    NOTIFY_FAILED,
+    NOTIFY_HOST_EMAIL,
+    NOTIFY_HOST_WEBHOOK,
+    NOTIFY_PENDING,
+    NOTIFY_SENT,
+    AuditEvent,
+    Notification,
+    Visit,
+)
+from kiosk.notifier import EXTENSION_KEY, NotificationSender, deliver_due
+from kiosk.services.invitations import create_invitation
+from kiosk.services.notifications import (
+    QUEUE_FULL,
+    STALE_CLAIM,
+    NotifySettings,
+    claim_notification,
+    queue_arrival_notifications,
+    release_stale_claims,
+    retry_delay,
+    send_invitation_email,
+)
+from tests.servers import Hook, Inbox, silent_port, smtp_server, webhook_server
+from tests.support import free_port
+
+VISITOR = "Zacharias Quist"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, Hook]]:
+    with webhook_server() as server:
+        yield server
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], smtp: tuple[int, Inbox]) -> dict[str, Any]:
+    return {
+        **app_config,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp[0],
+        "SMTP_STARTTLS": False,
+        "SMTP_TIMEOUT_SECONDS": 2,
+        "WEBHOOK_TIMEOUT_SECONDS": 1,
+        "MAIL_FROM": "reception@example.com",
+    }
+
+
+@pytest.fixture
+def inbox(smtp: tuple[int, Inbox]) -> Inbox:
+    return smtp[1]
+
+
+@pytest.fixture
+def site(make_site: Any) -> Any:
+    return make_site(name="Head Office", default_locale="sv")
+
+
+@pytest.fixture
+def host(site: Any, make_host: Any) -> Any:
+    return make_host(site, name="Hanna Host", email="hanna@example.com")
+
+
+@pytest.fixture
+def queue_visit(
+    app: Flask, session: Session, site: Any, host: Any, make_visit: Any, clock: FrozenClock
+) -> Any:
+    """Return a callable that records a visit to the host and queues its notifications."""
+
+    def make(**fields: Any) -> list[Notification]:
+        visit = make_visit(site, host_id=host.id, **fields)
+        with app.app_context():
+            entries = queue_arrival_notifications(session, visit, now=clock.now())
+        session.commit()
+        return entries
+
+    return make
+
+
+def check_in(kiosk: FlaskClient, host: Any | None, name: str = VISITOR, **fields: str) -> Any:
+    """Enter details, confirm the notice, and return the answer to the confirmation."""
+    data = {"name": name, **fields}
+    if host is None:
+        data["ask_reception"] = "y"
+    else:
+        data |= {"host_id": str(host.id), "host_query": host.name}
+    response = kiosk.post("/check-in", data=data)
+    assert response.headers["Location"] == "/notice", response.text
+    kiosk.get("/notice")
+    response = kiosk.post("/notice", data={"read": "1"})
+    assert response.headers["Location"] == "/done"
+    return response
+
+
+def notifications(session: Session) -> list[Notification]:
+    session.expire_all()
+    return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def test_check_in_emails_the_host_in_their_language_and_calls_the_webhook(
+    app: Flask,
+    pair: Any,
+    session: Session,
+    site: Any,
+    host: Any,
+    inbox: Inbox,
+    webhook: tuple[str, Hook],
+):
+    url, hook = webhook
+    site.webhook_url = url
+    host.locale = "de"
+    session.commit()
+
+    check_in(pair(site), host, company="Nordic Labs")
+    queued = notifications(session)
+    assert [(n.kind, n.status) for n in queued] == [
+        (NOTIFY_HOST_EMAIL, NOTIFY_PENDING),
+        (NOTIFY_HOST_WEBHOOK, NOTIFY_PENDING),
+    ]
+    assert inbox.messages == []  # nothing is sent inside the request
+
+    report = deliver_due(app)
+    assert (report.sent, report.retrying, report.failed) == (2, 0, 0)
+
+    [message] = inbox.wait_for(1)
+    assert message["To"] == "hanna@example.com"
+    assert message["From"] == "reception@example.com"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Subject"] == f"Ihr Besuch {VISITOR} ist angekommen"
+    body = message.get_content()
+    assert "Hallo Hanna Host," in body
+    # 08:00 UTC is 09:00 in Stockholm.
+    assert f"{VISITOR} (Nordic Labs) hat sich um 09:00 bei Head Office angemeldet" in body
+
+    [(content_type, payload)] = hook.wait_for(1)
+    assert content_type.startswith("application/json")
+    # The webhook speaks the site's language (Swedish here).
+    assert payload == {
+        "text": f"{VISITOR} (Nordic Labs) har kommit till Head Office för att träffa Hanna Host."
+    }
+
+    for entry in notifications(session):
+        assert entry.status == NOTIFY_SENT
+        assert entry.attempts == 1
+        # Once sent, the message (personal data) is not kept.
+        assert (entry.recipient, entry.subject, entry.body) == (None, None, None)
+
+
+def test_host_without_a_language_gets_the_sites(
+    app: Flask, pair: Any, site: Any, host: Any, inbox: Inbox
+):
+    check_in(pair(site), host)
+    deliver_due(app)
+    [message] = inbox.wait_for(1)
+    assert message["Subject"] == f"Din besökare {VISITOR} har kommit"
+
+
+def test_visitor_without_a_host_only_calls_the_webhook(
+    app: Flask, pair: Any, session: Session, site: Any, webhook: tuple[str, Hook]
+):
+    url, hook = webhook
+    site.webhook_url = url
+    site.default_locale = "en"
+    session.commit()
+    check_in(pair(site), None, name="<!channel> & co")
+    assert [n.kind for n in notifications(session)] == [NOTIFY_HOST_WEBHOOK]
+    deliver_due(app)
+    [(_type, payload)] = hook.wait_for(1)
+    # Slack's control characters in a name are escaped, so a name cannot ping a channel.
+    assert payload["text"] == (
+        "&lt;!channel&gt; &amp; co has arrived at Head Office and asks for reception."
+    )
+
+
+def test_no_email_without_smtp_settings(
+    app: Flask, pair: Any, session: Session, site: Any, host: Any
+):
+    app.config["SMTP_HOST"] = None
+    check_in(pair(site), host)
+    assert notifications(session) == []
+
+
+@pytest.fixture
+def dead_smtp(app_config: dict[str, Any]) -> dict[str, Any]:
+    """SMTP settings pointing at a port where nothing listens."""
+    app_config["SMTP_PORT"] = free_port()
+    return app_config
+
+
+def test_smtp_server_down_retries_with_backoff_then_fails_and_shows_on_dashboard(
+    dead_smtp: dict[str, Any],
+    app: Flask,
+    pair: Any,
+    session: Session,
+    site: Any,
+    host: Any,
+    clock: FrozenClock,
+    make_staff: Any,
+    login: Any,
+    caplog: pytest.LogCaptureFixture,
+):
+    caplog.set_level(logging.DEBUG)
+    response = check_in(pair(site), host)
+    assert response.status_code == 302  # the check-in succeeds all the same
+    assert session.scalars(select(Visit)).one().visitor_name == VISITOR
+
+    settings = NotifySettings.from_config(app.config)
+    delays = []
+    for attempt in range(1, 6):
+        report = deliver_due(app)
+        assert report.attempted == 1
+        [entry] = notifications(session)
+        assert entry.attempts == attempt
+        assert entry.last_error == "ConnectionRefusedError"
+        if attempt < 5:
+            assert entry.status == NOTIFY_PENDING
+            delay = entry.next_attempt_at - clock.now()
+            assert delay == retry_delay(attempt, settings)
+            delays.append(delay.total_seconds())
+            assert deliver_due(app).attempted == 0  # not due before its time
+            clock.advance(delay)
+    assert delays == [30, 60, 120, 240]  # doubling from NOTIFY_RETRY_SECONDS
+    assert entry.status == NOTIFY_FAILED
+    clock.advance(timedelta(days=1))
+    assert deliver_due(app).attempted == 0  # given up
+
+    staff = login(make_staff(sites=(site,)))
+    assert "nav-count" in staff.get("/dashboard/").text
+    page = staff.get("/dashboard/notifications").text
+    assert "ConnectionRefusedError" in page
+    assert "Hanna Host" in page
+    assert VISITOR not in page
+    assert "hanna@example.com" not in page
+    # Logs name notifications and error classes, never the visitor.
+    assert "ConnectionRefusedError" in caplog.text
+    assert VISITOR not in caplog.text
+    assert "Zacharias" not in caplog.text
+
+
+def test_retry_from_the_dashboard_delivers_once_the_server_is_back(
+    failed: Notification,
+    smtp: tuple[int, Inbox],
+    app: Flask,
+    session: Session,
+    site: Any,
+    make_staff: Any,
+    login: Any,
+):
+    entry = failed
+    app.config["SMTP_PORT"] = smtp[0]  # the mail server is back
+    staff = login(make_staff(sites=(site,)))
+    response = staff.post(f"/dashboard/notifications/{entry.id}/retry")
+    assert response.status_code == 302
+    [entry] = notifications(session)
+    assert (entry.status, entry.attempts) == (NOTIFY_PENDING, 0)
+    deliver_due(app)
+    smtp[1].wait_for(1)
+    assert notifications(session)[0].status == NOTIFY_SENT
+    actions = session.scalars(select(AuditEvent.action)).all()
+    assert "retry_notification" in actions
+
+
+def test_smtp_server_that_never_answers_times_out(
+    app_config: dict[str, Any], pair: Any, session: Session, site: Any, host: Any
+):
+    with silent_port() as port:
+        app_config |= {"SMTP_PORT": port, "SMTP_TIMEOUT_SECONDS": 0.3}
+        from kiosk import create_app
+
+        app = create_app(app_config)
+        try:
+            check_in(pair(site), host)
+            assert deliver_due(app).retrying == 1
+        finally:
+            get_database(app).engine.dispose()
+    [entry] = notifications(session)
+    assert (entry.status, entry.last_error) == (NOTIFY_PENDING, "TimeoutError")
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "error"),
+    [
+        ("451 4.3.0 Mailbox of hanna@example.com busy", NOTIFY_PENDING, "SMTP 451"),
+        ("550 5.1.1 No mailbox hanna@example.com here", NOTIFY_FAILED, "SMTP 550"),
+    ],
+)
+def test_smtp_refusals_are_retried_only_when_temporary(
+    app: Flask,
+    pair: Any,
+    session: Session,
+    site: Any,
+    host: Any,
+    inbox: Inbox,
+    reply: str,
+    status: str,
+    error: str,
+):
+    inbox.refuse_with = reply
+    check_in(pair(site), host)
+    deliver_due(app)
+    [entry] = notifications(session)
+    # The server's text (which quotes the address) is never kept: its code is.
+    assert (entry.status, entry.last_error) == (status, error)
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "error"),
+    [
+        ({"status": 503}, NOTIFY_PENDING, "HTTP 503"),
+        ({"status": 429}, NOTIFY_PENDING, "HTTP 429"),
+        ({"status": 404}, NOTIFY_FAILED, "HTTP 404"),
+        ({"delay": 2.0}, NOTIFY_PENDING, "TimeoutError"),
+    ],
+)
+def test_webhook_failures(
+    app: Flask,
+    pair: Any,
+    session: Session,
+    site: Any,
+    webhook: tuple[str, Hook],
+    answer: dict[str, Any],
+    status: str,
+    error: str,
+):
+    url, hook = webhook
+    for key, value in answer.items():
+        setattr(hook, key, value)
+    site.webhook_url = url
+    session.commit()
+    check_in(pair(site), None)
+    response_report = deliver_due(app)
+    assert response_report.attempted == 1
+    [entry] = notifications(session)
+    assert (entry.status, entry.last_error) == (status, error)
+
+
+def test_webhook_server_down(app: Flask, pair: Any, session: Session, site: Any):
+    site.webhook_url = f"http://127.0.0.1:{free_port()}/hook"
+    session.commit()
+    check_in(pair(site), None)
+    deliver_due(app)
+    [entry] = notifications(session)
+    assert (entry.status, entry.last_error) == (NOTIFY_PENDING, "ConnectionRefusedError")
+
+
+def test_full_queue_records_a_failure_and_checks_in_anyway(
+    app: Flask,
+    pair: Any,
+    session: Session,
+    site: Any,
+    host: Any,
+    make_staff: Any,
+    login: Any,
+):
+    app.config["NOTIFY_QUEUE_LIMIT"] = 1
+    kiosk = pair(site)
+    check_in(kiosk, host)
+    response = check_in(kiosk, host, name="Second Visitor")
+    assert response.status_code == 302
+    assert len(session.scalars(select(Visit)).all()) == 2
+    first, second = notifications(session)
+    assert first.status == NOTIFY_PENDING
+    assert (second.status, second.last_error) == (NOTIFY_FAILED, QUEUE_FULL)
+    page = login(make_staff(sites=(site,))).get("/dashboard/notifications").text
+    assert "Queue full" in page
+
+
+def test_a_broken_outbox_never_fails_the_check_in(
+    pair: Any, session: Session, site: Any, host: Any, monkeypatch: pytest.MonkeyPatch
+):
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError(VISITOR)
+
+    monkeypatch.setattr("kiosk.registration.routes.queue_arrival_notifications", broken)
+    kiosk = pair(site)
+    check_in(kiosk, host)
+    assert VISITOR.split()[0] in kiosk.get("/done").text
+    assert session.scalars(select(Visit)).one()
+
+
+def test_only_one_sender_claims_an_entry(
+    app: Flask,
+    queue_visit: Any,
+    clock: FrozenClock,
+):
+    [entry] = queue_visit()
+    sessionmaker = get_database(app).sessionmaker
+    with sessionmaker() as one, sessionmaker() as two:
+        first = claim_notification(one, entry.id, now=clock.now())
+        one.commit()
+        second = claim_notification(two, entry.id, now=clock.now())
+        two.commit()
+    assert (first, second) == (True, False)
+
+
+def test_concurrent_senders_deliver_each_email_exactly_once(
+    app: Flask,
+    queue_visit: Any,
+    inbox: Inbox,
+):
+    for number in range(12):
+        queue_visit(visitor_name=f"Visitor {number}")
+    reports = []
+    threads = [threading.Thread(target=lambda: reports.append(deliver_due(app))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(report.sent for report in reports) == 12
+    messages = inbox.wait_for(12)
+    subjects = sorted(str(message["Subject"]) for message in messages)
+    assert len(subjects) == len(set(subjects)) == 12
+
+
+def test_claims_of_a_dead_sender_are_given_back(
+    session: Session,
+    queue_visit: Any,
+    clock: FrozenClock,
+):
+    [entry] = queue_visit()
+    assert claim_notification(session, entry.id, now=clock.now())
+    session.commit()
+    assert release_stale_claims(session, now=clock.now() + STALE_CLAIM / 2) == 0
+    assert release_stale_claims(session, now=clock.now() + STALE_CLAIM * 2) == 1
+    session.commit()
+    assert notifications(session)[0].status == NOTIFY_PENDING
+
+
+def test_erasing_the_visit_erases_its_notifications(
+    session: Session,
+    queue_visit: Any,
+):
+    [entry] = queue_visit()
+    assert len(notifications(session)) == 1
+    session.delete(entry.visit)
+    session.commit()
+    assert notifications(session) == []  # ON DELETE CASCADE: the purge reaches the outbox
+
+
+def test_the_sender_thread_starts_only_when_asked(
+    app: Flask, pair: Any, site: Any, host: Any, inbox: Inbox
+):
+    assert EXTENSION_KEY not in app.extensions  # not in tests, not in CLI commands
+    sender = NotificationSender(app)
+    sender.poll_seconds = 60  # only a wake-up can make it send in time
+    sender.start()
+    try:
+        check_in(pair(site), host)  # the check-in wakes this process's sender
+        [message] = inbox.wait_for(1)
+        assert VISITOR in str(message["Subject"])
+    finally:
+        sender.stop()
+    assert EXTENSION_KEY not in app.extensions
+
+
+def test_notify_run_once(app: Flask, pair: Any, site: Any, host: Any, inbox: Inbox):
+    check_in(pair(site), host)
+    result = app.test_cli_runner().invoke(main, ["notify", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1, retrying 0, failed 0" in result.output
+    inbox.wait_for(1)
+
+
+# The dashboard page ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def failed(
+    dead_smtp: dict[str, Any], app: Flask, pair: Any, session: Session, site: Any, host: Any
+) -> Notification:
+    app.config["NOTIFY_MAX_ATTEMPTS"] = 1
+    check_in(pair(site), host)
+    deliver_due(app)
+    [entry] = notifications(session)
+    assert entry.status == NOTIFY_FAILED
+    return entry
+
+
+def test_notifications_page_needs_login(client: FlaskClient):
+    response = client.get("/dashboard/notifications")
+    assert response.status_code == 302
+    assert "/dashboard/login" in response.headers["Location"]
+
+
+def test_reception_of_another_site_sees_and_retries_nothing(
+    failed: Notification, make_site: Any, make_staff: Any, login: Any, session: Session
+):
+    other = login(make_staff(sites=(make_site(),)))
+    assert "Hanna Host" not in other.get("/dashboard/notifications").text
+    assert "nav-count" not in other.get("/dashboard/").text
+    assert other.post(f"/dashboard/notifications/{failed.id}/retry").status_code == 404
+    assert other.post(f"/dashboard/notifications/{failed.id}/dismiss").status_code == 404
+    assert notifications(session)[0].status == NOTIFY_FAILED
+
+
+def test_viewing_notifications_is_audited_with_ids_only(
+    failed: Notification, site: Any, make_staff: Any, login: Any, session: Session
+):
+    user = make_staff(sites=(site,))
+    login(user).get("/dashboard/notifications")
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "view_notifications")
+    ).one()
+    assert (event.actor, event.target_type, event.target_id) == (
+        f"staff:{user.id}",
+        "site",
+        str(site.id),
+    )
+
+
+def test_dismiss_erases_the_message_and_clears_the_count(
+    failed: Notification, site: Any, make_staff: Any, login: Any, session: Session
+):
+    staff = login(make_staff(sites=(site,)))
+    assert staff.post(f"/dashboard/notifications/{failed.id}/dismiss").status_code == 302
+    [entry] = notifications(session)
+    assert entry.status == NOTIFY_DISMISSED
+    assert (entry.recipient, entry.subject, entry.body) == (None, None, None)
+    assert "nav-count" not in staff.get("/dashboard/").text
+    assert "Hanna Host" not in staff.get("/dashboard/notifications").text
+
+
+def test_retry_needs_a_csrf_token(
+    failed: Notification, app: Flask, site: Any, make_staff: Any, login: Any, session: Session
+):
+    staff = login(make_staff(sites=(site,)))
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert staff.post(f"/dashboard/notifications/{failed.id}/retry").status_code == 400
+    assert notifications(session)[0].status == NOTIFY_FAILED
+    page = staff.get("/dashboard/notifications").text
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = staff.post(f"/dashboard/notifications/{failed.id}/retry", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert notifications(session)[0].status == NOTIFY_PENDING
+
+
+def test_webhook_payload_is_json_with_text(
+    session: Session,
+    site: Any,
+    queue_visit: Any,
+):
+    site.webhook_url = "https://hooks.example.com/services/T/B/X"
+    session.commit()
+    entries = queue_visit()
+    webhook = next(entry for entry in entries if entry.kind == NOTIFY_HOST_WEBHOOK)
+    assert set(json.loads(webhook.body or "")) == {"text"}
+
+
+# Invitation emails ---------------------------------------------------------------------------
+
+
+def _invite(app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock, **fields: Any):
+    values: dict[str, Any] = {
+        "visitor_name": "Ines Inbjuden",
+        "expected_on": date(2026, 3, 5),
+        "locale": "sv",
+        "email": "ines@example.org",
+        "host": host,
+        **fields,
+    }
+    with app.test_request_context(base_url="https://visitors.example.com"):
+        invitation = create_invitation(session, site, now=clock.now(), **values)
+        session.flush()
+        entry = send_invitation_email(session, invitation, now=clock.now())
+        session.commit()
+    return invitation, entry
+
+
+def test_invitation_email_carries_the_code_and_a_qr_of_the_token_only(
+    app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock, inbox: Inbox
+):
+    zxingcpp = pytest.importorskip("zxingcpp")
+    image = pytest.importorskip("PIL.Image")
+    invitation, entry = _invite(app, session, site, host, clock)
+    assert entry is not None
+    assert entry.status == NOTIFY_PENDING
+    assert deliver_due(app).sent == 1
+
+    [message] = inbox.wait_for(1)
+    assert message["To"] == "ines@example.org"
+    # In the invitation's language (Swedish), with the date as the visitor reads it.
+    assert message["Subject"] == "Ditt besök på Head Office torsdag 5 mars 2026"
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "Hej Ines Inbjuden," in text
+    assert "Din värd är Hanna Host." in text
+    assert f"skriv koden {invitation.code}." in text
+    assert "”Jag har en inbjudan”" in text
+    assert f"https://visitors.example.com/privacy/{site.id}/sv" in text
+
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "image/png"
+    assert attachment.get_filename() == "invitation-qr.png"
+    png = attachment.get_content()
+    decoded = zxingcpp.read_barcodes(image.open(io.BytesIO(png)))
+    assert [result.text for result in decoded] == [invitation.token]
+    [sent] = notifications(session)
+    assert (sent.status, sent.recipient, sent.body) == (NOTIFY_SENT, None, None)
+
+
+def test_invitation_email_in_german_without_a_host(
+    app: Flask, session: Session, site: Any, clock: FrozenClock, inbox: Inbox
+):
+    _invite(app, session, site, None, clock, locale="de")
+    deliver_due(app)
+    [message] = inbox.wait_for(1)
+    assert message["Subject"] == "Ihr Besuch bei Head Office am Donnerstag, 5. März 2026"
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Sie werden am Donnerstag, 5. März 2026 bei Head Office erwartet." in text
+    assert "Ansprechperson" not in text
+
+
+def test_no_invitation_email_without_an_address_or_smtp(
+    app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock
+):
+    assert _invite(app, session, site, host, clock, email=None)[1] is None
+    app.config["SMTP_HOST"] = None
+    assert _invite(app, session, site, host, clock)[1] is None
+    assert notifications(session) == []
+
+
+def test_a_cancelled_invitation_is_not_emailed(
+    app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock, inbox: Inbox
+):
+    invitation, _entry = _invite(app, session, site, host, clock)
+    invitation.cancelled_at = clock.now()
+    session.commit()
+    assert deliver_due(app).failed == 1
+    [entry] = notifications(session)
+    assert entry.last_error == "InvitationCancelled"
+    assert inbox.messages == []
+    session.delete(invitation)
+    session.commit()
+    assert notifications(session) == []  # erased with the invitation
