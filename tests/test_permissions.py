@@ -1,4 +1,4 @@
-"""Who may use which dashboard route: every route, for anonymous, a paired kiosk, reception of
+"""Who may use which dashboard route: every route under /dashboard, for anonymous, a paired kiosk, reception of
 another site, reception of the site, and an admin; and CSRF on every POST.
 
 A new dashboard route fails ``test_every_dashboard_route_is_in_the_matrix`` until it is added.
@@ -103,6 +103,21 @@ MATRIX: dict[str, list[Case]] = {
     "dashboard.audit_log": [
         Case("GET", "/dashboard/audit", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK))
     ],
+    "badges.failed": [Case("GET", "/dashboard/prints", (LOGIN, LOGIN, OK, OK, OK))],
+    "badges.download": [
+        Case("GET", "/dashboard/visits/{visit}/badge.pdf", (LOGIN, LOGIN, MISSING, OK, OK))
+    ],
+    "badges.reprint": [
+        Case(
+            "POST",
+            "/dashboard/visits/{visit}/reprint",
+            (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT),
+        )
+    ],
+    "badges.evacuation_pdf": [Case("GET", "/dashboard/evacuation.pdf", (LOGIN, LOGIN, OK, OK, OK))],
+    "badges.evacuation_csv_file": [
+        Case("GET", "/dashboard/evacuation.csv", (LOGIN, LOGIN, OK, OK, OK))
+    ],
     "dashboard.notifications": [
         Case("GET", "/dashboard/notifications", (LOGIN, LOGIN, OK, OK, OK))
     ],
@@ -134,7 +149,7 @@ def test_every_dashboard_route_is_in_the_matrix(app: Flask):
     routed = {
         (rule.endpoint, method)
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith("dashboard.")
+        if rule.rule.startswith("/dashboard")
         for method in rule.methods or ()
         if method in ("GET", "POST")
     }
