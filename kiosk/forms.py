@@ -22,9 +22,14 @@ def normalise_text(value: object) -> object:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def contains_forbidden(text: str) -> bool:
+    """Whether ``text`` holds a control character or a direction override (see plain_text)."""
+    return _FORBIDDEN.search(text) is not None
+
+
 def plain_text(_form: Any, field: Any) -> None:
     """Refuse control characters and direction overrides, with a message the visitor reads."""
-    if isinstance(field.data, str) and _FORBIDDEN.search(field.data):
+    if isinstance(field.data, str) and contains_forbidden(field.data):
         raise ValidationError(_l("Please use only letters, digits and ordinary punctuation."))
 
 
