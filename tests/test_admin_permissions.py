@@ -71,6 +71,26 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
     "dashboard.admin_notice_discard": [
         Case("POST", "/dashboard/admin/notices/{notice}/discard", ADMIN_REDIRECT),
     ],
+    "dashboard.admin_hosts": [Case("GET", "/dashboard/admin/hosts?site={site}", SITE)],
+    "dashboard.admin_host_new": [
+        Case("GET", "/dashboard/admin/hosts/new?site={site}", SITE),
+        Case("POST", "/dashboard/admin/hosts/new?site={site}", SITE),
+    ],
+    "dashboard.admin_host_edit": [
+        Case("GET", "/dashboard/admin/hosts/{host}", SITE),
+        # An empty POST keeps every value as it is (the form starts from the host's data).
+        Case("POST", "/dashboard/admin/hosts/{host}", SITE_REDIRECT),
+    ],
+    "dashboard.admin_host_deactivate": [
+        Case("POST", "/dashboard/admin/hosts/{host}/deactivate", SITE_REDIRECT),
+    ],
+    "dashboard.admin_host_reactivate": [
+        Case("POST", "/dashboard/admin/hosts/{host}/reactivate", SITE_REDIRECT),
+    ],
+    "dashboard.admin_hosts_import": [
+        Case("GET", "/dashboard/admin/hosts/import?site={site}", SITE),
+        Case("POST", "/dashboard/admin/hosts/import?site={site}", SITE),
+    ],
 }
 
 
@@ -189,7 +209,7 @@ def test_a_post_with_the_token_works(
     assert session.scalar(select(NoticeVersion.id).where(NoticeVersion.locale == "de"))
 
 
-def test_navigation_shows_admin_to_admins_only(
+def test_navigation_shows_admin_to_admins_and_hosts_to_reception(
     staff_client: FlaskClient, make_staff: Any, login: Any, world: World
 ):
     admin_page = staff_client.get("/dashboard/").text
@@ -198,3 +218,4 @@ def test_navigation_shows_admin_to_admins_only(
     assert 'href="/dashboard/kiosks"' in admin_area
     reception = login(make_staff(username="desk", sites=(world.site,))).get("/dashboard/").text
     assert 'href="/dashboard/admin/"' not in reception
+    assert 'href="/dashboard/admin/hosts"' in reception

@@ -157,11 +157,12 @@ def test_site_names_are_unique_ignoring_case(
     assert kept.status_code == 302
 
 
-def test_sites_list_links_settings_and_notices(staff_client: FlaskClient, make_site: Any):
+def test_sites_list_links_settings_notices_and_hosts(staff_client: FlaskClient, make_site: Any):
     site = make_site(name="Listed")
     page = staff_client.get("/dashboard/admin/sites").text
     assert "Listed" in page
     assert f"/dashboard/admin/sites/{site.id}/notices" in page
+    assert f"/dashboard/admin/hosts?site={site.id}" in page
 
 
 def test_unknown_site_is_not_found(staff_client: FlaskClient):

@@ -7,7 +7,10 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
+    EmailField,
     IntegerField,
     SelectField,
     StringField,
@@ -38,6 +41,7 @@ from kiosk.services.admin_sites import (
     is_timezone,
     is_webhook_url,
 )
+from kiosk.services.hosts import EMAIL_PATTERN
 from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
 
 _TOO_LONG = _l("Please use at most %(max)d characters.")
@@ -70,6 +74,11 @@ def _valid_timezone(_form: Any, field: Any) -> None:
 def _valid_webhook(_form: Any, field: Any) -> None:
     if field.data and not is_webhook_url(field.data):
         raise ValidationError(_l("Please give a full address starting with https:// or http://."))
+
+
+def _valid_email(_form: Any, field: Any) -> None:
+    if field.data and not EMAIL_PATTERN.match(field.data):
+        raise ValidationError(_l("Please check the email address."))
 
 
 def _multiline_text(_form: Any, field: Any) -> None:
@@ -218,3 +227,44 @@ for _key in SECTIONS:
             render_kw={"rows": 4},
         ),
     )
+
+
+class HostForm(FlaskForm):  # type: ignore[misc]
+    """A host: whom visitors come to see."""
+
+    site = SelectField(_l("Site"), coerce=int, validate_choice=True)
+    name = _text(_l("Name"), 200, required=True)
+    email = EmailField(
+        _l("Email"),
+        filters=[normalise_text],
+        validators=[
+            DataRequired(_REQUIRED),
+            Length(max=254, message=_TOO_LONG),
+            _valid_email,
+        ],
+        render_kw={"spellcheck": "false"},
+    )
+    language = SelectField(
+        _l("Language of notifications"),
+        default="",
+        validate_choice=True,
+        description=_l("Empty: the site's language."),
+    )
+    active = BooleanField(_l("Active: offered at the kiosk"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.language.choices = [("", _l("The site's language")), *language_choices(current_app)]
+
+
+class HostImportForm(FlaskForm):  # type: ignore[misc]
+    """A CSV file of hosts for one site."""
+
+    site = SelectField(_l("Site"), coerce=int, validate_choice=True)
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired(_l("Please choose a file."))],
+        render_kw={"accept": ".csv,text/csv,text/plain"},
+    )
+    submit = SubmitField(_l("Import"))
