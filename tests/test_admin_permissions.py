@@ -71,6 +71,25 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
     "dashboard.admin_notice_discard": [
         Case("POST", "/dashboard/admin/notices/{notice}/discard", ADMIN_REDIRECT),
     ],
+    "dashboard.admin_staff": [Case("GET", "/dashboard/admin/staff", ADMIN)],
+    "dashboard.admin_staff_new": [
+        Case("GET", "/dashboard/admin/staff/new", ADMIN),
+        Case("POST", "/dashboard/admin/staff/new", ADMIN),
+    ],
+    "dashboard.admin_staff_edit": [
+        Case("GET", "/dashboard/admin/staff/{user}", ADMIN),
+        Case("POST", "/dashboard/admin/staff/{user}", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_staff_deactivate": [
+        Case("POST", "/dashboard/admin/staff/{user}/deactivate", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_staff_reactivate": [
+        Case("POST", "/dashboard/admin/staff/{user}/reactivate", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_staff_password": [
+        Case("GET", "/dashboard/admin/staff/{user}/password", ADMIN),
+        Case("POST", "/dashboard/admin/staff/{user}/password", ADMIN),
+    ],
     "dashboard.admin_hosts": [Case("GET", "/dashboard/admin/hosts?site={site}", SITE)],
     "dashboard.admin_host_new": [
         Case("GET", "/dashboard/admin/hosts/new?site={site}", SITE),

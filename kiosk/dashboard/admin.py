@@ -71,4 +71,5 @@ from kiosk.dashboard import (  # noqa: E402, F401  (routes on this blueprint)
     admin_hosts,
     admin_notices,
     admin_sites,
+    admin_staff,
 )

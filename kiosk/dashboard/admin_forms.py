@@ -12,7 +12,9 @@ from wtforms import (
     BooleanField,
     EmailField,
     IntegerField,
+    PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -26,6 +28,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from kiosk.forms import contains_forbidden, normalise_text, plain_text
 from kiosk.i18n import language_choices
@@ -34,6 +37,8 @@ from kiosk.models import (
     FIELD_OPTIONAL,
     FIELD_REQUIRED,
     KIOSK_FIELDS,
+    ROLE_ADMIN,
+    ROLE_RECEPTION,
 )
 from kiosk.services.admin_sites import (
     RETENTION_MAX_DAYS,
@@ -43,6 +48,7 @@ from kiosk.services.admin_sites import (
 )
 from kiosk.services.hosts import EMAIL_PATTERN
 from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
+from kiosk.services.staff import MIN_PASSWORD_LENGTH
 
 _TOO_LONG = _l("Please use at most %(max)d characters.")
 _REQUIRED = _l("Please fill this in.")
@@ -268,3 +274,71 @@ class HostImportForm(FlaskForm):  # type: ignore[misc]
         render_kw={"accept": ".csv,text/csv,text/plain"},
     )
     submit = SubmitField(_l("Import"))
+
+
+def _role_choices() -> list[tuple[str, Any]]:
+    return [(ROLE_RECEPTION, _l("Reception")), (ROLE_ADMIN, _l("Administrator"))]
+
+
+def _sites_field() -> SelectMultipleField:
+    return SelectMultipleField(
+        _l("Sites"),
+        coerce=int,
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("The sites a reception user serves; admins serve every site."),
+    )
+
+
+def _password(label: Any) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(_REQUIRED),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                message=_l("The password must have at least %(min)d characters."),
+            ),
+            Length(max=1024, message=_TOO_LONG),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class StaffCreateForm(FlaskForm):  # type: ignore[misc]
+    """A new staff user."""
+
+    username = _text(
+        _l("Username"),
+        80,
+        required=True,
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    role = SelectField(_l("Role"), validate_choice=True)
+    sites = _sites_field()
+    password = _password(_l("Initial password"))
+    submit = SubmitField(_l("Create user"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+
+
+class StaffEditForm(FlaskForm):  # type: ignore[misc]
+    """A staff user's role and sites."""
+
+    role = SelectField(_l("Role"), validate_choice=True)
+    sites = _sites_field()
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+
+
+class PasswordResetForm(FlaskForm):  # type: ignore[misc]
+    """A new password an admin sets for a user."""
+
+    password = _password(_l("New password"))
+    submit = SubmitField(_l("Set password"))
