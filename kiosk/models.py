@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -199,6 +200,9 @@ class NoticeVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     #: The full notice; ``{placeholders}`` are filled from the site's settings when shown.
     text: Mapped[str] = mapped_column(Text)
+    #: The texts of the notice's elements as written in the dashboard's editor, from which
+    #: ``text`` is composed (kiosk.services.notice_drafts); None for a text written whole.
+    sections: Mapped[dict[str, str] | None] = mapped_column(JSON)
     #: None while a draft; once set the version is what visitors saw and never changes.
     published_at: Mapped[datetime | None]
 

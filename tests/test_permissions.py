@@ -1,5 +1,5 @@
-"""Who may use which dashboard route: every route under /dashboard, for anonymous, a paired kiosk, reception of
-another site, reception of the site, and an admin; and CSRF on every POST.
+"""Who may use which dashboard route: every route under /dashboard, for anonymous, a paired
+kiosk, reception of another site, reception of the site, and an admin; and CSRF on every POST.
 
 A new dashboard route fails ``test_every_dashboard_route_is_in_the_matrix`` until it is added.
 """
@@ -21,6 +21,7 @@ from kiosk.models import Notification
 from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
+from tests.test_admin_permissions import ADMIN_MATRIX
 
 ROLES = ("anonymous", "kiosk", "reception_elsewhere", "reception", "admin")
 LOGIN = 302  # sent to the login page
@@ -153,7 +154,14 @@ def test_every_dashboard_route_is_in_the_matrix(app: Flask):
         for method in rule.methods or ()
         if method in ("GET", "POST")
     }
-    covered = {(endpoint, case.method) for endpoint, cases in MATRIX.items() for case in cases}
+    # The admin pages have a matrix of their own (tests/test_admin_permissions.py).
+    matrices = (MATRIX, ADMIN_MATRIX)
+    covered = {
+        (endpoint, case.method)
+        for matrix in matrices
+        for endpoint, cases in matrix.items()
+        for case in cases
+    }
     assert routed == covered
 
 

@@ -230,6 +230,7 @@ def change_password() -> str | Response:
 
 
 from kiosk.dashboard import (  # noqa: E402, F401  (routes on this blueprint)
+    admin,
     audit_log,
     expected,
     kiosks,

@@ -1,0 +1,344 @@
+"""Forms of the admin pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from kiosk.forms import is_plain_text, normalise_text, plain_text
+from kiosk.i18n import language_choices
+from kiosk.models import (
+    FIELD_HIDDEN,
+    FIELD_OPTIONAL,
+    FIELD_REQUIRED,
+    KIOSK_FIELDS,
+    ROLE_ADMIN,
+    ROLE_RECEPTION,
+)
+from kiosk.services.admin_sites import (
+    RETENTION_MAX_DAYS,
+    RETENTION_MIN_DAYS,
+    is_timezone,
+    is_webhook_url,
+)
+from kiosk.services.hosts import EMAIL_PATTERN
+from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
+from kiosk.services.staff import MIN_PASSWORD_LENGTH
+
+_TOO_LONG = _l("Please use at most %(max)d characters.")
+_REQUIRED = _l("Please fill this in.")
+
+
+def _text(
+    label: Any,
+    max_length: int,
+    *,
+    required: bool = False,
+    check: Any = None,
+    **kwargs: Any,
+) -> StringField:
+    first = DataRequired(_REQUIRED) if required else Optional()
+    validators = [first, plain_text, Length(max=max_length, message=_TOO_LONG)]
+    return StringField(
+        label,
+        filters=[normalise_text],
+        validators=[*validators, *([check] if check else [])],
+        **kwargs,
+    )
+
+
+def _valid_timezone(_form: Any, field: Any) -> None:
+    if field.data and not is_timezone(field.data):
+        raise ValidationError(_l("Please give a time zone such as Europe/Stockholm."))
+
+
+def _valid_webhook(_form: Any, field: Any) -> None:
+    if field.data and not is_webhook_url(field.data):
+        raise ValidationError(_l("Please give a full address starting with https:// or http://."))
+
+
+def _valid_email(_form: Any, field: Any) -> None:
+    if field.data and not EMAIL_PATTERN.match(field.data):
+        raise ValidationError(_l("Please check the email address."))
+
+
+def _multiline_text(_form: Any, field: Any) -> None:
+    if isinstance(field.data, str) and not is_plain_text(field.data.replace("\n", "")):
+        raise ValidationError(_l("Please use only letters, digits and ordinary punctuation."))
+
+
+def _normalise_multiline(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    text = normalise_text(value)
+    assert isinstance(text, str)  # noqa: S101 - normalise_text keeps a str a str
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+
+
+# Choices are set on each form instance: WTForms 3.3 deprecates tuples passed to the field.
+def _field_mode(label: Any) -> SelectField:
+    return SelectField(label, validate_choice=True)
+
+
+def _field_mode_choices() -> list[tuple[str, Any]]:
+    return [
+        (FIELD_HIDDEN, _l("Hidden")),
+        (FIELD_OPTIONAL, _l("Optional")),
+        (FIELD_REQUIRED, _l("Required")),
+    ]
+
+
+_CONTROLLER = _l("Controller")
+_CONTROLLER_CONTACT = _l("Controller's contact details")
+_AUTHORITY = _l("Supervisory authority")
+
+
+class SiteForm(FlaskForm):  # type: ignore[misc]
+    """Every setting of a site."""
+
+    name = _text(_l("Site name"), 100, required=True)
+    timezone = _text(
+        _l("Time zone"),
+        64,
+        required=True,
+        check=_valid_timezone,
+        description=_l("An IANA time zone, for example Europe/Stockholm or Europe/Helsinki."),
+    )
+    default_locale = SelectField(_l("Kiosk language"), validate_choice=True)
+    retention_days = IntegerField(
+        _l("Keep visitor data for (days)"),
+        validators=[
+            InputRequired(_REQUIRED),
+            NumberRange(
+                RETENTION_MIN_DAYS,
+                RETENTION_MAX_DAYS,
+                message=_l("Please give a number of days from %(min)s to %(max)s."),
+            ),
+        ],
+        description=_l("Days after check-out; the privacy notice states the same number."),
+    )
+    field_company = _field_mode(_l("Company"))
+    field_host = _field_mode(_l("Host"))
+    field_purpose = _field_mode(_l("Purpose"))
+    field_email = _field_mode(_l("Email"))
+    field_phone = _field_mode(_l("Phone"))
+    end_of_day = TimeField(
+        _l("Automatic check-out time"),
+        validators=[Optional()],
+        description=_l("Visitors still checked in are checked out at this time. Empty: never."),
+    )
+    webhook_url = _text(
+        _l("Webhook URL"),
+        500,
+        check=_valid_webhook,
+        description=_l("A Slack or Teams incoming webhook told of each arrival. Optional."),
+        render_kw={"spellcheck": "false", "inputmode": "url"},
+    )
+    controller_name = _text(
+        _CONTROLLER,
+        200,
+        required=True,
+        description=_l("The organisation responsible for the visitor data."),
+    )
+    controller_contact = _text(
+        _CONTROLLER_CONTACT,
+        500,
+        required=True,
+        description=_l("Postal address and email for privacy questions."),
+    )
+    dpo_contact = _text(_l("Data protection officer's contact details (if you have one)"), 500)
+    authority_name = _text(_AUTHORITY, 200, required=True)
+    authority_contact = _text(_l("Supervisory authority's contact details"), 300)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_locale.choices = language_choices(current_app)
+        for name in KIOSK_FIELDS:
+            self[f"field_{name}"].choices = _field_mode_choices()
+
+
+#: Labels and hints of the notice editor's text areas.
+SECTION_LABELS: dict[str, Any] = {
+    "purposes": _l("Purposes: why visitors are registered"),
+    "legal_basis": _l("Legal basis"),
+    "legitimate_interests": _l("The legitimate interests pursued"),
+    "recipients": _l("Recipients: who sees the data"),
+    "transfers": _l("Transfers outside the EU/EEA"),
+    "rights": _l("The visitor's rights"),
+    "objection": _l("Right to object"),
+    "requirement": _l("Is registering required, and what happens if the visitor does not?"),
+    "automated_decisions": _l("Automated decision-making"),
+}
+SECTION_HINTS: dict[str, Any] = {
+    "legal_basis": _l("Legitimate interest: GDPR Article 6(1)(f)."),
+    "transfers": _l("If there are none, say so: “Nothing is sent outside the EU/EEA.”"),
+    "rights": _l("Access, rectification, erasure, restriction, and how to ask."),
+    "objection": _l("Shown on its own, as Article 21(4) asks."),
+    "automated_decisions": _l("If there are none, say so: “We make no automated decisions.”"),
+}
+#: Labels of the site settings a notice needs, for "missing" messages.
+SITE_ELEMENT_LABELS: dict[str, Any] = {
+    "controller_name": _CONTROLLER,
+    "controller_contact": _CONTROLLER_CONTACT,
+    "authority_name": _AUTHORITY,
+}
+
+
+class NoticeDraftForm(FlaskForm):  # type: ignore[misc]
+    """The notice editor: one text per element; see kiosk.services.notice_drafts."""
+
+    save = SubmitField(_l("Save draft"))
+    publish = SubmitField(_l("Save and publish"))
+
+
+for _key in SECTIONS:
+    setattr(
+        NoticeDraftForm,
+        _key,
+        TextAreaField(
+            SECTION_LABELS[_key],
+            filters=[_normalise_multiline],
+            validators=[
+                Optional(),
+                _multiline_text,
+                Length(max=SECTION_MAX_LENGTH, message=_TOO_LONG),
+            ],
+            description=SECTION_HINTS.get(_key, ""),
+            render_kw={"rows": 4},
+        ),
+    )
+
+
+class HostForm(FlaskForm):  # type: ignore[misc]
+    """A host: whom visitors come to see."""
+
+    site = SelectField(_l("Site"), coerce=int, validate_choice=True)
+    name = _text(_l("Name"), 200, required=True)
+    email = EmailField(
+        _l("Email"),
+        filters=[normalise_text],
+        validators=[
+            DataRequired(_REQUIRED),
+            Length(max=254, message=_TOO_LONG),
+            _valid_email,
+        ],
+        render_kw={"spellcheck": "false"},
+    )
+    language = SelectField(
+        _l("Language of notifications"),
+        default="",
+        validate_choice=True,
+        description=_l("Empty: the site's language."),
+    )
+    active = BooleanField(_l("Active: offered at the kiosk"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.language.choices = [("", _l("The site's language")), *language_choices(current_app)]
+
+
+class HostImportForm(FlaskForm):  # type: ignore[misc]
+    """A CSV file of hosts for one site."""
+
+    site = SelectField(_l("Site"), coerce=int, validate_choice=True)
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired(_l("Please choose a file."))],
+        render_kw={"accept": ".csv,text/csv,text/plain"},
+    )
+    submit = SubmitField(_l("Import"))
+
+
+def _role_choices() -> list[tuple[str, Any]]:
+    return [(ROLE_RECEPTION, _l("Reception")), (ROLE_ADMIN, _l("Administrator"))]
+
+
+def _sites_field() -> SelectMultipleField:
+    return SelectMultipleField(
+        _l("Sites"),
+        coerce=int,
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("The sites a reception user serves; admins serve every site."),
+    )
+
+
+def _password(label: Any) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(_REQUIRED),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                message=_l("The password must have at least %(min)d characters."),
+            ),
+            Length(max=1024, message=_TOO_LONG),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class StaffCreateForm(FlaskForm):  # type: ignore[misc]
+    """A new staff user."""
+
+    username = _text(
+        _l("Username"),
+        80,
+        required=True,
+        render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    role = SelectField(_l("Role"), validate_choice=True)
+    sites = _sites_field()
+    password = _password(_l("Initial password"))
+    submit = SubmitField(_l("Create user"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+
+
+class StaffEditForm(FlaskForm):  # type: ignore[misc]
+    """A staff user's role and sites."""
+
+    role = SelectField(_l("Role"), validate_choice=True)
+    sites = _sites_field()
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = _role_choices()
+
+
+class PasswordResetForm(FlaskForm):  # type: ignore[misc]
+    """A new password an admin sets for a user."""
+
+    password = _password(_l("New password"))
+    submit = SubmitField(_l("Set password"))
