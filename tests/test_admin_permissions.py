@@ -53,6 +53,14 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
         Case("GET", "/dashboard/admin/sites/{site}", ADMIN),
         Case("POST", "/dashboard/admin/sites/{site}", ADMIN),
     ],
+    "dashboard.admin_site_badges": [
+        Case("GET", "/dashboard/admin/sites/{site}/badges", ADMIN),
+        # An empty POST keeps the shown settings: saved, then redirected.
+        Case("POST", "/dashboard/admin/sites/{site}/badges", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_site_badge_sample": [
+        Case("GET", "/dashboard/admin/sites/{site}/badges/sample.pdf", ADMIN)
+    ],
     "dashboard.admin_notices": [Case("GET", "/dashboard/admin/sites/{site}/notices", ADMIN)],
     "dashboard.admin_notice_draft": [
         Case("POST", "/dashboard/admin/sites/{site}/notices/en/draft", ADMIN_REDIRECT),

@@ -54,6 +54,7 @@ def admin_index() -> str:
 
 
 from kiosk.dashboard import (  # noqa: E402, F401  (routes on this blueprint)
+    admin_badges,
     admin_hosts,
     admin_notices,
     admin_sites,

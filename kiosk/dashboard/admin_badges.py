@@ -1,0 +1,108 @@
+"""Admin: a site's badge and print settings (format, colour, logo, how badges are printed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response as FlaskResponse
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, SelectField, StringField, SubmitField
+from wtforms.validators import Length, Regexp, ValidationError
+
+from kiosk.badges.presets import PRESETS
+from kiosk.badges.printing import valid_queue_name
+from kiosk.badges.service import BadgeSettingsError, configure_badges, sample_badge, site_preset
+from kiosk.clock import now
+from kiosk.dashboard.admin import require_admin, served_site
+from kiosk.dashboard.routes import audit, bp
+from kiosk.db import get_session
+
+
+class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
+    """A site's badge settings."""
+
+    preset = SelectField(_l("Badge format"))
+    band_colour = StringField(
+        _l("Colour of the VISITOR band"),
+        validators=[Regexp(r"^#[0-9A-Fa-f]{6}$", message=_l("Use a colour like #0B5CAD."))],
+    )
+    logo = FileField(_l("Logo (PNG or JPEG, optional)"))
+    remove_logo = BooleanField(_l("Remove the logo"))
+    print_backend = SelectField(_l("How badges are printed"))
+    cups_printer = StringField(_l("CUPS printer name"), validators=[Length(max=127)])
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.preset.choices = [(name, name) for name in PRESETS]
+        self.print_backend.choices = [
+            ("browser", _("By the kiosk's browser")),
+            ("cups", _("By the server, on a CUPS printer")),
+            ("none", _("Not automatically: reception prints them")),
+        ]
+
+    def validate_cups_printer(self, field: StringField) -> None:
+        if field.data and not valid_queue_name(field.data):
+            raise ValidationError(_("That is not a CUPS printer name."))
+        if self.print_backend.data == "cups" and not field.data:
+            raise ValidationError(_("Printing on CUPS needs the printer's name."))
+
+
+@bp.route("/admin/sites/<int:site_id>/badges", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def admin_site_badges(site_id: int) -> str | Response:
+    """Change how a site's badges look and how they are printed."""
+    require_admin()
+    site = served_site(site_id)
+    form = BadgeSettingsForm(
+        data={
+            "preset": site.badge_preset,
+            "band_colour": site.badge_band_colour,
+            "print_backend": site.print_backend,
+            "cups_printer": site.cups_printer or "",
+        }
+    )
+    if form.validate_on_submit():
+        upload = form.logo.data
+        logo = upload.read() if upload and getattr(upload, "filename", "") else None
+        try:
+            configure_badges(
+                site,
+                preset=form.preset.data,
+                band_colour=form.band_colour.data,
+                logo=logo,
+                remove_logo=bool(form.remove_logo.data),
+                backend=form.print_backend.data,
+                printer=form.cups_printer.data or "",
+            )
+        except BadgeSettingsError:
+            get_session().rollback()
+            form.logo.errors.append(_("The logo must be a PNG or JPEG picture of at most 2 MB."))
+        else:
+            audit("configure_badges", "site", site.id)
+            get_session().commit()
+            flash(_("The badge settings of %(site)s were saved.", site=site.name))
+            return redirect(url_for(".admin_site_badges", site_id=site.id))
+    return render_template("dashboard/admin/site_badges.html", form=form, site=site)
+
+
+@bp.route("/admin/sites/<int:site_id>/badges/sample.pdf")
+@login_required  # type: ignore[untyped-decorator]
+def admin_site_badge_sample(site_id: int) -> FlaskResponse:
+    """A badge with made-up details in the site's current settings, to check them."""
+    require_admin()
+    site = served_site(site_id)
+    pdf, _token = sample_badge(
+        site, preset=site_preset(site), locale=site.default_locale, now=now()
+    )
+    return FlaskResponse(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="sample-badge-{site.id}.pdf"'},
+    )
