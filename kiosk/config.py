@@ -41,6 +41,12 @@ DEFAULTS: dict[str, Any] = {
     "CONFIRMATION_SECONDS": 15,  # the confirmation screen returns to the start after this
     "IDLE_SECONDS": 60,  # a kiosk screen left alone this long is cleared and returns to start
     "PUBLIC_URL": None,  # base URL visitors' phones reach (privacy notice QR); default: request's
+    # Retention purge (kiosk purge; the served app runs it on this schedule)
+    "PURGE_TIME": "03:30",  # daily run of the served app, HH:MM in PURGE_TIMEZONE; None: none
+    "PURGE_TIMEZONE": "UTC",
+    "PURGE_ON_START": True,  # the served app also purges once when it starts
+    "PURGE_BATCH_SIZE": 1000,  # rows per batch; each batch is one short transaction
+    "PURGE_PAUSE_MS": 20,  # pause between batches, so check-ins get the write lock
     # Server (kiosk serve)
     "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
     "LOG_LEVEL": "INFO",
