@@ -108,4 +108,4 @@ def logout() -> Response:
     return redirect(url_for(".login"))
 
 
-from kiosk.dashboard import kiosks  # noqa: E402, F401  (routes on this blueprint)
+from kiosk.dashboard import kiosks, privacy  # noqa: E402, F401  (routes on this blueprint)
