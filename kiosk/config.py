@@ -71,6 +71,12 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_QUEUE_LIMIT": 1000,  # pending notifications; beyond it new ones fail "queue full"
     "NOTIFY_POLL_SECONDS": 5,  # how often a sender looks for due notifications
     "NOTIFY_IN_SERVER": True,  # each `kiosk serve` worker sends; false: run `kiosk notify run`
+    # Retention purge (kiosk purge; the served app runs it on this schedule)
+    "PURGE_TIME": "03:30",  # daily run of the served app, HH:MM in PURGE_TIMEZONE; None: none
+    "PURGE_TIMEZONE": "UTC",
+    "PURGE_ON_START": True,  # the served app also purges once when it starts
+    "PURGE_BATCH_SIZE": 1000,  # rows per batch; each batch is one short transaction
+    "PURGE_PAUSE_MS": 20,  # pause between batches, so check-ins get the write lock
     # Server (kiosk serve)
     "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
     "LOG_LEVEL": "INFO",

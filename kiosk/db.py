@@ -48,6 +48,10 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Erased and corrected visitor data is overwritten with zeros, not left behind in
+            # free pages of the database file where a copy of the file would still hold it.
+            # (Debian's SQLite has this on by default; python.org and macOS builds do not.)
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         finally:
             cursor.close()

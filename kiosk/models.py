@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -35,7 +36,9 @@ from sqlalchemy.types import TypeDecorator
 
 ROLE_RECEPTION = "reception"
 ROLE_ADMIN = "admin"
-ROLES = (ROLE_RECEPTION, ROLE_ADMIN)
+#: Answers data-subject requests (access, rectification, erasure) for the sites assigned.
+ROLE_PRIVACY = "privacy"
+ROLES = (ROLE_RECEPTION, ROLE_ADMIN, ROLE_PRIVACY)
 
 #: How a kiosk form field is configured per site (data minimisation: ask only what you need).
 FIELD_HIDDEN = "hidden"
@@ -44,6 +47,8 @@ FIELD_REQUIRED = "required"
 FIELD_MODES = (FIELD_HIDDEN, FIELD_OPTIONAL, FIELD_REQUIRED)
 #: The configurable kiosk fields; the visitor's name is always asked and required.
 KIOSK_FIELDS = ("company", "host", "purpose", "email", "phone")
+#: The optional contact fields a site may erase sooner than the visit (Site.contact_retention_days).
+CONTACT_FIELDS = ("email", "phone")
 
 
 def _field_mode_check(field: str) -> CheckConstraint:
@@ -116,6 +121,10 @@ class Site(Base):
     __tablename__ = "sites"
     __table_args__ = (
         CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention_days_range"),
+        CheckConstraint(
+            "contact_retention_days IS NULL OR contact_retention_days BETWEEN 1 AND 3650",
+            name="contact_retention_days_range",
+        ),
         *(_field_mode_check(field) for field in KIOSK_FIELDS),
         CheckConstraint("print_backend IN ('browser', 'cups', 'none')", name="print_backend_known"),
     )
@@ -128,6 +137,9 @@ class Site(Base):
     default_locale: Mapped[str] = mapped_column(String(8), default="sv")
     #: Visitor data is erased this many days after check-out (GDPR storage limitation).
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    #: Email and phone (CONTACT_FIELDS) are erased this many days after check-out, sooner than
+    #: the visit; None: together with the visit.
+    contact_retention_days: Mapped[int | None] = mapped_column(Integer)
     #: The data controller as the notice names it (a company, not a person).
     controller_name: Mapped[str] = mapped_column(String(200))
     controller_contact: Mapped[str] = mapped_column(String(500))
@@ -161,6 +173,13 @@ class Site(Base):
     cups_printer: Mapped[str | None] = mapped_column(String(127))
 
     hosts: Mapped[list[Host]] = relationship(back_populates="site")
+
+    @property
+    def contact_days(self) -> int:
+        """Days after check-out until email and phone are erased; never after the visit."""
+        if self.contact_retention_days is None:
+            return self.retention_days
+        return min(self.contact_retention_days, self.retention_days)
 
     def field_mode(self, field: str) -> str:
         """How the kiosk asks for ``field`` at this site: hidden, optional or required."""
@@ -415,7 +434,9 @@ class StaffUser(Base):
     """A reception or admin account for the dashboard."""
 
     __tablename__ = "staff_users"
-    __table_args__ = (CheckConstraint("role IN ('reception', 'admin')", name="role_known"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('reception', 'admin', 'privacy')", name="role_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
@@ -448,6 +469,11 @@ class StaffUser(Base):
     def is_admin(self) -> bool:
         return self.role == ROLE_ADMIN
 
+    @property
+    def handles_requests(self) -> bool:
+        """May answer data-subject requests and see the retention status."""
+        return self.role in (ROLE_ADMIN, ROLE_PRIVACY)
+
 
 class AuditEvent(Base):
     """Who did what to which record, and when. Never visitor personal data: ids only."""
@@ -462,6 +488,98 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str | None] = mapped_column(String(64))
+
+
+PURGE_RUNNING = "running"
+PURGE_SUCCEEDED = "succeeded"
+PURGE_FAILED = "failed"
+
+
+class PurgeRun(Base):
+    """One run of the retention purge: when, why and what it erased. No personal data."""
+
+    __tablename__ = "purge_runs"
+    __table_args__ = (
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status_known"),
+        Index("ix_purge_runs_started_at", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    #: What started it: "cli", "schedule" or "startup".
+    trigger: Mapped[str] = mapped_column(String(16))
+    #: The scheduled occurrence it serves ("daily:<UTC time>", "startup:<server id>"); unique,
+    #: so each occurrence runs once across workers and machines. None for manual runs.
+    slot: Mapped[str | None] = mapped_column(String(80), unique=True)
+    #: The exception's class name when it failed; never its message, which can quote data.
+    error: Mapped[str | None] = mapped_column(String(100))
+
+    sites: Mapped[list[PurgeRunSite]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="PurgeRunSite.site_id"
+    )
+
+    @property
+    def visits_erased(self) -> int:
+        return sum(item.visits_erased for item in self.sites)
+
+
+class PurgeRunSite(Base):
+    """A purge run's cutoffs and counts for one site."""
+
+    __tablename__ = "purge_run_sites"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("purge_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Visits that ended (check-out, else check-in) at or before this were erased.
+    visit_cutoff: Mapped[datetime]
+    #: Email and phone of visits that ended at or before this were erased.
+    contact_cutoff: Mapped[datetime]
+    #: Unused invitations expected before this day (the site's calendar) were erased.
+    invitation_cutoff: Mapped[date] = mapped_column(Date)
+    visits_erased: Mapped[int] = mapped_column(Integer, default=0)
+    invitations_erased: Mapped[int] = mapped_column(Integer, default=0)
+    #: Visits whose email and phone were erased ahead of the visit.
+    contacts_erased: Mapped[int] = mapped_column(Integer, default=0)
+
+    run: Mapped[PurgeRun] = relationship(back_populates="sites")
+    site: Mapped[Site] = relationship()
+
+
+class SiteDailyStats(Base):
+    """Visits per site and day (the site's calendar), kept after the visits are erased."""
+
+    __tablename__ = "site_daily_stats"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    #: Visits with a check-out; only these have a duration.
+    checked_out: Mapped[int] = mapped_column(Integer, default=0)
+    duration_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HostDailyStats(Base):
+    """Visits per host and day, kept after the visits are erased."""
+
+    __tablename__ = "host_daily_stats"
+    __table_args__ = (Index("ix_host_daily_stats_site_id_day", "site_id", "day"),)
+
+    host_id: Mapped[int] = mapped_column(
+        ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    checked_out: Mapped[int] = mapped_column(Integer, default=0)
+    duration_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class PublishedNoticeChanged(Exception):

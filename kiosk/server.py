@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -12,6 +13,9 @@ class KioskServer(BaseApplication):  # type: ignore[misc]
 
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
+        #: Names this start of the server, so its start-up purge runs once in all workers
+        #: (workers fork from this process and inherit it).
+        self.startup_id = secrets.token_hex(8)
         super().__init__()
 
     def load_config(self) -> None:
@@ -20,9 +24,13 @@ class KioskServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from kiosk.app import create_app
+        from kiosk.privacy.schedule import start_purge_scheduler
 
         # Each worker reads the same instance file and environment as the command did.
-        return create_app()
+        app = create_app()
+        # Every worker schedules the purge; the purge lock lets one of them run each occurrence.
+        start_purge_scheduler(app, startup_id=self.startup_id)
+        return app
 
 
 def _start_notification_sender(worker: Any) -> None:

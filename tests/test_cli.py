@@ -24,7 +24,14 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple
     return paths
 
 
-EXPECTED = {("serve",), ("db", "upgrade"), ("demo",), ("create-user",), ("device", "add")}
+EXPECTED = {
+    ("serve",),
+    ("db", "upgrade"),
+    ("demo",),
+    ("create-user",),
+    ("device", "add"),
+    ("purge",),
+}
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -534,3 +534,21 @@ class TestNotificationsJoinTheDay:
             },
         ).text
         assert "No email was sent" in page
+
+
+def test_the_served_scheduler_checks_out_at_end_of_day(
+    app: Flask, make_site: Any, make_visit: Any, session: Session, clock: Any
+):
+    from kiosk.privacy.schedule import PurgeScheduler
+
+    site = make_site(name="Closing", end_of_day=time(18, 0))
+    visit = make_visit(site, checked_in_at=clock.now())
+    scheduler = PurgeScheduler(app, startup_id=None)
+    scheduler.tick()
+    session.refresh(visit)
+    assert visit.checked_out_at is None  # 09:00 in Stockholm: not closing time yet
+    clock.set(datetime(2026, 3, 4, 17, 30, tzinfo=UTC))  # 18:30 local
+    scheduler.tick()
+    session.refresh(visit)
+    assert visit.checked_out_at == datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
+    assert "end_of_day_check_out" in actions(session)

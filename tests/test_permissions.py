@@ -119,6 +119,41 @@ MATRIX: dict[str, list[Case]] = {
     "badges.evacuation_csv_file": [
         Case("GET", "/dashboard/evacuation.csv", (LOGIN, LOGIN, OK, OK, OK))
     ],
+    # Data-subject requests and the retention status: admins (and the privacy role) only.
+    "dashboard.statistics": [Case("GET", "/dashboard/statistics", (LOGIN, LOGIN, OK, OK, OK))],
+    "dashboard.retention": [
+        Case("GET", "/dashboard/retention", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK))
+    ],
+    "dashboard.requests": [
+        Case("GET", "/dashboard/requests", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK)),
+        Case("POST", "/dashboard/requests", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK)),
+    ],
+    "dashboard.request_export_json": [
+        Case(
+            "POST",
+            "/dashboard/requests/export.json",
+            (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT),
+        )
+    ],
+    "dashboard.request_export_pdf": [
+        Case(
+            "POST",
+            "/dashboard/requests/export.pdf",
+            (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT),
+        )
+    ],
+    "dashboard.request_erase": [
+        Case("POST", "/dashboard/requests/erase", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT))
+    ],
+    "dashboard.request_visit": [
+        Case("GET", "/dashboard/requests/visits/{visit}", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK)),
+        # An empty POST keeps the shown values: saved, then redirected.
+        Case(
+            "POST",
+            "/dashboard/requests/visits/{visit}",
+            (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT),
+        ),
+    ],
     "dashboard.notifications": [
         Case("GET", "/dashboard/notifications", (LOGIN, LOGIN, OK, OK, OK))
     ],

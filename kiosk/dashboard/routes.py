@@ -235,5 +235,6 @@ from kiosk.dashboard import (  # noqa: E402, F401  (routes on this blueprint)
     expected,
     kiosks,
     notifications,
+    privacy,
     visits,
 )

@@ -20,6 +20,7 @@ PLACEHOLDERS = (
     "authority_name",
     "authority_contact",
     "retention_days",
+    "contact_retention_days",
 )
 
 
@@ -54,6 +55,8 @@ def site_facts(site: Site) -> Mapping[str, str]:
         "authority_name": site.authority_name,
         "authority_contact": site.authority_contact or "",
         "retention_days": str(site.retention_days),
+        # Email and phone: the site's shorter period, else the visit's.
+        "contact_retention_days": str(site.contact_days),
     }
 
 

@@ -1,0 +1,360 @@
+"""Dashboard: visit statistics, the retention purge's status, and data-subject requests.
+
+Statistics are for all staff of a site; the purge status and the requests (find, export,
+correct, erase one person's records) are for admins and the privacy role. Every view, export,
+correction and erasure of personal data is audited with ids only; search terms travel in POST
+bodies, never in a URL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_date, get_locale, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from kiosk.clock import now
+from kiosk.dashboard.routes import bp, current_staff
+from kiosk.db import get_session
+from kiosk.i18n import language_choices
+from kiosk.models import Invitation, Site, Visit
+from kiosk.privacy.access_pdf import render_access_pdf
+from kiosk.privacy.forms import EraseForm, ExportForm, PersonSearchForm, RectifyForm
+from kiosk.privacy.requests import (
+    PersonRecords,
+    access_json,
+    erase_person,
+    export_access,
+    find_person,
+    load_invitations,
+    load_visits,
+    rectify_visit,
+)
+from kiosk.privacy.retention import purge_status, recent_runs
+from kiosk.privacy.schedule import next_scheduled_run
+from kiosk.privacy.stats import DailyStats, Tally, daily_stats
+from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.sites import sites_served_by
+
+#: Periods the statistics page offers, in days.
+STATS_PERIODS = (7, 30, 90, 365)
+
+
+def _sites() -> list[Site]:
+    return list(sites_served_by(get_session(), current_staff()))
+
+
+def _require_request_role() -> None:
+    if not current_staff().handles_requests:
+        abort(403)
+
+
+def _audit(action: str, target_type: str, target_ids: list[int]) -> None:
+    at = now()
+    for target_id in target_ids:
+        record_event(
+            get_session(),
+            actor=staff_actor(current_staff()),
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            now=at,
+        )
+
+
+def _audit_records(action: str, visits: list[Visit], invitations: list[Invitation]) -> None:
+    _audit(action, "visit", [visit.id for visit in visits])
+    _audit(action, "invitation", [item.id for item in invitations])
+
+
+@bp.context_processor
+def _purge_warning() -> dict[str, bool]:
+    """Admins and privacy officers see a warning on every page while the purge is overdue."""
+    if not current_user.is_authenticated or not current_staff().handles_requests:
+        return {}
+    status = purge_status(get_session(), now=now(), next_run=None)
+    return {"purge_overdue": status.overdue}
+
+
+# Statistics ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An inline SVG bar chart (no script, no CDN: the page's CSP allows neither)."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    peak: int
+    first_label: str
+    last_label: str
+
+
+def _chart(days: list[tuple[object, Tally]], width: int = 720, height: int = 160) -> Chart:
+    peak = max((tally.visits for _day, tally in days), default=0)
+    slot = width / max(1, len(days))
+    gap = min(2.0, slot * 0.2)
+    bars = []
+    for index, (day, tally) in enumerate(days):
+        bar_height = 0.0 if not peak else (height - 4) * tally.visits / peak
+        bars.append(
+            Bar(
+                x=round(index * slot + gap / 2, 2),
+                y=round(height - bar_height, 2),
+                width=round(slot - gap, 2),
+                height=round(bar_height, 2),
+                label=format_date(day, "medium"),
+                value=tally.visits,
+            )
+        )
+    return Chart(
+        width=width,
+        height=height,
+        bars=bars,
+        peak=peak,
+        first_label=bars[0].label if bars else "",
+        last_label=bars[-1].label if bars else "",
+    )
+
+
+@bp.route("/statistics")
+@login_required  # type: ignore[untyped-decorator]
+def statistics() -> str:
+    """Visits per day and per host at the user's sites, kept after the visits are erased."""
+    period = request.args.get("days", 30, type=int)
+    if period not in STATS_PERIODS:
+        period = 30
+    db_session = get_session()
+    sites = _sites()
+    at = now()
+    per_site: dict[int, DailyStats] = {}
+    charts: dict[int, Chart] = {}
+    hosts: dict[int, str] = {}
+    for site in sites:
+        last = at.astimezone(ZoneInfo(site.timezone)).date()
+        first = last - timedelta(days=period - 1)
+        stats = daily_stats(db_session, [site.id], {site.id: ZoneInfo(site.timezone)}, first, last)
+        per_site[site.id] = stats[site.id]
+        charts[site.id] = _chart(list(stats[site.id].days))
+        hosts.update({host.id: host.name for host in site.hosts})
+    return render_template(
+        "dashboard/statistics.html",
+        sites=sites,
+        stats=per_site,
+        charts=charts,
+        host_names=hosts,
+        period=period,
+        periods=STATS_PERIODS,
+    )
+
+
+# Retention -------------------------------------------------------------------------------
+
+
+@bp.route("/retention")
+@login_required  # type: ignore[untyped-decorator]
+def retention() -> str:
+    """The purge: last run, next run, a warning when overdue, and the recent runs per site."""
+    _require_request_role()
+    db_session = get_session()
+    at = now()
+    sites = _sites()
+    site_ids = {site.id for site in sites}
+    status = purge_status(db_session, now=at, next_run=next_scheduled_run(current_app.config, at))
+    zone = ZoneInfo(current_app.config["PURGE_TIMEZONE"])
+    locale = get_locale() or "en"
+
+    def purge_time(moment: datetime, style: str = "medium") -> str:
+        return format_datetime(moment, style, tzinfo=zone, locale=locale)
+
+    return render_template(
+        "dashboard/retention.html",
+        purge_time=purge_time,
+        status=status,
+        sites=sites,
+        runs=recent_runs(db_session),
+        site_ids=site_ids,
+        purge_timezone=current_app.config["PURGE_TIMEZONE"],
+    )
+
+
+# Data-subject requests -------------------------------------------------------------------
+
+
+def _export_form(records: PersonRecords | None = None) -> ExportForm:
+    form = ExportForm()
+    form.language.choices = language_choices(current_app)
+    if records is not None:
+        # The PDF speaks the language the person last used at the kiosk.
+        form.language.data = next(
+            (visit.locale for visit in records.visits),
+            next((item.locale for item in records.invitations), str(get_locale())),
+        )
+    return form
+
+
+@bp.route("/requests", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def requests() -> str:
+    """Find one person's visits and expected visits at the user's sites."""
+    _require_request_role()
+    form = PersonSearchForm()
+    records: PersonRecords | None = None
+    if form.validate_on_submit():
+        site_ids = [site.id for site in _sites()]
+        records = find_person(
+            get_session(), site_ids, name=form.name.data or "", email=form.email.data or ""
+        )
+        _audit_records("request_search", records.visits, records.invitations)
+        get_session().commit()
+    return render_template(
+        "dashboard/requests.html",
+        form=form,
+        records=records,
+        export_form=_export_form(records) if records else None,
+    )
+
+
+def _selected() -> tuple[list[Visit], list[Invitation]]:
+    """The records ticked in the results, limited to the user's sites."""
+    site_ids = [site.id for site in _sites()]
+
+    def ids(name: str) -> list[int]:
+        return [int(value) for value in request.form.getlist(name) if value.isdigit()][:500]
+
+    visits = load_visits(get_session(), ids("visit"), site_ids)
+    invitations = load_invitations(get_session(), ids("invitation"), site_ids)
+    if not visits and not invitations:
+        flash(_("Please choose at least one record."))
+    return visits, invitations
+
+
+def _download(body: bytes, mimetype: str, extension: str) -> Response:
+    # The file name says what it is and when, never whose.
+    name = f"visitor-data-{now():%Y-%m-%d}.{extension}"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route("/requests/export.json", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def request_export_json() -> BaseResponse:
+    """Access and portability: the chosen records as JSON."""
+    _require_request_role()
+    form = _export_form()
+    if not form.validate_on_submit():
+        return redirect(url_for(".requests"))
+    visits, invitations = _selected()
+    if not visits and not invitations:
+        return redirect(url_for(".requests"))
+    report = export_access(get_session(), visits, invitations, now=now())
+    _audit_records("request_export_json", visits, invitations)
+    get_session().commit()
+    body = json.dumps(access_json(report), ensure_ascii=False, indent=2).encode()
+    return _download(body, "application/json", "json")
+
+
+@bp.route("/requests/export.pdf", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def request_export_pdf() -> BaseResponse:
+    """Access: the chosen records as a readable PDF in the person's language."""
+    _require_request_role()
+    form = _export_form()
+    if not form.validate_on_submit():
+        return redirect(url_for(".requests"))
+    visits, invitations = _selected()
+    if not visits and not invitations:
+        return redirect(url_for(".requests"))
+    report = export_access(get_session(), visits, invitations, now=now())
+    body = render_access_pdf(report, form.language.data or report.locale or str(get_locale()))
+    _audit_records("request_export_pdf", visits, invitations)
+    get_session().commit()
+    return _download(body, "application/pdf", "pdf")
+
+
+@bp.route("/requests/erase", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]
+def request_erase() -> str | BaseResponse:
+    """Erasure or an upheld objection: confirm, then erase the chosen records now."""
+    _require_request_role()
+    visits, invitations = _selected()
+    if not visits and not invitations:
+        return redirect(url_for(".requests"))
+    form = EraseForm()
+    if "submit" in request.form and form.validate_on_submit():
+        # The audit keeps the ids of what was erased and why; the records themselves go.
+        _audit_records(f"erase_on_{form.reason.data}", visits, invitations)
+        erased = erase_person(get_session(), visits, invitations)
+        get_session().commit()
+        count = sum(erased.visits.values()) + sum(erased.invitations.values())
+        flash(ngettext("%(num)d record erased.", "%(num)d records erased.", count))
+        return redirect(url_for(".requests"))
+    _audit_records("request_view", visits, invitations)
+    get_session().commit()
+    if "submit" not in request.form:
+        form = EraseForm(formdata=None)
+    return render_template(
+        "dashboard/request_erase.html", form=form, visits=visits, invitations=invitations
+    )
+
+
+@bp.route("/requests/visits/<int:visit_id>", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def request_visit(visit_id: int) -> str | BaseResponse:
+    """Rectification: correct one visit's personal data."""
+    _require_request_role()
+    site_ids = [site.id for site in _sites()]
+    found = load_visits(get_session(), [visit_id], site_ids)
+    if not found:
+        abort(404)
+    visit = found[0]
+    form = RectifyForm(obj=visit)
+    if form.validate_on_submit():
+        changed = rectify_visit(
+            visit,
+            {
+                "visitor_name": form.visitor_name.data,
+                "company": form.company.data,
+                "email": form.email.data,
+                "phone": form.phone.data,
+                "purpose": form.purpose.data,
+            },
+        )
+        if changed:
+            _audit("rectify_visit", "visit", [visit.id])
+            flash(_("The visit is corrected."))
+        get_session().commit()
+        return redirect(url_for(".request_visit", visit_id=visit.id))
+    _audit("request_view", "visit", [visit.id])
+    get_session().commit()
+    return render_template("dashboard/request_visit.html", form=form, visit=visit)

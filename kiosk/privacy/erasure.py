@@ -1,0 +1,180 @@
+"""Erasing visitor data: the one mechanism the retention purge and erasure requests share.
+
+Erasing visits means: the invitations that led to them, every derived copy other modules keep
+(registered below), then the visits themselves — after their counts went into the daily
+statistics, in the same transaction, so a visit is counted exactly once.
+
+Other modules that keep copies of visitor data (badge PDFs, print jobs, notification queues)
+register an eraser at import time::
+
+    from kiosk.privacy.erasure import register_visit_eraser
+
+    @register_visit_eraser
+    def erase_print_jobs(session: Session, visit_ids: Sequence[int]) -> None:
+        session.execute(delete(PrintJob).where(PrintJob.visit_id.in_(visit_ids)))
+
+An eraser runs inside the erasing transaction, before the rows are deleted, with at most one
+batch of ids; raising aborts the batch (nothing of it is erased, and the run is marked failed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from kiosk.models import Invitation, Site, Visit
+from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
+
+#: ``eraser(session, ids)``: erase what is kept about these visits (or invitations) elsewhere.
+Eraser = Callable[[Session, Sequence[int]], Any]
+E = TypeVar("E", bound=Eraser)
+
+_visit_erasers: list[Eraser] = []
+_invitation_erasers: list[Eraser] = []
+
+
+def register_visit_eraser(eraser: E) -> E:
+    """Have ``eraser(session, visit_ids)`` run whenever visits are erased (a decorator)."""
+    if eraser not in _visit_erasers:
+        _visit_erasers.append(eraser)
+    return eraser
+
+
+def register_invitation_eraser(eraser: E) -> E:
+    """Have ``eraser(session, invitation_ids)`` run whenever invitations are erased."""
+    if eraser not in _invitation_erasers:
+        _invitation_erasers.append(eraser)
+    return eraser
+
+
+@dataclass
+class Erased:
+    """How many rows were erased, per site."""
+
+    visits: Counter[int] = field(default_factory=Counter)
+    invitations: Counter[int] = field(default_factory=Counter)
+
+    def add(self, other: Erased) -> None:
+        self.visits.update(other.visits)
+        self.invitations.update(other.invitations)
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer now (SQLite: ``BEGIN IMMEDIATE``).
+
+    SQLite's default transaction reads first and asks for the write lock at its first change;
+    if another process wrote in between, that upgrade fails at once instead of waiting. Taking
+    the lock first makes the batch wait its turn (up to the busy timeout) like any writer.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def visit_times_query(*criteria: Any) -> Any:
+    """SELECT of what the statistics need from visits, locked for the erasing transaction."""
+    return (
+        select(Visit.id, Visit.site_id, Visit.host_id, Visit.checked_in_at, Visit.checked_out_at)
+        .where(*criteria)
+        .order_by(Visit.id)
+        .with_for_update()
+    )
+
+
+def erase_visit_rows(
+    session: Session, rows: Sequence[VisitTimes], zones: Mapping[int, ZoneInfo]
+) -> Erased:
+    """Erase these (locked) visits: invitations, derived copies, statistics, then the rows.
+
+    ``zones`` maps each site id to its time zone (statistics count days on the site's
+    calendar). The caller commits.
+    """
+    erased = Erased()
+    if not rows:
+        return erased
+    visit_ids = [row.id for row in rows]
+    invitations = session.execute(
+        select(Invitation.id, Invitation.site_id).where(Invitation.visit_id.in_(visit_ids))
+    ).all()
+    erased.invitations.update(site_id for _id, site_id in invitations)
+    _erase_invitation_ids(session, [invitation_id for invitation_id, _site in invitations])
+    for eraser in _visit_erasers:
+        eraser(session, visit_ids)
+    add_to_daily_stats(session, rows, zones)
+    session.execute(
+        delete(Visit).where(Visit.id.in_(visit_ids)).execution_options(synchronize_session=False)
+    )
+    erased.visits.update(row.site_id for row in rows)
+    return erased
+
+
+def erase_invitation_rows(session: Session, rows: Sequence[tuple[int, int]]) -> Erased:
+    """Erase these invitations, given as (id, site id), with their derived copies."""
+    erased = Erased()
+    _erase_invitation_ids(session, [invitation_id for invitation_id, _site in rows])
+    erased.invitations.update(site_id for _id, site_id in rows)
+    return erased
+
+
+def _erase_invitation_ids(session: Session, invitation_ids: Sequence[int]) -> None:
+    if not invitation_ids:
+        return
+    for eraser in _invitation_erasers:
+        eraser(session, invitation_ids)
+    session.execute(
+        delete(Invitation)
+        .where(Invitation.id.in_(invitation_ids))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def erase_visits(session: Session, visit_ids: Iterable[int]) -> Erased:
+    """Erase these visits now (an erasure request): the same steps as the purge."""
+    ids = sorted(set(visit_ids))
+    zones = site_zones(session)
+    erased = Erased()
+    for start in range(0, len(ids), 500):
+        query = visit_times_query(Visit.id.in_(ids[start : start + 500]))
+        rows = [VisitTimes(*row) for row in session.execute(query)]
+        erased.add(erase_visit_rows(session, rows, zones))
+    return erased
+
+
+def erase_invitations(session: Session, invitation_ids: Iterable[int]) -> Erased:
+    """Erase these invitations now (an erasure request)."""
+    ids = sorted(set(invitation_ids))
+    rows = session.execute(
+        select(Invitation.id, Invitation.site_id).where(Invitation.id.in_(ids)).with_for_update()
+    ).all()
+    return erase_invitation_rows(session, [(row[0], row[1]) for row in rows])
+
+
+def site_zones(session: Session) -> dict[int, ZoneInfo]:
+    """Every site's time zone, by site id."""
+    return {
+        site_id: ZoneInfo(zone) for site_id, zone in session.execute(select(Site.id, Site.timezone))
+    }
+
+
+def erase_contact_fields(session: Session, visit_ids: Sequence[int]) -> None:
+    """Erase email and phone of these visits, and the email of the invitations behind them."""
+    if not visit_ids:
+        return
+    no_sync = {"synchronize_session": False}
+    session.execute(
+        update(Visit).where(Visit.id.in_(visit_ids)).values(email=None, phone=None),
+        execution_options=no_sync,
+    )
+    session.execute(
+        update(Invitation).where(Invitation.visit_id.in_(visit_ids)).values(email=None),
+        execution_options=no_sync,
+    )

@@ -1,0 +1,330 @@
+"""Data-subject requests: find one person's records, export them (access, GDPR Art. 15 and
+20), correct a visit (rectification, Art. 16) and erase them now (erasure or an upheld
+objection, Art. 17 and 21) with the same mechanics as the retention purge.
+
+Only the records still kept can be found: everything older is erased already.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from kiosk.models import Invitation, Site, Visit
+from kiosk.privacy.erasure import Erased, begin_write, erase_invitations, erase_visits
+from kiosk.privacy.retention import contacts_erased_at, invitation_erased_at, visit_erased_at
+from kiosk.services.notices import render_notice
+
+#: A search shows at most this many records: a person has a handful, not hundreds.
+SEARCH_LIMIT = 200
+
+_WORD_SEPARATORS = re.compile(r"[\s\-‐‑'’.,]+")
+
+
+def _words(text: str) -> list[str]:
+    """Words of a name, ignoring case and accents ("Åsa Öberg-Lind" -> asa, oberg, lind)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return [word for word in _WORD_SEPARATORS.split(plain.casefold()) if word]
+
+
+@dataclass(frozen=True)
+class PersonRecords:
+    """One person's visits and invitations (unused ones) at the searched sites."""
+
+    visits: list[Visit]
+    invitations: list[Invitation]
+    #: More matched than SEARCH_LIMIT; the search should be narrowed.
+    truncated: bool = False
+
+
+def find_person(
+    session: Session, site_ids: Sequence[int], *, name: str = "", email: str = ""
+) -> PersonRecords:
+    """Visits and unused invitations whose name has every word of ``name`` (in any order,
+    ignoring case and accents), or whose email is ``email`` (ignoring case)."""
+    wanted_words = _words(name)
+    wanted_email = email.strip().casefold()
+    if not site_ids or not (wanted_words or wanted_email):
+        return PersonRecords([], [])
+
+    def matches(candidate_name: str, candidate_email: str | None) -> bool:
+        if wanted_email and candidate_email and candidate_email.casefold() == wanted_email:
+            return True
+        return bool(wanted_words) and set(wanted_words) <= set(_words(candidate_name))
+
+    visit_ids = [
+        visit_id
+        for visit_id, visitor_name, visit_email in session.execute(
+            select(Visit.id, Visit.visitor_name, Visit.email)
+            .where(Visit.site_id.in_(site_ids))
+            .execution_options(yield_per=5000)
+        )
+        if matches(visitor_name, visit_email)
+    ]
+    invitation_ids = [
+        invitation_id
+        for invitation_id, visitor_name, invitation_email in session.execute(
+            select(Invitation.id, Invitation.visitor_name, Invitation.email).where(
+                Invitation.site_id.in_(site_ids), Invitation.visit_id.is_(None)
+            )
+        )
+        if matches(visitor_name, invitation_email)
+    ]
+    truncated = len(visit_ids) + len(invitation_ids) > SEARCH_LIMIT
+    visits = load_visits(session, visit_ids[-SEARCH_LIMIT:], site_ids)
+    invitations = load_invitations(
+        session, invitation_ids[: max(0, SEARCH_LIMIT - len(visits))], site_ids
+    )
+    return PersonRecords(visits, invitations, truncated)
+
+
+def load_visits(session: Session, visit_ids: Iterable[int], site_ids: Sequence[int]) -> list[Visit]:
+    """These visits, if they belong to these sites, newest first."""
+    ids = list(visit_ids)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Visit)
+            .options(
+                joinedload(Visit.site), joinedload(Visit.host), joinedload(Visit.notice_version)
+            )
+            .where(Visit.id.in_(ids), Visit.site_id.in_(site_ids))
+            .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+        )
+    )
+
+
+def load_invitations(
+    session: Session, invitation_ids: Iterable[int], site_ids: Sequence[int]
+) -> list[Invitation]:
+    """These unused invitations, if they belong to these sites, soonest first."""
+    ids = list(invitation_ids)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Invitation)
+            .options(joinedload(Invitation.site), joinedload(Invitation.host))
+            .where(
+                Invitation.id.in_(ids),
+                Invitation.site_id.in_(site_ids),
+                Invitation.visit_id.is_(None),
+            )
+            .order_by(Invitation.expected_on, Invitation.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Who received a visit's data (GDPR Art. 15(1)(c)).
+
+    ``recipient`` is a kind — ``reception`` (the site's reception, ``name`` = the site),
+    ``host`` (the person visited, ``name`` = the host) or one a registered source adds —
+    and ``at`` when it was sent, where known.
+    """
+
+    recipient: str
+    name: str | None = None
+    at: datetime | None = None
+
+
+#: ``source(session, visits) -> {visit id: [Disclosure, ...]}``
+DisclosureSource = Callable[[Session, Sequence[Visit]], Mapping[int, Sequence[Disclosure]]]
+_disclosure_sources: list[DisclosureSource] = []
+
+
+def register_disclosure_source(source: DisclosureSource) -> DisclosureSource:
+    """Have ``source`` tell access exports where visits' data went (e.g. host notifications)."""
+    if source not in _disclosure_sources:
+        _disclosure_sources.append(source)
+    return source
+
+
+def _built_in_disclosures(visit: Visit) -> list[Disclosure]:
+    found = [Disclosure("reception", visit.site.name)]
+    if visit.host is not None:
+        found.append(Disclosure("host", visit.host.name))
+    return found
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """A visit as the person's access export shows it."""
+
+    visit: Visit
+    erased_from: datetime
+    #: When email and phone go sooner than the visit; None when they go with it.
+    contacts_erased_from: datetime | None
+    disclosures: list[Disclosure]
+
+
+@dataclass(frozen=True)
+class InvitationRecord:
+    """An expected visit that has not happened, as the access export shows it."""
+
+    invitation: Invitation
+    erased_from: datetime
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """Everything kept about one person, for an access or portability request."""
+
+    generated_at: datetime
+    visits: list[VisitRecord]
+    invitations: list[InvitationRecord]
+    #: The sites involved: each names its controller, DPO and supervisory authority.
+    sites: list[Site] = field(default_factory=list)
+
+    @property
+    def locale(self) -> str | None:
+        """The language the person last used at the kiosk."""
+        for record in self.visits:
+            return record.visit.locale
+        for item in self.invitations:
+            return item.invitation.locale
+        return None
+
+
+def export_access(
+    session: Session, visits: Sequence[Visit], invitations: Sequence[Invitation], *, now: datetime
+) -> AccessReport:
+    """Put together the access report of these records."""
+    extra: dict[int, list[Disclosure]] = {}
+    for source in _disclosure_sources:
+        for visit_id, items in source(session, visits).items():
+            extra.setdefault(visit_id, []).extend(items)
+    visit_records = []
+    for visit in visits:
+        contacts = contacts_erased_at(visit.site, visit)
+        erased = visit_erased_at(visit.site, visit)
+        visit_records.append(
+            VisitRecord(
+                visit=visit,
+                erased_from=erased,
+                contacts_erased_from=contacts if contacts < erased else None,
+                disclosures=_built_in_disclosures(visit) + extra.get(visit.id, []),
+            )
+        )
+    invitation_records = [
+        InvitationRecord(item, invitation_erased_at(item.site, item)) for item in invitations
+    ]
+    sites = {visit.site.id: visit.site for visit in visits}
+    sites.update({item.site.id: item.site for item in invitations})
+    return AccessReport(
+        generated_at=now,
+        visits=visit_records,
+        invitations=invitation_records,
+        sites=sorted(sites.values(), key=lambda site: site.name),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def access_json(report: AccessReport) -> dict[str, Any]:
+    """The access report as JSON-ready data (machine-readable: portability)."""
+    return {
+        "generated_at": _iso(report.generated_at),
+        "controllers": [
+            {
+                "site": site.name,
+                "controller": site.controller_name,
+                "contact": site.controller_contact,
+                "data_protection_officer": site.dpo_contact,
+                "supervisory_authority": site.authority_name,
+                "supervisory_authority_contact": site.authority_contact,
+                "retention_days": site.retention_days,
+                "contact_details_retention_days": site.contact_days,
+            }
+            for site in report.sites
+        ],
+        "visits": [_visit_json(record) for record in report.visits],
+        "expected_visits": [
+            {
+                "site": item.invitation.site.name,
+                "name": item.invitation.visitor_name,
+                "company": item.invitation.company,
+                "email": item.invitation.email,
+                "host": item.invitation.host.name if item.invitation.host else None,
+                "expected_on": item.invitation.expected_on.isoformat(),
+                "language": item.invitation.locale,
+                "registered_at": _iso(item.invitation.created_at),
+                "cancelled_at": _iso(item.invitation.cancelled_at),
+                "erased_from": _iso(item.erased_from),
+            }
+            for item in report.invitations
+        ],
+    }
+
+
+def _visit_json(record: VisitRecord) -> dict[str, Any]:
+    visit = record.visit
+    notice = visit.notice_version
+    return {
+        "site": visit.site.name,
+        "name": visit.visitor_name,
+        "company": visit.company,
+        "email": visit.email,
+        "phone": visit.phone,
+        "purpose": visit.purpose,
+        "host": visit.host.name if visit.host else None,
+        "language": visit.locale,
+        "checked_in_at": _iso(visit.checked_in_at),
+        "checked_out_at": _iso(visit.checked_out_at),
+        "badge_code": visit.short_code,
+        "privacy_notice": None
+        if notice is None
+        else {
+            "version": notice.version,
+            "language": notice.locale,
+            "published_at": _iso(notice.published_at),
+            "text": render_notice(notice, visit.site),
+        },
+        "erased_from": _iso(record.erased_from),
+        "contact_details_erased_from": _iso(record.contacts_erased_from),
+        "recipients": [
+            {"recipient": item.recipient, "name": item.name, "at": _iso(item.at)}
+            for item in record.disclosures
+        ],
+    }
+
+
+#: The visit fields a rectification may change (the personal data, nothing else).
+RECTIFIABLE = ("visitor_name", "company", "email", "phone", "purpose")
+
+
+def rectify_visit(visit: Visit, changes: Mapping[str, str | None]) -> list[str]:
+    """Correct a visit's personal data; returns the names of the fields that changed."""
+    changed = []
+    for name in RECTIFIABLE:
+        if name not in changes:
+            continue
+        value = changes[name] or None
+        if name == "visitor_name" and not value:
+            raise ValueError("a visit needs a name")
+        if getattr(visit, name) != value:
+            setattr(visit, name, value)
+            changed.append(name)
+    return changed
+
+
+def erase_person(
+    session: Session, visits: Sequence[Visit], invitations: Sequence[Invitation]
+) -> Erased:
+    """Erase these records now, as the purge would (statistics first, derived copies too)."""
+    begin_write(session)
+    erased = erase_visits(session, [visit.id for visit in visits])
+    erased.add(erase_invitations(session, [item.id for item in invitations]))
+    return erased

@@ -1,0 +1,513 @@
+"""The retention rules and the purge that applies them.
+
+- A visit is erased ``site.retention_days`` after it ended: its check-out, or its check-in when
+  it was never checked out. Days are calendar days on the site's clock, so a visit that ended at
+  10:00 is erased from 10:00 that many days later, across a daylight-saving change too.
+- Email and phone (``CONTACT_FIELDS``) are erased ``site.contact_days`` after the visit ended
+  when the site keeps them for less time than the visit.
+- An invitation that was never used is erased ``retention_days`` after its expected day ended;
+  a used one goes with its visit.
+
+The purge works in batches of ``PURGE_BATCH_SIZE`` rows, one transaction each, walking the
+primary key so every batch is a short index range on SQLite and PostgreSQL alike; between
+batches it pauses and lets SQLite checkpoint its write-ahead log, so kiosk check-ins wait for
+one small batch at most. Erasing the same thing twice erases nothing more: the purge is
+idempotent, and :func:`run_purge` takes a database-wide lock so that only one runs at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, case, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from kiosk.clock import Clock
+from kiosk.models import (
+    PURGE_FAILED,
+    PURGE_RUNNING,
+    PURGE_SUCCEEDED,
+    Invitation,
+    PurgeRun,
+    PurgeRunSite,
+    Site,
+    UTCDateTime,
+    Visit,
+)
+from kiosk.privacy.erasure import (
+    Erased,
+    begin_write,
+    erase_contact_fields,
+    erase_invitation_rows,
+    erase_visit_rows,
+    visit_times_query,
+)
+from kiosk.privacy.lock import purge_lock
+from kiosk.privacy.stats import VisitTimes
+
+log = logging.getLogger(__name__)
+
+#: The dashboard warns when no purge succeeded for this long.
+OVERDUE_AFTER = timedelta(hours=48)
+
+T = TypeVar("T", bound=tuple[Any, ...])
+
+
+@dataclass(frozen=True)
+class PurgeSettings:
+    """How the purge paces itself (``PURGE_BATCH_SIZE``, ``PURGE_PAUSE_MS``)."""
+
+    batch_size: int = 1000
+    pause_seconds: float = 0.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PurgeSettings:
+        return cls(
+            batch_size=max(1, int(config["PURGE_BATCH_SIZE"])),
+            pause_seconds=max(0, int(config["PURGE_PAUSE_MS"])) / 1000,
+        )
+
+
+@dataclass(frozen=True)
+class SiteCutoffs:
+    """What the purge erases at one site at one moment."""
+
+    site_id: int
+    site_name: str
+    zone: ZoneInfo
+    #: Visits that ended at or before this are erased.
+    visit: datetime
+    #: Email and phone of visits that ended at or before this are erased.
+    contact: datetime
+    #: Unused invitations expected before this day are erased.
+    invitation: date
+    #: The email of unused invitations expected before this day is erased.
+    contact_invitation: date
+
+    @property
+    def contacts_sooner(self) -> bool:
+        return self.contact > self.visit
+
+
+def _days_before(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
+    # Aware datetime arithmetic in a ZoneInfo zone is wall-clock arithmetic: 10:00 minus 30
+    # days is 10:00, whatever daylight-saving change lies between.
+    return (moment.astimezone(zone) - timedelta(days=days)).astimezone(UTC)
+
+
+def _days_after(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
+    return (moment.astimezone(zone) + timedelta(days=days)).astimezone(UTC)
+
+
+def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
+    """The site's cutoffs at ``now``."""
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
+    return SiteCutoffs(
+        site_id=site.id,
+        site_name=site.name,
+        zone=zone,
+        visit=_days_before(now, zone, site.retention_days),
+        contact=_days_before(now, zone, site.contact_days),
+        invitation=today - timedelta(days=site.retention_days),
+        contact_invitation=today - timedelta(days=site.contact_days),
+    )
+
+
+def visit_erased_at(site: Site, visit: Visit) -> datetime:
+    """From when the purge erases this visit (it runs daily, so up to a day later)."""
+    ended = visit.checked_out_at or visit.checked_in_at
+    return _days_after(ended, ZoneInfo(site.timezone), site.retention_days)
+
+
+def contacts_erased_at(site: Site, visit: Visit) -> datetime:
+    """From when the purge erases this visit's email and phone."""
+    ended = visit.checked_out_at or visit.checked_in_at
+    return _days_after(ended, ZoneInfo(site.timezone), site.contact_days)
+
+
+def invitation_erased_at(site: Site, invitation: Invitation) -> datetime:
+    """From when the purge erases this invitation, if it is never used."""
+    zone = ZoneInfo(site.timezone)
+    day_after = invitation.expected_on + timedelta(days=site.retention_days + 1)
+    return datetime(day_after.year, day_after.month, day_after.day, tzinfo=zone).astimezone(UTC)
+
+
+@dataclass
+class SiteCounts:
+    """What a purge erased (or would erase) at one site."""
+
+    visits: int = 0
+    invitations: int = 0
+    #: Visits and unused invitations whose email and phone were erased ahead of them.
+    contacts: int = 0
+
+
+@dataclass
+class PurgeCounts:
+    """Counts per site id."""
+
+    sites: dict[int, SiteCounts] = field(default_factory=dict)
+
+    def site(self, site_id: int) -> SiteCounts:
+        return self.sites.setdefault(site_id, SiteCounts())
+
+
+def _ended() -> Any:
+    return func.coalesce(Visit.checked_out_at, Visit.checked_in_at)
+
+
+def _per_site(column: Any, values: Mapping[int, Any], type_: Any) -> Any:
+    """A CASE giving each site's own cutoff (NULL, so nothing matches, for other sites).
+
+    One statement for all sites, without a ``site_id`` condition: that keeps the query a walk
+    along the primary key instead of tempting the planner into the site index plus a sort.
+    """
+    return case({site_id: literal(value, type_) for site_id, value in values.items()}, value=column)
+
+
+class _Criteria:
+    """The purge's conditions for a set of sites."""
+
+    def __init__(self, cutoffs: Sequence[SiteCutoffs]) -> None:
+        self.visits = _ended() <= _per_site(
+            Visit.site_id, {c.site_id: c.visit for c in cutoffs}, UTCDateTime()
+        )
+        self.invitations = (
+            Invitation.visit_id.is_(None),
+            Invitation.expected_on
+            < _per_site(Invitation.site_id, {c.site_id: c.invitation for c in cutoffs}, Date()),
+        )
+        sooner = [c for c in cutoffs if c.contacts_sooner]
+        self.any_contacts = bool(sooner)
+        self.contacts = (
+            or_(Visit.email.is_not(None), Visit.phone.is_not(None)),
+            _ended()
+            <= _per_site(Visit.site_id, {c.site_id: c.contact for c in sooner}, UTCDateTime()),
+        )
+        self.invitation_contacts = (
+            Invitation.visit_id.is_(None),
+            Invitation.email.is_not(None),
+            Invitation.expected_on
+            < _per_site(
+                Invitation.site_id, {c.site_id: c.contact_invitation for c in sooner}, Date()
+            ),
+        )
+
+
+def count_expired(session: Session, cutoffs: Sequence[SiteCutoffs]) -> PurgeCounts:
+    """What a purge with these cutoffs would erase now, per site (a dry run: no change)."""
+    counts = PurgeCounts({c.site_id: SiteCounts() for c in cutoffs})
+    if not cutoffs:
+        return counts
+    criteria = _Criteria(cutoffs)
+
+    def per_site(column: Any, *where: Any) -> dict[int, int]:
+        rows = session.execute(select(column, func.count()).where(*where).group_by(column))
+        return {site_id: number for site_id, number in rows}
+
+    for site_id, number in per_site(Visit.site_id, criteria.visits).items():
+        counts.site(site_id).visits = number
+    for site_id, number in per_site(Invitation.site_id, *criteria.invitations).items():
+        counts.site(site_id).invitations = number
+    # Invitations of the visits erased go with them.
+    used = per_site(
+        Invitation.site_id, Invitation.visit_id.in_(select(Visit.id).where(criteria.visits))
+    )
+    for site_id, number in used.items():
+        counts.site(site_id).invitations += number
+    if criteria.any_contacts:
+        contacts = per_site(Visit.site_id, *criteria.contacts, ~criteria.visits)
+        for site_id, number in contacts.items():
+            counts.site(site_id).contacts = number
+        invitations = per_site(
+            Invitation.site_id, *criteria.invitation_contacts, ~criteria.invitations[1]
+        )
+        for site_id, number in invitations.items():
+            counts.site(site_id).contacts += number
+    return counts
+
+
+def purge_expired(
+    session: Session,
+    cutoffs: Sequence[SiteCutoffs],
+    settings: PurgeSettings,
+    *,
+    run_id: int | None = None,
+) -> PurgeCounts:
+    """Erase what these cutoffs say has expired, in batches with a commit each.
+
+    With ``run_id``, each batch adds its counts to that run's per-site rows in the same
+    transaction, so the record stays true even if the purge is interrupted.
+    """
+    counts = PurgeCounts({c.site_id: SiteCounts() for c in cutoffs})
+    if not cutoffs:
+        return counts
+    criteria = _Criteria(cutoffs)
+    zones = {c.site_id: c.zone for c in cutoffs}
+
+    def record(erased: Erased, contacts: Counter[int] | None = None) -> None:
+        for site_id, number in erased.visits.items():
+            counts.site(site_id).visits += number
+        for site_id, number in erased.invitations.items():
+            counts.site(site_id).invitations += number
+        for site_id, number in (contacts or Counter()).items():
+            counts.site(site_id).contacts += number
+        if run_id is not None:
+            _add_to_run(session, run_id, erased, contacts or Counter())
+
+    def fetch_visits(last: int, limit: int) -> list[VisitTimes]:
+        query = visit_times_query(Visit.id > last, criteria.visits).limit(limit)
+        return [VisitTimes(*row) for row in session.execute(query)]
+
+    _in_batches(
+        session,
+        settings,
+        fetch_visits,
+        lambda rows: record(erase_visit_rows(session, rows, zones)),
+    )
+
+    def fetch_invitations(last: int, limit: int) -> list[tuple[int, int]]:
+        query = (
+            select(Invitation.id, Invitation.site_id)
+            .where(Invitation.id > last, *criteria.invitations)
+            .order_by(Invitation.id)
+            .limit(limit)
+            .with_for_update()
+        )
+        return [(row[0], row[1]) for row in session.execute(query)]
+
+    _in_batches(
+        session,
+        settings,
+        fetch_invitations,
+        lambda rows: record(erase_invitation_rows(session, rows)),
+    )
+    if criteria.any_contacts:
+        _purge_contacts(session, settings, criteria, record)
+    return counts
+
+
+def _purge_contacts(
+    session: Session,
+    settings: PurgeSettings,
+    criteria: _Criteria,
+    record: Callable[[Erased, Counter[int]], None],
+) -> None:
+    def fetch_visits(last: int, limit: int) -> list[tuple[int, int]]:
+        query = (
+            select(Visit.id, Visit.site_id)
+            .where(Visit.id > last, *criteria.contacts)
+            .order_by(Visit.id)
+            .limit(limit)
+            .with_for_update()
+        )
+        return [(row[0], row[1]) for row in session.execute(query)]
+
+    def erase_visits(rows: list[tuple[int, int]]) -> None:
+        erase_contact_fields(session, [visit_id for visit_id, _site in rows])
+        record(Erased(), Counter(site_id for _id, site_id in rows))
+
+    _in_batches(session, settings, fetch_visits, erase_visits)
+
+    def fetch_invitations(last: int, limit: int) -> list[tuple[int, int]]:
+        query = (
+            select(Invitation.id, Invitation.site_id)
+            .where(Invitation.id > last, *criteria.invitation_contacts)
+            .order_by(Invitation.id)
+            .limit(limit)
+            .with_for_update()
+        )
+        return [(row[0], row[1]) for row in session.execute(query)]
+
+    def erase_invitations(rows: list[tuple[int, int]]) -> None:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_([invitation_id for invitation_id, _site in rows]))
+            .values(email=None),
+            execution_options={"synchronize_session": False},
+        )
+        record(Erased(), Counter(site_id for _id, site_id in rows))
+
+    _in_batches(session, settings, fetch_invitations, erase_invitations)
+
+
+def _in_batches(
+    session: Session,
+    settings: PurgeSettings,
+    fetch: Callable[[int, int], list[T]],
+    erase: Callable[[list[T]], None],
+) -> None:
+    """Fetch and erase batches along the primary key (row[0]) until none is left."""
+    last_id = 0
+    while True:
+        begin_write(session)
+        rows = fetch(last_id, settings.batch_size)
+        if not rows:
+            session.rollback()
+            break
+        erase(rows)
+        session.commit()
+        last_id = rows[-1][0]
+        _between_batches(session, settings, "PASSIVE")
+    _between_batches(session, PurgeSettings(pause_seconds=0), "TRUNCATE")
+
+
+def _between_batches(session: Session, settings: PurgeSettings, checkpoint: str) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # Copy the committed batch from the write-ahead log into the database so the log
+        # stays small; TRUNCATE (at the end) also empties it, erased pages included.
+        connection.exec_driver_sql(f"PRAGMA wal_checkpoint({checkpoint})")
+    session.commit()
+    if settings.pause_seconds:
+        # Leaves the write lock free for kiosk check-ins between batches.
+        time.sleep(settings.pause_seconds)
+
+
+def _add_to_run(session: Session, run_id: int, erased: Erased, contacts: Counter[int]) -> None:
+    for site_id in set(erased.visits) | set(erased.invitations) | set(contacts):
+        session.execute(
+            update(PurgeRunSite)
+            .where(PurgeRunSite.run_id == run_id, PurgeRunSite.site_id == site_id)
+            .values(
+                visits_erased=PurgeRunSite.visits_erased + erased.visits[site_id],
+                invitations_erased=PurgeRunSite.invitations_erased + erased.invitations[site_id],
+                contacts_erased=PurgeRunSite.contacts_erased + contacts[site_id],
+            ),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def run_purge(
+    session: Session,
+    *,
+    clock: Clock,
+    trigger: str,
+    settings: PurgeSettings,
+    sites: Sequence[Site] | None = None,
+    slot: str | None = None,
+) -> PurgeRun | None:
+    """Run the purge under the purge lock and record it as a :class:`PurgeRun`.
+
+    Returns None, doing nothing, when another purge holds the lock or when the scheduled
+    ``slot`` has already run. ``clock`` gives the cutoff time and the finishing time. A failed
+    run is recorded as failed (with the exception's class name only) and the error re-raised.
+    """
+    with purge_lock(session.get_bind()) as acquired:
+        if not acquired:
+            log.info("purge skipped: another purge is running")
+            return None
+        if slot is not None and session.scalar(select(PurgeRun.id).where(PurgeRun.slot == slot)):
+            session.rollback()
+            return None
+        now = clock.now()
+        chosen = sites if sites is not None else session.scalars(select(Site)).all()
+        cutoffs = [cutoffs_for(site, now) for site in chosen]
+        run = PurgeRun(started_at=now, status=PURGE_RUNNING, trigger=trigger, slot=slot)
+        run.sites = [
+            PurgeRunSite(
+                site_id=c.site_id,
+                visit_cutoff=c.visit,
+                contact_cutoff=c.contact,
+                invitation_cutoff=c.invitation,
+                visits_erased=0,
+                invitations_erased=0,
+                contacts_erased=0,
+            )
+            for c in cutoffs
+        ]
+        session.add(run)
+        try:
+            session.commit()
+        except IntegrityError:  # the slot was taken after all
+            session.rollback()
+            return None
+        run_id = run.id
+        try:
+            counts = purge_expired(session, cutoffs, settings, run_id=run_id)
+        except Exception as exc:
+            session.rollback()
+            _finish(session, run_id, PURGE_FAILED, clock.now(), error=type(exc).__name__)
+            log.error("purge run %d failed: %s", run_id, type(exc).__name__)
+            raise
+        _finish(session, run_id, PURGE_SUCCEEDED, clock.now())
+        totals = SiteCounts()
+        for item in counts.sites.values():
+            totals.visits += item.visits
+            totals.invitations += item.invitations
+            totals.contacts += item.contacts
+        log.info(
+            "purge run %d (%s) erased %d visits, %d invitations, contact details of %d",
+            run_id,
+            trigger,
+            totals.visits,
+            totals.invitations,
+            totals.contacts,
+        )
+        return session.scalars(
+            select(PurgeRun)
+            .where(PurgeRun.id == run_id)
+            .options(selectinload(PurgeRun.sites).selectinload(PurgeRunSite.site))
+            .execution_options(populate_existing=True)
+        ).one()
+
+
+def _finish(
+    session: Session, run_id: int, status: str, at: datetime, error: str | None = None
+) -> None:
+    session.execute(
+        update(PurgeRun)
+        .where(PurgeRun.id == run_id)
+        .values(status=status, finished_at=at, error=error[:100] if error else None),
+        execution_options={"synchronize_session": False},
+    )
+    session.commit()
+
+
+@dataclass(frozen=True)
+class PurgeStatus:
+    """What the dashboard says about the purge."""
+
+    last_run: PurgeRun | None
+    last_success: PurgeRun | None
+    next_run: datetime | None
+    #: No purge succeeded within OVERDUE_AFTER.
+    overdue: bool
+
+
+def purge_status(session: Session, *, now: datetime, next_run: datetime | None) -> PurgeStatus:
+    """The newest run, the newest successful one, and whether the purge is overdue."""
+    last_run = session.scalar(
+        select(PurgeRun).order_by(PurgeRun.started_at.desc(), PurgeRun.id.desc()).limit(1)
+    )
+    last_success = session.scalar(
+        select(PurgeRun)
+        .where(PurgeRun.status == PURGE_SUCCEEDED)
+        .order_by(PurgeRun.finished_at.desc(), PurgeRun.id.desc())
+        .limit(1)
+    )
+    overdue = (
+        last_success is None
+        or last_success.finished_at is None
+        or last_success.finished_at < now - OVERDUE_AFTER
+    )
+    return PurgeStatus(last_run, last_success, next_run, overdue)
+
+
+def recent_runs(session: Session, limit: int = 20) -> Sequence[PurgeRun]:
+    """The newest purge runs with their per-site records."""
+    return session.scalars(
+        select(PurgeRun)
+        .options(selectinload(PurgeRun.sites).selectinload(PurgeRunSite.site))
+        .order_by(PurgeRun.started_at.desc(), PurgeRun.id.desc())
+        .limit(limit)
+    ).all()

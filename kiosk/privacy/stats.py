@@ -1,0 +1,203 @@
+"""Statistics that survive the purge: visits per day, per site and per host, without a name.
+
+The purge adds the visits it erases to daily totals (count, visits with a check-out and their
+total duration); the dashboard adds the visits not yet erased, counted by the same function, so
+a trend never jumps when the purge runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kiosk.models import HostDailyStats, SiteDailyStats, Visit
+
+_COUNTERS = ("visits", "checked_out", "duration_seconds")
+
+
+class VisitTimes(NamedTuple):
+    """What the statistics need of one visit: no personal data."""
+
+    id: int
+    site_id: int
+    host_id: int | None
+    checked_in_at: datetime
+    checked_out_at: datetime | None
+
+
+@dataclass
+class Tally:
+    """Visits counted together: how many, how many checked out, and how long those stayed."""
+
+    visits: int = 0
+    checked_out: int = 0
+    duration_seconds: int = 0
+
+    def count(self, visit: VisitTimes) -> None:
+        self.visits += 1
+        if visit.checked_out_at is not None:
+            self.checked_out += 1
+            seconds = (visit.checked_out_at - visit.checked_in_at).total_seconds()
+            self.duration_seconds += max(0, int(seconds))
+
+    def add(self, visits: int, checked_out: int, duration_seconds: int) -> None:
+        self.visits += visits
+        self.checked_out += checked_out
+        self.duration_seconds += duration_seconds
+
+    @property
+    def average_minutes(self) -> int | None:
+        """Average stay of the visits that checked out, in whole minutes."""
+        if not self.checked_out:
+            return None
+        return round(self.duration_seconds / self.checked_out / 60)
+
+
+@dataclass
+class Tallies:
+    """Visits counted per (site, day) and per (host, day)."""
+
+    by_site: defaultdict[tuple[int, date], Tally]
+    by_host: defaultdict[tuple[int, date], Tally]
+    #: The site of each host counted.
+    host_sites: dict[int, int]
+
+
+def tally_visits(visits: Iterable[VisitTimes], zones: Mapping[int, ZoneInfo]) -> Tallies:
+    """Count visits by the day they checked in on their site's calendar."""
+    tallies = Tallies(defaultdict(Tally), defaultdict(Tally), {})
+    for visit in visits:
+        day = visit.checked_in_at.astimezone(zones[visit.site_id]).date()
+        tallies.by_site[visit.site_id, day].count(visit)
+        if visit.host_id is not None:
+            tallies.by_host[visit.host_id, day].count(visit)
+            tallies.host_sites[visit.host_id] = visit.site_id
+    return tallies
+
+
+def add_to_daily_stats(
+    session: Session, visits: Sequence[VisitTimes], zones: Mapping[int, ZoneInfo]
+) -> None:
+    """Add these visits to the stored daily totals (in the caller's transaction)."""
+    tallies = tally_visits(visits, zones)
+    _upsert(
+        session,
+        SiteDailyStats,
+        ["site_id", "day"],
+        [
+            {"site_id": site_id, "day": day, **_counters(tally)}
+            for (site_id, day), tally in tallies.by_site.items()
+        ],
+    )
+    _upsert(
+        session,
+        HostDailyStats,
+        ["host_id", "day"],
+        [
+            {"host_id": host_id, "day": day, "site_id": tallies.host_sites[host_id], **_counters(t)}
+            for (host_id, day), t in tallies.by_host.items()
+        ],
+    )
+
+
+def _counters(tally: Tally) -> dict[str, int]:
+    return {name: getattr(tally, name) for name in _COUNTERS}
+
+
+def _upsert(session: Session, model: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    """Insert the rows, or add their counters to the row already there."""
+    if not rows:
+        return
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(model)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(model)
+    else:  # pragma: no cover - kiosk supports SQLite and PostgreSQL
+        raise NotImplementedError(dialect)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: getattr(model, name) + getattr(statement.excluded, name) for name in _COUNTERS},
+    )
+    session.execute(statement, rows)
+
+
+@dataclass(frozen=True)
+class DailyStats:
+    """Visits per day for one site over a period, and per host over the whole period."""
+
+    days: list[tuple[date, Tally]]
+    total: Tally
+    hosts: dict[int, Tally]
+
+
+def daily_stats(
+    session: Session,
+    site_ids: Sequence[int],
+    zones: Mapping[int, ZoneInfo],
+    first: date,
+    last: date,
+) -> dict[int, DailyStats]:
+    """Per site, each day from ``first`` to ``last`` (site calendar): erased visits from the
+    stored totals plus the visits still kept, counted the same way."""
+    by_site: dict[int, defaultdict[date, Tally]] = {sid: defaultdict(Tally) for sid in site_ids}
+    by_host: dict[int, defaultdict[int, Tally]] = {sid: defaultdict(Tally) for sid in site_ids}
+    if not site_ids:
+        return {}
+    for stored in session.scalars(
+        select(SiteDailyStats).where(
+            SiteDailyStats.site_id.in_(site_ids), SiteDailyStats.day.between(first, last)
+        )
+    ):
+        by_site[stored.site_id][stored.day].add(*_values(stored))
+    for host_row in session.scalars(
+        select(HostDailyStats).where(
+            HostDailyStats.site_id.in_(site_ids), HostDailyStats.day.between(first, last)
+        )
+    ):
+        by_host[host_row.site_id][host_row.host_id].add(*_values(host_row))
+
+    # Kept visits: a day on any site's calendar lies within a day of the same UTC date.
+    earliest = datetime.combine(first - timedelta(days=1), time.min, tzinfo=ZoneInfo("UTC"))
+    latest = datetime.combine(last + timedelta(days=2), time.min, tzinfo=ZoneInfo("UTC"))
+    kept = session.execute(
+        select(Visit.id, Visit.site_id, Visit.host_id, Visit.checked_in_at, Visit.checked_out_at)
+        .where(
+            Visit.site_id.in_(site_ids),
+            Visit.checked_in_at >= earliest,
+            Visit.checked_in_at < latest,
+        )
+        .execution_options(yield_per=2000)
+    )
+    live = tally_visits((VisitTimes(*row) for row in kept), zones)
+    for (site_id, day), tally in live.by_site.items():
+        if first <= day <= last:
+            by_site[site_id][day].add(*_values(tally))
+    for (host_id, day), tally in live.by_host.items():
+        if first <= day <= last:
+            by_host[live.host_sites[host_id]][host_id].add(*_values(tally))
+
+    result = {}
+    for site_id in site_ids:
+        days = []
+        total = Tally()
+        day = first
+        while day <= last:
+            tally = by_site[site_id].get(day) or Tally()
+            days.append((day, tally))
+            total.add(*_values(tally))
+            day += timedelta(days=1)
+        result[site_id] = DailyStats(days=days, total=total, hosts=dict(by_host[site_id]))
+    return result
+
+
+def _values(item: Any) -> tuple[int, int, int]:
+    return item.visits, item.checked_out, item.duration_seconds

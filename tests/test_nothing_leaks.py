@@ -1,0 +1,285 @@
+"""Nothing leaks: a visitor's name, email and phone never reach a log line, and after the purge
+neither the database (every table, every column) nor the instance folder holds them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import Engine, MetaData, select, text
+from sqlalchemy.orm import Session
+
+from kiosk.cli import main
+from kiosk.clock import FrozenClock
+from kiosk.db import get_database, make_engine
+from kiosk.models import Visit
+from kiosk.services.demo import DEMO_HOSTS, DEMO_SITE
+from kiosk.services.notices import publish_notice
+from tests.support import (
+    WebClient,
+    demo_pairing_code,
+    demo_password,
+    kiosk_env,
+    run_kiosk,
+    running_server,
+)
+
+NAME = "Zelda Quixotic-Nymark"
+EMAIL = "zelda.qn@visitor-mail.example"
+PHONE = "+46 70 913 57 24"
+#: Every form in which the visitor's data could show up.
+SECRETS = (NAME, "Quixotic-Nymark", EMAIL, "zelda.qn", PHONE, "70 913 57 24", "709135724")
+
+
+def leaks(text_value: str) -> list[str]:
+    folded = text_value.casefold()
+    return [secret for secret in SECRETS if secret.casefold() in folded]
+
+
+def database_leaks(engine: Engine) -> list[str]:
+    """Every value of every column of every table, searched for the visitor's data."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    assert "visits" in metadata.tables
+    found = []
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                for column, value in zip(table.columns, row, strict=True):
+                    if value is not None and leaks(str(value)):
+                        found.append(f"{table.name}.{column.name}")
+    return found
+
+
+def folder_leaks(folder: Path) -> list[str]:
+    """Every file below ``folder``, read as bytes, searched for the visitor's data."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        for secret in SECRETS:
+            for encoding in ("utf-8", "utf-16-le"):
+                if secret.encode(encoding) in data or secret.lower().encode(encoding) in data:
+                    found.append(f"{path.name}: {secret}")
+    return found
+
+
+class Everything(logging.Handler):
+    """Keeps every record, formatted the way a log file would show it."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "LOG_LEVEL": "DEBUG"}
+
+
+@pytest.fixture
+def every_log_record() -> Any:
+    """All records: the app's loggers at DEBUG (its most verbose setting), everything else at
+    INFO — SQLAlchemy's statement log too, as an operator hunting a problem would turn it on."""
+    handler = Everything()
+    root = logging.getLogger()
+    sql = logging.getLogger("sqlalchemy.engine")
+    saved = root.level, sql.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    sql.setLevel(logging.INFO)
+    logging.getLogger("kiosk").setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(saved[0])
+    sql.setLevel(saved[1])
+
+
+def test_a_full_cycle_logs_nothing_personal_and_the_purge_leaves_nothing(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_host: Any,
+    make_visit: Any,
+    make_staff: Any,
+    login: Any,
+    pair: Any,
+    runner: FlaskCliRunner,
+    clock: FrozenClock,
+    every_log_record: Everything,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+):
+    site = make_site(field_email="optional", field_phone="optional")
+    host = make_host(site, "Hanna Host")
+    publish_notice(session, site, "en", "Notice for {controller_name}", now=clock.now())
+    session.commit()
+    staff_user = make_staff(role="admin")
+    admin: FlaskClient = login(staff_user)
+    kiosk: FlaskClient = pair(site)
+
+    # Check-in at the kiosk, with a typo first.
+    kiosk.post("/language", data={"locale": "en"})
+    kiosk.post("/check-in", data={"name": NAME, "email": "not-an-email", "host_id": host.id})
+    kiosk.post(
+        "/check-in",
+        data={"name": NAME, "email": EMAIL, "phone": PHONE, "host_id": host.id, "company": "Co"},
+    )
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/done"
+    done = kiosk.get("/done").text
+    code = re.search(r'class="badge-code">(\w+)<', done)
+    assert code
+    # Reception sees the visitor; the visitor checks out with the badge code.
+    assert NAME in admin.get("/dashboard/").text
+    assert kiosk.post("/check-out", data={"code": code[1]}).status_code == 302
+
+    # An access request: search, JSON, PDF, a correction.
+    visit_id = session.scalar(select(Visit.id))
+    assert visit_id is not None
+    assert EMAIL in admin.post("/dashboard/requests", data={"name": NAME}).text
+    assert (
+        admin.post("/dashboard/requests/export.json", data={"visit": visit_id}).status_code == 200
+    )
+    assert admin.post("/dashboard/requests/export.pdf", data={"visit": visit_id}).status_code == 200
+    admin.post(
+        f"/dashboard/requests/visits/{visit_id}",
+        data={"visitor_name": NAME, "email": EMAIL, "phone": PHONE, "company": "Co Ltd"},
+    )
+    admin.get("/dashboard/statistics")
+
+    # A purge whose derived-copy step fails with the visitor's name in its message...
+    class SpoolError(Exception):
+        pass
+
+    def failing_eraser(_session: Session, _ids: Sequence[int]) -> None:
+        raise SpoolError(f"could not remove the badge of {NAME} <{EMAIL}>")
+
+    clock.advance(timedelta(days=31))
+    # A later visitor stays: the erased row shares its database page with a kept one.
+    make_visit(site, "Kept Visitor", email="kept@example.com", phone="+46 8 000 00 00")
+    monkeypatch.setattr("kiosk.privacy.erasure._visit_erasers", [failing_eraser])
+    failed = runner.invoke(main, ["purge"])
+    assert failed.exit_code != 0
+    assert "SpoolError" in failed.output
+    # ...then one that succeeds.
+    monkeypatch.setattr("kiosk.privacy.erasure._visit_erasers", [])
+    purged = runner.invoke(main, ["purge"])
+    assert purged.exit_code == 0, purged.output
+    assert "erased 1 visits" in purged.output
+    admin = login(staff_user)  # a month later the earlier staff session has expired
+    assert admin.get("/dashboard/retention").status_code == 200
+
+    lines = every_log_record.lines
+    assert any("purge run" in line for line in lines)  # the capture did capture
+    assert any(line.startswith("sqlalchemy.engine") for line in lines)
+    assert [line for line in lines if leaks(line)] == []
+    assert leaks(failed.output + purged.output) == []
+
+    assert database_leaks(get_database(app).engine) == []
+    instance = Path(app.instance_path)
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        assert (instance / "kiosk.sqlite3").exists()  # the database file is searched too
+    assert folder_leaks(instance) == []
+
+
+@pytest.mark.slow
+def test_served_cycle_leaves_no_trace_in_logs_database_or_instance_folder(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+):
+    url = None if backend == "sqlite" else request.getfixturevalue("empty_database_url")
+    instance = tmp_path / "instance"
+    env = kiosk_env(instance, url)
+    env["KIOSK_LOG_LEVEL"] = "DEBUG"
+    run_kiosk(["db", "upgrade"], env)
+    demo = run_kiosk(["demo"], env)
+    database_url = url or f"sqlite:///{instance / 'kiosk.sqlite3'}"
+    # The app's own engine settings (SQLite: secure_delete), as the server uses them.
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE sites SET field_email = 'optional', field_phone = 'optional'")
+            )
+        with running_server(env, workers=2) as base:
+            visitor = WebClient(base, language="en")
+            visitor.submit("/pair", {"code": demo_pairing_code(demo)})
+            status, _page = visitor.submit(
+                "/check-in",
+                {"name": NAME, "email": EMAIL, "phone": PHONE, "host_query": DEMO_HOSTS[0][0]},
+            )
+            assert status == 200
+            status, done = visitor.submit("/notice", {"read": "1"})
+            code = re.search(r'class="badge-code">(\w+)<', done)
+            assert code, done
+            reception = WebClient(base)
+            reception.submit(
+                "/dashboard/login", {"username": "admin", "password": demo_password(demo)}
+            )
+            status, found = reception.submit("/dashboard/requests", {"email": EMAIL})
+            assert NAME in found
+            visit_id = re.search(r'name="visit" value="(\d+)"', found)
+            assert visit_id
+            token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', found)
+            assert token
+            status, _pdf = reception.request(
+                "/dashboard/requests/export.json",
+                {"csrf_token": token[1], "visit": visit_id[1]},
+            )
+            assert status == 200
+            assert visitor.submit("/check-out", {"code": code[1]})[0] == 200
+
+        # Forty days pass: moved on the stored times, as the real clock cannot be.
+        with Session(engine) as db_session:
+            for visit in db_session.scalars(select(Visit)):
+                visit.checked_in_at -= timedelta(days=40)
+                if visit.checked_out_at is not None:
+                    visit.checked_out_at -= timedelta(days=40)
+            db_session.commit()
+        output = run_kiosk(["purge"], env)
+        assert f"{DEMO_SITE}: erased 1 visits" in output
+    finally:
+        engine.dispose()
+
+    engine = make_engine(database_url)
+    try:
+        assert database_leaks(engine) == []
+    finally:
+        engine.dispose()
+    serve_log = (instance / "serve.log").read_text()
+    assert "POST /dashboard/requests" in serve_log  # the access log was written
+    assert leaks(serve_log + output) == []
+    assert folder_leaks(instance) == []
+
+
+def test_the_leak_checks_find_what_is_there(
+    app: Flask, make_site: Any, make_visit: Any, tmp_path: Path
+):
+    """The searches above would see the visitor if anything were left."""
+    make_visit(make_site(), NAME, email=EMAIL)
+    assert database_leaks(get_database(app).engine) == ["visits.visitor_name", "visits.email"]
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        assert folder_leaks(Path(app.instance_path))  # the database's own files hold it now
+    files = tmp_path / "files"
+    (files / "deep").mkdir(parents=True)
+    (files / "deep" / "export.txt").write_text(f"call {PHONE}")
+    (files / "names.txt").write_text(NAME.lower(), encoding="utf-16-le")
+    assert folder_leaks(files) == [
+        "export.txt: +46 70 913 57 24",
+        "export.txt: 70 913 57 24",
+        "names.txt: Zelda Quixotic-Nymark",
+        "names.txt: Quixotic-Nymark",
+    ]
+    assert leaks(f"hello {NAME.upper()}") == [NAME, "Quixotic-Nymark"]

@@ -1,0 +1,216 @@
+"""`kiosk purge` from the command line, a purge while kiosk check-ins continue, and two purge
+processes at once — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from kiosk.cli import main
+from kiosk.clock import FrozenClock, SystemClock
+from kiosk.db import get_database
+from kiosk.models import PurgeRun, Site, SiteDailyStats, Visit
+from kiosk.privacy.retention import PurgeSettings, run_purge
+from kiosk.services.visits import VisitorDetails, new_badge_token, new_short_code, register_visit
+from tests.support import VENV_BIN, kiosk_env
+
+
+def add_visits(session: Session, site: Site, count: int, **fields: Any) -> None:
+    """Many visits at once, faster than the ORM."""
+    session.execute(
+        insert(Visit),
+        [
+            {
+                "site_id": site.id,
+                "visitor_name": f"Bulk Visitor {number}",
+                "badge_token": new_badge_token(),
+                "short_code": new_short_code(),
+                "locale": "en",
+                **fields,
+            }
+            for number in range(count)
+        ],
+    )
+    session.commit()
+
+
+def test_cli_purge_prints_per_site_counts(
+    runner: FlaskCliRunner, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    north = make_site(name="North", retention_days=1, timezone="Europe/Stockholm")
+    south = make_site(name="South", retention_days=10)
+    make_visit(north, "North Visitor")
+    make_visit(north, "Another North")
+    make_visit(south, "South Visitor")
+    clock.advance(timedelta(days=2))
+
+    dry = runner.invoke(main, ["purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "North: would erase 2 visits, 0 invitations, contact details of 0" in dry.output
+    assert "(visits that ended by 2026-03-05 09:00 CET)" in dry.output
+    assert "South: would erase 0 visits" in dry.output
+    assert session.scalar(select(func.count()).select_from(Visit)) == 3
+    assert session.scalar(select(func.count()).select_from(PurgeRun)) == 0
+
+    result = runner.invoke(main, ["purge", "--site", "South"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [
+        "South: erased 0 visits, 0 invitations, contact details of 0 "
+        "(visits that ended by 2026-02-24 09:00 CET)"
+    ]
+    result = runner.invoke(main, ["purge"])
+    assert "North: erased 2 visits" in result.output
+    assert "South: erased 0 visits" in result.output
+    assert "Visitor" not in result.output
+    assert session.scalar(select(func.count()).select_from(Visit)) == 1
+    assert [run.trigger for run in session.scalars(select(PurgeRun))] == ["cli", "cli"]
+
+    unknown = runner.invoke(main, ["purge", "--site", "Nowhere"])
+    assert unknown.exit_code != 0
+    assert "no site named 'Nowhere'" in unknown.output
+
+
+def test_purge_while_check_ins_continue(
+    app: Flask, session: Session, make_site: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=1)
+    add_visits(session, site, 1500, checked_in_at=clock.now())
+    clock.advance(timedelta(days=2))
+    started = threading.Event()
+    finished = threading.Event()
+    checked_in: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def check_ins() -> None:
+        kiosk_session = get_database(app).sessionmaker()
+        kiosk_site = kiosk_session.get(Site, site.id)
+        assert kiosk_site is not None
+        started.wait(10)
+        number = 0
+        # Keep checking in until the purge is over, and a few more after that.
+        while not finished.is_set() or number < 5:
+            try:
+                visit = register_visit(
+                    kiosk_session,
+                    kiosk_site,
+                    VisitorDetails(name=f"Live Visitor {number}"),
+                    locale="en",
+                    notice=None,
+                    now=clock.now(),
+                )
+                kiosk_session.commit()
+            except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+                errors.append(exc)
+                kiosk_session.rollback()
+                break
+            checked_in.append((visit.id, not finished.is_set()))
+            number += 1
+            if number > 5000:
+                break
+        kiosk_session.close()
+
+    thread = threading.Thread(target=check_ins)
+    thread.start()
+    started.set()
+    try:
+        run = run_purge(
+            session,
+            clock=clock,
+            trigger="cli",
+            settings=PurgeSettings(batch_size=50, pause_seconds=0.002),
+        )
+    finally:
+        finished.set()
+        thread.join(30)
+    assert not errors, errors
+    assert run is not None
+    assert run.visits_erased == 1500
+    assert any(during for _id, during in checked_in), "no check-in overlapped the purge"
+    session.expire_all()
+    kept = set(session.scalars(select(Visit.id)))
+    assert kept == {visit_id for visit_id, _during in checked_in}
+    stats = session.get(SiteDailyStats, (site.id, date(2026, 3, 4)))
+    assert stats is not None
+    assert stats.visits == 1500
+
+
+@pytest.mark.slow
+def test_two_purge_processes_at_once_erase_everything_once(
+    app: Flask, session: Session, make_site: Any, tmp_path: Path
+):
+    site = make_site(retention_days=1, timezone="UTC")
+    long_ago = SystemClock().now() - timedelta(days=10)
+    add_visits(session, site, 3000, checked_in_at=long_ago)
+    env = kiosk_env(tmp_path / "instance", app.config["DATABASE_URL"])
+    env["KIOSK_PURGE_BATCH_SIZE"] = "25"
+    env["KIOSK_PURGE_PAUSE_MS"] = "2"
+    processes = [
+        subprocess.Popen(
+            [str(VENV_BIN / "kiosk"), "purge"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = []
+    for process in processes:
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output
+        outputs.append(output)
+    erased = 0
+    for output in outputs:
+        if "did nothing" in output:
+            continue
+        (line,) = output.strip().splitlines()
+        erased += int(line.split("erased ")[1].split(" visits")[0])
+    assert erased == 3000, outputs
+    assert session.scalar(select(func.count()).select_from(Visit)) == 0
+    total = session.scalar(select(func.sum(SiteDailyStats.visits)))
+    assert total == 3000
+    runs = session.scalars(select(PurgeRun)).all()
+    assert all(run.status == "succeeded" for run in runs)
+    assert sum(run.visits_erased for run in runs) == 3000
+
+
+def test_two_purges_in_threads_never_count_a_visit_twice(
+    app: Flask, session: Session, make_site: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=1)
+    add_visits(session, site, 600, checked_in_at=clock.now())
+    clock.advance(timedelta(days=2))
+    results: list[PurgeRun | None] = []
+
+    def purge_once() -> None:
+        own = get_database(app).sessionmaker()
+        try:
+            results.append(
+                run_purge(
+                    own,
+                    clock=clock,
+                    trigger="cli",
+                    settings=PurgeSettings(batch_size=20, pause_seconds=0.001),
+                )
+            )
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=purge_once) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    ran = [run for run in results if run is not None]
+    assert len(results) == 3
+    assert sum(run.visits_erased for run in ran) == 600
+    assert session.scalar(select(func.sum(SiteDailyStats.visits))) == 600

@@ -1,0 +1,368 @@
+"""Data-subject requests on the dashboard: who may use them, finding a person, access exports
+(JSON and a PDF in the person's language), rectification and erasure — all audited, ids only."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk.cli import main
+from kiosk.clock import FrozenClock
+from kiosk.models import AuditEvent, Invitation, SiteDailyStats, StaffUser, Visit
+from kiosk.services.invitations import create_invitation
+from kiosk.services.notices import publish_notice
+
+PAGES = ["/dashboard/requests", "/dashboard/retention"]
+
+
+@pytest.fixture
+def office(make_site: Any) -> Any:
+    return make_site(name="Office", retention_days=30)
+
+
+@pytest.fixture
+def officer(make_staff: Any, office: Any, login: Any) -> FlaskClient:
+    return login(make_staff(role="privacy", sites=(office,), username="officer"))
+
+
+def audit(session: Session) -> list[tuple[str, str, str | None]]:
+    session.expire_all()
+    return [
+        (event.action, event.target_type, event.target_id)
+        for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        if event.action != "login"
+    ]
+
+
+def test_privacy_officers_are_created_like_other_staff(
+    runner: FlaskCliRunner, session: Session, office: Any
+):
+    result = runner.invoke(
+        main,
+        ["create-user", "pia", "--role", "privacy", "--site", "Office"],
+        input="a long enough password\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = session.scalars(select(StaffUser)).one()
+    assert (user.role, user.handles_requests, user.is_admin) == ("privacy", True, False)
+
+
+def test_only_admins_and_privacy_officers_handle_requests(
+    client: FlaskClient, make_staff: Any, login: Any, office: Any, officer: FlaskClient
+):
+    for page in PAGES:
+        assert client.get(page).status_code == 302  # to the login page
+        assert officer.get(page).status_code == 200
+    reception = login(make_staff(role="reception", sites=(office,)))
+    admin = login(make_staff(role="admin"))
+    for page in PAGES:
+        assert reception.get(page).status_code == 403
+        assert admin.get(page).status_code == 200
+    for page in [
+        "/dashboard/requests",
+        "/dashboard/requests/export.json",
+        "/dashboard/requests/export.pdf",
+        "/dashboard/requests/erase",
+    ]:
+        assert reception.post(page, data={"visit": "1"}).status_code == 403
+    # Statistics hold no personal data: every staff member sees their sites'.
+    assert reception.get("/dashboard/statistics").status_code == 200
+    assert "Requests" not in reception.get("/dashboard/statistics").text
+    assert "Requests" in officer.get("/dashboard/statistics").text
+
+
+def test_finding_a_person_by_name_or_email_in_the_officers_sites_only(
+    officer: FlaskClient,
+    make_site: Any,
+    make_visit: Any,
+    office: Any,
+    session: Session,
+    clock: FrozenClock,
+):
+    elsewhere = make_site(name="Elsewhere")
+    mine = make_visit(office, "Åsa Öberg-Lind", email="asa@example.com")
+    by_email = make_visit(office, "A. Oberg", email="ASA@example.com")
+    make_visit(office, "Åsa Andersson")
+    make_visit(elsewhere, "Åsa Öberg-Lind", email="asa@example.com")
+    invitation = create_invitation(
+        session,
+        office,
+        visitor_name="Asa Oberg Lind",
+        expected_on=date(2026, 3, 9),
+        locale="sv",
+        now=clock.now(),
+    )
+    session.commit()
+
+    page = officer.post("/dashboard/requests", data={"name": "asa oberg-lind"}).text
+    assert page.count('name="visit"') == 1
+    assert f'value="{mine.id}"' in page
+    assert f'name="invitation" value="{invitation.id}"' in page
+    assert "Elsewhere" not in page
+
+    page = officer.post(
+        "/dashboard/requests", data={"name": "Åsa Öberg-Lind", "email": "asa@example.com"}
+    ).text
+    assert page.count('name="visit"') == 2
+    assert f'value="{by_email.id}"' in page
+
+    # Search terms never travel in the URL: a GET with them shows the empty form.
+    page = officer.get("/dashboard/requests?name=Åsa").text
+    assert 'name="visit"' not in page
+    assert "Please enter a name" in officer.post("/dashboard/requests", data={}).text
+    assert ("request_search", "visit", str(mine.id)) in audit(session)
+    assert all(target_id and target_id.isdigit() for _a, _t, target_id in audit(session))
+
+
+def test_access_export_as_json(
+    officer: FlaskClient,
+    make_visit: Any,
+    make_host: Any,
+    office: Any,
+    session: Session,
+    clock: FrozenClock,
+):
+    notice = publish_notice(session, office, "sv", "Hej {controller_name}", now=clock.now())
+    session.commit()
+    host = make_host(office, "Hanna Host")
+    visit = make_visit(
+        office,
+        "Jon Json",
+        email="jon@example.com",
+        phone="+46 70 000",
+        host_id=host.id,
+        locale="sv",
+        notice_version_id=notice.id,
+        checked_out_at=clock.now() + timedelta(hours=2),
+    )
+    response = officer.post("/dashboard/requests/export.json", data={"visit": [str(visit.id)]})
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="visitor-data-2026-03-04.json"'
+    assert response.headers["Cache-Control"] == "no-store"
+    data = json.loads(response.data)
+    (exported,) = data["visits"]
+    assert (exported["name"], exported["email"], exported["phone"]) == (
+        "Jon Json",
+        "jon@example.com",
+        "+46 70 000",
+    )
+    assert exported["host"] == "Hanna Host"
+    assert exported["privacy_notice"]["version"] == 1
+    assert exported["privacy_notice"]["language"] == "sv"
+    assert exported["privacy_notice"]["text"] == "Hej Example AB"
+    # Checked out at 10:00 UTC (11:00 in Stockholm): erased 30 days later at 11:00 local.
+    assert exported["erased_from"] == "2026-04-03T09:00:00+00:00"
+    assert exported["recipients"] == [
+        {"recipient": "reception", "name": "Office", "at": None},
+        {"recipient": "host", "name": "Hanna Host", "at": None},
+    ]
+    assert data["controllers"][0]["controller"] == "Example AB"
+    assert ("request_export_json", "visit", str(visit.id)) in audit(session)
+
+
+def test_other_sites_records_are_not_exported(
+    officer: FlaskClient, make_site: Any, make_visit: Any
+):
+    foreign = make_visit(make_site(name="Foreign"), "Not Yours")
+    response = officer.post("/dashboard/requests/export.json", data={"visit": [str(foreign.id)]})
+    assert response.status_code == 302
+    assert b"Not Yours" not in response.data
+
+
+def pdf_text(data: bytes, tmp_path: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdftotext is missing: .ci/run installs poppler-utils")
+        pytest.skip("reading the PDF back needs pdftotext (apt-get install poppler-utils)")
+    path = tmp_path / "access.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_access_export_as_pdf_in_the_persons_language(
+    officer: FlaskClient,
+    make_visit: Any,
+    office: Any,
+    session: Session,
+    clock: FrozenClock,
+    tmp_path: Path,
+):
+    visit = make_visit(
+        office,
+        "Ærlig Østergård <b>&",
+        email="ae@example.com",
+        locale="da",
+        checked_out_at=clock.now() + timedelta(hours=1),
+    )
+    invitation = create_invitation(
+        session,
+        office,
+        visitor_name="Ærlig Østergård",
+        expected_on=date(2026, 3, 20),
+        locale="da",
+        now=clock.now(),
+    )
+    session.commit()
+    search = officer.post("/dashboard/requests", data={"email": "ae@example.com"}).text
+    assert '<option selected value="da">' in search  # the person's language is preselected
+    response = officer.post(
+        "/dashboard/requests/export.pdf",
+        data={"visit": [str(visit.id)], "invitation": [str(invitation.id)], "language": "da"},
+    )
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    text = pdf_text(response.data, tmp_path)
+    assert "Ærlig Østergård <b>&" in text
+    assert "Dine besøgsoplysninger" in text  # the title, in Danish
+    assert "ae@example.com" in text
+    assert "Slettes fra" in text
+    assert "Receptionen på Office" in text
+    assert ("request_export_pdf", "invitation", str(invitation.id)) in audit(session)
+
+    english = officer.post(
+        "/dashboard/requests/export.pdf", data={"visit": [str(visit.id)], "language": "en"}
+    )
+    assert "Your visitor data" in pdf_text(english.data, tmp_path)
+
+
+def test_rectifying_a_visit(officer: FlaskClient, make_visit: Any, office: Any, session: Session):
+    visit = make_visit(office, "Wrong Name", email="wrong@example.com")
+    page = officer.get(f"/dashboard/requests/visits/{visit.id}")
+    assert "Wrong Name" in page.text
+    bad = officer.post(
+        f"/dashboard/requests/visits/{visit.id}",
+        data={"visitor_name": "Right Name", "email": "not an email"},
+    )
+    assert "Please check the email address." in bad.text
+    response = officer.post(
+        f"/dashboard/requests/visits/{visit.id}",
+        data={"visitor_name": "Right Name", "email": "right@example.com", "company": "Co"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    fixed = session.get(Visit, visit.id)
+    assert (fixed.visitor_name, fixed.email, fixed.company) == (
+        "Right Name",
+        "right@example.com",
+        "Co",
+    )
+    # Each page showing the visit is a view; the correction is recorded on its own.
+    assert audit(session) == [
+        ("request_view", "visit", str(visit.id)),
+        ("request_view", "visit", str(visit.id)),
+        ("rectify_visit", "visit", str(visit.id)),
+    ]
+
+
+def test_a_visit_of_another_site_cannot_be_opened(
+    officer: FlaskClient, make_site: Any, make_visit: Any
+):
+    foreign = make_visit(make_site(name="Foreign"), "Not Yours")
+    assert officer.get(f"/dashboard/requests/visits/{foreign.id}").status_code == 404
+
+
+def test_erasure_on_request_uses_the_purge_mechanics(
+    officer: FlaskClient,
+    make_visit: Any,
+    make_host: Any,
+    office: Any,
+    session: Session,
+    clock: FrozenClock,
+):
+    host = make_host(office)
+    gone = make_visit(
+        office, "Erase Me", host_id=host.id, checked_out_at=clock.now() + timedelta(minutes=30)
+    )
+    invited = create_invitation(
+        session,
+        office,
+        visitor_name="Erase Me",
+        expected_on=date(2026, 3, 4),
+        locale="en",
+        now=clock.now(),
+    )
+    later = create_invitation(
+        session,
+        office,
+        visitor_name="Erase Me",
+        expected_on=date(2026, 3, 20),
+        locale="en",
+        now=clock.now(),
+    )
+    session.commit()
+    invited.visit_id = gone.id
+    session.commit()
+    kept = make_visit(office, "Keep Me")
+    gone_id, later_id = gone.id, later.id
+    chosen = {"visit": [str(gone_id)], "invitation": [str(later_id)]}
+
+    confirm = officer.post("/dashboard/requests/erase", data=chosen)
+    assert confirm.status_code == 200
+    assert "Erase Me" in confirm.text
+    unconfirmed = officer.post(
+        "/dashboard/requests/erase", data={**chosen, "reason": "objection", "submit": "1"}
+    )
+    assert "Please confirm" in unconfirmed.text
+    assert session.scalar(select(func.count()).select_from(Visit)) == 2
+
+    done = officer.post(
+        "/dashboard/requests/erase",
+        data={**chosen, "reason": "objection", "confirm": "y", "submit": "1"},
+    )
+    assert done.status_code == 302
+    # The visit, the invitation it came from, and the later invitation.
+    assert "3 records erased." in officer.get(done.headers["Location"]).text
+    session.expire_all()
+    assert list(session.scalars(select(Visit.id))) == [kept.id]
+    assert session.scalar(select(func.count()).select_from(Invitation)) == 0
+    stats = session.get(SiteDailyStats, (office.id, date(2026, 3, 4)))
+    assert (stats.visits, stats.duration_seconds) == (1, 1800)
+    assert ("erase_on_objection", "visit", str(gone_id)) in audit(session)
+    assert ("erase_on_objection", "invitation", str(later_id)) in audit(session)
+
+
+def test_erasure_needs_the_csrf_token(
+    app_config: dict[str, Any],
+    make_site: Any,
+    make_staff: Any,
+    make_visit: Any,
+    session: Session,
+):
+    from kiosk import create_app
+    from kiosk.db import get_database
+
+    site = make_site()
+    make_staff(role="admin", username="boss")
+    visit = make_visit(site, "Protected Person")
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    try:
+        client = app.test_client()
+        login_page = client.get("/dashboard/login").text
+        token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        client.post(
+            "/dashboard/login",
+            data={"username": "boss", "password": "correct horse battery", "csrf_token": token},
+        )
+        response = client.post(
+            "/dashboard/requests/erase",
+            data={"visit": [str(visit.id)], "reason": "erasure", "confirm": "y", "submit": "1"},
+        )
+        assert response.status_code == 400
+        assert session.scalar(select(func.count()).select_from(Visit)) == 1
+    finally:
+        get_database(app).engine.dispose()
