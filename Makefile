@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format translations compile-translations bench clean
+.PHONY: run test lint typecheck format translations compile-translations bench bench-purge clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -52,6 +52,13 @@ translations: $(STAMP)
 		fi; \
 	done
 	@$(BIN)/kiosk translate compile >/dev/null
+
+# Benchmarks: long, never part of `make test`; results and commands in bench/README.md.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS='--postgres postgresql+psycopg://postgres@127.0.0.1/test'.
+bench: bench-purge
+
+bench-purge: $(STAMP)
+	$(BIN)/python bench/purge.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .mypy_cache
