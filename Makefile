@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format translations compile-translations bench clean
+.PHONY: run test lint typecheck format translations compile-translations bench bench-badges bench-purge clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -53,9 +53,16 @@ translations: $(STAMP)
 	done
 	@$(BIN)/kiosk translate compile >/dev/null
 
-# Badge rendering speed against a bare reportlab canvas (bench/README.md has the last figures).
-bench: $(STAMP)
+# Benchmarks: long, never part of `make test`; results and commands in bench/README.md.
+# BENCH_ARGS passes options to the purge benchmark, e.g.
+# BENCH_ARGS='--postgres postgresql+psycopg://postgres@127.0.0.1/test'.
+bench: bench-badges bench-purge
+
+bench-badges: $(STAMP)
 	$(BIN)/python bench/badge_bench.py --output bench/results/badges.json
+
+bench-purge: $(STAMP)
+	$(BIN)/python bench/purge.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache .mypy_cache

@@ -75,8 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "PURGE_TIME": "03:30",  # daily run of the served app, HH:MM in PURGE_TIMEZONE; None: none
     "PURGE_TIMEZONE": "UTC",
     "PURGE_ON_START": True,  # the served app also purges once when it starts
-    "PURGE_BATCH_SIZE": 1000,  # rows per batch; each batch is one short transaction
-    "PURGE_PAUSE_MS": 20,  # pause between batches, so check-ins get the write lock
+    "PURGE_BATCH_SIZE": 2500,  # rows per batch; each batch is one short transaction
+    "PURGE_PAUSE_MS": 10,  # pause between batches, so check-ins get the write lock
     # Server (kiosk serve)
     "WORKERS": None,  # gunicorn worker processes; default: number of CPU cores
     "LOG_LEVEL": "INFO",

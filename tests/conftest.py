@@ -22,8 +22,9 @@ from kiosk import create_app
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database, make_engine
 from kiosk.i18n import compile_catalogs
-from kiosk.models import Base, Host, Site, StaffUser, Visit
+from kiosk.models import Base, Host, Invitation, Site, StaffUser, Visit
 from kiosk.schema import alembic_config
+from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from kiosk.services.staff import create_staff_user
 from kiosk.services.visits import new_badge_token, new_short_code
@@ -264,6 +265,24 @@ def make_visit(session: Session, clock: FrozenClock) -> Callable[..., Visit]:
         session.add(visit)
         session.commit()
         return visit
+
+    return make
+
+
+@pytest.fixture
+def make_invitation(session: Session, clock: FrozenClock) -> Callable[..., Invitation]:
+    def make(site: Site, visitor_name: str = "Ivy Invited", **fields: Any) -> Invitation:
+        invitation = create_invitation(
+            session,
+            site,
+            visitor_name=visitor_name,
+            expected_on=fields.pop("expected_on", clock.now().date()),
+            locale=fields.pop("locale", "en"),
+            now=clock.now(),
+            **fields,
+        )
+        session.commit()
+        return invitation
 
     return make
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.models import AuditEvent, Invitation, SiteDailyStats, StaffUser, Visit
-from kiosk.services.invitations import create_invitation
 from kiosk.services.notices import publish_notice
 
 PAGES = ["/dashboard/requests", "/dashboard/retention"]
@@ -88,21 +87,16 @@ def test_finding_a_person_by_name_or_email_in_the_officers_sites_only(
     office: Any,
     session: Session,
     clock: FrozenClock,
+    make_invitation: Any,
 ):
     elsewhere = make_site(name="Elsewhere")
     mine = make_visit(office, "Åsa Öberg-Lind", email="asa@example.com")
     by_email = make_visit(office, "A. Oberg", email="ASA@example.com")
     make_visit(office, "Åsa Andersson")
     make_visit(elsewhere, "Åsa Öberg-Lind", email="asa@example.com")
-    invitation = create_invitation(
-        session,
-        office,
-        visitor_name="Asa Oberg Lind",
-        expected_on=date(2026, 3, 9),
-        locale="sv",
-        now=clock.now(),
+    invitation = make_invitation(
+        office, "Asa Oberg Lind", expected_on=date(2026, 3, 9), locale="sv"
     )
-    session.commit()
 
     page = officer.post("/dashboard/requests", data={"name": "asa oberg-lind"}).text
     assert page.count('name="visit"') == 1
@@ -200,6 +194,7 @@ def test_access_export_as_pdf_in_the_persons_language(
     session: Session,
     clock: FrozenClock,
     tmp_path: Path,
+    make_invitation: Any,
 ):
     visit = make_visit(
         office,
@@ -208,15 +203,9 @@ def test_access_export_as_pdf_in_the_persons_language(
         locale="da",
         checked_out_at=clock.now() + timedelta(hours=1),
     )
-    invitation = create_invitation(
-        session,
-        office,
-        visitor_name="Ærlig Østergård",
-        expected_on=date(2026, 3, 20),
-        locale="da",
-        now=clock.now(),
+    invitation = make_invitation(
+        office, "Ærlig Østergård", expected_on=date(2026, 3, 20), locale="da"
     )
-    session.commit()
     search = officer.post("/dashboard/requests", data={"email": "ae@example.com"}).text
     assert '<option selected value="da">' in search  # the person's language is preselected
     response = officer.post(
@@ -283,28 +272,14 @@ def test_erasure_on_request_uses_the_purge_mechanics(
     office: Any,
     session: Session,
     clock: FrozenClock,
+    make_invitation: Any,
 ):
     host = make_host(office)
     gone = make_visit(
         office, "Erase Me", host_id=host.id, checked_out_at=clock.now() + timedelta(minutes=30)
     )
-    invited = create_invitation(
-        session,
-        office,
-        visitor_name="Erase Me",
-        expected_on=date(2026, 3, 4),
-        locale="en",
-        now=clock.now(),
-    )
-    later = create_invitation(
-        session,
-        office,
-        visitor_name="Erase Me",
-        expected_on=date(2026, 3, 20),
-        locale="en",
-        now=clock.now(),
-    )
-    session.commit()
+    invited = make_invitation(office, "Erase Me", expected_on=date(2026, 3, 4))
+    later = make_invitation(office, "Erase Me", expected_on=date(2026, 3, 20))
     invited.visit_id = gone.id
     session.commit()
     kept = make_visit(office, "Keep Me")

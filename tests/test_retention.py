@@ -30,7 +30,6 @@ from kiosk.privacy.retention import (
     run_purge,
     visit_erased_at,
 )
-from kiosk.services.invitations import create_invitation
 
 SECOND = timedelta(seconds=1)
 
@@ -176,18 +175,13 @@ def test_days_are_calendar_days_on_the_sites_clock_across_daylight_saving(
 
 
 def test_unused_invitation_counts_from_its_expected_day_on_the_sites_calendar(
-    session: Session, make_site: Any, clock: FrozenClock
+    session: Session,
+    make_site: Any,
+    clock: FrozenClock,
+    make_invitation: Any,
 ):
     site = make_site(retention_days=30, timezone="Europe/Stockholm")
-    create_invitation(
-        session,
-        site,
-        visitor_name="Expected Guest",
-        expected_on=date(2026, 3, 4),
-        locale="en",
-        now=clock.now(),
-    )
-    session.commit()
+    make_invitation(site, "Expected Guest", expected_on=date(2026, 3, 4))
     # The expected day ends at midnight in Stockholm (23:00 UTC on 3 April, after 30 days).
     end_of_period = datetime(2026, 4, 3, 22, 0, tzinfo=UTC)  # 00:00 CEST on 4 April
     clock.set(end_of_period - SECOND)
@@ -201,30 +195,18 @@ def test_unused_invitation_counts_from_its_expected_day_on_the_sites_calendar(
 
 
 def test_a_used_invitation_is_erased_with_its_visit(
-    session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    make_invitation: Any,
 ):
     site = make_site(retention_days=5, timezone="UTC")
-    invitation = create_invitation(
-        session,
-        site,
-        visitor_name="Invited Guest",
-        expected_on=date(2026, 3, 4),
-        locale="en",
-        now=clock.now(),
-    )
-    session.commit()
+    invitation = make_invitation(site, "Invited Guest", expected_on=date(2026, 3, 4))
     visit = make_visit(site, "Invited Guest", checked_out_at=clock.now() + timedelta(hours=2))
     invitation.visit_id = visit.id
     # A later invitation for the same day that nobody used: its own rule (expected day + 5).
-    create_invitation(
-        session,
-        site,
-        visitor_name="Other Guest",
-        expected_on=date(2026, 3, 8),
-        locale="en",
-        now=clock.now(),
-    )
-    session.commit()
+    make_invitation(site, "Other Guest", expected_on=date(2026, 3, 8))
 
     clock.advance(timedelta(days=5, hours=3))
     run = purge(session, clock)
@@ -234,7 +216,11 @@ def test_a_used_invitation_is_erased_with_its_visit(
 
 
 def test_contact_fields_can_be_erased_before_the_visit(
-    session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    make_invitation: Any,
 ):
     site = make_site(retention_days=30, contact_retention_days=7, timezone="UTC")
     same = make_site(retention_days=30, timezone="UTC")  # default: with the visit
@@ -247,16 +233,9 @@ def test_contact_fields_can_be_erased_before_the_visit(
         checked_out_at=ended,
     )
     other = make_visit(same, "Kept Contact", email="kept@example.com", checked_out_at=ended)
-    invitation = create_invitation(
-        session,
-        site,
-        visitor_name="Guest",
-        email="guest@example.com",
-        expected_on=date(2026, 3, 4),
-        locale="en",
-        now=ended,
+    invitation = make_invitation(
+        site, "Guest", email="guest@example.com", expected_on=date(2026, 3, 4)
     )
-    session.commit()
 
     clock.set(ended + timedelta(days=7) - SECOND)
     assert purge(session, clock).sites[0].contacts_erased == 0
@@ -377,22 +356,18 @@ def test_only_the_chosen_sites_are_purged(
 
 
 def test_dry_run_counts_what_the_purge_then_erases(
-    session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    make_invitation: Any,
 ):
     site = make_site(retention_days=3, contact_retention_days=1, timezone="UTC")
     for number in range(4):
         make_visit(site, f"Old {number}", email="old@example.com")
     make_visit(site, "Middle", phone="+46 1234", checked_in_at=clock.now() + timedelta(days=2))
     make_visit(site, "New", email="new@example.com", checked_in_at=clock.now() + timedelta(days=4))
-    invitation = create_invitation(
-        session,
-        site,
-        visitor_name="Came",
-        expected_on=date(2026, 3, 4),
-        locale="en",
-        now=clock.now(),
-    )
-    session.commit()
+    invitation = make_invitation(site, "Came", expected_on=date(2026, 3, 4))
     invitation.visit_id = session.scalar(select(Visit.id).where(Visit.visitor_name == "Old 0"))
     session.commit()
     clock.advance(timedelta(days=4, hours=1))
@@ -415,7 +390,6 @@ def test_derived_copies_are_erased_through_the_registry(
     observer = Session(session.get_bind())
 
     def erase_copies(db_session: Session, visit_ids: Sequence[int]) -> None:
-        assert db_session is session
         # Called before the visits go, in the same transaction: they are still there.
         assert db_session.scalar(select(func.count()).where(Visit.id.in_(visit_ids))) == len(
             visit_ids

@@ -9,6 +9,7 @@ bodies, never in a URL.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,6 +38,7 @@ from kiosk.models import Invitation, Site, Visit
 from kiosk.privacy.access_pdf import render_access_pdf
 from kiosk.privacy.forms import EraseForm, ExportForm, PersonSearchForm, RectifyForm
 from kiosk.privacy.requests import (
+    AccessReport,
     PersonRecords,
     access_json,
     erase_person,
@@ -256,12 +258,24 @@ def _selected() -> tuple[list[Visit], list[Invitation]]:
     return visits, invitations
 
 
-def _download(body: bytes, mimetype: str, extension: str) -> Response:
+def _export(kind: str, render: Callable[[AccessReport, ExportForm], bytes]) -> BaseResponse:
+    """An access export of the records chosen in the results, audited per record."""
+    _require_request_role()
+    form = _export_form()
+    if not form.validate_on_submit():
+        return redirect(url_for(".requests"))
+    visits, invitations = _selected()
+    if not visits and not invitations:
+        return redirect(url_for(".requests"))
+    report = export_access(get_session(), visits, invitations, now=now())
+    body = render(report, form)
+    _audit_records(f"request_export_{kind}", visits, invitations)
+    get_session().commit()
     # The file name says what it is and when, never whose.
-    name = f"visitor-data-{now():%Y-%m-%d}.{extension}"
+    name = f"visitor-data-{now():%Y-%m-%d}.{kind}"
     return Response(
         body,
-        mimetype=mimetype,
+        mimetype=f"application/{kind}",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -270,36 +284,24 @@ def _download(body: bytes, mimetype: str, extension: str) -> Response:
 @login_required  # type: ignore[untyped-decorator]
 def request_export_json() -> BaseResponse:
     """Access and portability: the chosen records as JSON."""
-    _require_request_role()
-    form = _export_form()
-    if not form.validate_on_submit():
-        return redirect(url_for(".requests"))
-    visits, invitations = _selected()
-    if not visits and not invitations:
-        return redirect(url_for(".requests"))
-    report = export_access(get_session(), visits, invitations, now=now())
-    _audit_records("request_export_json", visits, invitations)
-    get_session().commit()
-    body = json.dumps(access_json(report), ensure_ascii=False, indent=2).encode()
-    return _download(body, "application/json", "json")
+    return _export(
+        "json",
+        lambda report, _form: json.dumps(
+            access_json(report), ensure_ascii=False, indent=2
+        ).encode(),
+    )
 
 
 @bp.route("/requests/export.pdf", methods=["POST"])
 @login_required  # type: ignore[untyped-decorator]
 def request_export_pdf() -> BaseResponse:
     """Access: the chosen records as a readable PDF in the person's language."""
-    _require_request_role()
-    form = _export_form()
-    if not form.validate_on_submit():
-        return redirect(url_for(".requests"))
-    visits, invitations = _selected()
-    if not visits and not invitations:
-        return redirect(url_for(".requests"))
-    report = export_access(get_session(), visits, invitations, now=now())
-    body = render_access_pdf(report, form.language.data or report.locale or str(get_locale()))
-    _audit_records("request_export_pdf", visits, invitations)
-    get_session().commit()
-    return _download(body, "application/pdf", "pdf")
+    return _export(
+        "pdf",
+        lambda report, form: render_access_pdf(
+            report, form.language.data or report.locale or str(get_locale())
+        ),
+    )
 
 
 @bp.route("/requests/erase", methods=["POST"])

@@ -102,17 +102,19 @@ def erase_visit_rows(
     if not rows:
         return erased
     visit_ids = [row.id for row in rows]
-    invitations = session.execute(
-        select(Invitation.id, Invitation.site_id).where(Invitation.visit_id.in_(visit_ids))
-    ).all()
+    invitations = (
+        session.connection()
+        .execute(
+            select(Invitation.id, Invitation.site_id).where(Invitation.visit_id.in_(visit_ids))
+        )
+        .all()
+    )
     erased.invitations.update(site_id for _id, site_id in invitations)
     _erase_invitation_ids(session, [invitation_id for invitation_id, _site in invitations])
     for eraser in _visit_erasers:
         eraser(session, visit_ids)
     add_to_daily_stats(session, rows, zones)
-    session.execute(
-        delete(Visit).where(Visit.id.in_(visit_ids)).execution_options(synchronize_session=False)
-    )
+    session.connection().execute(delete(Visit).where(Visit.id.in_(visit_ids)))
     erased.visits.update(row.site_id for row in rows)
     return erased
 
@@ -130,11 +132,7 @@ def _erase_invitation_ids(session: Session, invitation_ids: Sequence[int]) -> No
         return
     for eraser in _invitation_erasers:
         eraser(session, invitation_ids)
-    session.execute(
-        delete(Invitation)
-        .where(Invitation.id.in_(invitation_ids))
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(delete(Invitation).where(Invitation.id.in_(invitation_ids)))
 
 
 def erase_visits(session: Session, visit_ids: Iterable[int]) -> Erased:
@@ -144,7 +142,7 @@ def erase_visits(session: Session, visit_ids: Iterable[int]) -> Erased:
     erased = Erased()
     for start in range(0, len(ids), 500):
         query = visit_times_query(Visit.id.in_(ids[start : start + 500]))
-        rows = [VisitTimes(*row) for row in session.execute(query)]
+        rows = [VisitTimes(*row) for row in session.connection().execute(query)]
         erased.add(erase_visit_rows(session, rows, zones))
     return erased
 
@@ -152,9 +150,15 @@ def erase_visits(session: Session, visit_ids: Iterable[int]) -> Erased:
 def erase_invitations(session: Session, invitation_ids: Iterable[int]) -> Erased:
     """Erase these invitations now (an erasure request)."""
     ids = sorted(set(invitation_ids))
-    rows = session.execute(
-        select(Invitation.id, Invitation.site_id).where(Invitation.id.in_(ids)).with_for_update()
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(Invitation.id, Invitation.site_id)
+            .where(Invitation.id.in_(ids))
+            .with_for_update()
+        )
+        .all()
+    )
     return erase_invitation_rows(session, [(row[0], row[1]) for row in rows])
 
 
@@ -169,12 +173,9 @@ def erase_contact_fields(session: Session, visit_ids: Sequence[int]) -> None:
     """Erase email and phone of these visits, and the email of the invitations behind them."""
     if not visit_ids:
         return
-    no_sync = {"synchronize_session": False}
-    session.execute(
+    session.connection().execute(
         update(Visit).where(Visit.id.in_(visit_ids)).values(email=None, phone=None),
-        execution_options=no_sync,
     )
-    session.execute(
+    session.connection().execute(
         update(Invitation).where(Invitation.visit_id.in_(visit_ids)).values(email=None),
-        execution_options=no_sync,
     )

@@ -6,13 +6,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from kiosk.forms import normalise_text, plain_text
+from kiosk.registration.forms import CheckInForm
 
 _TOO_LONG = _l("Please use at most %(max)d characters.")
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def _text(label: Any, max_length: int, *required: Any) -> StringField:
@@ -75,16 +75,8 @@ class RectifyForm(FlaskForm):  # type: ignore[misc]
 
     visitor_name = _text(_l("Name"), 200, DataRequired(_l("Please enter a name.")))
     company = _text(_l("Company"), 200)
-    email = EmailField(
-        _l("Email"),
-        filters=[normalise_text],
-        validators=[
-            Optional(),
-            Length(max=254, message=_TOO_LONG),
-            Regexp(_EMAIL, message=_l("Please check the email address.")),
-        ],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
-    )
-    phone = _text(_l("Phone"), 40)
+    # The kiosk's own checks, so a correction obeys the rules the visitor's entry did.
+    email = CheckInForm.email
+    phone = CheckInForm.phone
     purpose = _text(_l("Purpose of the visit"), 200)
     submit = SubmitField(_l("Save the correction"))

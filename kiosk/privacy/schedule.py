@@ -99,6 +99,11 @@ class PurgeScheduler:
         self._at = purge_time(app.config)
         self._zone = ZoneInfo(app.config["PURGE_TIMEZONE"])
 
+    @property
+    def due(self) -> list[str]:
+        """Occurrences waiting to run (another purge was running when they were tried)."""
+        return list(self._due)
+
     def tick(self) -> list[PurgeRun]:
         """Run what is due now; returns the runs this scheduler made."""
         clock: Clock = self.app.config["CLOCK"]

@@ -1,0 +1,391 @@
+"""Purge benchmark: erase 1,000,000 expired visits among 1,100,000 while a kiosk keeps checking
+visitors in, and report the purge's time and rate and the worst check-in wait.
+
+    .venv/bin/python bench/purge.py                  # SQLite in a temporary folder
+    .venv/bin/python bench/purge.py --postgres URL   # also PostgreSQL, in a throwaway schema
+
+Targets (issue 6): under 60 s for the million on SQLite, and no check-in waiting more than
+250 ms. The check-ins run in a separate process, as a gunicorn worker would, through the app's
+own register_visit; their latency before the purge starts is the baseline the ratio uses.
+Results and the command line go in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: The whole run is stopped after this many seconds, whatever happens.
+HARD_LIMIT_SECONDS = 30 * 60
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+COLUMNS = (
+    "id",
+    "site_id",
+    "host_id",
+    "visitor_name",
+    "company",
+    "email",
+    "badge_token",
+    "short_code",
+    "locale",
+    "checked_in_at",
+    "checked_out_at",
+)
+
+
+@dataclass
+class Result:
+    backend: str
+    rows: int
+    expired: int
+    erased: int
+    seconds: float
+    rows_per_second: float
+    batch_size: int
+    pause_ms: int
+    check_ins: int
+    check_in_failures: int
+    worst_check_in_ms: float
+    p99_check_in_ms: float
+    median_check_in_ms: float
+    baseline_worst_check_in_ms: float
+    baseline_median_check_in_ms: float
+    max_wal_mb: float | None
+
+
+def short_code(number: int) -> str:
+    chars = []
+    for _ in range(6):
+        number, digit = divmod(number, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[digit])
+    return "".join(chars)
+
+
+def visit_rows(total: int, expired: int, now: datetime, site_id: int, hosts: list[int]) -> Any:
+    """Visits in check-in order: the expired ones 40 to 400 days old, the rest within 25 days."""
+    for number in range(1, total + 1):
+        if number <= expired:
+            age = timedelta(days=400) - timedelta(days=360) * number / expired
+        else:
+            age = timedelta(days=25) * (total - number) / max(1, total - expired)
+        checked_in = now - age
+        yield (
+            number,
+            site_id,
+            hosts[number % len(hosts)],
+            f"Bench Visitor {number}",
+            "Bench Company",
+            f"visitor{number}@example.com",
+            # Random, as real badge tokens are: their index is updated all over.
+            secrets.token_urlsafe(18),
+            short_code(number),
+            "sv",
+            checked_in,
+            checked_in + timedelta(hours=2),
+        )
+
+
+def sqlite_value(value: Any) -> Any:
+    # The format SQLAlchemy stores SQLite datetimes in (naive UTC, microseconds).
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def prepare(url: str, rows: int, expired: int) -> None:
+    """Migrate an empty database and fill it with one site, its hosts and the visits."""
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from kiosk.db import make_engine
+    from kiosk.models import Host, Site
+    from kiosk.schema import alembic_config
+
+    engine = make_engine(url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Site).values(
+                name="Bench Office",
+                timezone="Europe/Stockholm",
+                default_locale="sv",
+                retention_days=30,
+                controller_name="Bench AB",
+                controller_contact="privacy@example.com",
+                authority_name="IMY",
+                created_at=now,
+            )
+        )
+        site_id = connection.scalar(select(Site.id))
+        connection.execute(
+            insert(Host),
+            [
+                {"site_id": site_id, "name": f"Host {n}", "email": "h@example.com"}
+                for n in range(20)
+            ],
+        )
+        hosts = list(connection.scalars(select(Host.id)))
+    if site_id is None:
+        raise RuntimeError("the bench site was not created")
+    started = time.perf_counter()
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")  # loading only; the purge runs as usual
+            # Column names are this file's constants; the values are bound.
+            statement = "INSERT INTO visits ({}) VALUES ({})".format(  # noqa: S608
+                ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
+            )
+            batch: list[tuple[Any, ...]] = []
+            for row in visit_rows(rows, expired, now, site_id, hosts):
+                batch.append(tuple(sqlite_value(value) for value in row))
+                if len(batch) == 50_000:
+                    cursor.executemany(statement, batch)
+                    batch.clear()
+            if batch:
+                cursor.executemany(statement, batch)
+            raw.commit()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+    else:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            with cursor.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in visit_rows(rows, expired, now, site_id, hosts):
+                    copy.write_row(row)
+            cursor.execute("SELECT setval('visits_id_seq', (SELECT max(id) FROM visits))")
+            raw.commit()
+            cursor.execute("ANALYZE visits")
+            raw.commit()
+        finally:
+            raw.close()
+    engine.dispose()
+    print(f"  loaded {rows:,} visits in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pipe: Any) -> None:
+    """A kiosk: check a visitor in every ``interval`` seconds until told to stop; report
+    (phase, seconds) per check-in, failures, and the largest WAL size seen."""
+    from sqlalchemy import select
+
+    from kiosk import create_app
+    from kiosk.db import get_database
+    from kiosk.models import Site
+    from kiosk.services.visits import VisitorDetails, register_visit
+
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "bench"})
+    session = get_database(app).sessionmaker()
+    site = session.scalars(select(Site)).one()
+    latencies: list[tuple[str, float]] = []
+    failures = 0
+    max_wal = 0
+    phase = "baseline"
+    number = 0
+    pipe.send("ready")
+    while True:
+        if pipe.poll():
+            message = pipe.recv()
+            if message == "stop":
+                break
+            phase = message
+        number += 1
+        started = time.perf_counter()
+        try:
+            register_visit(
+                session,
+                site,
+                VisitorDetails(name=f"Live Visitor {number}"),
+                locale="sv",
+                notice=None,
+                now=datetime.now(UTC),
+            )
+            session.commit()
+            latencies.append((phase, time.perf_counter() - started))
+        except Exception:  # noqa: BLE001 - a failed check-in is what the benchmark measures
+            session.rollback()
+            failures += 1
+        if wal and os.path.exists(wal):
+            max_wal = max(max_wal, os.path.getsize(wal))
+        time.sleep(interval)
+    session.close()
+    get_database(app).engine.dispose()
+    pipe.send({"latencies": latencies, "failures": failures, "max_wal": max_wal})
+
+
+def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Result:
+    from sqlalchemy.orm import Session
+
+    from kiosk.clock import SystemClock
+    from kiosk.db import make_engine
+    from kiosk.privacy.retention import PurgeSettings, run_purge
+
+    print(f"{backend}: preparing {args.rows:,} visits ({args.expired:,} expired)", flush=True)
+    prepare(url, args.rows, args.expired)
+    wal = url.removeprefix("sqlite:///") + "-wal" if backend == "sqlite" else None
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    writer = context.Process(
+        target=check_in_loop,
+        args=(url, str(folder / "writer-instance"), args.interval_ms / 1000, wal, theirs),
+    )
+    writer.start()
+    if ours.recv() != "ready":
+        raise RuntimeError("the check-in process did not start")
+    time.sleep(args.baseline_seconds)  # check-ins alone, for the baseline
+    ours.send("purge")
+    engine = make_engine(url)
+    db_session = Session(engine, expire_on_commit=False)
+    started = time.perf_counter()
+    purge = run_purge(
+        db_session,
+        clock=SystemClock(),
+        trigger="cli",
+        settings=PurgeSettings(batch_size=args.batch_size, pause_seconds=args.pause_ms / 1000),
+    )
+    seconds = time.perf_counter() - started
+    ours.send("stop")
+    report = ours.recv()
+    writer.join(60)
+    db_session.close()
+    engine.dispose()
+    if purge is None:
+        raise RuntimeError("another purge held the lock")
+    during = [value for phase, value in report["latencies"] if phase == "purge"]
+    baseline = [value for phase, value in report["latencies"] if phase == "baseline"]
+    during.sort()
+    erased = purge.visits_erased
+    return Result(
+        backend=backend,
+        rows=args.rows,
+        expired=args.expired,
+        erased=erased,
+        seconds=round(seconds, 2),
+        rows_per_second=round(erased / seconds),
+        batch_size=args.batch_size,
+        pause_ms=args.pause_ms,
+        check_ins=len(during),
+        check_in_failures=report["failures"],
+        worst_check_in_ms=round(max(during, default=0) * 1000, 1),
+        p99_check_in_ms=round(during[int(len(during) * 0.99)] * 1000, 1) if during else 0.0,
+        median_check_in_ms=round(statistics.median(during) * 1000, 1) if during else 0.0,
+        baseline_worst_check_in_ms=round(max(baseline, default=0) * 1000, 1),
+        baseline_median_check_in_ms=round(statistics.median(baseline) * 1000, 1)
+        if baseline
+        else 0.0,
+        max_wal_mb=round(report["max_wal"] / 2**20, 1) if wal else None,
+    )
+
+
+def show(result: Result, limit_seconds: float, limit_ms: float) -> None:
+    seconds_ratio = result.seconds / limit_seconds
+    wait_ratio = result.worst_check_in_ms / limit_ms
+    slower = result.median_check_in_ms / max(result.baseline_median_check_in_ms, 0.001)
+    lines = [
+        "",
+        f"{result.backend}: erased {result.erased:,} of {result.rows:,} visits",
+        f"  purge time        {result.seconds:9.1f} s    "
+        f"({seconds_ratio:.2f} x the {limit_seconds:.0f} s target)",
+        f"  rate              {result.rows_per_second:9,} rows/s "
+        f"(batches of {result.batch_size}, {result.pause_ms} ms pause)",
+        f"  check-ins during  {result.check_ins:9,}        failed: {result.check_in_failures}",
+        f"  worst check-in    {result.worst_check_in_ms:9.1f} ms   "
+        f"({wait_ratio:.2f} x the {limit_ms:.0f} ms target)",
+        f"  p99 / median      {result.p99_check_in_ms:9.1f} ms / {result.median_check_in_ms:.1f} ms"
+        f" (median {slower:.1f} x the {result.baseline_median_check_in_ms:.1f} ms without a purge)",
+    ]
+    if result.max_wal_mb is not None:
+        lines.append(f"  largest WAL       {result.max_wal_mb:9.1f} MB")
+    print("\n".join(lines), flush=True)
+
+
+def postgres_schema_url(base: str) -> tuple[str, Any]:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"kiosk_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        admin.dispose()
+
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options=-csearch_path%3D{name}", drop
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_100_000)
+    parser.add_argument("--expired", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: PURGE_BATCH_SIZE")
+    parser.add_argument("--pause-ms", type=int, default=None, help="default: PURGE_PAUSE_MS")
+    parser.add_argument("--interval-ms", type=int, default=20, help="between check-ins")
+    parser.add_argument("--baseline-seconds", type=float, default=3.0)
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("KIOSK_BENCH_POSTGRES_URL"),
+        help="PostgreSQL URL (default: $KIOSK_BENCH_POSTGRES_URL); a throwaway schema is used",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    from kiosk.config import DEFAULTS
+
+    if args.batch_size is None:
+        args.batch_size = int(DEFAULTS["PURGE_BATCH_SIZE"])
+    if args.pause_ms is None:
+        args.pause_ms = int(DEFAULTS["PURGE_PAUSE_MS"])
+    signal.alarm(HARD_LIMIT_SECONDS)
+    results = []
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-"))
+    try:
+        if not args.no_sqlite:
+            url = f"sqlite:///{folder / 'bench.sqlite3'}"
+            results.append(run("sqlite", url, args, folder))
+            show(results[-1], 60, 250)
+        if args.postgres:
+            url, drop = postgres_schema_url(args.postgres)
+            try:
+                results.append(run("postgresql", url, args, folder))
+                show(results[-1], 60, 250)
+            finally:
+                drop()
+        else:
+            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([asdict(result) for result in results], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
