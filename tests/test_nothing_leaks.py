@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import Engine, MetaData, select, text
+from sqlalchemy import Engine, MetaData, func, select, text
 from sqlalchemy.orm import Session
 
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database, make_engine
-from kiosk.models import Visit
+from kiosk.models import Notification, Visit
 from kiosk.services.demo import DEMO_HOSTS, DEMO_SITE
 from kiosk.services.notices import publish_notice
 from tests.support import (
@@ -86,7 +86,10 @@ class Everything(logging.Handler):
 
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
-    return {**app_config, "LOG_LEVEL": "DEBUG"}
+    from tests.support import free_port
+
+    # Hosts get an email; the mail server is down, so delivery fails and is logged.
+    return {**app_config, "LOG_LEVEL": "DEBUG", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": free_port()}
 
 
 @pytest.fixture
@@ -142,6 +145,16 @@ def test_a_full_cycle_logs_nothing_personal_and_the_purge_leaves_nothing(
     done = kiosk.get("/done").text
     code = re.search(r'class="badge-code">(\w+)<', done)
     assert code
+    # The badge: the kiosk's browser fetches it to print it.
+    badge = kiosk.get("/badge.pdf")
+    assert badge.status_code == 200
+    assert badge.mimetype == "application/pdf"
+    # The host's email is queued, and the sender tries the (down) mail server.
+    assert session.scalar(select(func.count()).select_from(Notification)) == 1
+    tried = runner.invoke(main, ["notify", "run", "--once"])
+    assert tried.exit_code == 0, tried.output
+    session.expire_all()
+    assert session.scalar(select(Notification.attempts)) == 1  # tried, failed, logged
     # Reception sees the visitor; the visitor checks out with the badge code.
     assert NAME in admin.get("/dashboard/").text
     assert kiosk.post("/check-out", data={"code": code[1]}).status_code == 302
