@@ -138,12 +138,6 @@ class WebClient:
         return self.request(path, {"csrf_token": token[1], **fields})
 
 
-def host_value(page: str, name: str) -> str:
-    match = re.search(rf'<option value="(\d+)">{re.escape(name)}<', page)
-    assert match, f"no host {name!r} offered"
-    return match[1]
-
-
 def require_tool(name: str, package: str) -> str:
     """The path of a command-line tool; in CI a missing one fails the test, elsewhere skips it."""
     import shutil

@@ -7,15 +7,11 @@ user does not serve answers 404, as if it did not exist.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from flask import abort, current_app, render_template
 from flask_login import login_required
 
-from kiosk.dashboard.routes import bp, current_staff
-from kiosk.db import get_session
-from kiosk.models import Site, StaffUser
-from kiosk.services.sites import sites_served_by
+from kiosk.dashboard.routes import bp, current_staff, served_sites
+from kiosk.models import StaffUser
 
 
 def require_admin() -> StaffUser:
@@ -24,19 +20,6 @@ def require_admin() -> StaffUser:
     if not user.is_admin:
         abort(403)
     return user
-
-
-def served_sites() -> Sequence[Site]:
-    """The sites the current user serves: all for admins."""
-    return sites_served_by(get_session(), current_staff())
-
-
-def served_site(site_id: int | None) -> Site:
-    """A site the current user serves (else 404)."""
-    site = get_session().get(Site, site_id) if site_id is not None else None
-    if site is None or site.id not in {served.id for served in served_sites()}:
-        abort(404)
-    return site
 
 
 def languages() -> list[str]:

@@ -19,8 +19,8 @@ from kiosk.badges.presets import PRESETS
 from kiosk.badges.printing import valid_queue_name
 from kiosk.badges.service import BadgeSettingsError, configure_badges, sample_badge, site_preset
 from kiosk.clock import now
-from kiosk.dashboard.admin import require_admin, served_site
-from kiosk.dashboard.routes import audit, bp
+from kiosk.dashboard.admin import require_admin
+from kiosk.dashboard.routes import audit, bp, served_site
 from kiosk.db import get_session
 
 

@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from kiosk.dashboard.admin import languages, served_site, served_sites
+from kiosk.dashboard.admin import languages
 from kiosk.dashboard.admin_forms import HostForm, HostImportForm
-from kiosk.dashboard.routes import audit, bp
+from kiosk.dashboard.routes import audit, bp, served_site, served_sites
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.i18n import language_choices

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.admin import languages, require_admin, served_site
+from kiosk.dashboard.admin import languages, require_admin
 from kiosk.dashboard.admin_forms import SECTION_LABELS, SITE_ELEMENT_LABELS, NoticeDraftForm
-from kiosk.dashboard.routes import audit, bp
+from kiosk.dashboard.routes import audit, bp, served_site
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.i18n import language_choices

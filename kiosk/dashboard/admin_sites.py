@@ -10,9 +10,9 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.admin import languages, require_admin, served_site, served_sites
+from kiosk.dashboard.admin import languages, require_admin
 from kiosk.dashboard.admin_forms import SiteForm
-from kiosk.dashboard.routes import audit, bp
+from kiosk.dashboard.routes import audit, bp, served_site, served_sites
 from kiosk.db import get_session
 from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.services.admin_sites import SiteError, SiteSettings, create_site, update_site

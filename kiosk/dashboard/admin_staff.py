@@ -8,9 +8,9 @@ from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.admin import require_admin, served_sites
+from kiosk.dashboard.admin import require_admin
 from kiosk.dashboard.admin_forms import PasswordResetForm, StaffCreateForm, StaffEditForm
-from kiosk.dashboard.routes import audit, bp
+from kiosk.dashboard.routes import audit, bp, served_sites
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import StaffUser

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.routes import bp, current_staff
+from kiosk.dashboard.routes import audit, bp, current_staff
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import (
@@ -21,7 +21,7 @@ from kiosk.models import (
     Notification,
 )
 from kiosk.notifier import wake_sender
-from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.audit import record_site_views
 from kiosk.services.delivery import MailSettings
 from kiosk.services.notifications import (
     QUEUE_FULL,
@@ -65,16 +65,7 @@ def notifications() -> str:
     user = current_staff()
     sites = sites_served_by(db_session, user)
     entries = outstanding_notifications(db_session, [site.id for site in sites])
-    at = now()
-    for site in sites:
-        record_event(
-            db_session,
-            actor=staff_actor(user),
-            action="view_notifications",
-            target_type="site",
-            target_id=site.id,
-            now=at,
-        )
+    record_site_views(db_session, user, sites, action="view_notifications", now=now())
     db_session.commit()
     return render_template(
         "dashboard/notifications.html",
@@ -104,14 +95,7 @@ def _act(notification_id: int, action: str, change: Callable[[Notification], Non
     except NotificationError:
         flash(_("Only failed notifications can be retried or dismissed."))
         return
-    record_event(
-        get_session(),
-        actor=staff_actor(current_staff()),
-        action=action,
-        target_type="notification",
-        target_id=notification.id,
-        now=now(),
-    )
+    audit(action, "notification", notification.id)
     get_session().commit()
     if action == "retry_notification":
         wake_sender()

@@ -31,10 +31,10 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.clock import now
-from kiosk.dashboard.routes import bp, current_staff
+from kiosk.dashboard.routes import audit, bp, current_staff, served_sites
 from kiosk.db import get_session
 from kiosk.i18n import language_choices
-from kiosk.models import Invitation, Site, Visit
+from kiosk.models import Invitation, Visit
 from kiosk.privacy.access_pdf import render_access_pdf
 from kiosk.privacy.forms import EraseForm, ExportForm, PersonSearchForm, RectifyForm
 from kiosk.privacy.requests import (
@@ -51,15 +51,9 @@ from kiosk.privacy.requests import (
 from kiosk.privacy.retention import purge_status, recent_runs
 from kiosk.privacy.schedule import next_scheduled_run
 from kiosk.privacy.stats import DailyStats, Tally, daily_stats
-from kiosk.services.audit import record_event, staff_actor
-from kiosk.services.sites import sites_served_by
 
 #: Periods the statistics page offers, in days.
 STATS_PERIODS = (7, 30, 90, 365)
-
-
-def _sites() -> list[Site]:
-    return list(sites_served_by(get_session(), current_staff()))
 
 
 def _require_request_role() -> None:
@@ -68,16 +62,8 @@ def _require_request_role() -> None:
 
 
 def _audit(action: str, target_type: str, target_ids: list[int]) -> None:
-    at = now()
     for target_id in target_ids:
-        record_event(
-            get_session(),
-            actor=staff_actor(current_staff()),
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            now=at,
-        )
+        audit(action, target_type, target_id)
 
 
 def _audit_records(action: str, visits: list[Visit], invitations: list[Invitation]) -> None:
@@ -154,7 +140,7 @@ def statistics() -> str:
     if period not in STATS_PERIODS:
         period = 30
     db_session = get_session()
-    sites = _sites()
+    sites = served_sites()
     at = now()
     per_site: dict[int, DailyStats] = {}
     charts: dict[int, Chart] = {}
@@ -187,7 +173,7 @@ def retention() -> str:
     _require_request_role()
     db_session = get_session()
     at = now()
-    sites = _sites()
+    sites = served_sites()
     site_ids = {site.id for site in sites}
     status = purge_status(db_session, now=at, next_run=next_scheduled_run(current_app.config, at))
     zone = ZoneInfo(current_app.config["PURGE_TIMEZONE"])
@@ -230,7 +216,7 @@ def requests() -> str:
     form = PersonSearchForm()
     records: PersonRecords | None = None
     if form.validate_on_submit():
-        site_ids = [site.id for site in _sites()]
+        site_ids = [site.id for site in served_sites()]
         records = find_person(
             get_session(), site_ids, name=form.name.data or "", email=form.email.data or ""
         )
@@ -246,7 +232,7 @@ def requests() -> str:
 
 def _selected() -> tuple[list[Visit], list[Invitation]]:
     """The records ticked in the results, limited to the user's sites."""
-    site_ids = [site.id for site in _sites()]
+    site_ids = [site.id for site in served_sites()]
 
     def ids(name: str) -> list[int]:
         return [int(value) for value in request.form.getlist(name) if value.isdigit()][:500]
@@ -335,7 +321,7 @@ def request_erase() -> str | BaseResponse:
 def request_visit(visit_id: int) -> str | BaseResponse:
     """Rectification: correct one visit's personal data."""
     _require_request_role()
-    site_ids = [site.id for site in _sites()]
+    site_ids = [site.id for site in served_sites()]
     found = load_visits(get_session(), [visit_id], site_ids)
     if not found:
         abort(404)

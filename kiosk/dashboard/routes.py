@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -67,6 +68,19 @@ def _expire_idle_session() -> Response | None:
     if request.endpoint != "dashboard.on_site_live":
         session[_LAST_SEEN] = moment
     return None
+
+
+def served_sites() -> list[Site]:
+    """The sites the logged-in user serves: all for admins."""
+    return list(sites_served_by(get_session(), current_staff()))
+
+
+def served_site(site_id: int | None) -> Site:
+    """A site the logged-in user serves (else 404)."""
+    site = get_session().get(Site, site_id) if site_id is not None else None
+    if site is None or site.id not in {served.id for served in served_sites()}:
+        abort(404)
+    return site
 
 
 def audit(action: str, target_type: str, target_id: int | None) -> None:

@@ -13,10 +13,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.clock import now
 from kiosk.dashboard.forms import ExportForm, HistoryForm
-from kiosk.dashboard.routes import audit, bp, current_staff
+from kiosk.dashboard.routes import audit, bp, current_staff, served_site, served_sites
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, Visit
+from kiosk.services.audit import record_site_views
 from kiosk.services.daily import (
     HistoryQuery,
     search_history,
@@ -25,22 +26,11 @@ from kiosk.services.daily import (
     visits_today,
 )
 from kiosk.services.invitations import site_today
-from kiosk.services.sites import active_hosts, sites_served_by
+from kiosk.services.sites import active_hosts
 from kiosk.services.visits import check_out_everyone, check_out_visit
 
 #: Session key holding the current history search (terms never go into a URL).
 _HISTORY = "history_search"
-
-
-def _served_sites() -> list[Site]:
-    return list(sites_served_by(get_session(), current_staff()))
-
-
-def _served_site(site_id: int) -> Site:
-    site = next((s for s in _served_sites() if s.id == site_id), None)
-    if site is None:
-        abort(404)
-    return site
 
 
 @bp.route("/visits/<int:visit_id>/check-out", methods=["POST"])
@@ -48,7 +38,7 @@ def _served_site(site_id: int) -> Site:
 def check_out(visit_id: int) -> BaseResponse:
     """Reception checks one visitor out."""
     visit = get_session().get(Visit, visit_id)
-    if visit is None or visit.site_id not in {s.id for s in _served_sites()}:
+    if visit is None or visit.site_id not in {s.id for s in served_sites()}:
         abort(404)
     if ButtonForm().validate_on_submit() and check_out_visit(visit, now=now()):
         audit("check_out", "visit", visit.id)
@@ -61,7 +51,7 @@ def check_out(visit_id: int) -> BaseResponse:
 @login_required  # type: ignore[untyped-decorator]
 def check_out_all(site_id: int) -> str | BaseResponse:
     """Check out everyone still on site, for example after an evacuation (asks first)."""
-    site = _served_site(site_id)
+    site = served_site(site_id)
     form = ButtonForm()
     if form.validate_on_submit():
         count = check_out_everyone(get_session(), site, now=now())
@@ -77,11 +67,10 @@ def check_out_all(site_id: int) -> str | BaseResponse:
 def today() -> str:
     """Everyone who checked in today, per site."""
     db_session = get_session()
-    sites = _served_sites()
+    sites = served_sites()
     at = now()
     visits = {site.id: visits_today(db_session, site, now=at) for site in sites}
-    for site in sites:
-        audit("view_today", "site", site.id)
+    record_site_views(db_session, current_staff(), sites, action="view_today", now=at)
     db_session.commit()
     return render_template("dashboard/today.html", sites=sites, visits_by_site=visits, now=at)
 
@@ -111,7 +100,7 @@ def _query_from(data: dict[str, Any], sites: list[Site]) -> HistoryQuery:
 @login_required  # type: ignore[untyped-decorator]
 def history() -> str | BaseResponse:
     """Search past visits kept within the retention period, 50 to a page."""
-    sites = _served_sites()
+    sites = served_sites()
     form = _history_form(sites)
     if form.validate_on_submit():
         session[_HISTORY] = {
@@ -154,14 +143,14 @@ def history_clear() -> BaseResponse:
 @login_required  # type: ignore[untyped-decorator]
 def export() -> str | BaseResponse:
     """The visit log of a period as CSV (the file holds personal data: the export is audited)."""
-    sites = _served_sites()
+    sites = served_sites()
     form = ExportForm()
     form.site.choices = [(site.id, site.name) for site in sites]
     if form.validate_on_submit():
         if form.date_from.data > form.date_to.data:
             form.date_to.errors.append(_("The end date is before the start date."))
         else:
-            site = _served_site(form.site.data)
+            site = served_site(form.site.data)
             query = HistoryQuery(
                 site_ids=(site.id,), date_from=form.date_from.data, date_to=form.date_to.data
             )
