@@ -221,7 +221,40 @@ def device_list() -> None:
     _require_schema()
     for item in get_session().scalars(select(KioskDevice).order_by(KioskDevice.id)):
         state = "revoked" if item.revoked_at else "paired" if item.cookie_nonce else "not paired"
-        click.echo(f"{item.id}\t{item.site.name}\t{item.name}\t{state}")
+        prints = item.print_backend or "as site"
+        if item.print_backend == "cups":
+            prints += f" {item.cups_printer}"
+        click.echo(f"{item.id}\t{item.site.name}\t{item.name}\t{state}\tprints: {prints}")
+
+
+@device.command("printing")
+@click.argument("device_id", type=int)
+@click.option(
+    "--backend",
+    type=click.Choice(["site", "browser", "cups", "none"]),
+    required=True,
+    help="How this kiosk's badges print; 'site' follows its site's setting.",
+)
+@click.option("--printer", default="", help="The CUPS queue, for --backend cups.")
+def device_printing(device_id: int, backend: str, printer: str) -> None:
+    """Choose how one kiosk's badges are printed (e.g. a label printer beside it)."""
+    from kiosk.badges.service import BadgeSettingsError, configure_kiosk_printing
+    from kiosk.models import KioskDevice
+
+    _require_schema()
+    session = get_session()
+    found = session.get(KioskDevice, device_id)
+    if found is None:
+        raise click.ClickException(f"there is no kiosk device {device_id}")
+    try:
+        configure_kiosk_printing(
+            found, backend=None if backend == "site" else backend, printer=printer
+        )
+    except BadgeSettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit_cli("configure_kiosk_printing", "kiosk_device", found.id)
+    session.commit()
+    click.echo(f"Kiosk {found.name!r} prints: {found.print_backend or 'as its site'}.")
 
 
 @device.command("revoke")
@@ -398,29 +431,40 @@ def badge_presets() -> None:
 @click.option("--locale", default="en", show_default=True, help="Language of the badge.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="PDF file to write.")
 @click.option("--print", "send", is_flag=True, help="Send it to the site's CUPS printer instead.")
+@click.option(
+    "--kiosk",
+    "kiosk_id",
+    type=int,
+    help="With --print: the CUPS printer of this kiosk device (see `kiosk device list`).",
+)
 def badge_sample(
     preset_name: str | None,
     site_name: str | None,
     locale: str,
     output: str | None,
     send: bool,
+    kiosk_id: int | None,
 ) -> None:
     """Render a badge with sample details, to set up a printer; print the token its QR holds."""
     from pathlib import Path
 
     from kiosk.badges.presets import PRESETS, get_preset
     from kiosk.badges.printing import PrintError
-    from kiosk.badges.service import sample_badge, send_to_cups, site_preset
+    from kiosk.badges.service import print_target, sample_badge, send_to_cups, site_preset
+    from kiosk.models import KioskDevice
 
     if not output and not send:
         raise click.UsageError("give --output FILE.pdf, or --print")
+    device = get_session().get(KioskDevice, kiosk_id) if kiosk_id is not None else None
+    if kiosk_id is not None and device is None:
+        raise click.BadParameter(f"there is no kiosk device {kiosk_id}", param_hint="--kiosk")
     if preset_name is not None and preset_name not in PRESETS:
         raise click.BadParameter(
             f"{preset_name!r}; choose one of {', '.join(PRESETS)}", param_hint="--preset"
         )
     if locale not in current_app.config["LANGUAGES"]:
         raise click.BadParameter(f"{locale!r} is not offered", param_hint="--locale")
-    site = _site_named(site_name) if site_name else None
+    site = device.site if device else _site_named(site_name) if site_name else None
     if send and site is None:
         # Without --site, an installation with one site prints on that site's printer.
         from sqlalchemy import select
@@ -436,11 +480,12 @@ def badge_sample(
         Path(output).write_bytes(pdf)
         click.echo(f"Wrote a {preset.name} badge to {output}.")
     if send and site is not None:
+        printer = print_target(site, device).printer
         try:
-            request_id = send_to_cups(site, pdf, title="kiosk sample badge")
+            request_id = send_to_cups(site, pdf, title="kiosk sample badge", printer=printer)
         except PrintError as exc:
             raise click.ClickException(f"printing failed: {exc}") from exc
-        click.echo(f"Sent to CUPS printer {site.cups_printer} (request {request_id}).")
+        click.echo(f"Sent to CUPS printer {printer} (request {request_id}).")
     click.echo(f"Badge token: {token}")
 
 

@@ -166,8 +166,7 @@ class Site(Base):
     badge_band_colour: Mapped[str] = mapped_column(String(7), default="#0B5CAD")
     #: Printed on each badge when set: a PNG, checked and shrunk when it is configured.
     badge_logo: Mapped[bytes | None] = mapped_column(LargeBinary)
-    #: One of PRINT_BACKENDS. Issue 4 chooses the backend per kiosk; until kiosks are
-    #: devices of their own, the site's kiosks share this setting.
+    #: One of PRINT_BACKENDS: the site's default; a kiosk device may choose its own.
     print_backend: Mapped[str] = mapped_column(String(16), default="browser")
     #: The CUPS queue the ``cups`` backend prints to.
     cups_printer: Mapped[str | None] = mapped_column(String(127))
@@ -257,9 +256,14 @@ class Visit(Base):
     )
     checked_in_at: Mapped[datetime]
     checked_out_at: Mapped[datetime | None]
+    #: The kiosk the visitor registered at: its printer prints the badge and its reprints.
+    kiosk_device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kiosk_devices.id", ondelete="SET NULL")
+    )
 
     site: Mapped[Site] = relationship()
     host: Mapped[Host | None] = relationship()
+    kiosk_device: Mapped[KioskDevice | None] = relationship()
     notice_version: Mapped[NoticeVersion | None] = relationship()
 
 
@@ -267,7 +271,13 @@ class KioskDevice(Base):
     """A browser at a reception that may register visitors for one site, once paired."""
 
     __tablename__ = "kiosk_devices"
-    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "name"),
+        CheckConstraint(
+            "print_backend IS NULL OR print_backend IN ('browser', 'cups', 'none')",
+            name="print_backend_known",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
@@ -281,6 +291,10 @@ class KioskDevice(Base):
     paired_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: One of PRINT_BACKENDS for this kiosk's badges; None: the site's setting.
+    print_backend: Mapped[str | None] = mapped_column(String(16))
+    #: The CUPS queue of this kiosk's ``cups`` backend (a printer beside this screen).
+    cups_printer: Mapped[str | None] = mapped_column(String(127))
 
     site: Mapped[Site] = relationship()
 

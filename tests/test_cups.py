@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.badges.printing import CupsPrinter, PrintError
 from kiosk.cli import main
-from kiosk.models import PrintJob, Visit
+from kiosk.models import KioskDevice, PrintJob, Visit
 from tests.support import decode_qr_codes, pdf_text, pdf_to_image, require_tool
 
 pytestmark = pytest.mark.slow
@@ -218,3 +218,38 @@ def test_badge_sample_print_sends_to_the_sites_printer(
     failed = runner.invoke(main, ["badge", "sample", "--site", cups_site.name, "--print"])
     assert failed.exit_code == 1
     assert "cups_unreachable" in failed.output
+
+
+def test_a_kiosk_with_its_own_cups_printer_prints_there(
+    runner: FlaskCliRunner,
+    pair: Any,
+    make_site: Any,
+    make_host: Any,
+    session: Session,
+    queue: str,
+    tmp_path: Path,
+):
+    # The site prints in the browser; this kiosk has the label printer beside it.
+    site = make_site(name="Browser Office", default_locale="en")
+    make_host(site, name="Hanna Host")
+    kiosk = pair(site)
+    device = session.scalars(select(KioskDevice).where(KioskDevice.site_id == site.id)).one()
+    device.print_backend, device.cups_printer = "cups", queue
+    session.commit()
+    out = cups_pdf_output_dir()
+    before = set(out.glob("*.pdf")) if out.exists() else set()
+    assert check_in(kiosk, name="Kiosk Printer").status_code == 302
+    visit = session.scalars(select(Visit)).one()
+    assert job_statuses(session) == [("sent", None)]
+    wait_for_badge(before, out, visit.badge_token, tmp_path)
+
+    # Setting that printer up: a sample badge on the kiosk's own queue.
+    sample = runner.invoke(main, ["badge", "sample", "--kiosk", str(device.id), "--print"])
+    assert sample.exit_code == 0, sample.output
+    assert f"Sent to CUPS printer {queue}" in sample.output
+    token = re.search(r"Badge token: (\S+)", sample.output)
+    assert token
+    wait_for_badge(before, out, token[1], tmp_path)
+    unknown = runner.invoke(main, ["badge", "sample", "--kiosk", "999999", "--print"])
+    assert unknown.exit_code == 2
+    assert "there is no kiosk device 999999" in unknown.output

@@ -58,6 +58,16 @@ MATRIX: dict[str, list[Case]] = {
     "dashboard.kiosk_code": [
         Case("POST", "/dashboard/kiosks/{device}/code", (LOGIN, LOGIN, MISSING, OK, OK)),
     ],
+    "dashboard.kiosk_printing": [
+        Case(
+            "GET", "/dashboard/kiosks/{device}/printing", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK)
+        ),
+        Case(
+            "POST",
+            "/dashboard/kiosks/{device}/printing",
+            (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT),
+        ),
+    ],
     "dashboard.kiosk_revoke": [
         Case(
             "POST", "/dashboard/kiosks/{device}/revoke", (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT)

@@ -27,6 +27,7 @@ from kiosk.badges.service import (
     print_badge,
     record_download,
     visit_badge_pdf,
+    visit_print_target,
 )
 from kiosk.clock import now
 from kiosk.db import get_session
@@ -138,7 +139,7 @@ def download(visit_id: int) -> Response:
 @bp.route("/dashboard/visits/<int:visit_id>/reprint", methods=["POST"])
 @login_required  # type: ignore[untyped-decorator]
 def reprint(visit_id: int) -> WerkzeugResponse:
-    """Print a visit's badge again: on the site's CUPS printer, or as a download."""
+    """Print a visit's badge again: on its kiosk's (or site's) CUPS printer, or as a download."""
     user = _staff()
     visit = _served_visit(user, visit_id)
     back = (
@@ -147,7 +148,7 @@ def reprint(visit_id: int) -> WerkzeugResponse:
     if not ButtonForm().validate_on_submit():
         flash(_("This page had expired. Please try again."))
         return redirect(back)
-    if visit.site.print_backend != "cups":
+    if visit_print_target(visit).backend != "cups":
         # No printer on the server: reception prints the PDF from their own browser.
         return redirect(url_for(".download", visit_id=visit.id))
     _audit_visit(user, "reprint_badge", visit)

@@ -26,7 +26,7 @@ from kiosk.badges.fonts import FontSet, load_fonts
 from kiosk.badges.presets import PRESETS, BadgePreset, get_preset
 from kiosk.badges.printing import CupsPrinter, PrintError, valid_queue_name
 from kiosk.badges.render import BadgeContent, render_badge
-from kiosk.models import PRINT_BACKENDS, PrintJob, Site, Visit
+from kiosk.models import PRINT_BACKENDS, KioskDevice, PrintJob, Site, Visit
 from kiosk.services.visits import new_badge_token, new_short_code
 
 log = logging.getLogger(__name__)
@@ -182,23 +182,44 @@ def cups_printer() -> CupsPrinter:
     return CupsPrinter(server=config["CUPS_SERVER"], timeout=float(config["PRINT_TIMEOUT_SECONDS"]))
 
 
-def send_to_cups(site: Site, pdf: bytes, *, title: str) -> str | None:
-    """Send a badge to the site's CUPS printer; return the CUPS request id.
+@dataclass(frozen=True)
+class PrintTarget:
+    """Where a badge goes: a backend of PRINT_BACKENDS and, for ``cups``, the queue."""
+
+    backend: str
+    printer: str | None
+
+
+def print_target(site: Site, device: KioskDevice | None = None) -> PrintTarget:
+    """The kiosk's own print setting when it has one, else its site's."""
+    if device is not None and device.print_backend is not None:
+        return PrintTarget(device.print_backend, device.cups_printer)
+    return PrintTarget(site.print_backend, site.cups_printer)
+
+
+def visit_print_target(visit: Visit) -> PrintTarget:
+    """Where the visit's badge prints: at the kiosk it registered at, if that kiosk has a
+    setting of its own (a reprint comes out beside the same screen)."""
+    return print_target(visit.site, visit.kiosk_device)
+
+
+def send_to_cups(site: Site, pdf: bytes, *, title: str, printer: str | None = None) -> str | None:
+    """Send a badge to a CUPS printer (default: the site's); return the CUPS request id.
 
     Raises :class:`PrintError` for every printer fault.
     """
-    if not site.cups_printer:
+    queue = printer or site.cups_printer
+    if not queue:
         raise PrintError("no_printer")
-    sent = cups_printer().send(
-        pdf, printer=site.cups_printer, media=site_preset(site).cups_media, title=title
-    )
+    sent = cups_printer().send(pdf, printer=queue, media=site_preset(site).cups_media, title=title)
     return sent.request_id
 
 
 def print_badge(
     session: Session, visit: Visit, *, now: datetime, requested_by: str | None = None
 ) -> PrintOutcome:
-    """Print the visit's badge with its site's backend, record the attempt, and commit it.
+    """Print the visit's badge with its kiosk's (or site's) backend, record the attempt, and
+    commit it.
 
     Called right after the check-in is committed. It never raises for printer trouble (nor
     for a badge that cannot be drawn): the visit stays registered, the returned outcome says
@@ -207,20 +228,23 @@ def print_badge(
     does next.
     """
     site = visit.site
+    target = visit_print_target(visit)
     job = PrintJob(
         visit_id=visit.id,
         created_at=now,
         requested_by=requested_by or f"kiosk:{site.id}",
-        backend=site.print_backend,
+        backend=target.backend,
         status=STATUS_DOWNLOAD,
     )
-    if site.print_backend == "browser":
+    if target.backend == "browser":
         job.status = STATUS_BROWSER
-    elif site.print_backend == "cups":
-        job.printer = site.cups_printer
+    elif target.backend == "cups":
+        job.printer = target.printer
         try:
             pdf = visit_badge_pdf(visit)
-            job.cups_job = send_to_cups(site, pdf, title=f"kiosk badge {visit.id}")
+            job.cups_job = send_to_cups(
+                site, pdf, title=f"kiosk badge {visit.id}", printer=target.printer
+            )
             job.status = STATUS_SENT
         except PrintError as exc:
             job.status, job.error = STATUS_FAILED, exc.code
@@ -242,7 +266,7 @@ def record_download(
         visit_id=visit.id,
         created_at=now,
         requested_by=requested_by,
-        backend=visit.site.print_backend,
+        backend=visit_print_target(visit).backend,
         status=STATUS_DOWNLOAD,
     )
     session.add(job)
@@ -359,3 +383,18 @@ def configure_badges(
         site.print_backend = backend
     if site.print_backend == "cups" and not site.cups_printer:
         raise BadgeSettingsError("the cups backend needs a printer name (--printer)")
+
+
+def configure_kiosk_printing(device: KioskDevice, *, backend: str | None, printer: str) -> None:
+    """Give a kiosk its own print backend (and CUPS queue), or ``backend=None`` to follow its
+    site's setting again. Caller commits."""
+    if backend is not None and backend not in PRINT_BACKENDS:
+        raise BadgeSettingsError(
+            f"unknown print backend {backend!r}; choose one of {', '.join(PRINT_BACKENDS)}"
+        )
+    if printer and not valid_queue_name(printer):
+        raise BadgeSettingsError(f"{printer!r} is not a CUPS printer name")
+    if backend == "cups" and not printer:
+        raise BadgeSettingsError("the cups backend needs a printer name (--printer)")
+    device.print_backend = backend
+    device.cups_printer = (printer or None) if backend == "cups" else None

@@ -13,13 +13,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectField, StringField, SubmitField
-from wtforms.validators import Length, Regexp, ValidationError
+from wtforms.validators import Length, Regexp
 
 from kiosk.badges.presets import PRESETS
-from kiosk.badges.printing import valid_queue_name
 from kiosk.badges.service import BadgeSettingsError, configure_badges, sample_badge, site_preset
 from kiosk.clock import now
 from kiosk.dashboard.admin import require_admin
+from kiosk.dashboard.forms import check_cups_printer, print_backend_choices
 from kiosk.dashboard.routes import audit, bp, served_site
 from kiosk.db import get_session
 
@@ -41,17 +41,10 @@ class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.preset.choices = [(name, name) for name in PRESETS]
-        self.print_backend.choices = [
-            ("browser", _("By the kiosk's browser")),
-            ("cups", _("By the server, on a CUPS printer")),
-            ("none", _("Not automatically: reception prints them")),
-        ]
+        self.print_backend.choices = print_backend_choices()
 
     def validate_cups_printer(self, field: StringField) -> None:
-        if field.data and not valid_queue_name(field.data):
-            raise ValidationError(_("That is not a CUPS printer name."))
-        if self.print_backend.data == "cups" and not field.data:
-            raise ValidationError(_("Printing on CUPS needs the printer's name."))
+        check_cups_printer(self.print_backend.data, field.data)
 
 
 @bp.route("/admin/sites/<int:site_id>/badges", methods=["GET", "POST"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from kiosk.badges.printing import valid_queue_name
 from kiosk.forms import normalise_text, plain_text
 
 
@@ -25,6 +27,36 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Log in"))
+
+
+def print_backend_choices() -> list[tuple[str, str]]:
+    """The print backends, named for reception staff, in PRINT_BACKENDS order."""
+    return [
+        ("browser", _("By the kiosk's browser")),
+        ("cups", _("By the server, on a CUPS printer")),
+        ("none", _("Not automatically: reception prints them")),
+    ]
+
+
+def check_cups_printer(backend: str | None, printer: str | None) -> None:
+    """A form check shared by the site's and the kiosk's print settings."""
+    if printer and not valid_queue_name(printer):
+        raise ValidationError(_("That is not a CUPS printer name."))
+    if backend == "cups" and not printer:
+        raise ValidationError(_("Printing on CUPS needs the printer's name."))
+
+
+class KioskPrintingForm(FlaskForm):  # type: ignore[misc]
+    """How one kiosk's badges are printed; "site" follows its site's setting."""
+
+    print_backend = SelectField(_l("How badges are printed"))
+    cups_printer = StringField(
+        _l("CUPS printer name"), filters=[normalise_text], validators=[Length(max=127)]
+    )
+    submit = SubmitField(_l("Save"))
+
+    def validate_cups_printer(self, field: StringField) -> None:
+        check_cups_printer(self.print_backend.data, field.data)
 
 
 class KioskDeviceForm(FlaskForm):  # type: ignore[misc]

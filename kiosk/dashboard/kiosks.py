@@ -1,15 +1,18 @@
-"""Dashboard: kiosk devices. Admins create them and get a one-time pairing code; staff of a
-site can see its kiosks, issue a new code and revoke a kiosk."""
+"""Dashboard: kiosk devices. Admins create them, get a one-time pairing code and choose how
+each kiosk prints badges; staff of a site can see its kiosks, issue a new code and revoke a
+kiosk."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from kiosk.badges.service import configure_kiosk_printing
 from kiosk.clock import now
-from kiosk.dashboard.forms import KioskDeviceForm
+from kiosk.dashboard.admin import require_admin
+from kiosk.dashboard.forms import KioskDeviceForm, KioskPrintingForm, print_backend_choices
 from kiosk.dashboard.routes import bp, current_staff
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
@@ -60,6 +63,7 @@ def kiosks() -> str:
         button=ButtonForm(),
         new_code=new_code,
         format_code=format_pairing_code,
+        backend_labels=dict(print_backend_choices()),
         now=now(),
     )
 
@@ -108,3 +112,38 @@ def kiosk_revoke(device_id: int) -> Response:
         _audit("revoke_kiosk", device)
         get_session().commit()
     return redirect(url_for(".kiosks"))
+
+
+#: The printing form's choice for "no setting of its own".
+FOLLOW_SITE = "site"
+
+
+@bp.route("/kiosks/<int:device_id>/printing", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def kiosk_printing(device_id: int) -> str | Response:
+    """Choose how one kiosk's badges are printed, e.g. on the label printer beside it."""
+    require_admin()
+    device = _device_of_user(device_id)
+    site_choice = dict(print_backend_choices())[device.site.print_backend]
+    form = KioskPrintingForm(
+        data={
+            "print_backend": device.print_backend or FOLLOW_SITE,
+            "cups_printer": device.cups_printer or "",
+        }
+    )
+    form.print_backend.choices = [
+        (FOLLOW_SITE, _("As the site decides (now: %(setting)s)", setting=site_choice)),
+        *print_backend_choices(),
+    ]
+    if form.validate_on_submit():
+        chosen = form.print_backend.data
+        configure_kiosk_printing(
+            device,
+            backend=None if chosen == FOLLOW_SITE else chosen,
+            printer=form.cups_printer.data or "",
+        )
+        _audit("configure_kiosk_printing", device)
+        get_session().commit()
+        flash(_("The print settings of the kiosk “%(kiosk)s” were saved.", kiosk=device.name))
+        return redirect(url_for(".kiosks"))
+    return render_template("dashboard/kiosk_printing.html", form=form, device=device)

@@ -272,6 +272,7 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
             notice=shown,
             invitation=invitation,
             now=now(),
+            device=g.get("kiosk_device"),
         )
         db_session.commit()
     except VisitError as exc:

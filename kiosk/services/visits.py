@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
+from kiosk.models import Host, Invitation, KioskDevice, NoticeVersion, Site, Visit
 from kiosk.services.codes import (
     CODE_ALPHABET,
     is_code,
@@ -73,8 +73,11 @@ def register_visit(
     notice: NoticeVersion | None,
     now: datetime,
     invitation: Invitation | None = None,
+    device: KioskDevice | None = None,
 ) -> Visit:
-    """Check a visitor in: create the visit with a fresh badge token and short code."""
+    """Check a visitor in: create the visit with a fresh badge token and short code.
+
+    ``device`` is the kiosk the visitor registered at; its printer prints the badge."""
     name = " ".join(details.name.split())
     if not name:
         raise VisitError("name_required")
@@ -102,6 +105,7 @@ def register_visit(
         locale=locale,
         notice_version=notice,
         checked_in_at=now,
+        kiosk_device=device,
     )
     session.add(visit)
     if invitation is not None:
