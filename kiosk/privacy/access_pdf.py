@@ -1,20 +1,17 @@
 """The access report as a readable PDF in the person's language (GDPR Art. 15).
 
 Drawn with reportlab's platypus in memory and handed to the caller: it is never written to
-disk, so no copy outlives the request. Fonts: DejaVu Sans (Debian's fonts-dejavu-core), which
-covers Latin, Greek and Cyrillic names; without it, reportlab's own Vera (Latin only).
+disk, so no copy outlives the request. Fonts: the badge fonts (``BADGE_FONT``; by default DejaVu
+Sans, which covers Latin, Greek and Cyrillic names; without it, reportlab's own Vera).
 """
 
 from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from functools import cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-import reportlab
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from flask_babel import force_locale
@@ -23,30 +20,17 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from kiosk.badges.service import app_fonts
 from kiosk.models import Site
 from kiosk.privacy.requests import AccessReport, Disclosure, InvitationRecord, VisitRecord
 
-_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-_BUNDLED = Path(reportlab.__file__).parent / "fonts"
-_FONT_FILES = (
-    (_DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"),
-    (_BUNDLED / "Vera.ttf", _BUNDLED / "VeraBd.ttf"),
-)
 
-
-@cache
 def access_fonts() -> tuple[str, str]:
-    """Register the report's regular and bold fonts once per process; return their names."""
-    for regular, bold in _FONT_FILES:
-        if regular.is_file() and bold.is_file():
-            pdfmetrics.registerFont(TTFont("kiosk-access", str(regular)))
-            pdfmetrics.registerFont(TTFont("kiosk-access-bold", str(bold)))
-            return "kiosk-access", "kiosk-access-bold"
-    return "Helvetica", "Helvetica-Bold"  # pragma: no cover - reportlab ships Vera
+    """The report's regular and bold fonts: the badges' own (registered once per process)."""
+    fonts = app_fonts()
+    return fonts.regular.name, fonts.bold.name
 
 
 class _Styles:
