@@ -68,8 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.session_interface = HttpsAwareSessionInterface()
     db.init_app(app)
-    app.config["RATELIMIT_HEADERS_ENABLED"] = False
-    limiter.init_app(app)
+    _init_limiter(app)
     babel.init_app(
         app,
         locale_selector=_select_locale,
@@ -100,6 +99,33 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     i18n.init_app(app)
     return app
+
+
+#: Redis is on the local network: a login must not wait longer than this for it.
+RATELIMIT_REDIS_TIMEOUT_SECONDS = 1.0
+
+
+def _init_limiter(app: Flask) -> None:
+    """Login throttling, in memory or shared through Redis, never failing a login.
+
+    When the configured storage (Redis) cannot be reached, each process counts in its own
+    memory instead (a warning is logged), and goes back to the storage once it answers again
+    (Flask-Limiter checks with a growing pause). A storage that fails between counting and
+    recording an attempt is logged and the request goes on.
+    """
+    config = app.config
+    config["RATELIMIT_HEADERS_ENABLED"] = False
+    config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    config["RATELIMIT_SWALLOW_ERRORS"] = True
+    uri = str(config["RATELIMIT_STORAGE_URI"])
+    if uri.split(":", 1)[0] in {"redis", "rediss", "redis+unix"}:
+        # redis-py waits forever by default; options in the URL's query string win over these.
+        config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "socket_connect_timeout": RATELIMIT_REDIS_TIMEOUT_SECONDS,
+            "socket_timeout": RATELIMIT_REDIS_TIMEOUT_SECONDS,
+            **config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+        }
+    limiter.init_app(app)
 
 
 def _select_locale() -> str | None:

@@ -34,7 +34,11 @@ DEFAULTS: dict[str, Any] = {
     # Database
     "DATABASE_URL": None,  # default: SQLite file kiosk.sqlite3 in the instance folder
     "SQLITE_BUSY_TIMEOUT_MS": 5000,
-    "DATABASE_POOL_SIZE": 5,
+    "DATABASE_POOL_SIZE": 5,  # connections kept per process (not SQLite)
+    "DATABASE_MAX_OVERFLOW": 5,  # extra connections under load, beyond the pool size
+    "DATABASE_POOL_RECYCLE_SECONDS": 1800,  # replace connections older than this; -1: never
+    "DATABASE_POOL_TIMEOUT_SECONDS": 10,  # wait for a free pooled connection, then fail
+    "DATABASE_CONNECT_TIMEOUT_SECONDS": 5,  # PostgreSQL: give up opening a connection after this
     # Kiosk
     "LANGUAGES": LANGUAGES,
     "DEFAULT_LOCALE": "en",  # when neither kiosk choice, site nor browser decides
@@ -47,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins from one address
     "LOGIN_LIMIT_PER_USERNAME": "5 per 10 minutes",  # failed logins for one username
     "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://127.0.0.1:6379 to share across servers
+    "RATELIMIT_KEY_PREFIX": "kiosk",  # prefix of the counters' keys in a shared storage
     "AUDIT_TIMEZONE": "Europe/Stockholm",  # the zone the audit log's dates are read in
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     # Badges and printing

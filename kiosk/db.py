@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -12,27 +14,66 @@ from sqlalchemy.orm import Session, sessionmaker
 EXTENSION_KEY = "kiosk.db"
 
 
+@dataclass(frozen=True)
+class PoolSettings:
+    """How a server-database engine keeps its connections (ignored for SQLite, a local file)."""
+
+    #: Connections kept open per process.
+    size: int = 5
+    #: Extra connections opened under load beyond ``size``, closed again when returned.
+    max_overflow: int = 5
+    #: Connections older than this many seconds are replaced (-1: never); firewalls and
+    #: poolers close idle connections silently, and pre-ping then costs a failed round trip.
+    recycle_seconds: int = 1800
+    #: How long a request waits for a free pooled connection before it fails.
+    timeout_seconds: float = 10.0
+    #: How long opening a new connection may take (PostgreSQL ``connect_timeout``).
+    connect_timeout_seconds: int = 5
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> PoolSettings:
+        return cls(
+            size=int(config["DATABASE_POOL_SIZE"]),
+            max_overflow=int(config["DATABASE_MAX_OVERFLOW"]),
+            recycle_seconds=int(config["DATABASE_POOL_RECYCLE_SECONDS"]),
+            timeout_seconds=float(config["DATABASE_POOL_TIMEOUT_SECONDS"]),
+            connect_timeout_seconds=int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"]),
+        )
+
+
 class Database:
     """The engine and session factory of one app."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> None:
-        self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = 5000, pool: PoolSettings | None = None
+    ) -> None:
+        self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, pool=pool)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
+def make_engine(
+    url: str, *, busy_timeout_ms: int = 5000, pool: PoolSettings | None = None
+) -> Engine:
     """Create an engine for any SQLAlchemy URL, with SQLite tuned for a many-process server."""
     parsed = make_url(url)
     options: dict[str, Any] = {
         # Bound parameters hold visitor data: keep them out of exception messages and logs.
         "hide_parameters": True,
-        # A database that restarted leaves dead pooled connections; test each before use.
+        # A database that restarted (or a connection an administrator or a failover ended)
+        # leaves dead pooled connections: test each before use, so the next request heals.
         "pool_pre_ping": True,
     }
-    if parsed.get_backend_name() != "sqlite":
-        options["pool_size"] = pool_size
+    backend = parsed.get_backend_name()
+    if backend != "sqlite":
+        pool = pool or PoolSettings()
+        options["pool_size"] = pool.size
+        options["max_overflow"] = pool.max_overflow
+        options["pool_recycle"] = pool.recycle_seconds
+        options["pool_timeout"] = pool.timeout_seconds
+        if backend == "postgresql" and "connect_timeout" not in parsed.query:
+            options["connect_args"] = {"connect_timeout": pool.connect_timeout_seconds}
     engine = create_engine(parsed, **options)
-    if parsed.get_backend_name() == "sqlite":
+    if backend == "sqlite":
         _tune_sqlite(engine, busy_timeout_ms)
     return engine
 
@@ -62,7 +103,7 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = Database(
         app.config["DATABASE_URL"],
         busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT_MS"]),
-        pool_size=int(app.config["DATABASE_POOL_SIZE"]),
+        pool=PoolSettings.from_config(app.config),
     )
     app.teardown_appcontext(close_session)
 

@@ -152,6 +152,26 @@ def require_tool(name: str, package: str) -> str:
     return path
 
 
+REDIS_URL = "redis://127.0.0.1:6379"
+
+
+def require_redis() -> str:
+    """The local Redis's URL; in CI an unreachable Redis fails the test, elsewhere skips it."""
+    import pytest
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); .ci/run should start it")
+        pytest.skip(f"needs Redis at {REDIS_URL} (apt-get install redis-server)")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
 def require_file(path: str, package: str) -> Path:
     """A file a Debian package installs; in CI a missing one fails the test, elsewhere skips it."""
     import pytest

@@ -433,10 +433,13 @@ def run_purge(
     """
     with purge_lock(session.get_bind()) as acquired:
         if not acquired:
-            log.info("purge skipped: another purge is running")
+            log.info("purge %s skipped: another purge is running", slot or trigger)
             return None
         if slot is not None and session.scalar(select(PurgeRun.id).where(PurgeRun.slot == slot)):
             session.rollback()
+            # Another worker or server ran this occurrence: say so, for whoever checks that
+            # each one ran once.
+            log.info("purge %s skipped: it already ran", slot)
             return None
         now = clock.now()
         chosen = sites if sites is not None else session.scalars(select(Site)).all()
@@ -459,6 +462,7 @@ def run_purge(
             session.commit()
         except IntegrityError:  # the slot was taken after all
             session.rollback()
+            log.info("purge %s skipped: it already ran", slot)
             return None
         run_id = run.id
         try:
