@@ -8,6 +8,7 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from kiosk.forms import normalise_text, plain_text
+from kiosk.services.hosts import EMAIL_PATTERN
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -16,7 +17,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     username = StringField(
         _l("Username"),
         filters=[normalise_text],
-        validators=[DataRequired(_l("Please enter your username.")), Length(max=80)],
+        validators=[DataRequired(_l("Please enter your username.")), plain_text, Length(max=80)],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(
@@ -121,7 +122,7 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
         validators=[
             Optional(),
             Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Please check the email address.")),
+            Regexp(EMAIL_PATTERN.pattern, message=_l("Please check the email address.")),
         ],
     )
     locale = SelectField(_l("Language of the invitation"))
