@@ -295,6 +295,7 @@ def test_download_file_names_never_carry_names_or_line_breaks(
         disposition = response.headers["Content-Disposition"]
         assert re.fullmatch(r'(inline|attachment); filename="[A-Za-z0-9._-]+"', disposition)
         assert "X-Evil" not in response.headers
+        assert_security_headers(response, response.request.path)
         assert all("x=1" not in cookie for cookie in response.headers.getlist("Set-Cookie"))
 
 
