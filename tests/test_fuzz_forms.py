@@ -300,7 +300,7 @@ def test_kiosk_details_host_search_and_notice(world: World, kiosk: FlaskClient):
         details, search, notice_pairs = values
         hosts = kiosk.get("/hosts", query_string=search)
         _assert_clean(hosts, "/hosts")
-        assert hosts.is_json
+        assert hosts.is_json or hosts.status_code == 400  # 400: a NUL in the query
         before = world.counts()["visits"]
         response = _post(kiosk, "/check-in", details)
         if response.status_code != 302:
