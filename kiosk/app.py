@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
@@ -138,12 +139,10 @@ def _init_login(app: Flask) -> None:
     def load_user(session_id: str) -> StaffUser | None:
         # "<user id>:<session generation>": the session is valid only while the user's
         # generation is unchanged (logout and password changes bump it, server-side).
-        user_id, _sep, generation = session_id.partition(":")
-        if not (user_id.isascii() and user_id.isdigit() and generation.isascii()):
+        parts = re.fullmatch(r"(\d{1,12}):(\d{1,12})", session_id, re.ASCII)
+        if parts is None:
             return None
-        if not generation.isdigit() or len(user_id) > 12 or len(generation) > 12:
-            return None
-        user = get_session().get(StaffUser, int(user_id))
-        if user is None or not user.active or user.session_generation != int(generation):
+        user = get_session().get(StaffUser, int(parts[1]))
+        if user is None or not user.active or user.session_generation != int(parts[2]):
             return None
         return user
