@@ -19,6 +19,7 @@ from kiosk import create_app
 from kiosk.db import get_database
 from kiosk.models import StaffUser, Visit
 from kiosk.services import codes, visits
+from kiosk.services.kiosks import create_device
 from kiosk.services.staff import authenticate
 from tests.conftest import STAFF_PASSWORD
 
@@ -319,3 +320,22 @@ class TestCodeGuessing:
         for _ in range(8):
             visit = make_visit(site)
             assert kiosk.post("/check-out", data={"code": visit.short_code}).status_code == 302
+
+
+def test_kiosk_cookies_are_secure_over_https(
+    app: Flask, session: Session, make_site: Any, clock: Any
+):
+    _device, code = create_device(session, make_site(), "Door", now=clock.now())
+    session.commit()
+    client = app.test_client()
+    response = client.post("/pair", data={"code": code}, base_url="https://kiosk.example")
+    assert response.status_code == 302
+    language = client.post("/language", data={"locale": "sv"}, base_url="https://kiosk.example")
+    for cookie in [
+        *response.headers.getlist("Set-Cookie"),
+        *language.headers.getlist("Set-Cookie"),
+    ]:
+        flags = [flag.strip().lower() for flag in cookie.split(";")]
+        assert {"secure", "httponly", "samesite=lax"} <= set(flags), cookie
+    names = {c.split("=")[0] for c in response.headers.getlist("Set-Cookie")}
+    assert "kiosk_device" in names
