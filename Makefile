@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format translations compile-translations bench bench-badges bench-purge clean
+.PHONY: run test lint typecheck format translations compile-translations audit lock bench bench-badges bench-purge clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -37,6 +37,19 @@ format: $(STAMP)
 
 test: lint compile-translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the locked dependencies, from PyPI's advisory data (needs
+# https://pypi.org). The lock pins every package, so nothing is installed (--no-deps
+# --disable-pip); --strict fails the audit when any package cannot be checked, so an
+# unreachable service never passes silently.
+audit: $(STAMP)
+	$(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
+
+# Pin what .venv holds now (after `make .venv/.installed` or an upgrade) as requirements.lock.
+lock: $(STAMP)
+	@{ echo "# Every dependency of kiosk and its dev extra, pinned: what CI audits (make audit)."; \
+	   echo "# Refresh: make lock (pip freeze --exclude-editable of .venv)."; \
+	   $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock
 
 # Extract new strings, merge them into every catalog, compile. Translate what is new in each
 # translations/<lang>/LC_MESSAGES/messages.po; tests/test_i18n.py fails until every one is done.

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, abort, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kiosk import db, errors, i18n
+from kiosk.app_headers import security_headers
 from kiosk.config import load_config
 from kiosk.extensions import babel, csrf, limiter, login_manager
 from kiosk.paths import resource_dir
@@ -95,8 +97,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         app_fonts()
 
+    app.before_request(_refuse_nul_in_query)
     app.before_request(require_current_schema)
-    app.after_request(_security_headers)
+    app.after_request(security_headers)
     i18n.init_app(app)
     return app
 
@@ -128,6 +131,12 @@ def _init_limiter(app: Flask) -> None:
     limiter.init_app(app)
 
 
+def _refuse_nul_in_query() -> None:
+    """No URL parameter has a use for NUL, and PostgreSQL refuses it in text: a bad request."""
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        abort(400)
+
+
 def _select_locale() -> str | None:
     """A page's own language, else the kiosk visitor's choice, else the site's, else the
     browser's."""
@@ -153,25 +162,13 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader  # type: ignore[untyped-decorator]
-    def load_user(user_id: str) -> StaffUser | None:
-        if not user_id.isdigit():
+    def load_user(session_id: str) -> StaffUser | None:
+        # "<user id>:<session generation>": the session is valid only while the user's
+        # generation is unchanged (logout and password changes bump it, server-side).
+        parts = re.fullmatch(r"(\d{1,12}):(\d{1,12})", session_id, re.ASCII)
+        if parts is None:
             return None
-        user = get_session().get(StaffUser, int(user_id))
-        return user if user is not None and user.active else None
-
-
-def _security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'",
-    )
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    if request.endpoint != "static":
-        # Kiosk screens and staff views hold personal data: never keep them in a cache, so the
-        # next visitor cannot go "back" into them.
-        headers["Cache-Control"] = "no-store"
-    return response
+        user = get_session().get(StaffUser, int(parts[1]))
+        if user is None or not user.active or user.session_generation != int(parts[2]):
+            return None
+        return user

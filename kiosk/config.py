@@ -50,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARD_REFRESH_SECONDS": 15,  # the on-site list refreshes itself this often
     "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins from one address
     "LOGIN_LIMIT_PER_USERNAME": "5 per 10 minutes",  # failed logins for one username
+    # failed check-out and invitation codes typed or scanned at one kiosk
+    "CHECKOUT_LIMIT_PER_KIOSK": "20 per 10 minutes",
     "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://127.0.0.1:6379 to share across servers
     "RATELIMIT_KEY_PREFIX": "kiosk",  # prefix of the counters' keys in a shared storage
     "AUDIT_TIMEZONE": "Europe/Stockholm",  # the zone the audit log's dates are read in

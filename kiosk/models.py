@@ -459,6 +459,9 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    #: Part of the id the login session carries; bumped at logout and at every password
+    #: change, so a copy of an older session cookie no longer logs anyone in.
+    session_generation: Mapped[int] = mapped_column(default=0)
 
     #: Sites a reception user serves; admins serve every site regardless.
     sites: Mapped[list[Site]] = relationship(secondary=staff_sites)
@@ -477,7 +480,11 @@ class StaffUser(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_generation}"
+
+    def end_sessions(self) -> None:
+        """Make every session of this user invalid (the caller commits)."""
+        self.session_generation = (self.session_generation or 0) + 1
 
     @property
     def is_admin(self) -> bool:

@@ -227,3 +227,37 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
         capture_output=True,
         text=True,
     ).stdout
+
+
+def assert_security_headers(response: object, path: str) -> None:
+    """The headers every response must carry (kiosk and dashboard pages, errors, files)."""
+    headers = response.headers  # type: ignore[attr-defined]
+    csp = headers.get("Content-Security-Policy", "")
+    directives = dict(
+        (part.strip().split(" ", 1) + [""])[:2] for part in csp.split(";") if part.strip()
+    )
+    if response.mimetype == "application/pdf":  # type: ignore[attr-defined]
+        # No script at all; no default-src, which would blank Chrome's PDF viewer.
+        assert directives.get("script-src") == "'none'", (path, csp)
+        assert directives.get("object-src") == "'self'", (path, csp)
+    else:
+        assert directives.get("default-src") == "'self'", (path, csp)
+        assert directives.get("script-src") == "'self'", (path, csp)
+        assert directives.get("object-src") == "'none'", (path, csp)
+    assert directives.get("base-uri") == "'none'", (path, csp)
+    assert "unsafe-inline" not in csp, (path, csp)
+    assert "unsafe-eval" not in csp, (path, csp)
+    # Nothing frames a page, except the kiosk's own confirmation framing its badge PDF.
+    badge = path == "/badge.pdf" and response.status_code == 200  # type: ignore[attr-defined]
+    assert directives.get("frame-ancestors") == ("'self'" if badge else "'none'"), (path, csp)
+    assert headers.get("X-Frame-Options") == ("SAMEORIGIN" if badge else "DENY"), path
+    assert headers.get("X-Content-Type-Options") == "nosniff", path
+    assert headers.get("Referrer-Policy") == "no-referrer", path
+    if not path.startswith("/static/"):
+        assert headers.get("Cache-Control") == "no-store", path
+    for cookie in headers.getlist("Set-Cookie"):
+        flags = [flag.strip().lower() for flag in cookie.split(";")]
+        if "max-age=0" in flags:
+            continue  # a deletion (Flask-Login clears a remember cookie we never set)
+        assert "httponly" in flags, (path, cookie)
+        assert "samesite=lax" in flags or "samesite=strict" in flags, (path, cookie)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from kiosk.models import NoticeVersion
 from kiosk.services.notice_drafts import start_draft
 from tests.conftest import STAFF_PASSWORD
+from tests.support import assert_security_headers
 
 ROLES = ("anonymous", "kiosk", "reception_elsewhere", "reception", "admin")
 LOGIN = 302  # sent to the login page
@@ -178,7 +179,9 @@ def test_each_role_gets_what_the_matrix_says(
     wrong = []
     for endpoint, cases in ADMIN_MATRIX.items():
         for case in cases:
-            response = client.open(case.path.format(**world.ids), method=case.method)
+            path = case.path.format(**world.ids)
+            response = client.open(path, method=case.method)
+            assert_security_headers(response, path)
             wanted = case.expect[ROLES.index(role)]
             if response.status_code != wanted:
                 wrong.append(f"{endpoint} {case.method}: {response.status_code}, not {wanted}")

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.badges.evacuation import neutralise
 from kiosk.models import AuditEvent
+from kiosk.services.daily import spreadsheet_safe as neutralise
 from tests.support import pdf_text, require_tool
 
 

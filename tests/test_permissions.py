@@ -1,7 +1,9 @@
-"""Who may use which dashboard route: every route under /dashboard, for anonymous, a paired
-kiosk, reception of another site, reception of the site, and an admin; and CSRF on every POST.
+"""Who may use which route: every route of the app, for anonymous, a paired kiosk, reception
+of another site, reception of the site, and an admin; and CSRF on every dashboard POST.
 
-A new dashboard route fails ``test_every_dashboard_route_is_in_the_matrix`` until it is added.
+A new route fails ``test_every_route_of_the_app_is_in_a_matrix_or_public`` (and a new dashboard
+route ``test_every_dashboard_route_is_in_the_matrix``) until it is added to a matrix here or in
+tests/test_admin_permissions.py, or to PUBLIC with the reason it is public.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kiosk.models import Notification
 from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
+from tests.support import assert_security_headers
 from tests.test_admin_permissions import ADMIN_MATRIX
 
 ROLES = ("anonymous", "kiosk", "reception_elsewhere", "reception", "admin")
@@ -183,9 +186,57 @@ MATRIX: dict[str, list[Case]] = {
     ],
 }
 
+NOT_PAIRED = FORBIDDEN  # the "this browser is not a kiosk" page
+
+#: The kiosk screens: only a paired kiosk browser gets them; a staff login is no kiosk.
+KIOSK_MATRIX: dict[str, list[Case]] = {
+    "registration.welcome": [Case("GET", "/", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))],
+    "registration.reset": [Case("GET", "/reset", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))],
+    "registration.choose_language": [
+        Case("POST", "/language", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))
+    ],
+    "registration.check_in": [
+        Case("GET", "/check-in", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/check-in", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),  # a form error
+    ],
+    "registration.hosts": [Case("GET", "/hosts?q=ha", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))],
+    # Without details entered, the notice sends back to the form.
+    "registration.notice": [
+        Case("GET", "/notice", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/notice", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+    ],
+    "registration.done": [Case("GET", "/done", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))],
+    "registration.declined": [Case("GET", "/declined", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))],
+    "registration.check_out_badge": [
+        Case("GET", "/check-out", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/check-out", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
+    ],
+    "registration.goodbye": [Case("GET", "/goodbye", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))],
+    "registration.invitation": [
+        Case("GET", "/invitation", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/invitation", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
+    ],
+    # Only the browser that just checked a visitor in gets that badge; nobody else, ever.
+    "badges.kiosk_badge": [Case("GET", "/badge.pdf", (MISSING,) * 5)],
+}
+
+#: Routes anyone may use, and why.
+PUBLIC: dict[str, list[Case]] = {
+    # CSS, JavaScript, fonts: nothing personal.
+    "static": [Case("GET", "/static/css/kiosk.css", (OK,) * 5)],
+    # The privacy notice a visitor's phone opens from the QR code.
+    "privacy.notice": [Case("GET", "/privacy/{site}/en", (OK,) * 5)],
+    # Pairing a browser as a kiosk needs a one-time code from an admin.
+    "registration.pair": [
+        Case("GET", "/pair", (OK,) * 5),
+        Case("POST", "/pair", (OK,) * 5),  # without a valid code: the form again
+    ],
+}
+
 CASES = [
     pytest.param(endpoint, case, role, id=f"{endpoint}-{case.method}-{role}")
-    for endpoint, cases in MATRIX.items()
+    for matrix in (MATRIX, KIOSK_MATRIX, PUBLIC)
+    for endpoint, cases in matrix.items()
     for case in cases
     for role in ROLES
 ]
@@ -208,6 +259,24 @@ def test_every_dashboard_route_is_in_the_matrix(app: Flask):
         for case in cases
     }
     assert routed == covered
+
+
+def test_every_route_of_the_app_is_in_a_matrix_or_public(app: Flask):
+    """Every rule of the URL map, with each of its methods, is in a permission matrix."""
+    routed = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    covered = {
+        (endpoint, case.method)
+        for matrix in (MATRIX, ADMIN_MATRIX, KIOSK_MATRIX, PUBLIC)
+        for endpoint, cases in matrix.items()
+        for case in cases
+    }
+    assert routed - covered == set(), "routes missing from every matrix"
+    assert covered - routed == set(), "matrix entries for routes that do not exist"
 
 
 @pytest.fixture
@@ -278,9 +347,12 @@ def test_permission(
     client = client_as(app, role, world, pair)
     path = case.path.format(**world["ids"])
     response = client.open(path, method=case.method, data={} if case.method == "POST" else None)
+    response.close()  # static files are streamed
+    # Every route, for every role, answered with the security headers (errors included).
+    assert_security_headers(response, path.split("?")[0])
     expected = case.expect[ROLES.index(role)]
     assert response.status_code == expected, (endpoint, case.method, role, response.status_code)
-    if role in ("anonymous", "kiosk") and expected == LOGIN:
+    if role in ("anonymous", "kiosk") and expected == LOGIN and path.startswith("/dashboard"):
         assert response.headers["Location"].startswith("/dashboard/login")
 
 

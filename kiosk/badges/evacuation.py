@@ -31,9 +31,7 @@ from kiosk.badges.fonts import Face, FontSet
 from kiosk.badges.render import visual_order
 from kiosk.i18n import site_time
 from kiosk.models import Site, Visit
-
-#: Spreadsheet programs run a cell that starts with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from kiosk.services.daily import spreadsheet_safe
 
 
 @dataclass(frozen=True)
@@ -42,11 +40,6 @@ class SiteList:
 
     site: Site
     visits: Sequence[Visit]
-
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs (CSV formula injection)."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _markup(text: str, fonts: FontSet, face: Face) -> str:
@@ -172,10 +165,10 @@ def evacuation_csv(lists: Sequence[SiteList]) -> str:
             )
             writer.writerow(
                 [
-                    neutralise(site.name),
-                    neutralise(visit.visitor_name),
-                    neutralise(visit.company or ""),
-                    neutralise(visit.host.name if visit.host else ""),
+                    spreadsheet_safe(site.name),
+                    spreadsheet_safe(visit.visitor_name),
+                    spreadsheet_safe(visit.company or ""),
+                    spreadsheet_safe(visit.host.name if visit.host else ""),
                     checked_in,
                 ]
             )

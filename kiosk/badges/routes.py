@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from kiosk.app_headers import PDF_CSP
 from kiosk.badges.evacuation import SiteList, evacuation_csv, render_evacuation_pdf
 from kiosk.badges.service import (
     app_fonts,
@@ -66,7 +67,9 @@ def kiosk_badge() -> Response:
     # The confirmation page prints this in a frame of its own origin; the app's default
     # headers forbid all framing.
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response.headers["Content-Security-Policy"] = PDF_CSP.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    )
     return response
 
 

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, 
 
 from kiosk.badges.printing import valid_queue_name
 from kiosk.forms import normalise_text, plain_text
+from kiosk.services.hosts import EMAIL_PATTERN
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -18,7 +19,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     username = StringField(
         _l("Username"),
         filters=[normalise_text],
-        validators=[DataRequired(_l("Please enter your username.")), Length(max=80)],
+        validators=[DataRequired(_l("Please enter your username.")), plain_text, Length(max=80)],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(
@@ -153,7 +154,7 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
         validators=[
             Optional(),
             Length(max=254),
-            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Please check the email address.")),
+            Regexp(EMAIL_PATTERN.pattern, message=_l("Please check the email address.")),
         ],
     )
     locale = SelectField(_l("Language of the invitation"))

@@ -235,7 +235,9 @@ def _selected() -> tuple[list[Visit], list[Invitation]]:
     site_ids = [site.id for site in served_sites()]
 
     def ids(name: str) -> list[int]:
-        return [int(value) for value in request.form.getlist(name) if value.isdigit()][:500]
+        # isascii: str.isdigit() also accepts digits int() refuses, such as "²".
+        values = request.form.getlist(name)
+        return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 10][:500]
 
     visits = load_visits(get_session(), ids("visit"), site_ids)
     invitations = load_invitations(get_session(), ids("invitation"), site_ids)

@@ -201,6 +201,11 @@ def _safe_next(target: str | None) -> str | None:
     """Only a path on this site may be a redirect target (no open redirect)."""
     if not target:
         return None
+    # Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil") and some read
+    # a backslash as a slash: a target with any of them, or any other control or space
+    # character, is refused outright.
+    if any(char.isspace() or not char.isprintable() for char in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -214,6 +219,9 @@ def _safe_next(target: str | None) -> str | None:
 def logout() -> Response:
     """End the staff session."""
     if ButtonForm().validate_on_submit():
+        # Server-side: a copy of this session's cookie no longer logs anyone in.
+        current_staff().end_sessions()
+        get_session().commit()
         logout_user()
         session.clear()
         flash(_("You are logged out."))
@@ -238,6 +246,11 @@ def change_password() -> str | Response:
             else:
                 audit("change_password", "staff_user", user.id)
                 db_session.commit()
+                # The change ended every session of the user: this one goes on with the new
+                # generation, under a fresh session.
+                session.clear()
+                login_user(user)
+                session[_LAST_SEEN] = now().timestamp()
                 flash(_("Your password has been changed."))
                 return redirect(url_for(".on_site"))
     return render_template("dashboard/password.html", form=form)

@@ -49,7 +49,8 @@ class ExportForm(FlaskForm):  # type: ignore[misc]
     """The records chosen in the search results, and the language of the PDF."""
 
     #: Without a choice, the language the person last used at the kiosk.
-    language = SelectField(_l("Language of the PDF"), validators=[Optional()])
+    # strip_whitespace=False: a blank but not empty value must still be a valid choice.
+    language = SelectField(_l("Language of the PDF"), validators=[Optional(strip_whitespace=False)])
 
 
 class EraseForm(FlaskForm):  # type: ignore[misc]

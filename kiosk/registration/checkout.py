@@ -8,7 +8,9 @@ from werkzeug.wrappers import Response
 
 from kiosk.clock import now
 from kiosk.db import get_session
+from kiosk.extensions import limiter
 from kiosk.models import Visit
+from kiosk.registration.device import device_key
 from kiosk.registration.forms import CodeForm
 from kiosk.registration.routes import PENDING, _site, bp
 from kiosk.services.invitations import InvitationError, find_invitation
@@ -16,8 +18,19 @@ from kiosk.services.visits import VisitError, check_out, first_name
 
 _GOODBYE = "goodbye_visit"
 
+#: Failed code attempts (check-out and invitation together) per kiosk device: enough for
+#: visitors who mistype, far too few to guess a code (see README, CHECKOUT_LIMIT_PER_KIOSK).
+_code_attempts = limiter.shared_limit(
+    lambda: current_app.config["CHECKOUT_LIMIT_PER_KIOSK"],
+    scope="kiosk-codes",
+    key_func=device_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
+
 
 @bp.route("/check-out", methods=["GET", "POST"])
+@_code_attempts
 def check_out_badge() -> str | Response:
     """Check out: a barcode scanner types the badge token and Enter, or a person types the code."""
     form = CodeForm()
@@ -57,6 +70,7 @@ def goodbye() -> str | Response:
 
 
 @bp.route("/invitation", methods=["GET", "POST"])
+@_code_attempts
 def invitation() -> str | Response:
     """An invited visitor scans the invitation QR or types its code, then confirms details."""
     form = CodeForm()

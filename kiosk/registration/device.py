@@ -33,6 +33,23 @@ def current_device() -> KioskDevice | None:
     return paired_device(get_session(), device_id, nonce)
 
 
+def device_key() -> str:
+    """Whom a kiosk rate limit counts: the device the cookie names, else the address.
+
+    Only the cookie's signature is checked (no database query): the limiter runs before the
+    blueprint checks that the device is still paired.
+    """
+    raw = request.cookies.get(COOKIE_NAME)
+    if raw:
+        try:
+            device_id, _nonce = _serializer().loads(raw)
+        except (BadSignature, ValueError, TypeError):
+            device_id = None
+        if isinstance(device_id, int):
+            return f"kiosk-device:{device_id}"
+    return f"kiosk-address:{request.remote_addr}"
+
+
 def remember_device(response: Response, device: KioskDevice) -> None:
     """Give the browser the cookie that makes it this kiosk device."""
     response.set_cookie(

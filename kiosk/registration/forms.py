@@ -11,9 +11,10 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from kiosk.forms import normalise_text, plain_text
 from kiosk.models import FIELD_HIDDEN, FIELD_REQUIRED, Site
+from kiosk.services.hosts import EMAIL_PATTERN
 
 _TOO_LONG = _l("Please use at most %(max)d characters.")
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL = EMAIL_PATTERN.pattern
 _PHONE = r"^\+?[0-9][0-9 ()./-]{4,38}$"
 
 

@@ -134,12 +134,16 @@ def visits_for_export(session: Session, query: HistoryQuery) -> Sequence[Visit]:
     ).all()
 
 
-#: A cell a spreadsheet would run as a formula starts with one of these.
+#: A cell a spreadsheet would run as a formula starts with one of these (OWASP's list).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: str) -> str:
-    """Neutralise formula injection: a leading quote makes the cell text, still readable."""
+    """Neutralise formula injection: a leading quote makes the cell text, still readable.
+
+    Every CSV the app writes (the visit export, the evacuation list) passes each cell
+    through here.
+    """
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 

@@ -21,7 +21,9 @@ from kiosk.models import Host, Site
 
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: An email address as every form checks it: no spaces or control characters (NUL included:
+#: PostgreSQL refuses it in text), one @, a dot in the domain.
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 #: An import larger than this is refused as a whole (a site has hundreds of hosts, not more).
 IMPORT_MAX_ROWS = 5000
 IMPORT_COLUMNS = ("name", "email", "language", "active")

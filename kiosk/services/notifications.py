@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -370,14 +371,23 @@ def claim_notification(session: Session, notification_id: int, *, now: datetime)
     return cast(CursorResult[Any], result).rowcount == 1
 
 
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(value: str) -> str:
+    """A header value: control characters and line breaks become spaces (no injection)."""
+    return " ".join(_LINE_BREAKING.sub(" ", value).split())
+
+
 def build_email(
     notification: Notification, mail: MailSettings, *, now: datetime, qr_token: str | None
 ) -> EmailMessage:
     """The email of a notification; ``qr_token`` adds the invitation's QR code as a PNG."""
     message = EmailMessage()
-    message["From"] = mail.sender
-    message["To"] = notification.recipient or ""
-    message["Subject"] = notification.subject or ""
+    # Header values on one line, whatever a name in them holds: no header injection.
+    message["From"] = one_line(mail.sender)
+    message["To"] = one_line(notification.recipient or "")
+    message["Subject"] = one_line(notification.subject or "")
     message["Date"] = email_date(now)
     domain = mail.sender.rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)

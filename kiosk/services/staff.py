@@ -18,8 +18,17 @@ password_hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
 
 # Verifying against a real hash when the username is unknown keeps both failures equally slow,
-# so response time does not tell whether an account exists.
-_DUMMY_HASH = password_hasher.hash("kiosk-timing-equaliser")
+# so response time does not tell whether an account exists. The hash is made by the hasher in
+# use (so with the same cost parameters as the accounts' hashes), once per hasher.
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    key = id(password_hasher)
+    if key not in _dummy_hashes:
+        _dummy_hashes.clear()
+        _dummy_hashes[key] = password_hasher.hash("kiosk-timing-equaliser")
+    return _dummy_hashes[key]
 
 
 class StaffError(Exception):
@@ -76,16 +85,17 @@ def find_staff_user(session: Session, username: str) -> StaffUser | None:
 
 
 def set_password(user: StaffUser, password: str) -> None:
-    """Replace a user's password."""
+    """Replace a user's password; every session of the user ends."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = hash_password(password)
+    user.end_sessions()
 
 
 def authenticate(session: Session, username: str, password: str) -> StaffUser | None:
     """Return the active user with these credentials, or None (same cost either way)."""
     user = find_staff_user(session, username)
-    stored = user.password_hash if user is not None and user.active else _DUMMY_HASH
+    stored = user.password_hash if user is not None and user.active else _dummy_hash()
     try:
         password_hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
