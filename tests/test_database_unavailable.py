@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from kiosk import create_app
-from kiosk.db import get_database
+from kiosk.db import get_database, get_session
 from tests.support import LEAKS, free_port
 
 TITLES = {
@@ -77,3 +78,32 @@ def test_operational_error_in_a_view_is_a_503_without_its_message(
     for secret in ("Ada", "locked", "UPDATE", "Traceback"):
         assert secret not in response.text
         assert not any(secret in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_connection_lost_after_the_last_statement_keeps_the_answer(
+    app: Flask, database_url: str, caplog: pytest.LogCaptureFixture
+):
+    """The server closes the request's connection after its last query (PostgreSQL restarting):
+    the page already made is still sent, and the next request gets a new connection."""
+    admin = create_engine(database_url)
+
+    @app.route("/lost")
+    def lost() -> str:
+        pid = get_session().scalar(text("SELECT pg_backend_pid()"))
+        with admin.connect() as connection:  # end this request's own server process
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            connection.commit()
+        return "made before the connection was lost"
+
+    client = app.test_client()
+    try:
+        with caplog.at_level(logging.WARNING):
+            response = client.get("/lost")
+        again = client.get("/privacy/999/en")
+    finally:
+        admin.dispose()
+    assert response.status_code == 200
+    assert response.text == "made before the connection was lost"
+    assert again.status_code == 404  # answered from a new connection
+    assert any("connection lost" in record.getMessage() for record in caplog.records)

@@ -100,12 +100,13 @@ def test_postgres_restart_mid_load_heals_without_restarting_the_app(
     visits = check_visits(session, fleet)
     errors = fleet.tally.server_errors
     assert errors, "no kiosk request met the outage"
-    assert {answer.status for answer in errors} == {503}
+    unexpected = [(a.status, a.path, a.excerpt[:200]) for a in errors if a.status != 503]
+    assert not unexpected, (unexpected[:3], [line for line in log.splitlines() if "ERROR" in line])
     for answer in errors:
         assert TRY_AGAIN_SV in answer.excerpt
         assert not any(leak in answer.excerpt for leak in LEAKS), answer.excerpt
         # Only while the database was down, or reconnecting just after.
-        assert down_at <= answer.at <= up_at + 5
+        assert down_at <= answer.at <= up_at + 10
     assert figures["requests_without_answer"] == 0
     assert figures["check_ins_acknowledged"] >= CHECK_INS
     assert fleet.tally.kiosks_confirming_after(up_at) == set(range(1, KIOSKS + 1))
