@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,9 +10,12 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION_KEY = "kiosk.db"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,5 +129,13 @@ def get_session() -> Session:
 def close_session(_exc: BaseException | None = None) -> None:
     """Close the request's session; anything not committed is rolled back."""
     session: Session | None = g.pop("db_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except DBAPIError as exc:
+        # The database went away after the request's last statement (a restart, a failover):
+        # the answer is already made and nothing is left to roll back. Failing here would
+        # turn it into the WSGI server's bare 500; SQLAlchemy has already discarded the
+        # broken connection, and the pool opens a new one for the next request.
+        log.warning("database connection lost at the end of a request: %s", type(exc).__name__)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template
+from flask import Flask, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from kiosk.schema import UPGRADE_COMMAND, SchemaOutOfDate
@@ -15,6 +17,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(SchemaOutOfDate, _schema_out_of_date)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(PoolTimeoutError, _database_unavailable)
     app.register_error_handler(500, _internal_error)
 
 
@@ -63,6 +67,37 @@ def _schema_out_of_date(error: SchemaOutOfDate) -> tuple[str, int]:
         _("The database needs an update. An administrator must run: %(command)s")
         % {"command": UPGRADE_COMMAND},
     )
+
+
+#: Seconds a browser (or a person) should wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(error: Exception) -> Response:
+    """The database cannot be reached or is busy (restarting, failing over, locked too long):
+    a temporary condition, so "try again" rather than "something went wrong".
+
+    The page is drawn from the template alone: the usual template context would ask the
+    database again (the signed-in user, the dashboard's warnings).
+    """
+    from kiosk.db import close_session
+
+    # The driver's message can quote a host name or a statement: log the class only.
+    original = getattr(error, "orig", None) or error
+    rule = request.url_rule.rule if request.url_rule else "?"
+    current_app.logger.error(
+        "database unavailable on %s %s: %s", request.method, rule, type(original).__name__
+    )
+    close_session()  # its connection is broken; the next request takes a fresh one
+    page = current_app.jinja_env.get_template("errors/error.html").render(
+        title=_("Please try again in a moment"),
+        message=_(
+            "The service is briefly unavailable. Please try again in a moment, or ask at reception."
+        ),
+    )
+    response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _internal_error(_error: object) -> tuple[str, int]:

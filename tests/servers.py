@@ -1,24 +1,33 @@
-"""Real local servers for the notification tests: an SMTP server (aiosmtpd), a webhook receiver
-(http.server), and a port that accepts connections but never answers. All on 127.0.0.1."""
+"""Real local servers for the notification, print and fault tests: an SMTP server (aiosmtpd), a
+webhook receiver (http.server), a port that accepts connections but never answers, a cups-pdf
+queue in the machine's CUPS, and a private PostgreSQL cluster. All on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import email
 import json
+import os
+import pwd
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import pytest
 from aiosmtpd.controller import Controller
 
-from tests.support import free_port
+from tests.support import free_port, require_tool
 
 T = TypeVar("T")
 
@@ -66,10 +75,10 @@ class Inbox(Received[EmailMessage]):
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[int, Inbox]]:
-    """A real SMTP server on a free local port: (port, inbox)."""
+def smtp_server(port: int | None = None) -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server on a local port (a free one unless given): (port, inbox)."""
     inbox = Inbox()
-    port = free_port()
+    port = port or free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -88,8 +97,9 @@ class Hook(Received[tuple[str, dict[str, Any]]]):
 
 
 @contextmanager
-def webhook_server() -> Iterator[tuple[str, Hook]]:
-    """A real HTTP server taking JSON POSTs, like a Slack or Teams incoming webhook."""
+def webhook_server(port: int = 0) -> Iterator[tuple[str, Hook]]:
+    """A real HTTP server taking JSON POSTs, like a Slack or Teams incoming webhook (on a
+    free local port unless given)."""
     hook = Hook()
 
     class Handler(BaseHTTPRequestHandler):
@@ -107,7 +117,7 @@ def webhook_server() -> Iterator[tuple[str, Hook]]:
         def log_message(self, *_args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -126,3 +136,148 @@ def silent_port() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
         yield int(listener.getsockname()[1])
+
+
+CUPS_PDF_BACKEND = Path("/usr/lib/cups/backend/cups-pdf")
+CUPS_PDF_PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
+CUPS_PDF_CONF = Path("/etc/cups/cups-pdf.conf")
+
+
+def missing(reason: str) -> None:
+    """Skip for want of a tool or service, except in CI, where it fails the test."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: .ci/run should have installed and started it")
+    pytest.skip(reason)
+
+
+def cups_pdf_output_dir() -> Path:
+    """Where cups-pdf writes this user's jobs (its ``Out`` setting, ${HOME}/PDF by default)."""
+    out = "${HOME}/PDF"
+    if CUPS_PDF_CONF.exists():
+        for line in CUPS_PDF_CONF.read_text(errors="replace").splitlines():
+            if line.startswith("Out "):
+                out = line.split(None, 1)[1].strip()
+    user = pwd.getpwuid(os.getuid())
+    return Path(out.replace("${HOME}", user.pw_dir).replace("${USER}", user.pw_name))
+
+
+@contextmanager
+def cups_pdf_queue() -> Iterator[str]:
+    """A cups-pdf queue of the caller's own in the machine's CUPS, removed afterwards."""
+    lpadmin = require_tool("lpadmin", "cups")
+    lpstat = require_tool("lpstat", "cups-client")
+    require_tool("lp", "cups-client")
+    if not CUPS_PDF_BACKEND.exists() or not CUPS_PDF_PPD.exists():
+        missing("the cups-pdf virtual printer is not installed (printer-driver-cups-pdf)")
+    running = subprocess.run([lpstat, "-r"], capture_output=True, text=True, check=False)
+    if "scheduler is running" not in running.stdout:
+        missing("CUPS is not running (start it with: cupsd)")
+    name = f"kiosk-test-{uuid.uuid4().hex[:8]}"
+    added = subprocess.run(
+        [lpadmin, "-p", name, "-E", "-v", "cups-pdf:/", "-P", str(CUPS_PDF_PPD)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if added.returncode != 0:
+        missing(f"cannot add a CUPS queue (lpadmin needs root): {added.stderr.strip()}")
+    out = cups_pdf_output_dir()
+    before = set(out.glob("*.pdf")) if out.exists() else set()
+    try:
+        yield name
+    finally:
+        # Removing the queue cancels what it still holds; then tidy up what it printed.
+        subprocess.run([lpadmin, "-x", name], check=False, capture_output=True)
+        for path in (set(out.glob("*.pdf")) if out.exists() else set()) - before:
+            path.unlink(missing_ok=True)
+
+
+class PrivateCluster:
+    """A PostgreSQL cluster of the test's own (initdb in a temporary folder, on a free port on
+    127.0.0.1), so a test can stop and restart a database server without touching the
+    machine's shared one. Run as the ``postgres`` user when the tests run as root."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not found:
+            missing("PostgreSQL's initdb is not installed (Debian's postgresql)")
+        self.bin = found[-1].parent
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="kiosk-pg-"))
+        self.data = self.directory / "data"
+        self.as_postgres: list[str] = []
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root.
+            self.as_postgres = [require_tool("runuser", "util-linux"), "-u", "postgres", "--"]
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+
+    def _run(self, program: str, *args: str) -> None:
+        result = subprocess.run(
+            [*self.as_postgres, str(self.bin / program), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, f"{program} {args}: {result.stdout}\n{result.stderr}"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's PID, from its pid file."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.directory / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop it; ``immediate`` is a crash: no checkpoint, recovery from the WAL at start."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def remove(self) -> None:
+        """Stop it if it runs, and delete its folder."""
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self.stop("fast")
+            except AssertionError:
+                self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivateCluster]:
+    """A running private PostgreSQL cluster, removed afterwards."""
+    cluster = PrivateCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

@@ -18,6 +18,8 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
+#: What would betray a stack trace or a database driver's message on a page.
+LEAKS = ("Traceback", "OperationalError", "psycopg", "sqlalchemy", "sqlite3", 'File "')
 
 
 def free_port() -> int:
@@ -65,44 +67,129 @@ def demo_password(demo_output: str) -> str:
     return match[1]
 
 
+class ServerProcess:
+    """A `kiosk serve` (gunicorn) this test started: its master's PID, and where it answers."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        port: int,
+        kiosk: Path | None = None,
+        cwd: Path | None = None,
+        workers: int = 2,
+    ) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = Path(env["KIOSK_INSTANCE_PATH"]) / "serve.log"
+        self.log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [
+                str(kiosk or VENV_BIN / "kiosk"),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            cwd=cwd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_until_answering(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"kiosk serve exited: {_read(str(self.log_path))}")
+            try:
+                with urllib.request.urlopen(  # noqa: S310
+                    f"{self.base}/static/css/kiosk.css", timeout=2
+                ):
+                    return
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"kiosk serve did not answer: {_read(str(self.log_path))}"
+                    ) from None
+                time.sleep(0.1)
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers the master runs now (its child processes)."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def kill_hard(self) -> list[int]:
+        """SIGKILL the master and each of its workers, as a power cut or the OOM killer would;
+        return the PIDs killed once all of them are gone."""
+        workers = self.worker_pids()
+        assert workers, "the server has no workers to kill"
+        killed = [self.pid, *workers]
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, f"workers {workers} outlived SIGKILL"
+            time.sleep(0.02)
+        self.log.close()
+        return killed
+
+    def stop(self) -> None:
+        """Stop it as a service manager would (SIGTERM, then SIGKILL after 15 s)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie waiting for its new parent to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def start_server(
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    kiosk: Path | None = None,
+    cwd: Path | None = None,
+    workers: int = 2,
+) -> ServerProcess:
+    """Start `kiosk serve` (on a free port unless given) and wait until it answers."""
+    server = ServerProcess(env, port=port or free_port(), kiosk=kiosk, cwd=cwd, workers=workers)
+    try:
+        server.wait_until_answering()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 @contextmanager
 def running_server(
     env: dict[str, str], *, kiosk: Path | None = None, cwd: Path | None = None, workers: int = 2
 ) -> Iterator[str]:
     """Start `kiosk serve` on a free port, wait until it answers, stop it afterwards."""
-    port = free_port()
-    log = (Path(env["KIOSK_INSTANCE_PATH"]) / "serve.log").open("w")
-    process = subprocess.Popen(
-        [str(kiosk or VENV_BIN / "kiosk"), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        cwd=cwd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, kiosk=kiosk, cwd=cwd, workers=workers)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"kiosk serve exited: {_read(log.name)}")
-            try:
-                with urllib.request.urlopen(f"{base}/static/css/kiosk.css", timeout=2):  # noqa: S310
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"kiosk serve did not answer: {_read(log.name)}") from None
-                time.sleep(0.1)
-        yield base
+        yield server.base
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+        server.stop()
 
 
 def _read(path: str) -> str:

@@ -5,12 +5,9 @@ out as a PDF that is the badge, and every kind of printer-down leaves the check-
 
 from __future__ import annotations
 
-import os
-import pwd
 import re
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,59 +21,17 @@ from sqlalchemy.orm import Session
 from kiosk.badges.printing import CupsPrinter, PrintError
 from kiosk.cli import main
 from kiosk.models import KioskDevice, PrintJob, Visit
+from tests.servers import cups_pdf_output_dir, cups_pdf_queue
 from tests.support import decode_qr_codes, pdf_text, pdf_to_image, require_tool
 
 pytestmark = pytest.mark.slow
 
-CUPS_PDF_BACKEND = Path("/usr/lib/cups/backend/cups-pdf")
-CUPS_PDF_PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
-CUPS_PDF_CONF = Path("/etc/cups/cups-pdf.conf")
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: .ci/run should have installed and started it")
-    pytest.skip(reason)
-
-
-def cups_pdf_output_dir() -> Path:
-    """Where cups-pdf writes this user's jobs (its ``Out`` setting, ${HOME}/PDF by default)."""
-    out = "${HOME}/PDF"
-    if CUPS_PDF_CONF.exists():
-        for line in CUPS_PDF_CONF.read_text(errors="replace").splitlines():
-            if line.startswith("Out "):
-                out = line.split(None, 1)[1].strip()
-    user = pwd.getpwuid(os.getuid())
-    return Path(out.replace("${HOME}", user.pw_dir).replace("${USER}", user.pw_name))
-
 
 @pytest.fixture(scope="module")
 def queue() -> Iterator[str]:
-    """A cups-pdf queue of this test run's own, removed afterwards."""
-    lpadmin = require_tool("lpadmin", "cups")
-    lpstat = require_tool("lpstat", "cups-client")
-    require_tool("lp", "cups-client")
-    if not CUPS_PDF_BACKEND.exists() or not CUPS_PDF_PPD.exists():
-        _missing("the cups-pdf virtual printer is not installed (printer-driver-cups-pdf)")
-    running = subprocess.run([lpstat, "-r"], capture_output=True, text=True, check=False)
-    if "scheduler is running" not in running.stdout:
-        _missing("CUPS is not running (start it with: cupsd)")
-    name = f"kiosk-test-{uuid.uuid4().hex[:8]}"
-    added = subprocess.run(
-        [lpadmin, "-p", name, "-E", "-v", "cups-pdf:/", "-P", str(CUPS_PDF_PPD)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if added.returncode != 0:
-        _missing(f"cannot add a CUPS queue (lpadmin needs root): {added.stderr.strip()}")
-    out = cups_pdf_output_dir()
-    before = set(out.glob("*.pdf")) if out.exists() else set()
-    yield name
-    # Removing the queue cancels what it still holds; then tidy up what it printed.
-    subprocess.run([lpadmin, "-x", name], check=False, capture_output=True)
-    for path in (set(out.glob("*.pdf")) if out.exists() else set()) - before:
-        path.unlink(missing_ok=True)
+    """A cups-pdf queue of this test module's own, removed afterwards."""
+    with cups_pdf_queue() as name:
+        yield name
 
 
 @pytest.fixture
