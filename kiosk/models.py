@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from kiosk.services.names import name_words
+
 ROLE_RECEPTION = "reception"
 ROLE_ADMIN = "admin"
 #: Answers data-subject requests (access, rectification, erasure) for the sites assigned.
@@ -234,6 +236,8 @@ class Visit(Base):
         UniqueConstraint("site_id", "short_code"),
         # "On site now" reads the visits of a site that have no check-out yet.
         Index("ix_visits_site_id_checked_out_at", "site_id", "checked_out_at"),
+        # Today's log and the history read a site's visits by check-in time, newest first.
+        Index("ix_visits_site_id_checked_in_at", "site_id", "checked_in_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -261,6 +265,34 @@ class Visit(Base):
     site: Mapped[Site] = relationship()
     host: Mapped[Host | None] = relationship()
     notice_version: Mapped[NoticeVersion | None] = relationship()
+    #: Kept in step with ``visitor_name`` (see ``_index_name_words``); the database deletes
+    #: them with the visit.
+    name_words: Mapped[list[VisitNameWord]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+#: Search words compare in code point order on both backends (PostgreSQL's "C" collation;
+#: SQLite's default BINARY), so ``prefix <= word < upper bound`` is an index range scan.
+SEARCH_WORD = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class VisitNameWord(Base):
+    """One word of a visit's name, folded (no case, no accents), so reception's history search
+    finds a visit by the start of any word of the name through an index."""
+
+    __tablename__ = "visit_name_words"
+    __table_args__ = (Index("ix_visit_name_words_word_visit_id", "word", "visit_id"),)
+
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    word: Mapped[str] = mapped_column(SEARCH_WORD, primary_key=True)  #: personal data
+
+
+@event.listens_for(Visit.visitor_name, "set")
+def _index_name_words(target: Visit, value: str | None, _old: Any, _initiator: Any) -> None:
+    target.name_words = [VisitNameWord(word=word) for word in name_words(value or "")]
 
 
 class KioskDevice(Base):

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import Invitation, Site, Visit
+from kiosk.models import Invitation, Site, Visit, VisitNameWord
 from kiosk.services.invitations import site_today
+from kiosk.services.names import name_words, prefix_upper_bound
 
 HISTORY_PAGE_SIZE = 50
 
@@ -66,13 +67,14 @@ class HistoryQuery:
 
 def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     statement = select(Visit).where(Visit.site_id.in_(query.site_ids))
-    if query.name:
-        # Prefix search: the name as typed, or any later word of it ("berg" finds "Eva Berg").
-        prefix = _like_escape(query.name.strip().lower())
-        name = func.lower(Visit.visitor_name)
-        statement = statement.where(
-            name.like(f"{prefix}%", escape="\\") | name.like(f"% {prefix}%", escape="\\")
-        )
+    for prefix in name_words(query.name):
+        # Each word typed starts a word of the name, ignoring case and accents ("berg" and
+        # "ÖBERG" find "Eva Öberg"): a range over the indexed folded words, on both backends.
+        words = select(VisitNameWord.visit_id).where(VisitNameWord.word >= prefix)
+        bound = prefix_upper_bound(prefix)
+        if bound is not None:
+            words = words.where(VisitNameWord.word < bound)
+        statement = statement.where(Visit.id.in_(words))
     if query.company:
         company = _like_escape(query.company.strip().lower())
         statement = statement.where(func.lower(Visit.company).like(f"%{company}%", escape="\\"))

@@ -1,0 +1,77 @@
+"""dashboard indexes: visits by check-in time, and the folded words of visitors' names
+
+Revision ID: 0008_dashboard_indexes
+Revises: 0004_retention
+Create Date: 2026-11-25 04:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from kiosk.services.names import name_words
+
+revision: str = "0008_dashboard_indexes"
+down_revision: str | None = "0004_retention"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_BATCH = 5000
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_visits_site_id_checked_in_at", ["site_id", "checked_in_at"], unique=False
+        )
+    words = op.create_table(
+        "visit_name_words",
+        sa.Column("visit_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "word",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["visit_id"],
+            ["visits.id"],
+            name=op.f("fk_visit_name_words_visit_id_visits"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("visit_id", "word", name=op.f("pk_visit_name_words")),
+    )
+    # The words of the visits already kept, in batches (the same folding the app uses).
+    connection = op.get_bind()
+    visits = sa.table("visits", sa.column("id", sa.Integer), sa.column("visitor_name", sa.String))
+    last = 0
+    while True:
+        rows = connection.execute(
+            sa.select(visits.c.id, visits.c.visitor_name)
+            .where(visits.c.id > last)
+            .order_by(visits.c.id)
+            .limit(_BATCH)
+        ).all()
+        if not rows:
+            break
+        connection.execute(
+            sa.insert(words),
+            [
+                {"visit_id": visit_id, "word": word}
+                for visit_id, name in rows
+                for word in name_words(name)
+            ],
+        )
+        last = rows[-1][0]
+    with op.batch_alter_table("visit_name_words", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_visit_name_words_word_visit_id", ["word", "visit_id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("visit_name_words", schema=None) as batch_op:
+        batch_op.drop_index("ix_visit_name_words_word_visit_id")
+    op.drop_table("visit_name_words")
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index("ix_visits_site_id_checked_in_at")
