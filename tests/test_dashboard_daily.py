@@ -295,6 +295,30 @@ class TestHistory:
         assert "Many 55" in second
         assert "Many 00" not in second
 
+    def test_a_broad_search_counts_up_to_a_limit_and_shows_the_newest(
+        self,
+        staff: FlaskClient,
+        site: Any,
+        make_visit: Any,
+        clock: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ):
+        from kiosk.services import daily
+
+        monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 3)
+        for number in range(5):
+            make_visit(
+                site,
+                visitor_name=f"Many {number:02d}",
+                checked_in_at=clock.now() - timedelta(minutes=number),
+            )
+        page = self.search(staff, name="many", host=0)
+        assert "More than 3 visits found." in page
+        assert "Many 00" in page  # the newest
+        assert "Many 04" not in page  # beyond the three counted
+        monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 5)
+        assert "5 visits found." in self.search(staff, name="many", host=0)
+
     def test_clearing_forgets_the_terms(self, staff: FlaskClient, visits: None):
         self.search(staff, name="berg", host=0)
         staff.post("/dashboard/history/clear")

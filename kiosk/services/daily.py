@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from kiosk.models import Invitation, Site, Visit, VisitNameWord
@@ -67,14 +67,21 @@ class HistoryQuery:
 
 def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     statement = select(Visit).where(Visit.site_id.in_(query.site_ids))
-    for prefix in name_words(query.name):
-        # Each word typed starts a word of the name, ignoring case and accents ("berg" and
-        # "ÖBERG" find "Eva Öberg"): a range over the indexed folded words, on both backends.
-        words = select(VisitNameWord.visit_id).where(VisitNameWord.word >= prefix)
-        bound = prefix_upper_bound(prefix)
-        if bound is not None:
-            words = words.where(VisitNameWord.word < bound)
-        statement = statement.where(Visit.id.in_(words))
+    # Each word typed starts a word of the name, ignoring case and accents ("berg" and
+    # "ÖBERG" find "Eva Öberg"): ranges over the indexed folded words, on both backends. The
+    # longest word (likely the rarest) picks the candidates; the others are checked per
+    # candidate through the primary key, rather than each listing all its own matches.
+    typed = sorted(name_words(query.name), key=len, reverse=True)
+    if typed:
+        first, *others = typed
+        candidates = select(VisitNameWord.visit_id).where(*_starts_with(first))
+        statement = statement.where(Visit.id.in_(candidates))
+        for prefix in others:
+            statement = statement.where(
+                select(VisitNameWord.visit_id)
+                .where(VisitNameWord.visit_id == Visit.id, *_starts_with(prefix))
+                .exists()
+            )
     if query.company:
         company = _like_escape(query.company.strip().lower())
         statement = statement.where(func.lower(Visit.company).like(f"%{company}%", escape="\\"))
@@ -97,8 +104,21 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     return statement
 
 
+def _starts_with(prefix: str) -> list[ColumnElement[bool]]:
+    bound = prefix_upper_bound(prefix)
+    criteria = [VisitNameWord.word >= prefix]
+    if bound is not None:
+        criteria.append(VisitNameWord.word < bound)
+    return criteria
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+#: A search counts its matches up to this many; beyond, it says "more than" and pages through
+#: the newest this many (counting a broad search's every match is most of its time).
+HISTORY_COUNT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -107,6 +127,8 @@ class HistoryPage:
     page: int
     pages: int
     total: int
+    #: More than ``total`` (``HISTORY_COUNT_LIMIT``) visits match.
+    more: bool = False
 
 
 def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> HistoryPage:
@@ -114,16 +136,19 @@ def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> H
     if not query.site_ids:
         return HistoryPage([], 1, 1, 0)
     statement = _history_select(session, query)
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    counted = statement.with_only_columns(Visit.id).limit(HISTORY_COUNT_LIMIT + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    more = total > HISTORY_COUNT_LIMIT
+    total = min(total, HISTORY_COUNT_LIMIT)
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
     page = min(max(1, page), pages)
     visits = session.scalars(
         statement.options(joinedload(Visit.host), joinedload(Visit.site))
         .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
         .offset((page - 1) * HISTORY_PAGE_SIZE)
-        .limit(HISTORY_PAGE_SIZE)
+        .limit(min(HISTORY_PAGE_SIZE, total - (page - 1) * HISTORY_PAGE_SIZE))
     ).all()
-    return HistoryPage(visits, page, pages, total)
+    return HistoryPage(visits, page, pages, total, more)
 
 
 def visits_for_export(session: Session, query: HistoryQuery) -> Sequence[Visit]:
