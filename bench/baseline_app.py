@@ -56,6 +56,18 @@ def visit() -> str:
     return render_template("page.html", name=name, company=company, number=number)
 
 
+#: bench/page_weight.py's paint baseline: a minimal static page, no CSS, no script.
+BLANK = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Blank</title></head>
+<body><h1>Welcome</h1><p>A minimal static page.</p></body></html>
+"""
+
+
+@app.get("/blank")
+def blank() -> tuple[bytes, dict[str, str]]:
+    return BLANK, {"Content-Type": "text/html; charset=utf-8"}
+
+
 @app.get("/ready")
 def ready() -> str:
     return "ok"

@@ -211,15 +211,6 @@ def env_for(instance: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
-def kiosk_command(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(  # noqa: S603 - our own venv's kiosk command
-        [str(BIN / "kiosk"), *args], env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"kiosk {' '.join(args)}: {result.stdout}{result.stderr}")
-    return result.stdout
-
-
 def free_port() -> int:
     import socket
 
@@ -306,21 +297,40 @@ def baseline_server(database_url: str, log: Path, workers: int) -> Any:
     return serving(command, env, "/ready", log)
 
 
+def pairing_codes(env: dict[str, str], count: int, first: int = 0) -> list[str]:
+    """Create ``count`` kiosk devices of the demo site, as ``kiosk device add`` does (the same
+    service, in one process rather than a command per device); return their pairing codes."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from kiosk import create_app
+    from kiosk.db import get_database
+    from kiosk.models import Site
+    from kiosk.services.kiosks import create_device
+
+    app = create_app(_config(env))
+    database = get_database(app)
+    codes = []
+    with database.sessionmaker() as session:
+        site = session.scalars(select(Site).where(Site.name == "Demo Office")).one()
+        for number in range(first, first + count):
+            _device, code = create_device(
+                session, site, f"Bench kiosk {number}", now=datetime.now(UTC)
+            )
+            codes.append(code)
+        session.commit()
+    database.engine.dispose()
+    return codes
+
+
 def paired_kiosks(env: dict[str, str], port: int, count: int, first: int = 0) -> list[Client]:
     """``count`` kiosk devices of the demo site, each paired through /pair like a real one."""
     clients = []
-    for number in range(first, first + count):
-        output = kiosk_command(
-            ["device", "add", f"Bench kiosk {number}", "--site", "Demo Office"], env
-        )
-        code = re.search(r"/pair\?code=(\w+)", output)
-        if code is None:
-            raise RuntimeError(output)
+    for code in pairing_codes(env, count, first):
         client = Client(port)
         page = client.request("GET", "/pair")[1]
-        status, _ = client.request(
-            "POST", "/pair", {"csrf_token": client.csrf(page), "code": code[1]}
-        )
+        status, _ = client.request("POST", "/pair", {"csrf_token": client.csrf(page), "code": code})
         if status != 302:
             raise RuntimeError(f"pairing failed: HTTP {status}")
         clients.append(client)
@@ -328,10 +338,34 @@ def paired_kiosks(env: dict[str, str], port: int, count: int, first: int = 0) ->
 
 
 def prepare_instance(folder: Path, database_url: str | None) -> dict[str, str]:
+    """Migrate the database and seed the demo site (what ``kiosk db upgrade`` and ``kiosk
+    demo`` do, in this process); return the environment for ``kiosk serve``."""
+    from datetime import UTC, datetime
+
+    from purge import migrate
+
+    from kiosk import create_app
+    from kiosk.db import get_database
+    from kiosk.services.demo import seed_demo
+
     env = env_for(folder, database_url)
-    kiosk_command(["db", "upgrade"], env)
-    kiosk_command(["demo"], env)
+    folder.mkdir(parents=True, exist_ok=True)
+    # kiosk's default database is this file in the instance folder.
+    migrate(database_url or f"sqlite:///{folder / 'kiosk.sqlite3'}").dispose()
+    app = create_app(_config(env))
+    database = get_database(app)
+    with database.sessionmaker() as session:
+        seed_demo(session, now=datetime.now(UTC))
+        session.commit()
+    database.engine.dispose()
     return env
+
+
+def _config(env: dict[str, str]) -> dict[str, Any]:
+    config: dict[str, Any] = {"INSTANCE_PATH": env["KIOSK_INSTANCE_PATH"], "LOG_LEVEL": "WARNING"}
+    if "KIOSK_DATABASE_URL" in env:
+        config["DATABASE_URL"] = env["KIOSK_DATABASE_URL"]
+    return config
 
 
 # --- the benchmark --------------------------------------------------------------------------
