@@ -13,6 +13,8 @@ and session), as a real reception's would be; CSRF and everything else stay on. 
 - the check-in POST alone (the acknowledgement that saves the visit), as fast as the kiosks
   can send it: each kiosk fills the form once and then re-sends that POST with the same
   signed session, so each one saves one more visit exactly as a real check-in does.
+- the full check-in again at a visitor's pace (--think seconds between screens, +-50%), all
+  kiosks at once: the latency a visitor sees when 20 receptions are busy at the same time.
 
 The baseline (bench/baseline_app.py: one template and one INSERT a request) runs with the same
 gunicorn settings (sync workers, kiosk serve's default count, access log on) against the same
@@ -27,6 +29,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -61,6 +64,8 @@ class Client:
     def __init__(self, port: int) -> None:
         self.port = port
         self.cookies: dict[str, str] = {}
+        #: Seconds a visitor takes before each request (0: none, the kiosk is a load generator).
+        self.think = 0.0
 
     def request(
         self, method: str, path: str, fields: dict[str, str] | None = None
@@ -115,6 +120,8 @@ class Samples:
 def timed(
     samples: Samples, step: str, client: Client, method: str, path: str, expect: int, **kw: Any
 ) -> bytes:
+    if client.think:
+        time.sleep(client.think * random.uniform(0.5, 1.5))  # noqa: S311 - not for security
     started = time.perf_counter()
     status, body = client.request(method, path, kw.get("fields"))
     samples.add(step, time.perf_counter() - started)
@@ -424,6 +431,9 @@ class Result:
     flow_steps: list[Figures]
     flow_all: Figures
     check_ins_per_second: float
+    think_seconds: float
+    paced_steps: list[Figures]
+    paced_all: Figures
     errors: list[str]
 
 
@@ -440,6 +450,7 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
     baseline_runs: list[Figures] = []
     post_runs: list[Figures] = []
     flow_runs: list[Samples] = []
+    paced_runs: list[Samples] = []
     errors: list[str] = []
     with (
         kiosk_server(env, folder / f"{backend}-kiosk.log", args.workers) as kiosk_port,
@@ -458,7 +469,13 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
             post_runs.append(figures("check-in POST", post))
             flow = run_load(kiosks, kiosk_check_in, args.flows)
             flow_runs.append(flow)
-            for samples in (baseline, post, flow):
+            for client in kiosks:
+                client.think = args.think
+            paced = run_load(kiosks, kiosk_check_in, args.paced_flows)
+            paced_runs.append(paced)
+            for client in kiosks:
+                client.think = 0.0
+            for samples in (baseline, post, flow, paced):
                 if samples.errors:
                     errors.append(samples.first_error)
             print(
@@ -485,6 +502,11 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
             ),
             1,
         ),
+        think_seconds=args.think,
+        paced_steps=[
+            median_figures([figures(step, run, step) for run in paced_runs]) for step in steps
+        ],
+        paced_all=median_figures([figures("all requests", run) for run in paced_runs]),
         errors=errors,
     )
 
@@ -514,6 +536,15 @@ def show(result: Result) -> None:
             f"  {row.what:24} {row.requests_per_second:8.1f} {row.p50_ms:8.1f} {row.p99_ms:8.1f}"
             f" {row.requests:9} {row.errors:7}"
         )
+    print(
+        f"  full check-in at a visitor's pace ({result.think_seconds} s between screens,"
+        f" +-50%), all {result.kiosks} kiosks at once:"
+    )
+    for row in [*result.paced_steps, result.paced_all]:
+        print(
+            f"  {row.what:24} {row.requests_per_second:8.1f} {row.p50_ms:8.1f} {row.p99_ms:8.1f}"
+            f" {row.requests:9} {row.errors:7}"
+        )
     for error in result.errors[:5]:
         print(f"  error: {error}")
     sys.stdout.flush()
@@ -525,6 +556,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50, help="POSTs per kiosk per run")
     parser.add_argument("--flows", type=int, default=10, help="full check-ins per kiosk per run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="seconds between screens in the paced load"
+    )
+    parser.add_argument("--paced-flows", type=int, default=3, help="paced check-ins per kiosk")
     parser.add_argument(
         "--workers", type=int, help="default: kiosk serve's (KIOSK_WORKERS or cores)"
     )
@@ -539,6 +574,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.kiosks, args.requests, args.flows, args.runs = 2, 3, 1, 1
+        args.think, args.paced_flows = 0.05, 1
     signal.alarm(HARD_LIMIT_SECONDS)
     from purge import postgres_schema_url
 
