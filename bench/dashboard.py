@@ -242,32 +242,17 @@ def post_form(client: Any, path: str, fields: dict[str, Any]) -> Any:
     return client.post(path, data={"csrf_token": token[1], **fields})
 
 
-def literal_sql(statement: Any, dialect: Any) -> str:
-    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-def explain(connection: Any, sql: str) -> list[str]:
-    if connection.dialect.name == "sqlite":
-        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()
-        return [str(row[-1]) for row in rows]
-    rows = connection.exec_driver_sql(f"EXPLAIN {sql}").all()
-    return [str(row[0]) for row in rows]
-
-
 def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[Timing]:
-    from sqlalchemy import func, select
+    from sqlalchemy import event, select
 
     from kiosk import create_app
     from kiosk.db import get_database
     from kiosk.models import Site
     from kiosk.services.daily import (
-        HISTORY_PAGE_SIZE,
         HistoryQuery,
-        _history_select,
         expected_today,
         search_history,
     )
-    from kiosk.services.invitations import site_today
     from kiosk.services.staff import create_staff_user
     from kiosk.services.visits import visits_on_site
 
@@ -308,44 +293,55 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
         f"history '{first} {surname[:6]}'": f"{first} {surname[:6]}".lower(),
     }
     timings = []
-    dialect = database.engine.dialect
 
-    from sqlalchemy import Select
+    def captured(service: Callable[[], int]) -> list[tuple[str, Any]]:
+        """The SQL statements (with their parameters) one call of ``service`` sends."""
+        statements: list[tuple[str, Any]] = []
 
-    from kiosk.models import Invitation, Visit
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            statements.append((statement, parameters))
 
-    on_site_sql = literal_sql(
-        select(Visit)
-        .where(Visit.site_id.in_(site_ids), Visit.checked_out_at.is_(None))
-        .order_by(Visit.checked_in_at.desc(), Visit.id.desc()),
-        dialect,
-    )
-    expected_sql = [
-        literal_sql(
-            select(Invitation)
-            .where(
-                Invitation.site_id == site.id,
-                Invitation.expected_on == site_today(site, now),
-                Invitation.visit_id.is_(None),
-                Invitation.cancelled_at.is_(None),
-            )
-            .order_by(Invitation.visitor_name),
-            dialect,
-        )
-        for site in sites
-    ]
+        event.listen(database.engine, "before_cursor_execute", record)
+        try:
+            service()
+        finally:
+            event.remove(database.engine, "before_cursor_execute", record)
+        return [
+            (sql, params) for sql, params in statements if sql.lstrip().upper().startswith("SELECT")
+        ]
 
-    def bare(sqls: list[str]) -> Callable[[], int]:
+    def bare(statements: list[tuple[str, Any]]) -> Callable[[], int]:
+        """The same statements sent straight through the database driver."""
+
         def execute() -> int:
-            with database.engine.connect() as connection:
-                return sum(len(connection.exec_driver_sql(sql).all()) for sql in sqls)
+            raw = database.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                rows = 0
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                    rows += len(cursor.fetchall())
+                raw.rollback()
+                return rows
+            finally:
+                raw.close()
 
         return execute
 
     plans: dict[str, list[str]] = {}
-    with database.engine.connect() as connection:
-        plans["on site now"] = explain(connection, on_site_sql)
-        plans["expected today (one site)"] = explain(connection, expected_sql[0])
+
+    def explain_all(label: str, statements: list[tuple[str, Any]]) -> None:
+        raw = database.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+            for number, (sql, params) in enumerate(statements, 1):
+                cursor.execute(prefix + sql, params)
+                lines = [str(row[-1] if backend == "sqlite" else row[0]) for row in cursor]
+                plans[f"{label}, statement {number}: {' '.join(sql.split())[:90]}..."] = lines
+            raw.rollback()
+        finally:
+            raw.close()
 
     def on_site_service() -> int:
         with database.sessionmaker() as fresh:
@@ -353,32 +349,28 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
 
     def expected_service() -> int:
         with database.sessionmaker() as fresh:
-            return sum(
-                len(expected_today(fresh, site, now=now))
-                for site in fresh.scalars(select(Site).order_by(Site.id))
-            )
+            return sum(len(expected_today(fresh, site, now=now)) for site in sites_of(fresh))
+
+    def sites_of(fresh: Any) -> list[Any]:
+        return list(fresh.scalars(select(Site).where(Site.id.in_(site_ids)).order_by(Site.id)))
 
     dashboard_ms = median_ms(page("/dashboard/"), args.repeat)
-    timings.append(
-        Timing(
-            backend,
-            "on site now (10 sites)",
-            dashboard_ms,
-            median_ms(on_site_service, args.repeat),
-            median_ms(bare([on_site_sql]), args.repeat),
-            on_site_service(),
+    for label, service in (
+        ("on site now (10 sites)", on_site_service),
+        ("expected today (10 sites)", expected_service),
+    ):
+        statements = captured(service)
+        explain_all(label, statements[:2] if label.startswith("expected") else statements)
+        timings.append(
+            Timing(
+                backend,
+                label,
+                dashboard_ms,
+                median_ms(service, args.repeat),
+                median_ms(bare(statements), args.repeat),
+                service(),
+            )
         )
-    )
-    timings.append(
-        Timing(
-            backend,
-            "expected today (10 sites)",
-            dashboard_ms,
-            median_ms(expected_service, args.repeat),
-            median_ms(bare(expected_sql), args.repeat),
-            expected_service(),
-        )
-    )
     for label, typed in prefixes.items():
         query = HistoryQuery(site_ids=site_ids, name=typed)
         response = post_form(client, "/dashboard/history", {"name": typed, "host": 0})
@@ -389,24 +381,15 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
             with database.sessionmaker() as fresh:
                 return search_history(fresh, query).total
 
-        with database.sessionmaker() as fresh:
-            statement: Select[Any] = _history_select(fresh, query)
-            count_sql = literal_sql(select(func.count()).select_from(statement.subquery()), dialect)
-            page_sql = literal_sql(
-                statement.order_by(Visit.checked_in_at.desc(), Visit.id.desc()).limit(
-                    HISTORY_PAGE_SIZE
-                ),
-                dialect,
-            )
-        with database.engine.connect() as connection:
-            plans[label] = explain(connection, page_sql)
+        statements = captured(history_service)
+        explain_all(label, statements)
         timings.append(
             Timing(
                 backend,
                 label,
                 median_ms(page("/dashboard/history?page=1"), args.repeat),
                 median_ms(history_service, args.repeat),
-                median_ms(bare([count_sql, page_sql]), args.repeat),
+                median_ms(bare(statements), args.repeat),
                 history_service(),
             )
         )

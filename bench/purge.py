@@ -166,12 +166,14 @@ def bench_site(connection: Any, name: str, now: datetime, hosts: int = 20) -> tu
 
 
 def load_visits(engine: Any, rows: Any) -> int:
-    """Bulk-load visit tuples (``COLUMNS``) and the folded words of their names, as the app
-    would store them (executemany on SQLite, COPY on PostgreSQL); return the visits loaded."""
+    """Bulk-load visit tuples (``COLUMNS``) and the folded words of their names (with the
+    visit's site and check-in time), as the app would store them (executemany on SQLite,
+    COPY on PostgreSQL); return the visits loaded."""
     from kiosk.services.names import name_words
 
     count = 0
     name_at = COLUMNS.index("visitor_name")
+    checked_in_at = COLUMNS.index("checked_in_at")
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -181,12 +183,18 @@ def load_visits(engine: Any, rows: Any) -> int:
             statement = "INSERT INTO visits ({}) VALUES ({})".format(  # noqa: S608
                 ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
             )
-            words_statement = "INSERT INTO visit_name_words (visit_id, word) VALUES (?, ?)"
+            words_statement = (
+                "INSERT INTO visit_name_words (visit_id, word, site_id, checked_in_at)"
+                " VALUES (?, ?, ?, ?)"
+            )
             batch: list[tuple[Any, ...]] = []
-            words: list[tuple[int, str]] = []
+            words: list[tuple[Any, ...]] = []
             for row in rows:
                 batch.append(tuple(sqlite_value(value) for value in row))
-                words.extend((row[0], word) for word in name_words(row[name_at]))
+                words.extend(
+                    (row[0], word, row[1], sqlite_value(row[checked_in_at]))
+                    for word in name_words(row[name_at])
+                )
                 if len(batch) == 50_000:
                     cursor.executemany(statement, batch)
                     cursor.executemany(words_statement, words)
@@ -203,10 +211,11 @@ def load_visits(engine: Any, rows: Any) -> int:
             with cursor.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            with cursor.copy("COPY visit_name_words (visit_id, word) FROM STDIN") as copy:
+            words_copy = "COPY visit_name_words (visit_id, word, site_id, checked_in_at) FROM STDIN"
+            with cursor.copy(words_copy) as copy:
                 for row in rows:
                     for word in name_words(row[name_at]):
-                        copy.write_row((row[0], word))
+                        copy.write_row((row[0], word, row[1], row[checked_in_at]))
             count = len(rows)
             cursor.execute("SELECT setval('visits_id_seq', (SELECT max(id) FROM visits))")
             raw.commit()

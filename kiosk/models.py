@@ -279,20 +279,50 @@ SEARCH_WORD = String(200).with_variant(String(200, collation="C"), "postgresql")
 
 class VisitNameWord(Base):
     """One word of a visit's name, folded (no case, no accents), so reception's history search
-    finds a visit by the start of any word of the name through an index."""
+    finds a visit by the start of any word of the name through an index.
+
+    The visit's site and check-in time are copied here so that a search for a common prefix
+    counts and orders its matches from the index alone, without reading each visit.
+    """
 
     __tablename__ = "visit_name_words"
-    __table_args__ = (Index("ix_visit_name_words_word_visit_id", "word", "visit_id"),)
+    __table_args__ = (
+        Index(
+            "ix_visit_name_words_word_site_id_checked_in_at",
+            "word",
+            "site_id",
+            "checked_in_at",
+            "visit_id",
+        ),
+    )
 
     visit_id: Mapped[int] = mapped_column(
         ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
     )
     word: Mapped[str] = mapped_column(SEARCH_WORD, primary_key=True)  #: personal data
+    #: The visit's (never changes).
+    site_id: Mapped[int]
+    #: The visit's (never changes).
+    checked_in_at: Mapped[datetime]
 
 
-@event.listens_for(Visit.visitor_name, "set")
-def _index_name_words(target: Visit, value: str | None, _old: Any, _initiator: Any) -> None:
-    target.name_words = [VisitNameWord(word=word) for word in name_words(value or "")]
+@event.listens_for(Session, "before_flush")
+def _index_name_words(session: Session, _context: Any, _instances: Any) -> None:
+    """Keep each visit's name words in step with its name, for new and renamed visits."""
+    for visit in [*session.new, *session.dirty]:
+        if not isinstance(visit, Visit):
+            continue
+        state = inspect(visit)
+        if state.persistent and not state.attrs.visitor_name.history.has_changes():
+            continue
+        site_id = visit.site.id if visit.site is not None else visit.site_id
+        # Words the name keeps stay as they are (a new row with the same key would clash).
+        kept = {item.word: item for item in visit.name_words}
+        visit.name_words = [
+            kept.get(word)
+            or VisitNameWord(word=word, site_id=site_id, checked_in_at=visit.checked_in_at)
+            for word in name_words(visit.visitor_name or "")
+        ]
 
 
 class KioskDevice(Base):

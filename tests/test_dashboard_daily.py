@@ -258,6 +258,20 @@ class TestHistory:
         assert "0 visits found." in self.search(staff, name="%", host=0)
         assert "0 visits found." in self.search(staff, name="_va", host=0)
 
+    def test_name_with_other_terms_and_names_with_alike_words(
+        self, staff: FlaskClient, site: Any, make_visit: Any, visits: None
+    ):
+        make_visit(site, visitor_name="Berg Bergström")  # two words match "berg": one visit
+        page = self.search(staff, name="berg", host=0)
+        assert "2 visits found." in page
+        assert page.count("Berg Bergström") == 1
+        page = self.search(staff, name="berg", company="acm", host=0)
+        assert "1 visit found." in page
+        assert "Eva Berg" in page
+        page = self.search(staff, name="be", host=0, date_from="2026-02-01", date_to="2026-02-28")
+        assert "Bertil Ek" in page
+        assert "Eva Berg" not in page
+
     def test_a_rectified_name_is_found_by_its_new_words(
         self, staff: FlaskClient, site: Any, make_visit: Any, session: Session
     ):

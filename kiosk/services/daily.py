@@ -7,10 +7,11 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Exists, Select, func, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from kiosk.models import Invitation, Site, Visit, VisitNameWord
 from kiosk.services.invitations import site_today
@@ -67,21 +68,13 @@ class HistoryQuery:
 
 def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     statement = select(Visit).where(Visit.site_id.in_(query.site_ids))
-    # Each word typed starts a word of the name, ignoring case and accents ("berg" and
-    # "ÖBERG" find "Eva Öberg"): ranges over the indexed folded words, on both backends. The
-    # longest word (likely the rarest) picks the candidates; the others are checked per
-    # candidate through the primary key, rather than each listing all its own matches.
-    typed = sorted(name_words(query.name), key=len, reverse=True)
+    typed = _typed_words(query)
     if typed:
         first, *others = typed
-        candidates = select(VisitNameWord.visit_id).where(*_starts_with(first))
+        candidates = select(VisitNameWord.visit_id).where(*_starts_with(VisitNameWord, first))
         statement = statement.where(Visit.id.in_(candidates))
         for prefix in others:
-            statement = statement.where(
-                select(VisitNameWord.visit_id)
-                .where(VisitNameWord.visit_id == Visit.id, *_starts_with(prefix))
-                .exists()
-            )
+            statement = statement.where(_has_word(Visit.id, prefix))
     if query.company:
         company = _like_escape(query.company.strip().lower())
         statement = statement.where(func.lower(Visit.company).like(f"%{company}%", escape="\\"))
@@ -104,12 +97,69 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     return statement
 
 
-def _starts_with(prefix: str) -> list[ColumnElement[bool]]:
+def _typed_words(query: HistoryQuery) -> list[str]:
+    """The words typed for the name, longest (likely the rarest) first.
+
+    Each must start a word of the name, ignoring case and accents ("berg" and "ÖBERG" find
+    "Eva Öberg"): ranges over the indexed folded words, on both backends. The first picks
+    the candidates; the others are checked per candidate through the primary key, rather
+    than each listing all of its own matches.
+    """
+    return sorted(name_words(query.name), key=len, reverse=True)
+
+
+def _starts_with(words: type[VisitNameWord] | Any, prefix: str) -> list[ColumnElement[bool]]:
     bound = prefix_upper_bound(prefix)
-    criteria = [VisitNameWord.word >= prefix]
+    criteria = [words.word >= prefix]
     if bound is not None:
-        criteria.append(VisitNameWord.word < bound)
+        criteria.append(words.word < bound)
     return criteria
+
+
+def _has_word(visit_id: Any, prefix: str) -> Exists:
+    other = aliased(VisitNameWord)
+    return (
+        select(other.visit_id).where(other.visit_id == visit_id, *_starts_with(other, prefix))
+    ).exists()
+
+
+def _search_by_name(session: Session, query: HistoryQuery, page: int) -> HistoryPage:
+    """A search by name alone, answered from the words' index: the visits' site and check-in
+    time are in it, so even a common prefix is counted (up to the limit) and ordered without
+    reading every matching visit; only the page's visits are loaded."""
+    first, *others = _typed_words(query)
+    words = VisitNameWord
+    matches = select(words.visit_id, words.checked_in_at).where(
+        *_starts_with(words, first), words.site_id.in_(query.site_ids)
+    )
+    for prefix in others:
+        matches = matches.where(_has_word(words.visit_id, prefix))
+    # A name may have two words that start alike ("Berg Bergström"): one match per visit.
+    matches = matches.distinct()
+    counted = matches.limit(HISTORY_COUNT_LIMIT + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
+    more = total > HISTORY_COUNT_LIMIT
+    total = min(total, HISTORY_COUNT_LIMIT)
+    pages = max(1, -(-total // HISTORY_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    found = matches.subquery()
+    ids = list(
+        session.scalars(
+            select(found.c.visit_id)
+            .order_by(found.c.checked_in_at.desc(), found.c.visit_id.desc())
+            .offset((page - 1) * HISTORY_PAGE_SIZE)
+            .limit(min(HISTORY_PAGE_SIZE, total - (page - 1) * HISTORY_PAGE_SIZE))
+        )
+    )
+    loaded = {
+        visit.id: visit
+        for visit in session.scalars(
+            select(Visit)
+            .options(joinedload(Visit.host), joinedload(Visit.site))
+            .where(Visit.id.in_(ids))
+        )
+    }
+    return HistoryPage([loaded[i] for i in ids if i in loaded], page, pages, total, more)
 
 
 def _like_escape(text: str) -> str:
@@ -135,6 +185,9 @@ def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> H
     """One page of matching visits, newest first."""
     if not query.site_ids:
         return HistoryPage([], 1, 1, 0)
+    name_only = not (query.company or query.host_id is not None or query.date_from or query.date_to)
+    if name_only and _typed_words(query):
+        return _search_by_name(session, query, page)
     statement = _history_select(session, query)
     counted = statement.with_only_columns(Visit.id).limit(HISTORY_COUNT_LIMIT + 1)
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0

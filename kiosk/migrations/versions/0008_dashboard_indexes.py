@@ -33,6 +33,8 @@ def upgrade() -> None:
             sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
             nullable=False,
         ),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("checked_in_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["visit_id"],
             ["visits.id"],
@@ -43,11 +45,17 @@ def upgrade() -> None:
     )
     # The words of the visits already kept, in batches (the same folding the app uses).
     connection = op.get_bind()
-    visits = sa.table("visits", sa.column("id", sa.Integer), sa.column("visitor_name", sa.String))
+    visits = sa.table(
+        "visits",
+        sa.column("id", sa.Integer),
+        sa.column("visitor_name", sa.String),
+        sa.column("site_id", sa.Integer),
+        sa.column("checked_in_at", sa.DateTime(timezone=True)),
+    )
     last = 0
     while True:
         rows = connection.execute(
-            sa.select(visits.c.id, visits.c.visitor_name)
+            sa.select(visits.c.id, visits.c.visitor_name, visits.c.site_id, visits.c.checked_in_at)
             .where(visits.c.id > last)
             .order_by(visits.c.id)
             .limit(_BATCH)
@@ -57,21 +65,23 @@ def upgrade() -> None:
         connection.execute(
             sa.insert(words),
             [
-                {"visit_id": visit_id, "word": word}
-                for visit_id, name in rows
+                {"visit_id": visit_id, "word": word, "site_id": site_id, "checked_in_at": at}
+                for visit_id, name, site_id, at in rows
                 for word in name_words(name)
             ],
         )
         last = rows[-1][0]
     with op.batch_alter_table("visit_name_words", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_visit_name_words_word_visit_id", ["word", "visit_id"], unique=False
+            "ix_visit_name_words_word_site_id_checked_in_at",
+            ["word", "site_id", "checked_in_at", "visit_id"],
+            unique=False,
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("visit_name_words", schema=None) as batch_op:
-        batch_op.drop_index("ix_visit_name_words_word_visit_id")
+        batch_op.drop_index("ix_visit_name_words_word_site_id_checked_in_at")
     op.drop_table("visit_name_words")
     with op.batch_alter_table("visits", schema=None) as batch_op:
         batch_op.drop_index("ix_visits_site_id_checked_in_at")
