@@ -216,14 +216,10 @@ def prepare(url: str, visits: int, invitations: int) -> None:
                 rows.clear()
         if rows:
             connection.execute(insert(Invitation), rows)
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
-    else:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
+    # Statistics (and on PostgreSQL the visibility map, as autovacuum would keep it).
+    analyze = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(analyze)
     engine.dispose()
     print(
         f"  loaded {visits:,} visits ({on_site} on site) and {invitations:,} invitations"
