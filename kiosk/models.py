@@ -294,6 +294,8 @@ class VisitNameWord(Base):
             "checked_in_at",
             "visit_id",
         ),
+        # SQLite: the primary key is the table (no separate rowid tree to write and purge).
+        {"sqlite_with_rowid": False},
     )
 
     visit_id: Mapped[int] = mapped_column(

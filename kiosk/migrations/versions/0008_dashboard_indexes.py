@@ -42,6 +42,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("visit_id", "word", name=op.f("pk_visit_name_words")),
+        sqlite_with_rowid=False,
     )
     # The words of the visits already kept, in batches (the same folding the app uses).
     connection = op.get_bind()
