@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format translations compile-translations audit lock bench bench-badges bench-purge clean
+.PHONY: run test lint typecheck format translations compile-translations audit lock bench bench-badges \
+	bench-purge bench-checkin bench-dashboard bench-memory bench-pages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -67,14 +68,27 @@ translations: $(STAMP)
 	@$(BIN)/kiosk translate compile >/dev/null
 
 # Benchmarks: long, never part of `make test`; results and commands in bench/README.md.
-# BENCH_ARGS passes options to the purge benchmark, e.g.
-# BENCH_ARGS='--postgres postgresql+psycopg://postgres@127.0.0.1/test'.
-bench: bench-badges bench-purge
+# BENCH_ARGS passes options to the database benchmarks (check-in, dashboard, memory, purge),
+# e.g. BENCH_ARGS='--postgres postgresql+psycopg://postgres@127.0.0.1/kiosk_bench'.
+bench: bench-badges bench-checkin bench-dashboard bench-memory bench-pages bench-purge
 
-bench-badges: $(STAMP)
+bench-badges: $(STAMP) compile-translations
 	$(BIN)/python bench/badge_bench.py --output bench/results/badges.json
 
-bench-purge: $(STAMP)
+bench-checkin: $(STAMP) compile-translations
+	$(BIN)/python bench/checkin.py --json bench/results/checkin.json $(BENCH_ARGS)
+
+bench-dashboard: $(STAMP) compile-translations
+	$(BIN)/python bench/dashboard.py --json bench/results/dashboard.json $(BENCH_ARGS)
+
+# Memory runs on one backend: PostgreSQL when BENCH_ARGS names one, else SQLite.
+bench-memory: $(STAMP) compile-translations
+	$(BIN)/python bench/memory.py --json bench/results/memory.json $(BENCH_ARGS)
+
+bench-pages: $(STAMP) compile-translations
+	$(BIN)/python bench/page_weight.py --json bench/results/pages.json
+
+bench-purge: $(STAMP) compile-translations
 	$(BIN)/python bench/purge.py $(BENCH_ARGS)
 
 clean:

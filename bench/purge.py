@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,19 +79,32 @@ def short_code(number: int) -> str:
     return "".join(chars)
 
 
-def visit_rows(total: int, expired: int, now: datetime, site_id: int, hosts: list[int]) -> Any:
-    """Visits in check-in order: the expired ones 40 to 400 days old, the rest within 25 days."""
+def visit_rows(
+    total: int,
+    expired: int,
+    now: datetime,
+    site_id: int | list[int],
+    hosts: list[int] | dict[int, list[int]],
+    name: Callable[[int], str] = lambda number: f"Bench Visitor {number}",
+) -> Any:
+    """Visits in check-in order: the expired ones 40 to 400 days old, the rest within 25 days.
+
+    ``site_id`` may be a list: visit n then goes to site n mod len, with that site's ``hosts``.
+    """
+    sites = site_id if isinstance(site_id, list) else [site_id]
     for number in range(1, total + 1):
         if number <= expired:
             age = timedelta(days=400) - timedelta(days=360) * number / expired
         else:
             age = timedelta(days=25) * (total - number) / max(1, total - expired)
         checked_in = now - age
+        site = sites[number % len(sites)]
+        site_hosts = hosts[site] if isinstance(hosts, dict) else hosts
         yield (
             number,
-            site_id,
-            hosts[number % len(hosts)],
-            f"Bench Visitor {number}",
+            site,
+            site_hosts[number % len(site_hosts)],
+            name(number),
             "Bench Company",
             f"visitor{number}@example.com",
             # Random, as real badge tokens are: their index is updated all over.
@@ -109,13 +123,11 @@ def sqlite_value(value: Any) -> Any:
     return value
 
 
-def prepare(url: str, rows: int, expired: int) -> None:
-    """Migrate an empty database and fill it with one site, its hosts and the visits."""
+def migrate(url: str) -> Any:
+    """An engine on ``url`` with the schema at head."""
     from alembic import command
-    from sqlalchemy import insert, select
 
     from kiosk.db import make_engine
-    from kiosk.models import Host, Site
     from kiosk.schema import alembic_config
 
     engine = make_engine(url)
@@ -123,66 +135,108 @@ def prepare(url: str, rows: int, expired: int) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-    now = datetime.now(UTC)
-    with engine.begin() as connection:
-        connection.execute(
-            insert(Site).values(
-                name="Bench Office",
-                timezone="Europe/Stockholm",
-                default_locale="sv",
-                retention_days=30,
-                controller_name="Bench AB",
-                controller_contact="privacy@example.com",
-                authority_name="IMY",
-                created_at=now,
-            )
+    return engine
+
+
+def bench_site(connection: Any, name: str, now: datetime, hosts: int = 20) -> tuple[int, list[int]]:
+    """Create a site with ``hosts`` hosts; return (site id, host ids)."""
+    from sqlalchemy import insert, select
+
+    from kiosk.models import Host, Site
+
+    site_id = connection.scalar(
+        insert(Site)
+        .values(
+            name=name,
+            timezone="Europe/Stockholm",
+            default_locale="sv",
+            retention_days=30,
+            controller_name="Bench AB",
+            controller_contact="privacy@example.com",
+            authority_name="IMY",
+            created_at=now,
         )
-        site_id = connection.scalar(select(Site.id))
-        connection.execute(
-            insert(Host),
-            [
-                {"site_id": site_id, "name": f"Host {n}", "email": "h@example.com"}
-                for n in range(20)
-            ],
-        )
-        hosts = list(connection.scalars(select(Host.id)))
-    if site_id is None:
-        raise RuntimeError("the bench site was not created")
-    started = time.perf_counter()
-    if engine.dialect.name == "sqlite":
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute("PRAGMA synchronous=OFF")  # loading only; the purge runs as usual
+        .returning(Site.id)
+    )
+    connection.execute(
+        insert(Host),
+        [{"site_id": site_id, "name": f"Host {n}", "email": "h@example.com"} for n in range(hosts)],
+    )
+    return site_id, list(connection.scalars(select(Host.id).where(Host.site_id == site_id)))
+
+
+def load_visits(engine: Any, rows: Any) -> int:
+    """Bulk-load visit tuples (``COLUMNS``) and the folded words of their names (with the
+    visit's site and check-in time), as the app would store them (executemany on SQLite,
+    COPY on PostgreSQL); return the visits loaded."""
+    from kiosk.services.names import name_words
+
+    count = 0
+    name_at = COLUMNS.index("visitor_name")
+    checked_in_at = COLUMNS.index("checked_in_at")
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA synchronous=OFF")  # loading only; the benchmark runs as usual
             # Column names are this file's constants; the values are bound.
             statement = "INSERT INTO visits ({}) VALUES ({})".format(  # noqa: S608
                 ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
             )
+            words_statement = (
+                "INSERT INTO visit_name_words (visit_id, word, site_id, checked_in_at)"
+                " VALUES (?, ?, ?, ?)"
+            )
             batch: list[tuple[Any, ...]] = []
-            for row in visit_rows(rows, expired, now, site_id, hosts):
+            words: list[tuple[Any, ...]] = []
+            for row in rows:
                 batch.append(tuple(sqlite_value(value) for value in row))
+                words.extend(
+                    (row[0], word, row[1], sqlite_value(row[checked_in_at]))
+                    for word in name_words(row[name_at])
+                )
                 if len(batch) == 50_000:
                     cursor.executemany(statement, batch)
+                    cursor.executemany(words_statement, words)
+                    count += len(batch)
                     batch.clear()
-            if batch:
-                cursor.executemany(statement, batch)
+                    words.clear()
+            cursor.executemany(statement, batch)
+            cursor.executemany(words_statement, words)
+            count += len(batch)
             raw.commit()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
-    else:
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
+        else:
+            rows = list(rows)
             with cursor.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in visit_rows(rows, expired, now, site_id, hosts):
+                for row in rows:
                     copy.write_row(row)
+            words_copy = "COPY visit_name_words (visit_id, word, site_id, checked_in_at) FROM STDIN"
+            with cursor.copy(words_copy) as copy:
+                for row in rows:
+                    for word in name_words(row[name_at]):
+                        copy.write_row((row[0], word, row[1], row[checked_in_at]))
+            count = len(rows)
             cursor.execute("SELECT setval('visits_id_seq', (SELECT max(id) FROM visits))")
             raw.commit()
-            cursor.execute("ANALYZE visits")
-            raw.commit()
-        finally:
-            raw.close()
+            # What autovacuum would have done by the time a table is this big: statistics,
+            # and the visibility map that lets index-only scans skip the table.
+            raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+            cursor.execute("VACUUM ANALYZE")
+            raw.driver_connection.autocommit = False  # type: ignore[union-attr]
+    finally:
+        raw.close()
+    return count
+
+
+def prepare(url: str, rows: int, expired: int) -> None:
+    """Migrate an empty database and fill it with one site, its hosts and the visits."""
+    engine = migrate(url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        site_id, hosts = bench_site(connection, "Bench Office", now)
+    started = time.perf_counter()
+    load_visits(engine, visit_rows(rows, expired, now, site_id, hosts))
     engine.dispose()
     print(f"  loaded {rows:,} visits in {time.perf_counter() - started:.1f} s", flush=True)
 

@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from kiosk.services.names import name_words
+
 ROLE_RECEPTION = "reception"
 ROLE_ADMIN = "admin"
 #: Answers data-subject requests (access, rectification, erasure) for the sites assigned.
@@ -233,6 +235,8 @@ class Visit(Base):
         UniqueConstraint("site_id", "short_code"),
         # "On site now" reads the visits of a site that have no check-out yet.
         Index("ix_visits_site_id_checked_out_at", "site_id", "checked_out_at"),
+        # Today's log and the history read a site's visits by check-in time, newest first.
+        Index("ix_visits_site_id_checked_in_at", "site_id", "checked_in_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -265,6 +269,66 @@ class Visit(Base):
     host: Mapped[Host | None] = relationship()
     kiosk_device: Mapped[KioskDevice | None] = relationship()
     notice_version: Mapped[NoticeVersion | None] = relationship()
+    #: Kept in step with ``visitor_name`` (see ``_index_name_words``); the database deletes
+    #: them with the visit.
+    name_words: Mapped[list[VisitNameWord]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+#: Search words compare in code point order on both backends (PostgreSQL's "C" collation;
+#: SQLite's default BINARY), so ``prefix <= word < upper bound`` is an index range scan.
+SEARCH_WORD = String(200).with_variant(String(200, collation="C"), "postgresql")
+
+
+class VisitNameWord(Base):
+    """One word of a visit's name, folded (no case, no accents), so reception's history search
+    finds a visit by the start of any word of the name through an index.
+
+    The visit's site and check-in time are copied here so that a search for a common prefix
+    counts and orders its matches from the index alone, without reading each visit.
+    """
+
+    __tablename__ = "visit_name_words"
+    __table_args__ = (
+        Index(
+            "ix_visit_name_words_word_site_id_checked_in_at",
+            "word",
+            "site_id",
+            "checked_in_at",
+            "visit_id",
+        ),
+        # SQLite: the primary key is the table (no separate rowid tree to write and purge).
+        {"sqlite_with_rowid": False},
+    )
+
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    word: Mapped[str] = mapped_column(SEARCH_WORD, primary_key=True)  #: personal data
+    #: The visit's (never changes).
+    site_id: Mapped[int]
+    #: The visit's (never changes).
+    checked_in_at: Mapped[datetime]
+
+
+@event.listens_for(Session, "before_flush")
+def _index_name_words(session: Session, _context: Any, _instances: Any) -> None:
+    """Keep each visit's name words in step with its name, for new and renamed visits."""
+    for visit in [*session.new, *session.dirty]:
+        if not isinstance(visit, Visit):
+            continue
+        state = inspect(visit)
+        if state.persistent and not state.attrs.visitor_name.history.has_changes():
+            continue
+        site_id = visit.site.id if visit.site is not None else visit.site_id
+        # Words the name keeps stay as they are (a new row with the same key would clash).
+        kept = {item.word: item for item in visit.name_words}
+        visit.name_words = [
+            kept.get(word)
+            or VisitNameWord(word=word, site_id=site_id, checked_in_at=visit.checked_in_at)
+            for word in name_words(visit.visitor_name or "")
+        ]
 
 
 class KioskDevice(Base):

@@ -231,6 +231,58 @@ class TestHistory:
         assert "Berg Elsewhere" not in page  # another site
         assert "Bertil Ek" in self.search(staff, name="ber", host=0)
 
+    def test_name_ignores_case_and_accents_both_ways(
+        self, staff: FlaskClient, site: Any, make_visit: Any
+    ):
+        make_visit(site, visitor_name="Åsa Öberg-Lindqvist")
+        make_visit(site, visitor_name="ΑΛΈΞΗΣ Παπαδόπουλος")
+        make_visit(site, visitor_name="Oscar Obermann")
+        for typed in ("åsa", "ASA", "Asa", "öberg", "OBERG", "lindq"):
+            page = self.search(staff, name=typed, host=0)
+            assert "Åsa Öberg-Lindqvist" in page, typed
+            assert "Oscar Obermann" not in page, typed
+        assert "Παπαδόπουλος" in self.search(staff, name="παπαδο", host=0)
+        assert "Παπαδόπουλος" in self.search(staff, name="αλεξ", host=0)
+        assert "Oscar Obermann" in self.search(staff, name="obe", host=0)
+
+    def test_every_word_typed_must_start_a_word(
+        self, staff: FlaskClient, site: Any, make_visit: Any
+    ):
+        make_visit(site, visitor_name="Eva Berg")
+        make_visit(site, visitor_name="Eva Lund")
+        page = self.search(staff, name="berg eva", host=0)
+        assert "Eva Berg" in page
+        assert "Eva Lund" not in page
+        page = self.search(staff, name="va", host=0)  # inside a word: no match
+        assert "Eva Berg" not in page
+        assert "0 visits found." in self.search(staff, name="%", host=0)
+        assert "0 visits found." in self.search(staff, name="_va", host=0)
+
+    def test_name_with_other_terms_and_names_with_alike_words(
+        self, staff: FlaskClient, site: Any, make_visit: Any, visits: None
+    ):
+        make_visit(site, visitor_name="Berg Bergström")  # two words match "berg": one visit
+        page = self.search(staff, name="berg", host=0)
+        assert "2 visits found." in page
+        assert page.count("Berg Bergström") == 1
+        page = self.search(staff, name="berg", company="acm", host=0)
+        assert "1 visit found." in page
+        assert "Eva Berg" in page
+        page = self.search(staff, name="be", host=0, date_from="2026-02-01", date_to="2026-02-28")
+        assert "Bertil Ek" in page
+        assert "Eva Berg" not in page
+
+    def test_a_rectified_name_is_found_by_its_new_words(
+        self, staff: FlaskClient, site: Any, make_visit: Any, session: Session
+    ):
+        from kiosk.privacy.requests import rectify_visit
+
+        visit = make_visit(site, visitor_name="Typo Nmae")
+        rectify_visit(visit, {"visitor_name": "Tove Name"})
+        session.commit()
+        assert "Tove Name" in self.search(staff, name="name", host=0)
+        assert "Tove Name" not in self.search(staff, name="nmae", host=0)
+
     def test_company_host_and_dates(self, staff: FlaskClient, visits: None, session: Session):
         assert "Eva Berg" in self.search(staff, company="acm", host=0)
         hanna = session.scalars(select(Visit).where(Visit.visitor_name == "Eva Berg")).one().host_id
@@ -256,6 +308,30 @@ class TestHistory:
         second = staff.get("/dashboard/history?page=2").text
         assert "Many 55" in second
         assert "Many 00" not in second
+
+    def test_a_broad_search_counts_up_to_a_limit_and_shows_the_newest(
+        self,
+        staff: FlaskClient,
+        site: Any,
+        make_visit: Any,
+        clock: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ):
+        from kiosk.services import daily
+
+        monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 3)
+        for number in range(5):
+            make_visit(
+                site,
+                visitor_name=f"Many {number:02d}",
+                checked_in_at=clock.now() - timedelta(minutes=number),
+            )
+        page = self.search(staff, name="many", host=0)
+        assert "More than 3 visits found." in page
+        assert "Many 00" in page  # the newest
+        assert "Many 04" not in page  # beyond the three counted
+        monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 5)
+        assert "5 visits found." in self.search(staff, name="many", host=0)
 
     def test_clearing_forgets_the_terms(self, staff: FlaskClient, visits: None):
         self.search(staff, name="berg", host=0)
@@ -552,3 +628,14 @@ def test_the_served_scheduler_checks_out_at_end_of_day(
     session.refresh(visit)
     assert visit.checked_out_at == datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
     assert "end_of_day_check_out" in actions(session)
+
+
+def test_prefix_upper_bound_is_the_next_string_in_code_point_order():
+    from kiosk.services.names import prefix_upper_bound
+
+    assert prefix_upper_bound("berg") == "berh"
+    assert prefix_upper_bound("a\ud7ff") == "a\ue000"  # past the surrogates
+    assert prefix_upper_bound("a\U0010ffff") == "b"
+    assert prefix_upper_bound("\U0010ffff") is None
+    for word in ("berg", "bergström", "berg\U0010ffff"):
+        assert "berg" <= word < "berh"

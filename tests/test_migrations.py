@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, text
 
 from kiosk import create_app
 from kiosk.cli import main
 from kiosk.db import get_database
-from kiosk.models import Base
+from kiosk.models import Base, Site, Visit
 from kiosk.schema import head_revisions
 
 
@@ -50,6 +51,48 @@ def test_downgrade_to_empty_and_back(tmp_path: Path, empty_database_url: str):
         assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
         assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
         assert "(head)" in runner.invoke(main, ["db", "current"]).output
+    finally:
+        engine.dispose()
+
+
+def test_dashboard_indexes_fold_the_names_already_kept(tmp_path: Path, empty_database_url: str):
+    app = new_app(tmp_path, empty_database_url)
+    runner = app.test_cli_runner()
+    engine = get_database(app).engine
+    try:
+        assert runner.invoke(main, ["db", "upgrade", "0004_retention"]).exit_code == 0
+        # Core inserts: the tables as of 0004 (no ORM event adds the words).
+        with engine.begin() as connection:
+            connection.execute(
+                insert(Site).values(
+                    id=1,
+                    name="S",
+                    timezone="UTC",
+                    default_locale="sv",
+                    retention_days=30,
+                    controller_name="C",
+                    controller_contact="c@example.com",
+                    authority_name="A",
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+            )
+            connection.execute(
+                insert(Visit).values(
+                    id=7,
+                    site_id=1,
+                    visitor_name="Åsa Öberg-Lind",
+                    badge_token="t",
+                    short_code="C",
+                    locale="sv",
+                    checked_in_at=datetime(2026, 1, 1, 9, tzinfo=UTC),
+                )
+            )
+        assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT visit_id, word FROM visit_name_words ORDER BY word")
+            ).all()
+        assert [tuple(row) for row in rows] == [(7, "asa"), (7, "lind"), (7, "oberg")]
     finally:
         engine.dispose()
 

@@ -26,7 +26,7 @@ from kiosk.services.daily import (
     visits_today,
 )
 from kiosk.services.invitations import site_today
-from kiosk.services.sites import active_hosts
+from kiosk.services.sites import host_choices
 from kiosk.services.visits import check_out_everyone, check_out_visit
 
 #: Session key holding the current history search (terms never go into a URL).
@@ -77,8 +77,7 @@ def today() -> str:
 
 def _history_form(sites: list[Site]) -> HistoryForm:
     form = HistoryForm()
-    hosts = [host for site in sites for host in active_hosts(get_session(), site)]
-    form.host.choices = [(0, _("Anyone"))] + [(h.id, h.name) for h in hosts]
+    form.host.choices = [(0, _("Anyone")), *host_choices(get_session(), sites)]
     return form
 
 

@@ -7,8 +7,6 @@ Only the records still kept can be found: everything older is erased already.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,19 +18,11 @@ from sqlalchemy.orm import Session, joinedload
 from kiosk.models import Invitation, Site, Visit
 from kiosk.privacy.erasure import Erased, begin_write, erase_invitations, erase_visits
 from kiosk.privacy.retention import contacts_erased_at, invitation_erased_at, visit_erased_at
+from kiosk.services.names import name_words
 from kiosk.services.notices import render_notice
 
 #: A search shows at most this many records: a person has a handful, not hundreds.
 SEARCH_LIMIT = 200
-
-_WORD_SEPARATORS = re.compile(r"[\s\-‐‑'’.,]+")
-
-
-def _words(text: str) -> list[str]:
-    """Words of a name, ignoring case and accents ("Åsa Öberg-Lind" -> asa, oberg, lind)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return [word for word in _WORD_SEPARATORS.split(plain.casefold()) if word]
 
 
 @dataclass(frozen=True)
@@ -50,7 +40,7 @@ def find_person(
 ) -> PersonRecords:
     """Visits and unused invitations whose name has every word of ``name`` (in any order,
     ignoring case and accents), or whose email is ``email`` (ignoring case)."""
-    wanted_words = _words(name)
+    wanted_words = name_words(name)
     wanted_email = email.strip().casefold()
     if not site_ids or not (wanted_words or wanted_email):
         return PersonRecords([], [])
@@ -58,7 +48,7 @@ def find_person(
     def matches(candidate_name: str, candidate_email: str | None) -> bool:
         if wanted_email and candidate_email and candidate_email.casefold() == wanted_email:
             return True
-        return bool(wanted_words) and set(wanted_words) <= set(_words(candidate_name))
+        return bool(wanted_words) and set(wanted_words) <= set(name_words(candidate_name))
 
     visit_ids = [
         visit_id

@@ -33,7 +33,7 @@ from kiosk.registration.device import current_device
 from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
 from kiosk.services.notices import current_notice, render_notice
 from kiosk.services.notifications import host_is_being_told, queue_arrival_notifications
-from kiosk.services.qr import qr_svg
+from kiosk.services.qr import notice_qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
 from kiosk.services.visits import VisitError, VisitorDetails, first_name, register_visit
 
@@ -237,7 +237,7 @@ def notice() -> str | Response:
         notice=shown,
         notice_text=render_notice(shown, site) if shown else None,
         public_url=public_url,
-        public_qr=qr_svg(public_url),
+        public_qr=notice_qr_svg(public_url),
     )
 
 

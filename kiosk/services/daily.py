@@ -7,13 +7,15 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Exists, Select, func, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
-from kiosk.models import Invitation, Site, Visit
+from kiosk.models import Invitation, Site, Visit, VisitNameWord
 from kiosk.services.invitations import site_today
+from kiosk.services.names import name_words, prefix_upper_bound
 
 HISTORY_PAGE_SIZE = 50
 
@@ -66,13 +68,13 @@ class HistoryQuery:
 
 def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     statement = select(Visit).where(Visit.site_id.in_(query.site_ids))
-    if query.name:
-        # Prefix search: the name as typed, or any later word of it ("berg" finds "Eva Berg").
-        prefix = _like_escape(query.name.strip().lower())
-        name = func.lower(Visit.visitor_name)
-        statement = statement.where(
-            name.like(f"{prefix}%", escape="\\") | name.like(f"% {prefix}%", escape="\\")
-        )
+    typed = _typed_words(query)
+    if typed:
+        first, *others = typed
+        candidates = select(VisitNameWord.visit_id).where(*_starts_with(VisitNameWord, first))
+        statement = statement.where(Visit.id.in_(candidates))
+        for prefix in others:
+            statement = statement.where(_has_word(Visit.id, prefix))
     if query.company:
         company = _like_escape(query.company.strip().lower())
         statement = statement.where(func.lower(Visit.company).like(f"%{company}%", escape="\\"))
@@ -95,8 +97,87 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     return statement
 
 
+def _typed_words(query: HistoryQuery) -> list[str]:
+    """The words typed for the name, longest (likely the rarest) first.
+
+    Each must start a word of the name, ignoring case and accents ("berg" and "ÖBERG" find
+    "Eva Öberg"): ranges over the indexed folded words, on both backends. The first picks
+    the candidates; the others are checked per candidate through the primary key, rather
+    than each listing all of its own matches.
+    """
+    return sorted(name_words(query.name), key=len, reverse=True)
+
+
+def _starts_with(words: type[VisitNameWord] | Any, prefix: str) -> list[ColumnElement[bool]]:
+    bound = prefix_upper_bound(prefix)
+    criteria = [words.word >= prefix]
+    if bound is not None:
+        criteria.append(words.word < bound)
+    return criteria
+
+
+def _has_word(visit_id: Any, prefix: str) -> Exists:
+    other = aliased(VisitNameWord)
+    return (
+        select(other.visit_id).where(other.visit_id == visit_id, *_starts_with(other, prefix))
+    ).exists()
+
+
+def _search_by_name(session: Session, query: HistoryQuery, page: int) -> HistoryPage:
+    """A search by name alone, answered from the words' index: the visits' site and check-in
+    time are in it, so even a common prefix is counted (up to the limit) and ordered without
+    reading every matching visit; only the page's visits are loaded."""
+    first, *others = _typed_words(query)
+    words = VisitNameWord
+    matches = select(words.visit_id, words.checked_in_at).where(
+        *_starts_with(words, first), words.site_id.in_(query.site_ids)
+    )
+    for prefix in others:
+        matches = matches.where(_has_word(words.visit_id, prefix))
+    # A name may have two words that start alike ("Berg Bergström"), so a visit can match
+    # twice. Rather than DISTINCT over every match (which makes the database hash or sort them
+    # all), take a bounded number of rows and remove the rare repeats here: both statements
+    # stay a range scan of the covering index with a LIMIT.
+    sample = HISTORY_COUNT_LIMIT * 2 + 2
+    counted = matches.limit(sample).subquery()
+    rows, distinct = session.execute(
+        select(func.count(), func.count(counted.c.visit_id.distinct())).select_from(counted)
+    ).one()
+    more = rows == sample or distinct > HISTORY_COUNT_LIMIT
+    total = HISTORY_COUNT_LIMIT if more else distinct
+    pages = max(1, -(-total // HISTORY_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    wanted = min(page * HISTORY_PAGE_SIZE, total)
+    every = matches.subquery()
+    newest = select(every.c.visit_id).order_by(
+        every.c.checked_in_at.desc(), every.c.visit_id.desc()
+    )
+    fetch = wanted
+    while True:
+        found = list(session.scalars(newest.limit(fetch)))
+        unique = list(dict.fromkeys(found))  # repeats are adjacent: same time, same visit
+        if len(unique) >= wanted or len(found) < fetch:
+            break
+        fetch *= 2
+    ids = unique[(page - 1) * HISTORY_PAGE_SIZE : wanted]
+    loaded = {
+        visit.id: visit
+        for visit in session.scalars(
+            select(Visit)
+            .options(joinedload(Visit.host), joinedload(Visit.site))
+            .where(Visit.id.in_(ids))
+        )
+    }
+    return HistoryPage([loaded[i] for i in ids if i in loaded], page, pages, total, more)
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+#: A search counts its matches up to this many; beyond, it says "more than" and pages through
+#: the newest this many (counting a broad search's every match is most of its time).
+HISTORY_COUNT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -105,23 +186,31 @@ class HistoryPage:
     page: int
     pages: int
     total: int
+    #: More than ``total`` (``HISTORY_COUNT_LIMIT``) visits match.
+    more: bool = False
 
 
 def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> HistoryPage:
     """One page of matching visits, newest first."""
     if not query.site_ids:
         return HistoryPage([], 1, 1, 0)
+    name_only = not (query.company or query.host_id is not None or query.date_from or query.date_to)
+    if name_only and _typed_words(query):
+        return _search_by_name(session, query, page)
     statement = _history_select(session, query)
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    counted = statement.with_only_columns(Visit.id).limit(HISTORY_COUNT_LIMIT + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    more = total > HISTORY_COUNT_LIMIT
+    total = min(total, HISTORY_COUNT_LIMIT)
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
     page = min(max(1, page), pages)
     visits = session.scalars(
         statement.options(joinedload(Visit.host), joinedload(Visit.site))
         .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
         .offset((page - 1) * HISTORY_PAGE_SIZE)
-        .limit(HISTORY_PAGE_SIZE)
+        .limit(min(HISTORY_PAGE_SIZE, total - (page - 1) * HISTORY_PAGE_SIZE))
     ).all()
-    return HistoryPage(visits, page, pages, total)
+    return HistoryPage(visits, page, pages, total, more)
 
 
 def visits_for_export(session: Session, query: HistoryQuery) -> Sequence[Visit]:

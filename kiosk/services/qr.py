@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import qrcode
@@ -21,6 +22,14 @@ def qr_svg(data: str) -> str:
     svg = buffer.getvalue().decode()
     # Drop the XML declaration so the element can sit inside HTML.
     return svg[svg.index("<svg") :]
+
+
+@functools.lru_cache(maxsize=64)
+def notice_qr_svg(url: str) -> str:
+    """``qr_svg`` of a privacy notice's public URL, remembered: the kiosk shows the same few
+    (one per site and language) to every visitor, and encoding one is most of the notice
+    screen's time (bench/checkin.py)."""
+    return qr_svg(url)
 
 
 def qr_png(data: str) -> bytes:

@@ -1,0 +1,606 @@
+"""Check-in benchmark: simulated kiosks check visitors in against `kiosk serve`, next to a bare
+Flask baseline served the same way, on SQLite and (with --postgres) PostgreSQL.
+
+    .venv/bin/python bench/checkin.py                  # SQLite in a temporary instance folder
+    .venv/bin/python bench/checkin.py --postgres URL   # also PostgreSQL, in a throwaway schema
+
+Each simulated kiosk is a paired kiosk device of its own (its own pairing code, device cookie
+and session), as a real reception's would be; CSRF and everything else stay on. Two loads:
+
+- the full check-in, each kiosk in a loop: GET the form, POST it with its CSRF token, GET the
+  privacy notice, POST the acknowledgement (the visit is saved), GET the confirmation, GET the
+  badge PDF; latency per step and completed check-ins per second;
+- the check-in POST alone (the acknowledgement that saves the visit), as fast as the kiosks
+  can send it: each kiosk fills the form once and then re-sends that POST with the same
+  signed session, so each one saves one more visit exactly as a real check-in does.
+- the full check-in again at a visitor's pace (--think seconds between screens, +-50%), all
+  kiosks at once: the latency a visitor sees when 20 receptions are busy at the same time.
+
+The baseline (bench/baseline_app.py: one template and one INSERT a request) runs with the same
+gunicorn settings (sync workers, kiosk serve's default count, access log on) against the same
+backend, alternating with kiosk's runs; medians over --runs. Targets (issue 7): the check-in
+POST at >= 60% of the baseline's requests/s, p99 under 100 ms at 20 concurrent kiosks, no
+errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+HARD_LIMIT_SECONDS = 30 * 60
+TARGET_RATIO = 0.60
+TARGET_P99_MS = 100.0
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_COOKIE = re.compile(r"^\s*([^=;\s]+)=([^;]*)")
+
+
+class Client:
+    """One browser: keeps its cookies, sends one request per connection (gunicorn's sync
+    workers close the connection after each response, as they do behind a proxy)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        #: Seconds a visitor takes before each request (0: none, the kiosk is a load generator).
+        self.think = 0.0
+
+    def request(
+        self, method: str, path: str, fields: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        headers = {}
+        body = None
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if fields is not None:
+            body = urllib.parse.urlencode(fields)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+            for value in response.headers.get_all("Set-Cookie") or []:
+                match = _COOKIE.match(value)
+                if match:
+                    self.cookies[match[1]] = match[2]
+            return response.status, data
+        finally:
+            connection.close()
+
+    def csrf(self, page: bytes) -> str:
+        match = _CSRF.search(page.decode())
+        if match is None:
+            raise RuntimeError("no CSRF token on the page")
+        return match[1]
+
+
+@dataclass
+class Samples:
+    """Latencies (seconds) per step, and the errors, of one load run."""
+
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    errors: int = 0
+    first_error: str = ""
+    seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, step: str, seconds: float) -> None:
+        with self.lock:
+            self.steps.setdefault(step, []).append(seconds)
+
+    def fail(self, message: str) -> None:
+        with self.lock:
+            self.errors += 1
+            self.first_error = self.first_error or message
+
+
+def timed(
+    samples: Samples, step: str, client: Client, method: str, path: str, expect: int, **kw: Any
+) -> bytes:
+    if client.think:
+        time.sleep(client.think * random.uniform(0.5, 1.5))  # noqa: S311 - not for security
+    started = time.perf_counter()
+    status, body = client.request(method, path, kw.get("fields"))
+    samples.add(step, time.perf_counter() - started)
+    if status != expect:
+        raise RuntimeError(f"{step}: HTTP {status}, expected {expect}")
+    return body
+
+
+def run_load(clients: list[Any], work: Callable[[Any, int, Samples], None], rounds: int) -> Samples:
+    """Every client runs ``work`` ``rounds`` times in a thread of its own; all start together."""
+    samples = Samples()
+    barrier = threading.Barrier(len(clients) + 1)
+
+    def worker(client: Any) -> None:
+        barrier.wait()
+        for number in range(rounds):
+            try:
+                work(client, number, samples)
+            except Exception as exc:  # noqa: BLE001 - an error is a figure of the benchmark
+                samples.fail(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    samples.seconds = time.perf_counter() - started
+    return samples
+
+
+# --- the kiosk ------------------------------------------------------------------------------
+
+HOST_NAME = "Johan Berg"
+
+
+def kiosk_check_in(client: Client, number: int, samples: Samples) -> None:
+    """One visitor's whole check-in at this kiosk."""
+    form = timed(samples, "GET form", client, "GET", "/check-in", 200)
+    fields = {
+        "csrf_token": client.csrf(form),
+        "name": f"Bench Visitor {number}",
+        "company": "Bench AB",
+        "host_query": HOST_NAME,
+    }
+    timed(samples, "POST form", client, "POST", "/check-in", 302, fields=fields)
+    notice = timed(samples, "GET notice", client, "GET", "/notice", 200)
+    fields = {"csrf_token": client.csrf(notice), "read": "1"}
+    timed(samples, "POST notice (saves)", client, "POST", "/notice", 302, fields=fields)
+    timed(samples, "GET confirmation", client, "GET", "/done", 200)
+    badge = timed(samples, "GET badge PDF", client, "GET", "/badge.pdf", 200)
+    if not badge.startswith(b"%PDF"):
+        raise RuntimeError("the badge is not a PDF")
+
+
+class Replay:
+    """A kiosk whose visitor is at the notice; re-sending its acknowledgement saves a visit."""
+
+    def __init__(self, client: Client) -> None:
+        form = client.request("GET", "/check-in")[1]
+        fields = {
+            "csrf_token": client.csrf(form),
+            "name": "Bench Replay",
+            "company": "Bench AB",
+            "host_query": HOST_NAME,
+        }
+        if client.request("POST", "/check-in", fields)[0] != 302:
+            raise RuntimeError("the check-in form was refused")
+        notice = client.request("GET", "/notice")[1]
+        self.client = client
+        self.cookies = dict(client.cookies)
+        self.fields = {"csrf_token": client.csrf(notice), "read": "1"}
+
+
+def kiosk_post(replay: Replay, _number: int, samples: Samples) -> None:
+    replay.client.cookies = dict(replay.cookies)  # the session as it was at the notice
+    timed(samples, "check-in POST", replay.client, "POST", "/notice", 302, fields=replay.fields)
+
+
+def baseline_post(client: Client, number: int, samples: Samples) -> None:
+    fields = {"name": f"Bench Visitor {number}", "company": "Bench AB"}
+    timed(samples, "baseline POST", client, "POST", "/visit", 200, fields=fields)
+
+
+# --- servers --------------------------------------------------------------------------------
+
+
+def env_for(instance: Path, database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env["KIOSK_INSTANCE_PATH"] = str(instance)
+    if database_url:
+        env["KIOSK_DATABASE_URL"] = database_url
+    return env
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+#: The server process (gunicorn's master) listening on each port, while it runs.
+SERVER_PIDS: dict[int, int] = {}
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], ready: str, log: Path) -> Iterator[int]:
+    """Start a server (its port replaces ``{port}`` in the command); stop it afterwards."""
+    port = free_port()
+    with log.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own venv's programs
+            [part.replace("{port}", str(port)) for part in command],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{command[0]} exited: {log.read_text()[-2000:]}")
+                try:
+                    if Client(port).request("GET", ready)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[0]} did not answer: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+            SERVER_PIDS[port] = process.pid
+            yield port
+        finally:
+            SERVER_PIDS.pop(port, None)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+def kiosk_server(env: dict[str, str], log: Path, workers: int | None) -> Any:
+    command = [str(BIN / "kiosk"), "serve", "--host", "127.0.0.1", "--port", "{port}"]
+    if workers:
+        command += ["--workers", str(workers)]
+    return serving(command, env, "/static/css/kiosk.css", log)
+
+
+def baseline_server(database_url: str, log: Path, workers: int) -> Any:
+    """gunicorn as kiosk serve configures it (kiosk/server.py), serving bench/baseline_app."""
+    env = dict(os.environ, BASELINE_DATABASE_URL=database_url)
+    subprocess.run(  # noqa: S603 - creates the baseline's table once
+        [sys.executable, str(ROOT / "bench" / "baseline_app.py")], env=env, check=True
+    )
+    command = [
+        str(BIN / "gunicorn"),
+        "--bind",
+        "127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--access-logfile",
+        "-",
+        "--error-logfile",
+        "-",
+        "--timeout",
+        "30",
+        "--graceful-timeout",
+        "10",
+        "--chdir",
+        str(ROOT / "bench"),
+        "baseline_app:app",
+    ]
+    return serving(command, env, "/ready", log)
+
+
+def pairing_codes(env: dict[str, str], count: int, first: int = 0) -> list[str]:
+    """Create ``count`` kiosk devices of the demo site, as ``kiosk device add`` does (the same
+    service, in one process rather than a command per device); return their pairing codes."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from kiosk import create_app
+    from kiosk.db import get_database
+    from kiosk.models import Site
+    from kiosk.services.kiosks import create_device
+
+    app = create_app(_config(env))
+    database = get_database(app)
+    codes = []
+    with database.sessionmaker() as session:
+        site = session.scalars(select(Site).where(Site.name == "Demo Office")).one()
+        for number in range(first, first + count):
+            _device, code = create_device(
+                session, site, f"Bench kiosk {number}", now=datetime.now(UTC)
+            )
+            codes.append(code)
+        session.commit()
+    database.engine.dispose()
+    return codes
+
+
+def paired_kiosks(env: dict[str, str], port: int, count: int, first: int = 0) -> list[Client]:
+    """``count`` kiosk devices of the demo site, each paired through /pair like a real one."""
+    clients = []
+    for code in pairing_codes(env, count, first):
+        client = Client(port)
+        page = client.request("GET", "/pair")[1]
+        status, _ = client.request("POST", "/pair", {"csrf_token": client.csrf(page), "code": code})
+        if status != 302:
+            raise RuntimeError(f"pairing failed: HTTP {status}")
+        clients.append(client)
+    return clients
+
+
+def prepare_instance(folder: Path, database_url: str | None) -> dict[str, str]:
+    """Migrate the database and seed the demo site (what ``kiosk db upgrade`` and ``kiosk
+    demo`` do, in this process); return the environment for ``kiosk serve``."""
+    from datetime import UTC, datetime
+
+    from purge import migrate
+
+    from kiosk import create_app
+    from kiosk.db import get_database
+    from kiosk.services.demo import seed_demo
+
+    env = env_for(folder, database_url)
+    folder.mkdir(parents=True, exist_ok=True)
+    # kiosk's default database is this file in the instance folder.
+    migrate(database_url or f"sqlite:///{folder / 'kiosk.sqlite3'}").dispose()
+    app = create_app(_config(env))
+    database = get_database(app)
+    with database.sessionmaker() as session:
+        seed_demo(session, now=datetime.now(UTC))
+        session.commit()
+    database.engine.dispose()
+    return env
+
+
+def _config(env: dict[str, str]) -> dict[str, Any]:
+    config: dict[str, Any] = {"INSTANCE_PATH": env["KIOSK_INSTANCE_PATH"], "LOG_LEVEL": "WARNING"}
+    if "KIOSK_DATABASE_URL" in env:
+        config["DATABASE_URL"] = env["KIOSK_DATABASE_URL"]
+    return config
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
+
+
+@dataclass
+class Figures:
+    what: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def figures(what: str, samples: Samples, step: str | None = None) -> Figures:
+    values = (
+        samples.steps.get(step, [])
+        if step
+        else [value for values in samples.steps.values() for value in values]
+    )
+    return Figures(
+        what,
+        round(len(values) / samples.seconds, 1) if samples.seconds else 0.0,
+        round(percentile(values, 0.5) * 1000, 1),
+        round(percentile(values, 0.99) * 1000, 1),
+        len(values),
+        samples.errors,
+    )
+
+
+def median_figures(runs: list[Figures]) -> Figures:
+    return Figures(
+        runs[0].what,
+        round(statistics.median(run.requests_per_second for run in runs), 1),
+        round(statistics.median(run.p50_ms for run in runs), 1),
+        round(statistics.median(run.p99_ms for run in runs), 1),
+        sum(run.requests for run in runs),
+        sum(run.errors for run in runs),
+    )
+
+
+@dataclass
+class Result:
+    backend: str
+    workers: int
+    kiosks: int
+    runs: int
+    baseline: Figures
+    post: Figures
+    flow_steps: list[Figures]
+    flow_all: Figures
+    check_ins_per_second: float
+    think_seconds: float
+    paced_steps: list[Figures]
+    paced_all: Figures
+    errors: list[str]
+
+
+def run(backend: str, database_url: str | None, args: argparse.Namespace, folder: Path) -> Result:
+    instance = folder / f"{backend}-instance"
+    env = prepare_instance(instance, database_url)
+    url = database_url or f"sqlite:///{instance / 'kiosk.sqlite3'}"
+    workers = args.workers or os.cpu_count() or 2
+    print(
+        f"{backend}: kiosk serve and the baseline, {workers} workers each,"
+        f" {args.kiosks} concurrent kiosks, {args.runs} runs",
+        flush=True,
+    )
+    baseline_runs: list[Figures] = []
+    post_runs: list[Figures] = []
+    flow_runs: list[Samples] = []
+    paced_runs: list[Samples] = []
+    errors: list[str] = []
+    with (
+        kiosk_server(env, folder / f"{backend}-kiosk.log", args.workers) as kiosk_port,
+        baseline_server(url, folder / f"{backend}-baseline.log", workers) as baseline_port,
+    ):
+        kiosks = paired_kiosks(env, kiosk_port, args.kiosks)
+        baseline_clients = [Client(baseline_port) for _ in range(args.kiosks)]
+        # Warm both up (first requests import, compile templates, open connections).
+        run_load(baseline_clients, baseline_post, 3)
+        run_load(kiosks, kiosk_check_in, 1)
+        for number in range(args.runs):
+            baseline = run_load(baseline_clients, baseline_post, args.requests)
+            baseline_runs.append(figures("baseline POST", baseline))
+            replays = [Replay(client) for client in kiosks]
+            post = run_load(replays, kiosk_post, args.requests)
+            post_runs.append(figures("check-in POST", post))
+            flow = run_load(kiosks, kiosk_check_in, args.flows)
+            flow_runs.append(flow)
+            for client in kiosks:
+                client.think = args.think
+            paced = run_load(kiosks, kiosk_check_in, args.paced_flows)
+            paced_runs.append(paced)
+            for client in kiosks:
+                client.think = 0.0
+            for samples in (baseline, post, flow, paced):
+                if samples.errors:
+                    errors.append(samples.first_error)
+            print(
+                f"  run {number + 1}: baseline {baseline_runs[-1].requests_per_second:.0f} req/s,"
+                f" check-in POST {post_runs[-1].requests_per_second:.0f} req/s,"
+                f" full check-ins {len(flow.steps.get('GET badge PDF', [])) / flow.seconds:.1f}/s",
+                flush=True,
+            )
+    steps = list(flow_runs[0].steps)
+    return Result(
+        backend=backend,
+        workers=workers,
+        kiosks=args.kiosks,
+        runs=args.runs,
+        baseline=median_figures(baseline_runs),
+        post=median_figures(post_runs),
+        flow_steps=[
+            median_figures([figures(step, run, step) for run in flow_runs]) for step in steps
+        ],
+        flow_all=median_figures([figures("all requests", run) for run in flow_runs]),
+        check_ins_per_second=round(
+            statistics.median(
+                len(run.steps.get("GET badge PDF", [])) / run.seconds for run in flow_runs
+            ),
+            1,
+        ),
+        think_seconds=args.think,
+        paced_steps=[
+            median_figures([figures(step, run, step) for run in paced_runs]) for step in steps
+        ],
+        paced_all=median_figures([figures("all requests", run) for run in paced_runs]),
+        errors=errors,
+    )
+
+
+def show(result: Result) -> None:
+    ratio = result.post.requests_per_second / max(result.baseline.requests_per_second, 0.1)
+    print(
+        f"\n{result.backend}: {result.kiosks} concurrent kiosks, {result.workers} gunicorn workers,"
+        f" median of {result.runs} runs"
+    )
+    header = f"  {'':24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}"
+    print(header)
+    rows = [result.baseline, result.post]
+    for row in rows:
+        print(
+            f"  {row.what:24} {row.requests_per_second:8.1f} {row.p50_ms:8.1f} {row.p99_ms:8.1f}"
+            f" {row.requests:9} {row.errors:7}"
+        )
+    print(
+        f"  check-in POST / baseline: {ratio:.2f} (target >= {TARGET_RATIO:.2f});"
+        f" p99 {result.post.p99_ms:.1f} ms ({result.post.p99_ms / TARGET_P99_MS:.2f} x the"
+        f" {TARGET_P99_MS:.0f} ms target)"
+    )
+    print(f"  full check-in, each kiosk in a loop: {result.check_ins_per_second} check-ins/s")
+    for row in [*result.flow_steps, result.flow_all]:
+        print(
+            f"  {row.what:24} {row.requests_per_second:8.1f} {row.p50_ms:8.1f} {row.p99_ms:8.1f}"
+            f" {row.requests:9} {row.errors:7}"
+        )
+    print(
+        f"  full check-in at a visitor's pace ({result.think_seconds} s between screens,"
+        f" +-50%), all {result.kiosks} kiosks at once:"
+    )
+    for row in [*result.paced_steps, result.paced_all]:
+        print(
+            f"  {row.what:24} {row.requests_per_second:8.1f} {row.p50_ms:8.1f} {row.p99_ms:8.1f}"
+            f" {row.requests:9} {row.errors:7}"
+        )
+    for error in result.errors[:5]:
+        print(f"  error: {error}")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kiosks", type=int, default=20, help="concurrent simulated kiosks")
+    parser.add_argument("--requests", type=int, default=50, help="POSTs per kiosk per run")
+    parser.add_argument("--flows", type=int, default=10, help="full check-ins per kiosk per run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="seconds between screens in the paced load"
+    )
+    parser.add_argument("--paced-flows", type=int, default=3, help="paced check-ins per kiosk")
+    parser.add_argument(
+        "--workers", type=int, help="default: kiosk serve's (KIOSK_WORKERS or cores)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a tiny run, to test the script")
+    parser.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("KIOSK_BENCH_POSTGRES_URL"),
+        help="PostgreSQL URL (default: $KIOSK_BENCH_POSTGRES_URL); a throwaway schema is used",
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.quick:
+        args.kiosks, args.requests, args.flows, args.runs = 2, 3, 1, 1
+        args.think, args.paced_flows = 0.05, 1
+    signal.alarm(HARD_LIMIT_SECONDS)
+    from purge import postgres_schema_url
+
+    results = []
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-checkin-"))
+    try:
+        if not args.no_sqlite:
+            results.append(run("sqlite", None, args, folder))
+            show(results[-1])
+        if args.postgres:
+            url, drop = postgres_schema_url(args.postgres)
+            try:
+                results.append(run("postgresql", url, args, folder))
+                show(results[-1])
+            finally:
+                drop()
+        else:
+            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([asdict(result) for result in results], indent=2))
+    failed = any(result.errors for result in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
