@@ -117,6 +117,10 @@ def _init_limiter(app: Flask) -> None:
     recording an attempt is logged and the request goes on.
     """
     config = app.config
+    # Flask-Limiter keeps "enabled" on its one process-wide object and falls back to it when
+    # an app does not say: an app that switched limiting off must not switch it off for the
+    # next app of the process (tests make many).
+    config.setdefault("RATELIMIT_ENABLED", True)
     config["RATELIMIT_HEADERS_ENABLED"] = False
     config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     config["RATELIMIT_SWALLOW_ERRORS"] = True

@@ -154,7 +154,8 @@ def server_log(env: dict[str, str]) -> str:
 
 
 def csrf_token(page: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    # Whatever order the input's attributes come in (WTForms' or a template's own).
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page)
     assert match, page
     return match[1]
 

@@ -26,6 +26,14 @@ from tests.support import VENV_BIN, kiosk_env
 
 def add_visits(session: Session, site: Site, count: int, **fields: Any) -> None:
     """Many visits at once, faster than the ORM."""
+    # Random codes collide now and then among thousands (31^6 of them): draw until unique.
+    codes = set(session.scalars(select(Visit.short_code).where(Visit.site_id == site.id)))
+    fresh: list[str] = []
+    while len(fresh) < count:
+        code = new_short_code()
+        if code not in codes:
+            codes.add(code)
+            fresh.append(code)
     session.execute(
         insert(Visit),
         [
@@ -33,11 +41,11 @@ def add_visits(session: Session, site: Site, count: int, **fields: Any) -> None:
                 "site_id": site.id,
                 "visitor_name": f"Bulk Visitor {number}",
                 "badge_token": new_badge_token(),
-                "short_code": new_short_code(),
+                "short_code": code,
                 "locale": "en",
                 **fields,
             }
-            for number in range(count)
+            for number, code in enumerate(fresh)
         ],
     )
     session.commit()

@@ -172,6 +172,10 @@ def _failed_login(response: Response) -> bool:
 def login() -> str | Response:
     """Staff login; a success goes to the page that asked for it (same site only)."""
     if current_user.is_authenticated:
+        if request.method == "POST":
+            # Read the body, so an oversized one is a 413 here too: the login throttle reads
+            # it first, but Flask-Limiter swallows its errors (RATELIMIT_SWALLOW_ERRORS).
+            request.get_data(cache=False)
         return redirect(url_for(".on_site"))
     form = LoginForm()
     if form.validate_on_submit():
