@@ -85,3 +85,16 @@ def test_options_in_the_storage_url_win(app_config: dict[str, Any]):
     assert connection.connection_pool.connection_kwargs["socket_timeout"] == 3.0
     assert connection.connection_pool.connection_kwargs["socket_connect_timeout"] == 1.0
     assert app.config["RATELIMIT_KEY_PREFIX"] == "kiosk"
+
+
+def test_an_app_without_limits_does_not_switch_them_off_for_the_next(
+    app_config: dict[str, Any], make_staff: Any
+):
+    # Flask-Limiter is one object per process; an app that turns limiting off (as the fuzz
+    # tests do) must not leave the next app of the process unthrottled.
+    create_app({**app_config, "RATELIMIT_ENABLED": False})
+    app = create_app({**app_config, "RATELIMIT_STORAGE_URI": "memory://"})
+    assert limiter.enabled
+    client = app.test_client()
+    statuses = [fail_login(client, "nobody") for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
