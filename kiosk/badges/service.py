@@ -371,23 +371,14 @@ def configure_badges(
         site.badge_logo = None
     elif logo is not None:
         site.badge_logo = prepare_logo(logo)
-    if printer is not None:
-        if printer and not valid_queue_name(printer):
-            raise BadgeSettingsError(f"{printer!r} is not a CUPS printer name")
-        site.cups_printer = printer or None
-    if backend is not None:
-        if backend not in PRINT_BACKENDS:
-            raise BadgeSettingsError(
-                f"unknown print backend {backend!r}; choose one of {', '.join(PRINT_BACKENDS)}"
-            )
-        site.print_backend = backend
-    if site.print_backend == "cups" and not site.cups_printer:
-        raise BadgeSettingsError("the cups backend needs a printer name (--printer)")
+    new_printer = site.cups_printer if printer is None else printer or None
+    new_backend = site.print_backend if backend is None else backend
+    _check_print_setting(new_backend, new_printer)
+    site.cups_printer, site.print_backend = new_printer, new_backend
 
 
-def configure_kiosk_printing(device: KioskDevice, *, backend: str | None, printer: str) -> None:
-    """Give a kiosk its own print backend (and CUPS queue), or ``backend=None`` to follow its
-    site's setting again. Caller commits."""
+def _check_print_setting(backend: str | None, printer: str | None) -> None:
+    """Refuse an unknown backend, a bad queue name, or the cups backend without a queue."""
     if backend is not None and backend not in PRINT_BACKENDS:
         raise BadgeSettingsError(
             f"unknown print backend {backend!r}; choose one of {', '.join(PRINT_BACKENDS)}"
@@ -396,5 +387,11 @@ def configure_kiosk_printing(device: KioskDevice, *, backend: str | None, printe
         raise BadgeSettingsError(f"{printer!r} is not a CUPS printer name")
     if backend == "cups" and not printer:
         raise BadgeSettingsError("the cups backend needs a printer name (--printer)")
+
+
+def configure_kiosk_printing(device: KioskDevice, *, backend: str | None, printer: str) -> None:
+    """Give a kiosk its own print backend (and CUPS queue), or ``backend=None`` to follow its
+    site's setting again. Caller commits."""
+    _check_print_setting(backend, printer)
     device.print_backend = backend
     device.cups_printer = (printer or None) if backend == "cups" else None

@@ -19,8 +19,9 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="kiosk-device")
 
 
-def current_device() -> KioskDevice | None:
-    """The paired, unrevoked device this browser's cookie names, or None."""
+def _cookie_claim() -> tuple[int, str] | None:
+    """The device id and nonce this browser's cookie carries, if its signature holds (the
+    database is not asked whether the device is still paired)."""
     raw = request.cookies.get(COOKIE_NAME)
     if not raw:
         return None
@@ -30,7 +31,13 @@ def current_device() -> KioskDevice | None:
         return None
     if not isinstance(device_id, int) or not isinstance(nonce, str):
         return None
-    return paired_device(get_session(), device_id, nonce)
+    return device_id, nonce
+
+
+def current_device() -> KioskDevice | None:
+    """The paired, unrevoked device this browser's cookie names, or None."""
+    claim = _cookie_claim()
+    return paired_device(get_session(), *claim) if claim else None
 
 
 def device_key() -> str:
@@ -39,14 +46,9 @@ def device_key() -> str:
     Only the cookie's signature is checked (no database query): the limiter runs before the
     blueprint checks that the device is still paired.
     """
-    raw = request.cookies.get(COOKIE_NAME)
-    if raw:
-        try:
-            device_id, _nonce = _serializer().loads(raw)
-        except (BadSignature, ValueError, TypeError):
-            device_id = None
-        if isinstance(device_id, int):
-            return f"kiosk-device:{device_id}"
+    claim = _cookie_claim()
+    if claim:
+        return f"kiosk-device:{claim[0]}"
     return f"kiosk-address:{request.remote_addr}"
 
 

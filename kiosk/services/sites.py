@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import Host, Site, StaffUser
+from kiosk.services.names import fold
 
 
 def active_hosts(session: Session, site: Site) -> Sequence[Host]:
@@ -65,5 +65,4 @@ def search_hosts(session: Session, site: Site, query: str) -> list[Host]:
 
 
 def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return fold(" ".join(text.split()))
