@@ -274,7 +274,7 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
                 site,
                 VisitorDetails(name=f"Live Visitor {number}"),
                 locale="sv",
-                notice=None,
+                notice_id=None,
                 now=datetime.now(UTC),
             )
             session.commit()

@@ -257,7 +257,7 @@ def test_short_codes_are_unique_among_the_kept_visits_of_a_site(
         site,
         visits.VisitorDetails(name="Colliding Carl"),
         locale="en",
-        notice=None,
+        notice_id=None,
         now=clock.now(),
     )
     session.commit()
@@ -278,7 +278,7 @@ def test_a_generator_that_always_collides_fails_cleanly(
             site,
             visits.VisitorDetails(name="Unlucky"),
             locale="en",
-            notice=None,
+            notice_id=None,
             now=clock.now(),
         )
     session.rollback()

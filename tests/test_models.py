@@ -35,7 +35,7 @@ def test_register_visit_records_everything(session: Session, make_site: Any, clo
         site,
         VisitorDetails(name="  Ada  ", company=""),
         locale="en",
-        notice=None,
+        notice_id=None,
         now=clock.now(),
     )
     session.commit()
@@ -56,7 +56,7 @@ def test_register_visit_refuses_host_of_another_site(
             here,
             VisitorDetails(name="X", host_id=host.id),
             locale="en",
-            notice=None,
+            notice_id=None,
             now=clock.now(),
         )
 

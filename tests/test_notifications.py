@@ -30,6 +30,7 @@ from kiosk.models import (
     NOTIFY_SENT,
     AuditEvent,
     Notification,
+    PrintJob,
     Visit,
 )
 from kiosk.notifier import EXTENSION_KEY, NotificationSender, deliver_due
@@ -394,17 +395,52 @@ def test_full_queue_records_a_failure_and_checks_in_anyway(
     assert "Queue full" in page
 
 
+@pytest.mark.parametrize("broken", ["arrival_messages", "queue_arrival_messages"])
 def test_a_broken_outbox_never_fails_the_check_in(
-    pair: Any, session: Session, site: Any, host: Any, monkeypatch: pytest.MonkeyPatch
+    broken: str,
+    pair: Any,
+    session: Session,
+    site: Any,
+    host: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ):
-    def broken(*_args: Any, **_kwargs: Any) -> None:
+    def raises(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError(VISITOR)
 
-    monkeypatch.setattr("kiosk.registration.routes.queue_arrival_notifications", broken)
+    monkeypatch.setattr(f"kiosk.registration.routes.{broken}", raises)
+    kiosk = pair(site)
+    with caplog.at_level(logging.ERROR):
+        check_in(kiosk, host)
+    assert VISITOR.split()[0] in kiosk.get("/done").text
+    assert session.scalars(select(Visit)).one()
+    assert "notifications for visit" in caplog.text
+    assert VISITOR not in caplog.text
+
+
+def test_an_outbox_row_the_database_refuses_never_fails_the_check_in(
+    pair: Any, session: Session, site: Any, host: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """The notifications share the visit's transaction; a savepoint keeps the visit (and its
+    name words and print record) when the database refuses the outbox row."""
+    refusals = []
+
+    def refused(session: Session, visit: Visit, messages: Any, **_kwargs: Any) -> None:
+        refusals.append(len(messages))
+        # No kind: the database's NOT NULL refuses the row at the flush.
+        session.add(Notification(site_id=visit.site_id, visit_id=visit.id, kind=None))
+        session.flush()
+
+    monkeypatch.setattr("kiosk.registration.routes.queue_arrival_messages", refused)
     kiosk = pair(site)
     check_in(kiosk, host)
     assert VISITOR.split()[0] in kiosk.get("/done").text
-    assert session.scalars(select(Visit)).one()
+    session.expire_all()
+    visit = session.scalars(select(Visit)).one()
+    assert refusals == [1]  # the host's email was due, and its row was refused
+    assert sorted(word.word for word in visit.name_words) == ["quist", "zacharias"]
+    assert visit.id in {job.visit_id for job in session.scalars(select(PrintJob))}
+    assert notifications(session) == []
 
 
 def test_only_one_sender_claims_an_entry(

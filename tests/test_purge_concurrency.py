@@ -115,7 +115,7 @@ def test_purge_while_check_ins_continue(
                     kiosk_site,
                     VisitorDetails(name=f"Live Visitor {number}"),
                     locale="en",
-                    notice=None,
+                    notice_id=None,
                     now=clock.now(),
                 )
                 kiosk_session.commit()

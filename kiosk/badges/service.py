@@ -215,20 +215,34 @@ def send_to_cups(site: Site, pdf: bytes, *, title: str, printer: str | None = No
     return sent.request_id
 
 
+def needs_printer(visit: Visit) -> bool:
+    """Whether printing the visit's badge asks a printer (CUPS), rather than only recording
+    that the kiosk's browser prints it or that nothing prints."""
+    return visit_print_target(visit).backend == "cups"
+
+
 def print_badge(
-    session: Session, visit: Visit, *, now: datetime, requested_by: str | None = None
+    session: Session,
+    visit: Visit,
+    *,
+    now: datetime,
+    requested_by: str | None = None,
+    commit: bool = True,
 ) -> PrintOutcome:
     """Print the visit's badge with its kiosk's (or site's) backend, record the attempt, and
     commit it.
 
-    Called right after the check-in is committed. It never raises for printer trouble (nor
-    for a badge that cannot be drawn): the visit stays registered, the returned outcome says
-    the print failed, and the dashboard lists it for a reprint. The job is committed here
-    because the print has happened (or failed) outside the database whatever the caller
-    does next.
+    It never raises for printer trouble (nor for a badge that cannot be drawn): the visit
+    stays registered, the returned outcome says the print failed, and the dashboard lists it
+    for a reprint. A printer is only asked after the visit is committed, and its job is
+    committed here because the print has happened (or failed) outside the database whatever
+    the caller does next. Only when :func:`needs_printer` is false, so that nothing happens
+    outside the database, may ``commit=False`` leave the record to the caller's transaction.
     """
     site = visit.site
     target = visit_print_target(visit)
+    if not commit and target.backend == "cups":
+        raise ValueError("a CUPS print is committed as soon as it is sent")
     job = PrintJob(
         visit_id=visit.id,
         created_at=now,
@@ -254,7 +268,10 @@ def print_badge(
             job.status, job.error = STATUS_FAILED, "render_failed"
             log.error("badge for visit %s could not be drawn: %s", visit.id, type(exc).__name__)
     session.add(job)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return PrintOutcome(status=job.status, job_id=job.id, error=job.error)
 
 

@@ -23,16 +23,20 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from kiosk.badges.routes import BADGE_SESSION_KEY
-from kiosk.badges.service import last_print_outcome, print_badge
+from kiosk.badges.service import last_print_outcome, needs_printer, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
-from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
+from kiosk.models import Host, Invitation, Site, Visit
 from kiosk.notifier import wake_sender
 from kiosk.registration.device import current_device
 from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
 from kiosk.services.notices import current_notice, render_notice
-from kiosk.services.notifications import host_is_being_told, queue_arrival_notifications
+from kiosk.services.notifications import (
+    arrival_messages,
+    host_is_being_told,
+    queue_arrival_messages,
+)
 from kiosk.services.qr import notice_qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
 from kiosk.services.visits import VisitError, VisitorDetails, first_name, register_visit
@@ -249,7 +253,6 @@ def _public_notice_url(site: Site, locale: str) -> str:
 def _register(site: Site, pending: dict[str, Any]) -> str | Response:
     db_session = get_session()
     notice_id = session.get(NOTICE_SHOWN)
-    shown = db_session.get(NoticeVersion, notice_id) if notice_id else None
     invitation = (
         db_session.get(Invitation, pending["invitation_id"])
         if pending.get("invitation_id")
@@ -269,19 +272,28 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
             site,
             details,
             locale=str(get_locale()),
-            notice=shown,
+            notice_id=notice_id if isinstance(notice_id, int) else None,
             invitation=invitation,
             now=now(),
             device=g.get("kiosk_device"),
         )
-        db_session.commit()
+        db_session.flush()
     except VisitError as exc:
         db_session.rollback()
         if exc.code == "invitation_used":
             pending["invitation_id"] = None
         session[PENDING] = pending
         return redirect(url_for(".check_in", problem=exc.code))
-    _notify_arrival(visit)
+    # The visit, its host's notifications and (unless a printer has to be asked) its badge's
+    # print record go in one transaction: one commit instead of three is most of what a
+    # check-in costs the database, and on PostgreSQL each commit waits for the disk.
+    told = _queue_arrival(visit)
+    prints_now = needs_printer(visit)
+    if not prints_now:
+        print_badge(db_session, visit, now=now(), commit=False)
+    db_session.commit()
+    if told:
+        wake_sender()
     locale = session.get("locale")
     session.clear()
     if locale:
@@ -289,27 +301,33 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
     session[JUST_REGISTERED] = visit.id
     # The kiosk's browser may now fetch this visit's badge (the browser print backend).
     session[BADGE_SESSION_KEY] = visit.id
-    # Printer trouble never fails a check-in: print_badge records it and returns.
-    print_badge(db_session, visit, now=now())
+    if prints_now:
+        # After the commit: the visit is saved whatever the printer does. Printer trouble
+        # never fails a check-in: print_badge records it and returns.
+        print_badge(db_session, visit, now=now())
     return redirect(url_for(".done"))
 
 
-def _notify_arrival(visit: Visit) -> None:
-    """Queue the host's email and the site's webhook call; the sender delivers them later.
+def _queue_arrival(visit: Visit) -> bool:
+    """Queue the host's email and the site's webhook call in the visit's transaction; the
+    sender delivers them later. Returns whether anything was queued.
 
-    The visit is already committed: whatever goes wrong here never fails the check-in.
+    A savepoint keeps the visit whatever goes wrong here: the check-in never fails for its
+    notifications.
     """
     db_session = get_session()
     try:
-        queue_arrival_notifications(db_session, visit, now=now())
-        db_session.commit()
+        messages = arrival_messages(visit)
+        if not messages:
+            return False  # no savepoint either: most check-ins tell nobody
+        with db_session.begin_nested():
+            queue_arrival_messages(db_session, visit, messages, now=now())
     except Exception as exc:  # noqa: BLE001 - the visitor is checked in regardless
-        db_session.rollback()
         current_app.logger.error(
             "notifications for visit %s not queued: %s", visit.id, type(exc).__name__
         )
-        return
-    wake_sender()
+        return False
+    return True
 
 
 @bp.route("/done")

@@ -87,55 +87,75 @@ def _settings(settings: NotifySettings | None) -> NotifySettings:
 # Queueing ------------------------------------------------------------------------------------
 
 
-def queue_arrival_notifications(
-    session: Session, visit: Visit, *, now: datetime, settings: NotifySettings | None = None
-) -> list[Notification]:
-    """Queue what a check-in sets off: an email to the host, and the site's webhook call.
+@dataclass(frozen=True)
+class ArrivalMessage:
+    """A message a check-in sets off, rendered and not yet queued."""
+
+    kind: str
+    recipient: str
+    subject: str | None
+    body: str
+
+
+def arrival_messages(visit: Visit, settings: NotifySettings | None = None) -> list[ArrivalMessage]:
+    """What a check-in sets off: an email to the host, and the site's webhook call, rendered
+    (nothing is written). Needs an app context (for the catalogs).
 
     The host's email is in the host's language (else the site's); the webhook speaks the
-    site's language. Needs an app context (for the catalogs); the caller commits.
+    site's language.
     """
     settings = _settings(settings)
     site = visit.site
     host = visit.host
-    queued = []
+    messages = []
     if host is not None and host.email and settings.email_enabled:
         locale = host.locale or site.default_locale
         with force_locale(locale):
             subject, body = _host_email(visit, host, site, locale)
-        queued.append(
-            _queue(
-                session,
-                settings,
-                kind=NOTIFY_HOST_EMAIL,
-                site=site,
-                visit=visit,
-                host=host,
-                recipient=host.email,
-                subject=subject,
-                body=body,
-                now=now,
-            )
-        )
+        messages.append(ArrivalMessage(NOTIFY_HOST_EMAIL, host.email, subject, body))
     if site.webhook_url:
         with force_locale(site.default_locale):
             text = _arrival_text(visit, host, site)
-        queued.append(
-            _queue(
-                session,
-                settings,
-                kind=NOTIFY_HOST_WEBHOOK,
-                site=site,
-                visit=visit,
-                host=host,
-                recipient=site.webhook_url,
-                subject=None,
-                # {"text": ...} is what Slack and Teams incoming webhooks both read.
-                body=json.dumps({"text": text}, ensure_ascii=False),
-                now=now,
-            )
+        # {"text": ...} is what Slack and Teams incoming webhooks both read.
+        body = json.dumps({"text": text}, ensure_ascii=False)
+        messages.append(ArrivalMessage(NOTIFY_HOST_WEBHOOK, site.webhook_url, None, body))
+    return messages
+
+
+def queue_arrival_messages(
+    session: Session,
+    visit: Visit,
+    messages: Sequence[ArrivalMessage],
+    *,
+    now: datetime,
+    settings: NotifySettings | None = None,
+) -> list[Notification]:
+    """Put a visit's rendered arrival messages in the outbox; the caller commits."""
+    settings = _settings(settings)
+    return [
+        _queue(
+            session,
+            settings,
+            kind=message.kind,
+            site=visit.site,
+            visit=visit,
+            host=visit.host,
+            recipient=message.recipient,
+            subject=message.subject,
+            body=message.body,
+            now=now,
         )
-    return queued
+        for message in messages
+    ]
+
+
+def queue_arrival_notifications(
+    session: Session, visit: Visit, *, now: datetime, settings: NotifySettings | None = None
+) -> list[Notification]:
+    """Queue what a check-in sets off (:func:`arrival_messages`); the caller commits."""
+    settings = _settings(settings)
+    messages = arrival_messages(visit, settings)
+    return queue_arrival_messages(session, visit, messages, now=now, settings=settings)
 
 
 def send_invitation_email(

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import Host, Invitation, KioskDevice, NoticeVersion, Site, Visit
+from kiosk.models import Host, Invitation, KioskDevice, Site, Visit
 from kiosk.services.codes import (
     CODE_ALPHABET,
     is_code,
@@ -70,14 +70,15 @@ def register_visit(
     details: VisitorDetails,
     *,
     locale: str,
-    notice: NoticeVersion | None,
+    notice_id: int | None,
     now: datetime,
     invitation: Invitation | None = None,
     device: KioskDevice | None = None,
 ) -> Visit:
     """Check a visitor in: create the visit with a fresh badge token and short code.
 
-    ``device`` is the kiosk the visitor registered at; its printer prints the badge."""
+    ``notice_id`` is the notice version the visitor was shown (by id: its text is not needed
+    here); ``device`` is the kiosk the visitor registered at, whose printer prints the badge."""
     name = " ".join(details.name.split())
     if not name:
         raise VisitError("name_required")
@@ -103,7 +104,7 @@ def register_visit(
         badge_token=new_badge_token(),
         short_code=_unused_short_code(session, site),
         locale=locale,
-        notice_version=notice,
+        notice_version_id=notice_id,
         checked_in_at=now,
         kiosk_device=device,
     )
