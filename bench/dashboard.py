@@ -345,7 +345,8 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
 
     def expected_service() -> int:
         with database.sessionmaker() as fresh:
-            return sum(len(expected_today(fresh, site, now=now)) for site in sites_of(fresh))
+            expected = expected_today(fresh, sites_of(fresh), now=now)
+            return sum(len(invitations) for invitations in expected.values())
 
     def sites_of(fresh: Any) -> list[Any]:
         return list(fresh.scalars(select(Site).where(Site.id.in_(site_ids)).order_by(Site.id)))

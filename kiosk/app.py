@@ -14,7 +14,7 @@ from flask import Flask, abort, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from kiosk import db, errors, i18n
+from kiosk import db, errors, i18n, urls
 from kiosk.app_headers import security_headers
 from kiosk.config import load_config
 from kiosk.extensions import babel, csrf, limiter, login_manager
@@ -101,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(require_current_schema)
     app.after_request(security_headers)
     i18n.init_app(app)
+    urls.init_app(app)
     return app
 
 

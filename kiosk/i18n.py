@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
@@ -35,9 +36,33 @@ def site_time(moment: datetime | None, site: Site) -> str:
     """A stored UTC time as the site's clock shows it, in the reader's language."""
     if moment is None:
         return ""
-    return format_datetime(
-        moment, "short", tzinfo=ZoneInfo(site.timezone), locale=get_locale() or "en"
-    )
+    return _short_clock(site.timezone, str(get_locale() or "en")).format(moment)
+
+
+class _ShortClock:
+    """Babel's ``format_datetime(moment, "short", tzinfo, locale)`` with the locale's patterns
+    looked up and parsed once: long lists show a time on every row (bench/dashboard.py)."""
+
+    def __init__(self, timezone: str, locale: str) -> None:
+        self.zone = ZoneInfo(timezone)
+        self.locale = Locale.parse(locale)
+        # The steps of babel.dates.format_datetime for the named "short" format.
+        self.layout = str(get_datetime_format("short", locale=self.locale)).replace("'", "")
+        self.time = parse_pattern(get_time_format("short", locale=self.locale))
+        self.date = parse_pattern(get_date_format("short", locale=self.locale))
+
+    def format(self, moment: datetime) -> str:
+        local = moment.astimezone(self.zone)
+        day = local.date()
+        time_text: str = self.time.apply(local.timetz(), self.locale, reference_date=day)
+        return self.layout.replace("{0}", time_text).replace(
+            "{1}", self.date.apply(day, self.locale)
+        )
+
+
+@lru_cache(maxsize=128)
+def _short_clock(timezone: str, locale: str) -> _ShortClock:
+    return _ShortClock(timezone, locale)
 
 
 def init_app(app: Flask) -> None:

@@ -639,3 +639,55 @@ def test_prefix_upper_bound_is_the_next_string_in_code_point_order():
     assert prefix_upper_bound("\U0010ffff") is None
     for word in ("berg", "bergström", "berg\U0010ffff"):
         assert "berg" <= word < "berh"
+
+
+def test_expected_today_reads_each_sites_own_calendar_in_one_query(
+    session: Session, make_site: Any, clock: Any, app: Any
+):
+    """At 11:30 UTC on 4 March it is already 5 March in Auckland; in Honolulu and Stockholm
+    it is 4 March. One query serves sites on different dates, each with its own."""
+    from sqlalchemy import event
+
+    from kiosk.db import get_database
+    from kiosk.services.daily import expected_today
+
+    sites = [
+        make_site(name="Stockholm", timezone="Europe/Stockholm"),
+        make_site(name="Auckland", timezone="Pacific/Auckland"),
+        make_site(name="Honolulu", timezone="Pacific/Honolulu"),
+    ]
+    for site in sites:
+        for day in (date(2026, 3, 4), date(2026, 3, 5)):
+            create_invitation(
+                session,
+                site,
+                visitor_name=f"{site.name} {day.day}",
+                expected_on=day,
+                locale="sv",
+                now=clock.now(),
+            )
+    cancelled = create_invitation(
+        session,
+        sites[0],
+        visitor_name="Cancelled 4",
+        expected_on=date(2026, 3, 4),
+        locale="sv",
+        now=clock.now(),
+    )
+    cancelled.cancelled_at = clock.now()
+    session.commit()
+    statements: list[str] = []
+    engine = get_database(app).engine
+    record = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        expected = expected_today(session, sites, now=datetime(2026, 3, 4, 11, 30, tzinfo=UTC))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert {site.name: [i.visitor_name for i in expected[site.id]] for site in sites} == {
+        "Stockholm": ["Stockholm 4"],
+        "Auckland": ["Auckland 5"],
+        "Honolulu": ["Honolulu 4"],
+    }
+    assert len([s for s in statements if "FROM invitations" in s]) == 1
+    assert expected_today(session, [], now=clock.now()) == {}

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from flask import Flask
+from flask_babel import force_locale
 
 from kiosk.config import LANGUAGES
+from kiosk.i18n import site_time
+from kiosk.models import Site
 
 ROOT = Path(__file__).parents[1]
 TRANSLATIONS = ROOT / "translations"
@@ -103,3 +110,24 @@ def test_templates_have_no_text_outside_the_catalog():
         for word in re.findall(r"[^\W\d_]{2,}", text):
             problems.append(f"{path.name}: {word!r}")
     assert not problems
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_site_time_is_babels_short_date_and_time(app: Flask, language: str):
+    """The dashboard's cached patterns give what babel's format_datetime gives, in every zone
+    and language, on both sides of daylight saving time."""
+    moments = [
+        datetime(2026, 1, 15, 7, 5, tzinfo=UTC),
+        datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # an hour before Europe's clocks jump
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # in the hour Europe repeats
+        datetime(2026, 12, 31, 23, 59, tzinfo=UTC),  # already next year east of UTC
+    ]
+    zones = ["Europe/Stockholm", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "UTC"]
+    for zone in zones:
+        site = Site(timezone=zone)
+        with app.test_request_context(), force_locale(language):
+            for moment in moments:
+                expected = format_datetime(moment, "short", tzinfo=ZoneInfo(zone), locale=language)
+                assert site_time(moment, site) == expected
+            assert site_time(None, site) == ""

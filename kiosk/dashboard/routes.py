@@ -28,7 +28,7 @@ from kiosk.dashboard.forms import LoginForm, PasswordForm
 from kiosk.db import get_session
 from kiosk.extensions import limiter
 from kiosk.forms import ButtonForm
-from kiosk.models import Site, StaffUser
+from kiosk.models import Site, StaffUser, Visit
 from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.daily import expected_today
 from kiosk.services.sites import sites_served_by
@@ -119,11 +119,13 @@ def _on_site_context() -> dict[str, Any]:
     db_session = get_session()
     sites = list(sites_served_by(db_session, current_staff()))
     present = visits_on_site(db_session, [site.id for site in sites])
-    at = now()
+    visits_by_site: dict[int, list[Visit]] = {site.id: [] for site in sites}
+    for visit in present:
+        visits_by_site[visit.site_id].append(visit)
     return {
         "sites": sites,
-        "visits_by_site": {site.id: [v for v in present if v.site_id == site.id] for site in sites},
-        "expected_by_site": {site.id: expected_today(db_session, site, now=at) for site in sites},
+        "visits_by_site": visits_by_site,
+        "expected_by_site": expected_today(db_session, sites, now=now()),
         "total": len(present),
         "failed_badges": failed_visit_ids(db_session, [visit.id for visit in present]),
         "button": ButtonForm(),

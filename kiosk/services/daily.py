@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Exists, Select, func, or_, select
+from sqlalchemy import ColumnElement, Exists, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from kiosk.models import Invitation, Site, Visit, VisitNameWord
@@ -39,19 +39,36 @@ def visits_today(session: Session, site: Site, *, now: datetime) -> Sequence[Vis
     ).all()
 
 
-def expected_today(session: Session, site: Site, *, now: datetime) -> Sequence[Invitation]:
-    """Invitations for today that have not turned into a visit and are not cancelled."""
-    return session.scalars(
+def expected_today(
+    session: Session, sites: Sequence[Site], *, now: datetime
+) -> dict[int, list[Invitation]]:
+    """Per site, the invitations for the site's today that have not turned into a visit and
+    are not cancelled, by name. One query for all the sites that share a date (usually all):
+    the dashboard shows every site a user serves."""
+    by_date: dict[date, list[int]] = {}
+    for site in sites:
+        by_date.setdefault(site_today(site, now), []).append(site.id)
+    expected: dict[int, list[Invitation]] = {site.id: [] for site in sites}
+    if not by_date:
+        return expected
+    invitations = session.scalars(
         select(Invitation)
         .options(joinedload(Invitation.host))
         .where(
-            Invitation.site_id == site.id,
-            Invitation.expected_on == site_today(site, now),
+            or_(
+                *(
+                    and_(Invitation.site_id.in_(site_ids), Invitation.expected_on == day)
+                    for day, site_ids in by_date.items()
+                )
+            ),
             Invitation.visit_id.is_(None),
             Invitation.cancelled_at.is_(None),
         )
-        .order_by(Invitation.visitor_name)
-    ).all()
+        .order_by(Invitation.visitor_name, Invitation.id)
+    )
+    for invitation in invitations:
+        expected[invitation.site_id].append(invitation)
+    return expected
 
 
 @dataclass(frozen=True)
