@@ -41,7 +41,12 @@ def site_time(moment: datetime | None, site: Site) -> str:
 
 class _ShortClock:
     """Babel's ``format_datetime(moment, "short", tzinfo, locale)`` with the locale's patterns
-    looked up and parsed once: long lists show a time on every row (bench/dashboard.py)."""
+    looked up and parsed once, and each minute's text kept: long lists show a time on every
+    row, and the live on-site list shows the same ones every few seconds (bench/dashboard.py).
+    """
+
+    #: Minutes kept per zone and language (a few days of arrivals).
+    KEPT = 10_000
 
     def __init__(self, timezone: str, locale: str) -> None:
         self.zone = ZoneInfo(timezone)
@@ -50,14 +55,28 @@ class _ShortClock:
         self.layout = str(get_datetime_format("short", locale=self.locale)).replace("'", "")
         self.time = parse_pattern(get_time_format("short", locale=self.locale))
         self.date = parse_pattern(get_date_format("short", locale=self.locale))
+        # Only a text without seconds (s), fractions (S) or milliseconds (A) is the same for
+        # a whole minute; a quoted letter only turns the cache off.
+        self.by_minute = not any(field in self.time.pattern for field in "sSA")
+        self.minutes: dict[datetime, str] = {}
 
     def format(self, moment: datetime) -> str:
         local = moment.astimezone(self.zone)
+        if not self.by_minute:
+            return self._text(local)
+        minute = local.replace(second=0, microsecond=0)
+        text = self.minutes.get(minute)
+        if text is None:
+            if len(self.minutes) >= self.KEPT:
+                self.minutes.clear()
+            text = self.minutes[minute] = self._text(local)
+        return text
+
+    def _text(self, local: datetime) -> str:
         day = local.date()
         time_text: str = self.time.apply(local.timetz(), self.locale, reference_date=day)
-        return self.layout.replace("{0}", time_text).replace(
-            "{1}", self.date.apply(day, self.locale)
-        )
+        date_text: str = self.date.apply(day, self.locale)
+        return self.layout.replace("{0}", time_text).replace("{1}", date_text)
 
 
 @lru_cache(maxsize=128)

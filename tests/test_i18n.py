@@ -118,6 +118,8 @@ def test_site_time_is_babels_short_date_and_time(app: Flask, language: str):
     and language, on both sides of daylight saving time."""
     moments = [
         datetime(2026, 1, 15, 7, 5, tzinfo=UTC),
+        datetime(2026, 1, 15, 7, 5, 59, 999_999, tzinfo=UTC),  # the same minute, from the cache
+        datetime(2026, 1, 15, 7, 6, tzinfo=UTC),
         datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # an hour before Europe's clocks jump
         datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
         datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # in the hour Europe repeats
@@ -127,7 +129,17 @@ def test_site_time_is_babels_short_date_and_time(app: Flask, language: str):
     for zone in zones:
         site = Site(timezone=zone)
         with app.test_request_context(), force_locale(language):
-            for moment in moments:
+            for moment in moments + moments:  # the second time from the minute cache
                 expected = format_datetime(moment, "short", tzinfo=ZoneInfo(zone), locale=language)
                 assert site_time(moment, site) == expected
             assert site_time(None, site) == ""
+
+
+def test_a_time_that_shows_seconds_is_not_kept_by_the_minute(monkeypatch: pytest.MonkeyPatch):
+    from kiosk.i18n import _ShortClock
+
+    monkeypatch.setattr("kiosk.i18n.get_time_format", lambda *_args, **_kwargs: "HH:mm:ss")
+    clock = _ShortClock("UTC", "sv")
+    assert clock.format(datetime(2026, 1, 15, 7, 5, 1, tzinfo=UTC)) == "2026-01-15 07:05:01"
+    assert clock.format(datetime(2026, 1, 15, 7, 5, 2, tzinfo=UTC)) == "2026-01-15 07:05:02"
+    assert clock.minutes == {}

@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from kiosk.badges.fonts import FontSet, load_fonts
@@ -300,42 +300,45 @@ def last_print_outcome(session: Session, visit: Visit) -> PrintOutcome | None:
     return PrintOutcome(status=job.status, job_id=job.id, error=job.error)
 
 
+def _newest_jobs_on_site(site_ids: list[int]) -> Subquery:
+    """The newest print job of each visitor on site at these sites.
+
+    Only the visits on site are grouped (the on-site index, then the print jobs' visit
+    index): print jobs pile up with the history until the purge, and grouping all of them
+    would read every one."""
+    return (
+        select(func.max(PrintJob.id).label("id"))
+        .join(Visit, Visit.id == PrintJob.visit_id)
+        .where(Visit.site_id.in_(site_ids), Visit.checked_out_at.is_(None))
+        .group_by(PrintJob.visit_id)
+        .subquery("newest")
+    )
+
+
 def failed_prints(session: Session, site_ids: Iterable[int]) -> Sequence[PrintJob]:
     """Visitors on site whose newest print attempt failed, newest first, per the given sites."""
     ids = list(site_ids)
     if not ids:
         return []
-    newest = (
-        select(func.max(PrintJob.id).label("id")).group_by(PrintJob.visit_id).subquery("newest")
-    )
+    newest = _newest_jobs_on_site(ids)
     return session.scalars(
         select(PrintJob)
         .join(newest, newest.c.id == PrintJob.id)
-        .join(Visit, Visit.id == PrintJob.visit_id)
         .options(
             joinedload(PrintJob.visit).joinedload(Visit.host),
             joinedload(PrintJob.visit).joinedload(Visit.site),
         )
-        .where(
-            PrintJob.status == STATUS_FAILED,
-            Visit.site_id.in_(ids),
-            Visit.checked_out_at.is_(None),
-        )
+        .where(PrintJob.status == STATUS_FAILED)
         .order_by(PrintJob.id.desc())
     ).all()
 
 
-def failed_visit_ids(session: Session, visit_ids: Iterable[int]) -> set[int]:
-    """Which of these visits' newest print attempt failed."""
-    ids = list(visit_ids)
+def failed_visit_ids(session: Session, site_ids: Iterable[int]) -> set[int]:
+    """The visitors on site at these sites whose newest print attempt failed."""
+    ids = list(site_ids)
     if not ids:
         return set()
-    newest = (
-        select(func.max(PrintJob.id).label("id"))
-        .where(PrintJob.visit_id.in_(ids))
-        .group_by(PrintJob.visit_id)
-        .subquery("newest")
-    )
+    newest = _newest_jobs_on_site(ids)
     return set(
         session.scalars(
             select(PrintJob.visit_id)

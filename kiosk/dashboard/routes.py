@@ -127,7 +127,7 @@ def _on_site_context() -> dict[str, Any]:
         "visits_by_site": visits_by_site,
         "expected_by_site": expected_today(db_session, sites, now=now()),
         "total": len(present),
-        "failed_badges": failed_visit_ids(db_session, [visit.id for visit in present]),
+        "failed_badges": failed_visit_ids(db_session, [site.id for site in sites]),
         "button": ButtonForm(),
         "live_seconds": int(current_app.config["DASHBOARD_REFRESH_SECONDS"]),
     }
