@@ -332,6 +332,15 @@ class TestHistory:
         assert "Many 04" not in page  # beyond the three counted
         monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 5)
         assert "5 visits found." in self.search(staff, name="many", host=0)
+        # More matching rows than the first statement reads (2 x limit + 2): the page comes
+        # from a second, ordered statement; a name matching twice is still one visit.
+        make_visit(site, visitor_name="Many Manyson", checked_in_at=clock.now() + timedelta(1))
+        monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 2)
+        page = self.search(staff, name="many", host=0)
+        assert "More than 2 visits found." in page
+        assert page.count("Many Manyson") == 1
+        assert "Many 00" in page
+        assert "Many 01" not in page
 
     def test_clearing_forgets_the_terms(self, staff: FlaskClient, visits: None):
         self.search(staff, name="berg", host=0)

@@ -153,29 +153,38 @@ def _search_by_name(session: Session, query: HistoryQuery, page: int) -> History
         matches = matches.where(_has_word(words.visit_id, prefix))
     # A name may have two words that start alike ("Berg Bergström"), so a visit can match
     # twice. Rather than DISTINCT over every match (which makes the database hash or sort them
-    # all), take a bounded number of rows and remove the rare repeats here: both statements
+    # all), take a bounded number of rows and remove the rare repeats here: the statements
     # stay a range scan of the covering index with a LIMIT.
     sample = HISTORY_COUNT_LIMIT * 2 + 2
-    counted = matches.limit(sample).subquery()
-    rows, distinct = session.execute(
-        select(func.count(), func.count(counted.c.visit_id.distinct())).select_from(counted)
-    ).one()
-    more = rows == sample or distinct > HISTORY_COUNT_LIMIT
-    total = HISTORY_COUNT_LIMIT if more else distinct
+    rows = session.execute(matches.limit(sample)).all()
+    # Fewer rows than asked for are every match: count, order and page them here, with no
+    # second scan (most searches, and every one that names two words, end here).
+    every_match = len(rows) < sample
+    ordered = [
+        visit_id
+        for _time, visit_id in sorted(
+            {(row.checked_in_at, row.visit_id) for row in rows}, reverse=True
+        )
+    ]
+    more = not every_match or len(ordered) > HISTORY_COUNT_LIMIT
+    total = HISTORY_COUNT_LIMIT if more else len(ordered)
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
     page = min(max(1, page), pages)
     wanted = min(page * HISTORY_PAGE_SIZE, total)
-    every = matches.subquery()
-    newest = select(every.c.visit_id).order_by(
-        every.c.checked_in_at.desc(), every.c.visit_id.desc()
-    )
-    fetch = wanted
-    while True:
-        found = list(session.scalars(newest.limit(fetch)))
-        unique = list(dict.fromkeys(found))  # repeats are adjacent: same time, same visit
-        if len(unique) >= wanted or len(found) < fetch:
-            break
-        fetch *= 2
+    if every_match:
+        unique = ordered
+    else:
+        every = matches.subquery()
+        newest = select(every.c.visit_id).order_by(
+            every.c.checked_in_at.desc(), every.c.visit_id.desc()
+        )
+        fetch = wanted
+        while True:
+            found = list(session.scalars(newest.limit(fetch)))
+            unique = list(dict.fromkeys(found))  # repeats are adjacent: same time, same visit
+            if len(unique) >= wanted or len(found) < fetch:
+                break
+            fetch *= 2
     ids = unique[(page - 1) * HISTORY_PAGE_SIZE : wanted]
     loaded = {
         visit.id: visit
