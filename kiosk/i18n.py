@@ -45,8 +45,9 @@ class _ShortClock:
     row, and the live on-site list shows the same ones every few seconds (bench/dashboard.py).
     """
 
-    #: Minutes kept per zone and language (a few days of arrivals).
-    KEPT = 10_000
+    #: Minutes kept per zone and language: about a day's. With at most 32 zone and language
+    #: pairs kept, that bounds the cache to a few megabytes per worker.
+    KEPT = 1_500
 
     def __init__(self, timezone: str, locale: str) -> None:
         self.zone = ZoneInfo(timezone)
@@ -79,7 +80,7 @@ class _ShortClock:
         return self.layout.replace("{0}", time_text).replace("{1}", date_text)
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=32)
 def _short_clock(timezone: str, locale: str) -> _ShortClock:
     return _ShortClock(timezone, locale)
 

@@ -143,3 +143,14 @@ def test_a_time_that_shows_seconds_is_not_kept_by_the_minute(monkeypatch: pytest
     assert clock.format(datetime(2026, 1, 15, 7, 5, 1, tzinfo=UTC)) == "2026-01-15 07:05:01"
     assert clock.format(datetime(2026, 1, 15, 7, 5, 2, tzinfo=UTC)) == "2026-01-15 07:05:02"
     assert clock.minutes == {}
+
+
+def test_the_minute_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch):
+    from kiosk.i18n import _ShortClock
+
+    monkeypatch.setattr(_ShortClock, "KEPT", 3)
+    clock = _ShortClock("Europe/Stockholm", "sv")
+    for minute in range(10):
+        moment = datetime(2026, 1, 15, 7, minute, tzinfo=UTC)
+        assert clock.format(moment) == f"2026-01-15 08:{minute:02d}"
+        assert len(clock.minutes) <= 3
