@@ -342,6 +342,30 @@ class TestHistory:
         assert "Many 00" in page
         assert "Many 01" not in page
 
+    def test_names_whose_every_word_matches_still_fill_the_page(
+        self,
+        staff: FlaskClient,
+        site: Any,
+        make_visit: Any,
+        clock: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ):
+        from kiosk.services import daily
+
+        # Four matching words a visit: the first 2 x 3 + 2 rows read hold only two visits.
+        monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 3)
+        for number in range(4):
+            make_visit(
+                site,
+                visitor_name=f"Ann{number} Anna Anne Annika",
+                checked_in_at=clock.now() - timedelta(minutes=number),
+            )
+        page = self.search(staff, name="ann", host=0)
+        assert "More than 3 visits found." in page
+        for number in range(3):
+            assert page.count(f"Ann{number} Anna Anne Annika") == 1
+        assert "Ann3 Anna" not in page
+
     def test_clearing_forgets_the_terms(self, staff: FlaskClient, visits: None):
         self.search(staff, name="berg", host=0)
         staff.post("/dashboard/history/clear")

@@ -153,38 +153,26 @@ def _search_by_name(session: Session, query: HistoryQuery, page: int) -> History
         matches = matches.where(_has_word(words.visit_id, prefix))
     # A name may have two words that start alike ("Berg Bergström"), so a visit can match
     # twice. Rather than DISTINCT over every match (which makes the database hash or sort them
-    # all), take a bounded number of rows and remove the rare repeats here: the statements
-    # stay a range scan of the covering index with a LIMIT.
+    # all), read a bounded number of rows, newest first, and remove the rare repeats here
+    # (they are adjacent: same time, same visit). One statement gives the count (up to the
+    # limit) and the page: a range scan of the covering index with a LIMIT.
+    newest = matches.with_only_columns(words.visit_id).order_by(
+        words.checked_in_at.desc(), words.visit_id.desc()
+    )
     sample = HISTORY_COUNT_LIMIT * 2 + 2
-    rows = session.execute(matches.limit(sample)).all()
-    # Fewer rows than asked for are every match: count, order and page them here, with no
-    # second scan (most searches, and every one that names two words, end here).
-    every_match = len(rows) < sample
-    ordered = [
-        visit_id
-        for _time, visit_id in sorted(
-            {(row.checked_in_at, row.visit_id) for row in rows}, reverse=True
-        )
-    ]
-    more = not every_match or len(ordered) > HISTORY_COUNT_LIMIT
-    total = HISTORY_COUNT_LIMIT if more else len(ordered)
+    found = list(session.scalars(newest.limit(sample)))
+    unique = list(dict.fromkeys(found))
+    more = len(found) == sample or len(unique) > HISTORY_COUNT_LIMIT
+    total = HISTORY_COUNT_LIMIT if more else len(unique)
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
     page = min(max(1, page), pages)
     wanted = min(page * HISTORY_PAGE_SIZE, total)
-    if every_match:
-        unique = ordered
-    else:
-        every = matches.subquery()
-        newest = select(every.c.visit_id).order_by(
-            every.c.checked_in_at.desc(), every.c.visit_id.desc()
-        )
-        fetch = wanted
-        while True:
-            found = list(session.scalars(newest.limit(fetch)))
-            unique = list(dict.fromkeys(found))  # repeats are adjacent: same time, same visit
-            if len(unique) >= wanted or len(found) < fetch:
-                break
-            fetch *= 2
+    fetch = sample
+    while len(unique) < wanted and len(found) == fetch:
+        # Names with many alike words filled the rows read: read further.
+        fetch *= 2
+        found = list(session.scalars(newest.limit(fetch)))
+        unique = list(dict.fromkeys(found))
     ids = unique[(page - 1) * HISTORY_PAGE_SIZE : wanted]
     loaded = {
         visit.id: visit
