@@ -36,10 +36,16 @@ def site_time(moment: datetime | None, site: Site) -> str:
     """A stored UTC time as the site's clock shows it, in the reader's language."""
     if moment is None:
         return ""
-    return _short_clock(site.timezone, str(get_locale() or "en")).format(moment)
+    return site_clock(site).format(moment)
 
 
-class _ShortClock:
+def site_clock(site: Site) -> SiteClock:
+    """The site's clock in the reader's language, for a list that shows many times:
+    ``{% set clock = site_clock(site) %}`` once, then ``clock.format(moment)`` a row."""
+    return _short_clock(site.timezone, str(get_locale() or "en"))
+
+
+class SiteClock:
     """Babel's ``format_datetime(moment, "short", tzinfo, locale)`` with the locale's patterns
     looked up and parsed once, and each minute's text kept: long lists show a time on every
     row, and the live on-site list shows the same ones every few seconds (bench/dashboard.py).
@@ -81,14 +87,15 @@ class _ShortClock:
 
 
 @lru_cache(maxsize=32)
-def _short_clock(timezone: str, locale: str) -> _ShortClock:
-    return _ShortClock(timezone, locale)
+def _short_clock(timezone: str, locale: str) -> SiteClock:
+    return SiteClock(timezone, locale)
 
 
 def init_app(app: Flask) -> None:
     """Make the language helpers available to templates."""
     app.add_template_global(current_locale)
     app.add_template_filter(site_time)
+    app.add_template_global(site_clock)
     app.context_processor(lambda: {"language_choices": language_choices(app)})
 
 

@@ -136,20 +136,20 @@ def test_site_time_is_babels_short_date_and_time(app: Flask, language: str):
 
 
 def test_a_time_that_shows_seconds_is_not_kept_by_the_minute(monkeypatch: pytest.MonkeyPatch):
-    from kiosk.i18n import _ShortClock
+    from kiosk.i18n import SiteClock
 
     monkeypatch.setattr("kiosk.i18n.get_time_format", lambda *_args, **_kwargs: "HH:mm:ss")
-    clock = _ShortClock("UTC", "sv")
+    clock = SiteClock("UTC", "sv")
     assert clock.format(datetime(2026, 1, 15, 7, 5, 1, tzinfo=UTC)) == "2026-01-15 07:05:01"
     assert clock.format(datetime(2026, 1, 15, 7, 5, 2, tzinfo=UTC)) == "2026-01-15 07:05:02"
     assert clock.minutes == {}
 
 
 def test_the_minute_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch):
-    from kiosk.i18n import _ShortClock
+    from kiosk.i18n import SiteClock
 
-    monkeypatch.setattr(_ShortClock, "KEPT", 3)
-    clock = _ShortClock("Europe/Stockholm", "sv")
+    monkeypatch.setattr(SiteClock, "KEPT", 3)
+    clock = SiteClock("Europe/Stockholm", "sv")
     for minute in range(10):
         moment = datetime(2026, 1, 15, 7, minute, tzinfo=UTC)
         assert clock.format(moment) == f"2026-01-15 08:{minute:02d}"
