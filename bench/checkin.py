@@ -207,6 +207,19 @@ def baseline_post(client: Client, number: int, samples: Samples) -> None:
     timed(samples, "baseline POST", client, "POST", "/visit", 200, fields=fields)
 
 
+class FloorClient(Client):
+    """A browser at the baseline's CSRF form: its session cookie and token, fetched once."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.token = self.csrf(self.request("GET", "/floor")[1])
+
+
+def floor_post(client: FloorClient, number: int, samples: Samples) -> None:
+    fields = {"csrf_token": client.token, "name": f"Bench Visitor {number}", "company": "Bench AB"}
+    timed(samples, "CSRF form + ORM INSERT", client, "POST", "/floor", 200, fields=fields)
+
+
 # --- servers --------------------------------------------------------------------------------
 
 
@@ -427,6 +440,7 @@ class Result:
     kiosks: int
     runs: int
     baseline: Figures
+    floor: Figures
     post: Figures
     flow_steps: list[Figures]
     flow_all: Figures
@@ -448,6 +462,7 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
         flush=True,
     )
     baseline_runs: list[Figures] = []
+    floor_runs: list[Figures] = []
     post_runs: list[Figures] = []
     flow_runs: list[Samples] = []
     paced_runs: list[Samples] = []
@@ -458,12 +473,16 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
     ):
         kiosks = paired_kiosks(env, kiosk_port, args.kiosks)
         baseline_clients = [Client(baseline_port) for _ in range(args.kiosks)]
+        floor_clients = [FloorClient(baseline_port) for _ in range(args.kiosks)]
         # Warm both up (first requests import, compile templates, open connections).
         run_load(baseline_clients, baseline_post, 3)
+        run_load(floor_clients, floor_post, 3)
         run_load(kiosks, kiosk_check_in, 1)
         for number in range(args.runs):
             baseline = run_load(baseline_clients, baseline_post, args.requests)
             baseline_runs.append(figures("baseline POST", baseline))
+            floor = run_load(floor_clients, floor_post, args.requests)
+            floor_runs.append(figures("CSRF form + ORM INSERT", floor))
             replays = [Replay(client) for client in kiosks]
             post = run_load(replays, kiosk_post, args.requests)
             post_runs.append(figures("check-in POST", post))
@@ -475,11 +494,12 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
             paced_runs.append(paced)
             for client in kiosks:
                 client.think = 0.0
-            for samples in (baseline, post, flow, paced):
+            for samples in (baseline, floor, post, flow, paced):
                 if samples.errors:
                     errors.append(samples.first_error)
             print(
                 f"  run {number + 1}: baseline {baseline_runs[-1].requests_per_second:.0f} req/s,"
+                f" CSRF form + ORM INSERT {floor_runs[-1].requests_per_second:.0f} req/s,"
                 f" check-in POST {post_runs[-1].requests_per_second:.0f} req/s,"
                 f" full check-ins {len(flow.steps.get('GET badge PDF', [])) / flow.seconds:.1f}/s",
                 flush=True,
@@ -491,6 +511,7 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
         kiosks=args.kiosks,
         runs=args.runs,
         baseline=median_figures(baseline_runs),
+        floor=median_figures(floor_runs),
         post=median_figures(post_runs),
         flow_steps=[
             median_figures([figures(step, run, step) for run in flow_runs]) for step in steps
@@ -519,7 +540,7 @@ def show(result: Result) -> None:
     )
     header = f"  {'':24} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}"
     print(header)
-    rows = [result.baseline, result.post]
+    rows = [result.baseline, result.floor, result.post]
     for row in rows:
         print(
             f"  {row.what:24} {row.requests_per_second:8.1f} {row.p50_ms:8.1f} {row.p99_ms:8.1f}"
@@ -529,6 +550,12 @@ def show(result: Result) -> None:
         f"  check-in POST / baseline: {ratio:.2f} (target >= {TARGET_RATIO:.2f});"
         f" p99 {result.post.p99_ms:.1f} ms ({result.post.p99_ms / TARGET_P99_MS:.2f} x the"
         f" {TARGET_P99_MS:.0f} ms target)"
+    )
+    floor = result.floor.requests_per_second
+    print(
+        f"  the named stack's floor (CSRF form + ORM INSERT) / baseline:"
+        f" {floor / max(result.baseline.requests_per_second, 0.1):.2f};"
+        f" check-in POST / that floor: {result.post.requests_per_second / max(floor, 0.1):.2f}"
     )
     print(f"  full check-in, each kiosk in a loop: {result.check_ins_per_second} check-ins/s")
     for row in [*result.flow_steps, result.flow_all]:

@@ -41,7 +41,13 @@ def run_all(commands: list[list[str]]) -> None:
 
 #: What each script must print: its figures against its baseline and target.
 EXPECTED = {
-    "checkin.py": ["check-in POST / baseline:", "GET badge PDF", "errors"],
+    "checkin.py": [
+        "check-in POST / baseline:",
+        "CSRF form + ORM INSERT",
+        "floor",
+        "GET badge PDF",
+        "errors",
+    ],
     "dashboard.py": ["on site now", "expected today", "history", "index", "app/bare"],
     "memory.py": ["peak of any worker", "MB per thousand check-ins", "errors: 0"],
     "page_weight.py": ["blank page (baseline)", "welcome", "check-in form", "FCP/blank"],
