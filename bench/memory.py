@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -102,8 +103,14 @@ def measure(
     log = folder / f"{backend}-kiosk.log"
     samples: list[Sample] = []
     errors = 0
+    expected = args.workers or int(env.get("KIOSK_WORKERS") or 0) or os.cpu_count() or 2
     with kiosk_server(env, log, args.workers) as port:
-        workers = worker_pids(SERVER_PIDS[port])
+        # The server answers as soon as its first worker does: wait for the others.
+        deadline = time.monotonic() + 60
+        while len(workers := worker_pids(SERVER_PIDS[port])) < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(workers)} of {expected} workers started")
+            time.sleep(0.2)
         start = {pid: round(_status(pid)["VmRSS"] / 1024, 1) for pid in workers}
         kiosks = paired_kiosks(env, port, args.kiosks)
         per_round = args.step // args.kiosks
