@@ -33,6 +33,7 @@ from kiosk.registration.device import current_device
 from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
 from kiosk.services.notices import current_notice, render_notice
 from kiosk.services.notifications import (
+    NotifySettings,
     arrival_messages,
     host_is_being_told,
     queue_arrival_messages,
@@ -317,11 +318,12 @@ def _queue_arrival(visit: Visit) -> bool:
     """
     db_session = get_session()
     try:
-        messages = arrival_messages(visit)
+        settings = NotifySettings.from_config(current_app.config)
+        messages = arrival_messages(visit, settings)
         if not messages:
             return False  # no savepoint either: most check-ins tell nobody
         with db_session.begin_nested():
-            queue_arrival_messages(db_session, visit, messages, now=now())
+            queue_arrival_messages(db_session, visit, messages, now=now(), settings=settings)
     except Exception as exc:  # noqa: BLE001 - the visitor is checked in regardless
         current_app.logger.error(
             "notifications for visit %s not queued: %s", visit.id, type(exc).__name__
