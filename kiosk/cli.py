@@ -16,7 +16,7 @@ from kiosk.app import create_app
 from kiosk.clock import now
 from kiosk.db import get_database, get_session
 from kiosk.models import ROLES, Site
-from kiosk.schema import SchemaOutOfDate, alembic_config, check_schema
+from kiosk.schema import SchemaOutOfDate, alembic_config, check_schema, rename_old_revisions
 
 
 def _create_app() -> Flask:
@@ -61,6 +61,8 @@ def db() -> None:
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    with get_database().engine.begin() as connection:
+        rename_old_revisions(connection)
     _run_alembic(alembic_command.upgrade, revision)
     click.echo("Database is up to date.")
 

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app, request
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from kiosk.paths import MIGRATIONS_DIR
 
@@ -34,6 +34,30 @@ def alembic_config() -> Config:
     config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+#: Revision ids before the migrations were renumbered in chain order (old id -> new id). A
+#: database made before then still names an old id in ``alembic_version``; ``kiosk db upgrade``
+#: rewrites it once (rename_old_revisions) and then upgrades as usual.
+RENAMED_REVISIONS: dict[str, str] = {
+    "0003_badges": "0004_badges",
+    "0004_retention": "0007_retention",
+    "0007_kiosk_printing": "0008_kiosk_printing",
+    "0008_dashboard_indexes": "0010_dashboard_indexes",
+}
+
+
+def rename_old_revisions(connection: Connection) -> None:
+    """Rewrite a pre-renumbering revision id in ``alembic_version`` to its new id."""
+    if not inspect(connection).has_table("alembic_version"):
+        return
+    current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    for old in current:
+        if old in RENAMED_REVISIONS:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :new WHERE version_num = :old"),
+                {"new": RENAMED_REVISIONS[old], "old": old},
+            )
 
 
 @cache

@@ -60,8 +60,8 @@ def test_dashboard_indexes_fold_the_names_already_kept(tmp_path: Path, empty_dat
     runner = app.test_cli_runner()
     engine = get_database(app).engine
     try:
-        assert runner.invoke(main, ["db", "upgrade", "0004_retention"]).exit_code == 0
-        # Core inserts: the tables as of 0004 (no ORM event adds the words).
+        assert runner.invoke(main, ["db", "upgrade", "0007_retention"]).exit_code == 0
+        # Core inserts: the tables as of 0007 (no ORM event adds the words).
         with engine.begin() as connection:
             connection.execute(
                 insert(Site).values(
@@ -122,3 +122,48 @@ def test_serve_refuses_an_old_schema(tmp_path: Path, empty_database_url: str):
 
 def test_current_schema_serves(client: Any):
     assert client.get("/dashboard/login").status_code == 200
+
+
+def chain_in_order() -> list[Any]:
+    """The migration scripts from the first to the newest, following down_revision."""
+    from alembic.script import ScriptDirectory
+
+    from kiosk.schema import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return list(reversed(list(scripts.walk_revisions())))
+
+
+def test_file_numbers_increase_along_the_chain():
+    """File names and ids are numbered in chain order, so a reader sees the real order."""
+    numbers = []
+    for script in chain_in_order():
+        number = Path(script.path).name.split("_", 1)[0]
+        assert script.revision.startswith(number + "_"), (script.path, script.revision)
+        numbers.append(int(number))
+    assert numbers == list(range(1, len(numbers) + 1)), numbers
+
+
+def test_upgrade_rewrites_a_revision_id_from_before_the_renumbering(
+    tmp_path: Path, empty_database_url: str
+):
+    """A database made before the renumbering names an old id; upgrade carries on from it."""
+    app = new_app(tmp_path, empty_database_url)
+    runner = app.test_cli_runner()
+    engine = get_database(app).engine
+    try:
+        assert runner.invoke(main, ["db", "upgrade", "0008_kiosk_printing"]).exit_code == 0
+        with engine.begin() as connection:
+            # 0007_kiosk_printing is what that schema was called before the renumbering.
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = '0007_kiosk_printing'")
+            )
+        result = runner.invoke(main, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_heads() == head_revisions()
+            assert "staff_users" in inspect(connection).get_table_names()
+            columns = {c["name"] for c in inspect(connection).get_columns("staff_users")}
+        assert "session_generation" in columns  # 0009 ran after the rewritten 0008
+    finally:
+        engine.dispose()

@@ -54,7 +54,7 @@ def test_wheel_contains_everything_the_app_reads(wheel: Path):
         "kiosk/migrations/env.py",
         "kiosk/migrations/script.py.mako",
         "kiosk/migrations/versions/0001_initial_schema.py",
-        "kiosk/migrations/versions/0003_badges.py",
+        "kiosk/migrations/versions/0004_badges.py",
         "kiosk/templates/badges/_confirmation.html",
         "kiosk/static/js/badge-print.js",
     }

@@ -1,7 +1,7 @@
 """notification outbox: host emails, webhook calls and invitation emails
 
 Revision ID: 0005_notifications
-Revises: 0003_dashboard
+Revises: 0004_badges
 Create Date: 2026-11-25 01:51:38.570498
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_notifications"
-down_revision: str | None = "0003_badges"
+down_revision: str | None = "0004_badges"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """notice sections for the dashboard's structured notice editor
 
 Revision ID: 0006_admin
-Revises: 0003_dashboard
+Revises: 0005_notifications
 Create Date: 2026-11-25 12:00:00.000000
 """
 

@@ -1,7 +1,7 @@
 """staff sessions: a per-user generation that logout and password changes bump
 
 Revision ID: 0009_staff_session
-Revises: 0007_kiosk_printing
+Revises: 0008_kiosk_printing
 Create Date: 2026-11-25 04:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_staff_session"
-down_revision: str | None = "0007_kiosk_printing"
+down_revision: str | None = "0008_kiosk_printing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

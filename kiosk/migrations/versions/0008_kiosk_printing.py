@@ -1,7 +1,7 @@
 """kiosk printing: a print backend per kiosk device, and the kiosk each visit registered at
 
-Revision ID: 0007_kiosk_printing
-Revises: 0004_retention
+Revision ID: 0008_kiosk_printing
+Revises: 0007_retention
 Create Date: 2026-11-25 04:05:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_kiosk_printing"
-down_revision: str | None = "0004_retention"
+revision: str = "0008_kiosk_printing"
+down_revision: str | None = "0007_retention"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """dashboard indexes: visits by check-in time, and the folded words of visitors' names
 
-Revision ID: 0008_dashboard_indexes
+Revision ID: 0010_dashboard_indexes
 Revises: 0009_staff_session
 Create Date: 2026-11-25 04:20:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from kiosk.services.names import name_words
 
-revision: str = "0008_dashboard_indexes"
+revision: str = "0010_dashboard_indexes"
 down_revision: str | None = "0009_staff_session"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """badges: per-site badge and print settings, print jobs
 
-Revision ID: 0003_badges
-Revises: 0001_initial
+Revision ID: 0004_badges
+Revises: 0003_dashboard
 Create Date: 2026-11-25 02:00:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_badges"
+revision: str = "0004_badges"
 down_revision: str | None = "0003_dashboard"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """retention: purge runs, daily statistics, contact-field retention, the privacy role
 
-Revision ID: 0004_retention
-Revises: 0002_kiosk
+Revision ID: 0007_retention
+Revises: 0006_admin
 Create Date: 2026-11-25 01:55:18.272725
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_retention"
+revision: str = "0007_retention"
 down_revision: str | None = "0006_admin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
