@@ -80,7 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_login(app)
 
     from kiosk.badges.routes import bp as badges_bp
-    from kiosk.dashboard.routes import bp as dashboard_bp
+    from kiosk.dashboard import bp as dashboard_bp
     from kiosk.privacy.routes import bp as privacy_bp
     from kiosk.registration.routes import bp as registration_bp
 

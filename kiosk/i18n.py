@@ -11,7 +11,7 @@ from babel import Locale
 from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import get_locale
 
 from kiosk.models import Site
@@ -25,6 +25,12 @@ def language_choices(app: Flask) -> list[tuple[str, str]]:
         name = Locale.parse(code).get_display_name(code) or code
         choices.append((code, name[:1].upper() + name[1:]))
     return choices
+
+
+def shipped_languages() -> list[str]:
+    """The languages this installation ships (LANGUAGES), in their configured order."""
+    shipped: list[str] = current_app.config["LANGUAGES"]
+    return shipped
 
 
 def current_locale() -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, render_template, request
-from flask_login import login_required
+from flask import current_app, render_template, request
 
-from kiosk.dashboard.routes import bp, current_staff
+from kiosk.dashboard.access import admin_required
+from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.services.audit import audit_actions, audit_events
 
@@ -21,11 +21,9 @@ def _day(value: str | None) -> date | None:
 
 
 @bp.route("/audit")
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def audit_log() -> str:
     """Browse and filter the audit log (filters are ids and action names: fine in a URL)."""
-    if not current_staff().is_admin:
-        abort(403)
     zone = ZoneInfo(current_app.config["AUDIT_TIMEZONE"])
     since_day, until_day = _day(request.args.get("since")), _day(request.args.get("until"))
     events, pages = audit_events(

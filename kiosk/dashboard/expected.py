@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
+from kiosk.dashboard.access import audit, current_staff, served_or_404
+from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.forms import InvitationForm
-from kiosk.dashboard.routes import audit, bp, current_staff
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.i18n import language_choices
@@ -22,7 +22,6 @@ from kiosk.services.sites import active_hosts, sites_served_by
 
 
 @bp.route("/expected/new", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def new_invitation() -> str | Response:
     """Register a visitor in advance; the kiosk then only asks them to confirm."""
     db_session = get_session()
@@ -73,14 +72,10 @@ def new_invitation() -> str | Response:
 
 
 @bp.route("/expected/<int:invitation_id>/cancel", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def cancel_invitation(invitation_id: int) -> Response:
     """Cancel an expected visit that will not happen."""
     db_session = get_session()
-    invitation = db_session.get(Invitation, invitation_id)
-    served = {site.id for site in sites_served_by(db_session, current_staff())}
-    if invitation is None or invitation.site_id not in served:
-        abort(404)
+    invitation = served_or_404(Invitation, invitation_id)
     if ButtonForm().validate_on_submit() and invitation.cancelled_at is None:
         invitation.cancelled_at = now()
         audit("cancel_invitation", "invitation", invitation.id)

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from kiosk.badges.service import configure_kiosk_printing
 from kiosk.clock import now
-from kiosk.dashboard.admin import require_admin
+from kiosk.dashboard.access import admin_required, audit, current_staff, served_or_404
+from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.forms import KioskDeviceForm, KioskPrintingForm, print_backend_choices
-from kiosk.dashboard.routes import bp, current_staff
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import KioskDevice
-from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.kiosks import (
     KioskError,
     create_device,
@@ -30,7 +28,6 @@ from kiosk.services.sites import sites_served_by
 
 
 @bp.route("/kiosks", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def kiosks() -> str:
     """The kiosks of the user's sites; admins can add one."""
     db_session = get_session()
@@ -68,30 +65,14 @@ def kiosks() -> str:
     )
 
 
-def _device_of_user(device_id: int) -> KioskDevice:
-    device = get_session().get(KioskDevice, device_id)
-    served = {site.id for site in sites_served_by(get_session(), current_staff())}
-    if device is None or device.site_id not in served:
-        abort(404)
-    return device
-
-
 def _audit(action: str, device: KioskDevice) -> None:
-    record_event(
-        get_session(),
-        actor=staff_actor(current_staff()),
-        action=action,
-        target_type="kiosk_device",
-        target_id=device.id,
-        now=now(),
-    )
+    audit(action, "kiosk_device", device.id)
 
 
 @bp.route("/kiosks/<int:device_id>/code", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def kiosk_code(device_id: int) -> str | Response:
     """A new one-time pairing code, to pair a replaced or reset browser."""
-    device = _device_of_user(device_id)
+    device = served_or_404(KioskDevice, device_id)
     if not ButtonForm().validate_on_submit():
         return redirect(url_for(".kiosks"))
     code = issue_pairing_code(device, now=now())
@@ -103,10 +84,9 @@ def kiosk_code(device_id: int) -> str | Response:
 
 
 @bp.route("/kiosks/<int:device_id>/revoke", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def kiosk_revoke(device_id: int) -> Response:
     """Stop a kiosk at once: its browser sees "not a registered kiosk" on the next tap."""
-    device = _device_of_user(device_id)
+    device = served_or_404(KioskDevice, device_id)
     if ButtonForm().validate_on_submit():
         revoke_device(device, now=now())
         _audit("revoke_kiosk", device)
@@ -119,11 +99,10 @@ FOLLOW_SITE = "site"
 
 
 @bp.route("/kiosks/<int:device_id>/printing", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def kiosk_printing(device_id: int) -> str | Response:
     """Choose how one kiosk's badges are printed, e.g. on the label printer beside it."""
-    require_admin()
-    device = _device_of_user(device_id)
+    device = served_or_404(KioskDevice, device_id)
     site_choice = dict(print_backend_choices())[device.site.print_backend]
     form = KioskPrintingForm(
         data={

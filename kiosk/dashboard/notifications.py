@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.routes import audit, bp, current_staff
+from kiosk.dashboard.access import audit, current_staff, served_or_404
+from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import (
@@ -58,7 +59,6 @@ def _error_label(code: str | None) -> str:
 
 
 @bp.route("/notifications")
-@login_required  # type: ignore[untyped-decorator]
 def notifications() -> str:
     """Failed and waiting notifications of the user's sites (visit ids and hosts, no visitor)."""
     db_session = get_session()
@@ -78,16 +78,8 @@ def notifications() -> str:
     )
 
 
-def _notification_of_user(notification_id: int) -> Notification:
-    notification = get_session().get(Notification, notification_id)
-    served = {site.id for site in sites_served_by(get_session(), current_staff())}
-    if notification is None or notification.site_id not in served:
-        abort(404)
-    return notification
-
-
 def _act(notification_id: int, action: str, change: Callable[[Notification], None]) -> None:
-    notification = _notification_of_user(notification_id)
+    notification = served_or_404(Notification, notification_id)
     if not ButtonForm().validate_on_submit():
         return
     try:
@@ -105,7 +97,6 @@ def _act(notification_id: int, action: str, change: Callable[[Notification], Non
 
 
 @bp.route("/notifications/<int:notification_id>/retry", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def notification_retry(notification_id: int) -> Response:
     """Send a failed notification again."""
     _act(
@@ -117,7 +108,6 @@ def notification_retry(notification_id: int) -> Response:
 
 
 @bp.route("/notifications/<int:notification_id>/dismiss", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def notification_dismiss(notification_id: int) -> Response:
     """Set a failed notification aside (it leaves the list and the count)."""
     _act(notification_id, "dismiss_notification", dismiss_notification)

@@ -27,11 +27,12 @@ from flask import (
 )
 from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.clock import now
-from kiosk.dashboard.routes import audit, bp, current_staff, served_sites
+from kiosk.dashboard.access import audit_each, current_staff, requests_required, served_sites
+from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.i18n import language_choices
 from kiosk.models import Invitation, Visit
@@ -56,19 +57,9 @@ from kiosk.privacy.stats import DailyStats, Tally, daily_stats
 STATS_PERIODS = (7, 30, 90, 365)
 
 
-def _require_request_role() -> None:
-    if not current_staff().handles_requests:
-        abort(403)
-
-
-def _audit(action: str, target_type: str, target_ids: list[int]) -> None:
-    for target_id in target_ids:
-        audit(action, target_type, target_id)
-
-
 def _audit_records(action: str, visits: list[Visit], invitations: list[Invitation]) -> None:
-    _audit(action, "visit", [visit.id for visit in visits])
-    _audit(action, "invitation", [item.id for item in invitations])
+    audit_each(action, "visit", [visit.id for visit in visits])
+    audit_each(action, "invitation", [item.id for item in invitations])
 
 
 @bp.context_processor
@@ -133,7 +124,6 @@ def _chart(days: list[tuple[object, Tally]], width: int = 720, height: int = 160
 
 
 @bp.route("/statistics")
-@login_required  # type: ignore[untyped-decorator]
 def statistics() -> str:
     """Visits per day and per host at the user's sites, kept after the visits are erased."""
     period = request.args.get("days", 30, type=int)
@@ -167,10 +157,9 @@ def statistics() -> str:
 
 
 @bp.route("/retention")
-@login_required  # type: ignore[untyped-decorator]
+@requests_required
 def retention() -> str:
     """The purge: last run, next run, a warning when overdue, and the recent runs per site."""
-    _require_request_role()
     db_session = get_session()
     at = now()
     sites = served_sites()
@@ -209,10 +198,9 @@ def _export_form(records: PersonRecords | None = None) -> ExportForm:
 
 
 @bp.route("/requests", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@requests_required
 def requests() -> str:
     """Find one person's visits and expected visits at the user's sites."""
-    _require_request_role()
     form = PersonSearchForm()
     records: PersonRecords | None = None
     if form.validate_on_submit():
@@ -248,7 +236,6 @@ def _selected() -> tuple[list[Visit], list[Invitation]]:
 
 def _export(kind: str, render: Callable[[AccessReport, ExportForm], bytes]) -> BaseResponse:
     """An access export of the records chosen in the results, audited per record."""
-    _require_request_role()
     form = _export_form()
     if not form.validate_on_submit():
         return redirect(url_for(".requests"))
@@ -269,7 +256,7 @@ def _export(kind: str, render: Callable[[AccessReport, ExportForm], bytes]) -> B
 
 
 @bp.route("/requests/export.json", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@requests_required
 def request_export_json() -> BaseResponse:
     """Access and portability: the chosen records as JSON."""
     return _export(
@@ -281,7 +268,7 @@ def request_export_json() -> BaseResponse:
 
 
 @bp.route("/requests/export.pdf", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@requests_required
 def request_export_pdf() -> BaseResponse:
     """Access: the chosen records as a readable PDF in the person's language."""
     return _export(
@@ -293,10 +280,9 @@ def request_export_pdf() -> BaseResponse:
 
 
 @bp.route("/requests/erase", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@requests_required
 def request_erase() -> str | BaseResponse:
     """Erasure or an upheld objection: confirm, then erase the chosen records now."""
-    _require_request_role()
     visits, invitations = _selected()
     if not visits and not invitations:
         return redirect(url_for(".requests"))
@@ -319,10 +305,9 @@ def request_erase() -> str | BaseResponse:
 
 
 @bp.route("/requests/visits/<int:visit_id>", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@requests_required
 def request_visit(visit_id: int) -> str | BaseResponse:
     """Rectification: correct one visit's personal data."""
-    _require_request_role()
     site_ids = [site.id for site in served_sites()]
     found = load_visits(get_session(), [visit_id], site_ids)
     if not found:
@@ -341,10 +326,10 @@ def request_visit(visit_id: int) -> str | BaseResponse:
             },
         )
         if changed:
-            _audit("rectify_visit", "visit", [visit.id])
+            audit_each("rectify_visit", "visit", [visit.id])
             flash(_("The visit is corrected."))
         get_session().commit()
         return redirect(url_for(".request_visit", visit_id=visit.id))
-    _audit("request_view", "visit", [visit.id])
+    audit_each("request_view", "visit", [visit.id])
     get_session().commit()
     return render_template("dashboard/request_visit.html", form=form, visit=visit)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from kiosk.clock import now
+from kiosk.dashboard.access import audit, current_staff, served_or_404, served_site, served_sites
+from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.forms import ExportForm, HistoryForm
-from kiosk.dashboard.routes import audit, bp, current_staff, served_site, served_sites
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, Visit
@@ -34,12 +34,9 @@ _HISTORY = "history_search"
 
 
 @bp.route("/visits/<int:visit_id>/check-out", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def check_out(visit_id: int) -> BaseResponse:
     """Reception checks one visitor out."""
-    visit = get_session().get(Visit, visit_id)
-    if visit is None or visit.site_id not in {s.id for s in served_sites()}:
-        abort(404)
+    visit = served_or_404(Visit, visit_id)
     if ButtonForm().validate_on_submit() and check_out_visit(visit, now=now()):
         audit("check_out", "visit", visit.id)
         get_session().commit()
@@ -48,7 +45,6 @@ def check_out(visit_id: int) -> BaseResponse:
 
 
 @bp.route("/sites/<int:site_id>/check-out-all", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def check_out_all(site_id: int) -> str | BaseResponse:
     """Check out everyone still on site, for example after an evacuation (asks first)."""
     site = served_site(site_id)
@@ -63,7 +59,6 @@ def check_out_all(site_id: int) -> str | BaseResponse:
 
 
 @bp.route("/today")
-@login_required  # type: ignore[untyped-decorator]
 def today() -> str:
     """Everyone who checked in today, per site."""
     db_session = get_session()
@@ -96,7 +91,6 @@ def _query_from(data: dict[str, Any], sites: list[Site]) -> HistoryQuery:
 
 
 @bp.route("/history", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def history() -> str | BaseResponse:
     """Search past visits kept within the retention period, 50 to a page."""
     sites = served_sites()
@@ -130,7 +124,6 @@ def history() -> str | BaseResponse:
 
 
 @bp.route("/history/clear", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def history_clear() -> BaseResponse:
     """Forget the current search."""
     if ButtonForm().validate_on_submit():
@@ -139,7 +132,6 @@ def history_clear() -> BaseResponse:
 
 
 @bp.route("/export", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def export() -> str | BaseResponse:
     """The visit log of a period as CSV (the file holds personal data: the export is audited)."""
     sites = served_sites()

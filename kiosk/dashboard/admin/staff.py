@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.admin import require_admin
-from kiosk.dashboard.admin_forms import PasswordResetForm, StaffCreateForm, StaffEditForm
-from kiosk.dashboard.routes import audit, bp, served_sites
+from kiosk.dashboard.access import admin_required, audit, served_sites
+from kiosk.dashboard.admin.forms import PasswordResetForm, StaffCreateForm, StaffEditForm
+from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import StaffUser
@@ -24,7 +23,6 @@ from kiosk.services.staff_admin import (
 
 
 def _user(user_id: int) -> StaffUser:
-    require_admin()
     user = get_session().get(StaffUser, user_id)
     if user is None:
         abort(404)
@@ -36,20 +34,18 @@ def _site_choices() -> list[tuple[int, str]]:
 
 
 @bp.route("/admin/staff")
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_staff() -> str:
     """Every staff user with role, sites and status."""
-    require_admin()
     return render_template(
         "dashboard/admin/staff.html", users=staff_users(get_session()), button=ButtonForm()
     )
 
 
 @bp.route("/admin/staff/new", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_staff_new() -> str | Response:
     """Create a staff user with an initial password."""
-    require_admin()
     form = StaffCreateForm()
     form.sites.choices = _site_choices()
     if form.validate_on_submit():
@@ -80,7 +76,7 @@ def admin_staff_new() -> str | Response:
 
 
 @bp.route("/admin/staff/<int:user_id>", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_staff_edit(user_id: int) -> str | Response:
     """Change a user's role and sites."""
     user = _user(user_id)
@@ -105,14 +101,14 @@ def admin_staff_edit(user_id: int) -> str | Response:
 
 
 @bp.route("/admin/staff/<int:user_id>/deactivate", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_staff_deactivate(user_id: int) -> Response:
     """Deactivate a user: they cannot log in, and their open sessions end."""
     return _set_active(user_id, active=False)
 
 
 @bp.route("/admin/staff/<int:user_id>/reactivate", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_staff_reactivate(user_id: int) -> Response:
     """Let a deactivated user log in again."""
     return _set_active(user_id, active=True)
@@ -134,7 +130,7 @@ def _set_active(user_id: int, *, active: bool) -> Response:
 
 
 @bp.route("/admin/staff/<int:user_id>/password", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_staff_password(user_id: int) -> str | Response:
     """Set a new password for a user who forgot theirs."""
     user = _user(user_id)

@@ -9,18 +9,17 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_login import login_required
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.admin import languages, require_admin
-from kiosk.dashboard.admin_forms import SECTION_LABELS, SITE_ELEMENT_LABELS, NoticeDraftForm
-from kiosk.dashboard.routes import audit, bp, served_site
+from kiosk.dashboard.access import admin_required, audit, served_or_404, served_site
+from kiosk.dashboard.admin.forms import SECTION_LABELS, SITE_ELEMENT_LABELS, NoticeDraftForm
+from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
-from kiosk.i18n import language_choices
+from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import NoticeVersion, Site
 from kiosk.registration.forms import NoticeForm
 from kiosk.services.notice_drafts import (
@@ -41,18 +40,14 @@ from kiosk.services.qr import qr_svg
 
 
 def _notice_of_admin(notice_id: int) -> tuple[NoticeVersion, Site]:
-    require_admin()
-    notice = get_session().get(NoticeVersion, notice_id)
-    if notice is None:
-        abort(404)
+    notice = served_or_404(NoticeVersion, notice_id)
     return notice, served_site(notice.site_id)
 
 
 @bp.route("/admin/sites/<int:site_id>/notices")
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_notices(site_id: int) -> str:
     """A site's notices: per language the one the kiosk shows, the draft, and the history."""
-    require_admin()
     site = served_site(site_id)
     db_session = get_session()
     versions = notice_versions(db_session, site)
@@ -79,12 +74,11 @@ def admin_notices(site_id: int) -> str:
 
 
 @bp.route("/admin/sites/<int:site_id>/notices/<locale>/draft", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_notice_draft(site_id: int, locale: str) -> Response:
     """Open the draft in a language: the existing one, or a new one from the newest version."""
-    require_admin()
     site = served_site(site_id)
-    if locale not in languages():
+    if locale not in shipped_languages():
         abort(404)
     if not ButtonForm().validate_on_submit():
         return redirect(url_for(".admin_notices", site_id=site.id))
@@ -104,7 +98,7 @@ def admin_notice_draft(site_id: int, locale: str) -> Response:
 
 
 @bp.route("/admin/notices/<int:notice_id>", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_notice_edit(notice_id: int) -> str | Response:
     """Edit a draft, one text per element; save it, or save and publish it."""
     notice, site = _notice_of_admin(notice_id)
@@ -130,7 +124,7 @@ def admin_notice_edit(notice_id: int) -> str | Response:
 
 
 @bp.route("/admin/notices/<int:notice_id>/publish", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_notice_publish(notice_id: int) -> str | Response:
     """Publish a draft as it is (from the preview)."""
     notice, site = _notice_of_admin(notice_id)
@@ -164,7 +158,7 @@ def _publish(form: NoticeDraftForm, notice: NoticeVersion, site: Site) -> str | 
 
 
 @bp.route("/admin/notices/<int:notice_id>/discard", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_notice_discard(notice_id: int) -> Response:
     """Throw a draft away."""
     notice, site = _notice_of_admin(notice_id)
@@ -177,7 +171,7 @@ def admin_notice_discard(notice_id: int) -> Response:
 
 
 @bp.route("/admin/notices/<int:notice_id>/preview")
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_notice_preview(notice_id: int) -> str:
     """The notice exactly as the kiosk shows it, in its language, with a banner on top."""
     notice, site = _notice_of_admin(notice_id)

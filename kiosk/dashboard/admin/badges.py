@@ -8,7 +8,6 @@ from flask import Response as FlaskResponse
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.wrappers import Response
@@ -18,9 +17,9 @@ from wtforms.validators import Length, Regexp
 from kiosk.badges.presets import PRESETS
 from kiosk.badges.service import BadgeSettingsError, configure_badges, sample_badge, site_preset
 from kiosk.clock import now
-from kiosk.dashboard.admin import require_admin
+from kiosk.dashboard.access import admin_required, audit, served_site
+from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.forms import check_cups_printer, print_backend_choices
-from kiosk.dashboard.routes import audit, bp, served_site
 from kiosk.db import get_session
 
 
@@ -48,10 +47,9 @@ class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
 
 
 @bp.route("/admin/sites/<int:site_id>/badges", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_site_badges(site_id: int) -> str | Response:
     """Change how a site's badges look and how they are printed."""
-    require_admin()
     site = served_site(site_id)
     form = BadgeSettingsForm(
         data={
@@ -86,10 +84,9 @@ def admin_site_badges(site_id: int) -> str | Response:
 
 
 @bp.route("/admin/sites/<int:site_id>/badges/sample.pdf")
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_site_badge_sample(site_id: int) -> FlaskResponse:
     """A badge with made-up details in the site's current settings, to check them."""
-    require_admin()
     site = served_site(site_id)
     pdf, _token = sample_badge(
         site, preset=site_preset(site), locale=site.default_locale, now=now()

@@ -6,14 +6,14 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.admin import languages, require_admin
-from kiosk.dashboard.admin_forms import SiteForm
-from kiosk.dashboard.routes import audit, bp, served_site, served_sites
+from kiosk.dashboard.access import admin_required, audit, served_site, served_sites
+from kiosk.dashboard.admin.forms import SiteForm
+from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
+from kiosk.i18n import shipped_languages
 from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.services.admin_sites import SiteError, SiteSettings, create_site, update_site
 
@@ -33,18 +33,16 @@ NEW_SITE_DEFAULTS: dict[str, Any] = {
 
 
 @bp.route("/admin/sites")
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_sites() -> str:
     """Every site, with links to its settings, notices and hosts."""
-    require_admin()
     return render_template("dashboard/admin/sites.html", sites=served_sites())
 
 
 @bp.route("/admin/sites/new", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_site_new() -> str | Response:
     """Create a site."""
-    require_admin()
     form = SiteForm(data=NEW_SITE_DEFAULTS)
     if form.validate_on_submit():
         saved = _save(form, None)
@@ -54,10 +52,9 @@ def admin_site_new() -> str | Response:
 
 
 @bp.route("/admin/sites/<int:site_id>", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@admin_required
 def admin_site_edit(site_id: int) -> str | Response:
     """Change a site's settings."""
-    require_admin()
     site = served_site(site_id)
     form = SiteForm(obj=site)
     if form.validate_on_submit():
@@ -72,10 +69,12 @@ def _save(form: SiteForm, site: Site | None) -> Response | None:
     db_session = get_session()
     try:
         if site is None:
-            site = create_site(db_session, _settings(form), languages=languages(), now=now())
+            site = create_site(
+                db_session, _settings(form), languages=shipped_languages(), now=now()
+            )
             action = "create_site"
         else:
-            update_site(db_session, site, _settings(form), languages=languages())
+            update_site(db_session, site, _settings(form), languages=shipped_languages())
             action = "update_site"
         db_session.flush()
     except SiteError as exc:

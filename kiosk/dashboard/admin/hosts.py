@@ -3,17 +3,16 @@ their own sites; admins those of every site."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
 from werkzeug.wrappers import Response
 
-from kiosk.dashboard.admin import languages
-from kiosk.dashboard.admin_forms import HostForm, HostImportForm
-from kiosk.dashboard.routes import audit, bp, served_site, served_sites
+from kiosk.dashboard.access import audit, served_or_404, served_site, served_sites
+from kiosk.dashboard.admin.forms import HostForm, HostImportForm
+from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
-from kiosk.i18n import language_choices
+from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import Host, Site
 from kiosk.services.hosts import (
     ACTIVE_NO,
@@ -38,16 +37,7 @@ def _site_from_query() -> Site | None:
     return sites[0] if sites else None
 
 
-def _host_of_user(host_id: int) -> Host:
-    host = get_session().get(Host, host_id)
-    if host is None:
-        abort(404)
-    served_site(host.site_id)
-    return host
-
-
 @bp.route("/admin/hosts")
-@login_required  # type: ignore[untyped-decorator]
 def admin_hosts() -> str:
     """The hosts of one of the user's sites."""
     site = _site_from_query()
@@ -67,7 +57,6 @@ def admin_hosts() -> str:
 
 
 @bp.route("/admin/hosts/new", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def admin_host_new() -> str | Response:
     """Add a host to one of the user's sites."""
     chosen = _site_from_query()
@@ -81,10 +70,9 @@ def admin_host_new() -> str | Response:
 
 
 @bp.route("/admin/hosts/<int:host_id>", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def admin_host_edit(host_id: int) -> str | Response:
     """Change a host's name, email, language or whether the kiosk offers them."""
-    host = _host_of_user(host_id)
+    host = served_or_404(Host, host_id)
     form = HostForm(
         data={
             "name": host.name,
@@ -114,10 +102,10 @@ def _save(form: HostForm, site: Site, host: Host | None) -> Response | None:
     )
     try:
         if host is None:
-            host = create_host(db_session, site, details, languages=languages())
+            host = create_host(db_session, site, details, languages=shipped_languages())
             action = "create_host"
         else:
-            update_host(db_session, host, details, languages=languages())
+            update_host(db_session, host, details, languages=shipped_languages())
             action = "update_host"
         db_session.flush()
     except HostError as exc:
@@ -134,21 +122,19 @@ def _save(form: HostForm, site: Site, host: Host | None) -> Response | None:
 
 
 @bp.route("/admin/hosts/<int:host_id>/deactivate", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def admin_host_deactivate(host_id: int) -> Response:
     """Stop offering a host at the kiosk; their past visits keep naming them."""
     return _set_active(host_id, active=False)
 
 
 @bp.route("/admin/hosts/<int:host_id>/reactivate", methods=["POST"])
-@login_required  # type: ignore[untyped-decorator]
 def admin_host_reactivate(host_id: int) -> Response:
     """Offer a host at the kiosk again."""
     return _set_active(host_id, active=True)
 
 
 def _set_active(host_id: int, *, active: bool) -> Response:
-    host = _host_of_user(host_id)
+    host = served_or_404(Host, host_id)
     if ButtonForm().validate_on_submit() and host.active != active:
         host.active = active
         audit("reactivate_host" if active else "deactivate_host", "host", host.id)
@@ -157,7 +143,6 @@ def _set_active(host_id: int, *, active: bool) -> Response:
 
 
 @bp.route("/admin/hosts/import", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def admin_hosts_import() -> str:
     """Create and update hosts from a CSV file; nothing changes unless every row is good."""
     chosen = _site_from_query()
@@ -170,7 +155,7 @@ def admin_hosts_import() -> str:
         # MAX_CONTENT_LENGTH bounds the request; a larger body never gets here (413 page).
         data = form.file.data.read()
         db_session = get_session()
-        report = import_hosts_csv(db_session, site, data, languages=languages())
+        report = import_hosts_csv(db_session, site, data, languages=shipped_languages())
         if report.applied:
             db_session.flush()
             audit("import_hosts", "site", site.id)
@@ -190,7 +175,7 @@ def admin_hosts_import() -> str:
         max_rows=IMPORT_MAX_ROWS,
         yes_words=", ".join(sorted(ACTIVE_YES)),
         no_words=", ".join(sorted(ACTIVE_NO)),
-        language_codes=", ".join(languages()),
+        language_codes=", ".join(shipped_languages()),
     )
 
 
@@ -224,7 +209,7 @@ def _problem(problem: ImportProblem) -> str:
         "language_unknown": _(
             "Unknown language “%(language)s”; use one of %(languages)s, or leave it empty.",
             language=detail,
-            languages=", ".join(languages()),
+            languages=", ".join(shipped_languages()),
         ),
         "active_invalid": _(
             "“%(value)s” is not yes or no; leave it empty to keep it as it is.", value=detail

@@ -1,0 +1,56 @@
+"""The dashboard blueprint: every staff page is behind a login, checked here once.
+
+View modules import ``bp`` from here and the access helpers from ``kiosk.dashboard.access``;
+``kiosk.dashboard`` imports the view modules, so nothing imports back up and there is no cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_login.config import EXEMPT_METHODS
+from werkzeug.wrappers import Response
+
+from kiosk.clock import now
+from kiosk.extensions import login_manager
+
+bp = Blueprint("dashboard", __name__)
+
+#: Session key: when the staff user last did something (epoch seconds, from kiosk.clock).
+LAST_SEEN = "staff_seen"
+#: The only dashboard pages a visitor without a staff login may open.
+PUBLIC_ENDPOINTS = frozenset({"dashboard.login"})
+
+
+@bp.before_request
+def _expire_idle_session() -> Response | None:
+    """Log staff out after STAFF_IDLE_MINUTES without activity (background refreshes do not
+    count as activity)."""
+    if not current_user.is_authenticated:
+        return None
+    moment = now().timestamp()
+    last = session.get(LAST_SEEN)
+    idle = timedelta(minutes=int(current_app.config["STAFF_IDLE_MINUTES"]))
+    if isinstance(last, int | float) and moment - last > idle.total_seconds():
+        logout_user()
+        session.clear()
+        flash(_("You were logged out after a while without activity. Please log in again."))
+        return redirect(url_for(".login"))
+    if request.endpoint != "dashboard.on_site_live":
+        session[LAST_SEEN] = moment
+    return None
+
+
+@bp.before_request
+def _require_login() -> Response | None:
+    """Flask-Login's ``login_required`` for the whole blueprint: a page added later cannot
+    forget it."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.method in EXEMPT_METHODS:
+        return None
+    if current_app.config.get("LOGIN_DISABLED") or current_user.is_authenticated:
+        return None
+    response: Response = login_manager.unauthorized()
+    return response

@@ -1,0 +1,79 @@
+"""Who is on site now and who is expected today, per site the staff user serves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, render_template, session
+
+from kiosk.badges.service import failed_visit_ids
+from kiosk.clock import now
+from kiosk.dashboard.access import current_staff
+from kiosk.dashboard.blueprint import bp
+from kiosk.db import get_session
+from kiosk.forms import ButtonForm
+from kiosk.models import Site, StaffUser, Visit
+from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.daily import expected_today
+from kiosk.services.sites import sites_served_by
+from kiosk.services.visits import visits_on_site
+
+#: Session key: when each site's visitor list was last audited for this user.
+_AUDITED = "on_site_audited"
+#: A live-refreshing list is audited again after this long, not on every refresh.
+AUDIT_REFRESH_EVERY = timedelta(minutes=5)
+
+
+def _audit_on_site_view(user: StaffUser, sites: list[Site], *, force: bool) -> None:
+    """Record that the user saw visitor names on these sites' lists."""
+    at = now()
+    audited: dict[str, float] = session.get(_AUDITED) or {}
+    for site in sites:
+        last = audited.get(str(site.id))
+        if force or last is None or at.timestamp() - last > AUDIT_REFRESH_EVERY.total_seconds():
+            record_event(
+                get_session(),
+                actor=staff_actor(user),
+                action="view_on_site",
+                target_type="site",
+                target_id=site.id,
+                now=at,
+            )
+            audited[str(site.id)] = at.timestamp()
+    session[_AUDITED] = audited
+    get_session().commit()
+
+
+def _on_site_context() -> dict[str, Any]:
+    db_session = get_session()
+    sites = list(sites_served_by(db_session, current_staff()))
+    present = visits_on_site(db_session, [site.id for site in sites])
+    visits_by_site: dict[int, list[Visit]] = {site.id: [] for site in sites}
+    for visit in present:
+        visits_by_site[visit.site_id].append(visit)
+    return {
+        "sites": sites,
+        "visits_by_site": visits_by_site,
+        "expected_by_site": expected_today(db_session, sites, now=now()),
+        "total": len(present),
+        "failed_badges": failed_visit_ids(db_session, [site.id for site in sites]),
+        "button": ButtonForm(),
+        "live_seconds": int(current_app.config["DASHBOARD_REFRESH_SECONDS"]),
+    }
+
+
+@bp.route("/")
+def on_site() -> str:
+    """Visitors in the building now and visitors expected today, per site the user serves."""
+    context = _on_site_context()
+    _audit_on_site_view(current_staff(), context["sites"], force=True)
+    return render_template("dashboard/on_site.html", **context)
+
+
+@bp.route("/live")
+def on_site_live() -> str:
+    """The on-site lists alone, fetched by the page every few seconds to stay current."""
+    context = _on_site_context()
+    _audit_on_site_view(current_staff(), context["sites"], force=False)
+    return render_template("dashboard/_on_site_lists.html", **context)
