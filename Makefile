@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format translations compile-translations audit lock bench bench-badges \
+.PHONY: run test test-fast lint typecheck format translations compile-translations audit lock bench bench-badges \
 	bench-purge bench-checkin bench-dashboard bench-memory bench-pages clean
 
 $(STAMP): pyproject.toml
@@ -36,8 +36,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The whole suite (what .ci/run calls): lint, then every test, browser and system tests included.
 test: lint compile-translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The inner loop: no lint, no slow tests (tests/system/, browser, fuzzing, served processes).
+test-fast: compile-translations
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 # Known vulnerabilities in the locked dependencies, from PyPI's advisory data (needs
 # https://pypi.org). The lock pins every package, so nothing is installed (--no-deps
@@ -53,7 +58,7 @@ lock: $(STAMP)
 	   $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock
 
 # Extract new strings, merge them into every catalog, compile. Translate what is new in each
-# translations/<lang>/LC_MESSAGES/messages.po; tests/test_i18n.py fails until every one is done.
+# translations/<lang>/LC_MESSAGES/messages.po; tests/core/test_i18n.py fails until every one is done.
 translations: $(STAMP)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output \
 		--project kiosk -o translations/messages.pot .

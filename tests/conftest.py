@@ -49,7 +49,7 @@ def _compiled_catalogs() -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashing() -> Iterator[None]:
     """argon2id with the cheapest parameters: tests log in hundreds of times. Production keeps
-    the library's defaults; tests/test_staff_passwords.py checks those."""
+    the library's defaults; tests/dashboard/test_staff_passwords.py checks those."""
     from argon2 import PasswordHasher
 
     from kiosk.services import staff

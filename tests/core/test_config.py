@@ -72,6 +72,6 @@ def test_database_url_from_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_every_setting_is_documented_in_the_readme():
     from kiosk.config import DEFAULTS
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     missing = [key for key in DEFAULTS if f"`{key}`" not in readme]
     assert not missing, f"settings not documented in README.md: {missing}"

@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from tests.support import WebClient, demo_pairing_code, kiosk_env, run_kiosk, running_server
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from tests.support import require_file
 
 pytestmark = pytest.mark.slow
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def run_all(commands: list[list[str]]) -> None:

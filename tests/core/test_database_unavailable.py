@@ -1,7 +1,7 @@
 """A database that cannot be reached (restarting, failing over, locked too long) gets a friendly
 "try again" page with 503 in the visitor's language, never a stack trace or the driver's
 message; the server stays up and serves again once the database is back.
-(tests/test_postgres_restart.py does this for real, under load.)"""
+(tests/system/test_postgres_restart.py does this for real, under load.)"""
 
 from __future__ import annotations
 

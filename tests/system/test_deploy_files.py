@@ -20,7 +20,7 @@ from kiosk.config import DEFAULTS
 from kiosk.privacy.schedule import purge_time
 from tests.conftest import STAFF_PASSWORD
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 SYSTEMD = DEPLOY / "systemd"
 NGINX_CONF = DEPLOY / "nginx" / "kiosk.conf"

@@ -2,7 +2,7 @@
 
 Every admin route is in ADMIN_MATRIX, with the status each role gets, in the order anonymous,
 paired kiosk, reception of another site, reception of the object's site, admin (the shape of
-tests/test_permissions.py's matrix on the dashboard branch, so the two can be joined).
+tests/security/test_permissions.py's matrix on the dashboard branch, so the two can be joined).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ of another site, reception of the site, and an admin; and CSRF on every dashboar
 
 A new route fails ``test_every_route_of_the_app_is_in_a_matrix_or_public`` (and a new dashboard
 route ``test_every_dashboard_route_is_in_the_matrix``) until it is added to a matrix here or in
-tests/test_admin_permissions.py, or to PUBLIC with the reason it is public.
+tests/security/test_admin_permissions.py, or to PUBLIC with the reason it is public.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from kiosk.models import Notification
 from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
+from tests.security.test_admin_permissions import ADMIN_MATRIX
 from tests.support import assert_security_headers
-from tests.test_admin_permissions import ADMIN_MATRIX
 
 ROLES = ("anonymous", "kiosk", "reception_elsewhere", "reception", "admin")
 LOGIN = 302  # sent to the login page
@@ -250,7 +250,7 @@ def test_every_dashboard_route_is_in_the_matrix(app: Flask):
         for method in rule.methods or ()
         if method in ("GET", "POST")
     }
-    # The admin pages have a matrix of their own (tests/test_admin_permissions.py).
+    # The admin pages have a matrix of their own (tests/security/test_admin_permissions.py).
     matrices = (MATRIX, ADMIN_MATRIX)
     covered = {
         (endpoint, case.method)

@@ -79,7 +79,7 @@ def _report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     # Throttling would answer most fuzzed logins and check-outs with 429 before the form is
-    # read; tests/test_access.py tests the limits.
+    # read; tests/security/test_sessions.py tests the limits.
     app = create_app({**app_config, "RATELIMIT_ENABLED": False})
     yield app
     get_database(app).engine.dispose()

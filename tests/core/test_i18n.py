@@ -19,7 +19,7 @@ from kiosk.config import LANGUAGES
 from kiosk.i18n import site_time
 from kiosk.models import Site
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 TRANSLATIONS = ROOT / "translations"
 SOURCE_LANGUAGE = "en"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
