@@ -18,7 +18,7 @@ and session), as a real reception's would be; CSRF and everything else stay on. 
 
 The baseline (bench/baseline_app.py: one template and one INSERT a request) runs with the same
 gunicorn settings (sync workers, kiosk serve's default count, access log on) against the same
-backend, alternating with kiosk's runs; medians over --runs. Targets (issue 7): the check-in
+backend, alternating with kiosk's runs; medians over --runs. Targets: the check-in
 POST at >= 60% of the baseline's requests/s, p99 under 100 ms at 20 concurrent kiosks, no
 errors.
 """

@@ -6,7 +6,7 @@
 Times "on site now", "expected today" and a history search by name prefix three ways: through
 the app (Flask test client requests to the real dashboard views, logged in as an admin who
 serves all 10 sites), the service function alone (ORM), and the bare SQL statement; and prints
-the query plans that show which indexes answer them. Target (issue 7): each under 50 ms of
+the query plans that show which indexes answer them. Target: each under 50 ms of
 server time on SQLite and PostgreSQL. The bare statement, timed in the same run, is the
 baseline of the ratio. The visits come from bench/purge.py's generator. Medians of --repeat.
 """

@@ -6,7 +6,7 @@
 Simulated kiosks (each a paired device, see bench/checkin.py) run the full check-in — form,
 notice, confirmation, badge PDF — against `kiosk serve` with its default worker count. After
 every thousand check-ins the script reads each worker's current (VmRSS) and peak (VmHWM)
-resident memory from /proc. Targets (issue 7): peak under 150 MB per worker, and no growth
+resident memory from /proc. Targets: peak under 150 MB per worker, and no growth
 from the second to the tenth thousand: the slope of a least-squares line through those
 samples, in MB per thousand check-ins, should be about zero (the first thousand warms caches
 and is left out). The baseline is the same worker's memory before the first check-in.

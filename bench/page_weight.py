@@ -7,7 +7,7 @@ screens, and their time to first paint in headless Chromium.
 paired kiosk; each load is a fresh browser context with an empty cache, so every byte of HTML,
 CSS, JavaScript, fonts and images counts (headers included, as Chromium reports them). The
 first paint is compared with a minimal static HTML page served by the same gunicorn settings
-(bench/baseline_app.py's /blank) in the same run. Medians over --loads. Targets (issue 7):
+(bench/baseline_app.py's /blank) in the same run. Medians over --loads. Targets:
 under 200 KB for each screen. Uses Debian's Chromium (/usr/bin/chromium); never downloads one.
 """
 

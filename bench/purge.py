@@ -4,7 +4,7 @@ visitors in, and report the purge's time and rate and the worst check-in wait.
     .venv/bin/python bench/purge.py                  # SQLite in a temporary folder
     .venv/bin/python bench/purge.py --postgres URL   # also PostgreSQL, in a throwaway schema
 
-Targets (issue 6): under 60 s for the million on SQLite, and no check-in waiting more than
+Targets: under 60 s for the million on SQLite, and no check-in waiting more than
 250 ms. The check-ins run in a separate process, as a gunicorn worker would, through the app's
 own register_visit; their latency before the purge starts is the baseline the ratio uses.
 Results and the command line go in bench/README.md.

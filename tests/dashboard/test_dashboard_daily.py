@@ -577,7 +577,7 @@ class TestAuditLog:
 
 
 class TestNotificationsJoinTheDay:
-    """Issue 3 and 5 meet: the confirmation tells the truth about the host being told, and a
+    """Kiosk and dashboard meet: the confirmation tells the truth about the host being told, and a
     pre-registration with an email address queues the invitation email."""
 
     @pytest.fixture
