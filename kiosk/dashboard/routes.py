@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from kiosk import session_store
 from kiosk.badges.service import failed_visit_ids
 from kiosk.clock import now
 from kiosk.dashboard.forms import LoginForm, PasswordForm
@@ -227,6 +228,7 @@ def logout() -> Response:
     if ButtonForm().validate_on_submit():
         # Server-side: a copy of this session's cookie no longer logs anyone in.
         current_staff().end_sessions()
+        session_store.discard_all()  # the history search terms
         get_session().commit()
         logout_user()
         session.clear()

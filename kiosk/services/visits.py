@@ -18,6 +18,7 @@ from kiosk.services.codes import (
     normalise_code,
     scanned_token,
 )
+from kiosk.services.names import fold
 
 SHORT_CODE_ALPHABET = CODE_ALPHABET
 SHORT_CODE_LENGTH = 6
@@ -113,6 +114,24 @@ def register_visit(
         session.flush()
         invitation.visit_id = visit.id
     return visit
+
+
+def on_site_visit_of(session: Session, site: Site, name: str, host_id: int | None) -> Visit | None:
+    """The visit still on site at ``site`` of someone with this name (folded: no case, accents
+    or extra spaces) visiting the same host (or reception), if there is one."""
+    wanted = fold(" ".join(name.split()))
+    if not wanted:
+        return None
+    host_match = Visit.host_id.is_(None) if host_id is None else Visit.host_id == host_id
+    candidates = session.scalars(
+        select(Visit)
+        .where(Visit.site_id == site.id, Visit.checked_out_at.is_(None), host_match)
+        .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+    )
+    for visit in candidates:
+        if fold(visit.visitor_name) == wanted:
+            return visit
+    return None
 
 
 def find_badge(session: Session, site: Site, scanned: str) -> Visit | None:
