@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import Host, Invitation, KioskDevice, Site, Visit
+from kiosk.models import Host, Invitation, KioskDevice, Site, Visit, VisitNameWord
 from kiosk.services.codes import (
     CODE_ALPHABET,
     is_code,
@@ -18,7 +18,7 @@ from kiosk.services.codes import (
     normalise_code,
     scanned_token,
 )
-from kiosk.services.names import fold
+from kiosk.services.names import fold, name_words
 
 SHORT_CODE_ALPHABET = CODE_ALPHABET
 SHORT_CODE_LENGTH = 6
@@ -118,18 +118,29 @@ def register_visit(
 
 def on_site_visit_of(session: Session, site: Site, name: str, host_id: int | None) -> Visit | None:
     """The visit still on site at ``site`` of someone with this name (folded: no case, accents
-    or extra spaces) visiting the same host (or reception), if there is one."""
+    or extra spaces) visiting the same host (or reception), if there is one.
+
+    The candidates come through the name-word index (their first word), so a busy site with
+    many visitors on site reads only the few who share it."""
     wanted = fold(" ".join(name.split()))
-    if not wanted:
+    words = name_words(name)
+    if not wanted or not words:
         return None
     host_match = Visit.host_id.is_(None) if host_id is None else Visit.host_id == host_id
     candidates = session.scalars(
         select(Visit)
-        .where(Visit.site_id == site.id, Visit.checked_out_at.is_(None), host_match)
+        .join(VisitNameWord, VisitNameWord.visit_id == Visit.id)
+        .where(
+            VisitNameWord.word == words[0],
+            VisitNameWord.site_id == site.id,
+            Visit.checked_out_at.is_(None),
+            host_match,
+        )
         .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+        .limit(50)
     )
     for visit in candidates:
-        if fold(visit.visitor_name) == wanted:
+        if fold(" ".join(visit.visitor_name.split())) == wanted:
             return visit
     return None
 
