@@ -16,6 +16,7 @@ from flask_babel import get_locale
 
 from kiosk.models import Site
 from kiosk.paths import resource_dir
+from kiosk.services.first_layer import first_layer
 
 
 def language_choices(app: Flask) -> list[tuple[str, str]]:
@@ -31,6 +32,15 @@ def shipped_languages() -> list[str]:
     """The languages this installation ships (LANGUAGES), in their configured order."""
     shipped: list[str] = current_app.config["LANGUAGES"]
     return shipped
+
+
+def language_name(code: str) -> str:
+    """A language's name in the current request's language ("Englisch" for "en" in German)."""
+    try:
+        name = Locale.parse(code).get_display_name(str(get_locale() or "en")) or code
+    except (ValueError, TypeError):
+        return code
+    return name[:1].upper() + name[1:]
 
 
 def current_locale() -> str:
@@ -100,8 +110,10 @@ def _short_clock(timezone: str, locale: str) -> SiteClock:
 def init_app(app: Flask) -> None:
     """Make the language helpers available to templates."""
     app.add_template_global(current_locale)
+    app.add_template_global(language_name)
     app.add_template_filter(site_time)
     app.add_template_global(site_clock)
+    app.add_template_global(first_layer)
     app.context_processor(lambda: {"language_choices": language_choices(app)})
 
 

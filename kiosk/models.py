@@ -226,6 +226,9 @@ class NoticeVersion(Base):
     sections: Mapped[dict[str, str] | None] = mapped_column(JSON)
     #: None while a draft; once set the version is what visitors saw and never changes.
     published_at: Mapped[datetime | None]
+    #: The kiosk's first layer as it was shown, recorded because the site had no notice of
+    #: its own published (kiosk.services.first_layer); never offered as the full notice.
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Visit(Base):
@@ -687,6 +690,25 @@ class HostDailyStats(Base):
     visits: Mapped[int] = mapped_column(Integer, default=0)
     checked_out: Mapped[int] = mapped_column(Integer, default=0)
     duration_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SessionItem(Base):
+    """State of one browser session that must not travel in its cookie: a kiosk visitor's
+    details between the form and the notice, a staff member's history search terms.
+
+    The cookie carries only ``token`` (random); the rows go at the reset, when the check-in
+    is saved, at logout, and with the purge once older than their lifetime
+    (kiosk.session_store)."""
+
+    __tablename__ = "session_items"
+    __table_args__ = (Index("ix_session_items_updated_at", "updated_at"),)
+
+    #: Random, at least 128 bits; the only thing the session cookie holds of this row.
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: What it holds, e.g. "pending_visit" or "history_search".
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)  #: personal data
+    updated_at: Mapped[datetime]
 
 
 class PublishedNoticeChanged(Exception):

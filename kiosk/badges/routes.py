@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -42,6 +42,9 @@ bp = Blueprint("badges", __name__)
 
 #: The signed session key naming the visit whose badge the kiosk's browser may fetch.
 BADGE_SESSION_KEY = "badge_visit_id"
+#: When (a UNIX time) the kiosk was last allowed to fetch that badge: its check-in, or a
+#: reprint for a visitor who checked in again (kiosk.registration.routes.already_checked_in).
+BADGE_GRANTED_KEY = "badge_granted_at"
 
 
 def _pdf(data: bytes, filename: str) -> Response:
@@ -61,7 +64,11 @@ def kiosk_badge() -> Response:
     visit_id = session.get(BADGE_SESSION_KEY)
     visit = get_session().get(Visit, visit_id) if type(visit_id) is int else None
     window = timedelta(seconds=int(current_app.config["BADGE_FETCH_SECONDS"]))
-    if visit is None or visit.checked_out_at is not None or now() - visit.checked_in_at > window:
+    granted = session.get(BADGE_GRANTED_KEY)
+    since = visit.checked_in_at if visit is not None else now()
+    if type(granted) is int and visit is not None:
+        since = max(since, datetime.fromtimestamp(granted, UTC))
+    if visit is None or visit.checked_out_at is not None or now() - since > window:
         abort(404)
     response = _pdf(visit_badge_pdf(visit), "badge.pdf")
     # The confirmation page prints this in a frame of its own origin; the app's default

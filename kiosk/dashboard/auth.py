@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from kiosk import session_store
 from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff
 from kiosk.dashboard.blueprint import LAST_SEEN, bp
@@ -96,6 +97,7 @@ def logout() -> Response:
     if ButtonForm().validate_on_submit():
         # Server-side: a copy of this session's cookie no longer logs anyone in.
         current_staff().end_sessions()
+        session_store.discard_all()  # the history search terms
         get_session().commit()
         logout_user()
         session.clear()

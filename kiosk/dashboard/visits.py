@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, session, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from kiosk import session_store
 from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff, served_or_404, served_site, served_sites
 from kiosk.dashboard.blueprint import bp
@@ -29,7 +30,8 @@ from kiosk.services.invitations import site_today
 from kiosk.services.sites import host_choices
 from kiosk.services.visits import check_out_everyone, check_out_visit
 
-#: Session key holding the current history search (terms never go into a URL).
+#: The session item (kiosk.session_store) holding the current history search (terms never go
+#: into a URL, nor into the cookie).
 _HISTORY = "history_search"
 
 
@@ -96,15 +98,20 @@ def history() -> str | BaseResponse:
     sites = served_sites()
     form = _history_form(sites)
     if form.validate_on_submit():
-        session[_HISTORY] = {
-            "name": form.name.data or "",
-            "company": form.company.data or "",
-            "host": form.host.data or 0,
-            "date_from": form.date_from.data.isoformat() if form.date_from.data else "",
-            "date_to": form.date_to.data.isoformat() if form.date_to.data else "",
-        }
+        # On the server: the session cookie can be read by anyone who decodes it.
+        session_store.store(
+            _HISTORY,
+            {
+                "name": form.name.data or "",
+                "company": form.company.data or "",
+                "host": form.host.data or 0,
+                "date_from": form.date_from.data.isoformat() if form.date_from.data else "",
+                "date_to": form.date_to.data.isoformat() if form.date_to.data else "",
+            },
+        )
+        get_session().commit()
         return redirect(url_for(".history", page=1))
-    criteria = session.get(_HISTORY)
+    criteria = session_store.load(_HISTORY)
     result = None
     if request.method == "GET" and criteria:
         form.process(
@@ -127,7 +134,8 @@ def history() -> str | BaseResponse:
 def history_clear() -> BaseResponse:
     """Forget the current search."""
     if ButtonForm().validate_on_submit():
-        session.pop(_HISTORY, None)
+        session_store.discard(_HISTORY)
+        get_session().commit()
     return redirect(url_for(".history"))
 
 

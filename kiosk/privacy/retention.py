@@ -53,6 +53,7 @@ from kiosk.privacy.erasure import (
 )
 from kiosk.privacy.lock import purge_lock
 from kiosk.privacy.stats import VisitTimes
+from kiosk.session_store import erase_expired
 
 log = logging.getLogger(__name__)
 
@@ -472,6 +473,9 @@ def run_purge(
             _finish(session, run_id, PURGE_FAILED, clock.now(), error=type(exc).__name__)
             log.error("purge run %d failed: %s", run_id, type(exc).__name__)
             raise
+        # Details of check-ins never finished and old search terms (kiosk.session_store).
+        erase_expired(session, now=now)
+        session.commit()
         _finish(session, run_id, PURGE_SUCCEEDED, clock.now())
         totals = SiteCounts()
         for item in counts.sites.values():

@@ -12,7 +12,7 @@ from kiosk.extensions import limiter
 from kiosk.models import Visit
 from kiosk.registration.device import device_key
 from kiosk.registration.forms import CodeForm
-from kiosk.registration.routes import PENDING, _site, bp
+from kiosk.registration.routes import _closing_screen, _site, bp, forget_visitor, keep_pending
 from kiosk.services.invitations import InvitationError, find_invitation
 from kiosk.services.visits import VisitError, check_out, first_name
 
@@ -48,7 +48,7 @@ def check_out_badge() -> str | Response:
             )
             form.code.data = ""  # a scanner types into an empty field
         else:
-            session.clear()
+            forget_visitor()  # the goodbye still speaks the visitor's language
             session[_GOODBYE] = visit.id
             return redirect(url_for(".goodbye"))
     return render_template("registration/check_out.html", site=_site(), form=form)
@@ -61,11 +61,13 @@ def goodbye() -> str | Response:
     visit = get_session().get(Visit, visit_id) if isinstance(visit_id, int) else None
     if visit is None or visit.site_id != _site().id:
         return redirect(url_for(".welcome"))
-    return render_template(
-        "registration/goodbye.html",
-        site=_site(),
-        first_name=first_name(visit),
-        idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+    return _closing_screen(
+        render_template(
+            "registration/goodbye.html",
+            site=_site(),
+            first_name=first_name(visit),
+            idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+        )
     )
 
 
@@ -83,18 +85,17 @@ def invitation() -> str | Response:
             )
             form.code.data = ""
         else:
-            locale = session.get("locale")
-            session.clear()
-            if locale:
-                session["locale"] = locale
-            session[PENDING] = {
-                "name": found.visitor_name,
-                "company": found.company,
-                "email": found.email,
-                "host_id": found.host_id,
-                "host_query": found.host.name if found.host else "",
-                "invitation_id": found.id,
-            }
+            forget_visitor()
+            keep_pending(
+                {
+                    "name": found.visitor_name,
+                    "company": found.company,
+                    "email": found.email,
+                    "host_id": found.host_id,
+                    "host_query": found.host.name if found.host else "",
+                    "invitation_id": found.id,
+                }
+            )
             return redirect(url_for(".check_in"))
     return render_template("registration/invitation.html", site=_site(), form=form)
 

@@ -105,6 +105,13 @@ class NoticeForm(FlaskForm):  # type: ignore[misc]
     decline = SubmitField(_l("I don't want to register"))
 
 
+class AlreadyCheckedInForm(FlaskForm):  # type: ignore[misc]
+    """A visitor who seems to be checked in already: print the badge again, or go on."""
+
+    reprint = SubmitField(_l("Yes, print my badge again"))
+    someone_else = SubmitField(_l("No, I am someone else – continue"))
+
+
 class CodeForm(FlaskForm):  # type: ignore[misc]
     """One code: scanned by a barcode scanner (it types and presses Enter) or typed."""
 

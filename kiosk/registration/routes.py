@@ -1,7 +1,11 @@
 """Kiosk routes: welcome, check-in (details, privacy notice, confirmation), language, reset.
 
-Every kiosk page needs a paired device (see device.py); the state between steps lives in the
-signed session and is cleared by a reset, after a check-in and when the kiosk sits idle.
+Every kiosk page needs a paired device (see device.py). A visitor's details between the
+steps live on the server (kiosk.session_store: the signed cookie only names them); the
+visitor's chosen language lives in the cookie. Both go at the reset (the "Cancel" and "Done"
+buttons, the idle timer); the details also go when the visitor is done (check-in saved,
+declined, checked out) and back on the welcome screen, but the language stays until the
+reset, so every screen up to it speaks the visitor's language (see :func:`forget_visitor`).
 """
 
 from __future__ import annotations
@@ -22,16 +26,24 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.badges.routes import BADGE_SESSION_KEY
+from kiosk import session_store
+from kiosk.badges.routes import BADGE_GRANTED_KEY, BADGE_SESSION_KEY
 from kiosk.badges.service import last_print_outcome, needs_printer, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
-from kiosk.models import Host, Invitation, Site, Visit
+from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
 from kiosk.notifier import wake_sender
 from kiosk.registration.device import current_device
-from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
-from kiosk.services.notices import current_notice, render_notice
+from kiosk.registration.forms import (
+    AlreadyCheckedInForm,
+    CheckInForm,
+    LanguageForm,
+    NoticeForm,
+    check_in_form,
+)
+from kiosk.services.first_layer import first_layer_text
+from kiosk.services.notices import current_notice, record_generated_notice, render_notice
 from kiosk.services.notifications import (
     NotifySettings,
     arrival_messages,
@@ -40,12 +52,21 @@ from kiosk.services.notifications import (
 )
 from kiosk.services.qr import notice_qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
-from kiosk.services.visits import VisitError, VisitorDetails, first_name, register_visit
+from kiosk.services.visits import (
+    VisitError,
+    VisitorDetails,
+    first_name,
+    on_site_visit_of,
+    register_visit,
+)
 
 bp = Blueprint("registration", __name__)
 
-#: Session keys that hold one visitor's state; a reset removes them all.
+#: The session key of the language the visitor chose; only the reset removes it.
+LOCALE = "locale"
+#: The server-side item (kiosk.session_store) holding the details the visitor entered.
 PENDING = "pending_visit"
+#: Session keys of one visitor's progress (ids only); forget_visitor removes them.
 NOTICE_SHOWN = "notice_shown"
 JUST_REGISTERED = "just_registered"
 #: Endpoints a browser may use before it is paired as a kiosk.
@@ -82,17 +103,53 @@ def _site() -> Site:
     return site
 
 
+def forget_visitor() -> None:
+    """Forget everything about the current visitor but the language they chose.
+
+    The one way kiosk handlers drop a visitor's state: the screens that follow (the
+    confirmation, the goodbye, "please ask reception") still speak the visitor's language,
+    which only :func:`reset` (or a closing screen, see :func:`_closing_screen`) forgets.
+    """
+    locale = session.get(LOCALE)
+    session_store.discard_all()
+    get_session().commit()
+    session.clear()
+    if locale:
+        session[LOCALE] = locale
+
+
+def _closing_screen(page: str) -> str:
+    """A visitor's last screen, rendered in their language: the next visitor starts in the
+    site's language even if this one walks away before the reset."""
+    session.pop(LOCALE, None)
+    return page
+
+
+def pending_details() -> dict[str, Any]:
+    """The details the current visitor entered so far (kept on the server)."""
+    return session_store.load(PENDING) or {}
+
+
+def keep_pending(details: dict[str, Any]) -> None:
+    """Keep the current visitor's details on the server until the check-in or the reset."""
+    session_store.store(PENDING, details)
+    get_session().commit()
+
+
 @bp.route("/")
 def welcome() -> str:
-    """The start screen: check in, check out, invitation, language."""
-    # A new visitor starts here: the previous one's badge is no longer fetchable.
-    session.pop(BADGE_SESSION_KEY, None)
+    """The start screen: check in, check out, invitation, language.
+
+    Back here, a visitor who had started is gone: nothing they entered stays for the next
+    person who taps "Check in", and the previous one's badge is no longer fetchable."""
+    forget_visitor()
     return render_template("registration/welcome.html", site=_site())
 
 
 @bp.route("/reset")
 def reset() -> Response:
-    """Forget everything about the current visitor and go back to the start."""
+    """Forget everything about the current visitor, their language too, and start again."""
+    forget_visitor()
     session.clear()
     return redirect(url_for(".welcome"))
 
@@ -102,7 +159,7 @@ def choose_language() -> Response:
     """Switch the kiosk's language for the current visitor and stay on the same screen."""
     form = LanguageForm()
     if form.validate_on_submit() and form.locale.data in current_app.config["LANGUAGES"]:
-        session["locale"] = form.locale.data
+        session[LOCALE] = form.locale.data
     target = form.next.data if form.next.data in _LANGUAGE_RETURN else ".welcome"
     return redirect(url_for(target))
 
@@ -116,7 +173,7 @@ def check_in() -> str | Response:
     """The visitor's details; valid details go on to the privacy notice."""
     site = _site()
     db_session = get_session()
-    pending: dict[str, Any] = session.get(PENDING) or {}
+    pending = pending_details()
     form = check_in_form(site, data=pending)
     host_matches: list[Host] = []
     if form.validate_on_submit():
@@ -124,7 +181,7 @@ def check_in() -> str | Response:
         if host_error:
             form.host_query.errors.append(host_error)
         else:
-            session[PENDING] = {
+            details = {
                 "name": form.name.data,
                 "company": _value(form, "company"),
                 "purpose": _value(form, "purpose"),
@@ -135,6 +192,13 @@ def check_in() -> str | Response:
                 "ask_reception": host is None and _value(form, "ask_reception") is True,
                 "invitation_id": pending.get("invitation_id"),
             }
+            keep_pending(details)
+            # The notice is shown (again) for these details before they can be saved.
+            session.pop(NOTICE_SHOWN, None)
+            already = on_site_visit_of(db_session, site, details["name"] or "", details["host_id"])
+            if already is not None:
+                session[ALREADY] = already.id
+                return redirect(url_for(".already_checked_in"))
             return redirect(url_for(".notice"))
     if not form.is_submitted():
         # A new visitor at the form: the previous one's badge is no longer fetchable here.
@@ -217,10 +281,49 @@ def hosts() -> Response | dict[str, Any]:
     }
 
 
+#: The session key naming the on-site visit the current visitor's details match.
+ALREADY = "already_checked_in"
+
+
+@bp.route("/already", methods=["GET", "POST"])
+def already_checked_in() -> str | Response:
+    """Someone with the same name and host is still on site: the visitor is most likely
+    checking in a second time. Print their badge again rather than a second visit, badge and
+    host message; a different person of the same name checks in as usual."""
+    site = _site()
+    db_session = get_session()
+    visit_id = session.get(ALREADY)
+    visit = db_session.get(Visit, visit_id) if type(visit_id) is int else None
+    pending = pending_details()
+    if visit is None or visit.site_id != site.id or visit.checked_out_at is not None:
+        return redirect(url_for(".check_in" if pending else ".welcome"))
+    form = AlreadyCheckedInForm()
+    if form.validate_on_submit():
+        if form.someone_else.data:
+            session.pop(ALREADY, None)
+            return redirect(url_for(".notice"))
+        forget_visitor()
+        _let_kiosk_print(visit)
+        print_badge(db_session, visit, now=now())
+        return redirect(url_for(".done"))
+    return render_template("registration/already.html", site=site, form=form)
+
+
+def _let_kiosk_print(visit: Visit) -> None:
+    """Show this visit's confirmation once and let the kiosk's browser fetch its badge."""
+    session[JUST_REGISTERED] = visit.id
+    # The kiosk's browser may now fetch this visit's badge (the browser print backend).
+    session[BADGE_SESSION_KEY] = visit.id
+    session[BADGE_GRANTED_KEY] = int(now().timestamp())
+
+
 @bp.route("/notice", methods=["GET", "POST"])
 def notice() -> str | Response:
-    """The privacy notice: a short first layer, the full text, and a QR code to take it along."""
-    pending = session.get(PENDING)
+    """The privacy notice: a short first layer, the full text, and a QR code to take it along.
+
+    A check-in is saved only after this screen was shown: the visit records the notice
+    version the visitor saw (the site's full notice, or its generated first layer)."""
+    pending = pending_details()
     if not pending:
         return redirect(url_for(".check_in"))
     site = _site()
@@ -228,22 +331,41 @@ def notice() -> str | Response:
     form = NoticeForm()
     if form.validate_on_submit():
         if form.decline.data:
-            session.clear()
+            forget_visitor()
             return redirect(url_for(".declined"))
-        return _register(site, pending)
+        shown = _notice_shown(site)
+        if shown is None:
+            # Never displayed (a POST straight to /notice): show it first.
+            return redirect(url_for(".notice"))
+        return _register(site, pending, shown)
     locale = str(get_locale())
-    shown = current_notice(db_session, site, locale)
-    session[NOTICE_SHOWN] = shown.id if shown else None
+    full = current_notice(db_session, site, locale)
+    if full is not None:
+        shown = full
+    else:
+        # A site with no notice of its own: the first layer the visitor reads is recorded.
+        shown = record_generated_notice(db_session, site, locale, first_layer_text(site), now=now())
+        db_session.commit()
+    session[NOTICE_SHOWN] = shown.id
     public_url = _public_notice_url(site, locale)
     return render_template(
         "registration/notice.html",
         site=site,
         form=form,
-        notice=shown,
-        notice_text=render_notice(shown, site) if shown else None,
+        notice=full,
+        notice_text=render_notice(full, site) if full else None,
         public_url=public_url,
         public_qr=notice_qr_svg(public_url),
     )
+
+
+def _notice_shown(site: Site) -> NoticeVersion | None:
+    """The published notice version this visitor was shown at this site, if any."""
+    notice_id = session.get(NOTICE_SHOWN)
+    shown = get_session().get(NoticeVersion, notice_id) if type(notice_id) is int else None
+    if shown is None or shown.site_id != site.id or shown.published_at is None:
+        return None
+    return shown
 
 
 def _public_notice_url(site: Site, locale: str) -> str:
@@ -251,9 +373,8 @@ def _public_notice_url(site: Site, locale: str) -> str:
     return base.rstrip("/") + url_for("privacy.notice", site_id=site.id, locale=locale)
 
 
-def _register(site: Site, pending: dict[str, Any]) -> str | Response:
+def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str | Response:
     db_session = get_session()
-    notice_id = session.get(NOTICE_SHOWN)
     invitation = (
         db_session.get(Invitation, pending["invitation_id"])
         if pending.get("invitation_id")
@@ -273,7 +394,7 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
             site,
             details,
             locale=str(get_locale()),
-            notice_id=notice_id if isinstance(notice_id, int) else None,
+            notice_id=shown.id,
             invitation=invitation,
             now=now(),
             device=g.get("kiosk_device"),
@@ -283,7 +404,7 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
         db_session.rollback()
         if exc.code == "invitation_used":
             pending["invitation_id"] = None
-        session[PENDING] = pending
+            keep_pending(pending)
         return redirect(url_for(".check_in", problem=exc.code))
     # The visit, its host's notifications and (unless a printer has to be asked) its badge's
     # print record go in one transaction: one commit instead of three is most of what a
@@ -292,16 +413,13 @@ def _register(site: Site, pending: dict[str, Any]) -> str | Response:
     prints_now = needs_printer(visit)
     if not prints_now:
         print_badge(db_session, visit, now=now(), commit=False)
+    # The details entered go with the same commit: the visit holds them now.
+    session_store.discard_all()
     db_session.commit()
     if told:
         wake_sender()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale  # the confirmation still speaks the visitor's language
-    session[JUST_REGISTERED] = visit.id
-    # The kiosk's browser may now fetch this visit's badge (the browser print backend).
-    session[BADGE_SESSION_KEY] = visit.id
+    forget_visitor()  # the confirmation still speaks the visitor's language
+    _let_kiosk_print(visit)
     if prints_now:
         # After the commit: the visit is saved whatever the printer does. Printer trouble
         # never fails a check-in: print_badge records it and returns.
@@ -350,18 +468,18 @@ def done() -> str | Response:
         print_outcome=last_print_outcome(get_session(), visit),
         host_told=visit.host is not None and host_is_being_told(get_session(), visit),
     )
-    # The next visitor starts in the site's language, not in this visitor's.
-    session.pop("locale", None)
-    return page
+    return _closing_screen(page)
 
 
 @bp.route("/declined")
 def declined() -> str:
     """For a visitor who does not want to register: nothing was stored; ask reception."""
-    return render_template(
-        "registration/declined.html",
-        site=_site(),
-        idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+    return _closing_screen(
+        render_template(
+            "registration/declined.html",
+            site=_site(),
+            idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+        )
     )
 
 

@@ -42,6 +42,8 @@ class SiteSettings:
     dpo_contact: str | None = None
     authority_contact: str | None = None
     end_of_day: time | None = None
+    #: Days email and phone are kept after check-out; None: as long as the visit.
+    contact_retention_days: int | None = None
     webhook_url: str | None = None
     #: Kiosk field -> hidden, optional or required; fields left out keep their mode.
     field_modes: Mapping[str, str] = field(default_factory=dict)
@@ -60,6 +62,7 @@ class SiteSettings:
             dpo_contact=site.dpo_contact,
             authority_contact=site.authority_contact,
             end_of_day=site.end_of_day,
+            contact_retention_days=site.contact_retention_days,
             webhook_url=site.webhook_url,
             field_modes={name: site.field_mode(name) for name in KIOSK_FIELDS},
         )
@@ -122,6 +125,11 @@ def check_settings(
         raise SiteError("invalid", "default_locale")
     if not RETENTION_MIN_DAYS <= settings.retention_days <= RETENTION_MAX_DAYS:
         raise SiteError("invalid", "retention_days")
+    contact_days = settings.contact_retention_days
+    if contact_days is not None and not (
+        RETENTION_MIN_DAYS <= contact_days <= settings.retention_days
+    ):
+        raise SiteError("invalid", "contact_retention_days")
     for name, mode in settings.field_modes.items():
         if name not in KIOSK_FIELDS or mode not in FIELD_MODES:
             raise SiteError("invalid", f"field_{name}")
@@ -167,6 +175,7 @@ def _apply(site: Site, settings: SiteSettings) -> None:
     site.dpo_contact = (settings.dpo_contact or "").strip() or None
     site.authority_contact = (settings.authority_contact or "").strip() or None
     site.end_of_day = settings.end_of_day
+    site.contact_retention_days = settings.contact_retention_days
     site.webhook_url = settings.webhook_url or None
     for name, mode in settings.field_modes.items():
         setattr(site, f"field_{name}", mode)

@@ -99,7 +99,161 @@ register, ask at reception: someone will then accompany you during your visit.
 We make no automated decisions about you.
 """
 
-DEMO_NOTICES = {"sv": NOTICE_SV, "en": NOTICE_EN}
+NOTICE_NB = """\
+Slik behandler vi opplysningene om deg som besøkende
+
+Behandlingsansvarlig er {controller_name} ({controller_contact}). Personvernombudet vårt treffer \
+du på {dpo_contact}.
+
+Formål: vi registrerer besøkende for å vite hvem som er i bygget, slik at vi kan ivareta \
+sikkerheten til ansatte og gjester, beskytte lokalene og informasjonen her, og gjøre rede for \
+alle ved en evakuering.
+
+Behandlingsgrunnlag: berettiget interesse i adgangskontroll og sikkerhet (personvernforordningen \
+artikkel 6 nr. 1 bokstav f). Vi har avveid denne interessen mot ditt personvern, og derfor \
+registrerer vi bare det som trengs og sletter det raskt.
+
+Opplysningene: navnet ditt og, hvis du oppgir dem, firma, hvem du besøker, formålet med \
+besøket, e-post og telefon, samt når du sjekket inn og ut.
+
+Mottakere: resepsjonen, personen du besøker (som får beskjed om at du er kommet) og ved behov \
+vakter eller nødetater. Vi overfører ikke opplysningene til land utenfor EU/EØS.
+
+Lagringstid: opplysningene slettes automatisk {retention_days} dager etter at du sjekket ut.
+
+Rettighetene dine: du kan be om innsyn, retting, sletting eller begrensning av behandlingen. \
+Spør i resepsjonen eller skriv til {controller_contact}.
+
+Rett til å protestere: du kan når som helst protestere mot behandlingen av grunner som gjelder \
+din særlige situasjon. Si ifra i resepsjonen, så vurderer vi protesten.
+
+Klage: du kan klage til {authority_name} ({authority_contact}).
+
+Må du registrere deg? Bare hvis du vil bevege deg fritt i bygget. Uten registrering ordner \
+resepsjonen besøket, og noen følger deg.
+
+Vi treffer ingen automatiserte avgjørelser om deg.
+"""
+
+NOTICE_DA = """\
+Sådan behandler vi oplysninger om dig som besøgende
+
+Dataansvarlig er {controller_name} ({controller_contact}). Vores databeskyttelsesrådgiver kan \
+kontaktes på {dpo_contact}.
+
+Formål: vi registrerer besøgende for at vide, hvem der er i bygningen. Det beskytter \
+medarbejdere, gæster, lokalerne og oplysningerne her, og det gør det muligt at gøre rede for \
+alle ved en evakuering.
+
+Retsgrundlag: vores legitime interesse i adgangskontrol og sikkerhed \
+(databeskyttelsesforordningens artikel 6, stk. 1, litra f). Vi har afvejet interessen mod dit \
+privatliv og registrerer derfor kun det nødvendige og sletter det hurtigt.
+
+Oplysningerne: dit navn og, hvis du udfylder dem, firma, hvem du besøger, formålet med besøget, \
+e-mail og telefonnummer samt hvornår du tjekkede ind og ud.
+
+Modtagere: receptionen, den du besøger (som får besked om din ankomst) og om nødvendigt \
+sikkerhedspersonale eller redningsberedskab. Oplysningerne overføres ikke til lande uden for \
+EU/EØS.
+
+Opbevaring: oplysningerne slettes automatisk {retention_days} dage efter, at du har tjekket ud.
+
+Dine rettigheder: du kan få indsigt i oplysningerne, få dem berigtiget eller slettet og få \
+behandlingen begrænset. Spørg i receptionen eller skriv til {controller_contact}.
+
+Ret til indsigelse: du kan til enhver tid gøre indsigelse mod behandlingen af grunde, der \
+vedrører din særlige situation. Sig det i receptionen, så behandler vi indsigelsen.
+
+Klage: du kan klage til {authority_name} ({authority_contact}).
+
+Skal du registreres? Kun hvis du vil færdes frit i bygningen. Uden registrering arrangerer \
+receptionen dit besøg, og nogen følger dig.
+
+Vi træffer ingen automatiske afgørelser om dig.
+"""
+
+NOTICE_FI = """\
+Näin käsittelemme kävijän tietoja
+
+Rekisterinpitäjä on {controller_name} ({controller_contact}). Tietosuojavastaavamme tavoitat \
+osoitteesta {dpo_contact}.
+
+Tarkoitus: rekisteröimme kävijät, jotta tiedämme, keitä rakennuksessa on. Se suojaa \
+henkilökuntaa, vieraita, tiloja ja täällä olevaa tietoa, ja sen avulla kaikki voidaan laskea \
+evakuoinnin aikana.
+
+Oikeusperuste: oikeutettu etumme kulunvalvontaan ja turvallisuuteen (tietosuoja-asetuksen 6 \
+artiklan 1 kohdan f alakohta). Olemme punninneet etua yksityisyyttäsi vasten, joten tallennamme \
+vain tarpeellisen ja poistamme sen pian.
+
+Tiedot: nimesi sekä, jos annat ne, yrityksesi, kenen luona vierailet, käynnin tarkoitus, \
+sähköposti ja puhelinnumero sekä sisään- ja uloskirjautumisen ajat.
+
+Vastaanottajat: vastaanotto, henkilö, jonka luona vierailet (hän saa tiedon saapumisestasi), ja \
+tarvittaessa vartijat tai pelastusviranomaiset. Tietoja ei siirretä EU:n/ETA:n ulkopuolelle.
+
+Säilytysaika: tiedot poistetaan automaattisesti {retention_days} päivän kuluttua \
+uloskirjautumisesta.
+
+Oikeutesi: voit pyytää pääsyä tietoihisi, niiden oikaisemista tai poistamista sekä käsittelyn \
+rajoittamista. Kysy vastaanotosta tai kirjoita osoitteeseen {controller_contact}.
+
+Vastustamisoikeus: voit milloin tahansa vastustaa käsittelyä erityiseen tilanteeseesi liittyvällä \
+perusteella. Kerro siitä vastaanotossa, niin arvioimme vastustuksesi.
+
+Valitus: voit tehdä valituksen valvontaviranomaiselle {authority_name} ({authority_contact}).
+
+Onko rekisteröityminen pakollista? Vain jos haluat liikkua rakennuksessa itsenäisesti. Ilman \
+rekisteröitymistä vastaanotto järjestää käyntisi ja joku saattaa sinua.
+
+Emme tee sinusta automaattisia päätöksiä.
+"""
+
+NOTICE_DE = """\
+So verarbeiten wir Ihre Daten als Besucherin oder Besucher
+
+Verantwortlich ist {controller_name} ({controller_contact}). Unseren Datenschutzbeauftragten \
+erreichen Sie unter {dpo_contact}.
+
+Zweck: Wir erfassen Besuchende, um zu wissen, wer sich im Gebäude aufhält. Das schützt \
+Beschäftigte, Gäste, die Räume und die Informationen hier, und im Notfall können wir alle \
+Personen erfassen.
+
+Rechtsgrundlage: unser berechtigtes Interesse an Zutrittskontrolle und Sicherheit (Art. 6 Abs. 1 \
+lit. f DSGVO). Wir haben dieses Interesse gegen Ihre Privatsphäre abgewogen; deshalb erfassen wir \
+nur das Nötige und löschen es bald.
+
+Die Daten: Ihr Name und, wenn Sie sie angeben, Firma, wen Sie besuchen, Zweck des Besuchs, \
+E-Mail und Telefonnummer sowie die Zeiten Ihrer An- und Abmeldung.
+
+Empfänger: der Empfang, die Person, die Sie besuchen (sie erfährt von Ihrer Ankunft), und bei \
+Bedarf Sicherheitsdienst oder Rettungskräfte. Eine Übermittlung in Länder außerhalb der EU/des \
+EWR findet nicht statt.
+
+Speicherdauer: Ihre Daten werden {retention_days} Tage nach Ihrer Abmeldung automatisch gelöscht.
+
+Ihre Rechte: Sie können Auskunft, Berichtigung, Löschung und Einschränkung der Verarbeitung \
+verlangen. Fragen Sie am Empfang oder schreiben Sie an {controller_contact}.
+
+Widerspruchsrecht: Sie können der Verarbeitung jederzeit aus Gründen widersprechen, die sich aus \
+Ihrer besonderen Situation ergeben. Sagen Sie es am Empfang; wir prüfen Ihren Widerspruch.
+
+Beschwerde: Sie können sich bei {authority_name} ({authority_contact}) beschweren.
+
+Müssen Sie sich anmelden? Nur, wenn Sie sich allein im Gebäude bewegen möchten. Ohne Anmeldung \
+organisiert der Empfang Ihren Besuch, und jemand begleitet Sie.
+
+Wir treffen keine automatisierten Entscheidungen über Sie.
+"""
+
+DEMO_NOTICES = {
+    "sv": NOTICE_SV,
+    "en": NOTICE_EN,
+    "nb": NOTICE_NB,
+    "da": NOTICE_DA,
+    "fi": NOTICE_FI,
+    "de": NOTICE_DE,
+}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,22 +28,89 @@ class NoticeError(Exception):
     """A notice text that cannot be published, with the reason."""
 
 
-def current_notice(session: Session, site: Site, locale: str) -> NoticeVersion | None:
-    """The newest published notice in this language, else in the site's default language."""
-    for wanted in (locale, site.default_locale):
-        notice = session.scalar(
-            select(NoticeVersion)
-            .where(
-                NoticeVersion.site_id == site.id,
-                NoticeVersion.locale == wanted,
-                NoticeVersion.published_at.is_not(None),
-            )
-            .order_by(NoticeVersion.version.desc())
-            .limit(1)
+#: The full notice's language when none is published in the visitor's: English, which most
+#: visitors read, before the site's own (see :func:`current_notice`).
+FALLBACK_LOCALE = "en"
+
+
+def current_notice(
+    session: Session, site: Site, locale: str, *, fallback: bool = True
+) -> NoticeVersion | None:
+    """The newest published notice in this language; else (``fallback``) in English, else
+    in the site's language, else in any language; None when the site published none.
+
+    Notices recorded from the generated first layer (``generated``) are never the full text.
+    """
+    published = (
+        select(NoticeVersion)
+        .where(
+            NoticeVersion.site_id == site.id,
+            NoticeVersion.published_at.is_not(None),
+            NoticeVersion.generated.is_(False),
         )
-        if notice is not None:
-            return notice
+        .order_by(NoticeVersion.version.desc())
+    )
+    notice = session.scalar(published.where(NoticeVersion.locale == locale).limit(1))
+    if notice is not None or not fallback:
+        return notice
+    newest: dict[str, NoticeVersion] = {}
+    for candidate in session.scalars(published):
+        newest.setdefault(candidate.locale, candidate)
+    for wanted in (FALLBACK_LOCALE, site.default_locale, *sorted(newest)):
+        if wanted in newest:
+            return newest[wanted]
     return None
+
+
+def languages_without_notice(session: Session, site: Site, languages: Sequence[str]) -> list[str]:
+    """The languages (of ``languages``, in order) in which the site has published no notice."""
+    published = set(
+        session.scalars(
+            select(NoticeVersion.locale).where(
+                NoticeVersion.site_id == site.id,
+                NoticeVersion.published_at.is_not(None),
+                NoticeVersion.generated.is_(False),
+            )
+        )
+    )
+    return [code for code in languages if code not in published]
+
+
+def record_generated_notice(
+    session: Session, site: Site, locale: str, text: str, *, now: datetime
+) -> NoticeVersion:
+    """The notice version recording ``text``, the generated first layer a visitor is shown
+    at a site that has published no notice: the newest one if its text is the same, else a
+    new published version marked ``generated`` (the caller commits)."""
+    literal = text.replace("{", "{{").replace("}", "}}")
+    newest = session.scalar(
+        select(NoticeVersion)
+        .where(
+            NoticeVersion.site_id == site.id,
+            NoticeVersion.locale == locale,
+            NoticeVersion.generated.is_(True),
+        )
+        .order_by(NoticeVersion.version.desc())
+        .limit(1)
+    )
+    if newest is not None and newest.text == literal:
+        return newest
+    latest = session.scalar(
+        select(NoticeVersion.version)
+        .where(NoticeVersion.site_id == site.id, NoticeVersion.locale == locale)
+        .order_by(NoticeVersion.version.desc())
+        .limit(1)
+    )
+    notice = NoticeVersion(
+        site_id=site.id,
+        locale=locale,
+        version=(latest or 0) + 1,
+        text=literal,
+        published_at=now,
+        generated=True,
+    )
+    session.add(notice)
+    return notice
 
 
 def site_facts(site: Site) -> Mapping[str, str]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import Host, Invitation, KioskDevice, Site, Visit
+from kiosk.models import Host, Invitation, KioskDevice, Site, Visit, VisitNameWord
 from kiosk.services.codes import (
     CODE_ALPHABET,
     is_code,
@@ -18,6 +18,7 @@ from kiosk.services.codes import (
     normalise_code,
     scanned_token,
 )
+from kiosk.services.names import fold, name_words
 
 SHORT_CODE_ALPHABET = CODE_ALPHABET
 SHORT_CODE_LENGTH = 6
@@ -113,6 +114,35 @@ def register_visit(
         session.flush()
         invitation.visit_id = visit.id
     return visit
+
+
+def on_site_visit_of(session: Session, site: Site, name: str, host_id: int | None) -> Visit | None:
+    """The visit still on site at ``site`` of someone with this name (folded: no case, accents
+    or extra spaces) visiting the same host (or reception), if there is one.
+
+    The candidates come through the name-word index (their first word), so a busy site with
+    many visitors on site reads only the few who share it."""
+    wanted = fold(" ".join(name.split()))
+    words = name_words(name)
+    if not wanted or not words:
+        return None
+    host_match = Visit.host_id.is_(None) if host_id is None else Visit.host_id == host_id
+    candidates = session.scalars(
+        select(Visit)
+        .join(VisitNameWord, VisitNameWord.visit_id == Visit.id)
+        .where(
+            VisitNameWord.word == words[0],
+            VisitNameWord.site_id == site.id,
+            Visit.checked_out_at.is_(None),
+            host_match,
+        )
+        .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+        .limit(50)
+    )
+    for visit in candidates:
+        if fold(" ".join(visit.visitor_name.split())) == wanted:
+            return visit
+    return None
 
 
 def find_badge(session: Session, site: Site, scanned: str) -> Visit | None:

@@ -12,7 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.cli import main
+from kiosk.config import LANGUAGES
 from kiosk.models import AuditEvent, Host, KioskDevice, NoticeVersion, Site, StaffUser
+from kiosk.services.notices import check_notice_text
 
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -132,7 +134,7 @@ def test_demo_is_idempotent_and_prints_the_password_once(
     password = line.split(" / ")[1].strip()
     models = (Site, Host, NoticeVersion, StaffUser, KioskDevice)
     counts = [count(session, m) for m in models]
-    assert counts == [1, 5, 2, 1, 1]
+    assert counts == [1, 5, 6, 1, 1]  # a notice in each of the six languages
     pairing = re.search(r"/pair\?code=(\w+)", first.output)
     assert pairing
 
@@ -154,7 +156,14 @@ def test_demo_is_idempotent_and_prints_the_password_once(
     assert site.dpo_contact
     assert site.controller_name
     assert "IMY" in site.authority_name
-    assert {n.locale for n in session.scalars(select(NoticeVersion))} == {"sv", "en"}
+    assert {n.locale for n in session.scalars(select(NoticeVersion))} == set(LANGUAGES)
+    # Each its own language's text, its placeholders known (issue 13 item 2).
+    texts = [n.text for n in session.scalars(select(NoticeVersion))]
+    assert len(set(texts)) == len(LANGUAGES)
+    for text in texts:
+        check_notice_text(text)
+        assert "{retention_days}" in text
+    assert "data-without-notice" not in client.get(f"/dashboard/admin/sites/{site.id}/notices").text
 
 
 def test_demo_reset_password(runner: FlaskCliRunner, client: FlaskClient):

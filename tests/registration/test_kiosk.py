@@ -179,7 +179,9 @@ def test_public_notice_page_needs_no_kiosk(client: FlaskClient, site: Any):
     assert "deleted automatically 21 days" in page.text
     german = client.get(f"/privacy/{site.id}/de").text
     assert '<html lang="de">' in german
-    assert "raderas automatiskt 21 dagar" in german  # no German text: the site's own
+    # No German text: the English one (before the site's own), and the page says so in German.
+    assert "deleted automatically 21 days" in german
+    assert "Englisch" in german
     assert client.get(f"/privacy/{site.id}/xx").status_code == 404
     assert client.get("/privacy/9999/en").status_code == 404
 

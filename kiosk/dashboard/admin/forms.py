@@ -142,6 +142,21 @@ class SiteForm(FlaskForm):  # type: ignore[misc]
         ],
         description=_l("Days after check-out; the privacy notice states the same number."),
     )
+    contact_retention_days = IntegerField(
+        _l("Keep email and phone for (days)"),
+        validators=[
+            Optional(),
+            NumberRange(
+                RETENTION_MIN_DAYS,
+                RETENTION_MAX_DAYS,
+                message=_l("Please give a number of days from %(min)s to %(max)s."),
+            ),
+        ],
+        description=_l(
+            "Days after check-out, if the site asks for them and keeps them for less time "
+            "than the visit. Empty: as long as the visit. The privacy notice states it."
+        ),
+    )
     field_company = _field_mode(_l("Company"))
     field_host = _field_mode(_l("Host"))
     field_purpose = _field_mode(_l("Purpose"))
@@ -175,6 +190,18 @@ class SiteForm(FlaskForm):  # type: ignore[misc]
     authority_name = _text(_AUTHORITY, 200, required=True)
     authority_contact = _text(_l("Supervisory authority's contact details"), 300)
     submit = SubmitField(_l("Save"))
+
+    def validate_contact_retention_days(self, field: IntegerField) -> None:
+        days, visit_days = field.data, self.retention_days.data
+        if days is not None and isinstance(visit_days, int) and days > visit_days:
+            raise ValidationError(
+                str(
+                    _l(
+                        "Email and phone cannot be kept longer than the visit (%(days)s days).",
+                        days=visit_days,
+                    )
+                )
+            )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

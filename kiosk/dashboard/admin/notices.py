@@ -35,7 +35,12 @@ from kiosk.services.notice_drafts import (
     save_draft,
     start_draft,
 )
-from kiosk.services.notices import PLACEHOLDERS, current_notice, render_notice
+from kiosk.services.notices import (
+    PLACEHOLDERS,
+    current_notice,
+    languages_without_notice,
+    render_notice,
+)
 from kiosk.services.qr import qr_svg
 
 
@@ -61,7 +66,8 @@ def admin_notices(site_id: int) -> str:
                 # current_notice falls back to the site's language; that is not this one's.
                 "current": current if current is not None and current.locale == code else None,
                 "draft": find_draft(db_session, site, code),
-                "versions": [v for v in versions if v.locale == code],
+                # Versions recorded from the generated first layer are not the site's notices.
+                "versions": [v for v in versions if v.locale == code and not v.generated],
             }
         )
     return render_template(
@@ -70,6 +76,10 @@ def admin_notices(site_id: int) -> str:
         languages=by_language,
         button=ButtonForm(),
         missing_site=[_label(key) for key in missing_site_elements(site)],
+        without_notice=[
+            dict(language_choices(current_app))[code]
+            for code in languages_without_notice(db_session, site, shipped_languages())
+        ],
     )
 
 

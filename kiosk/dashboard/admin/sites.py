@@ -99,6 +99,7 @@ def _settings(form: SiteForm) -> SiteSettings:
         timezone=form.timezone.data or "",
         default_locale=form.default_locale.data or "",
         retention_days=int(form.retention_days.data),
+        contact_retention_days=form.contact_retention_days.data,
         controller_name=form.controller_name.data or "",
         controller_contact=form.controller_contact.data or "",
         authority_name=form.authority_name.data or "",

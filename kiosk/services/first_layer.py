@@ -1,0 +1,170 @@
+"""The privacy notice's first layer: every GDPR Art. 13 element in one short line, computed
+from the site's settings in the reader's language (GDPR.md in the project notes).
+
+The kiosk's notice screen, the public notice page and, for a site without a notice of its own,
+the notice version a visit records (:func:`first_layer_text`) all come from :func:`first_layer`,
+so what a visitor read is what was recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from kiosk.models import Site
+
+#: The elements in the order they are shown; each GDPR.md row 1-12 is in one of them, and the
+#: right to object has its own (Art. 21(4)).
+ELEMENT_KEYS = (
+    "controller",  # 1, 2
+    "purposes",  # 3
+    "legal_basis",  # 4, 5
+    "recipients",  # 6
+    "transfers",  # 7
+    "storage",  # 8
+    "rights",  # 9
+    "objection",  # Art. 21(4)
+    "complaints",  # 10
+    "requirement",  # 11
+    "automated_decisions",  # 12
+)
+
+#: Webhook hosts whose service is known by name (the rest are named by their host).
+_WEBHOOK_SERVICES = (
+    ("hooks.slack.com", "Slack"),
+    ("webhook.office.com", "Microsoft Teams"),
+    ("outlook.office.com", "Microsoft Teams"),
+    ("logic.azure.com", "Microsoft Teams"),
+    ("discord.com", "Discord"),
+    ("discordapp.com", "Discord"),
+    ("chat.googleapis.com", "Google Chat"),
+)
+
+
+@dataclass(frozen=True)
+class Element:
+    """One element of the first layer: a heading and its lines."""
+
+    key: str
+    heading: str
+    lines: tuple[str, ...]
+
+
+def webhook_service(url: str | None) -> str | None:
+    """The name of the service a webhook URL delivers to ("Slack"), else its host; None
+    without a webhook. The host is not secret (the URL's path is, and is never shown)."""
+    if not url:
+        return None
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return None
+    for suffix, service in _WEBHOOK_SERVICES:
+        if host == suffix or host.endswith("." + suffix):
+            return service
+    return host or None
+
+
+def first_layer(site: Site) -> list[Element]:
+    """The first layer in the current request's language, from the site's settings."""
+    controller = [f"{site.controller_name}, {site.controller_contact}"]
+    if site.dpo_contact:
+        controller.append(_("Data protection officer: %(contact)s", contact=site.dpo_contact))
+    service = webhook_service(site.webhook_url)
+    recipients = [_("Reception, the person you visit and, when needed, security staff.")]
+    if service:
+        recipients.append(
+            _(
+                "Each arrival is also posted to %(service)s with your name: a service run by "
+                "another company for us.",
+                service=service,
+            )
+        )
+        transfers = _(
+            "%(service)s may handle the arrival message outside the EU/EEA. Ask reception "
+            "about the safeguards; the rest of your details stay with us in the EU/EEA.",
+            service=service,
+        )
+    else:
+        transfers = _("None: your details are not sent outside the EU/EEA.")
+    storage = [
+        ngettext(
+            "Deleted automatically %(num)d day after you check out.",
+            "Deleted automatically %(num)d days after you check out.",
+            site.retention_days,
+        )
+    ]
+    asks_contact = site.field_email != "hidden" or site.field_phone != "hidden"
+    if site.contact_days < site.retention_days and asks_contact:
+        storage.append(
+            ngettext(
+                "Your email address and phone number: %(num)d day after you check out.",
+                "Your email address and phone number: %(num)d days after you check out.",
+                site.contact_days,
+            )
+        )
+    complaints = site.authority_name
+    if site.authority_contact:
+        complaints += f", {site.authority_contact}"
+    texts = {
+        "controller": (_("Who is responsible"), controller),
+        "purposes": (
+            _("Why"),
+            [
+                _(
+                    "To know who is in the building: for the safety of everyone here, to "
+                    "protect the premises and information, and to account for everyone in an "
+                    "emergency."
+                )
+            ],
+        ),
+        "legal_basis": (
+            _("Legal basis"),
+            [_("Our legitimate interest in security and access control (GDPR Article 6(1)(f)).")],
+        ),
+        "recipients": (_("Who sees it"), recipients),
+        "transfers": (_("Transfers outside the EU/EEA"), [transfers]),
+        "storage": (_("How long"), storage),
+        "rights": (
+            _("Your rights"),
+            [_("You can ask to see, correct or delete your details, or to limit their use.")],
+        ),
+        "objection": (
+            _("Right to object"),
+            [
+                _(
+                    "You can object to this processing at any time, for reasons relating to "
+                    "your situation. Tell reception."
+                )
+            ],
+        ),
+        "complaints": (_("Complaints"), [complaints]),
+        "requirement": (
+            _("Do you have to register?"),
+            [
+                _(
+                    "Only to move around the building on your own. If you do not register, "
+                    "reception will arrange your visit, for example with someone accompanying "
+                    "you."
+                )
+            ],
+        ),
+        "automated_decisions": (
+            _("Automated decisions"),
+            [_("None: no decision about you is made automatically.")],
+        ),
+    }
+    return [Element(key, texts[key][0], tuple(texts[key][1])) for key in ELEMENT_KEYS]
+
+
+def first_layer_text(site: Site) -> str:
+    """The first layer as plain text (headings and lines), as a notice version records it."""
+    return (
+        "\n\n".join(
+            element.heading + "\n" + "\n".join(element.lines) for element in first_layer(site)
+        )
+        + "\n"
+    )
