@@ -18,7 +18,7 @@ from kiosk import db, errors, i18n, urls
 from kiosk.app_headers import security_headers
 from kiosk.config import load_config
 from kiosk.extensions import babel, csrf, limiter, login_manager
-from kiosk.paths import resource_dir
+from kiosk.paths import make_private_dir, resource_dir
 from kiosk.schema import require_current_schema
 
 
@@ -58,7 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
     )
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    make_private_dir(Path(app.instance_path))
     load_config(app, config)
     app.logger.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("kiosk").setLevel(app.config["LOG_LEVEL"])

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 
 from kiosk.clock import SystemClock
+from kiosk.paths import make_private_dir
 
 INSTANCE_CONFIG_FILE = "kiosk.toml"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -117,7 +118,7 @@ def _instance_secret_key(instance: Path) -> str:
     Several workers may start at once: O_EXCL makes exactly one of them write the key; the
     others read what it wrote.
     """
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_dir(instance)
     path = instance / SECRET_KEY_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
