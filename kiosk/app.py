@@ -18,6 +18,7 @@ from kiosk import db, errors, i18n, urls
 from kiosk.app_headers import security_headers
 from kiosk.config import load_config
 from kiosk.extensions import babel, csrf, limiter, login_manager
+from kiosk.forms import refuse_unexpected_files
 from kiosk.paths import make_private_dir, resource_dir
 from kiosk.schema import require_current_schema
 
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from kiosk.privacy.routes import bp as privacy_bp
     from kiosk.registration.routes import bp as registration_bp
 
+    urls.init_converters(app)
     app.register_blueprint(registration_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
@@ -98,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app_fonts()
 
     app.before_request(_refuse_nul_in_query)
+    app.before_request(refuse_unexpected_files)
     app.before_request(require_current_schema)
     app.after_request(security_headers)
     i18n.init_app(app)

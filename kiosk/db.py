@@ -16,6 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION_KEY = "kiosk.db"
 
+#: The largest id any table holds on every supported database: ids are ``Integer`` columns,
+#: 32-bit on PostgreSQL (SQLite's reach 64 bits). A larger number can name no row, and binding
+#: it fails (PostgreSQL: integer out of range; SQLite beyond 64 bits: OverflowError).
+ID_MAX = 2**31 - 1
+
 log = logging.getLogger(__name__)
 
 

@@ -22,6 +22,7 @@ from kiosk.dashboard.admin import require_admin
 from kiosk.dashboard.forms import check_cups_printer, print_backend_choices
 from kiosk.dashboard.routes import audit, bp, served_site
 from kiosk.db import get_session
+from kiosk.forms import accepts_files
 
 
 class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
@@ -49,6 +50,7 @@ class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
 
 @bp.route("/admin/sites/<int:site_id>/badges", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
+@accepts_files("logo")
 def admin_site_badges(site_id: int) -> str | Response:
     """Change how a site's badges look and how they are printed."""
     require_admin()

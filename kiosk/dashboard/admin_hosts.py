@@ -12,7 +12,7 @@ from kiosk.dashboard.admin import languages
 from kiosk.dashboard.admin_forms import HostForm, HostImportForm
 from kiosk.dashboard.routes import audit, bp, served_site, served_sites
 from kiosk.db import get_session
-from kiosk.forms import ButtonForm
+from kiosk.forms import ButtonForm, accepts_files
 from kiosk.i18n import language_choices
 from kiosk.models import Host, Site
 from kiosk.services.hosts import (
@@ -158,6 +158,7 @@ def _set_active(host_id: int, *, active: bool) -> Response:
 
 @bp.route("/admin/hosts/import", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
+@accepts_files("file")
 def admin_hosts_import() -> str:
     """Create and update hosts from a CSV file; nothing changes unless every row is good."""
     chosen = _site_from_query()
