@@ -33,6 +33,27 @@ def is_plain_text(text: str) -> bool:
     return _FORBIDDEN.search(text) is None
 
 
+#: Letters (category Lo) that draw nothing: the Hangul fillers.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def has_letter_or_digit(text: str) -> bool:
+    """Whether ``text`` has a visible letter or digit (Unicode categories L and N).
+
+    A name made only of zero-width characters, joiners, soft hyphens, combining marks alone,
+    fillers, blanks, private-use or tag characters prints a blank badge.
+    """
+    return any(
+        unicodedata.category(char)[0] in "LN" and char not in _INVISIBLE_LETTERS for char in text
+    )
+
+
+def visible_name(_form: Any, field: Any) -> None:
+    """A name needs at least one letter or digit; the message is in the reader's language."""
+    if isinstance(field.data, str) and field.data and not has_letter_or_digit(field.data):
+        raise ValidationError(_l("Please enter a name with at least one letter or digit."))
+
+
 def plain_text(_form: Any, field: Any) -> None:
     """Refuse control characters and direction overrides, with a message the visitor reads."""
     if isinstance(field.data, str) and not is_plain_text(field.data):

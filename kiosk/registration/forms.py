@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from kiosk.forms import IdField, normalise_text, plain_text
+from kiosk.forms import IdField, normalise_text, plain_text, visible_name
 from kiosk.models import FIELD_HIDDEN, FIELD_REQUIRED, Site
 from kiosk.services.hosts import EMAIL_PATTERN
 
@@ -37,6 +37,7 @@ class CheckInForm(FlaskForm):  # type: ignore[misc]
         filters=[normalise_text],
         validators=[
             DataRequired(_l("Please enter your name.")),
+            visible_name,
             plain_text,
             Length(max=200, message=_TOO_LONG),
         ],
