@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from kiosk import db, errors, i18n, urls
 from kiosk.app_headers import security_headers
 from kiosk.config import load_config
+from kiosk.cookies import cookie_name, secure_cookies
 from kiosk.extensions import babel, csrf, limiter, login_manager
 from kiosk.forms import refuse_unexpected_files
 from kiosk.paths import make_private_dir, resource_dir
@@ -24,10 +25,14 @@ from kiosk.schema import require_current_schema
 
 
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
-    """The session cookie is ``Secure`` whenever the request came over HTTPS."""
+    """The session cookie is ``Secure`` whenever the request came over HTTPS, and then named
+    with the ``__Host-`` prefix (so Path=/ and no Domain, which Flask's defaults give)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+        return secure_cookies()
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return cookie_name(str(app.config["SESSION_COOKIE_NAME"]))
 
 
 class KioskFlask(Flask):

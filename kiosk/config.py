@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": None,  # base URL visitors' phones reach (privacy notice QR); default: request's
     # Dashboard
     "STAFF_IDLE_MINUTES": 30,  # staff are logged out after this long without activity
+    "STAFF_SESSION_HOURS": 12,  # and this long after their login, however active
     "DASHBOARD_REFRESH_SECONDS": 15,  # the on-site list refreshes itself this often
     "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins from one address
     "LOGIN_LIMIT_PER_USERNAME": "5 per 10 minutes",  # failed logins for one username

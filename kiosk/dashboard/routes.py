@@ -39,6 +39,8 @@ bp = Blueprint("dashboard", __name__)
 
 #: Session key: when the staff user last did something (epoch seconds, from kiosk.clock).
 _LAST_SEEN = "staff_seen"
+#: Session key: when the staff user logged in (epoch seconds); the session's absolute limit.
+_LOGGED_IN = "staff_login_at"
 #: Session key: when each site's visitor list was last audited for this user.
 _AUDITED = "on_site_audited"
 #: A live-refreshing list is audited again after this long, not on every refresh.
@@ -54,12 +56,20 @@ def current_staff() -> StaffUser:
 @bp.before_request
 def _expire_idle_session() -> Response | None:
     """Log staff out after STAFF_IDLE_MINUTES without activity (background refreshes do not
-    count as activity)."""
+    count as activity), and STAFF_SESSION_HOURS after the login however active (a session
+    without a login time, from before this limit, has ended too)."""
     if not current_user.is_authenticated:
         return None
     moment = now().timestamp()
     last = session.get(_LAST_SEEN)
+    logged_in = session.get(_LOGGED_IN)
     idle = timedelta(minutes=int(current_app.config["STAFF_IDLE_MINUTES"]))
+    hours = int(current_app.config["STAFF_SESSION_HOURS"])
+    if not isinstance(logged_in, int | float) or moment - logged_in > hours * 3600:
+        logout_user()
+        session.clear()
+        flash(_("Your session ended after %(hours)d hours. Please log in again.", hours=hours))
+        return redirect(url_for(".login"))
     if isinstance(last, int | float) and moment - last > idle.total_seconds():
         logout_user()
         session.clear()
@@ -189,7 +199,7 @@ def login() -> str | Response:
         else:
             session.clear()  # no session fixation: nothing from before the login survives
             login_user(user)
-            session[_LAST_SEEN] = now().timestamp()
+            session[_LAST_SEEN] = session[_LOGGED_IN] = now().timestamp()
             record_event(
                 db_session,
                 actor=staff_actor(user),
@@ -253,10 +263,12 @@ def change_password() -> str | Response:
                 audit("change_password", "staff_user", user.id)
                 db_session.commit()
                 # The change ended every session of the user: this one goes on with the new
-                # generation, under a fresh session.
+                # generation, under a fresh session; the login's time limit still holds.
+                logged_in = session.get(_LOGGED_IN)
                 session.clear()
                 login_user(user)
                 session[_LAST_SEEN] = now().timestamp()
+                session[_LOGGED_IN] = logged_in
                 flash(_("Your password has been changed."))
                 return redirect(url_for(".on_site"))
     return render_template("dashboard/password.html", form=form)
