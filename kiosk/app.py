@@ -17,16 +17,22 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from kiosk import db, errors, i18n, urls
 from kiosk.app_headers import security_headers
 from kiosk.config import load_config
+from kiosk.cookies import cookie_name, secure_cookies
 from kiosk.extensions import babel, csrf, limiter, login_manager
-from kiosk.paths import resource_dir
+from kiosk.forms import refuse_unexpected_files
+from kiosk.paths import make_private_dir, resource_dir
 from kiosk.schema import require_current_schema
 
 
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
-    """The session cookie is ``Secure`` whenever the request came over HTTPS."""
+    """The session cookie is ``Secure`` whenever the request came over HTTPS, and then named
+    with the ``__Host-`` prefix (so Path=/ and no Domain, which Flask's defaults give)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+        return secure_cookies()
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return cookie_name(str(app.config["SESSION_COOKIE_NAME"]))
 
 
 class KioskFlask(Flask):
@@ -58,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
     )
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    make_private_dir(Path(app.instance_path))
     load_config(app, config)
     app.logger.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("kiosk").setLevel(app.config["LOG_LEVEL"])
@@ -84,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from kiosk.privacy.routes import bp as privacy_bp
     from kiosk.registration.routes import bp as registration_bp
 
+    urls.init_converters(app)
     app.register_blueprint(registration_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
@@ -98,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app_fonts()
 
     app.before_request(_refuse_nul_in_query)
+    app.before_request(refuse_unexpected_files)
     app.before_request(require_current_schema)
     app.after_request(security_headers)
     i18n.init_app(app)

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 
 from kiosk.clock import SystemClock
+from kiosk.paths import make_private_dir
 
 INSTANCE_CONFIG_FILE = "kiosk.toml"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -47,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": None,  # base URL visitors' phones reach (privacy notice QR); default: request's
     # Dashboard
     "STAFF_IDLE_MINUTES": 30,  # staff are logged out after this long without activity
+    "STAFF_SESSION_HOURS": 12,  # and this long after their login, however active
     "DASHBOARD_REFRESH_SECONDS": 15,  # the on-site list refreshes itself this often
     "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins from one address
     "LOGIN_LIMIT_PER_USERNAME": "5 per 10 minutes",  # failed logins for one username
@@ -117,7 +119,7 @@ def _instance_secret_key(instance: Path) -> str:
     Several workers may start at once: O_EXCL makes exactly one of them write the key; the
     others read what it wrote.
     """
-    instance.mkdir(parents=True, exist_ok=True)
+    make_private_dir(instance)
     path = instance / SECRET_KEY_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

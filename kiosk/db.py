@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION_KEY = "kiosk.db"
+
+#: The largest id any table holds on every supported database: ids are ``Integer`` columns,
+#: 32-bit on PostgreSQL (SQLite's reach 64 bits). A larger number can name no row, and binding
+#: it fails (PostgreSQL: integer out of range; SQLite beyond 64 bits: OverflowError).
+ID_MAX = 2**31 - 1
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,45 @@ class Database:
     ) -> None:
         self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, pool=pool)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessionmaker, "after_commit", _checkpoint_if_overwritten)
+        event.listen(self.sessionmaker, "after_soft_rollback", _forget_overwritten_mark)
+
+
+#: Session.info key: the transaction overwrote or deleted personal data (see mark_overwritten).
+_OVERWRITTEN = "kiosk.overwritten_personal_data"
+
+
+def mark_overwritten(session: Session) -> None:
+    """Say that the session's transaction erases or corrects personal data.
+
+    On SQLite the old values stay in the write-ahead log (the -wal file) until a checkpoint
+    copies the changed pages into the database, where ``secure_delete`` has zeroed them: when
+    such a transaction commits, its session checkpoints with TRUNCATE, which also empties the
+    log. Every function that erases or rectifies calls this, so every caller gets it.
+    """
+    session.info[_OVERWRITTEN] = True
+
+
+def _forget_overwritten_mark(session: Session, _previous: Any) -> None:
+    session.info.pop(_OVERWRITTEN, None)
+
+
+def _checkpoint_if_overwritten(session: Session) -> None:
+    if not session.info.pop(_OVERWRITTEN, False):
+        return
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return  # PostgreSQL's files are the server's; VACUUM and its WAL recycling are its own
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    # The session has committed and holds no transaction; a connection of its own runs the
+    # checkpoint (no SQL may be sent on the session inside this event).
+    with engine.connect() as connection:
+        busy, _frames, _copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        connection.commit()
+    if busy:
+        # A reader still holds an older snapshot: the log is copied and emptied by the next
+        # checkpoint (SQLite's own, at 1000 pages, or the nightly purge's TRUNCATE).
+        log.warning("write-ahead log not emptied after an erasure: the database was busy")
 
 
 def make_engine(
@@ -76,10 +121,28 @@ def make_engine(
         options["pool_timeout"] = pool.timeout_seconds
         if backend == "postgresql" and "connect_timeout" not in parsed.query:
             options["connect_args"] = {"connect_timeout": pool.connect_timeout_seconds}
+    if backend == "sqlite":
+        _create_private_sqlite_file(parsed.database)
     engine = create_engine(parsed, **options)
     if backend == "sqlite":
         _tune_sqlite(engine, busy_timeout_ms)
     return engine
+
+
+def _create_private_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite database file readable by its owner only (0600).
+
+    SQLite would create it with the umask's mode (usually 0644, world-readable), and gives
+    its -wal and -shm files the database file's mode: an empty file made first is a valid,
+    empty database, and all three stay private.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (FileExistsError, FileNotFoundError):
+        return  # an existing database keeps its mode; a missing folder is SQLite's error
+    os.close(fd)
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

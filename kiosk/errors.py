@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from kiosk.forms import UnexpectedFile
 from kiosk.schema import UPGRADE_COMMAND, SchemaOutOfDate
 
 
@@ -16,14 +17,41 @@ def init_app(app: Flask) -> None:
     """Register the error pages."""
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(UnexpectedFile, _unexpected_file)
     app.register_error_handler(SchemaOutOfDate, _schema_out_of_date)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(PoolTimeoutError, _database_unavailable)
     app.register_error_handler(500, _internal_error)
 
 
+def _rollback() -> None:
+    """End the request's transaction before an error page is drawn.
+
+    The page (its layout: the signed-in user, the dashboard's warnings) reads the database
+    again; on PostgreSQL a statement that failed earlier in the request leaves the transaction
+    aborted, and every further statement, the error page's too, would fail.
+    """
+    from kiosk.db import close_session
+
+    db_session = g.get("db_session")
+    if db_session is None:
+        return
+    try:
+        db_session.rollback()
+    except DBAPIError:
+        close_session()  # a broken connection: the page's reads take a fresh one
+
+
+def _is_dashboard() -> bool:
+    return request.blueprint == "dashboard" or request.path.startswith("/dashboard/")
+
+
 def _page(status: int, title: str, message: str) -> tuple[str, int]:
-    return render_template("errors/error.html", title=title, message=message), status
+    """An error page: in the dashboard's layout (back to the dashboard) for staff pages, else
+    the kiosk's (back to the start)."""
+    _rollback()
+    template = "errors/dashboard_error.html" if _is_dashboard() else "errors/error.html"
+    return render_template(template, title=title, message=message), status
 
 
 def _http_error(error: HTTPException) -> tuple[str, int]:
@@ -42,12 +70,26 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
             _("Too many attempts"),
             _("Please wait a few minutes before you try again."),
         )
+    if status == 403 and _is_dashboard():
+        return _page(
+            403,
+            _("You do not have access to this page"),
+            _("Your account cannot open this page. Ask an administrator if you need it."),
+        )
     if status == 405:
         return _page(405, _("Not allowed"), _("This page cannot be used that way."))
     if status >= 500:
         return _internal_error(error)
     return _page(
         status, _("Something was wrong with the request"), _("Please go back and try again.")
+    )
+
+
+def _unexpected_file(_error: UnexpectedFile) -> tuple[str, int]:
+    return _page(
+        400,
+        _("A file was sent where text was expected"),
+        _("This form takes a file only where it asks for one. Please type the text instead."),
     )
 
 

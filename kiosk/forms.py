@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import BadRequest
+from wtforms import HiddenField
 from wtforms.validators import ValidationError
+
+from kiosk.db import ID_MAX
 
 # C0/C1 controls (NUL included: PostgreSQL rejects it in text), line and paragraph separators,
 # and the bidirectional overrides and isolates that can make a name display as something else.
@@ -27,6 +33,27 @@ def is_plain_text(text: str) -> bool:
     return _FORBIDDEN.search(text) is None
 
 
+#: Letters (category Lo) that draw nothing: the Hangul fillers.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def has_letter_or_digit(text: str) -> bool:
+    """Whether ``text`` has a visible letter or digit (Unicode categories L and N).
+
+    A name made only of zero-width characters, joiners, soft hyphens, combining marks alone,
+    fillers, blanks, private-use or tag characters prints a blank badge.
+    """
+    return any(
+        unicodedata.category(char)[0] in "LN" and char not in _INVISIBLE_LETTERS for char in text
+    )
+
+
+def visible_name(_form: Any, field: Any) -> None:
+    """A name needs at least one letter or digit; the message is in the reader's language."""
+    if isinstance(field.data, str) and field.data and not has_letter_or_digit(field.data):
+        raise ValidationError(_l("Please enter a name with at least one letter or digit."))
+
+
 def plain_text(_form: Any, field: Any) -> None:
     """Refuse control characters and direction overrides, with a message the visitor reads."""
     if isinstance(field.data, str) and not is_plain_text(field.data):
@@ -42,3 +69,54 @@ def collapse_spaces(text: str | None) -> str | None:
 
 class ButtonForm(FlaskForm):  # type: ignore[misc]
     """An empty form: only the CSRF token, for POST buttons."""
+
+
+class IdField(HiddenField):  # type: ignore[misc]
+    """A hidden record id: ASCII digits from 1 to :data:`kiosk.db.ID_MAX`, else no id at all.
+
+    Set by the page (a tapped suggestion), never typed: anything else (spaces, line
+    separators, another script's digits, a number beyond the database's range, a file) is
+    treated as if the field were empty, and the view falls back to what the visitor typed.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        if valuelist and isinstance(valuelist[0], str):
+            text = valuelist[0].strip(" ")
+            if re.fullmatch(r"[0-9]{1,10}", text) and 1 <= int(text) <= ID_MAX:
+                self.data = int(text)
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+
+class UnexpectedFile(BadRequest):
+    """A file was uploaded under a name the page does not take a file for."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def accepts_files(*names: str) -> Callable[[F], F]:
+    """Let a view take uploaded files under these field names (below ``login_required``).
+
+    Every other view, and every other name, refuses a file with a 400 before the view runs:
+    a file where a form expects text would otherwise reach validators and views written for
+    strings.
+    """
+
+    def mark(view: F) -> F:
+        view.accepted_files = frozenset(names)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def refuse_unexpected_files() -> None:
+    """Before every request: refuse a multipart file part the view did not ask for."""
+    if request.mimetype != "multipart/form-data" or not request.files:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    accepted: frozenset[str] = getattr(view, "accepted_files", frozenset())
+    if any(name not in accepted for name in request.files):
+        raise UnexpectedFile()

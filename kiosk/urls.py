@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, url_for
+from werkzeug.routing import IntegerConverter
+
+from kiosk.db import ID_MAX
 
 #: Stands for the row's id while the URL is built; no real id is this large.
 _PLACEHOLDER = 987_654_321_987_654_321
@@ -29,6 +32,25 @@ class IdUrl:
 
     def __call__(self, row_id: int) -> str:
         return f"{self._head}{int(row_id)}{self._tail}"
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every rule of the app: ASCII digits up to :data:`kiosk.db.ID_MAX`.
+
+    A larger number, or digits of another script (``١``, which ``int()`` reads), matches no
+    rule: a 404, as for an id that does not exist, instead of a database error.
+    """
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's
+        kwargs.setdefault("max", ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_converters(app: Flask) -> None:
+    """Bound every integer URL part; called before any blueprint adds its rules."""
+    app.url_map.converters["int"] = IdConverter
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from kiosk import session_store
 from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff
-from kiosk.dashboard.blueprint import LAST_SEEN, bp
+from kiosk.dashboard.blueprint import LAST_SEEN, LOGGED_IN, bp
 from kiosk.dashboard.forms import LoginForm, PasswordForm
 from kiosk.db import get_session
 from kiosk.extensions import limiter
@@ -60,7 +60,7 @@ def login() -> str | Response:
         else:
             session.clear()  # no session fixation: nothing from before the login survives
             login_user(user)
-            session[LAST_SEEN] = now().timestamp()
+            session[LAST_SEEN] = session[LOGGED_IN] = now().timestamp()
             record_event(
                 db_session,
                 actor=staff_actor(user),
@@ -123,10 +123,12 @@ def change_password() -> str | Response:
                 audit("change_password", "staff_user", user.id)
                 db_session.commit()
                 # The change ended every session of the user: this one goes on with the new
-                # generation, under a fresh session.
+                # generation, under a fresh session; the login's time limit still holds.
+                logged_in = session.get(LOGGED_IN)
                 session.clear()
                 login_user(user)
                 session[LAST_SEEN] = now().timestamp()
+                session[LOGGED_IN] = logged_in
                 flash(_("Your password has been changed."))
                 return redirect(url_for(".on_site"))
     return render_template("dashboard/password.html", form=form)

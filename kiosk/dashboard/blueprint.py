@@ -21,6 +21,8 @@ bp = Blueprint("dashboard", __name__)
 
 #: Session key: when the staff user last did something (epoch seconds, from kiosk.clock).
 LAST_SEEN = "staff_seen"
+#: Session key: when the staff user logged in (epoch seconds); the session's absolute limit.
+LOGGED_IN = "staff_login_at"
 #: The only dashboard pages a visitor without a staff login may open.
 PUBLIC_ENDPOINTS = frozenset({"dashboard.login"})
 
@@ -28,12 +30,20 @@ PUBLIC_ENDPOINTS = frozenset({"dashboard.login"})
 @bp.before_request
 def _expire_idle_session() -> Response | None:
     """Log staff out after STAFF_IDLE_MINUTES without activity (background refreshes do not
-    count as activity)."""
+    count as activity), and STAFF_SESSION_HOURS after the login however active (a session
+    without a login time, from before this limit, has ended too)."""
     if not current_user.is_authenticated:
         return None
     moment = now().timestamp()
     last = session.get(LAST_SEEN)
+    logged_in = session.get(LOGGED_IN)
     idle = timedelta(minutes=int(current_app.config["STAFF_IDLE_MINUTES"]))
+    hours = int(current_app.config["STAFF_SESSION_HOURS"])
+    if not isinstance(logged_in, int | float) or moment - logged_in > hours * 3600:
+        logout_user()
+        session.clear()
+        flash(_("Your session ended after %(hours)d hours. Please log in again.", hours=hours))
+        return redirect(url_for(".login"))
     if isinstance(last, int | float) and moment - last > idle.total_seconds():
         logout_user()
         session.clear()

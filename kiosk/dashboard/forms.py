@@ -9,7 +9,7 @@ from wtforms import DateField, EmailField, PasswordField, SelectField, StringFie
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from kiosk.badges.printing import valid_queue_name
-from kiosk.forms import normalise_text, plain_text
+from kiosk.forms import normalise_text, plain_text, visible_name
 from kiosk.services.hosts import EMAIL_PATTERN
 
 
@@ -69,6 +69,7 @@ class KioskDeviceForm(FlaskForm):  # type: ignore[misc]
         filters=[normalise_text],
         validators=[
             DataRequired(_l("Please name the kiosk, for example “Main entrance”.")),
+            visible_name,
             plain_text,
             Length(max=100),
         ],
@@ -137,6 +138,7 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
         filters=[normalise_text],
         validators=[
             DataRequired(_l("Please enter the visitor's name.")),
+            visible_name,
             plain_text,
             Length(max=200),
         ],

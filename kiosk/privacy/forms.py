@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from kiosk.forms import normalise_text, plain_text
+from kiosk.forms import normalise_text, plain_text, visible_name
 from kiosk.registration.forms import CheckInForm
 
 _TOO_LONG = _l("Please use at most %(max)d characters.")
@@ -74,7 +74,7 @@ class EraseForm(FlaskForm):  # type: ignore[misc]
 class RectifyForm(FlaskForm):  # type: ignore[misc]
     """Correcting a visit's personal data."""
 
-    visitor_name = _text(_l("Name"), 200, DataRequired(_l("Please enter a name.")))
+    visitor_name = _text(_l("Name"), 200, DataRequired(_l("Please enter a name.")), visible_name)
     company = _text(_l("Company"), 200)
     # The kiosk's own checks, so a correction obeys the rules the visitor's entry did.
     email = CheckInForm.email

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
+from kiosk.db import mark_overwritten
 from kiosk.models import Invitation, Site, Visit
 from kiosk.privacy.erasure import Erased, begin_write, erase_invitations, erase_visits
 from kiosk.privacy.retention import contacts_erased_at, invitation_erased_at, visit_erased_at
@@ -296,7 +297,11 @@ RECTIFIABLE = ("visitor_name", "company", "email", "phone", "purpose")
 
 
 def rectify_visit(visit: Visit, changes: Mapping[str, str | None]) -> list[str]:
-    """Correct a visit's personal data; returns the names of the fields that changed."""
+    """Correct a visit's personal data; returns the names of the fields that changed.
+
+    The visit's session checkpoints the SQLite write-ahead log when it commits, so the old
+    values do not stay in the -wal file.
+    """
     changed = []
     for name in RECTIFIABLE:
         if name not in changes:
@@ -307,6 +312,9 @@ def rectify_visit(visit: Visit, changes: Mapping[str, str | None]) -> list[str]:
         if getattr(visit, name) != value:
             setattr(visit, name, value)
             changed.append(name)
+    session = object_session(visit)
+    if changed and session is not None:
+        mark_overwritten(session)
     return changed
 
 
@@ -315,6 +323,7 @@ def erase_person(
 ) -> Erased:
     """Erase these records now, as the purge would (statistics first, derived copies too)."""
     begin_write(session)
+    mark_overwritten(session)  # the commit also empties SQLite's write-ahead log
     erased = erase_visits(session, [visit.id for visit in visits])
     erased.add(erase_invitations(session, [item.id for item in invitations]))
     return erased

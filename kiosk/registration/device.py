@@ -6,6 +6,7 @@ from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
+from kiosk.cookies import cookie_name, secure_cookies
 from kiosk.db import get_session
 from kiosk.models import KioskDevice
 from kiosk.services.kiosks import paired_device
@@ -22,7 +23,7 @@ def _serializer() -> URLSafeSerializer:
 def _cookie_claim() -> tuple[int, str] | None:
     """The device id and nonce this browser's cookie carries, if its signature holds (the
     database is not asked whether the device is still paired)."""
-    raw = request.cookies.get(COOKIE_NAME)
+    raw = request.cookies.get(cookie_name(COOKIE_NAME))
     if not raw:
         return None
     try:
@@ -55,10 +56,10 @@ def device_key() -> str:
 def remember_device(response: Response, device: KioskDevice) -> None:
     """Give the browser the cookie that makes it this kiosk device."""
     response.set_cookie(
-        COOKIE_NAME,
+        cookie_name(COOKIE_NAME),
         _serializer().dumps([device.id, device.cookie_nonce]),
         max_age=COOKIE_MAX_AGE,
         httponly=True,
         samesite="Lax",
-        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]) or request.is_secure,
+        secure=secure_cookies(),
     )

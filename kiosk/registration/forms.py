@@ -6,10 +6,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, StringField, SubmitField, TelField
+from wtforms import BooleanField, EmailField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from kiosk.forms import normalise_text, plain_text
+from kiosk.forms import IdField, normalise_text, plain_text, visible_name
 from kiosk.models import FIELD_HIDDEN, FIELD_REQUIRED, Site
 from kiosk.services.hosts import EMAIL_PATTERN
 
@@ -37,6 +37,7 @@ class CheckInForm(FlaskForm):  # type: ignore[misc]
         filters=[normalise_text],
         validators=[
             DataRequired(_l("Please enter your name.")),
+            visible_name,
             plain_text,
             Length(max=200, message=_TOO_LONG),
         ],
@@ -46,7 +47,7 @@ class CheckInForm(FlaskForm):  # type: ignore[misc]
     company = _text(_l("Company"), 200)
     host_query = _text(_l("Whom are you visiting?"), 200, autocapitalize="words")
     #: Set by tapping a suggestion (JavaScript) or a choice (without); checked by the server.
-    host_id = HiddenField(validators=[Optional(), Regexp(r"^\d{1,9}$")])
+    host_id = IdField()
     ask_reception = BooleanField(_l("I don't know – please ask reception"))
     purpose = _text(_l("Purpose of your visit"), 200)
     email = EmailField(

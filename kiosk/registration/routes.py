@@ -246,7 +246,7 @@ def _resolve_host(form: CheckInForm, site: Site) -> tuple[Host | None, list[Host
     if form.ask_reception.data:
         return None, [], None
     if form.host_id.data:
-        host = get_session().get(Host, int(form.host_id.data))
+        host = get_session().get(Host, form.host_id.data)
         if host is not None and host.site_id == site.id and host.active:
             return host, [], None
     query = form.host_query.data or ""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.forms import is_plain_text
+from kiosk.forms import has_letter_or_digit, is_plain_text
 from kiosk.models import Host, Site
 
 NAME_MAX_LENGTH = 200
@@ -65,7 +65,7 @@ def _check(name: str, email: str, locale: str | None, languages: Sequence[str]) 
         raise HostError("name_missing", "name")
     if len(name) > NAME_MAX_LENGTH:
         raise HostError("name_too_long", "name")
-    if not is_plain_text(name):
+    if not is_plain_text(name) or not has_letter_or_digit(name):
         raise HostError("name_invalid", "name")
     if not email:
         raise HostError("email_missing", "email")

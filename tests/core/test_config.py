@@ -75,3 +75,27 @@ def test_every_setting_is_documented():
     docs = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [key for key in DEFAULTS if f"`{key}`" not in docs]
     assert not missing, f"settings not documented in docs/configuration.md: {missing}"
+
+
+def test_instance_folder_and_sqlite_files_are_private(tmp_path: Path):
+    """The database holds visitors' data like the secret key: only the owner reads them."""
+    import os
+
+    from sqlalchemy import text
+
+    saved = os.umask(0o022)  # the usual umask, which would give 0755 folders and 0644 files
+    try:
+        app = make(tmp_path)
+        with get_database(app).engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (x TEXT)"))
+            connection.execute(text("INSERT INTO t VALUES ('x')"))
+            instance = tmp_path / "instance"
+            database = instance / "kiosk.sqlite3"
+            assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+            assert stat.S_IMODE(database.stat().st_mode) == 0o600
+            for suffix in ("-wal", "-shm"):  # SQLite gives these the database file's mode
+                companion = instance / f"kiosk.sqlite3{suffix}"
+                assert stat.S_IMODE(companion.stat().st_mode) == 0o600, suffix
+        get_database(app).engine.dispose()
+    finally:
+        os.umask(saved)

@@ -249,3 +249,18 @@ def test_navigation_shows_admin_to_admins_and_hosts_to_reception(
     reception = login(make_staff(username="desk", sites=(world.site,))).get("/dashboard/").text
     assert 'href="/dashboard/admin/"' not in reception
     assert 'href="/dashboard/admin/hosts"' in reception
+
+
+def test_a_reception_user_on_an_admin_page_gets_the_dashboards_403_page(
+    make_site: Any, make_staff: Any, login: Any
+):
+    """Not the kiosk's error page with a button to the kiosk (issue 13 item 12)."""
+    site = make_site()
+    reception = login(make_staff(role="reception", sites=(site,)))
+    for path in ("/dashboard/admin/", f"/dashboard/admin/sites/{site.id}/badges"):
+        response = reception.get(path)
+        assert response.status_code == 403
+        assert "You do not have access to this page" in response.text
+        assert 'class="dashboard-nav"' in response.text  # the dashboard's layout
+        assert 'class="button primary" href="/dashboard/"' in response.text
+        assert "Back to the start" not in response.text

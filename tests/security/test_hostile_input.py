@@ -3,6 +3,7 @@ header injection into emails and downloads, path traversal, spreadsheet formulas
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -409,3 +410,113 @@ def test_invitation_listing_survives_hostile_names(
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text
     assert session.scalar(select(func.count(Invitation.id))) == 1
+
+
+# --- numbers, files and error pages (issue 13 item 8) ----------------------------------------
+
+#: Values an integer form field or URL id gets from hostile or broken clients.
+NOT_AN_ID = [" ", "\t", "\r\n", "\u2028", "\u00a0", "9" * 20, str(2**63), "-1", "١", "1.5", "0x1"]
+
+
+@pytest.mark.parametrize("value", NOT_AN_ID)
+def test_host_id_that_is_not_a_number_is_a_form_answer(
+    kiosk: FlaskClient, make_host: Any, site: Site, session: Session, value: str
+):
+    make_host(site, "Hanna Host")
+    response = kiosk.post("/check-in", data={"name": "Ada Lovelace", "host_id": value})
+    _clean(response, {200, 302})
+    assert session.scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def _int_rules(app: Flask) -> list[Any]:
+    return [rule for rule in app.url_map.iter_rules() if "int:" in rule.rule]
+
+
+@pytest.mark.parametrize("huge", [2**31, 2**63, 10**20])
+def test_every_integer_url_id_beyond_the_database_range_is_404(
+    app: Flask, kiosk: FlaskClient, admin: FlaskClient, huge: int
+):
+    """Every ``<int:...>`` rule of the app, for a kiosk and an admin: a 404, never a 500 (an
+    id beyond 64 bits overflowed SQLite's integer binding)."""
+    rules = _int_rules(app)
+    assert len(rules) >= 20
+    for rule in rules:
+        values = {arg: huge if arg in rule._converters else "en" for arg in rule.arguments}
+        # Built by hand: url_for itself refuses such an id once the converter is bounded.
+        path = rule.rule
+        for arg, value in values.items():
+            path = re.sub(rf"<[^>]*:?{arg}>", str(value), path)
+        for client in (kiosk, admin):
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(path, method=method)
+                _clean(response, {404, 405})
+                assert response.status_code == 404 or method not in rule.methods, path
+
+
+def test_a_file_sent_as_a_text_field_is_a_clear_400(
+    kiosk: FlaskClient, admin: FlaskClient, site: Site, session: Session
+):
+    upload = {"name": (io.BytesIO(b"Ada Lovelace"), "name.txt"), "host_query": "x"}
+    response = kiosk.post("/check-in", data=upload, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "A file was sent where text was expected" in response.text
+    assert session.scalar(select(func.count()).select_from(Visit)) == 0
+    # A page that takes a file takes it only under its own name.
+    response = admin.post(
+        f"/dashboard/admin/hosts/import?site={site.id}",
+        data={"site": (io.BytesIO(b"1"), "site.txt"), "file": (io.BytesIO(b"x"), "h.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+
+
+@pytest.fixture
+def failing_statement_routes(app: Flask) -> Flask:
+    """Routes whose request runs a statement the database refuses and then fails, as a bug
+    would: the error page must still render, on PostgreSQL too, where the failed statement
+    aborts the transaction until a rollback."""
+    from flask import abort
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from kiosk.db import get_session
+
+    def fail_then(then: Any) -> Any:
+        def view() -> Any:
+            # Swallowed, as careless code would: the transaction stays aborted.
+            with contextlib.suppress(DBAPIError):
+                get_session().execute(text("SELECT no_such_column FROM sites"))
+            return then()
+
+        return view
+
+    def missing() -> Any:
+        abort(404)
+
+    def forbidden() -> Any:
+        abort(403)
+
+    def bug() -> Any:
+        raise RuntimeError("a bug")
+
+    for name, then in (("missing", missing), ("forbidden", forbidden), ("bug", bug)):
+        app.add_url_rule(f"/dashboard/test-{name}", f"dashboard.test_{name}", fail_then(then))
+    return app
+
+
+@pytest.mark.parametrize(("name", "status"), [("missing", 404), ("forbidden", 403), ("bug", 500)])
+def test_error_pages_roll_back_before_rendering(
+    failing_statement_routes: Flask,
+    admin: FlaskClient,
+    name: str,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
+):
+    failing_statement_routes.config["PROPAGATE_EXCEPTIONS"] = False
+    response = admin.get(f"/dashboard/test-{name}")
+    assert response.status_code == status, response.text[:500]
+    assert "<!doctype html>" in response.text.lower()
+    # The staff user's own page: the dashboard layout, which reads the database again.
+    assert 'href="/dashboard/"' in response.text
+    errors = [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
+    assert all("\n" not in r.getMessage() and not r.exc_info for r in errors), errors

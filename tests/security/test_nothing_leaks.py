@@ -278,6 +278,61 @@ def test_served_cycle_leaves_no_trace_in_logs_database_or_instance_folder(
     assert folder_leaks(instance) == []
 
 
+def database_files_leaks(app: Flask) -> list[str]:
+    """The SQLite database file and its -wal and -shm files, read as bytes (nothing on
+    PostgreSQL, whose files are the server's)."""
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        return []
+    instance = Path(app.instance_path)
+    files = [instance / f"kiosk.sqlite3{suffix}" for suffix in ("", "-wal", "-shm")]
+    found = []
+    for path in files:
+        data = path.read_bytes() if path.exists() else b""
+        found += [f"{path.name}: {secret}" for secret in SECRETS if secret.encode() in data]
+    return found
+
+
+def test_erasure_and_rectification_leave_no_old_value_in_the_write_ahead_log(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, make_staff: Any, login: Any
+):
+    """A data-subject request that erases or corrects a visit leaves no copy of the old values
+    in the database's files: neither in free pages of the file (secure_delete) nor in the
+    write-ahead log, which keeps every changed page until a checkpoint (issue 13 item 6)."""
+    site = make_site()
+    admin: FlaskClient = login(make_staff(role="admin"))
+    make_visit(site, "Kept Visitor", email="kept@example.com")  # shares the database pages
+    corrected = make_visit(site, NAME, email=EMAIL, phone=PHONE)
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        assert database_files_leaks(app)  # the files hold the data before: the check sees it
+
+    # Rectification: every personal field of one visit changes.
+    response = admin.post(
+        f"/dashboard/requests/visits/{corrected.id}",
+        data={"visitor_name": "Other Person", "email": "other@example.org", "phone": "+46 8 1"},
+    )
+    assert response.status_code == 302, response.text
+    session.expire_all()
+    assert session.get(Visit, corrected.id).visitor_name == "Other Person"  # type: ignore[union-attr]
+    session.commit()  # ends the test's own read transaction, as a finished request does
+    assert database_leaks(get_database(app).engine) == []
+    assert database_files_leaks(app) == []
+
+    # Erasure of another visit of the person.
+    erased_id = make_visit(site, NAME, email=EMAIL, phone=PHONE).id
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        assert database_files_leaks(app)
+    response = admin.post(
+        "/dashboard/requests/erase",
+        data={"visit": erased_id, "reason": "erasure", "confirm": "y", "submit": "1"},
+    )
+    assert response.status_code == 302, response.text
+    assert session.scalar(select(Visit.visitor_name).where(Visit.id == erased_id)) is None
+    session.commit()  # ends the test's own read transaction, as a finished request does
+
+    assert database_leaks(get_database(app).engine) == []
+    assert database_files_leaks(app) == []
+
+
 def test_the_leak_checks_find_what_is_there(
     app: Flask, make_site: Any, make_visit: Any, tmp_path: Path
 ):

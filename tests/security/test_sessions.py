@@ -107,7 +107,7 @@ class TestSessionFixation:
         assert "planted_by_attacker" not in after
         # A new session, not the old one: even the CSRF secret of before is gone.
         assert after.get("csrf_token") != before["csrf_token"]
-        assert set(after) <= {"_user_id", "_fresh", "_id", "staff_seen"}, after
+        assert set(after) <= {"_user_id", "_fresh", "_id", "staff_seen", "staff_login_at"}, after
         assert client.get_cookie("session").value != before_cookie.value  # type: ignore[union-attr]
         # Whoever holds the cookie from before the login is not logged in by it.
         other = app.test_client()
@@ -338,4 +338,4 @@ def test_kiosk_cookies_are_secure_over_https(
         flags = [flag.strip().lower() for flag in cookie.split(";")]
         assert {"secure", "httponly", "samesite=lax"} <= set(flags), cookie
     names = {c.split("=")[0] for c in response.headers.getlist("Set-Cookie")}
-    assert "kiosk_device" in names
+    assert "__Host-kiosk_device" in names  # Secure, so with the __Host- prefix

@@ -21,6 +21,7 @@ from kiosk.dashboard.access import admin_required, audit, served_site
 from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.forms import check_cups_printer, print_backend_choices
 from kiosk.db import get_session
+from kiosk.forms import accepts_files
 
 
 class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
@@ -48,6 +49,7 @@ class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
 
 @bp.route("/admin/sites/<int:site_id>/badges", methods=["GET", "POST"])
 @admin_required
+@accepts_files("logo")
 def admin_site_badges(site_id: int) -> str | Response:
     """Change how a site's badges look and how they are printed."""
     site = served_site(site_id)

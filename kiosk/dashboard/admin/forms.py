@@ -30,7 +30,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from kiosk.forms import is_plain_text, normalise_text, plain_text
+from kiosk.forms import is_plain_text, normalise_text, plain_text, visible_name
 from kiosk.i18n import language_choices
 from kiosk.models import (
     FIELD_HIDDEN,
@@ -121,7 +121,7 @@ _AUTHORITY = _l("Supervisory authority")
 class SiteForm(FlaskForm):  # type: ignore[misc]
     """Every setting of a site."""
 
-    name = _text(_l("Site name"), 100, required=True)
+    name = _text(_l("Site name"), 100, required=True, check=visible_name)
     timezone = _text(
         _l("Time zone"),
         64,
@@ -266,7 +266,7 @@ class HostForm(FlaskForm):  # type: ignore[misc]
     """A host: whom visitors come to see."""
 
     site = SelectField(_l("Site"), coerce=int, validate_choice=True)
-    name = _text(_l("Name"), 200, required=True)
+    name = _text(_l("Name"), 200, required=True, check=visible_name)
     email = EmailField(
         _l("Email"),
         filters=[normalise_text],
@@ -340,6 +340,7 @@ class StaffCreateForm(FlaskForm):  # type: ignore[misc]
         _l("Username"),
         80,
         required=True,
+        check=visible_name,
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
     role = SelectField(_l("Role"), validate_choice=True)

@@ -11,7 +11,7 @@ from kiosk.dashboard.access import audit, served_or_404, served_site, served_sit
 from kiosk.dashboard.admin.forms import HostForm, HostImportForm
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
-from kiosk.forms import ButtonForm
+from kiosk.forms import ButtonForm, accepts_files
 from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import Host, Site
 from kiosk.services.hosts import (
@@ -143,6 +143,7 @@ def _set_active(host_id: int, *, active: bool) -> Response:
 
 
 @bp.route("/admin/hosts/import", methods=["GET", "POST"])
+@accepts_files("file")
 def admin_hosts_import() -> str:
     """Create and update hosts from a CSV file; nothing changes unless every row is good."""
     chosen = _site_from_query()
