@@ -312,7 +312,7 @@ def notify_run(once: bool) -> None:
     """Deliver notifications: for deployments that set NOTIFY_IN_SERVER to false."""
     import signal
 
-    from kiosk.notifier import NotificationSender, deliver_due
+    from kiosk.notifications.sender import NotificationSender, deliver_due
 
     _require_schema()
     app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -36,7 +36,7 @@ class KioskServer(BaseApplication):  # type: ignore[misc]
 def _start_notification_sender(worker: Any) -> None:
     """gunicorn ``post_worker_init``: each worker delivers notifications in a thread of its own
     (the thread must start after the fork, so it runs here rather than in ``kiosk serve``)."""
-    from kiosk.notifier import NotificationSender
+    from kiosk.notifications.sender import NotificationSender
 
     app = worker.wsgi
     if app.config["NOTIFY_IN_SERVER"]:
@@ -45,7 +45,7 @@ def _start_notification_sender(worker: Any) -> None:
 
 def _stop_notification_sender(_server: Any, worker: Any) -> None:
     """gunicorn ``worker_exit``: let a send in progress finish."""
-    from kiosk.notifier import EXTENSION_KEY
+    from kiosk.notifications.sender import EXTENSION_KEY
 
     sender = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get(EXTENSION_KEY)
     if sender is not None:

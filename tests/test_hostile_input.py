@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.models import Host, Invitation, Site, Visit
-from kiosk.services.delivery import MailSettings
+from kiosk.notifications.transports import MailSettings
 from kiosk.services.notifications import (
     NotifySettings,
     build_email,

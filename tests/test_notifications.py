@@ -33,7 +33,7 @@ from kiosk.models import (
     PrintJob,
     Visit,
 )
-from kiosk.notifier import EXTENSION_KEY, NotificationSender, deliver_due
+from kiosk.notifications.sender import EXTENSION_KEY, NotificationSender, deliver_due
 from kiosk.services.invitations import create_invitation
 from kiosk.services.notifications import (
     QUEUE_FULL,

@@ -20,9 +20,9 @@ from kiosk.models import (
     NOTIFY_INVITATION_EMAIL,
     Notification,
 )
-from kiosk.notifier import wake_sender
+from kiosk.notifications.sender import wake_sender
+from kiosk.notifications.transports import MailSettings
 from kiosk.services.audit import record_site_views
-from kiosk.services.delivery import MailSettings
 from kiosk.services.notifications import (
     QUEUE_FULL,
     NotificationError,

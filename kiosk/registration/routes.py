@@ -28,7 +28,7 @@ from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
 from kiosk.models import Host, Invitation, Site, Visit
-from kiosk.notifier import wake_sender
+from kiosk.notifications.sender import wake_sender
 from kiosk.registration.device import current_device
 from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
 from kiosk.services.notices import current_notice, render_notice

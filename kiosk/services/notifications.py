@@ -1,9 +1,10 @@
 """Host notifications and invitation emails: an outbox in the database.
 
 A check-in (or an invitation) only adds rows here, rendered in the reader's language; a sender
-outside the request (kiosk/notifier.py) claims them one at a time, delivers them, and retries
-with backoff. The queue is bounded: beyond ``NOTIFY_QUEUE_LIMIT`` pending entries a new one is
-recorded as failed ("queue full") for the dashboard, and the check-in goes on regardless.
+outside the request (kiosk/notifications/sender.py) claims them one at a time, delivers them,
+and retries with backoff. The queue is bounded: beyond ``NOTIFY_QUEUE_LIMIT`` pending entries a
+new one is recorded as failed ("queue full") for the dashboard, and the check-in goes on
+regardless.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from kiosk.models import (
     Site,
     Visit,
 )
-from kiosk.services.delivery import DeliveryError, MailSettings, post_webhook, send_email
+from kiosk.notifications.transports import DeliveryError, MailSettings, post_webhook, send_email
 from kiosk.services.qr import qr_png
 
 log = logging.getLogger(__name__)

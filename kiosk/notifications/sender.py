@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from kiosk.clock import Clock
 from kiosk.db import get_database
 from kiosk.models import NOTIFY_FAILED, Notification
-from kiosk.services.delivery import DeliveryError, MailSettings
+from kiosk.notifications.transports import DeliveryError, MailSettings
 from kiosk.services.notifications import (
     NotifySettings,
     claim_notification,
@@ -32,7 +32,7 @@ from kiosk.services.notifications import (
 
 log = logging.getLogger(__name__)
 
-EXTENSION_KEY = "kiosk.notifier"
+EXTENSION_KEY = "kiosk.notifications.sender"
 #: A served sender takes this many entries per pass (it comes back at once when there are more).
 BATCH = 20
 
