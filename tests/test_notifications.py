@@ -33,18 +33,17 @@ from kiosk.models import (
     PrintJob,
     Visit,
 )
-from kiosk.notifications.sender import EXTENSION_KEY, NotificationSender, deliver_due
-from kiosk.services.invitations import create_invitation
-from kiosk.services.notifications import (
+from kiosk.notifications.messages import queue_arrival_notifications, send_invitation_email
+from kiosk.notifications.outbox import (
     QUEUE_FULL,
     STALE_CLAIM,
     NotifySettings,
     claim_notification,
-    queue_arrival_notifications,
     release_stale_claims,
     retry_delay,
-    send_invitation_email,
 )
+from kiosk.notifications.sender import EXTENSION_KEY, NotificationSender, deliver_due
+from kiosk.services.invitations import create_invitation
 from tests.servers import Hook, Inbox, silent_port, smtp_server, webhook_server
 from tests.support import free_port
 

@@ -20,10 +20,7 @@ from kiosk.models import (
     NOTIFY_INVITATION_EMAIL,
     Notification,
 )
-from kiosk.notifications.sender import wake_sender
-from kiosk.notifications.transports import MailSettings
-from kiosk.services.audit import record_site_views
-from kiosk.services.notifications import (
+from kiosk.notifications.outbox import (
     QUEUE_FULL,
     NotificationError,
     dismiss_notification,
@@ -31,6 +28,9 @@ from kiosk.services.notifications import (
     outstanding_notifications,
     retry_notification,
 )
+from kiosk.notifications.sender import wake_sender
+from kiosk.notifications.transports import MailSettings
+from kiosk.services.audit import record_site_views
 from kiosk.services.sites import sites_served_by
 
 

@@ -28,16 +28,16 @@ from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
 from kiosk.models import Host, Invitation, Site, Visit
+from kiosk.notifications.messages import arrival_messages
+from kiosk.notifications.outbox import (
+    NotifySettings,
+    host_is_being_told,
+    queue_arrival_messages,
+)
 from kiosk.notifications.sender import wake_sender
 from kiosk.registration.device import current_device
 from kiosk.registration.forms import CheckInForm, LanguageForm, NoticeForm, check_in_form
 from kiosk.services.notices import current_notice, render_notice
-from kiosk.services.notifications import (
-    NotifySettings,
-    arrival_messages,
-    host_is_being_told,
-    queue_arrival_messages,
-)
 from kiosk.services.qr import notice_qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
 from kiosk.services.visits import VisitError, VisitorDetails, first_name, register_visit

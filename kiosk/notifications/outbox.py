@@ -1,30 +1,21 @@
-"""Host notifications and invitation emails: an outbox in the database.
+"""The outbox: host notifications and invitation emails wait in the database until sent.
 
-A check-in (or an invitation) only adds rows here, rendered in the reader's language; a sender
-outside the request (kiosk/notifications/sender.py) claims them one at a time, delivers them,
-and retries with backoff. The queue is bounded: beyond ``NOTIFY_QUEUE_LIMIT`` pending entries a
-new one is recorded as failed ("queue full") for the dashboard, and the check-in goes on
-regardless.
+A check-in (or an invitation) only adds rows here, already rendered (kiosk.notifications.messages);
+the sender (kiosk.notifications.sender) claims them one at a time, delivers them, and retries
+with backoff. The queue is bounded: beyond ``NOTIFY_QUEUE_LIMIT`` pending entries a new one is
+recorded as failed ("queue full") for the dashboard, and the check-in goes on regardless. The
+dashboard lists what failed or waits, and retries or dismisses it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime as email_date
-from email.utils import make_msgid
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
-from flask import current_app, has_request_context, request
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask import current_app
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
@@ -33,7 +24,6 @@ from kiosk.models import (
     NOTIFY_FAILED,
     NOTIFY_HOST_EMAIL,
     NOTIFY_HOST_WEBHOOK,
-    NOTIFY_INVITATION_EMAIL,
     NOTIFY_PENDING,
     NOTIFY_SENDING,
     NOTIFY_SENT,
@@ -43,8 +33,7 @@ from kiosk.models import (
     Site,
     Visit,
 )
-from kiosk.notifications.transports import DeliveryError, MailSettings, post_webhook, send_email
-from kiosk.services.qr import qr_png
+from kiosk.notifications.transports import DeliveryError, MailSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +44,6 @@ QUEUE_FULL = "QueueFull"
 STALE_CLAIM = timedelta(minutes=10)
 #: Retries never wait longer than this.
 MAX_RETRY_DELAY = timedelta(hours=1)
-#: The file name of the QR code attached to an invitation email.
-INVITATION_QR_FILENAME = "invitation-qr.png"
 
 
 @dataclass(frozen=True)
@@ -81,7 +68,8 @@ class NotifySettings:
         )
 
 
-def _settings(settings: NotifySettings | None) -> NotifySettings:
+def notify_settings(settings: NotifySettings | None = None) -> NotifySettings:
+    """``settings``, else the current app's."""
     return settings or NotifySettings.from_config(current_app.config)
 
 
@@ -98,31 +86,6 @@ class ArrivalMessage:
     body: str
 
 
-def arrival_messages(visit: Visit, settings: NotifySettings | None = None) -> list[ArrivalMessage]:
-    """What a check-in sets off: an email to the host, and the site's webhook call, rendered
-    (nothing is written). Needs an app context (for the catalogs).
-
-    The host's email is in the host's language (else the site's); the webhook speaks the
-    site's language.
-    """
-    settings = _settings(settings)
-    site = visit.site
-    host = visit.host
-    messages = []
-    if host is not None and host.email and settings.email_enabled:
-        locale = host.locale or site.default_locale
-        with force_locale(locale):
-            subject, body = _host_email(visit, host, site, locale)
-        messages.append(ArrivalMessage(NOTIFY_HOST_EMAIL, host.email, subject, body))
-    if site.webhook_url:
-        with force_locale(site.default_locale):
-            text = _arrival_text(visit, host, site)
-        # {"text": ...} is what Slack and Teams incoming webhooks both read.
-        body = json.dumps({"text": text}, ensure_ascii=False)
-        messages.append(ArrivalMessage(NOTIFY_HOST_WEBHOOK, site.webhook_url, None, body))
-    return messages
-
-
 def queue_arrival_messages(
     session: Session,
     visit: Visit,
@@ -132,9 +95,9 @@ def queue_arrival_messages(
     settings: NotifySettings | None = None,
 ) -> list[Notification]:
     """Put a visit's rendered arrival messages in the outbox; the caller commits."""
-    settings = _settings(settings)
+    settings = notify_settings(settings)
     return [
-        _queue(
+        queue_notification(
             session,
             settings,
             kind=message.kind,
@@ -150,50 +113,7 @@ def queue_arrival_messages(
     ]
 
 
-def queue_arrival_notifications(
-    session: Session, visit: Visit, *, now: datetime, settings: NotifySettings | None = None
-) -> list[Notification]:
-    """Queue what a check-in sets off (:func:`arrival_messages`); the caller commits."""
-    settings = _settings(settings)
-    messages = arrival_messages(visit, settings)
-    return queue_arrival_messages(session, visit, messages, now=now, settings=settings)
-
-
-def send_invitation_email(
-    session: Session,
-    invitation: Invitation,
-    *,
-    now: datetime,
-    settings: NotifySettings | None = None,
-) -> Notification | None:
-    """Queue the invitation email to the expected visitor, in the invitation's language.
-
-    It carries the date, site and host, the typable code, and a PNG QR code that holds the
-    invitation's token and nothing else (added when sent). Returns None when the invitation
-    has no email address or email is not configured (``SMTP_HOST``). Needs an app context;
-    the caller commits.
-    """
-    settings = _settings(settings)
-    if not invitation.email or not settings.email_enabled:
-        return None
-    site = invitation.site
-    with force_locale(invitation.locale):
-        subject, body = _invitation_email(invitation, site, _notice_url(settings, site, invitation))
-    return _queue(
-        session,
-        settings,
-        kind=NOTIFY_INVITATION_EMAIL,
-        site=site,
-        invitation=invitation,
-        host=invitation.host,
-        recipient=invitation.email,
-        subject=subject,
-        body=body,
-        now=now,
-    )
-
-
-def _queue(
+def queue_notification(
     session: Session,
     settings: NotifySettings,
     *,
@@ -207,6 +127,8 @@ def _queue(
     invitation: Invitation | None = None,
     host: Host | None = None,
 ) -> Notification:
+    """Add a rendered message to the outbox (or record it failed when the queue is full); the
+    caller commits."""
     # Two check-ins at the same moment may both see room for one more: the bound is a
     # safeguard against a dead mail server filling the database, not an exact quota.
     full = pending_count(session) >= settings.queue_limit
@@ -240,99 +162,6 @@ def pending_count(session: Session) -> int:
         .where(Notification.status.in_((NOTIFY_PENDING, NOTIFY_SENDING)))
     )
     return int(count or 0)
-
-
-# Rendering (inside force_locale) -------------------------------------------------------------
-
-
-def _visitor_label(name: str, company: str | None) -> str:
-    return f"{name} ({company})" if company else name
-
-
-def _host_email(visit: Visit, host: Host, site: Site, locale: str) -> tuple[str, str]:
-    arrived = format_time(
-        visit.checked_in_at, "short", tzinfo=ZoneInfo(site.timezone), locale=locale
-    )
-    visitor = _visitor_label(visit.visitor_name, visit.company)
-    subject = _("Your visitor %(visitor)s has arrived", visitor=visit.visitor_name)
-    lines = [
-        _("Hello %(name)s,", name=host.name),
-        "",
-        _(
-            "%(visitor)s checked in at %(site)s at %(time)s and is waiting for you at reception.",
-            visitor=visitor,
-            site=site.name,
-            time=arrived,
-        ),
-        "",
-        _footer(site),
-    ]
-    return subject, "\n".join(lines) + "\n"
-
-
-def _footer(site: Site) -> str:
-    text: str = _("This is an automatic message from the visitor registration at %(site)s.")
-    return text % {"site": site.name}
-
-
-def _slack_escaped(text: str) -> str:
-    # Slack reads <...> as links and mentions; a visitor's name must stay plain text.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _arrival_text(visit: Visit, host: Host | None, site: Site) -> str:
-    visitor = _visitor_label(visit.visitor_name, visit.company)
-    if host is None:
-        text = _(
-            "%(visitor)s has arrived at %(site)s and asks for reception.",
-            visitor=visitor,
-            site=site.name,
-        )
-    else:
-        text = _(
-            "%(visitor)s has arrived at %(site)s to see %(host)s.",
-            visitor=visitor,
-            site=site.name,
-            host=host.name,
-        )
-    return _slack_escaped(text)
-
-
-def _notice_url(settings: NotifySettings, site: Site, invitation: Invitation) -> str | None:
-    base = settings.public_url or (request.host_url if has_request_context() else None)
-    if not base:
-        return None
-    return f"{base.rstrip('/')}/privacy/{site.id}/{invitation.locale}"
-
-
-def _invitation_email(
-    invitation: Invitation, site: Site, notice_url: str | None
-) -> tuple[str, str]:
-    day = format_date(invitation.expected_on, "full", locale=invitation.locale)
-    subject = _("Your visit to %(site)s on %(date)s", site=site.name, date=day)
-    lines = [
-        _("Hello %(name)s,", name=invitation.visitor_name),
-        "",
-        _("You are expected at %(site)s on %(date)s.", site=site.name, date=day),
-    ]
-    if invitation.host is not None:
-        lines.append(_("Your host is %(host)s.", host=invitation.host.name))
-    lines += [
-        "",
-        _(
-            "When you arrive, scan the attached QR code at the reception kiosk, or choose "
-            "“%(button)s” and type the code %(code)s.",
-            button=_("I have an invitation"),
-            code=invitation.code,
-        ),
-    ]
-    if notice_url:
-        lines += ["", _("How we handle your personal data: %(url)s", url=notice_url)]
-    lines += [
-        "",
-        _footer(site),
-    ]
-    return subject, "\n".join(lines) + "\n"
 
 
 # Delivering ----------------------------------------------------------------------------------
@@ -390,52 +219,6 @@ def claim_notification(session: Session, notification_id: int, *, now: datetime)
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount == 1
-
-
-_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def one_line(value: str) -> str:
-    """A header value: control characters and line breaks become spaces (no injection)."""
-    return " ".join(_LINE_BREAKING.sub(" ", value).split())
-
-
-def build_email(
-    notification: Notification, mail: MailSettings, *, now: datetime, qr_token: str | None
-) -> EmailMessage:
-    """The email of a notification; ``qr_token`` adds the invitation's QR code as a PNG."""
-    message = EmailMessage()
-    # Header values on one line, whatever a name in them holds: no header injection.
-    message["From"] = one_line(mail.sender)
-    message["To"] = one_line(notification.recipient or "")
-    message["Subject"] = one_line(notification.subject or "")
-    message["Date"] = email_date(now)
-    domain = mail.sender.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
-    # RFC 3834: no auto-replies to an automatic message.
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(notification.body or "")
-    if qr_token is not None:
-        message.add_attachment(
-            qr_png(qr_token), maintype="image", subtype="png", filename=INVITATION_QR_FILENAME
-        )
-    return message
-
-
-def deliver_notification(
-    notification: Notification, *, mail: MailSettings, webhook_timeout: float, now: datetime
-) -> None:
-    """Send one notification; raises :class:`DeliveryError`."""
-    if notification.kind == NOTIFY_HOST_WEBHOOK:
-        post_webhook(notification.recipient or "", notification.body or "", timeout=webhook_timeout)
-        return
-    qr_token = None
-    if notification.kind == NOTIFY_INVITATION_EMAIL:
-        invitation = notification.invitation
-        if invitation is None or invitation.cancelled_at is not None:
-            raise DeliveryError("InvitationCancelled", permanent=True)
-        qr_token = invitation.token
-    send_email(mail, build_email(notification, mail, now=now, qr_token=qr_token))
 
 
 def record_sent(session: Session, notification_id: int, *, now: datetime) -> None:
