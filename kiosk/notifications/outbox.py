@@ -164,7 +164,7 @@ def pending_count(session: Session) -> int:
     return int(count or 0)
 
 
-# Delivering ----------------------------------------------------------------------------------
+# Claiming and recording -----------------------------------------------------------------------
 
 
 def retry_delay(attempts: int, settings: NotifySettings) -> timedelta:
