@@ -1,16 +1,17 @@
 """What to say: the messages a check-in or an invitation sets off, rendered in the reader's
-language and handed to the outbox (kiosk.notifications.outbox)."""
+language from the text templates in templates/emails/ and templates/webhooks/, and handed to
+the outbox (kiosk.notifications.outbox)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from kiosk.models import (
@@ -103,6 +104,23 @@ def send_invitation_email(
 # Rendering (inside force_locale) -------------------------------------------------------------
 
 
+def _render(template: str, **context: Any) -> tuple[str | None, str]:
+    """A text template under templates/ (emails/, webhooks/): the ``subject`` it sets, if any,
+    and its text.
+
+    Text templates are not HTML-escaped (Flask escapes .html only): a name stays as typed.
+    """
+    module = current_app.jinja_env.get_template(template).make_module(context)
+    subject: str | None = getattr(module, "subject", None)
+    return subject, str(module)
+
+
+def _email(template: str, **context: Any) -> tuple[str, str]:
+    subject, text = _render(template, **context)
+    # Jinja drops a template's last line break; a text email ends with one.
+    return subject or "", text + "\n"
+
+
 def _visitor_label(name: str, company: str | None) -> str:
     return f"{name} ({company})" if company else name
 
@@ -112,25 +130,14 @@ def _host_email(visit: Visit, host: Host, site: Site, locale: str) -> tuple[str,
         visit.checked_in_at, "short", tzinfo=ZoneInfo(site.timezone), locale=locale
     )
     visitor = _visitor_label(visit.visitor_name, visit.company)
-    subject = _("Your visitor %(visitor)s has arrived", visitor=visit.visitor_name)
-    lines = [
-        _("Hello %(name)s,", name=host.name),
-        "",
-        _(
-            "%(visitor)s checked in at %(site)s at %(time)s and is waiting for you at reception.",
-            visitor=visitor,
-            site=site.name,
-            time=arrived,
-        ),
-        "",
-        _footer(site),
-    ]
-    return subject, "\n".join(lines) + "\n"
-
-
-def _footer(site: Site) -> str:
-    text: str = _("This is an automatic message from the visitor registration at %(site)s.")
-    return text % {"site": site.name}
+    return _email(
+        "emails/host_arrival.txt",
+        visit=visit,
+        host=host,
+        site=site,
+        visitor=visitor,
+        arrived=arrived,
+    )
 
 
 def _slack_escaped(text: str) -> str:
@@ -140,19 +147,7 @@ def _slack_escaped(text: str) -> str:
 
 def _arrival_text(visit: Visit, host: Host | None, site: Site) -> str:
     visitor = _visitor_label(visit.visitor_name, visit.company)
-    if host is None:
-        text = _(
-            "%(visitor)s has arrived at %(site)s and asks for reception.",
-            visitor=visitor,
-            site=site.name,
-        )
-    else:
-        text = _(
-            "%(visitor)s has arrived at %(site)s to see %(host)s.",
-            visitor=visitor,
-            site=site.name,
-            host=host.name,
-        )
+    _subject, text = _render("webhooks/arrival.txt", host=host, site=site, visitor=visitor)
     return _slack_escaped(text)
 
 
@@ -167,27 +162,6 @@ def _invitation_email(
     invitation: Invitation, site: Site, notice_url: str | None
 ) -> tuple[str, str]:
     day = format_date(invitation.expected_on, "full", locale=invitation.locale)
-    subject = _("Your visit to %(site)s on %(date)s", site=site.name, date=day)
-    lines = [
-        _("Hello %(name)s,", name=invitation.visitor_name),
-        "",
-        _("You are expected at %(site)s on %(date)s.", site=site.name, date=day),
-    ]
-    if invitation.host is not None:
-        lines.append(_("Your host is %(host)s.", host=invitation.host.name))
-    lines += [
-        "",
-        _(
-            "When you arrive, scan the attached QR code at the reception kiosk, or choose "
-            "“%(button)s” and type the code %(code)s.",
-            button=_("I have an invitation"),
-            code=invitation.code,
-        ),
-    ]
-    if notice_url:
-        lines += ["", _("How we handle your personal data: %(url)s", url=notice_url)]
-    lines += [
-        "",
-        _footer(site),
-    ]
-    return subject, "\n".join(lines) + "\n"
+    return _email(
+        "emails/invitation.txt", invitation=invitation, site=site, day=day, notice_url=notice_url
+    )
