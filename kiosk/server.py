@@ -24,12 +24,12 @@ class KioskServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from kiosk.app import create_app
-        from kiosk.privacy.schedule import start_purge_scheduler
+        from kiosk.scheduler import start_scheduler
 
         # Each worker reads the same instance file and environment as the command did.
         app = create_app()
-        # Every worker schedules the purge; the purge lock lets one of them run each occurrence.
-        start_purge_scheduler(app, startup_id=self.startup_id)
+        # Every worker runs the periodic jobs; the purge lock lets one of them run each purge.
+        start_scheduler(app, startup_id=self.startup_id)
         return app
 
 
