@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from kiosk.services.names import name_words
+from kiosk.text import name_words
 
 ROLE_RECEPTION = "reception"
 ROLE_ADMIN = "admin"

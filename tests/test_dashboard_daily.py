@@ -664,7 +664,7 @@ def test_the_served_scheduler_checks_out_at_end_of_day(
 
 
 def test_prefix_upper_bound_is_the_next_string_in_code_point_order():
-    from kiosk.services.names import prefix_upper_bound
+    from kiosk.text import prefix_upper_bound
 
     assert prefix_upper_bound("berg") == "berh"
     assert prefix_upper_bound("a\ud7ff") == "a\ue000"  # past the surrogates

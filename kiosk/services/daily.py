@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from kiosk.models import Invitation, Site, Visit, VisitNameWord
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
-from kiosk.services.names import name_words, prefix_upper_bound
+from kiosk.text import name_words, prefix_upper_bound
 
 HISTORY_PAGE_SIZE = 50
 
