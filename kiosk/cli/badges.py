@@ -22,6 +22,7 @@ from kiosk.badges.service import (
 from kiosk.cli.common import audit_cli, site_named
 from kiosk.clock import now
 from kiosk.db import get_session
+from kiosk.enums import PrintBackend, values
 from kiosk.models import KioskDevice, Site
 
 
@@ -101,7 +102,7 @@ def badge_sample(
 @click.option("--band-colour", help="Colour of the VISITOR band, like #0B5CAD.")
 @click.option("--logo", type=click.Path(exists=True, dir_okay=False), help="PNG or JPEG logo.")
 @click.option("--no-logo", is_flag=True, help="Remove the logo.")
-@click.option("--backend", type=click.Choice(["browser", "cups", "none"]), help="How badges print.")
+@click.option("--backend", type=click.Choice(values(PrintBackend)), help="How badges print.")
 @click.option("--printer", help="CUPS queue name for the cups backend.")
 def badge_configure(
     site_name: str,

@@ -9,6 +9,7 @@ from kiosk.badges.service import BadgeSettingsError, configure_kiosk_printing
 from kiosk.cli.common import audit_cli, require_schema, site_named
 from kiosk.clock import now
 from kiosk.db import get_session
+from kiosk.enums import PrintBackend, values
 from kiosk.models import KioskDevice
 from kiosk.services.kiosks import (
     KioskError,
@@ -53,7 +54,7 @@ def device_list() -> None:
     for item in all_devices(get_session()):
         state = "revoked" if item.revoked_at else "paired" if item.cookie_nonce else "not paired"
         prints = item.print_backend or "as site"
-        if item.print_backend == "cups":
+        if item.print_backend == PrintBackend.CUPS:
             prints += f" {item.cups_printer}"
         click.echo(f"{item.id}\t{item.site.name}\t{item.name}\t{state}\tprints: {prints}")
 
@@ -62,7 +63,7 @@ def device_list() -> None:
 @click.argument("device_id", type=int)
 @click.option(
     "--backend",
-    type=click.Choice(["site", "browser", "cups", "none"]),
+    type=click.Choice(["site", *values(PrintBackend)]),
     required=True,
     help="How this kiosk's badges print; 'site' follows its site's setting.",
 )

@@ -10,14 +10,16 @@ from flask.cli import with_appcontext
 from kiosk.cli.common import audit_cli, require_schema
 from kiosk.clock import now
 from kiosk.db import get_session
-from kiosk.models import ROLES
+from kiosk.enums import Role, values
 from kiosk.services.staff import StaffError, create_staff_user
 
 
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do.")
+@click.option(
+    "--role", type=click.Choice(values(Role)), required=True, help="What the user may do."
+)
 @click.option("--site", "sites", multiple=True, help="A site the user serves (repeatable).")
 def create_user(username: str, role: str, sites: tuple[str, ...]) -> None:
     """Create a staff user; the password comes from standard input or a prompt."""

@@ -14,16 +14,8 @@ from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from kiosk.models import (
-    NOTIFY_HOST_EMAIL,
-    NOTIFY_HOST_WEBHOOK,
-    NOTIFY_INVITATION_EMAIL,
-    Host,
-    Invitation,
-    Notification,
-    Site,
-    Visit,
-)
+from kiosk.enums import NotificationKind
+from kiosk.models import Host, Invitation, Notification, Site, Visit
 from kiosk.notifications.outbox import (
     ArrivalMessage,
     NotifySettings,
@@ -48,13 +40,13 @@ def arrival_messages(visit: Visit, settings: NotifySettings | None = None) -> li
         locale = host.locale or site.default_locale
         with force_locale(locale):
             subject, body = _host_email(visit, host, site, locale)
-        messages.append(ArrivalMessage(NOTIFY_HOST_EMAIL, host.email, subject, body))
+        messages.append(ArrivalMessage(NotificationKind.HOST_EMAIL, host.email, subject, body))
     if site.webhook_url:
         with force_locale(site.default_locale):
             text = _arrival_text(visit, host, site)
         # {"text": ...} is what Slack and Teams incoming webhooks both read.
         body = json.dumps({"text": text}, ensure_ascii=False)
-        messages.append(ArrivalMessage(NOTIFY_HOST_WEBHOOK, site.webhook_url, None, body))
+        messages.append(ArrivalMessage(NotificationKind.HOST_WEBHOOK, site.webhook_url, None, body))
     return messages
 
 
@@ -90,7 +82,7 @@ def send_invitation_email(
     return queue_notification(
         session,
         settings,
-        kind=NOTIFY_INVITATION_EMAIL,
+        kind=NotificationKind.INVITATION_EMAIL,
         site=site,
         invitation=invitation,
         host=invitation.host,

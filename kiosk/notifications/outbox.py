@@ -19,20 +19,8 @@ from flask import current_app
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import (
-    NOTIFY_DISMISSED,
-    NOTIFY_FAILED,
-    NOTIFY_HOST_EMAIL,
-    NOTIFY_HOST_WEBHOOK,
-    NOTIFY_PENDING,
-    NOTIFY_SENDING,
-    NOTIFY_SENT,
-    Host,
-    Invitation,
-    Notification,
-    Site,
-    Visit,
-)
+from kiosk.enums import NotificationKind, NotificationStatus
+from kiosk.models import Host, Invitation, Notification, Site, Visit
 from kiosk.notifications.transports import DeliveryError, MailSettings
 
 log = logging.getLogger(__name__)
@@ -138,7 +126,7 @@ def queue_notification(
         invitation=invitation,
         host=host,
         kind=kind,
-        status=NOTIFY_FAILED if full else NOTIFY_PENDING,
+        status=NotificationStatus.FAILED if full else NotificationStatus.PENDING,
         recipient=recipient,
         subject=subject,
         body=body,
@@ -159,7 +147,7 @@ def pending_count(session: Session) -> int:
     count = session.scalar(
         select(func.count())
         .select_from(Notification)
-        .where(Notification.status.in_((NOTIFY_PENDING, NOTIFY_SENDING)))
+        .where(Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)))
     )
     return int(count or 0)
 
@@ -177,7 +165,9 @@ def due_notification_ids(session: Session, *, now: datetime, limit: int | None) 
     """Pending notifications whose time has come, oldest first."""
     query = (
         select(Notification.id)
-        .where(Notification.status == NOTIFY_PENDING, Notification.next_attempt_at <= now)
+        .where(
+            Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= now
+        )
         .order_by(Notification.next_attempt_at, Notification.id)
     )
     if limit is not None:
@@ -188,14 +178,14 @@ def due_notification_ids(session: Session, *, now: datetime, limit: int | None) 
 def release_stale_claims(session: Session, *, now: datetime) -> int:
     """Give back entries claimed by a sender that died mid-send (they are sent again)."""
     cutoff = now - STALE_CLAIM
-    stale = Notification.status == NOTIFY_SENDING, Notification.claimed_at < cutoff
+    stale = Notification.status == NotificationStatus.SENDING, Notification.claimed_at < cutoff
     # Look before writing: on SQLite even an UPDATE of no rows takes the write lock.
     if session.scalar(select(Notification.id).where(*stale).limit(1)) is None:
         return 0
     result = session.execute(
         update(Notification)
         .where(*stale)
-        .values(status=NOTIFY_PENDING, claimed_at=None, next_attempt_at=now)
+        .values(status=NotificationStatus.PENDING, claimed_at=None, next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount
@@ -212,10 +202,12 @@ def claim_notification(session: Session, notification_id: int, *, now: datetime)
         update(Notification)
         .where(
             Notification.id == notification_id,
-            Notification.status == NOTIFY_PENDING,
+            Notification.status == NotificationStatus.PENDING,
             Notification.next_attempt_at <= now,
         )
-        .values(status=NOTIFY_SENDING, claimed_at=now, attempts=Notification.attempts + 1)
+        .values(
+            status=NotificationStatus.SENDING, claimed_at=now, attempts=Notification.attempts + 1
+        )
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount == 1
@@ -225,9 +217,11 @@ def record_sent(session: Session, notification_id: int, *, now: datetime) -> Non
     """Mark a claimed notification sent and erase its message (it is no longer needed)."""
     session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == NOTIFY_SENDING)
+        .where(
+            Notification.id == notification_id, Notification.status == NotificationStatus.SENDING
+        )
         .values(
-            status=NOTIFY_SENT,
+            status=NotificationStatus.SENT,
             sent_at=now,
             claimed_at=None,
             last_error=None,
@@ -250,14 +244,16 @@ def record_failure(
 ) -> str:
     """Schedule a retry after a failed attempt, or give up; return the new status."""
     if error.permanent or attempts >= settings.max_attempts:
-        status = NOTIFY_FAILED
+        status = NotificationStatus.FAILED
         next_attempt = now
     else:
-        status = NOTIFY_PENDING
+        status = NotificationStatus.PENDING
         next_attempt = now + retry_delay(attempts, settings)
     session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == NOTIFY_SENDING)
+        .where(
+            Notification.id == notification_id, Notification.status == NotificationStatus.SENDING
+        )
         .values(status=status, claimed_at=None, last_error=error.code, next_attempt_at=next_attempt)
         .execution_options(synchronize_session=False)
     )
@@ -267,7 +263,7 @@ def record_failure(
 # The dashboard -------------------------------------------------------------------------------
 
 #: Statuses the dashboard lists: what is not delivered yet or never will be.
-OUTSTANDING = (NOTIFY_FAILED, NOTIFY_PENDING, NOTIFY_SENDING)
+OUTSTANDING = (NotificationStatus.FAILED, NotificationStatus.PENDING, NotificationStatus.SENDING)
 
 
 def outstanding_notifications(
@@ -277,7 +273,7 @@ def outstanding_notifications(
     ids = list(site_ids)
     if not ids:
         return []
-    failed_first = (Notification.status != NOTIFY_FAILED).asc()
+    failed_first = (Notification.status != NotificationStatus.FAILED).asc()
     return session.scalars(
         select(Notification)
         .options(joinedload(Notification.site), joinedload(Notification.host))
@@ -295,7 +291,7 @@ def failed_count(session: Session, site_ids: Iterable[int]) -> int:
     count = session.scalar(
         select(func.count())
         .select_from(Notification)
-        .where(Notification.site_id.in_(ids), Notification.status == NOTIFY_FAILED)
+        .where(Notification.site_id.in_(ids), Notification.status == NotificationStatus.FAILED)
     )
     return int(count or 0)
 
@@ -310,9 +306,9 @@ class NotificationError(Exception):
 
 def retry_notification(notification: Notification, *, now: datetime) -> None:
     """Send a failed notification again, with a fresh set of attempts."""
-    if notification.status != NOTIFY_FAILED:
+    if notification.status != NotificationStatus.FAILED:
         raise NotificationError("not_failed")
-    notification.status = NOTIFY_PENDING
+    notification.status = NotificationStatus.PENDING
     notification.attempts = 0
     notification.next_attempt_at = now
     notification.claimed_at = None
@@ -320,9 +316,9 @@ def retry_notification(notification: Notification, *, now: datetime) -> None:
 
 def dismiss_notification(notification: Notification) -> None:
     """Set a failed notification aside for good; its message (personal data) is erased."""
-    if notification.status != NOTIFY_FAILED:
+    if notification.status != NotificationStatus.FAILED:
         raise NotificationError("not_failed")
-    notification.status = NOTIFY_DISMISSED
+    notification.status = NotificationStatus.DISMISSED
     notification.recipient = None
     notification.subject = None
     notification.body = None
@@ -335,8 +331,8 @@ def host_is_being_told(session: Session, visit: Visit) -> bool:
             select(Notification.id)
             .where(
                 Notification.visit_id == visit.id,
-                Notification.kind.in_((NOTIFY_HOST_EMAIL, NOTIFY_HOST_WEBHOOK)),
-                Notification.status != NOTIFY_FAILED,
+                Notification.kind.in_((NotificationKind.HOST_EMAIL, NotificationKind.HOST_WEBHOOK)),
+                Notification.status != NotificationStatus.FAILED,
             )
             .limit(1)
         )

@@ -24,7 +24,8 @@ from sqlalchemy.orm import joinedload
 
 from kiosk.clock import Clock
 from kiosk.db import get_database
-from kiosk.models import NOTIFY_FAILED, NOTIFY_HOST_WEBHOOK, NOTIFY_INVITATION_EMAIL, Notification
+from kiosk.enums import NotificationKind, NotificationStatus
+from kiosk.models import Notification
 from kiosk.notifications.outbox import (
     NotifySettings,
     claim_notification,
@@ -81,11 +82,11 @@ def deliver_notification(
     notification: Notification, *, mail: MailSettings, webhook_timeout: float, now: datetime
 ) -> None:
     """Send one notification; raises :class:`DeliveryError`."""
-    if notification.kind == NOTIFY_HOST_WEBHOOK:
+    if notification.kind == NotificationKind.HOST_WEBHOOK:
         post_webhook(notification.recipient or "", notification.body or "", timeout=webhook_timeout)
         return
     qr_token = None
-    if notification.kind == NOTIFY_INVITATION_EMAIL:
+    if notification.kind == NotificationKind.INVITATION_EMAIL:
         invitation = notification.invitation
         if invitation is None or invitation.cancelled_at is not None:
             raise DeliveryError("InvitationCancelled", permanent=True)
@@ -160,7 +161,7 @@ def deliver_due(app: Flask, *, limit: int | None = None) -> DeliveryReport:
                     settings=settings,
                 )
                 session.commit()
-                if status == NOTIFY_FAILED:
+                if status == NotificationStatus.FAILED:
                     report.failed += 1
                     log.warning(
                         "notification %s failed after %s attempt(s): %s",
