@@ -169,7 +169,7 @@ def load_visits(engine: Any, rows: Any) -> int:
     """Bulk-load visit tuples (``COLUMNS``) and the folded words of their names (with the
     visit's site and check-in time), as the app would store them (executemany on SQLite,
     COPY on PostgreSQL); return the visits loaded."""
-    from kiosk.services.names import name_words
+    from kiosk.text import name_words
 
     count = 0
     name_at = COLUMNS.index("visitor_name")

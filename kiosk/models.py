@@ -7,6 +7,7 @@ Columns marked ``#: personal data`` hold visitor personal data; the retention pu
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -35,34 +36,59 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from kiosk.services.names import name_words
+from kiosk.enums import (
+    FieldMode,
+    NotificationKind,
+    NotificationStatus,
+    PrintBackend,
+    PrintStatus,
+    PurgeStatus,
+    Role,
+    values,
+)
+from kiosk.text import name_words
 
-ROLE_RECEPTION = "reception"
-ROLE_ADMIN = "admin"
-#: Answers data-subject requests (access, rectification, erasure) for the sites assigned.
-ROLE_PRIVACY = "privacy"
-ROLES = (ROLE_RECEPTION, ROLE_ADMIN, ROLE_PRIVACY)
+# Older names of the vocabularies in kiosk/enums.py. Kept while other modules and branches
+# still import them; new code uses the enums. Remove once nothing imports them.
+ROLE_RECEPTION = Role.RECEPTION
+ROLE_ADMIN = Role.ADMIN
+ROLE_PRIVACY = Role.PRIVACY
+ROLES = values(Role)
+FIELD_HIDDEN = FieldMode.HIDDEN
+FIELD_OPTIONAL = FieldMode.OPTIONAL
+FIELD_REQUIRED = FieldMode.REQUIRED
+FIELD_MODES = values(FieldMode)
+PRINT_BACKENDS = values(PrintBackend)
+NOTIFY_HOST_EMAIL = NotificationKind.HOST_EMAIL
+NOTIFY_HOST_WEBHOOK = NotificationKind.HOST_WEBHOOK
+NOTIFY_INVITATION_EMAIL = NotificationKind.INVITATION_EMAIL
+NOTIFICATION_KINDS = values(NotificationKind)
+NOTIFY_PENDING = NotificationStatus.PENDING
+NOTIFY_SENDING = NotificationStatus.SENDING
+NOTIFY_SENT = NotificationStatus.SENT
+NOTIFY_FAILED = NotificationStatus.FAILED
+NOTIFY_DISMISSED = NotificationStatus.DISMISSED
+NOTIFICATION_STATUSES = values(NotificationStatus)
+PURGE_RUNNING = PurgeStatus.RUNNING
+PURGE_SUCCEEDED = PurgeStatus.SUCCEEDED
+PURGE_FAILED = PurgeStatus.FAILED
 
-#: How a kiosk form field is configured per site (data minimisation: ask only what you need).
-FIELD_HIDDEN = "hidden"
-FIELD_OPTIONAL = "optional"
-FIELD_REQUIRED = "required"
-FIELD_MODES = (FIELD_HIDDEN, FIELD_OPTIONAL, FIELD_REQUIRED)
 #: The configurable kiosk fields; the visitor's name is always asked and required.
 KIOSK_FIELDS = ("company", "host", "purpose", "email", "phone")
 #: The optional contact fields a site may erase sooner than the visit (Site.contact_retention_days).
 CONTACT_FIELDS = ("email", "phone")
 
 
+def _one_of(column: str, vocabulary: type[StrEnum], *, nullable: bool = False) -> str:
+    """The SQL of a CHECK that holds ``column`` to a vocabulary, e.g. ``role IN ('reception',
+    'admin', 'privacy')``: the text the migrations wrote, so it must not change."""
+    listed = ", ".join(f"'{value}'" for value in values(vocabulary))
+    check = f"{column} IN ({listed})"
+    return f"{column} IS NULL OR {check}" if nullable else check
+
+
 def _field_mode_check(field: str) -> CheckConstraint:
-    return CheckConstraint(
-        f"field_{field} IN ('hidden', 'optional', 'required')", name=f"field_{field}_mode"
-    )
-
-
-#: How a site's badges reach paper: the kiosk's browser prints the PDF, the server sends it to
-#: a CUPS printer, or nobody prints automatically (reception downloads it).
-PRINT_BACKENDS = ("browser", "cups", "none")
+    return CheckConstraint(_one_of(f"field_{field}", FieldMode), name=f"field_{field}_mode")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -129,7 +155,7 @@ class Site(Base):
             name="contact_retention_days_range",
         ),
         *(_field_mode_check(field) for field in KIOSK_FIELDS),
-        CheckConstraint("print_backend IN ('browser', 'cups', 'none')", name="print_backend_known"),
+        CheckConstraint(_one_of("print_backend", PrintBackend), name="print_backend_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -153,12 +179,12 @@ class Site(Base):
     )
     authority_contact: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
-    #: Kiosk form fields: hidden, optional or required (see FIELD_MODES).
-    field_company: Mapped[str] = mapped_column(String(8), default=FIELD_OPTIONAL)
-    field_host: Mapped[str] = mapped_column(String(8), default=FIELD_REQUIRED)
-    field_purpose: Mapped[str] = mapped_column(String(8), default=FIELD_OPTIONAL)
-    field_email: Mapped[str] = mapped_column(String(8), default=FIELD_HIDDEN)
-    field_phone: Mapped[str] = mapped_column(String(8), default=FIELD_HIDDEN)
+    #: Kiosk form fields: hidden, optional or required (FieldMode).
+    field_company: Mapped[str] = mapped_column(String(8), default=FieldMode.OPTIONAL)
+    field_host: Mapped[str] = mapped_column(String(8), default=FieldMode.REQUIRED)
+    field_purpose: Mapped[str] = mapped_column(String(8), default=FieldMode.OPTIONAL)
+    field_email: Mapped[str] = mapped_column(String(8), default=FieldMode.HIDDEN)
+    field_phone: Mapped[str] = mapped_column(String(8), default=FieldMode.HIDDEN)
     #: Local time (site timezone) at which visitors still on site are checked out; None: never.
     end_of_day: Mapped[time | None] = mapped_column(Time)
     #: Incoming-webhook URL (Slack, Teams, ...) told of each arrival; None: email only.
@@ -169,8 +195,8 @@ class Site(Base):
     badge_band_colour: Mapped[str] = mapped_column(String(7), default="#0B5CAD")
     #: Printed on each badge when set: a PNG, checked and shrunk when it is configured.
     badge_logo: Mapped[bytes | None] = mapped_column(LargeBinary)
-    #: One of PRINT_BACKENDS: the site's default; a kiosk device may choose its own.
-    print_backend: Mapped[str] = mapped_column(String(16), default="browser")
+    #: A PrintBackend: the site's default; a kiosk device may choose its own.
+    print_backend: Mapped[str] = mapped_column(String(16), default=PrintBackend.BROWSER)
     #: The CUPS queue the ``cups`` backend prints to.
     cups_printer: Mapped[str | None] = mapped_column(String(127))
 
@@ -363,8 +389,7 @@ class KioskDevice(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "name"),
         CheckConstraint(
-            "print_backend IS NULL OR print_backend IN ('browser', 'cups', 'none')",
-            name="print_backend_known",
+            _one_of("print_backend", PrintBackend, nullable=True), name="print_backend_known"
         ),
     )
 
@@ -380,7 +405,7 @@ class KioskDevice(Base):
     paired_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    #: One of PRINT_BACKENDS for this kiosk's badges; None: the site's setting.
+    #: A PrintBackend for this kiosk's badges; None: the site's setting.
     print_backend: Mapped[str | None] = mapped_column(String(16))
     #: The CUPS queue of this kiosk's ``cups`` backend (a printer beside this screen).
     cups_printer: Mapped[str | None] = mapped_column(String(127))
@@ -431,7 +456,7 @@ class PrintJob(Base):
 
     __tablename__ = "print_jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('sent', 'failed', 'browser', 'download')", name="status_known"),
+        CheckConstraint(_one_of("status", PrintStatus), name="status_known"),
         # "Failed prints" reads the newest job of each visit.
         Index("ix_print_jobs_visit_id_id", "visit_id", "id"),
     )
@@ -442,10 +467,9 @@ class PrintJob(Base):
     created_at: Mapped[datetime]
     #: "kiosk:<site id>" for the check-in's own print, "staff:<id>" for a reprint.
     requested_by: Mapped[str] = mapped_column(String(64))
-    #: The backend used (PRINT_BACKENDS).
+    #: The backend used (a PrintBackend).
     backend: Mapped[str] = mapped_column(String(16))
-    #: ``sent``: a CUPS queue accepted it; ``failed``: it did not (see ``error``);
-    #: ``browser``: handed to the kiosk's browser; ``download``: reception prints it.
+    #: A PrintStatus: sent, failed (see ``error``), browser or download.
     status: Mapped[str] = mapped_column(String(16))
     printer: Mapped[str | None] = mapped_column(String(127))
     #: The CUPS request id, e.g. "badges-42".
@@ -454,27 +478,6 @@ class PrintJob(Base):
     error: Mapped[str | None] = mapped_column(String(32))
 
     visit: Mapped[Visit] = relationship()
-
-
-#: Kinds of notification the outbox delivers.
-NOTIFY_HOST_EMAIL = "host_email"
-NOTIFY_HOST_WEBHOOK = "host_webhook"
-NOTIFY_INVITATION_EMAIL = "invitation_email"
-NOTIFICATION_KINDS = (NOTIFY_HOST_EMAIL, NOTIFY_HOST_WEBHOOK, NOTIFY_INVITATION_EMAIL)
-#: Where a notification is: waiting (pending), claimed by a sender (sending), done or given up.
-NOTIFY_PENDING = "pending"
-NOTIFY_SENDING = "sending"
-NOTIFY_SENT = "sent"
-NOTIFY_FAILED = "failed"
-#: A failed notification staff have seen and set aside; its message is erased.
-NOTIFY_DISMISSED = "dismissed"
-NOTIFICATION_STATUSES = (
-    NOTIFY_PENDING,
-    NOTIFY_SENDING,
-    NOTIFY_SENT,
-    NOTIFY_FAILED,
-    NOTIFY_DISMISSED,
-)
 
 
 class Notification(Base):
@@ -486,12 +489,8 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('host_email', 'host_webhook', 'invitation_email')", name="kind_known"
-        ),
-        CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'failed', 'dismissed')", name="status_known"
-        ),
+        CheckConstraint(_one_of("kind", NotificationKind), name="kind_known"),
+        CheckConstraint(_one_of("status", NotificationStatus), name="status_known"),
         CheckConstraint(
             "visit_id IS NOT NULL OR invitation_id IS NOT NULL", name="visit_or_invitation"
         ),
@@ -509,8 +508,10 @@ class Notification(Base):
     )
     #: Whom it is about, for the dashboard; None when the host was deleted.
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
+    #: A NotificationKind.
     kind: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10), default=NOTIFY_PENDING)
+    #: A NotificationStatus: waiting (pending), claimed by a sender (sending), done or given up.
+    status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING)
     #: An email address (an invitation's is the visitor's) or a webhook URL; None once done.
     recipient: Mapped[str | None] = mapped_column(String(500))  #: personal data
     subject: Mapped[str | None] = mapped_column(String(300))  #: personal data
@@ -537,14 +538,13 @@ class StaffUser(Base):
     """A reception or admin account for the dashboard."""
 
     __tablename__ = "staff_users"
-    __table_args__ = (
-        CheckConstraint("role IN ('reception', 'admin', 'privacy')", name="role_known"),
-    )
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     #: argon2id hash, never the password.
     password_hash: Mapped[str] = mapped_column(String(255))
+    #: A Role.
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -577,12 +577,12 @@ class StaffUser(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == ROLE_ADMIN
+        return self.role == Role.ADMIN
 
     @property
     def handles_requests(self) -> bool:
         """May answer data-subject requests and see the retention status."""
-        return self.role in (ROLE_ADMIN, ROLE_PRIVACY)
+        return self.role in (Role.ADMIN, Role.PRIVACY)
 
 
 class AuditEvent(Base):
@@ -600,23 +600,19 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
 
 
-PURGE_RUNNING = "running"
-PURGE_SUCCEEDED = "succeeded"
-PURGE_FAILED = "failed"
-
-
 class PurgeRun(Base):
     """One run of the retention purge: when, why and what it erased. No personal data."""
 
     __tablename__ = "purge_runs"
     __table_args__ = (
-        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status_known"),
+        CheckConstraint(_one_of("status", PurgeStatus), name="status_known"),
         Index("ix_purge_runs_started_at", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    #: A PurgeStatus.
     status: Mapped[str] = mapped_column(String(16))
     #: What started it: "cli", "schedule" or "startup".
     trigger: Mapped[str] = mapped_column(String(16))

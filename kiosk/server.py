@@ -24,19 +24,19 @@ class KioskServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from kiosk.app import create_app
-        from kiosk.privacy.schedule import start_purge_scheduler
+        from kiosk.scheduler import start_scheduler
 
         # Each worker reads the same instance file and environment as the command did.
         app = create_app()
-        # Every worker schedules the purge; the purge lock lets one of them run each occurrence.
-        start_purge_scheduler(app, startup_id=self.startup_id)
+        # Every worker runs the periodic jobs; the purge lock lets one of them run each purge.
+        start_scheduler(app, startup_id=self.startup_id)
         return app
 
 
 def _start_notification_sender(worker: Any) -> None:
     """gunicorn ``post_worker_init``: each worker delivers notifications in a thread of its own
     (the thread must start after the fork, so it runs here rather than in ``kiosk serve``)."""
-    from kiosk.notifier import NotificationSender
+    from kiosk.notifications.sender import NotificationSender
 
     app = worker.wsgi
     if app.config["NOTIFY_IN_SERVER"]:
@@ -45,7 +45,7 @@ def _start_notification_sender(worker: Any) -> None:
 
 def _stop_notification_sender(_server: Any, worker: Any) -> None:
     """gunicorn ``worker_exit``: let a send in progress finish."""
-    from kiosk.notifier import EXTENSION_KEY
+    from kiosk.notifications.sender import EXTENSION_KEY
 
     sender = getattr(worker, "wsgi", None) and worker.wsgi.extensions.get(EXTENSION_KEY)
     if sender is not None:

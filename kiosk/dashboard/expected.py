@@ -14,9 +14,9 @@ from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.i18n import language_choices
 from kiosk.models import Host, Invitation
-from kiosk.notifier import wake_sender
+from kiosk.notifications.messages import send_invitation_email
+from kiosk.notifications.sender import wake_sender
 from kiosk.services.invitations import create_invitation, site_today
-from kiosk.services.notifications import send_invitation_email
 from kiosk.services.qr import qr_svg
 from kiosk.services.sites import active_hosts, sites_served_by
 

@@ -21,10 +21,7 @@ from kiosk.models import (
     NOTIFY_INVITATION_EMAIL,
     Notification,
 )
-from kiosk.notifier import wake_sender
-from kiosk.services.audit import record_site_views
-from kiosk.services.delivery import MailSettings
-from kiosk.services.notifications import (
+from kiosk.notifications.outbox import (
     QUEUE_FULL,
     NotificationError,
     dismiss_notification,
@@ -32,6 +29,9 @@ from kiosk.services.notifications import (
     outstanding_notifications,
     retry_notification,
 )
+from kiosk.notifications.sender import wake_sender
+from kiosk.notifications.transports import MailSettings
+from kiosk.services.audit import record_site_views
 from kiosk.services.sites import sites_served_by
 
 

@@ -19,8 +19,8 @@ from kiosk.db import mark_overwritten
 from kiosk.models import Invitation, Site, Visit
 from kiosk.privacy.erasure import Erased, begin_write, erase_invitations, erase_visits
 from kiosk.privacy.retention import contacts_erased_at, invitation_erased_at, visit_erased_at
-from kiosk.services.names import name_words
 from kiosk.services.notices import render_notice
+from kiosk.text import name_words
 
 #: A search shows at most this many records: a person has a handful, not hundreds.
 SEARCH_LIMIT = 200

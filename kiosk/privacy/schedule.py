@@ -1,16 +1,15 @@
 """The purge schedule of the served app: daily at ``PURGE_TIME`` and once at start-up.
 
-Every gunicorn worker runs a :class:`PurgeScheduler` thread, on every machine. Each scheduled
-occurrence has a name (its *slot*: ``daily:<UTC time>``, or ``startup:<server id>`` for one
-start of ``kiosk serve``); under the purge lock a scheduler runs a slot only if no run has
-recorded it yet, so each occurrence runs exactly once however many workers wake for it.
-All decisions read the app's clock; only the thread's wait between ticks uses real time.
+Every gunicorn worker, on every machine, ticks a :class:`PurgeScheduler` (one of the periodic
+jobs of kiosk/scheduler.py). Each scheduled occurrence has a name (its *slot*:
+``daily:<UTC time>``, or ``startup:<server id>`` for one start of ``kiosk serve``); under the
+purge lock a scheduler runs a slot only if no run has recorded it yet, so each occurrence runs
+exactly once however many workers wake for it. All decisions read the app's clock.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,13 +21,8 @@ from kiosk.clock import Clock
 from kiosk.db import get_database
 from kiosk.models import PurgeRun
 from kiosk.privacy.retention import PurgeSettings, run_purge
-from kiosk.services.audit import record_event
-from kiosk.services.daily import check_out_at_end_of_day
 
 log = logging.getLogger(__name__)
-
-#: How often a scheduler thread looks at the clock.
-TICK_SECONDS = 30.0
 
 
 def purge_time(config: Any) -> time | None:
@@ -86,6 +80,8 @@ class PurgeScheduler:
     tick, until it has run here or its slot shows it ran elsewhere.
     """
 
+    name = "purge"
+
     def __init__(self, app: Flask, *, startup_id: str | None) -> None:
         self.app = app
         self.startup_id = startup_id
@@ -93,8 +89,6 @@ class PurgeScheduler:
         self._last_daily: str | None = None
         #: Due occurrences not yet run: slot -> trigger.
         self._due: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         # Fail at start-up, not at 03:30, on a malformed setting.
         self._at = purge_time(app.config)
         self._zone = ZoneInfo(app.config["PURGE_TIMEZONE"])
@@ -126,32 +120,7 @@ class PurgeScheduler:
         for slot, trigger in list(self._due.items()):
             if self._run(slot, trigger, runs):
                 del self._due[slot]
-        self._end_of_day(now)
         return runs
-
-    def _end_of_day(self, now: datetime) -> None:
-        """Check out visitors left on site after their site's end-of-day time.
-
-        Cheap and idempotent, so every worker does it at every tick; no lock is needed.
-        """
-        with self.app.app_context():
-            session = get_database(self.app).sessionmaker()
-            try:
-                for site_id in check_out_at_end_of_day(session, now=now):
-                    record_event(
-                        session,
-                        actor="system",
-                        action="end_of_day_check_out",
-                        target_type="site",
-                        target_id=site_id,
-                        now=now,
-                    )
-                session.commit()
-            except Exception as exc:  # noqa: BLE001 - tried again at the next tick
-                session.rollback()
-                log.error("end-of-day check-out failed: %s", type(exc).__name__)
-            finally:
-                session.close()
 
     def _run(self, slot: str, trigger: str, runs: list[PurgeRun]) -> bool:
         """Try one occurrence; whether it is done (here, elsewhere, or failed)."""
@@ -177,33 +146,3 @@ class PurgeScheduler:
                 session.close()
         runs.append(run)
         return True
-
-    def run_forever(self) -> None:
-        """Tick now and then every ``TICK_SECONDS`` until stopped."""
-        while True:
-            try:
-                self.tick()
-            except Exception as exc:  # noqa: BLE001 - the thread must outlive a bad tick
-                log.error("purge scheduler: %s", type(exc).__name__)
-            if self._stop.wait(TICK_SECONDS):
-                return
-
-    def start(self) -> None:
-        """Run the scheduler in a daemon thread (it dies with the worker)."""
-        self._thread = threading.Thread(target=self.run_forever, name="kiosk-purge", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-
-def start_purge_scheduler(app: Flask, *, startup_id: str) -> PurgeScheduler:
-    """Start the purge schedule in this (gunicorn worker) process; called by ``kiosk serve``.
-
-    It also does the end-of-day check-out, so it always runs.
-    """
-    scheduler = PurgeScheduler(app, startup_id=startup_id)
-    scheduler.start()
-    return scheduler

@@ -33,7 +33,13 @@ from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
 from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
-from kiosk.notifier import wake_sender
+from kiosk.notifications.messages import arrival_messages
+from kiosk.notifications.outbox import (
+    NotifySettings,
+    host_is_being_told,
+    queue_arrival_messages,
+)
+from kiosk.notifications.sender import wake_sender
 from kiosk.registration.device import current_device
 from kiosk.registration.forms import (
     AlreadyCheckedInForm,
@@ -44,12 +50,6 @@ from kiosk.registration.forms import (
 )
 from kiosk.services.first_layer import first_layer_text
 from kiosk.services.notices import current_notice, record_generated_notice, render_notice
-from kiosk.services.notifications import (
-    NotifySettings,
-    arrival_messages,
-    host_is_being_told,
-    queue_arrival_messages,
-)
 from kiosk.services.qr import notice_qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
 from kiosk.services.visits import (

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kiosk.enums import FieldMode, values
 from kiosk.forms import is_plain_text
-from kiosk.models import FIELD_MODES, KIOSK_FIELDS, Site
+from kiosk.models import KIOSK_FIELDS, Site
 
 RETENTION_MIN_DAYS = 1
 RETENTION_MAX_DAYS = 3650
@@ -131,7 +132,7 @@ def check_settings(
     ):
         raise SiteError("invalid", "contact_retention_days")
     for name, mode in settings.field_modes.items():
-        if name not in KIOSK_FIELDS or mode not in FIELD_MODES:
+        if name not in KIOSK_FIELDS or mode not in values(FieldMode):
             raise SiteError("invalid", f"field_{name}")
     if settings.webhook_url and not is_webhook_url(settings.webhook_url):
         raise SiteError("invalid", "webhook_url")

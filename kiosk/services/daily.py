@@ -14,8 +14,9 @@ from sqlalchemy import ColumnElement, Exists, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from kiosk.models import Invitation, Site, Visit, VisitNameWord
+from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
-from kiosk.services.names import name_words, prefix_upper_bound
+from kiosk.text import name_words, prefix_upper_bound
 
 HISTORY_PAGE_SIZE = 50
 
@@ -280,7 +281,8 @@ def check_out_at_end_of_day(session: Session, *, now: datetime) -> dict[int, int
     """Check out visitors still on site once their site's end-of-day time has passed.
 
     Each visit checked in before today's end-of-day instant (site clock) is checked out at
-    that instant. Running it again changes nothing. Returns {site id: visits checked out}.
+    that instant, and each site with such visits gets one audit entry (by "system"). Running it
+    again changes nothing. Returns {site id: visits checked out}; the caller commits.
     """
     done: dict[int, int] = {}
     for site in session.scalars(select(Site).where(Site.end_of_day.is_not(None))):
@@ -302,4 +304,12 @@ def check_out_at_end_of_day(session: Session, *, now: datetime) -> dict[int, int
             visit.checked_out_at = cutoff.astimezone(now.tzinfo)
         if visits:
             done[site.id] = len(visits)
+            record_event(
+                session,
+                actor="system",
+                action="end_of_day_check_out",
+                target_type="site",
+                target_id=site.id,
+                now=now,
+            )
     return done

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.models import ROLE_ADMIN, Host, KioskDevice, NoticeVersion, Site
+from kiosk.enums import Role
+from kiosk.models import Host, KioskDevice, NoticeVersion, Site
 from kiosk.services.kiosks import create_device, issue_pairing_code
 from kiosk.services.notices import publish_notice
 from kiosk.services.staff import create_staff_user, find_staff_user, set_password
@@ -299,7 +300,7 @@ def seed_demo(session: Session, *, now: datetime, reset_password: bool = False) 
     admin = find_staff_user(session, DEMO_ADMIN)
     if admin is None:
         password = secrets.token_urlsafe(12)
-        create_staff_user(session, username=DEMO_ADMIN, password=password, role=ROLE_ADMIN, now=now)
+        create_staff_user(session, username=DEMO_ADMIN, password=password, role=Role.ADMIN, now=now)
     elif reset_password:
         password = secrets.token_urlsafe(12)
         set_password(admin, password)

@@ -104,3 +104,10 @@ def devices_of_sites(session: Session, site_ids: Sequence[int]) -> Sequence[Kios
         .where(KioskDevice.site_id.in_(site_ids))
         .order_by(KioskDevice.site_id, KioskDevice.name)
     ).all()
+
+
+def all_devices(session: Session) -> Sequence[KioskDevice]:
+    """Every kiosk device of every site, oldest first."""
+    return session.scalars(
+        select(KioskDevice).options(joinedload(KioskDevice.site)).order_by(KioskDevice.id)
+    ).all()

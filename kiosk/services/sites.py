@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import Host, Site, StaffUser
-from kiosk.services.names import fold
+from kiosk.text import fold
 
 
 def active_hosts(session: Session, site: Site) -> Sequence[Host]:

@@ -10,7 +10,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kiosk.models import ROLES, Site, StaffUser
+from kiosk.enums import Role, values
+from kiosk.models import Site, StaffUser
 
 #: argon2id with the library's defaults (RFC 9106 low-memory profile).
 password_hasher = PasswordHasher()
@@ -53,8 +54,8 @@ def create_staff_user(
     username = username.strip()
     if not username or len(username) > 80:
         raise StaffError("the username must be 1 to 80 characters")
-    if role not in ROLES:
-        raise StaffError(f"the role must be one of: {', '.join(ROLES)}")
+    if role not in values(Role):
+        raise StaffError(f"the role must be one of: {', '.join(values(Role))}")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if find_staff_user(session, username) is not None:

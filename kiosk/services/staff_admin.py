@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.models import ROLE_ADMIN, ROLES, Site, StaffUser
+from kiosk.enums import Role, values
+from kiosk.models import Site, StaffUser
 from kiosk.services.staff import StaffError
 
 
@@ -33,7 +34,7 @@ def _is_last_active_admin(session: Session, user: StaffUser) -> bool:
     # the same moment take turns, so the second one sees the first one's change.
     admins = session.scalars(
         select(StaffUser.id)
-        .where(StaffUser.role == ROLE_ADMIN, StaffUser.active.is_(True))
+        .where(StaffUser.role == Role.ADMIN, StaffUser.active.is_(True))
         .with_for_update()
     ).all()
     return list(admins) == [user.id]
@@ -43,9 +44,9 @@ def update_staff_user(
     session: Session, user: StaffUser, *, role: str, sites: Sequence[Site]
 ) -> None:
     """Change a user's role and sites; raises :class:`LastAdminError` for the last admin."""
-    if role not in ROLES:
-        raise StaffError(f"the role must be one of: {', '.join(ROLES)}")
-    if role != ROLE_ADMIN and _is_last_active_admin(session, user):
+    if role not in values(Role):
+        raise StaffError(f"the role must be one of: {', '.join(values(Role))}")
+    if role != Role.ADMIN and _is_last_active_admin(session, user):
         raise LastAdminError("the last active admin cannot lose the admin role")
     user.role = role
     user.sites = list(sites)

@@ -79,7 +79,7 @@ def test_create_user_reads_password_from_stdin(
 def test_create_user_prompts_twice_on_a_terminal(
     runner: FlaskCliRunner, session: Session, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr("kiosk.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("kiosk.cli.users._stdin_is_terminal", lambda: True)
     result = runner.invoke(
         main,
         ["create-user", "tess", "--role", "admin"],

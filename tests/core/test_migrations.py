@@ -13,7 +13,7 @@ from sqlalchemy import insert, inspect, text
 
 from kiosk import create_app
 from kiosk.cli import main
-from kiosk.db import get_database
+from kiosk.db import get_database, make_engine
 from kiosk.models import Base, Site, Visit
 from kiosk.schema import head_revisions
 
@@ -38,6 +38,34 @@ def test_upgrade_from_empty_matches_the_models(tmp_path: Path, empty_database_ur
         assert diff == [], f"models and migrations differ: {diff}"
     finally:
         engine.dispose()
+
+
+def test_check_constraints_read_the_same_as_the_migrations_wrote_them(
+    database_url: str, empty_database_url: str
+):
+    """Autogenerate does not compare CHECK constraints: the models' own (created directly)
+    must read back exactly as the migrated ones, or a changed vocabulary needs a migration."""
+
+    def checks(url: str) -> set[tuple[str, str | None, str]]:
+        engine = make_engine(url)
+        try:
+            inspector = inspect(engine)
+            return {
+                (table, check["name"], check["sqltext"])
+                for table in Base.metadata.tables
+                for check in inspector.get_check_constraints(table)
+            }
+        finally:
+            engine.dispose()
+
+    engine = make_engine(empty_database_url)
+    try:
+        Base.metadata.create_all(engine)
+    finally:
+        engine.dispose()
+    migrated = checks(database_url)
+    assert len(migrated) >= 10
+    assert checks(empty_database_url) == migrated
 
 
 def test_downgrade_to_empty_and_back(tmp_path: Path, empty_database_url: str):

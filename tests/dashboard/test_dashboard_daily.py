@@ -648,11 +648,11 @@ class TestNotificationsJoinTheDay:
 def test_the_served_scheduler_checks_out_at_end_of_day(
     app: Flask, make_site: Any, make_visit: Any, session: Session, clock: Any
 ):
-    from kiosk.privacy.schedule import PurgeScheduler
+    from kiosk.scheduler import Scheduler
 
     site = make_site(name="Closing", end_of_day=time(18, 0))
     visit = make_visit(site, checked_in_at=clock.now())
-    scheduler = PurgeScheduler(app, startup_id=None)
+    scheduler = Scheduler(app, startup_id=None)
     scheduler.tick()
     session.refresh(visit)
     assert visit.checked_out_at is None  # 09:00 in Stockholm: not closing time yet
@@ -664,7 +664,7 @@ def test_the_served_scheduler_checks_out_at_end_of_day(
 
 
 def test_prefix_upper_bound_is_the_next_string_in_code_point_order():
-    from kiosk.services.names import prefix_upper_bound
+    from kiosk.text import prefix_upper_bound
 
     assert prefix_upper_bound("berg") == "berh"
     assert prefix_upper_bound("a\ud7ff") == "a\ue000"  # past the surrogates

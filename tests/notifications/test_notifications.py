@@ -21,30 +21,19 @@ from sqlalchemy.orm import Session
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database
-from kiosk.models import (
-    NOTIFY_DISMISSED,
-    NOTIFY_FAILED,
-    NOTIFY_HOST_EMAIL,
-    NOTIFY_HOST_WEBHOOK,
-    NOTIFY_PENDING,
-    NOTIFY_SENT,
-    AuditEvent,
-    Notification,
-    PrintJob,
-    Visit,
-)
-from kiosk.notifier import EXTENSION_KEY, NotificationSender, deliver_due
-from kiosk.services.invitations import create_invitation
-from kiosk.services.notifications import (
+from kiosk.enums import NotificationKind, NotificationStatus
+from kiosk.models import AuditEvent, Notification, PrintJob, Visit
+from kiosk.notifications.messages import queue_arrival_notifications, send_invitation_email
+from kiosk.notifications.outbox import (
     QUEUE_FULL,
     STALE_CLAIM,
     NotifySettings,
     claim_notification,
-    queue_arrival_notifications,
     release_stale_claims,
     retry_delay,
-    send_invitation_email,
 )
+from kiosk.notifications.sender import EXTENSION_KEY, NotificationSender, deliver_due
+from kiosk.services.invitations import create_invitation
 from tests.servers import Hook, Inbox, silent_port, smtp_server, webhook_server
 from tests.support import free_port
 
@@ -144,8 +133,8 @@ def test_check_in_emails_the_host_in_their_language_and_calls_the_webhook(
     check_in(pair(site), host, company="Nordic Labs")
     queued = notifications(session)
     assert [(n.kind, n.status) for n in queued] == [
-        (NOTIFY_HOST_EMAIL, NOTIFY_PENDING),
-        (NOTIFY_HOST_WEBHOOK, NOTIFY_PENDING),
+        (NotificationKind.HOST_EMAIL, NotificationStatus.PENDING),
+        (NotificationKind.HOST_WEBHOOK, NotificationStatus.PENDING),
     ]
     assert inbox.messages == []  # nothing is sent inside the request
 
@@ -170,7 +159,7 @@ def test_check_in_emails_the_host_in_their_language_and_calls_the_webhook(
     }
 
     for entry in notifications(session):
-        assert entry.status == NOTIFY_SENT
+        assert entry.status == NotificationStatus.SENT
         assert entry.attempts == 1
         # Once sent, the message (personal data) is not kept.
         assert (entry.recipient, entry.subject, entry.body) == (None, None, None)
@@ -193,7 +182,7 @@ def test_visitor_without_a_host_only_calls_the_webhook(
     site.default_locale = "en"
     session.commit()
     check_in(pair(site), None, name="<!channel> & co")
-    assert [n.kind for n in notifications(session)] == [NOTIFY_HOST_WEBHOOK]
+    assert [n.kind for n in notifications(session)] == [NotificationKind.HOST_WEBHOOK]
     deliver_due(app)
     [(_type, payload)] = hook.wait_for(1)
     # Slack's control characters in a name are escaped, so a name cannot ping a channel.
@@ -243,14 +232,14 @@ def test_smtp_server_down_retries_with_backoff_then_fails_and_shows_on_dashboard
         assert entry.attempts == attempt
         assert entry.last_error == "ConnectionRefusedError"
         if attempt < 5:
-            assert entry.status == NOTIFY_PENDING
+            assert entry.status == NotificationStatus.PENDING
             delay = entry.next_attempt_at - clock.now()
             assert delay == retry_delay(attempt, settings)
             delays.append(delay.total_seconds())
             assert deliver_due(app).attempted == 0  # not due before its time
             clock.advance(delay)
     assert delays == [30, 60, 120, 240]  # doubling from NOTIFY_RETRY_SECONDS
-    assert entry.status == NOTIFY_FAILED
+    assert entry.status == NotificationStatus.FAILED
     clock.advance(timedelta(days=1))
     assert deliver_due(app).attempted == 0  # given up
 
@@ -282,10 +271,10 @@ def test_retry_from_the_dashboard_delivers_once_the_server_is_back(
     response = staff.post(f"/dashboard/notifications/{entry.id}/retry")
     assert response.status_code == 302
     [entry] = notifications(session)
-    assert (entry.status, entry.attempts) == (NOTIFY_PENDING, 0)
+    assert (entry.status, entry.attempts) == (NotificationStatus.PENDING, 0)
     deliver_due(app)
     smtp[1].wait_for(1)
-    assert notifications(session)[0].status == NOTIFY_SENT
+    assert notifications(session)[0].status == NotificationStatus.SENT
     actions = session.scalars(select(AuditEvent.action)).all()
     assert "retry_notification" in actions
 
@@ -304,14 +293,14 @@ def test_smtp_server_that_never_answers_times_out(
         finally:
             get_database(app).engine.dispose()
     [entry] = notifications(session)
-    assert (entry.status, entry.last_error) == (NOTIFY_PENDING, "TimeoutError")
+    assert (entry.status, entry.last_error) == (NotificationStatus.PENDING, "TimeoutError")
 
 
 @pytest.mark.parametrize(
     ("reply", "status", "error"),
     [
-        ("451 4.3.0 Mailbox of hanna@example.com busy", NOTIFY_PENDING, "SMTP 451"),
-        ("550 5.1.1 No mailbox hanna@example.com here", NOTIFY_FAILED, "SMTP 550"),
+        ("451 4.3.0 Mailbox of hanna@example.com busy", NotificationStatus.PENDING, "SMTP 451"),
+        ("550 5.1.1 No mailbox hanna@example.com here", NotificationStatus.FAILED, "SMTP 550"),
     ],
 )
 def test_smtp_refusals_are_retried_only_when_temporary(
@@ -336,10 +325,10 @@ def test_smtp_refusals_are_retried_only_when_temporary(
 @pytest.mark.parametrize(
     ("answer", "status", "error"),
     [
-        ({"status": 503}, NOTIFY_PENDING, "HTTP 503"),
-        ({"status": 429}, NOTIFY_PENDING, "HTTP 429"),
-        ({"status": 404}, NOTIFY_FAILED, "HTTP 404"),
-        ({"delay": 2.0}, NOTIFY_PENDING, "TimeoutError"),
+        ({"status": 503}, NotificationStatus.PENDING, "HTTP 503"),
+        ({"status": 429}, NotificationStatus.PENDING, "HTTP 429"),
+        ({"status": 404}, NotificationStatus.FAILED, "HTTP 404"),
+        ({"delay": 2.0}, NotificationStatus.PENDING, "TimeoutError"),
     ],
 )
 def test_webhook_failures(
@@ -370,7 +359,10 @@ def test_webhook_server_down(app: Flask, pair: Any, session: Session, site: Any)
     check_in(pair(site), None)
     deliver_due(app)
     [entry] = notifications(session)
-    assert (entry.status, entry.last_error) == (NOTIFY_PENDING, "ConnectionRefusedError")
+    assert (entry.status, entry.last_error) == (
+        NotificationStatus.PENDING,
+        "ConnectionRefusedError",
+    )
 
 
 def test_full_queue_records_a_failure_and_checks_in_anyway(
@@ -389,8 +381,8 @@ def test_full_queue_records_a_failure_and_checks_in_anyway(
     assert response.status_code == 302
     assert len(session.scalars(select(Visit)).all()) == 2
     first, second = notifications(session)
-    assert first.status == NOTIFY_PENDING
-    assert (second.status, second.last_error) == (NOTIFY_FAILED, QUEUE_FULL)
+    assert first.status == NotificationStatus.PENDING
+    assert (second.status, second.last_error) == (NotificationStatus.FAILED, QUEUE_FULL)
     page = login(make_staff(sites=(site,))).get("/dashboard/notifications").text
     assert "Queue full" in page
 
@@ -488,7 +480,7 @@ def test_claims_of_a_dead_sender_are_given_back(
     assert release_stale_claims(session, now=clock.now() + STALE_CLAIM / 2) == 0
     assert release_stale_claims(session, now=clock.now() + STALE_CLAIM * 2) == 1
     session.commit()
-    assert notifications(session)[0].status == NOTIFY_PENDING
+    assert notifications(session)[0].status == NotificationStatus.PENDING
 
 
 def test_erasing_the_visit_erases_its_notifications(
@@ -537,7 +529,7 @@ def failed(
     check_in(pair(site), host)
     deliver_due(app)
     [entry] = notifications(session)
-    assert entry.status == NOTIFY_FAILED
+    assert entry.status == NotificationStatus.FAILED
     return entry
 
 
@@ -555,7 +547,7 @@ def test_reception_of_another_site_sees_and_retries_nothing(
     assert "nav-count" not in other.get("/dashboard/").text
     assert other.post(f"/dashboard/notifications/{failed.id}/retry").status_code == 404
     assert other.post(f"/dashboard/notifications/{failed.id}/dismiss").status_code == 404
-    assert notifications(session)[0].status == NOTIFY_FAILED
+    assert notifications(session)[0].status == NotificationStatus.FAILED
 
 
 def test_viewing_notifications_is_audited_with_ids_only(
@@ -579,7 +571,7 @@ def test_dismiss_erases_the_message_and_clears_the_count(
     staff = login(make_staff(sites=(site,)))
     assert staff.post(f"/dashboard/notifications/{failed.id}/dismiss").status_code == 302
     [entry] = notifications(session)
-    assert entry.status == NOTIFY_DISMISSED
+    assert entry.status == NotificationStatus.DISMISSED
     assert (entry.recipient, entry.subject, entry.body) == (None, None, None)
     assert "nav-count" not in staff.get("/dashboard/").text
     assert "Hanna Host" not in staff.get("/dashboard/notifications").text
@@ -591,12 +583,12 @@ def test_retry_needs_a_csrf_token(
     staff = login(make_staff(sites=(site,)))
     app.config["WTF_CSRF_ENABLED"] = True
     assert staff.post(f"/dashboard/notifications/{failed.id}/retry").status_code == 400
-    assert notifications(session)[0].status == NOTIFY_FAILED
+    assert notifications(session)[0].status == NotificationStatus.FAILED
     page = staff.get("/dashboard/notifications").text
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     response = staff.post(f"/dashboard/notifications/{failed.id}/retry", data={"csrf_token": token})
     assert response.status_code == 302
-    assert notifications(session)[0].status == NOTIFY_PENDING
+    assert notifications(session)[0].status == NotificationStatus.PENDING
 
 
 def test_webhook_payload_is_json_with_text(
@@ -607,7 +599,7 @@ def test_webhook_payload_is_json_with_text(
     site.webhook_url = "https://hooks.example.com/services/T/B/X"
     session.commit()
     entries = queue_visit()
-    webhook = next(entry for entry in entries if entry.kind == NOTIFY_HOST_WEBHOOK)
+    webhook = next(entry for entry in entries if entry.kind == NotificationKind.HOST_WEBHOOK)
     assert set(json.loads(webhook.body or "")) == {"text"}
 
 
@@ -638,7 +630,7 @@ def test_invitation_email_carries_the_code_and_a_qr_of_the_token_only(
     image = pytest.importorskip("PIL.Image")
     invitation, entry = _invite(app, session, site, host, clock)
     assert entry is not None
-    assert entry.status == NOTIFY_PENDING
+    assert entry.status == NotificationStatus.PENDING
     assert deliver_due(app).sent == 1
 
     [message] = inbox.wait_for(1)
@@ -661,7 +653,7 @@ def test_invitation_email_carries_the_code_and_a_qr_of_the_token_only(
     decoded = zxingcpp.read_barcodes(image.open(io.BytesIO(png)))
     assert [result.text for result in decoded] == [invitation.token]
     [sent] = notifications(session)
-    assert (sent.status, sent.recipient, sent.body) == (NOTIFY_SENT, None, None)
+    assert (sent.status, sent.recipient, sent.body) == (NotificationStatus.SENT, None, None)
 
 
 def test_invitation_email_in_german_without_a_host(

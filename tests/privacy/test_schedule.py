@@ -1,5 +1,6 @@
 """The served app's purge schedule: daily at PURGE_TIME, once at start-up, exactly once across
-workers and machines; never in tests' apps or other CLI commands."""
+workers and machines; the periodic-job thread that ticks it, never in tests' apps or other CLI
+commands."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def runs(session: Session) -> list[tuple[str, str | None]]:
     ]
 
 
-def purge_threads() -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name == "kiosk-purge"]
+def scheduler_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "kiosk-scheduler"]
 
 
 @pytest.fixture
@@ -183,14 +184,15 @@ def test_no_scheduler_in_the_app_factory_or_other_commands(
     client.get("/dashboard/login")
     assert runner.invoke(main, ["purge", "--dry-run"]).exit_code == 0
     assert runner.invoke(main, ["db", "current"]).exit_code == 0
-    assert purge_threads() == []
+    assert scheduler_threads() == []
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_the_scheduler_thread_starts_and_stops(app: Flask, session: Session):
-    from kiosk.privacy.schedule import start_purge_scheduler
+    from kiosk.scheduler import start_scheduler
 
-    scheduler = start_purge_scheduler(app, startup_id="thread")
+    scheduler = start_scheduler(app, startup_id="thread")
+    assert scheduler_threads() != []
     assert scheduler is not None
     try:
         deadline = time.monotonic() + 10
@@ -199,17 +201,19 @@ def test_the_scheduler_thread_starts_and_stops(app: Flask, session: Session):
         assert runs(session) == [("startup", "startup:thread")]
     finally:
         scheduler.stop()
-    assert purge_threads() == []
+    assert scheduler_threads() == []
 
     # With no purge asked for, the scheduler still runs (the end-of-day check-out) but
     # never purges.
     app.config.update(PURGE_TIME=None, PURGE_ON_START=False)
-    quiet = start_purge_scheduler(app, startup_id="off")
+    made = runs(session)
+    quiet = start_scheduler(app, startup_id="off")
     try:
-        assert quiet.tick() == []
+        quiet.tick()
+        assert runs(session) == made
     finally:
         quiet.stop()
-    assert purge_threads() == []
+    assert scheduler_threads() == []
 
 
 @pytest.mark.slow

@@ -18,13 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.models import Host, Invitation, Site, Visit
-from kiosk.services.delivery import MailSettings
-from kiosk.services.notifications import (
-    NotifySettings,
-    build_email,
-    queue_arrival_notifications,
-    send_invitation_email,
-)
+from kiosk.notifications.messages import queue_arrival_notifications, send_invitation_email
+from kiosk.notifications.outbox import NotifySettings
+from kiosk.notifications.sender import build_email
+from kiosk.notifications.transports import MailSettings
 from tests.support import assert_security_headers
 
 FRIENDLY = {200, 302, 400, 404, 405, 413}

@@ -29,16 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.clock import FrozenClock, SystemClock
-from kiosk.models import (
-    NOTIFY_FAILED,
-    NOTIFY_PENDING,
-    NOTIFY_SENDING,
-    NOTIFY_SENT,
-    Notification,
-    PrintJob,
-    PurgeRun,
-    Visit,
-)
+from kiosk.enums import NotificationStatus
+from kiosk.models import Notification, PrintJob, PurgeRun, Visit
 from tests.load import Fleet, add_kiosks, check_visits, seed_visits, write_figures
 from tests.servers import cups_pdf_queue, smtp_server, webhook_server
 from tests.support import WebClient, free_port, kiosk_env, require_tool, run_kiosk, start_server
@@ -173,7 +165,7 @@ def test_twenty_kiosks_with_purge_and_printer_mail_and_webhook_down(
 
                 # Notifications: those that failed three times while the servers were down
                 # are on the dashboard; others were delivered by a retry once they were back.
-                failed = settled[NOTIFY_FAILED]
+                failed = settled[NotificationStatus.FAILED]
                 assert failed > 0
                 attempts = dict(
                     session.execute(
@@ -182,11 +174,15 @@ def test_twenty_kiosks_with_purge_and_printer_mail_and_webhook_down(
                         )
                     ).all()
                 )
-                assert attempts[NOTIFY_FAILED] == 3  # tried three times before giving up
+                assert (
+                    attempts[NotificationStatus.FAILED] == 3
+                )  # tried three times before giving up
                 retried_by_itself = session.scalar(
                     select(func.count())
                     .select_from(Notification)
-                    .where(Notification.status == NOTIFY_SENT, Notification.attempts > 1)
+                    .where(
+                        Notification.status == NotificationStatus.SENT, Notification.attempts > 1
+                    )
                 )
                 assert retried_by_itself > 0
                 status, outbox_page = reception.request("/dashboard/notifications")
@@ -197,11 +193,15 @@ def test_twenty_kiosks_with_purge_and_printer_mail_and_webhook_down(
                 # Reception sends some again.
                 retried = retry_failed(reception, outbox_page, limit=RETRIED)
                 after = wait_for_outbox_to_settle(session)
-                assert after[NOTIFY_FAILED] == failed - len(retried)
-                assert after[NOTIFY_SENT] == settled.get(NOTIFY_SENT, 0) + len(retried)
-                assert len(inbox.messages) + len(hook.items) == after[NOTIFY_SENT]
+                assert after[NotificationStatus.FAILED] == failed - len(retried)
+                assert after[NotificationStatus.SENT] == settled.get(
+                    NotificationStatus.SENT, 0
+                ) + len(retried)
+                assert len(inbox.messages) + len(hook.items) == after[NotificationStatus.SENT]
                 for notification_id in retried:
-                    assert session.get(Notification, notification_id).status == NOTIFY_SENT
+                    assert (
+                        session.get(Notification, notification_id).status == NotificationStatus.SENT
+                    )
 
             # The printer comes back: a reprint from the dashboard prints.
             subprocess.run([cupsenable, queue], check=True)
@@ -238,7 +238,7 @@ def test_twenty_kiosks_with_purge_and_printer_mail_and_webhook_down(
         failed_prints=len(failed_prints),
         notifications=sum(settled.values()),
         notifications_failed_after_three_attempts=failed,
-        notifications_delivered_once_servers_were_back=settled.get(NOTIFY_SENT, 0),
+        notifications_delivered_once_servers_were_back=settled.get(NotificationStatus.SENT, 0),
         notifications_delivered_by_an_automatic_retry=retried_by_itself,
         notifications_retried_from_dashboard_and_delivered=len(retried),
     )
@@ -250,7 +250,9 @@ def wait_for_outbox_to_settle(session: Session, timeout: float = 60) -> dict[str
     deadline = time.monotonic() + timeout
     while True:
         counts = outbox(session)
-        if not counts.get(NOTIFY_PENDING) and not counts.get(NOTIFY_SENDING):
+        if not counts.get(NotificationStatus.PENDING) and not counts.get(
+            NotificationStatus.SENDING
+        ):
             return counts
         assert time.monotonic() < deadline, counts
         time.sleep(0.2)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from kiosk.services.names import name_words
+from kiosk.text import name_words
 
 revision: str = "0010_dashboard_indexes"
 down_revision: str | None = "0009_staff_session"

@@ -3,14 +3,20 @@
 `kiosk serve` starts one :class:`NotificationSender` thread in each gunicorn worker (see
 kiosk/server.py) unless ``NOTIFY_IN_SERVER`` is false; `kiosk notify run` runs the same loop
 as a process of its own. Any number of senders can run against one database: each entry is
-claimed by exactly one (kiosk.services.notifications.claim_notification).
+claimed by exactly one (kiosk.notifications.outbox.claim_notification). An entry becomes an
+email or a webhook call here, and goes out through kiosk.notifications.transports.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime as email_date
+from email.utils import make_msgid
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -18,23 +24,74 @@ from sqlalchemy.orm import joinedload
 
 from kiosk.clock import Clock
 from kiosk.db import get_database
-from kiosk.models import NOTIFY_FAILED, Notification
-from kiosk.services.delivery import DeliveryError, MailSettings
-from kiosk.services.notifications import (
+from kiosk.enums import NotificationKind, NotificationStatus
+from kiosk.models import Notification
+from kiosk.notifications.outbox import (
     NotifySettings,
     claim_notification,
-    deliver_notification,
     due_notification_ids,
     record_failure,
     record_sent,
     release_stale_claims,
 )
+from kiosk.notifications.transports import DeliveryError, MailSettings, post_webhook, send_email
+from kiosk.services.qr import qr_png
 
 log = logging.getLogger(__name__)
 
-EXTENSION_KEY = "kiosk.notifier"
+EXTENSION_KEY = "kiosk.notifications.sender"
 #: A served sender takes this many entries per pass (it comes back at once when there are more).
 BATCH = 20
+
+
+#: The file name of the QR code attached to an invitation email.
+INVITATION_QR_FILENAME = "invitation-qr.png"
+
+
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(value: str) -> str:
+    """A header value: control characters and line breaks become spaces (no injection)."""
+    return " ".join(_LINE_BREAKING.sub(" ", value).split())
+
+
+def build_email(
+    notification: Notification, mail: MailSettings, *, now: datetime, qr_token: str | None
+) -> EmailMessage:
+    """The email of a notification; ``qr_token`` adds the invitation's QR code as a PNG."""
+    message = EmailMessage()
+    # Header values on one line, whatever a name in them holds: no header injection.
+    message["From"] = one_line(mail.sender)
+    message["To"] = one_line(notification.recipient or "")
+    message["Subject"] = one_line(notification.subject or "")
+    message["Date"] = email_date(now)
+    domain = mail.sender.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)
+    # RFC 3834: no auto-replies to an automatic message.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(notification.body or "")
+    if qr_token is not None:
+        message.add_attachment(
+            qr_png(qr_token), maintype="image", subtype="png", filename=INVITATION_QR_FILENAME
+        )
+    return message
+
+
+def deliver_notification(
+    notification: Notification, *, mail: MailSettings, webhook_timeout: float, now: datetime
+) -> None:
+    """Send one notification; raises :class:`DeliveryError`."""
+    if notification.kind == NotificationKind.HOST_WEBHOOK:
+        post_webhook(notification.recipient or "", notification.body or "", timeout=webhook_timeout)
+        return
+    qr_token = None
+    if notification.kind == NotificationKind.INVITATION_EMAIL:
+        invitation = notification.invitation
+        if invitation is None or invitation.cancelled_at is not None:
+            raise DeliveryError("InvitationCancelled", permanent=True)
+        qr_token = invitation.token
+    send_email(mail, build_email(notification, mail, now=now, qr_token=qr_token))
 
 
 @dataclass
@@ -104,7 +161,7 @@ def deliver_due(app: Flask, *, limit: int | None = None) -> DeliveryReport:
                     settings=settings,
                 )
                 session.commit()
-                if status == NOTIFY_FAILED:
+                if status == NotificationStatus.FAILED:
                     report.failed += 1
                     log.warning(
                         "notification %s failed after %s attempt(s): %s",

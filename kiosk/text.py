@@ -1,4 +1,5 @@
-"""Visitor names as searches see them: folded (no case, no accents) and split into words."""
+"""Text helpers below the models: visitor names as searches see them, folded (no case, no
+accents) and split into words."""
 
 from __future__ import annotations
 

@@ -1,0 +1,64 @@
+"""The ``kiosk`` command: serve here, one module per group of the other commands.
+
+``db`` (migrations), ``demo``, ``create-user`` (users), ``device`` (devices), ``badge``
+(badges), ``purge`` (privacy), ``end-of-day`` (visits), ``notify`` and ``translate``. Each
+command checks its input, calls one domain function and reports; the work is in the domain.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from kiosk.app import create_app
+from kiosk.cli.badges import badge
+from kiosk.cli.db import db
+from kiosk.cli.demo import demo
+from kiosk.cli.devices import device
+from kiosk.cli.notify import notify
+from kiosk.cli.privacy import purge
+from kiosk.cli.translate import translate
+from kiosk.cli.users import create_user
+from kiosk.cli.visits import end_of_day
+from kiosk.db import get_database
+from kiosk.schema import SchemaOutOfDate, check_schema
+
+
+def _create_app() -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """Visitor registration for office receptions."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", type=int, help="Worker processes (default: KIOSK_WORKERS or cores).")
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Serve the kiosk and the dashboard with gunicorn (the production server)."""
+    from kiosk.server import run_server  # gunicorn: only for this command
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    engine = get_database().engine
+    try:
+        check_schema(engine)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        # Workers build their own app and engine; no connection may cross the fork.
+        engine.dispose()
+    worker_count = workers or app.config["WORKERS"] or os.cpu_count() or 2
+    base = f"http://{host}:{port}"
+    click.echo(f"Kiosk:     {base}/")
+    click.echo(f"Dashboard: {base}/dashboard/")
+    run_server(host=host, port=port, workers=int(worker_count))
+
+
+for command in (db, demo, create_user, device, end_of_day, notify, purge, badge, translate):
+    main.add_command(command)

@@ -1,0 +1,40 @@
+"""What the command modules share: the schema check, audit entries, finding a site by name."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from kiosk.clock import now
+from kiosk.db import get_database, get_session
+from kiosk.models import Site
+from kiosk.schema import SchemaOutOfDate, check_schema
+from kiosk.services.audit import record_event
+
+
+def require_schema() -> None:
+    """Stop with a message unless the database is at the newest migration."""
+    try:
+        check_schema(get_database().engine)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def audit_cli(action: str, target_type: str, target_id: int) -> None:
+    """Record a change made on the command line (the caller commits)."""
+    record_event(
+        get_session(),
+        actor="cli",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        now=now(),
+    )
+
+
+def site_named(name: str) -> Site:
+    """The site called ``name``; stops with a message when there is none."""
+    site = get_session().scalar(select(Site).where(Site.name == name))
+    if site is None:
+        raise click.ClickException(f"there is no site named {name!r}")
+    return site

@@ -1,0 +1,54 @@
+"""``kiosk db``: schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from alembic import command as alembic_command
+from flask.cli import AppGroup
+
+from kiosk.db import get_database
+from kiosk.schema import alembic_config, rename_old_revisions
+
+
+@click.group(cls=AppGroup)
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    with get_database().engine.begin() as connection:
+        rename_old_revisions(connection)
+    _run_alembic(alembic_command.upgrade, revision)
+    click.echo("Database is up to date.")
+
+
+@db.command()
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    _run_alembic(alembic_command.downgrade, revision)
+
+
+@db.command()
+def current() -> None:
+    """Show the migration the database is at."""
+    _run_alembic(alembic_command.current)
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    _run_alembic(alembic_command.revision, message=message, autogenerate=True)
+
+
+def _run_alembic(func: Any, *args: Any, **kwargs: Any) -> None:
+    config = alembic_config()
+    with get_database().engine.begin() as connection:
+        config.attributes["connection"] = connection
+        func(config, *args, **kwargs)

@@ -1,0 +1,83 @@
+"""The vocabularies of the data model: each set of values a column may hold, in one place.
+
+The database's CHECK constraints (kiosk/models.py) and the command line's choices are made
+from these, so a value is added here once. The order of the members is the order the CHECK
+constraints list them in; changing it changes the constraint's text, which needs a migration
+(tests/test_migrations.py compares them with what the migrations made).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a staff user may do."""
+
+    RECEPTION = "reception"
+    ADMIN = "admin"
+    #: Answers data-subject requests (access, rectification, erasure) for the sites assigned.
+    PRIVACY = "privacy"
+
+
+class FieldMode(StrEnum):
+    """How a kiosk form field is configured per site (data minimisation: ask only what you
+    need)."""
+
+    HIDDEN = "hidden"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class PrintBackend(StrEnum):
+    """How a site's badges reach paper: the kiosk's browser prints the PDF, the server sends it
+    to a CUPS printer, or nobody prints automatically (reception downloads it)."""
+
+    BROWSER = "browser"
+    CUPS = "cups"
+    NONE = "none"
+
+
+class PrintStatus(StrEnum):
+    """How one attempt to print a badge went."""
+
+    #: A CUPS queue accepted it.
+    SENT = "sent"
+    #: It did not (the print job's ``error`` says why).
+    FAILED = "failed"
+    #: Handed to the kiosk's browser.
+    BROWSER = "browser"
+    #: Nobody prints automatically: reception downloads it.
+    DOWNLOAD = "download"
+
+
+class NotificationKind(StrEnum):
+    """Kinds of message the notification outbox delivers."""
+
+    HOST_EMAIL = "host_email"
+    HOST_WEBHOOK = "host_webhook"
+    INVITATION_EMAIL = "invitation_email"
+
+
+class NotificationStatus(StrEnum):
+    """Where a notification is in the outbox."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    #: Set aside by staff after it failed; its message is erased.
+    DISMISSED = "dismissed"
+
+
+class PurgeStatus(StrEnum):
+    """How a run of the retention purge went."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:
+    """The values of a vocabulary, in order (for choices: ``click.Choice(values(Role))``)."""
+    return tuple(member.value for member in vocabulary)
