@@ -18,7 +18,7 @@ from kiosk.services.codes import (
     normalise_code,
     scanned_token,
 )
-from kiosk.services.names import fold, name_words
+from kiosk.text import fold, name_words
 
 SHORT_CODE_ALPHABET = CODE_ALPHABET
 SHORT_CODE_LENGTH = 6
