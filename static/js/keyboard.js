@@ -131,6 +131,8 @@
     var shown = {};
     Object.keys(DISPLAY).forEach(function (key) { shown[key] = DISPLAY[key]; });
     shown["{lang}"] = code.toUpperCase();
+    // A blank key among digits would puzzle; a wide space bar under letters does not.
+    if (mode === "tel") { shown["{space}"] = "␣"; }
     return shown;
   }
 
@@ -310,6 +312,7 @@
     if (changed) {
       mode = kind(element);
       accents = false;
+      shifted = false;
       watcher.disconnect();
       var list = element.getAttribute("aria-controls") && document.getElementById(element.getAttribute("aria-controls"));
       if (list) { watcher.observe(list, { childList: true, attributes: true, attributeFilter: ["hidden"] }); }

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from kiosk.services.demo import DEMO_HOSTS
 from tests.browser.conftest import PORTRAIT, Server, shot
@@ -21,8 +22,45 @@ NAME = "Åsa Øster-Müßig"
 SPECIAL = {" ": "{space}"}
 
 
-def touch_page(kiosk_page: Any) -> Any:
-    return kiosk_page(viewport=PORTRAIT, has_touch=True, is_mobile=False)
+def touch_page(kiosk_page: Any, viewport: Any = PORTRAIT) -> Any:
+    """A paired kiosk on a touchscreen; any script error or CSP violation fails the test."""
+    page = kiosk_page(viewport=viewport, has_touch=True, is_mobile=False)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def console(message: Any) -> None:
+        # Chromium asks for /favicon.ico now and then; the kiosk has none.
+        where = message.location.get("url", "")
+        if message.type == "error" and not where.endswith("/favicon.ico"):
+            errors.append(f"{message.text} {where}")
+
+    page.on("console", console)
+    page.script_errors = errors
+    return page
+
+
+def database_change(server: Server, sql: str, **params: Any) -> None:
+    engine = create_engine(f"sqlite:///{server.instance / 'kiosk.sqlite3'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def set_keyboard(server: Server, on: bool) -> None:
+    """The newest kiosk's setting (what an admin sets on the Kiosks page)."""
+    database_change(
+        server,
+        "UPDATE kiosk_devices SET on_screen_keyboard = :on"
+        " WHERE id = (SELECT max(id) FROM kiosk_devices)",
+        on=on,
+    )
+
+
+def tap_link(page: Any, path: str) -> None:
+    page.locator(f"a[href$='{path}']").first.tap()
+    page.wait_for_url(re.compile(re.escape(path) + "$"))
 
 
 def key(page: Any, name: str) -> Any:
@@ -76,8 +114,7 @@ def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
     if layout != "sv":  # the demo site starts in Swedish
         page.locator(f".language-picker button[value={layout}]").tap()
         page.wait_for_selector(f"html[lang={layout}]")
-    page.locator("a[href$='/check-in']").first.tap()
-    page.wait_for_url(re.compile(r"/check-in$"))
+    tap_link(page, "/check-in")
 
     name = page.locator("input[name=name]")
     name.tap()
@@ -115,5 +152,207 @@ def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
 def test_check_in_typed_on_the_on_screen_keyboard(kiosk_page: Any, server: Server, layout: str):
     page = touch_page(kiosk_page)
     # Touch only from here: no page.keyboard, no fill().
-    page.on("console", lambda message: print("console:", message.text))
     check_in_by_touch(page, server, layout)
+    assert page.script_errors == []
+
+
+def test_platform_keyboard_stays_closed_and_the_setting_turns_it_all_off(
+    kiosk_page: Any, server: Server
+):
+    page = touch_page(kiosk_page)
+    tap_link(page, "/check-in")
+    fields = page.locator("main input[type=text], main input:not([type]), main textarea")
+    assert fields.count() >= 3
+    # With the keyboard on, no field opens the platform's keyboard too.
+    assert set(fields.evaluate_all("els => els.map(e => e.inputMode)")) == {"none"}
+    # Nothing covers the screen until a field is tapped.
+    assert page.locator("#osk").is_hidden()
+    page.locator("input[name=company]").tap()
+    assert page.locator("#osk").is_visible()
+    # A hardware keyboard types as well, beside the on-screen one.
+    page.keyboard.type("ACME")
+    tap_key(page, "{space}")
+    type_by_touch(page, "AB")
+    assert page.locator("input[name=company]").input_value() == "ACME AB"
+    # The hide key closes it; the page gives back the room it took.
+    tap_key(page, "{hide}")
+    assert page.locator("#osk").is_hidden()
+    assert page.evaluate("document.documentElement.classList.contains('osk-open')") is False
+
+    set_keyboard(server, False)
+    try:
+        page.reload()
+        assert page.locator("#osk").count() == 0
+        assert page.evaluate("typeof window.SimpleKeyboard") == "undefined"
+        page.locator("input[name=name]").tap()
+        assert page.locator(".osk, .simple-keyboard").count() == 0
+        # The fields are as the form made them: the platform keyboard may open.
+        modes = fields.evaluate_all("els => els.map(e => e.getAttribute('inputmode'))")
+        assert "none" not in modes
+        page.keyboard.type("Hardware Typist")
+        assert page.locator("input[name=name]").input_value() == "Hardware Typist"
+        shot(page, "keyboard-off")
+    finally:
+        set_keyboard(server, True)
+    assert page.script_errors == []
+
+
+@pytest.fixture
+def checked_in_tokens(server: Server, kiosk_page: Any) -> list[str]:
+    """Two visitors checked in (quickly, not by touch); their badge tokens."""
+    page = kiosk_page()
+    tokens = []
+    for name in ("Scanner Visitor", "Typing Visitor"):
+        page.goto(server.base + "/check-in")
+        page.locator("input[name=name]").fill(name)
+        page.locator("input[name=ask_reception]").check()
+        page.locator("form.check-in [type=submit]").click()
+        page.locator("form [type=submit][name=read]").click()
+        page.wait_for_url(re.compile(r"/done$"))
+        tokens.append(
+            database_value(server, "SELECT badge_token FROM visits WHERE visitor_name = :n", n=name)
+        )
+        page.goto(server.base + "/reset")
+    return tokens
+
+
+def test_scanner_and_on_screen_keys_both_check_out(
+    kiosk_page: Any, server: Server, checked_in_tokens: list[str]
+):
+    scanned, typed = checked_in_tokens
+    page = touch_page(kiosk_page)
+    tap_link(page, "/check-out")
+    # The scan field has the focus for a scanner, and the keyboard waits for a tap.
+    assert page.evaluate("document.activeElement.name") == "code"
+    assert page.locator("#osk").is_hidden()
+    # A USB barcode scanner is a keyboard: fast keystrokes, then Enter.
+    page.keyboard.type(scanned, delay=5)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/goodbye$"))
+    assert database_value(
+        server, "SELECT checked_out_at FROM visits WHERE badge_token = :t", t=scanned
+    )
+
+    # The printed badge code typed with the keys: capitals by default, then the Enter key.
+    code = database_value(server, "SELECT short_code FROM visits WHERE badge_token = :t", t=typed)
+    page.goto(server.base + "/reset")
+    tap_link(page, "/check-out")
+    field = page.locator("input[name=code]")
+    field.tap()
+    assert_field_above_keyboard(page, field)
+    assert key(page, "Q").count() == 1
+    assert key(page, "1").count() == 1
+    shot(page, "keyboard-check-out-code")
+    type_by_touch(page, code)
+    assert field.input_value() == code
+    tap_key(page, "{enter}")
+    page.wait_for_url(re.compile(r"/goodbye$"))
+    assert database_value(
+        server, "SELECT checked_out_at FROM visits WHERE badge_token = :t", t=typed
+    )
+    assert page.script_errors == []
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [
+        PORTRAIT,
+        {"width": 1920, "height": 1080},
+        {"width": 800, "height": 1280},
+        {"width": 1366, "height": 768},
+    ],
+    ids=["portrait", "landscape", "tablet", "laptop"],
+)
+def test_the_focused_field_is_never_under_the_keyboard(kiosk_page: Any, viewport: Any):
+    page = touch_page(kiosk_page, viewport)
+    tap_link(page, "/check-in")
+    names = page.locator("main input[type=text]").evaluate_all("els => els.map(e => e.name)")
+    for name in [*names, *reversed(names)]:
+        field = page.locator(f"input[name={name}]")
+        field.tap()
+        page.locator("#osk").wait_for(state="visible")
+        assert_field_above_keyboard(page, field)
+        type_by_touch(page, "Ab")
+        assert_field_above_keyboard(page, field)
+    # The keys are big enough to hit on a touchscreen.
+    heights = page.locator("#osk .hg-button").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert min(heights) >= (60 if viewport == PORTRAIT else 44), heights
+    # The Enter key goes on to the next field, as a visitor expects.
+    first, second = names[0], names[1]
+    page.locator(f"input[name={first}]").tap()
+    tap_key(page, "{enter}")
+    assert page.evaluate("document.activeElement.name") == second
+    assert_field_above_keyboard(page, page.locator(f"input[name={second}]"))
+    shot(page, f"keyboard-{viewport['width']}x{viewport['height']}")
+    assert page.script_errors == []
+
+
+def test_accents_layout_switch_email_and_phone_layouts(kiosk_page: Any, server: Server):
+    database_change(server, "UPDATE sites SET field_email = 'optional', field_phone = 'optional'")
+    try:
+        page = touch_page(kiosk_page)
+        tap_link(page, "/check-in")
+        name = page.locator("input[name=name]")
+        name.tap()
+        # The layout key goes through the six layouts, from the visitor's language.
+        seen = [key(page, "{lang}").inner_text()]
+        for _ in range(6):
+            tap_key(page, "{lang}")
+            seen.append(key(page, "{lang}").inner_text())
+        assert seen == ["SV", "FI", "NB", "DA", "DE", "EN", "SV"]
+        # Danish and Norwegian keep their own order of æ and ø.
+        tap_key(page, "{lang}")
+        tap_key(page, "{lang}")
+        tap_key(page, "{lang}")
+        row = page.locator("#osk .hg-row").nth(2).inner_text().split()
+        assert row[-3:-1] == ["Æ", "Ø"], row  # Danish, shifted for a name's first letter
+        tap_key(page, "{accents}")
+        shot(page, "keyboard-accents")
+        for letter in "ÉÈÊÑÇŁØÅÜ":
+            assert key(page, letter).count() == 1, letter
+        tap_key(page, "{shift}")
+        type_by_touch(page, "ñ")
+        # One accented letter, then back to the letters.
+        assert key(page, "{accents}").count() == 1
+        type_by_touch(page, "éłç")
+        assert name.input_value() == "ñéłç"
+
+        email = page.locator("input[name=email]")
+        email.tap()
+        assert_field_above_keyboard(page, email)
+        for needed in ("@", ".com", "gmail.com", ".dk"):  # the Danish layout, chosen above
+            assert key(page, needed).count() == 1, needed
+        shot(page, "keyboard-email")
+        type_by_touch(page, "asa")
+        tap_key(page, "gmail.com")
+        assert email.input_value() == "asa@gmail.com"
+        # The same events a typed address fires (what page scripts listen to).
+        assert email.evaluate("e => e.inputMode") == "none"
+
+        phone = page.locator("input[name=phone]")
+        phone.tap()
+        assert_field_above_keyboard(page, phone)
+        assert key(page, "q").count() == 0
+        shot(page, "keyboard-phone")
+        type_by_touch(page, "+46 70-123")
+        tap_key(page, "{bksp}")
+        assert phone.input_value() == "+46 70-12"
+        assert page.script_errors == []
+    finally:
+        database_change(server, "UPDATE sites SET field_email = 'hidden', field_phone = 'hidden'")
+
+
+def test_pairing_code_typed_on_the_keyboard(server: Server, new_page: Any):
+    # A touchscreen being set up has no keyboard either: the pairing screen has this one.
+    page = new_page(viewport=PORTRAIT, has_touch=True)
+    page.goto(server.base + "/pair")
+    field = page.locator("input[name=code]")
+    field.tap()
+    assert_field_above_keyboard(page, field)
+    type_by_touch(page, server.new_pairing_code())
+    tap_key(page, "{enter}")
+    page.wait_for_url(server.base + "/")
+    # The new kiosk has the keyboard on, as every new kiosk does.
+    assert page.locator("#osk").count() == 1
