@@ -4,14 +4,13 @@
    way typing does and fires the same `input` events, so kiosk.js (host search) cannot tell the
    difference. The page has it only when the kiosk device's keyboard setting is on; a hardware
    keyboard and a barcode scanner keep working, and the keyboard opens only when a field is
-   tapped (never for a field focused by the page, such as the scan field). Nothing typed is
-   stored by this script. */
+   tapped (never for a field focused by the page, such as the scan field). A screen without a
+   text field loads nothing more; one with fields loads the library and its styles after the
+   page has painted. Nothing typed is stored by this script. */
 (function () {
   "use strict";
   var root = document.getElementById("osk");
-  var lib = window.SimpleKeyboard;
-  var SimpleKeyboard = lib && (lib.default || lib.SimpleKeyboard || lib);
-  if (!root || typeof SimpleKeyboard !== "function") { return; }
+  if (!root) { return; }
 
   /* Letter layouts, each in its national order: "shift" is the same keys shifted. */
   var NORDIC_SHIFT_DIGITS = "! \" # ¤ % & / ( ) = ? {bksp}";
@@ -100,9 +99,9 @@
     element.setAttribute("data-osk-inputmode", element.getAttribute("inputmode") || "");
     element.setAttribute("inputmode", "none");
   }
-  Array.prototype.forEach.call(document.querySelectorAll("input, textarea"), function (element) {
-    if (isField(element)) { suppressPlatformKeyboard(element); }
-  });
+  var fields = Array.prototype.filter.call(document.querySelectorAll("input, textarea"), isField);
+  if (!fields.length) { return; }
+  fields.forEach(suppressPlatformKeyboard);
 
   function rows(name) {
     if (name === "caps") { return rows("default").map(upper); }
@@ -136,20 +135,42 @@
     return shown;
   }
 
-  var holder = document.createElement("div");
-  holder.className = "simple-keyboard";
-  var keyboard = new SimpleKeyboard(root.appendChild(holder), {
-    layout: { "default": rows("default"), shift: rows("shift") },
-    layoutName: "default",
-    display: display(),
-    mergeDisplay: false,
-    theme: "hg-theme-default osk-keys",
-    preventMouseDownDefault: true,
-    disableButtonHold: true,
-    disableCaretPositioning: true,
-    onKeyPress: press,
-    onRender: describeKeys
+  var keyboard = null;  // once the library has loaded
+  var waiting = null;   // a field tapped before that
+
+  function start() {
+    var lib = window.SimpleKeyboard;
+    var SimpleKeyboard = lib && (lib.default || lib.SimpleKeyboard || lib);
+    if (typeof SimpleKeyboard !== "function") { return; }
+    var holder = document.createElement("div");
+    holder.className = "simple-keyboard";
+    keyboard = new SimpleKeyboard(root.appendChild(holder), {
+      layout: { "default": rows("default"), shift: rows("shift") },
+      layoutName: "default",
+      display: display(),
+      mergeDisplay: false,
+      theme: "hg-theme-default osk-keys",
+      preventMouseDownDefault: true,
+      disableButtonHold: true,
+      disableCaretPositioning: true,
+      onKeyPress: press,
+      onRender: describeKeys
+    });
+    if (waiting) { open(waiting); waiting = null; }
+  }
+
+  /* The styles and the library, from this server (the CSP allows nothing else). */
+  (root.getAttribute("data-styles") || "").split(" ").forEach(function (href) {
+    if (!href) { return; }
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    document.head.appendChild(link);
   });
+  var script = document.createElement("script");
+  script.src = root.getAttribute("data-library");
+  script.addEventListener("load", start);
+  document.head.appendChild(script);
 
   /* Keys are named for screen readers (touch exploration) in the visitor's language. */
   function describeKeys() {
@@ -171,6 +192,7 @@
   }
 
   function redraw() {
+    if (!keyboard) { return; }
     var state = [mode, code, accents, layoutName()].join(" ");
     if (state === drawn) { return; }
     drawn = state;
@@ -306,6 +328,7 @@
   var watcher = new MutationObserver(function () { keepVisible(); });
 
   function open(element) {
+    if (!keyboard) { waiting = element; return; }
     clearTimeout(hideTimer);
     var changed = field !== element;
     field = element;
@@ -325,6 +348,7 @@
   }
 
   function hide() {
+    waiting = null;
     clearTimeout(hideTimer);
     root.hidden = true;
     html.classList.remove("osk-open");

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from kiosk.services.demo import DEMO_HOSTS
-from tests.browser.conftest import PORTRAIT, Server, shot
+from tests.browser.conftest import PORTRAIT, Server, assert_accessible, shot
 from tests.browser.test_kiosk_browser import database_value
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -123,6 +123,7 @@ def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
     # The layout key names the visitor's language: the keyboard is that language's.
     assert key(page, "{lang}").inner_text() == layout.upper()
     shot(page, f"keyboard-{layout}")
+    assert_accessible(page, f"check-in with the {layout} keyboard open")
     type_by_touch(page, NAME)
     assert name.input_value() == NAME
 
@@ -221,6 +222,10 @@ def test_scanner_and_on_screen_keys_both_check_out(
 ):
     scanned, typed = checked_in_tokens
     page = touch_page(kiosk_page)
+    # A screen without a text field (the welcome) loads no keyboard library or styles.
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("typeof window.SimpleKeyboard") == "undefined"
+    assert page.locator("link[href*=keyboard]").count() == 0
     tap_link(page, "/check-out")
     # The scan field has the focus for a scanner, and the keyboard waits for a tap.
     assert page.evaluate("document.activeElement.name") == "code"
