@@ -154,6 +154,8 @@
       disableButtonHold: true,
       disableCaretPositioning: true,
       onKeyPress: press,
+      // simple-keyboard keeps its own copy of what it types; the field is the only copy kept.
+      onChange: function () { keyboard.clearInput(); },
       onRender: describeKeys
     });
     if (waiting) { open(waiting); waiting = null; }

@@ -369,3 +369,16 @@ def test_pairing_code_typed_on_the_keyboard(server: Server, new_page: Any):
     page.wait_for_url(server.base + "/")
     # The new kiosk has the keyboard on, as every new kiosk does.
     assert page.locator("#osk").count() == 1
+
+
+def test_the_library_keeps_no_copy_of_what_is_typed(kiosk_page: Any):
+    page = touch_page(kiosk_page)
+    tap_link(page, "/check-in")
+    page.locator("input[name=name]").tap()
+    type_by_touch(page, "Secret Name")
+    kept = page.evaluate(
+        "Object.values(window.SimpleKeyboardInstances || {})"
+        ".map(k => Object.values(k.getAllInputs()).join('')).join('')"
+    )
+    assert kept == ""
+    assert page.script_errors == []
