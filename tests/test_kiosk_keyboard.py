@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from kiosk.models import AuditEvent, KioskDevice
+from kiosk import create_app
+from kiosk.cli import main
+from kiosk.db import get_database
+from kiosk.models import AuditEvent, KioskDevice, Site
 
 #: Every kiosk screen with a text field, and one without.
 SCREENS = ("/", "/check-in", "/check-out", "/invitation")
@@ -128,3 +133,48 @@ def test_reception_cannot_change_a_kiosks_keyboard(
     assert denied.status_code == 403
     session.expire_all()
     assert device.on_screen_keyboard is True
+
+
+def test_kiosks_paired_before_the_setting_get_the_keyboard(tmp_path: Path, empty_database_url: str):
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": empty_database_url,
+        }
+    )
+    runner = app.test_cli_runner()
+    engine = get_database(app).engine
+    try:
+        assert runner.invoke(main, ["db", "upgrade", "0010_dashboard_indexes"]).exit_code == 0
+        created = datetime(2026, 1, 1, tzinfo=UTC)
+        with engine.begin() as connection:
+            connection.execute(
+                insert(Site).values(
+                    id=1,
+                    name="S",
+                    timezone="UTC",
+                    default_locale="sv",
+                    retention_days=30,
+                    controller_name="C",
+                    controller_contact="c@example.com",
+                    authority_name="A",
+                    created_at=created,
+                )
+            )
+            # The table as of 0010: no keyboard column yet.
+            connection.execute(
+                text(
+                    "INSERT INTO kiosk_devices (id, site_id, name, created_at)"
+                    " VALUES (5, 1, 'Lobby', :created)"
+                ),
+                {"created": created},
+            )
+        assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+        with engine.connect() as connection:
+            on = connection.execute(
+                text("SELECT on_screen_keyboard FROM kiosk_devices WHERE id = 5")
+            ).scalar()
+        assert on in (True, 1)
+    finally:
+        engine.dispose()
