@@ -359,10 +359,12 @@
   }
 
   /* Closing waits for the finger to lift, so the page does not move under a tap in progress. */
-  function hideSoon() {
+  function hideSoon(tries) {
+    tries = tries || 0;
     clearTimeout(hideTimer);
     hideTimer = setTimeout(function () {
-      if (pointerDown) { hideSoon(); } else if (!isField(document.activeElement)) { hide(); }
+      // A lost pointerup must not keep the keyboard open: at most two seconds of waiting.
+      if (pointerDown && tries < 40) { hideSoon(tries + 1); } else if (!isField(document.activeElement)) { hide(); }
     }, 50);
   }
 
