@@ -6,7 +6,7 @@ LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint typecheck format translations compile-translations audit lock bench bench-badges \
-	bench-purge bench-checkin bench-dashboard bench-memory bench-pages clean
+	bench-purge bench-checkin bench-dashboard bench-memory bench-pages clean vendor
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -72,6 +72,11 @@ translations: $(STAMP)
 		fi; \
 	done
 	@$(BIN)/kiosk translate compile >/dev/null
+
+# The browser libraries under static/vendor/ at the versions pinned in scripts/vendor.sh, from
+# the npm registry (needs node and npm); the result is committed, nothing is fetched at run time.
+vendor:
+	sh scripts/vendor.sh
 
 # Benchmarks: long, never part of `make test`; results and commands in bench/README.md.
 # BENCH_ARGS passes options to the database benchmarks (check-in, dashboard, memory, purge),

@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -409,6 +410,9 @@ class KioskDevice(Base):
     print_backend: Mapped[str | None] = mapped_column(String(16))
     #: The CUPS queue of this kiosk's ``cups`` backend (a printer beside this screen).
     cups_printer: Mapped[str | None] = mapped_column(String(127))
+    #: Whether the kiosk screens show their own on-screen keyboard; off for a kiosk with a
+    #: hardware keyboard or a tablet that brings its own.
+    on_screen_keyboard: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     site: Mapped[Site] = relationship()
 

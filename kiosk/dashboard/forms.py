@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -58,6 +60,20 @@ class KioskPrintingForm(FlaskForm):  # type: ignore[misc]
 
     def validate_cups_printer(self, field: StringField) -> None:
         check_cups_printer(self.print_backend.data, field.data)
+
+
+class KioskKeyboardForm(FlaskForm):  # type: ignore[misc]
+    """Whether one kiosk shows its own on-screen keyboard."""
+
+    keyboard = SelectField(_l("On-screen keyboard"), validate_choice=True)
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keyboard.choices = [
+            ("on", _("On: the kiosk shows its own keyboard (a touchscreen)")),
+            ("off", _("Off: visitors type on a hardware keyboard or the tablet's own")),
+        ]
 
 
 class KioskDeviceForm(FlaskForm):  # type: ignore[misc]

@@ -1,6 +1,6 @@
-"""Dashboard: kiosk devices. Admins create them, get a one-time pairing code and choose how
-each kiosk prints badges; staff of a site can see its kiosks, issue a new code and revoke a
-kiosk."""
+"""Dashboard: kiosk devices. Admins create them, get a one-time pairing code, choose how
+each kiosk prints badges and whether it shows its own on-screen keyboard; staff of a site can
+see its kiosks, issue a new code and revoke a kiosk."""
 
 from __future__ import annotations
 
@@ -12,7 +12,12 @@ from kiosk.badges.service import configure_kiosk_printing
 from kiosk.clock import now
 from kiosk.dashboard.access import admin_required, audit, current_staff, served_or_404
 from kiosk.dashboard.blueprint import bp
-from kiosk.dashboard.forms import KioskDeviceForm, KioskPrintingForm, print_backend_choices
+from kiosk.dashboard.forms import (
+    KioskDeviceForm,
+    KioskKeyboardForm,
+    KioskPrintingForm,
+    print_backend_choices,
+)
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import KioskDevice
@@ -23,6 +28,7 @@ from kiosk.services.kiosks import (
     format_pairing_code,
     issue_pairing_code,
     revoke_device,
+    set_on_screen_keyboard,
 )
 from kiosk.services.sites import sites_served_by
 
@@ -126,3 +132,18 @@ def kiosk_printing(device_id: int) -> str | Response:
         flash(_("The print settings of the kiosk “%(kiosk)s” were saved.", kiosk=device.name))
         return redirect(url_for(".kiosks"))
     return render_template("dashboard/kiosk_printing.html", form=form, device=device)
+
+
+@bp.route("/kiosks/<int:device_id>/keyboard", methods=["GET", "POST"])
+@admin_required
+def kiosk_keyboard(device_id: int) -> str | Response:
+    """Turn one kiosk's on-screen keyboard on (a touchscreen) or off (a hardware keyboard)."""
+    device = served_or_404(KioskDevice, device_id)
+    form = KioskKeyboardForm(data={"keyboard": "on" if device.on_screen_keyboard else "off"})
+    if form.validate_on_submit():
+        set_on_screen_keyboard(device, on=form.keyboard.data == "on")
+        _audit("configure_kiosk_keyboard", device)
+        get_session().commit()
+        flash(_("The keyboard setting of the kiosk “%(kiosk)s” was saved.", kiosk=device.name))
+        return redirect(url_for(".kiosks"))
+    return render_template("dashboard/kiosk_keyboard.html", form=form, device=device)

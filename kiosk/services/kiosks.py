@@ -76,6 +76,12 @@ def pair_device(session: Session, typed_code: str, *, now: datetime) -> KioskDev
     return device
 
 
+def set_on_screen_keyboard(device: KioskDevice, *, on: bool) -> None:
+    """Turn a kiosk's own on-screen keyboard on or off (its screens follow on the next load).
+    Caller commits."""
+    device.on_screen_keyboard = on
+
+
 def revoke_device(device: KioskDevice, *, now: datetime) -> None:
     """Stop a device from working as a kiosk; its cookie and any pairing code die."""
     device.revoked_at = now

@@ -71,6 +71,16 @@ MATRIX: dict[str, list[Case]] = {
             (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT),
         ),
     ],
+    "dashboard.kiosk_keyboard": [
+        Case(
+            "GET", "/dashboard/kiosks/{device}/keyboard", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK)
+        ),
+        Case(
+            "POST",
+            "/dashboard/kiosks/{device}/keyboard",
+            (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, REDIRECT),
+        ),
+    ],
     "dashboard.kiosk_revoke": [
         Case(
             "POST", "/dashboard/kiosks/{device}/revoke", (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT)
