@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.wrappers import Response
@@ -14,8 +14,10 @@ from kiosk.dashboard.admin import languages, require_admin
 from kiosk.dashboard.admin_forms import SiteForm
 from kiosk.dashboard.routes import audit, bp, served_site, served_sites
 from kiosk.db import get_session
+from kiosk.i18n import language_choices
 from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.services.admin_sites import SiteError, SiteSettings, create_site, update_site
+from kiosk.services.notices import languages_without_notice
 
 #: What a new site starts with.
 NEW_SITE_DEFAULTS: dict[str, Any] = {
@@ -37,7 +39,16 @@ NEW_SITE_DEFAULTS: dict[str, Any] = {
 def admin_sites() -> str:
     """Every site, with links to its settings, notices and hosts."""
     require_admin()
-    return render_template("dashboard/admin/sites.html", sites=served_sites())
+    sites = served_sites()
+    names = dict(language_choices(current_app))
+    # The languages whose visitors would read the full notice in another language.
+    without_notice = {
+        site.id: [
+            names[code] for code in languages_without_notice(get_session(), site, languages())
+        ]
+        for site in sites
+    }
+    return render_template("dashboard/admin/sites.html", sites=sites, without_notice=without_notice)
 
 
 @bp.route("/admin/sites/new", methods=["GET", "POST"])
