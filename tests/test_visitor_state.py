@@ -304,6 +304,11 @@ def test_checking_in_twice_offers_the_badge_again_instead_of_a_second_visit(
     page = kiosk.get("/already").text
     assert translated(app, "de", "You are already checked in – print your badge again?") in page
     assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/notice"
+    # Another language on this screen stays on it.
+    switched = kiosk.post("/language", data={"locale": "fi", "next": ".already_checked_in"})
+    assert switched.headers["Location"] == "/already"
+    assert '<html lang="fi">' in kiosk.get("/already").text
+    kiosk.post("/language", data={"locale": "de", "next": ".already_checked_in"})
     assert kiosk.post("/already", data={"reprint": "1"}).headers["Location"] == "/done"
     (visit,) = visits(session)
     assert session.scalar(select(func.count()).select_from(PrintJob)) == 2

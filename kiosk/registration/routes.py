@@ -166,7 +166,15 @@ def choose_language() -> Response:
 
 
 # Screens the language picker may return to (endpoint names, never a URL from the form).
-_LANGUAGE_RETURN = {".welcome", ".check_in", ".notice", ".check_out", ".invitation"}
+_LANGUAGE_RETURN = {
+    ".welcome",
+    ".check_in",
+    ".notice",
+    ".already_checked_in",
+    ".declined",
+    ".check_out",
+    ".invitation",
+}
 
 
 @bp.route("/check-in", methods=["GET", "POST"])
