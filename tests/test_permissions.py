@@ -206,6 +206,11 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
         Case("POST", "/notice", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
     ],
     "registration.done": [Case("GET", "/done", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))],
+    # Without details entered (or no one on site of that name), back to the start.
+    "registration.already_checked_in": [
+        Case("GET", "/already", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/already", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+    ],
     "registration.declined": [Case("GET", "/declined", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))],
     "registration.check_out_badge": [
         Case("GET", "/check-out", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
