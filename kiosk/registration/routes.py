@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from kiosk import session_store
@@ -165,7 +166,15 @@ def choose_language() -> Response:
 
 
 # Screens the language picker may return to (endpoint names, never a URL from the form).
-_LANGUAGE_RETURN = {".welcome", ".check_in", ".notice", ".check_out", ".invitation"}
+_LANGUAGE_RETURN = {
+    ".welcome",
+    ".check_in",
+    ".notice",
+    ".already_checked_in",
+    ".declined",
+    ".check_out",
+    ".invitation",
+}
 
 
 @bp.route("/check-in", methods=["GET", "POST"])
@@ -340,12 +349,7 @@ def notice() -> str | Response:
         return _register(site, pending, shown)
     locale = str(get_locale())
     full = current_notice(db_session, site, locale)
-    if full is not None:
-        shown = full
-    else:
-        # A site with no notice of its own: the first layer the visitor reads is recorded.
-        shown = record_generated_notice(db_session, site, locale, first_layer_text(site), now=now())
-        db_session.commit()
+    shown = full if full is not None else _record_first_layer(site, locale)
     session[NOTICE_SHOWN] = shown.id
     public_url = _public_notice_url(site, locale)
     return render_template(
@@ -357,6 +361,23 @@ def notice() -> str | Response:
         public_url=public_url,
         public_qr=notice_qr_svg(public_url),
     )
+
+
+def _record_first_layer(site: Site, locale: str) -> NoticeVersion:
+    """A site with no notice of its own: the first layer the visitor reads is recorded as a
+    generated notice version (the same version while its text stays the same)."""
+    db_session = get_session()
+    for _attempt in range(3):
+        try:
+            shown = record_generated_notice(
+                db_session, site, locale, first_layer_text(site), now=now()
+            )
+            db_session.commit()
+            return shown
+        except IntegrityError:
+            # Another kiosk recorded the same new version at the same moment: use theirs.
+            db_session.rollback()
+    raise RuntimeError("the first layer could not be recorded")
 
 
 def _notice_shown(site: Site) -> NoticeVersion | None:

@@ -119,6 +119,9 @@ def test_the_notices_page_lists_the_languages_without_a_notice(
     for name in ("English", "Norsk bokmål", "Dansk", "Suomi", "Deutsch"):
         assert name in warning
     assert "Svenska" not in warning
+    sites = staff_client.get("/dashboard/admin/sites").text
+    cell = sites.split(f'data-without-notice="{site.id}">', 1)[1].split("</td>", 1)[0]
+    assert cell == "English, Norsk bokmål, Dansk, Suomi, Deutsch"
 
 
 def site_form(site: Any, **changes: Any) -> dict[str, Any]:

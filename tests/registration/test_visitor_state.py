@@ -304,6 +304,11 @@ def test_checking_in_twice_offers_the_badge_again_instead_of_a_second_visit(
     page = kiosk.get("/already").text
     assert translated(app, "de", "You are already checked in – print your badge again?") in page
     assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/notice"
+    # Another language on this screen stays on it.
+    switched = kiosk.post("/language", data={"locale": "fi", "next": ".already_checked_in"})
+    assert switched.headers["Location"] == "/already"
+    assert '<html lang="fi">' in kiosk.get("/already").text
+    kiosk.post("/language", data={"locale": "de", "next": ".already_checked_in"})
     assert kiosk.post("/already", data={"reprint": "1"}).headers["Location"] == "/done"
     (visit,) = visits(session)
     assert session.scalar(select(func.count()).select_from(PrintJob)) == 2
@@ -338,3 +343,24 @@ def test_a_checked_out_visitor_checks_in_again_without_question(
     session.commit()
     kiosk.get("/reset")
     assert enter_details(kiosk, site).headers["Location"] == "/notice"
+
+
+def test_a_changed_first_layer_is_a_new_generated_version(
+    app: Flask, pair: Any, make_site: Any, make_host: Any, session: Session
+):
+    bare = make_site(name="Still No Notice")
+    make_host(bare, name="Hanna Host")
+    kiosk = pair(bare)
+    enter_details(kiosk, bare, email="", phone="")
+    kiosk.get("/notice")
+    first = session.scalars(select(NoticeVersion)).one()
+    bare.retention_days = 14  # the first layer states the storage period
+    session.commit()
+    kiosk.get("/notice")
+    kiosk.post("/notice", data={"read": "1"})
+    (visit,) = visits(session)
+    second = session.get(NoticeVersion, visit.notice_version_id)
+    assert second is not None
+    assert (second.locale, second.version, second.generated) == ("sv", first.version + 1, True)
+    assert "14" in second.text
+    assert "14" not in first.text

@@ -216,7 +216,7 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
         Case("POST", "/notice", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
     ],
     "registration.done": [Case("GET", "/done", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))],
-    # Without a visitor found already on site, the question sends back to the start.
+    # Without details entered (or no one on site of that name), back to the start.
     "registration.already_checked_in": [
         Case("GET", "/already", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
         Case("POST", "/already", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -13,9 +13,10 @@ from kiosk.dashboard.access import admin_required, audit, served_site, served_si
 from kiosk.dashboard.admin.forms import SiteForm
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
-from kiosk.i18n import shipped_languages
+from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.services.admin_sites import SiteError, SiteSettings, create_site, update_site
+from kiosk.services.notices import languages_without_notice
 
 #: What a new site starts with.
 NEW_SITE_DEFAULTS: dict[str, Any] = {
@@ -36,7 +37,17 @@ NEW_SITE_DEFAULTS: dict[str, Any] = {
 @admin_required
 def admin_sites() -> str:
     """Every site, with links to its settings, notices and hosts."""
-    return render_template("dashboard/admin/sites.html", sites=served_sites())
+    sites = served_sites()
+    names = dict(language_choices(current_app))
+    # The languages whose visitors would read the full notice in another language.
+    without_notice = {
+        site.id: [
+            names[code]
+            for code in languages_without_notice(get_session(), site, shipped_languages())
+        ]
+        for site in sites
+    }
+    return render_template("dashboard/admin/sites.html", sites=sites, without_notice=without_notice)
 
 
 @bp.route("/admin/sites/new", methods=["GET", "POST"])
