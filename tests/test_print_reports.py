@@ -135,6 +135,10 @@ def test_reprint_without_javascript_offers_the_pdf_in_a_new_tab(
     assert 'target="_blank"' in link[0]
     assert 'rel="noopener"' in link[0]
     assert "opens in a new tab" in page
+    # Only a request that asks for JSON by name gets it.
+    for accept in ("*/*", "text/html,application/xhtml+xml,*/*;q=0.8"):
+        other = reception.post(f"/dashboard/visits/{visit.id}/reprint", headers={"Accept": accept})
+        assert other.mimetype == "text/html"
 
 
 def test_reprint_with_javascript_gets_the_pdf_to_print_in_the_page(

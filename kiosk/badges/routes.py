@@ -187,8 +187,10 @@ def download(visit_id: int) -> Response:
 
 def _wants_json() -> bool:
     """Whether the reprint button's script sent the form (it prints in the page)."""
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "application/json"
+    # Asked for by name and preferred to HTML: "*/*" (curl) or a browser's own form post
+    # (text/html first) get the page.
+    accept = request.accept_mimetypes
+    return accept["application/json"] > accept["text/html"]
 
 
 @bp.route("/dashboard/visits/<int:visit_id>/reprint", methods=["POST"])
