@@ -28,7 +28,7 @@ from reportlab.platypus import (
 )
 
 from kiosk.badges.fonts import Face, FontSet
-from kiosk.badges.render import visual_order
+from kiosk.badges.shaping import display_text
 from kiosk.i18n import site_time
 from kiosk.models import Site, Visit
 from kiosk.services.daily import spreadsheet_safe
@@ -48,7 +48,7 @@ def _markup(text: str, fonts: FontSet, face: Face) -> str:
         f'<font name="{run_face.name}">{escape(run)}</font>'
         if run_face is not face
         else escape(run)
-        for run_face, run in fonts.runs(visual_order(text), face)
+        for run_face, run in fonts.runs(display_text(text), face)
     )
 
 

@@ -17,6 +17,8 @@ import reportlab
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from kiosk.badges.shaping import display_text
+
 log = logging.getLogger(__name__)
 
 #: DejaVu Sans (Debian's fonts-dejavu-core) covers Latin, Greek, Cyrillic, Hebrew and Arabic.
@@ -89,7 +91,12 @@ class FontSet:
         return face
 
     def width(self, text: str, face: Face) -> float:
-        """Width of ``text`` at size 1, each character measured in the font that draws it."""
+        """Width of ``text`` at size 1, each character measured in the font that draws it.
+
+        Right-to-left text is measured as drawn (Arabic in its joined forms), so it is fitted
+        and centred by the glyphs that end up on paper.
+        """
+        text = display_text(text)
         total = 0.0
         for char in text:
             total += self._face_for(char, face).char_width(char)

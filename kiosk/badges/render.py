@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from kiosk.badges.fonts import Face, FontSet, load_fonts
 from kiosk.badges.presets import BadgePreset
+from kiosk.badges.shaping import display_text
 
 ELLIPSIS = "…"
 #: Quiet zone around the QR code, in modules (the QR standard asks for four).
@@ -441,28 +441,11 @@ def _logo_reader(logo: bytes) -> ImageReader:
     return reader
 
 
-_RTL = re.compile(
-    "[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]"
-    "(?:[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\\s.'-]*[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc])?"
-)
-
-
-def visual_order(text: str) -> str:
-    """Hebrew and Arabic words in the order the eye reads them (reportlab draws left to right).
-
-    This is not the full Unicode bidi algorithm and does no Arabic letter joining, but a name
-    in Hebrew comes out right and an Arabic one in its letters' order.
-    """
-    if not _RTL.search(text):
-        return text
-    return _RTL.sub(lambda match: match.group(0)[::-1], text)
-
-
 def draw_text(canvas: Canvas, line: TextLine, fonts: FontSet) -> None:
     """Draw a line run by run, each run in the font that has its characters."""
     canvas.setFillColor(line.colour)
     x = line.x
-    for face, run in fonts.runs(visual_order(line.text), line.face):
+    for face, run in fonts.runs(display_text(line.text), line.face):
         canvas.setFont(face.name, line.size)
         canvas.drawString(x, line.baseline, run)
         x += fonts.width(run, face) * line.size

@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -23,9 +24,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from kiosk.app_headers import PDF_CSP
 from kiosk.badges.evacuation import SiteList, evacuation_csv, render_evacuation_pdf
 from kiosk.badges.service import (
+    BROWSER_PRINT_FAILED,
     app_fonts,
     failed_prints,
     print_badge,
+    print_summary,
+    record_browser_print_failure,
     record_download,
     visit_badge_pdf,
     visit_print_target,
@@ -34,6 +38,7 @@ from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, StaffUser, Visit
+from kiosk.registration.device import current_device
 from kiosk.services.audit import record_event, record_site_views, staff_actor
 from kiosk.services.sites import sites_served_by
 from kiosk.services.visits import visits_on_site
@@ -54,6 +59,21 @@ def _pdf(data: bytes, filename: str) -> Response:
     return response
 
 
+def _frameable_pdf(data: bytes, filename: str) -> Response:
+    """A PDF that the app's own pages may load into a hidden frame to print it; the app's
+    default headers forbid all framing."""
+    response = _pdf(data, filename)
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = PDF_CSP.replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    )
+    return response
+
+
+def _badge_window() -> timedelta:
+    return timedelta(seconds=int(current_app.config["BADGE_FETCH_SECONDS"]))
+
+
 @bp.route("/badge.pdf")
 def kiosk_badge() -> Response:
     """The badge of the visitor who just checked in at this browser, for it to print.
@@ -61,23 +81,46 @@ def kiosk_badge() -> Response:
     The URL holds nothing: the visit comes from the signed session, and only for a short
     while after check-in, so the next visitor at the same kiosk cannot fetch it.
     """
-    visit_id = session.get(BADGE_SESSION_KEY)
-    visit = get_session().get(Visit, visit_id) if type(visit_id) is int else None
-    window = timedelta(seconds=int(current_app.config["BADGE_FETCH_SECONDS"]))
+    visit = _kiosk_badge_visit()
+    window = _badge_window()
     granted = session.get(BADGE_GRANTED_KEY)
     since = visit.checked_in_at if visit is not None else now()
     if type(granted) is int and visit is not None:
+        # A reprint at the kiosk ("already checked in") opens the window again.
         since = max(since, datetime.fromtimestamp(granted, UTC))
     if visit is None or visit.checked_out_at is not None or now() - since > window:
         abort(404)
-    response = _pdf(visit_badge_pdf(visit), "badge.pdf")
-    # The confirmation page prints this in a frame of its own origin; the app's default
-    # headers forbid all framing.
-    response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    response.headers["Content-Security-Policy"] = PDF_CSP.replace(
-        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    # The confirmation page prints this in a frame of its own origin.
+    return _frameable_pdf(visit_badge_pdf(visit), "badge.pdf")
+
+
+def _kiosk_badge_visit() -> Visit | None:
+    """The visit whose badge this browser was just given (from the signed session)."""
+    visit_id = session.get(BADGE_SESSION_KEY)
+    return get_session().get(Visit, visit_id) if type(visit_id) is int else None
+
+
+@bp.route("/badge/print-failed", methods=["POST"])
+def kiosk_print_failed() -> Response:
+    """The kiosk's browser could not print the badge it was given: tell reception.
+
+    Sent by static/js/badge-print.js with the CSRF token only; the visit comes from the
+    signed session, and only a visit registered at this paired kiosk, just now, is marked.
+    """
+    device = current_device()
+    if device is None:
+        abort(403)
+    visit = _kiosk_badge_visit()
+    db_session = get_session()
+    job = (
+        record_browser_print_failure(db_session, visit, device, now=now(), window=_badge_window())
+        if visit is not None
+        else None
     )
-    return response
+    if job is None:
+        abort(404)
+    db_session.commit()
+    return Response(status=204)
 
 
 # --- dashboard ------------------------------------------------------------------------------
@@ -122,14 +165,17 @@ def _audit_visit(user: StaffUser, action: str, visit: Visit) -> None:
 @bp.route("/dashboard/prints")
 @login_required  # type: ignore[untyped-decorator]
 def failed() -> str:
-    """Visitors on site whose badge did not print, with a reprint button each."""
+    """Visitors on site whose badge did not print, with a reprint button each, and what the
+    server knows of the others' prints."""
     db_session = get_session()
     user = _staff()
     sites = sites_served_by(db_session, user)
-    jobs = failed_prints(db_session, [site.id for site in sites])
+    site_ids = [site.id for site in sites]
+    jobs = failed_prints(db_session, site_ids)
+    summary = print_summary(db_session, site_ids)
     record_site_views(db_session, user, sites, action="view_failed_prints", now=now())
     db_session.commit()
-    return render_template("badges/failed.html", jobs=jobs)
+    return render_template("badges/failed.html", jobs=jobs, summary=summary)
 
 
 @bp.route("/dashboard/visits/<int:visit_id>/badge.pdf")
@@ -143,13 +189,28 @@ def download(visit_id: int) -> Response:
     record_download(db_session, visit, now=now(), requested_by=staff_actor(user))
     _audit_visit(user, "download_badge", visit)
     db_session.commit()
-    return _pdf(pdf, f"badge-{visit.id}.pdf")
+    # A reprint prints it in a hidden frame of the dashboard page (static/js/badge-reprint.js).
+    return _frameable_pdf(pdf, f"badge-{visit.id}.pdf")
+
+
+def _wants_json() -> bool:
+    """Whether the reprint button's script sent the form (it prints in the page)."""
+    # Asked for by name and preferred to HTML: "*/*" (curl) or a browser's own form post
+    # (text/html first) get the page.
+    accept = request.accept_mimetypes
+    return accept["application/json"] > accept["text/html"]
 
 
 @bp.route("/dashboard/visits/<int:visit_id>/reprint", methods=["POST"])
 @login_required  # type: ignore[untyped-decorator]
-def reprint(visit_id: int) -> WerkzeugResponse:
-    """Print a visit's badge again: on its kiosk's (or site's) CUPS printer, or as a download."""
+def reprint(visit_id: int) -> WerkzeugResponse | str:
+    """Print a visit's badge again: on its kiosk's (or site's) CUPS printer, or from this
+    browser.
+
+    With JavaScript (static/js/badge-reprint.js, which asks for JSON) the answer says what the
+    page does next: print the PDF in a hidden frame, or reload to show the printer's outcome.
+    Without it, a page offers the PDF in a new tab and claims no print.
+    """
     user = _staff()
     visit = _served_visit(user, visit_id)
     back = (
@@ -157,10 +218,14 @@ def reprint(visit_id: int) -> WerkzeugResponse:
     )
     if not ButtonForm().validate_on_submit():
         flash(_("This page had expired. Please try again."))
-        return redirect(back)
+        return jsonify(location=back) if _wants_json() else redirect(back)
     if visit_print_target(visit).backend != "cups":
-        # No printer on the server: reception prints the PDF from their own browser.
-        return redirect(url_for(".download", visit_id=visit.id))
+        # No printer on the server: reception prints the PDF from their own browser, whose
+        # download is recorded and audited when it is fetched.
+        pdf_url = url_for(".download", visit_id=visit.id)
+        if _wants_json():
+            return jsonify(pdf=pdf_url)
+        return render_template("badges/reprint.html", visit=visit, pdf_url=pdf_url, back=back)
     _audit_visit(user, "reprint_badge", visit)
     outcome = print_badge(get_session(), visit, now=now(), requested_by=staff_actor(user))
     if outcome.printing:
@@ -169,7 +234,7 @@ def reprint(visit_id: int) -> WerkzeugResponse:
         flash(
             _("The badge could not be printed: %(reason)s", reason=print_error_text(outcome.error))
         )
-    return redirect(back)
+    return jsonify(location=back) if _wants_json() else redirect(back)
 
 
 @bp.app_template_global()
@@ -182,6 +247,8 @@ def print_error_text(code: str | None) -> str:
         text = _("the printer is not set up.")
     elif code in ("printer_stopped", "printer_rejecting", "job_rejected"):
         text = _("the printer is stopped or refuses jobs.")
+    elif code == BROWSER_PRINT_FAILED:
+        text = _("the kiosk's browser could not print it.")
     else:
         text = _("the badge could not be drawn.")
     return text

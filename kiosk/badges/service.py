@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -35,6 +35,8 @@ STATUS_SENT = "sent"
 STATUS_FAILED = "failed"
 STATUS_BROWSER = "browser"
 STATUS_DOWNLOAD = "download"
+#: The error of a badge the kiosk's browser reported it could not print.
+BROWSER_PRINT_FAILED = "browser_print"
 
 #: A logo is stored shrunk to at most this many pixels each way (a badge shows it ~30 mm wide).
 LOGO_MAX_PIXELS = (600, 300)
@@ -298,6 +300,47 @@ def last_print_outcome(session: Session, visit: Visit) -> PrintOutcome | None:
     if job is None:
         return None
     return PrintOutcome(status=job.status, job_id=job.id, error=job.error)
+
+
+def record_browser_print_failure(
+    session: Session, visit: Visit, device: KioskDevice, *, now: datetime, window: timedelta
+) -> PrintJob | None:
+    """Mark the visit's badge as not printed, because the kiosk that printed it says its
+    browser could not (``print()`` failed, or the PDF never loaded). Caller commits.
+
+    Only the kiosk the visit was registered at may say so, only about a badge handed to its
+    browser (the newest print job), and only while that badge could still be fetched
+    (``window`` after check-in). Returns the job, or None when the report is not accepted.
+    """
+    if visit.kiosk_device_id != device.id or visit.checked_out_at is not None:
+        return None
+    if now - visit.checked_in_at > window:
+        return None
+    job = session.scalar(
+        select(PrintJob).where(PrintJob.visit_id == visit.id).order_by(PrintJob.id.desc()).limit(1)
+    )
+    if job is None or job.backend != "browser":
+        return None
+    if job.status == STATUS_BROWSER:
+        job.status, job.error = STATUS_FAILED, BROWSER_PRINT_FAILED
+        log.warning("the kiosk's browser could not print the badge of visit %s", visit.id)
+    elif job.error != BROWSER_PRINT_FAILED:
+        return None
+    return job
+
+
+def print_summary(session: Session, site_ids: Iterable[int]) -> dict[str, int]:
+    """How the newest print attempt of each visitor on site went, as counts per status."""
+    ids = list(site_ids)
+    if not ids:
+        return {}
+    newest = _newest_jobs_on_site(ids)
+    rows = session.execute(
+        select(PrintJob.status, func.count())
+        .join(newest, newest.c.id == PrintJob.id)
+        .group_by(PrintJob.status)
+    )
+    return {status: count for status, count in rows}
 
 
 def _newest_jobs_on_site(site_ids: list[int]) -> Subquery:

@@ -2,7 +2,8 @@
 
 Drawn with reportlab's platypus in memory and handed to the caller: it is never written to
 disk, so no copy outlives the request. Fonts: the badge fonts (``BADGE_FONT``; by default DejaVu
-Sans, which covers Latin, Greek and Cyrillic names; without it, reportlab's own Vera).
+Sans, which covers Latin, Greek, Cyrillic, Hebrew and Arabic names; without it, reportlab's own
+Vera). Arabic and Hebrew are joined and ordered by :mod:`kiosk.badges.shaping`, as on badges.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kiosk.badges.service import app_fonts
+from kiosk.badges.shaping import display_text
 from kiosk.models import Site
 from kiosk.privacy.requests import AccessReport, Disclosure, InvitationRecord, VisitRecord
 
@@ -50,8 +52,10 @@ class _Styles:
 
 
 def _text(value: object, style: ParagraphStyle) -> Paragraph:
-    # Paragraph reads markup: anything the visitor typed is escaped first.
-    return Paragraph(escape(str(value)).replace("\n", "<br/>"), style)
+    # Each line shaped and ordered as drawn (Arabic and Hebrew names); Paragraph reads markup,
+    # so anything the visitor typed is escaped after that.
+    lines = str(value).split("\n")
+    return Paragraph("<br/>".join(escape(display_text(line)) for line in lines), style)
 
 
 def render_access_pdf(report: AccessReport, locale: str) -> bytes:

@@ -131,12 +131,9 @@ MATRIX: dict[str, list[Case]] = {
     "badges.download": [
         Case("GET", "/dashboard/visits/{visit}/badge.pdf", (LOGIN, LOGIN, MISSING, OK, OK))
     ],
+    # The site prints in the kiosk's browser: the answer is a page offering the PDF.
     "badges.reprint": [
-        Case(
-            "POST",
-            "/dashboard/visits/{visit}/reprint",
-            (LOGIN, LOGIN, MISSING, REDIRECT, REDIRECT),
-        )
+        Case("POST", "/dashboard/visits/{visit}/reprint", (LOGIN, LOGIN, MISSING, OK, OK))
     ],
     "badges.evacuation_pdf": [Case("GET", "/dashboard/evacuation.pdf", (LOGIN, LOGIN, OK, OK, OK))],
     "badges.evacuation_csv_file": [
@@ -233,6 +230,11 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
     ],
     # Only the browser that just checked a visitor in gets that badge; nobody else, ever.
     "badges.kiosk_badge": [Case("GET", "/badge.pdf", (MISSING,) * 5)],
+    # Only a paired kiosk may report that its browser could not print, and only the badge it
+    # was just given (none here).
+    "badges.kiosk_print_failed": [
+        Case("POST", "/badge/print-failed", (NOT_PAIRED, MISSING, *(NOT_PAIRED,) * 3))
+    ],
 }
 
 #: Routes anyone may use, and why.
