@@ -22,7 +22,7 @@ from kiosk.badges.routes import BADGE_SESSION_KEY
 from kiosk.db import get_database
 from kiosk.models import PrintJob
 from kiosk.services.kiosks import create_device
-from tests.test_kiosk_printing import check_in, job_of, paired
+from tests.badges.test_kiosk_printing import check_in, job_of, paired
 
 REPORT = "/badge/print-failed"
 
