@@ -65,6 +65,15 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
             _("Too much data"),
             _("What was sent is larger than this page accepts. Please shorten it and try again."),
         )
+    if status == 429 and request.blueprint == "registration":
+        return _page(
+            429,
+            _("Too many attempts"),
+            _(
+                "Please wait a few minutes before typing a code again. You can still scan the"
+                " code on your badge, or ask reception."
+            ),
+        )
     if status == 429:
         return _page(
             429,

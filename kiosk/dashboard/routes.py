@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -162,9 +163,20 @@ def on_site_live() -> str:
 
 
 def _login_username_key() -> str:
-    # Per-username throttling; the key is a hash so the limiter storage holds no names.
+    """Per username *and* address: guessing from one address slows that address down, and
+    never locks the user out of logging in from anywhere else. The key is a hash, so the
+    limiter's storage holds no names."""
     username = (request.form.get("username") or "").strip().lower()
-    return "login-user:" + hashlib.sha256(username.encode()).hexdigest()
+    who = f"{username}\x00{request.remote_addr}"
+    return "login-user:" + hashlib.sha256(who.encode()).hexdigest()
+
+
+def _password_check_key() -> str:
+    return f"password-check:{current_staff().id}" if current_user.is_authenticated else "-"
+
+
+def _wrong_current_password(_response: Response) -> bool:
+    return bool(g.get("wrong_current_password"))
 
 
 def _failed_login(response: Response) -> bool:
@@ -246,6 +258,12 @@ def logout() -> Response:
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_CHECK_LIMIT_PER_USER"],
+    methods=["POST"],
+    key_func=_password_check_key,
+    deduct_when=_wrong_current_password,
+)
 def change_password() -> str | Response:
     """Change one's own password (the current one is asked again)."""
     form = PasswordForm()
@@ -253,6 +271,7 @@ def change_password() -> str | Response:
         user = current_staff()
         db_session = get_session()
         if authenticate(db_session, user.username, form.current.data or "") is None:
+            g.wrong_current_password = True
             form.current.errors.append(_("That is not your current password."))
         else:
             try:
