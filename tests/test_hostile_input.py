@@ -544,3 +544,28 @@ def test_control_characters_in_a_cups_printer_name_are_a_form_error(
         assert "That is not a CUPS printer name." in response.text
     session.expire_all()
     assert session.get(Site, site.id).cups_printer is None  # type: ignore[union-attr]
+
+
+def test_views_parse_no_numbers_themselves():
+    """Numbers from a request are parsed by WTForms fields (IdField, IntegerField with
+    NumberRange) or kiosk.forms.parse_id, never by int() in a view: int() reads " 7\\n", "١"
+    and numbers no database column holds. Settings (current_app.config) are not input, and
+    int(form.x.data) only narrows the type of a field WTForms has parsed already."""
+    from pathlib import Path
+
+    import kiosk
+
+    package = Path(kiosk.__file__).parent
+    views = [
+        *package.glob("*/routes.py"),
+        *package.glob("dashboard/*.py"),
+        *package.glob("registration/*.py"),
+    ]
+    assert len(views) > 15
+    offenders = [
+        f"{path.relative_to(package)}:{number}: {line.strip()}"
+        for path in views
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bint\((?!current_app\.config|form\.)", line)
+    ]
+    assert offenders == []
