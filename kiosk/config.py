@@ -51,9 +51,12 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_SESSION_HOURS": 12,  # and this long after their login, however active
     "DASHBOARD_REFRESH_SECONDS": 15,  # the on-site list refreshes itself this often
     "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins from one address
-    "LOGIN_LIMIT_PER_USERNAME": "5 per 10 minutes",  # failed logins for one username
-    # failed check-out and invitation codes typed or scanned at one kiosk
-    "CHECKOUT_LIMIT_PER_KIOSK": "20 per 10 minutes",
+    # failed logins for one username from one address; each tier a longer wait
+    "LOGIN_LIMIT_PER_USERNAME": "5 per minute; 10 per 10 minutes; 20 per hour",
+    # failed check-out and invitation short codes typed at one kiosk (scanned tokens are free)
+    "CHECKOUT_LIMIT_PER_KIOSK": "5 per minute; 20 per 10 minutes; 40 per hour",
+    "PAIR_LIMIT_PER_IP": "10 per 10 minutes; 30 per hour",  # wrong pairing codes, one address
+    "PASSWORD_CHECK_LIMIT_PER_USER": "5 per 10 minutes; 10 per hour",  # wrong current password
     "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://127.0.0.1:6379 to share across servers
     "RATELIMIT_KEY_PREFIX": "kiosk",  # prefix of the counters' keys in a shared storage
     "AUDIT_TIMEZONE": "Europe/Stockholm",  # the zone the audit log's dates are read in

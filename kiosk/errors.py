@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UnexpectedFile, _unexpected_file)
+    app.register_error_handler(DataError, _refused_value)
     app.register_error_handler(SchemaOutOfDate, _schema_out_of_date)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(PoolTimeoutError, _database_unavailable)
@@ -64,6 +65,15 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
             _("Too much data"),
             _("What was sent is larger than this page accepts. Please shorten it and try again."),
         )
+    if status == 429 and request.blueprint == "registration":
+        return _page(
+            429,
+            _("Too many attempts"),
+            _(
+                "Please wait a few minutes before typing a code again. You can still scan the"
+                " code on your badge, or ask reception."
+            ),
+        )
     if status == 429:
         return _page(
             429,
@@ -91,6 +101,17 @@ def _unexpected_file(_error: UnexpectedFile) -> tuple[str, int]:
         _("A file was sent where text was expected"),
         _("This form takes a file only where it asks for one. Please type the text instead."),
     )
+
+
+def _refused_value(error: DataError) -> tuple[str, int]:
+    """The database refused a value no form check caught (a NUL in text, a number out of
+    range): bad input, so a 400 and one log line naming the route, never the value."""
+    original = getattr(error, "orig", None) or error
+    rule = request.url_rule.rule if request.url_rule else "?"
+    current_app.logger.error(
+        "value refused by the database on %s %s: %s", request.method, rule, type(original).__name__
+    )
+    return _page(400, _("Something was wrong with the request"), _("Please go back and try again."))
 
 
 def _csrf_error(_error: CSRFError) -> tuple[str, int]:

@@ -71,6 +71,17 @@ class ButtonForm(FlaskForm):  # type: ignore[misc]
     """An empty form: only the CSRF token, for POST buttons."""
 
 
+def parse_id(value: object) -> int | None:
+    """A record id from a form value: ASCII digits from 1 to :data:`kiosk.db.ID_MAX`, else
+    None (spaces around it are allowed; other scripts' digits, which ``int()`` reads, not)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip(" ")
+    if re.fullmatch(r"[0-9]{1,10}", text) and 1 <= int(text) <= ID_MAX:
+        return int(text)
+    return None
+
+
 class IdField(HiddenField):  # type: ignore[misc]
     """A hidden record id: ASCII digits from 1 to :data:`kiosk.db.ID_MAX`, else no id at all.
 
@@ -80,11 +91,7 @@ class IdField(HiddenField):  # type: ignore[misc]
     """
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data = None
-        if valuelist and isinstance(valuelist[0], str):
-            text = valuelist[0].strip(" ")
-            if re.fullmatch(r"[0-9]{1,10}", text) and 1 <= int(text) <= ID_MAX:
-                self.data = int(text)
+        self.data = parse_id(valuelist[0]) if valuelist else None
 
     def _value(self) -> str:
         return "" if self.data is None else str(self.data)

@@ -3,17 +3,39 @@
 The fields of each form come from the rendered page (inputs, selects with their options,
 textareas), so the fuzzer follows the forms as they change; the values mix plausible input with
 everything a hostile or broken client sends: control characters, NUL, invalid UTF-8, overlong
-and repeated values, formulas, markup, dates that do not exist, missing and unknown fields.
+and repeated values, formulas, markup, dates that do not exist, missing and unknown fields,
+whitespace of every kind, numbers beyond any database's integers, and files sent where text is
+expected.
+
+Random examples can miss the one bad value of the one field that breaks (a host id of a single
+space did, for years): :func:`sweep` adds, for every field of a form, one submission per
+:data:`SWEEP` value with plausible values everywhere else, so every field meets every hostile
+class at least once.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
 
 from hypothesis import strategies as st
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart body, sent under a field's name."""
+
+    content: bytes = b"Ada Lovelace"
+    filename: str = "name.txt"
+
+
+#: A file where a form expects text.
+FILE = Upload()
 
 #: Values that have broken web forms somewhere; every field gets some of them.
 NASTY = [
@@ -51,6 +73,38 @@ NASTY = [
     "null",
     "a@b.c",
     "ﬃ Ǆ 𝔘𝔫𝔦",
+    # Whitespace only, of every kind, and line and paragraph separators.
+    "\t",
+    "\r\n",
+    "\u2028",
+    "\u2029",
+    "\u00a0",
+    "\u3000",
+    "\u200b\u2060\ufeff",
+    " 1 ",
+    # Numbers beyond PostgreSQL's integer, SQLite's 64 bits, and in other scripts.
+    str(2**31),
+    str(2**63),
+    "9" * 25,
+    "١٢٣",
+]
+
+#: What :func:`sweep` gives every field of a form, one at a time.
+SWEEP: list[Any] = [
+    "",
+    " ",
+    "\t",
+    "\r\n",
+    "\u2028",
+    "\u200b\u2060",
+    "\x00",
+    "-1",
+    str(2**31),
+    str(2**63),
+    "9" * 25,
+    "١",
+    "x" * 5000,
+    FILE,
 ]
 
 _SCALAR = st.one_of(
@@ -58,6 +112,7 @@ _SCALAR = st.one_of(
     st.text(max_size=60),
     st.text(st.characters(max_codepoint=0x7F), max_size=20),
     st.binary(max_size=24),  # percent-encoded as is: mostly invalid UTF-8
+    st.just(FILE),
 )
 
 
@@ -171,3 +226,45 @@ def submissions(
 def encode(pairs: list[tuple[str, Any]]) -> bytes:
     """A urlencoded body; bytes values are percent-encoded unchanged (invalid UTF-8 stays)."""
     return urlencode(pairs).encode("ascii")
+
+
+def _first_plausible(item: Field, known: dict[str, list[str]]) -> str:
+    if item.name in known:
+        return known[item.name][0]
+    if item.kind in ("select", "radio", "checkbox", "submit", "hidden") and item.options:
+        return next((option for option in item.options if option), item.options[0])
+    return {
+        "date": "2026-03-04",
+        "time": "09:00",
+        "number": "1",
+        "email": "ada@example.com",
+        "password": "long enough password",
+    }.get(item.kind, "Ada Lovelace")
+
+
+def sweep(form: Form, known: dict[str, list[str]] | None = None) -> list[list[tuple[str, Any]]]:
+    """Every field of ``form`` with every :data:`SWEEP` value, the others plausible."""
+    known = known or {}
+    base = [(item.name, _first_plausible(item, known)) for item in form.fields.values()]
+    return [
+        [(name, value if name == target else plain) for name, plain in base]
+        for target in form.fields
+        for value in SWEEP
+    ]
+
+
+def body(pairs: list[tuple[str, Any]]) -> tuple[bytes, str]:
+    """A request body and its content type: multipart when a value is an :class:`Upload`,
+    else urlencoded (bytes values percent-encoded unchanged, so invalid UTF-8 stays)."""
+    if not any(isinstance(value, Upload) for _name, value in pairs):
+        return encode(pairs), "application/x-www-form-urlencoded"
+    data: MultiDict[str, Any] = MultiDict()
+    for name, value in pairs:
+        if isinstance(value, Upload):
+            data.add(name, FileStorage(io.BytesIO(value.content), value.filename, name))
+        elif isinstance(value, bytes):
+            data.add(name, value.decode("latin-1"))
+        else:
+            data.add(name, value)
+    boundary, payload = encode_multipart(data)
+    return payload, f"multipart/form-data; boundary={boundary}"

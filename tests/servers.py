@@ -24,10 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import pytest
 from aiosmtpd.controller import Controller
 
-from tests.support import free_port, require_tool
+from tests.support import free_port, require_tool, unavailable
 
 T = TypeVar("T")
 
@@ -145,9 +144,7 @@ CUPS_PDF_CONF = Path("/etc/cups/cups-pdf.conf")
 
 def missing(reason: str) -> None:
     """Skip for want of a tool or service, except in CI, where it fails the test."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: .ci/run should have installed and started it")
-    pytest.skip(reason)
+    unavailable(reason, "CI's .ci/run installs and starts it")
 
 
 def cups_pdf_output_dir() -> Path:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any, NoReturn
 
 VENV_BIN = Path(sys.executable).parent
 #: What would betray a stack trace or a database driver's message on a page.
@@ -225,48 +226,62 @@ class WebClient:
         return self.request(path, {"csrf_token": token[1], **fields})
 
 
-def require_tool(name: str, package: str) -> str:
-    """The path of a command-line tool; in CI a missing one fails the test, elsewhere skips it."""
-    import shutil
+def unavailable(missing: str, remedy: str) -> NoReturn:
+    """The one place that decides what a test does without a program, file or service it needs.
 
+    Outside CI it skips, with ``missing`` and ``remedy`` as the visible reason (``pytest -rs``,
+    and the summary line, show it): `make test` needs only Python and make. In CI (the CI
+    environment variable is set) it fails: there everything must be installed, and a skip
+    would hide a test that silently stopped running.
+    """
     import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{missing}: CI must provide it ({remedy})")
+    pytest.skip(f"{missing} ({remedy})")
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of a command-line tool of a Debian package (see :func:`unavailable`)."""
+    import shutil
 
     path = shutil.which(name)
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is missing: .ci/run should have installed Debian's {package}")
-        pytest.skip(f"needs {name} (apt-get install {package})")
+        unavailable(f"{name} is missing", f"apt-get install {package}")
     return path
+
+
+def require_module(name: str, requirement: str) -> Any:
+    """An importable Python module of the dev extra (see :func:`unavailable`)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        unavailable(f"Python module {name} is missing", f"pip install '{requirement}'")
 
 
 REDIS_URL = "redis://127.0.0.1:6379"
 
 
 def require_redis() -> str:
-    """The local Redis's URL; in CI an unreachable Redis fails the test, elsewhere skips it."""
-    import pytest
+    """The local Redis's URL (see :func:`unavailable`)."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
     try:
         client.ping()
     except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); .ci/run should start it")
-        pytest.skip(f"needs Redis at {REDIS_URL} (apt-get install redis-server)")
+        unavailable(f"Redis at {REDIS_URL} is unreachable ({exc})", "apt-get install redis-server")
     finally:
         client.close()
     return REDIS_URL
 
 
 def require_file(path: str, package: str) -> Path:
-    """A file a Debian package installs; in CI a missing one fails the test, elsewhere skips it."""
-    import pytest
-
+    """A file a Debian package installs (see :func:`unavailable`)."""
     if not Path(path).is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} is missing: .ci/run should have installed Debian's {package}")
-        pytest.skip(f"needs {path} (apt-get install {package})")
+        unavailable(f"{path} is missing", f"apt-get install {package}")
     return Path(path)
 
 

@@ -31,7 +31,7 @@ ERROR_CODES = {
 
 _REQUEST_ID = re.compile(r"request id is (\S+)")
 #: CUPS queue names: printable characters except space, "/", "\\", "#", quotes.
-_QUEUE_NAME = re.compile(r"^[^\s/\\#'\"]{1,127}$")
+_QUEUE_NAME = re.compile(r"^[^\s\x00-\x1f\x7f/\\#'\"]{1,127}$")
 
 
 class PrintError(Exception):

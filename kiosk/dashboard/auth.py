@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -23,9 +23,20 @@ from kiosk.services.staff import StaffError, authenticate, set_password
 
 
 def _login_username_key() -> str:
-    # Per-username throttling; the key is a hash so the limiter storage holds no names.
+    """Per username *and* address: guessing from one address slows that address down, and
+    never locks the user out of logging in from anywhere else. The key is a hash, so the
+    limiter's storage holds no names."""
     username = (request.form.get("username") or "").strip().lower()
-    return "login-user:" + hashlib.sha256(username.encode()).hexdigest()
+    who = f"{username}\x00{request.remote_addr}"
+    return "login-user:" + hashlib.sha256(who.encode()).hexdigest()
+
+
+def _password_check_key() -> str:
+    return f"password-check:{current_staff().id}" if current_user.is_authenticated else "-"
+
+
+def _wrong_current_password(_response: Response) -> bool:
+    return bool(g.get("wrong_current_password"))
 
 
 def _failed_login(response: Response) -> bool:
@@ -106,6 +117,12 @@ def logout() -> Response:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_CHECK_LIMIT_PER_USER"],
+    methods=["POST"],
+    key_func=_password_check_key,
+    deduct_when=_wrong_current_password,
+)
 def change_password() -> str | Response:
     """Change one's own password (the current one is asked again)."""
     form = PasswordForm()
@@ -113,6 +130,7 @@ def change_password() -> str | Response:
         user = current_staff()
         db_session = get_session()
         if authenticate(db_session, user.username, form.current.data or "") is None:
+            g.wrong_current_password = True
             form.current.errors.append(_("That is not your current password."))
         else:
             try:

@@ -34,6 +34,7 @@ from kiosk.clock import now
 from kiosk.dashboard.access import audit_each, current_staff, requests_required, served_sites
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
+from kiosk.forms import parse_id
 from kiosk.i18n import language_choices
 from kiosk.models import Invitation, Visit
 from kiosk.privacy.access_pdf import render_access_pdf
@@ -223,9 +224,8 @@ def _selected() -> tuple[list[Visit], list[Invitation]]:
     site_ids = [site.id for site in served_sites()]
 
     def ids(name: str) -> list[int]:
-        # isascii: str.isdigit() also accepts digits int() refuses, such as "²".
-        values = request.form.getlist(name)
-        return [int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 10][:500]
+        parsed = (parse_id(value) for value in request.form.getlist(name))
+        return [value for value in parsed if value is not None][:500]
 
     visits = load_visits(get_session(), ids("visit"), site_ids)
     invitations = load_invitations(get_session(), ids("invitation"), site_ids)

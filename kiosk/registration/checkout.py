@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -13,19 +13,33 @@ from kiosk.models import Visit
 from kiosk.registration.device import device_key
 from kiosk.registration.forms import CodeForm
 from kiosk.registration.routes import _closing_screen, _site, bp, forget_visitor, keep_pending
+from kiosk.services.codes import scanned_token
 from kiosk.services.invitations import InvitationError, find_invitation
 from kiosk.services.visits import VisitError, check_out, first_name
 
 _GOODBYE = "goodbye_visit"
 
-#: Failed code attempts (check-out and invitation together) per kiosk device: enough for
-#: visitors who mistype, far too few to guess a code (see README, CHECKOUT_LIMIT_PER_KIOSK).
+
+def _scanned_a_token() -> bool:
+    """Whether the code sent is a badge's or an invitation's token (128 random bits).
+
+    Such a guess cannot succeed, so tokens are neither counted nor refused: a visitor who
+    scans a badge checks out even while someone is guessing short codes at the same kiosk.
+    """
+    code = request.form.get("code")
+    return isinstance(code, str) and scanned_token(code) is not None
+
+
+#: Failed short codes (check-out and invitation together) per kiosk device: enough for
+#: visitors who mistype, far too few to guess a code, and each tier a longer wait (see
+#: README, CHECKOUT_LIMIT_PER_KIOSK).
 _code_attempts = limiter.shared_limit(
     lambda: current_app.config["CHECKOUT_LIMIT_PER_KIOSK"],
     scope="kiosk-codes",
     key_func=device_key,
     methods=["POST"],
     deduct_when=lambda response: response.status_code != 302,
+    exempt_when=_scanned_a_token,
 )
 
 

@@ -23,7 +23,9 @@ def _serializer() -> URLSafeSerializer:
 def _cookie_claim() -> tuple[int, str] | None:
     """The device id and nonce this browser's cookie carries, if its signature holds (the
     database is not asked whether the device is still paired)."""
-    raw = request.cookies.get(cookie_name(COOKIE_NAME))
+    # A kiosk paired over HTTPS before cookies had the __Host- prefix keeps its old cookie:
+    # read it too, rather than make every such kiosk pair again (it is signed either way).
+    raw = request.cookies.get(cookie_name(COOKIE_NAME)) or request.cookies.get(COOKIE_NAME)
     if not raw:
         return None
     try:

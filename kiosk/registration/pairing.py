@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from flask import g, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
 from kiosk.db import get_session
+from kiosk.extensions import limiter
 from kiosk.registration.device import current_device, remember_device
 from kiosk.registration.forms import CodeForm
 from kiosk.registration.routes import bp
@@ -16,6 +26,11 @@ from kiosk.services.kiosks import KioskError, pair_device
 
 
 @bp.route("/pair", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["PAIR_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
 def pair() -> str | Response:
     """Make this browser a kiosk: staff type (or open a link with) a one-time pairing code."""
     form = CodeForm()

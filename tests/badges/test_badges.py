@@ -24,7 +24,7 @@ from kiosk.badges.service import (
 )
 from kiosk.cli import main
 from kiosk.models import AuditEvent, PrintJob, Visit
-from tests.support import decode_qr_codes, pdf_to_image
+from tests.support import decode_qr_codes, pdf_to_image, require_tool
 
 
 @pytest.fixture
@@ -135,7 +135,10 @@ def test_none_backend_asks_the_visitor_to_collect_the_badge(
 def test_unreachable_printer_never_fails_the_check_in(
     app: Flask, client: FlaskClient, site: Any, session: Session
 ):
-    # Nothing listens on port 9 of this machine: CUPS is "down".
+    # Nothing listens on port 9 of this machine: CUPS is "down". Telling that from "no CUPS
+    # client installed" (cups_missing) needs the client.
+    require_tool("lpstat", "cups-client")
+    require_tool("lp", "cups-client")
     app.config["CUPS_SERVER"] = "127.0.0.1:9"
     set_backend(session, site, "cups", "badges")
     check_in(client)

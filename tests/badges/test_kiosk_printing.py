@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.cli import main
 from kiosk.models import AuditEvent, KioskDevice, PrintJob, Visit
+from tests.support import require_tool
 
 
 @pytest.fixture
@@ -50,7 +51,10 @@ def test_each_kiosk_prints_its_own_way(
     app: Flask, pair: Any, site: Any, session: Session, login: Any, make_staff: Any
 ):
     # The site prints in the kiosk's browser; the side entrance has a CUPS label printer, and
-    # its print server is down (nothing listens on port 9), so its prints fail.
+    # its print server is down (nothing listens on port 9), so its prints fail; telling that
+    # from "no CUPS client installed" needs the client.
+    require_tool("lpstat", "cups-client")
+    require_tool("lp", "cups-client")
     app.config["CUPS_SERVER"] = "127.0.0.1:9"
     front, front_device = paired(pair, site, session)
     side, side_device = paired(pair, site, session)

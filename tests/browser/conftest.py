@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import demo_password, kiosk_env, run_kiosk, running_server
+from tests.support import demo_password, kiosk_env, run_kiosk, running_server, unavailable
 
 CHROMIUM = Path(os.environ.get("KIOSK_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -32,10 +32,8 @@ PORTRAIT = {"width": 1080, "height": 1920}
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run should have installed Debian's chromium")
-        pytest.skip(
-            f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+        unavailable(
+            f"browser tests need Debian's Chromium at {CHROMIUM}", "apt-get install chromium"
         )
     from playwright.sync_api import sync_playwright
 

@@ -35,7 +35,7 @@ from kiosk.notifications.outbox import (
 from kiosk.notifications.sender import EXTENSION_KEY, NotificationSender, deliver_due
 from kiosk.services.invitations import create_invitation
 from tests.servers import Hook, Inbox, silent_port, smtp_server, webhook_server
-from tests.support import free_port
+from tests.support import free_port, require_module
 
 VISITOR = "Zacharias Quist"
 
@@ -626,8 +626,8 @@ def _invite(app: Flask, session: Session, site: Any, host: Any, clock: FrozenClo
 def test_invitation_email_carries_the_code_and_a_qr_of_the_token_only(
     app: Flask, session: Session, site: Any, host: Any, clock: FrozenClock, inbox: Inbox
 ):
-    zxingcpp = pytest.importorskip("zxingcpp")
-    image = pytest.importorskip("PIL.Image")
+    zxingcpp = require_module("zxingcpp", "zxing-cpp")
+    image = require_module("PIL.Image", "pillow")
     invitation, entry = _invite(app, session, site, host, clock)
     assert entry is not None
     assert entry.status == NotificationStatus.PENDING

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +18,7 @@ from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.models import AuditEvent, Invitation, SiteDailyStats, StaffUser, Visit
 from kiosk.services.notices import publish_notice
+from tests.support import require_tool
 
 PAGES = ["/dashboard/requests", "/dashboard/retention"]
 
@@ -176,14 +175,11 @@ def test_other_sites_records_are_not_exported(
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        if os.environ.get("CI"):
-            pytest.fail("pdftotext is missing: .ci/run installs poppler-utils")
-        pytest.skip("reading the PDF back needs pdftotext (apt-get install poppler-utils)")
+    pdftotext = require_tool("pdftotext", "poppler-utils")
     path = tmp_path / "access.pdf"
     path.write_bytes(data)
     return subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        [pdftotext, "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
 
 

@@ -27,7 +27,7 @@ from urllib.parse import quote_from_bytes
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -38,7 +38,7 @@ from kiosk.db import get_database
 from kiosk.models import Base, NoticeVersion, Site, StaffUser, Visit
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
-from tests.fuzzing import NASTY, Form, encode, read_form, submissions
+from tests.fuzzing import NASTY, Form, Upload, body, read_form, submissions, sweep
 
 pytestmark = pytest.mark.slow
 
@@ -191,12 +191,14 @@ def fuzz(
     saved: Callable[[TestResponse], bool] = lambda r: r.status_code in (302, 303),
     may_change: frozenset[str] = frozenset(),
     ok: set[int] = OK,
+    explicit: list[Any] | None = None,
 ) -> int:
-    """Submit ``strategy``'s examples; refused ones (``saved`` false) change no row count
-    outside ``may_change``. Returns how many were submitted."""
+    """Submit ``explicit`` (each field with each hostile class, see ``fuzzing.sweep``), then
+    ``strategy``'s examples; refused ones (``saved`` false) change no row count outside
+    ``may_change``. Returns how many were submitted."""
     count = 0
 
-    @settings(
+    settings_ = settings(
         max_examples=EXAMPLES[world.backend],
         deadline=None,
         derandomize=True,
@@ -204,7 +206,7 @@ def fuzz(
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
-    @given(strategy)
+
     def run(values: Any) -> None:
         nonlocal count
         count += 1
@@ -219,16 +221,18 @@ def fuzz(
             changed = {t for t in before if before[t] != after[t]} - may_change
             assert not changed, (name, response.status_code, changed)
 
-    run()
+    test = given(strategy)(run)
+    for values in explicit or []:
+        test = example(values)(test)
+    settings_(test)()
     COUNTS[f"{world.backend}:{name}"] = count
-    assert count >= EXAMPLES[world.backend]
+    assert count >= EXAMPLES[world.backend] + len(explicit or [])
     return count
 
 
 def _post(client: FlaskClient, path: str, pairs: list[tuple[str, Any]], **kw: Any) -> TestResponse:
-    return client.post(
-        path, data=encode(pairs), content_type="application/x-www-form-urlencoded", **kw
-    )
+    data, content_type = body(pairs)
+    return client.post(path, data=data, content_type=content_type, **kw)
 
 
 def _form(client: FlaskClient, page: str, action: str | None = None) -> Form:
@@ -253,6 +257,7 @@ def _fuzz_form(
         target,
         submissions(form, known),
         lambda pairs: _post(client, target, pairs),
+        explicit=sweep(form, known),
         **kw,
     )
 
@@ -328,8 +333,9 @@ def test_kiosk_details_host_search_and_notice(world: World, kiosk: FlaskClient):
         st.tuples(submissions(form, known), search, notice),
         check_in,
         saved=lambda r: r.headers.get("Location") == "/done",
-        # A site without a notice records the first layer it showed (issue 13 item 8b).
+        # A site without a notice records the first layer it showed.
         may_change=frozenset({"notice_versions"}),
+        explicit=[(pairs, {"q": "Han"}, [("read", "1")]) for pairs in sweep(form, known)],
     )
 
 
@@ -360,11 +366,14 @@ def test_kiosk_check_out_by_code(world: World, kiosk: FlaskClient):
 
 def test_kiosk_pairing(world: World, app: Flask):
     client = app.test_client()
+    form = _form(client, "/pair")
+    known = {"code": ["ABCD-EFGH", "abcdefgh", "12345678"]}
     fuzz(
         world,
         "/pair",
-        submissions(_form(client, "/pair"), {"code": ["ABCD-EFGH", "abcdefgh", "12345678"]}),
+        submissions(form, known),
         lambda pairs: _post(client, "/pair", pairs),
+        explicit=sweep(form, known),
     )
 
 
@@ -392,6 +401,7 @@ def test_login(world: World, app: Flask):
         st.tuples(submissions(form, known), nexts),
         log_in,
         may_change=frozenset({"audit_events"}),
+        explicit=[(pairs, "/dashboard/today") for pairs in sweep(form, known)],
     )
 
 
@@ -438,14 +448,12 @@ def test_dashboard_check_out(world: World, reception: FlaskClient, session: Sess
 def test_password_change(world: World, app: Flask):
     client = _log_in(app, "desk")
     form = _form(client, "/dashboard/password")
-    strategy = submissions(
-        form,
-        {
-            "current": [STAFF_PASSWORD, "new secret 1234"],
-            "new": ["new secret 1234", STAFF_PASSWORD, "short"],
-            "confirm": ["new secret 1234", STAFF_PASSWORD],
-        },
-    )
+    known = {
+        "current": [STAFF_PASSWORD, "new secret 1234"],
+        "new": ["new secret 1234", STAFF_PASSWORD, "short"],
+        "confirm": ["new secret 1234", STAFF_PASSWORD],
+    }
+    strategy = submissions(form, known)
 
     def change(pairs: list[tuple[str, Any]]) -> TestResponse:
         response = _post(client, "/dashboard/password", pairs)
@@ -454,7 +462,14 @@ def test_password_change(world: World, app: Flask):
         return response
 
     # The check above views a page, which is audited.
-    fuzz(world, "/dashboard/password", strategy, change, may_change=frozenset({"audit_events"}))
+    fuzz(
+        world,
+        "/dashboard/password",
+        strategy,
+        change,
+        may_change=frozenset({"audit_events"}),
+        explicit=sweep(form, known),
+    )
 
 
 def test_history_and_export(world: World, reception: FlaskClient):
@@ -548,21 +563,30 @@ def test_admin_sites(world: World, admin: FlaskClient):
 def test_admin_badges(world: World, admin: FlaskClient):
     page = f"/dashboard/admin/sites/{world.ids['site']}/badges"
     form = _form(admin, page)
-    strategy = submissions(form, {"band_colour": ["#1a5fb4", "red", "#GGGGGG", "#fff"]})
+    known = {"band_colour": ["#1a5fb4", "red", "#GGGGGG", "#fff"]}
+    strategy = submissions(form, known)
     logos = st.sampled_from([None, b"", b"\x89PNG\r\n\x1a\nnot really", b"GIF89a", b"x" * 4000])
 
     def submit(values: Any) -> TestResponse:
         pairs, logo = values
         data: dict[str, Any] = {}
         for key, value in pairs:
-            data.setdefault(key, []).append(
-                value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-            )
+            if isinstance(value, Upload):
+                value = (io.BytesIO(value.content), value.filename)
+            elif isinstance(value, bytes):
+                value = value.decode("utf-8", "replace")
+            data.setdefault(key, []).append(value)
         if logo is not None:
             data["logo"] = (io.BytesIO(logo), "logo.png")
         return admin.post(page, data=data, content_type="multipart/form-data")
 
-    fuzz(world, page, st.tuples(strategy, logos), submit)
+    fuzz(
+        world,
+        page,
+        st.tuples(strategy, logos),
+        submit,
+        explicit=[(pairs, None) for pairs in sweep(form, known)],
+    )
 
 
 def test_admin_notices(world: World, admin: FlaskClient, session: Session):

@@ -474,7 +474,7 @@ def failing_statement_routes(app: Flask) -> Flask:
     aborts the transaction until a rollback."""
     from flask import abort
     from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import DataError, DBAPIError
 
     from kiosk.db import get_session
 
@@ -496,12 +496,20 @@ def failing_statement_routes(app: Flask) -> Flask:
     def bug() -> Any:
         raise RuntimeError("a bug")
 
-    for name, then in (("missing", missing), ("forbidden", forbidden), ("bug", bug)):
+    def refused() -> Any:
+        # What the driver raises for a value the database refuses (a NUL in text, a number
+        # out of range) that no form check caught.
+        raise DataError("UPDATE sites SET name=%(name)s", {}, ValueError("NUL in text"))
+
+    routes = (("missing", missing), ("forbidden", forbidden), ("bug", bug), ("refused", refused))
+    for name, then in routes:
         app.add_url_rule(f"/dashboard/test-{name}", f"dashboard.test_{name}", fail_then(then))
     return app
 
 
-@pytest.mark.parametrize(("name", "status"), [("missing", 404), ("forbidden", 403), ("bug", 500)])
+@pytest.mark.parametrize(
+    ("name", "status"), [("missing", 404), ("forbidden", 403), ("bug", 500), ("refused", 400)]
+)
 def test_error_pages_roll_back_before_rendering(
     failing_statement_routes: Flask,
     admin: FlaskClient,
@@ -517,3 +525,44 @@ def test_error_pages_roll_back_before_rendering(
     assert 'href="/dashboard/"' in response.text
     errors = [r for r in caplog.records if r.levelname in {"ERROR", "CRITICAL"}]
     assert all("\n" not in r.getMessage() and not r.exc_info for r in errors), errors
+
+
+def test_control_characters_in_a_cups_printer_name_are_a_form_error(
+    admin: FlaskClient, site: Site, session: Session
+):
+    """Found by the field sweep of tests/test_fuzz_forms.py: a NUL printer name was a 500 on
+    PostgreSQL (its text cannot hold NUL)."""
+    for printer in ("\x00", "lab\x01el", "x\x7f"):
+        response = admin.post(
+            f"/dashboard/admin/sites/{site.id}/badges",
+            data={"preset": "brother-62x100", "print_backend": "browser", "cups_printer": printer},
+        )
+        _clean(response, {200})
+        assert "That is not a CUPS printer name." in response.text
+    session.expire_all()
+    assert session.get(Site, site.id).cups_printer is None  # type: ignore[union-attr]
+
+
+def test_views_parse_no_numbers_themselves():
+    """Numbers from a request are parsed by WTForms fields (IdField, IntegerField with
+    NumberRange) or kiosk.forms.parse_id, never by int() in a view: int() reads " 7\\n", "١"
+    and numbers no database column holds. Settings (current_app.config) are not input, and
+    int(form.x.data) only narrows the type of a field WTForms has parsed already."""
+    from pathlib import Path
+
+    import kiosk
+
+    package = Path(kiosk.__file__).parent
+    views = [
+        *package.glob("*/routes.py"),
+        *package.glob("dashboard/*.py"),
+        *package.glob("registration/*.py"),
+    ]
+    assert len(views) > 15
+    offenders = [
+        f"{path.relative_to(package)}:{number}: {line.strip()}"
+        for path in views
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bint\((?!current_app\.config|form\.)", line)
+    ]
+    assert offenders == []

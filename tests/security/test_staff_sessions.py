@@ -113,6 +113,13 @@ class TestSecureCookies:
         assert {"secure", "path=/"} <= set(cookies["__Host-kiosk_device"])
         assert kiosk.get("/", **https).status_code == 200  # still the paired kiosk
 
+        # A kiosk paired before the prefix (its cookie without it) stays paired.
+        value = kiosk.get_cookie("__Host-kiosk_device", domain="kiosk.example")
+        assert value is not None
+        older = app.test_client()
+        older.set_cookie("kiosk_device", value.value, domain="kiosk.example")
+        assert older.get("/", **https).status_code == 200
+
 
 def test_plain_http_cookies_keep_their_names(app: Flask, make_staff: Any):
     user = make_staff()
