@@ -57,6 +57,12 @@ def test_wheel_contains_everything_the_app_reads(wheel: Path):
         "kiosk/migrations/versions/0004_badges.py",
         "kiosk/templates/badges/_confirmation.html",
         "kiosk/static/js/badge-print.js",
+        "kiosk/templates/emails/host_arrival.txt",
+        "kiosk/templates/emails/invitation.txt",
+        "kiosk/templates/emails/_footer.txt",
+        "kiosk/templates/webhooks/arrival.txt",
+        "kiosk/cli/__init__.py",
+        "kiosk/notifications/sender.py",
     }
     expected |= {
         f"kiosk/translations/{lang}/LC_MESSAGES/messages.mo"
