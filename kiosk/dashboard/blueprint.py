@@ -21,8 +21,9 @@ bp = Blueprint("dashboard", __name__)
 
 #: Session key: when the staff user last did something (epoch seconds, from kiosk.clock).
 LAST_SEEN = "staff_seen"
-#: The only dashboard pages a visitor without a staff login may open.
-PUBLIC_ENDPOINTS = frozenset({"dashboard.login"})
+#: The only dashboard pages a visitor without a staff login may open: the login page and the
+#: two steps of single sign-on (kiosk/dashboard/sso.py).
+PUBLIC_ENDPOINTS = frozenset({"dashboard.login", "dashboard.sso_start", "dashboard.sso_callback"})
 
 
 @bp.before_request
