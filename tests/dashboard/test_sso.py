@@ -207,7 +207,8 @@ def test_a_good_login_creates_the_mapped_user_logs_in_and_audits(
     response = client.get(callback)
     assert response.status_code == 302, response.text
     assert response.headers["Location"] == "/dashboard/"
-    assert logged_in(client)
+    home = client.get("/dashboard/").text
+    assert "/dashboard/password" not in home  # an SSO account has no password to change
 
     [user] = staff_users(session)
     assert (user.username, user.sso_subject, user.role, user.active) == (
@@ -243,6 +244,25 @@ def test_a_good_login_creates_the_mapped_user_logs_in_and_audits(
     code = parse_qs(urlsplit(callback).query)["code"][0]
     for secret in ("alice", "kiosk-secret", code):
         assert secret not in caplog.text
+
+
+@pytest.mark.usefixtures("sso_config")
+@pytest.mark.parametrize(
+    ("asked", "landing"),
+    [
+        ("/dashboard/today", "/dashboard/today"),
+        ("//evil.example/", "/dashboard/"),
+        ("https://evil.example/", "/dashboard/"),
+        ("/\\evil.example", "/dashboard/"),
+    ],
+)
+def test_the_page_asked_for_is_opened_after_the_login_if_it_is_local(
+    client: FlaskClient, provider: Provider, asked: str, landing: str
+):
+    provider.set_accounts({"bob-sub": {"groups": ["kiosk-admins"]}})
+    response = client.get("/dashboard/sso/login", query_string={"next": asked})
+    callback = provider_login(provider, response.headers["Location"], "bob-sub")
+    assert client.get(callback).headers["Location"] == landing
 
 
 @pytest.mark.usefixtures("sso_config")
