@@ -105,6 +105,15 @@ def sso_callback() -> Response | tuple[str, int]:
             now=moment,
         )
     except SsoRefused as refusal:
+        if refusal.user_id is not None:
+            record_event(
+                db_session,
+                actor=f"staff:{refusal.user_id}",
+                action="sso_refused",
+                target_type="staff_user",
+                target_id=refusal.user_id,
+                now=moment,
+            )
         db_session.commit()  # a linked user no group lets in any more: sessions ended
         log.warning("single sign-on refused: %s", refusal.reason)
         return _refused("not_allowed", 403)

@@ -25,9 +25,11 @@ class SsoRefused(Exception):
     """The provider vouched for the user, but kiosk does not let them in; ``reason`` is a short
     code safe to log."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, user_id: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: The linked staff user who was refused, if there is one (for the audit trail).
+        self.user_id = user_id
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,9 @@ def sso_login(
     if access is None:
         if user is not None:
             user.end_sessions()
-        raise SsoRefused("no_mapped_group")
+        raise SsoRefused("no_mapped_group", user.id if user is not None else None)
     if user is not None and not user.active:
-        raise SsoRefused("inactive")
+        raise SsoRefused("inactive", user.id)
     sites = list(
         session.scalars(
             select(Site).where(Site.name.in_(sorted(access.site_names))).order_by(Site.id)

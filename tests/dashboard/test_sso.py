@@ -418,8 +418,8 @@ def test_group_changes_apply_at_the_next_login_and_removal_ends_access(
     provider.set_accounts({"alice-sub": {"groups": ["reception-oslo"]}})
     moved = app.test_client()
     assert moved.get(provider_login(provider, start(moved), "alice-sub")).status_code == 302
-    [user] = staff_users(session)
-    assert [site.id for site in user.sites] == [oslo.id]
+    [moved_user] = staff_users(session)
+    assert [site.id for site in moved_user.sites] == [oslo.id]
 
     # Out of every mapped group: the next login is refused, and the sessions still open end.
     provider.set_accounts({"alice-sub": {"groups": []}})
@@ -429,7 +429,14 @@ def test_group_changes_apply_at_the_next_login_and_removal_ends_access(
     assert not logged_in(removed)
     assert not logged_in(moved)
     assert not logged_in(client)
-    assert len(staff_users(session)) == 1
+    [user] = staff_users(session)
+    assert [action for _actor, action, _id in sso_events(session)] == [
+        "sso_create_user",
+        "sso_login",
+        "sso_login",
+        "sso_refused",
+    ]
+    assert sso_events(session)[-1] == (f"staff:{user.id}", "sso_refused", str(user.id))
 
 
 def test_local_login_off_refuses_passwords(
@@ -495,3 +502,21 @@ def test_a_provider_that_cannot_be_reached_gives_a_clear_page(
     response = app.test_client().get("/dashboard/sso/login")
     assert response.status_code == 503
     assert "The login service cannot be reached just now." in response.text
+
+
+@pytest.mark.usefixtures("sso_config")
+def test_a_deactivated_account_stays_refused_whatever_its_groups(
+    app: Flask, client: FlaskClient, session: Session, provider: Provider
+):
+    provider.set_accounts({"bob-sub": {"groups": ["kiosk-admins"]}})
+    assert client.get(provider_login(provider, start(client), "bob-sub")).status_code == 302
+    [user] = staff_users(session)
+    user.active = False
+    session.commit()
+
+    again = app.test_client()
+    response = again.get(provider_login(provider, start(again), "bob-sub"))
+    assert response.status_code == 403
+    assert not logged_in(again)
+    [user] = staff_users(session)
+    assert not user.active
