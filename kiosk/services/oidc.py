@@ -167,7 +167,7 @@ def complete(
 def redeem(client: Client, pending: Pending, arguments: Mapping[str, str]) -> dict[str, Any]:
     """Check the callback's ``state`` (and ``iss``) and exchange its code, with the PKCE
     verifier, for the provider's tokens (not verified yet: see :func:`verify_id_token`)."""
-    if not hmac.compare_digest(arguments.get("state", ""), pending.state):
+    if not hmac.compare_digest(arguments.get("state", "").encode(), pending.state.encode()):
         raise SsoError("state_mismatch")
     if "error" in arguments:
         raise SsoError("provider_refused")

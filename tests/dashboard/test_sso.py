@@ -364,6 +364,10 @@ def test_a_replayed_callback_is_refused(
     stolen = other.get(callback)
     assert stolen.status_code == 400
     assert not logged_in(other)
+    # Hostile callbacks to a browser with a login under way: refused, never a 500.
+    for query in ("state=%C3%A4&code=x", "state=&code=", "error=access_denied", "code=x&code=y"):
+        start(other)
+        assert other.get(f"/dashboard/sso/callback?{query}").status_code == 400
     # A browser with no login under way at all.
     fresh = app.test_client()
     assert fresh.get(callback).status_code == 400
