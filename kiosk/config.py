@@ -59,6 +59,16 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_CHECK_LIMIT_PER_USER": "5 per 10 minutes; 10 per hour",  # wrong current password
     "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://127.0.0.1:6379 to share across servers
     "RATELIMIT_KEY_PREFIX": "kiosk",  # prefix of the counters' keys in a shared storage
+    # Staff single sign-on with OpenID Connect (docs/sso.md); off while SSO_ISSUER is unset
+    "SSO_ISSUER": None,  # the provider's issuer URL, e.g. https://login.example.com/realms/staff
+    "SSO_CLIENT_ID": None,
+    "SSO_CLIENT_SECRET": None,
+    "SSO_PROVIDER_NAME": None,  # the login button says "Log in with <this>"
+    "SSO_SCOPES": "openid profile",  # scopes asked for; add the one that carries the groups
+    "SSO_GROUPS_CLAIM": "groups",  # the ID token claim with the user's groups or roles
+    "SSO_GROUPS": {},  # group -> {"role": "reception", "sites": ["Stockholm"]}
+    "SSO_TIMEOUT_SECONDS": 10,  # how long kiosk waits for the provider at each step
+    "LOCAL_LOGIN": True,  # false: no password logins at all, only single sign-on
     "AUDIT_TIMEZONE": "Europe/Stockholm",  # the zone the audit log's dates are read in
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     # Badges and printing

@@ -555,6 +555,9 @@ class StaffUser(Base):
     #: Part of the id the login session carries; bumped at logout and at every password
     #: change, so a copy of an older session cookie no longer logs anyone in.
     session_generation: Mapped[int] = mapped_column(default=0)
+    #: The single sign-on provider's ``sub`` (subject) of a user who logs in through it; None
+    #: for local accounts. An opaque id, never a name or an email address.
+    sso_subject: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
 
     #: Sites a reception user serves; admins serve every site regardless.
     sites: Mapped[list[Site]] = relationship(secondary=staff_sites)

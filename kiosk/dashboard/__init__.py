@@ -13,6 +13,7 @@ from kiosk.dashboard import (  # noqa: F401  (routes on the blueprint)
     notifications,
     on_site,
     privacy,
+    sso,
     visits,
 )
 from kiosk.dashboard.blueprint import bp

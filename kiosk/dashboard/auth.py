@@ -5,7 +5,17 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -61,6 +71,10 @@ def login() -> str | Response:
             # it first, but Flask-Limiter swallows its errors (RATELIMIT_SWALLOW_ERRORS).
             request.get_data(cache=False)
         return redirect(url_for(".on_site"))
+    if not current_app.config["LOCAL_LOGIN"]:
+        # Passwords are switched off (single sign-on only): no form, and a posted one is refused.
+        page = render_template("dashboard/login.html", form=None)
+        return make_response(page, 403 if request.method == "POST" else 200)
     form = LoginForm()
     if form.validate_on_submit():
         db_session = get_session()

@@ -23,8 +23,9 @@ bp = Blueprint("dashboard", __name__)
 LAST_SEEN = "staff_seen"
 #: Session key: when the staff user logged in (epoch seconds); the session's absolute limit.
 LOGGED_IN = "staff_login_at"
-#: The only dashboard pages a visitor without a staff login may open.
-PUBLIC_ENDPOINTS = frozenset({"dashboard.login"})
+#: The only dashboard pages a visitor without a staff login may open: the login page and the
+#: two steps of single sign-on (kiosk/dashboard/sso.py).
+PUBLIC_ENDPOINTS = frozenset({"dashboard.login", "dashboard.sso_start", "dashboard.sso_callback"})
 
 
 @bp.before_request

@@ -45,6 +45,13 @@ MATRIX: dict[str, list[Case]] = {
         Case("GET", "/dashboard/login", (OK, OK, REDIRECT, REDIRECT, REDIRECT)),
         Case("POST", "/dashboard/login", (OK, OK, REDIRECT, REDIRECT, REDIRECT)),
     ],
+    # Single sign-on's two steps are public (blueprint.PUBLIC_ENDPOINTS: they are how one logs
+    # in); while SSO is not configured, as here, they do not exist for anyone.
+    # tests/dashboard/test_sso.py drives them against a real OpenID provider.
+    "dashboard.sso_start": [Case("GET", "/dashboard/sso/login", (MISSING,) * 5)],
+    "dashboard.sso_callback": [
+        Case("GET", "/dashboard/sso/callback?code=x&state=y", (MISSING,) * 5)
+    ],
     "dashboard.logout": [
         Case("POST", "/dashboard/logout", (LOGIN, LOGIN, REDIRECT, REDIRECT, REDIRECT)),
     ],
