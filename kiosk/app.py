@@ -88,7 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from kiosk.badges.routes import bp as badges_bp
     from kiosk.dashboard import bp as dashboard_bp
     from kiosk.privacy.routes import bp as privacy_bp
-    from kiosk.registration.routes import bp as registration_bp
+    from kiosk.registration import bp as registration_bp
 
     urls.init_converters(app)
     app.register_blueprint(registration_bp)

@@ -1,1 +1,10 @@
-"""The kiosk screens visitors use at reception."""
+"""The kiosk screens visitors use at reception.
+
+``bp`` (in ``blueprint.py``) carries every screen; importing this package imports the view
+modules, which register their routes on it.
+"""
+
+from kiosk.registration import checkout, pairing, routes  # noqa: F401  (routes on the blueprint)
+from kiosk.registration.blueprint import bp
+
+__all__ = ["bp"]

@@ -10,9 +10,10 @@ from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.extensions import limiter
 from kiosk.models import Visit
+from kiosk.registration.blueprint import bp
 from kiosk.registration.device import device_key
 from kiosk.registration.forms import CodeForm
-from kiosk.registration.routes import _closing_screen, _site, bp, forget_visitor, keep_pending
+from kiosk.registration.visitor import closing_screen, current_site, forget_visitor, keep_pending
 from kiosk.services.codes import scanned_token
 from kiosk.services.invitations import InvitationError, find_invitation
 from kiosk.services.visits import VisitError, check_out, first_name
@@ -51,7 +52,7 @@ def check_out_badge() -> str | Response:
     if form.validate_on_submit():
         db_session = get_session()
         try:
-            visit = check_out(db_session, _site(), form.code.data or "", now=now())
+            visit = check_out(db_session, current_site(), form.code.data or "", now=now())
             db_session.commit()
         except VisitError as exc:
             db_session.rollback()
@@ -65,7 +66,7 @@ def check_out_badge() -> str | Response:
             forget_visitor()  # the goodbye still speaks the visitor's language
             session[_GOODBYE] = visit.id
             return redirect(url_for(".goodbye"))
-    return render_template("registration/check_out.html", site=_site(), form=form)
+    return render_template("registration/check_out.html", site=current_site(), form=form)
 
 
 @bp.route("/goodbye")
@@ -73,12 +74,12 @@ def goodbye() -> str | Response:
     """Goodbye, with the first name only, shown once."""
     visit_id = session.pop(_GOODBYE, None)
     visit = get_session().get(Visit, visit_id) if isinstance(visit_id, int) else None
-    if visit is None or visit.site_id != _site().id:
+    if visit is None or visit.site_id != current_site().id:
         return redirect(url_for(".welcome"))
-    return _closing_screen(
+    return closing_screen(
         render_template(
             "registration/goodbye.html",
-            site=_site(),
+            site=current_site(),
             first_name=first_name(visit),
             idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
         )
@@ -92,7 +93,7 @@ def invitation() -> str | Response:
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            found = find_invitation(get_session(), _site(), form.code.data or "", now=now())
+            found = find_invitation(get_session(), current_site(), form.code.data or "", now=now())
         except InvitationError as exc:
             form.code.errors.append(
                 _INVITATION_ERRORS.get(exc.code, _INVITATION_ERRORS["unknown"])()
@@ -111,7 +112,7 @@ def invitation() -> str | Response:
                 }
             )
             return redirect(url_for(".check_in"))
-    return render_template("registration/invitation.html", site=_site(), form=form)
+    return render_template("registration/invitation.html", site=current_site(), form=form)
 
 
 _INVITATION_ERRORS = {

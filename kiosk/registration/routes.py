@@ -1,11 +1,7 @@
 """Kiosk routes: welcome, check-in (details, privacy notice, confirmation), language, reset.
 
-Every kiosk page needs a paired device (see device.py). A visitor's details between the
-steps live on the server (kiosk.session_store: the signed cookie only names them); the
-visitor's chosen language lives in the cookie. Both go at the reset (the "Cancel" and "Done"
-buttons, the idle timer); the details also go when the visitor is done (check-in saved,
-declined, checked out) and back on the welcome screen, but the language stays until the
-reset, so every screen up to it speaks the visitor's language (see :func:`forget_visitor`).
+Every kiosk page needs a paired device (blueprint.py); what is kept about the current
+visitor, and how it is forgotten, is in visitor.py.
 """
 
 from __future__ import annotations
@@ -13,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    Blueprint,
     current_app,
     g,
     redirect,
@@ -41,13 +36,23 @@ from kiosk.notifications.outbox import (
     queue_arrival_messages,
 )
 from kiosk.notifications.sender import wake_sender
-from kiosk.registration.device import current_device
+from kiosk.registration.blueprint import bp
 from kiosk.registration.forms import (
     AlreadyCheckedInForm,
     CheckInForm,
     LanguageForm,
     NoticeForm,
     check_in_form,
+)
+from kiosk.registration.visitor import (
+    JUST_REGISTERED,
+    LOCALE,
+    NOTICE_SHOWN,
+    closing_screen,
+    current_site,
+    forget_visitor,
+    keep_pending,
+    pending_details,
 )
 from kiosk.services.first_layer import first_layer_text
 from kiosk.services.notices import current_notice, record_generated_notice, render_notice
@@ -61,81 +66,6 @@ from kiosk.services.visits import (
     register_visit,
 )
 
-bp = Blueprint("registration", __name__)
-
-#: The session key of the language the visitor chose; only the reset removes it.
-LOCALE = "locale"
-#: The server-side item (kiosk.session_store) holding the details the visitor entered.
-PENDING = "pending_visit"
-#: Session keys of one visitor's progress (ids only); forget_visitor removes them.
-NOTICE_SHOWN = "notice_shown"
-JUST_REGISTERED = "just_registered"
-#: Endpoints a browser may use before it is paired as a kiosk.
-_OPEN_ENDPOINTS = {"registration.pair"}
-
-
-@bp.before_request
-def _require_paired_device() -> str | tuple[str, int] | None:
-    if request.endpoint in _OPEN_ENDPOINTS:
-        return None
-    device = current_device()
-    if device is None:
-        page = render_template("registration/not_paired.html")
-        return page, 403
-    g.kiosk_device = device
-    g.site = device.site
-    # The site's language is the kiosk's starting language (see the locale selector).
-    g.site_locale = device.site.default_locale
-    return None
-
-
-@bp.context_processor
-def _kiosk_context() -> dict[str, Any]:
-    return {
-        "idle_seconds": current_app.config["IDLE_SECONDS"],
-        # Only its CSRF token is rendered; reading the request body here would fail again
-        # while an error page (such as 413) is being rendered.
-        "language_form": LanguageForm(formdata=None),
-    }
-
-
-def _site() -> Site:
-    site: Site = g.site
-    return site
-
-
-def forget_visitor() -> None:
-    """Forget everything about the current visitor but the language they chose.
-
-    The one way kiosk handlers drop a visitor's state: the screens that follow (the
-    confirmation, the goodbye, "please ask reception") still speak the visitor's language,
-    which only :func:`reset` (or a closing screen, see :func:`_closing_screen`) forgets.
-    """
-    locale = session.get(LOCALE)
-    session_store.discard_all()
-    get_session().commit()
-    session.clear()
-    if locale:
-        session[LOCALE] = locale
-
-
-def _closing_screen(page: str) -> str:
-    """A visitor's last screen, rendered in their language: the next visitor starts in the
-    site's language even if this one walks away before the reset."""
-    session.pop(LOCALE, None)
-    return page
-
-
-def pending_details() -> dict[str, Any]:
-    """The details the current visitor entered so far (kept on the server)."""
-    return session_store.load(PENDING) or {}
-
-
-def keep_pending(details: dict[str, Any]) -> None:
-    """Keep the current visitor's details on the server until the check-in or the reset."""
-    session_store.store(PENDING, details)
-    get_session().commit()
-
 
 @bp.route("/")
 def welcome() -> str:
@@ -144,7 +74,7 @@ def welcome() -> str:
     Back here, a visitor who had started is gone: nothing they entered stays for the next
     person who taps "Check in", and the previous one's badge is no longer fetchable."""
     forget_visitor()
-    return render_template("registration/welcome.html", site=_site())
+    return render_template("registration/welcome.html", site=current_site())
 
 
 @bp.route("/reset")
@@ -180,7 +110,7 @@ _LANGUAGE_RETURN = {
 @bp.route("/check-in", methods=["GET", "POST"])
 def check_in() -> str | Response:
     """The visitor's details; valid details go on to the privacy notice."""
-    site = _site()
+    site = current_site()
     db_session = get_session()
     pending = pending_details()
     form = check_in_form(site, data=pending)
@@ -280,9 +210,9 @@ def _resolve_host(form: CheckInForm, site: Site) -> tuple[Host | None, list[Host
 @bp.route("/hosts")
 def hosts() -> Response | dict[str, Any]:
     """Search-as-you-type over the site's active hosts: names only after two characters."""
-    if _site().field_mode("host") == "hidden":
+    if current_site().field_mode("host") == "hidden":
         return {"hosts": []}
-    matches = search_hosts(get_session(), _site(), request.args.get("q", "")[:200])
+    matches = search_hosts(get_session(), current_site(), request.args.get("q", "")[:200])
     shown = matches[:HOST_SEARCH_LIMIT]
     return {
         "hosts": [{"id": host.id, "name": host.name} for host in shown],
@@ -299,7 +229,7 @@ def already_checked_in() -> str | Response:
     """Someone with the same name and host is still on site: the visitor is most likely
     checking in a second time. Print their badge again rather than a second visit, badge and
     host message; a different person of the same name checks in as usual."""
-    site = _site()
+    site = current_site()
     db_session = get_session()
     visit_id = session.get(ALREADY)
     visit = db_session.get(Visit, visit_id) if type(visit_id) is int else None
@@ -335,7 +265,7 @@ def notice() -> str | Response:
     pending = pending_details()
     if not pending:
         return redirect(url_for(".check_in"))
-    site = _site()
+    site = current_site()
     db_session = get_session()
     form = NoticeForm()
     if form.validate_on_submit():
@@ -476,11 +406,11 @@ def done() -> str | Response:
     """The confirmation, shown once: reloading it or going back shows nothing."""
     visit_id = session.pop(JUST_REGISTERED, None)
     visit = get_session().get(Visit, visit_id) if isinstance(visit_id, int) else None
-    if visit is None or visit.site_id != _site().id:
+    if visit is None or visit.site_id != current_site().id:
         return redirect(url_for(".welcome"))
     page = render_template(
         "registration/done.html",
-        site=_site(),
+        site=current_site(),
         visit=visit,
         first_name=first_name(visit),
         # The confirmation goes back to the start sooner than a half-filled form; a touch
@@ -489,19 +419,16 @@ def done() -> str | Response:
         print_outcome=last_print_outcome(get_session(), visit),
         host_told=visit.host is not None and host_is_being_told(get_session(), visit),
     )
-    return _closing_screen(page)
+    return closing_screen(page)
 
 
 @bp.route("/declined")
 def declined() -> str:
     """For a visitor who does not want to register: nothing was stored; ask reception."""
-    return _closing_screen(
+    return closing_screen(
         render_template(
             "registration/declined.html",
-            site=_site(),
+            site=current_site(),
             idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
         )
     )
-
-
-from kiosk.registration import checkout, pairing  # noqa: E402, F401  (routes on this blueprint)

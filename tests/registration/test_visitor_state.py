@@ -124,7 +124,7 @@ def test_kiosk_handlers_drop_a_visitor_only_through_forget_visitor():
         dropping = r"session\.clear\(\)|session\.pop\(LOCALE|session\[\"locale|\(\"locale"
         for match in re.finditer(dropping, source):
             function = source[: match.start()].rsplit("\ndef ", 1)[-1].split("(", 1)[0]
-            allowed = {"forget_visitor", "reset", "_closing_screen", "pair"}
+            allowed = {"forget_visitor", "reset", "closing_screen", "pair"}
             assert function in allowed, f"{path.name}: {function} drops the visitor's state"
 
 
