@@ -36,9 +36,9 @@ from kiosk.badges.service import (
 )
 from kiosk.clock import now
 from kiosk.db import get_session
+from kiosk.devices import current_device
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, StaffUser, Visit
-from kiosk.registration.device import current_device
 from kiosk.services.audit import record_event, record_site_views, staff_actor
 from kiosk.services.sites import sites_served_by
 from kiosk.services.visits import visits_on_site

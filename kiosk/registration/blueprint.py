@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request
 
-from kiosk.registration.device import current_device
+from kiosk.devices import current_device
 from kiosk.registration.forms import LanguageForm
 
 bp = Blueprint("registration", __name__)

@@ -8,10 +8,10 @@ from werkzeug.wrappers import Response
 
 from kiosk.clock import now
 from kiosk.db import get_session
+from kiosk.devices import device_key
 from kiosk.extensions import limiter
 from kiosk.models import Visit
 from kiosk.registration.blueprint import bp
-from kiosk.registration.device import device_key
 from kiosk.registration.forms import CodeForm
 from kiosk.registration.visitor import closing_screen, current_site, forget_visitor, keep_pending
 from kiosk.services.codes import scanned_token

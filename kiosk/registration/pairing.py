@@ -17,9 +17,9 @@ from werkzeug.wrappers import Response
 
 from kiosk.clock import now
 from kiosk.db import get_session
+from kiosk.devices import current_device, remember_device
 from kiosk.extensions import limiter
 from kiosk.registration.blueprint import bp
-from kiosk.registration.device import current_device, remember_device
 from kiosk.registration.forms import CodeForm
 from kiosk.services.audit import record_event
 from kiosk.services.kiosks import KioskError, pair_device

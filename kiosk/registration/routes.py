@@ -22,18 +22,16 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from kiosk import session_store
+from kiosk import checkin, session_store
 from kiosk.badges.routes import BADGE_GRANTED_KEY, BADGE_SESSION_KEY
-from kiosk.badges.service import last_print_outcome, needs_printer, print_badge
+from kiosk.badges.service import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import collapse_spaces
 from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
-from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import (
     NotifySettings,
     host_is_being_told,
-    queue_arrival_messages,
 )
 from kiosk.notifications.sender import wake_sender
 from kiosk.registration.blueprint import bp
@@ -63,7 +61,6 @@ from kiosk.services.visits import (
     VisitorDetails,
     first_name,
     on_site_visit_of,
-    register_visit,
 )
 
 
@@ -340,65 +337,32 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
         purpose=pending.get("purpose"),
     )
     try:
-        visit = register_visit(
+        done = checkin.check_in(
             db_session,
             site,
             details,
             locale=str(get_locale()),
-            notice_id=shown.id,
+            notice=shown,
             invitation=invitation,
-            now=now(),
             device=g.get("kiosk_device"),
+            notify=NotifySettings.from_config(current_app.config),
+            now=now(),
+            # The details entered go with the same commit: the visit holds them now.
+            in_same_transaction=session_store.discard_all,
         )
-        db_session.flush()
     except VisitError as exc:
-        db_session.rollback()
         if exc.code == "invitation_used":
             pending["invitation_id"] = None
             keep_pending(pending)
         return redirect(url_for(".check_in", problem=exc.code))
-    # The visit, its host's notifications and (unless a printer has to be asked) its badge's
-    # print record go in one transaction: one commit instead of three is most of what a
-    # check-in costs the database, and on PostgreSQL each commit waits for the disk.
-    told = _queue_arrival(visit)
-    prints_now = needs_printer(visit)
-    if not prints_now:
-        print_badge(db_session, visit, now=now(), commit=False)
-    # The details entered go with the same commit: the visit holds them now.
-    session_store.discard_all()
-    db_session.commit()
-    if told:
+    if done.messages_queued:
         wake_sender()
     forget_visitor()  # the confirmation still speaks the visitor's language
-    _let_kiosk_print(visit)
-    if prints_now:
-        # After the commit: the visit is saved whatever the printer does. Printer trouble
-        # never fails a check-in: print_badge records it and returns.
-        print_badge(db_session, visit, now=now())
+    _let_kiosk_print(done.visit)
+    if done.print_after_commit:
+        # The visit is saved whatever the printer does: print_badge records trouble.
+        print_badge(db_session, done.visit, now=now())
     return redirect(url_for(".done"))
-
-
-def _queue_arrival(visit: Visit) -> bool:
-    """Queue the host's email and the site's webhook call in the visit's transaction; the
-    sender delivers them later. Returns whether anything was queued.
-
-    A savepoint keeps the visit whatever goes wrong here: the check-in never fails for its
-    notifications.
-    """
-    db_session = get_session()
-    try:
-        settings = NotifySettings.from_config(current_app.config)
-        messages = arrival_messages(visit, settings)
-        if not messages:
-            return False  # no savepoint either: most check-ins tell nobody
-        with db_session.begin_nested():
-            queue_arrival_messages(db_session, visit, messages, now=now(), settings=settings)
-    except Exception as exc:  # noqa: BLE001 - the visitor is checked in regardless
-        current_app.logger.error(
-            "notifications for visit %s not queued: %s", visit.id, type(exc).__name__
-        )
-        return False
-    return True
 
 
 @bp.route("/done")

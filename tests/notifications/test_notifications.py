@@ -400,7 +400,7 @@ def test_a_broken_outbox_never_fails_the_check_in(
     def raises(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError(VISITOR)
 
-    monkeypatch.setattr(f"kiosk.registration.routes.{broken}", raises)
+    monkeypatch.setattr(f"kiosk.checkin.{broken}", raises)
     kiosk = pair(site)
     with caplog.at_level(logging.ERROR):
         check_in(kiosk, host)
@@ -423,7 +423,7 @@ def test_an_outbox_row_the_database_refuses_never_fails_the_check_in(
         session.add(Notification(site_id=visit.site_id, visit_id=visit.id, kind=None))
         session.flush()
 
-    monkeypatch.setattr("kiosk.registration.routes.queue_arrival_messages", refused)
+    monkeypatch.setattr("kiosk.checkin.queue_arrival_messages", refused)
     kiosk = pair(site)
     check_in(kiosk, host)
     assert VISITOR.split()[0] in kiosk.get("/done").text

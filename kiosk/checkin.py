@@ -1,0 +1,104 @@
+"""The check-in use case: one visitor registered in one transaction.
+
+The visit, its folded name words, the host's notifications (in a savepoint, so an outbox row
+the database refuses never fails a check-in) and, unless a printer must be asked, its badge's
+print record commit together: one commit instead of three is most of what a check-in costs
+the database, and on PostgreSQL each commit waits for the disk. What has to wait until the
+commit (asking a CUPS printer, waking the notification sender) is returned to the caller,
+which is the kiosk's view today and can be a test, a benchmark or an API tomorrow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from kiosk.badges.service import needs_printer, print_badge
+from kiosk.models import Invitation, KioskDevice, NoticeVersion, Site, Visit
+from kiosk.notifications.messages import arrival_messages
+from kiosk.notifications.outbox import NotifySettings, queue_arrival_messages
+from kiosk.services.visits import VisitorDetails, register_visit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """A committed check-in, and what its caller still has to do."""
+
+    visit: Visit
+    #: Messages to the host were queued: wake the sender (after the commit, as here).
+    messages_queued: bool
+    #: The badge goes to a printer that must be asked: call ``print_badge`` now, outside
+    #: the transaction, so a slow or broken printer never holds up or fails the check-in.
+    print_after_commit: bool
+
+
+def check_in(
+    session: Session,
+    site: Site,
+    details: VisitorDetails,
+    *,
+    locale: str,
+    notice: NoticeVersion,
+    invitation: Invitation | None,
+    device: KioskDevice | None,
+    notify: NotifySettings,
+    now: datetime,
+    in_same_transaction: Callable[[], None] | None = None,
+) -> CheckIn:
+    """Register a visitor at ``site`` who read ``notice``, and commit.
+
+    ``in_same_transaction`` runs just before the commit (the kiosk erases the details it kept
+    for the visitor there, so they go exactly when the visit holds them). Raises
+    :class:`kiosk.services.visits.VisitError` after rolling back when the visit cannot be
+    saved (an unknown host, an invitation already used …): nothing of it is kept.
+    """
+    try:
+        visit = register_visit(
+            session,
+            site,
+            details,
+            locale=locale,
+            notice_id=notice.id,
+            invitation=invitation,
+            now=now,
+            device=device,
+        )
+        session.flush()
+    except Exception:
+        session.rollback()
+        raise
+    queued = _queue_arrival(session, visit, notify, now=now)
+    print_after_commit = needs_printer(visit)
+    if not print_after_commit:
+        print_badge(session, visit, now=now, commit=False)
+    if in_same_transaction is not None:
+        in_same_transaction()
+    session.commit()
+    return CheckIn(visit=visit, messages_queued=queued, print_after_commit=print_after_commit)
+
+
+def _queue_arrival(
+    session: Session, visit: Visit, notify: NotifySettings, *, now: datetime
+) -> bool:
+    """Queue the host's email and the site's webhook call in the visit's transaction; the
+    sender delivers them later. Returns whether anything was queued.
+
+    A savepoint keeps the visit whatever goes wrong here: the check-in never fails for its
+    notifications, and the log line names the visit and the error's class, never its text.
+    """
+    try:
+        messages = arrival_messages(visit, notify)
+        if not messages:
+            return False  # no savepoint either: most check-ins tell nobody
+        with session.begin_nested():
+            queue_arrival_messages(session, visit, messages, now=now, settings=notify)
+    except Exception as exc:  # noqa: BLE001 - the visitor is checked in regardless
+        logger.error("notifications for visit %s not queued: %s", visit.id, type(exc).__name__)
+        return False
+    return True

@@ -1,0 +1,113 @@
+"""The check-in use case without HTTP: kiosk.checkin.check_in owns the whole transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk.checkin import check_in
+from kiosk.clock import FrozenClock
+from kiosk.db import get_database
+from kiosk.models import Notification, PrintJob, SessionItem, Site, Visit
+from kiosk.notifications.outbox import NotifySettings
+from kiosk.services.notices import record_generated_notice
+from kiosk.services.visits import VisitError, VisitorDetails
+
+NO_EMAIL = NotifySettings(email_enabled=False, queue_limit=100, max_attempts=3, retry_seconds=1)
+EMAIL = NotifySettings(email_enabled=True, queue_limit=100, max_attempts=3, retry_seconds=1)
+
+
+def count(session: Session, model: Any) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def site(make_site: Any) -> Site:
+    return make_site()
+
+
+@pytest.fixture
+def notice(session: Session, site: Site, clock: FrozenClock) -> Any:
+    shown = record_generated_notice(session, site, "en", "The first layer.", now=clock.now())
+    session.commit()
+    return shown
+
+
+def run(app: Flask, session: Session, site: Site, notice: Any, clock: FrozenClock, **kw: Any):
+    details = kw.pop("details", None) or VisitorDetails(name="Åsa Öster", company=None)
+    with app.app_context():
+        return check_in(
+            session,
+            site,
+            details,
+            locale="en",
+            notice=notice,
+            invitation=None,
+            device=None,
+            notify=kw.pop("notify", NO_EMAIL),
+            now=clock.now(),
+            **kw,
+        )
+
+
+def test_a_check_in_commits_the_visit_its_words_and_its_print_record(
+    app: Flask, session: Session, site: Site, notice: Any, clock: FrozenClock
+):
+    done = run(app, session, site, notice, clock)
+    session.expire_all()
+    visit = session.get(Visit, done.visit.id)
+    assert visit is not None
+    assert visit.notice_version_id == notice.id
+    assert sorted(word.word for word in visit.name_words) == ["asa", "oster"]
+    # Browser printing: the print record is in the same commit; nothing is left for after it.
+    assert done.print_after_commit is False
+    assert [job.visit_id for job in session.scalars(select(PrintJob))] == [visit.id]
+    # No email server and no webhook: nobody is told, so there is no sender to wake.
+    assert done.messages_queued is False
+    assert count(session, Notification) == 0
+
+
+def test_the_hosts_message_is_queued_with_the_visit(
+    app: Flask, session: Session, site: Site, notice: Any, make_host: Any, clock: FrozenClock
+):
+    host = make_host(site, email="hanna@example.com")
+    details = VisitorDetails(name="Åsa Öster", company="Acme", host_id=host.id)
+    done = run(app, session, site, notice, clock, details=details, notify=EMAIL)
+    assert done.messages_queued is True
+    queued = session.scalars(select(Notification)).all()
+    assert [(row.visit_id, row.kind) for row in queued] == [(done.visit.id, "host_email")]
+
+
+def test_a_visit_that_cannot_be_saved_leaves_nothing(
+    app: Flask, session: Session, site: Site, notice: Any, make_host: Any, clock: FrozenClock
+):
+    host = make_host(site, active=False)
+    # Something the caller changed in the same transaction goes back with the visit.
+    session.add(SessionItem(token="t" * 32, name="pending_visit", value={}, updated_at=clock.now()))
+    details = VisitorDetails(name="Åsa Öster", company=None, host_id=host.id)
+    with pytest.raises(VisitError) as refused:
+        run(app, session, site, notice, clock, details=details)
+    assert refused.value.code == "unknown_host"
+    assert count(session, Visit) == 0
+    assert count(session, SessionItem) == 0
+    assert count(session, PrintJob) == 0
+
+
+def test_the_callers_last_change_commits_together_with_the_visit(
+    app: Flask, session: Session, site: Site, notice: Any, clock: FrozenClock
+):
+    seen_from_outside: list[int] = []
+
+    def erase_details() -> None:
+        # Before the commit: another connection cannot see the visit yet.
+        with get_database(app).sessionmaker() as other:
+            seen_from_outside.append(count(other, Visit))
+
+    done = run(app, session, site, notice, clock, in_same_transaction=erase_details)
+    assert seen_from_outside == [0]
+    with get_database(app).sessionmaker() as other:
+        assert other.get(Visit, done.visit.id) is not None
