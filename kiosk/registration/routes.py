@@ -365,4 +365,4 @@ def declined() -> str:
     )
 
 
-from kiosk.registration import checkout, pairing  # noqa: E402, F401  (routes on this blueprint)
+from kiosk.registration import branding, checkout, pairing  # noqa: E402, F401  (routes on this blueprint)
