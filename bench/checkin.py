@@ -186,7 +186,7 @@ def kiosk_check_in(client: Client, number: int, samples: Samples) -> None:
 class Replay:
     """A kiosk whose visitor is at the notice; its acknowledgement saves a visit.
 
-    The visitor's details are kept on the server until the check-in is saved (issue 13), so
+    The visitor's details are kept on the server until the check-in is saved, so
     each acknowledgement needs its details entered and the notice shown first: that part is
     not timed. Each visitor has a name of their own (the same name and host while on site
     would be asked to print the badge again)."""

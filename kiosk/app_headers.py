@@ -22,6 +22,11 @@ PDF_CSP = (
 )
 
 
+#: Endpoints that serve no personal data and may be cached (the site's logo is versioned by
+#: its URL; see kiosk.registration.branding).
+CACHEABLE = {"static", "registration.site_logo"}
+
+
 def security_headers(response: Response) -> Response:
     """Add the headers (a route may set its own, stricter or framing-specific, values)."""
     headers = response.headers
@@ -31,7 +36,7 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.endpoint != "static":
+    if request.endpoint not in CACHEABLE or response.status_code != 200:
         # Kiosk screens and staff views hold personal data: never keep them in a cache, so the
         # next visitor cannot go "back" into them.
         headers["Cache-Control"] = "no-store"

@@ -200,6 +200,9 @@ class Site(Base):
     print_backend: Mapped[str] = mapped_column(String(16), default=PrintBackend.BROWSER)
     #: The CUPS queue the ``cups`` backend prints to.
     cups_printer: Mapped[str | None] = mapped_column(String(127))
+    #: The kiosk's welcome line per language code ({"sv": "...", "en": "..."}); a language
+    #: without one shows a translated default.
+    welcome_text: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     hosts: Mapped[list[Host]] = relationship(back_populates="site")
 

@@ -4,7 +4,12 @@
 modules, which register their routes on it.
 """
 
-from kiosk.registration import checkout, pairing, routes  # noqa: F401  (routes on the blueprint)
+from kiosk.registration import (  # noqa: F401  (routes on the blueprint)
+    branding,
+    checkout,
+    pairing,
+    routes,
+)
 from kiosk.registration.blueprint import bp
 
 __all__ = ["bp"]

@@ -18,6 +18,8 @@ from kiosk.models import KIOSK_FIELDS, Site
 
 RETENTION_MIN_DAYS = 1
 RETENTION_MAX_DAYS = 3650
+#: The longest welcome line the kiosk shows under the site's name.
+WELCOME_MAX_LENGTH = 200
 
 
 class SiteError(Exception):
@@ -48,6 +50,9 @@ class SiteSettings:
     webhook_url: str | None = None
     #: Kiosk field -> hidden, optional or required; fields left out keep their mode.
     field_modes: Mapping[str, str] = field(default_factory=dict)
+    #: The kiosk's welcome line per language code; a language left out (or empty) shows the
+    #: translated default. None keeps what the site has.
+    welcome_text: Mapping[str, str] | None = None
 
     @classmethod
     def of(cls, site: Site) -> SiteSettings:
@@ -66,6 +71,7 @@ class SiteSettings:
             contact_retention_days=site.contact_retention_days,
             webhook_url=site.webhook_url,
             field_modes={name: site.field_mode(name) for name in KIOSK_FIELDS},
+            welcome_text=dict(site.welcome_text or {}),
         )
 
 
@@ -136,6 +142,11 @@ def check_settings(
             raise SiteError("invalid", f"field_{name}")
     if settings.webhook_url and not is_webhook_url(settings.webhook_url):
         raise SiteError("invalid", "webhook_url")
+    for code, line in (settings.welcome_text or {}).items():
+        if code not in languages:
+            raise SiteError("invalid", f"welcome_{code}")
+        if line and (len(line) > WELCOME_MAX_LENGTH or not is_plain_text(line)):
+            raise SiteError("invalid", f"welcome_{code}")
     taken = session.scalar(
         select(Site.id).where(
             func.lower(Site.name) == settings.name.strip().lower(),
@@ -180,3 +191,6 @@ def _apply(site: Site, settings: SiteSettings) -> None:
     site.webhook_url = settings.webhook_url or None
     for name, mode in settings.field_modes.items():
         setattr(site, f"field_{name}", mode)
+    if settings.welcome_text is not None:
+        lines = {code: line.strip() for code, line in settings.welcome_text.items()}
+        site.welcome_text = {code: line for code, line in lines.items() if line} or None

@@ -4,20 +4,102 @@
   "use strict";
   var body = document.body;
 
-  /* Idle reset: a screen left alone returns to the start and the server forgets the visitor. */
+  var MODES_KEY = "kiosk-display-modes";
+  var ATTRACT_KEY = "kiosk-attract";
+  var storage = null;
+  try { storage = window.sessionStorage; } catch (e) { storage = null; }
+  var forgetVisitor = function () {
+    if (storage) { storage.removeItem(MODES_KEY); }
+  };
+
+  /* Idle reset: a screen left alone returns to the start and the server forgets the visitor;
+     the start screen then shows its attract state until someone touches it. */
   var idleSeconds = parseInt(body.getAttribute("data-idle-seconds") || "0", 10);
   var resetUrl = body.getAttribute("data-reset-url");
+  var deadline = null;
+  var onTick = null;
+  var welcome = body.classList.contains("screen-welcome");
+  var attracting = false;
+  if (welcome && storage && storage.getItem(ATTRACT_KEY)) {
+    storage.removeItem(ATTRACT_KEY);
+    attracting = true;
+    body.classList.add("attract");
+  }
   if (idleSeconds > 0 && resetUrl) {
     var timer = null;
     var arm = function () {
+      if (attracting) {
+        attracting = false;
+        body.classList.remove("attract");
+      }
       if (timer) { clearTimeout(timer); }
-      timer = setTimeout(function () { window.location.replace(resetUrl); }, idleSeconds * 1000);
+      deadline = Date.now() + idleSeconds * 1000;
+      if (onTick) { onTick(true); }
+      timer = setTimeout(function () {
+        forgetVisitor();
+        if (storage) { storage.setItem(ATTRACT_KEY, "1"); }
+        window.location.replace(resetUrl);
+      }, idleSeconds * 1000);
     };
     ["pointerdown", "keydown", "input", "touchstart", "scroll"].forEach(function (name) {
       document.addEventListener(name, arm, { passive: true, capture: true });
     });
-    arm();
+    // An attracting start screen waits for a touch: nothing to reset, nothing to reload.
+    if (!attracting) { arm(); }
   }
+  /* Every way back to the start (Done, Cancel, the site's name) ends the visitor's modes. */
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    if (link && resetUrl && link.getAttribute("href") === resetUrl) { forgetVisitor(); }
+  }, true);
+
+  /* Display modes for the current visitor: larger text, high contrast, within reach. */
+  var tools = document.querySelector(".display-tools");
+  if (tools && storage) {
+    var root = document.documentElement;
+    tools.hidden = false;
+    Array.prototype.forEach.call(tools.querySelectorAll("[data-mode]"), function (button) {
+      var mode = button.getAttribute("data-mode");
+      button.setAttribute("aria-pressed", root.classList.contains(mode) ? "true" : "false");
+      button.addEventListener("click", function () {
+        var on = !root.classList.contains(mode);
+        root.classList.toggle(mode, on);
+        button.setAttribute("aria-pressed", on ? "true" : "false");
+        var modes = [];
+        Array.prototype.forEach.call(tools.querySelectorAll("[data-mode]"), function (other) {
+          var name = other.getAttribute("data-mode");
+          if (root.classList.contains(name)) { modes.push(name); }
+        });
+        storage.setItem(MODES_KEY, JSON.stringify(modes));
+      });
+    });
+  }
+
+  /* The countdown to the automatic return on the confirmation screens. */
+  var countdown = document.querySelector(".countdown");
+  if (countdown && deadline !== null) {
+    var template = countdown.getAttribute("data-countdown-template") || "{seconds}";
+    var shown = countdown.querySelector(".countdown-text");
+    var live = countdown.querySelector(".countdown-live");
+    countdown.hidden = false;
+    onTick = function (restarted) {
+      var seconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      var text = template.replace("{seconds}", String(seconds));
+      shown.textContent = "";
+      var parts = template.split("{seconds}");
+      shown.appendChild(document.createTextNode(parts[0]));
+      var number = document.createElement("span");
+      number.className = "countdown-seconds";
+      number.textContent = String(seconds);
+      shown.appendChild(number);
+      shown.appendChild(document.createTextNode(parts.slice(1).join("")));
+      // Announced when it starts or restarts and every five seconds, not every second.
+      if (restarted === true || seconds % 5 === 0) { live.textContent = text; }
+    };
+    onTick(true);
+    setInterval(onTick, 1000);
+  }
+
   /* Coming "back" to a kiosk page from the browser's cache must not show old data. */
   window.addEventListener("pageshow", function (event) {
     if (event.persisted) { window.location.reload(); }
@@ -75,6 +157,175 @@
       ask.addEventListener("change", function () {
         if (ask.checked) { input.value = ""; hidden.value = ""; close(); }
       });
+    }
+  }
+
+  /* Check-in as a guided flow on portrait screens: one step a screen, a progress bar, Back on
+     every step. The fields stay in the one form, so Back keeps what was typed and the server
+     checks everything exactly as without JavaScript; its errors open the step they concern. */
+  var checkIn = document.querySelector("form.check-in");
+  var stepNodes = checkIn ? checkIn.querySelectorAll(".fields > .step") : [];
+  if (checkIn && stepNodes.length > 1) {
+    var steps = Array.prototype.slice.call(stepNodes);
+    var fields = checkIn.querySelector(".fields");
+    var actions = checkIn.querySelector(".actions");
+    var submit = actions.querySelector("[type=submit]");
+    var portrait = window.matchMedia("(orientation: portrait)");
+    var stepLabel = checkIn.getAttribute("data-step-label") || "{current} / {total}";
+    var current = 0;
+    for (var i = 0; i < steps.length; i++) {
+      if (steps[i].querySelector(".has-error") || steps[i].querySelector("[aria-invalid=true]")) { current = i; break; }
+    }
+
+    var progress = document.createElement("div");
+    progress.className = "progress";
+    var progressText = document.createElement("p");
+    progressText.className = "progress-label";
+    progressText.setAttribute("aria-live", "polite");
+    var bar = document.createElement("div");
+    bar.className = "progress-bar";
+    bar.setAttribute("aria-hidden", "true");
+    var fill = document.createElement("span");
+    bar.appendChild(fill);
+    progress.appendChild(progressText);
+    progress.appendChild(bar);
+    checkIn.insertBefore(progress, fields);
+
+    var nav = document.createElement("div");
+    nav.className = "step-nav";
+    var back = document.createElement("button");
+    back.type = "button";
+    back.className = "button big step-back";
+    back.textContent = checkIn.getAttribute("data-back-label") || "Back";
+    var next = document.createElement("button");
+    next.type = "button";
+    next.className = "button primary big step-next";
+    next.textContent = checkIn.getAttribute("data-next-label") || "Next";
+    nav.appendChild(back);
+    nav.appendChild(next);
+    checkIn.insertBefore(nav, actions);
+
+    var inputOf = function (step) {
+      return step.querySelector("input:not([type=hidden]):not([type=checkbox]):not([type=radio])");
+    };
+    var clearError = function (step) {
+      var added = step.querySelector(".errors.client");
+      if (!added) { return; }
+      var input = inputOf(step);
+      added.parentNode.classList.remove("has-error");
+      added.parentNode.removeChild(added);
+      if (input) {
+        input.removeAttribute("aria-invalid");
+        var described = (input.getAttribute("aria-describedby") || "").split(" ")
+          .filter(function (id) { return id && id !== input.id + "-errors"; }).join(" ");
+        if (described) { input.setAttribute("aria-describedby", described); } else { input.removeAttribute("aria-describedby"); }
+      }
+    };
+    var showError = function (step, message) {
+      clearError(step);
+      var input = inputOf(step);
+      var box = input ? input.closest(".field") : step;
+      var list = document.createElement("ul");
+      list.className = "errors client";
+      list.id = (input ? input.id : "step") + "-errors";
+      list.setAttribute("role", "alert");
+      var item = document.createElement("li");
+      item.textContent = message;
+      list.appendChild(item);
+      box.classList.add("has-error");
+      if (input && input.nextSibling) { box.insertBefore(list, input.nextSibling); } else { box.appendChild(list); }
+      if (input) {
+        input.setAttribute("aria-invalid", "true");
+        var described = input.getAttribute("aria-describedby");
+        input.setAttribute("aria-describedby", (list.id + " " + (described || "")).trim());
+        input.focus();
+      }
+    };
+    /* Only what the server would refuse for certain: a required step left empty. */
+    var stepIsComplete = function (step) {
+      var message = step.getAttribute("data-required-message");
+      if (!message) { return true; }
+      if (step.hasAttribute("data-host-required")) {
+        var hostId = step.querySelector("input[name=host_id]");
+        var query = step.querySelector("input[name=host_query]");
+        var ask = step.querySelector("input[name=ask_reception]");
+        var radio = step.querySelector("input[name=host_id][type=radio]:checked");
+        if ((hostId && hostId.value) || radio || (ask && ask.checked) || (query && query.value.trim())) { return true; }
+      } else {
+        var input = inputOf(step);
+        if (!input || !input.required || input.value.trim()) { return true; }
+      }
+      showError(step, message);
+      return false;
+    };
+    var show = function (index, focus) {
+      current = Math.max(0, Math.min(index, steps.length - 1));
+      steps.forEach(function (step, n) { step.classList.toggle("current", n === current); });
+      progressText.textContent = stepLabel.replace("{current}", String(current + 1))
+        .replace("{total}", String(steps.length));
+      fill.style.width = ((current + 1) * 100 / steps.length) + "%";
+      var last = current === steps.length - 1;
+      next.hidden = last;
+      if (last) { nav.appendChild(submit); } else if (submit.parentNode === nav) { actions.appendChild(submit); }
+      if (focus) {
+        var input = inputOf(steps[current]);
+        if (input) { input.focus(); }
+      }
+    };
+    var guided = false;
+    var apply = function () {
+      guided = portrait.matches;
+      checkIn.classList.toggle("guided", guided);
+      progress.hidden = !guided;
+      nav.hidden = !guided;
+      actions.hidden = guided;
+      if (guided) {
+        show(current, false);
+      } else {
+        steps.forEach(function (step) { step.classList.remove("current"); });
+        if (submit.parentNode === nav) { actions.appendChild(submit); }
+      }
+    };
+    next.addEventListener("click", function () {
+      if (stepIsComplete(steps[current])) { show(current + 1, true); }
+    });
+    back.addEventListener("click", function () {
+      if (current === 0) {
+        var cancel = actions.querySelector("a.button");
+        forgetVisitor();
+        window.location.href = cancel ? cancel.getAttribute("href") : resetUrl;
+        return;
+      }
+      show(current - 1, true);
+    });
+    checkIn.addEventListener("submit", function (event) {
+      if (!guided) { return; }
+      for (var n = 0; n < steps.length; n++) {
+        if (!stepIsComplete(steps[n])) {
+          event.preventDefault();
+          show(n, true);
+          return;
+        }
+      }
+    });
+    /* Enter moves on one step (a hardware keyboard); on the last step it sends the form. */
+    checkIn.addEventListener("keydown", function (event) {
+      if (!guided || event.key !== "Enter" || event.target.tagName !== "INPUT") { return; }
+      if (event.target.type === "checkbox" || event.target.type === "radio") { return; }
+      if (current < steps.length - 1) {
+        event.preventDefault();
+        next.click();
+      }
+    });
+    checkIn.addEventListener("input", function (event) {
+      var step = event.target.closest ? event.target.closest(".step") : null;
+      if (step) { clearError(step); }
+    });
+    if (portrait.addEventListener) { portrait.addEventListener("change", apply); }
+    apply();
+    if (guided && checkIn.querySelector(".has-error")) {
+      var invalid = inputOf(steps[current]);
+      if (invalid) { invalid.focus(); }
     }
   }
 

@@ -115,6 +115,17 @@ def kiosk_page(server: Server, new_page: Callable[..., Any]) -> Callable[..., An
     return make
 
 
+def tap_next_until(page: Any, target: Any) -> Any:
+    """In the guided check-in (one step a screen on portrait displays), tap Next until
+    ``target`` shows; on a screen that shows every field it shows already. Returns it."""
+    for _ in range(10):
+        if target.is_visible():
+            return target
+        page.locator(".step-next").click()
+    assert target.is_visible(), "the step never showed"
+    return target
+
+
 def shot(page: Any, name: str) -> None:
     """Keep a screenshot of the current screen as a test artifact."""
     SCREENS.mkdir(parents=True, exist_ok=True)

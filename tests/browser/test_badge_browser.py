@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import tap_next_until
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -17,8 +19,8 @@ def test_confirmation_prints_the_badge_pdf(kiosk_page: Any):
     page.wait_for_selector("html[lang=en]")
     page.get_by_role("link", name="Check in", exact=True).click()
     page.get_by_label("Your name").fill("Zoë Ørsted")
-    page.get_by_label("I don't know – please ask reception").check()
-    page.get_by_role("button", name="Continue").click()
+    tap_next_until(page, page.get_by_label("I don't know – please ask reception")).check()
+    tap_next_until(page, page.get_by_role("button", name="Continue")).click()
     with page.expect_response(re.compile(r"/badge\.pdf$")) as badge:
         page.get_by_role("button", name="I have read this – check me in").click()
     response = badge.value

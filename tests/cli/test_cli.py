@@ -157,7 +157,7 @@ def test_demo_is_idempotent_and_prints_the_password_once(
     assert site.controller_name
     assert "IMY" in site.authority_name
     assert {n.locale for n in session.scalars(select(NoticeVersion))} == set(LANGUAGES)
-    # Each its own language's text, its placeholders known (issue 13 item 2).
+    # Each its own language's text, its placeholders known.
     texts = [n.text for n in session.scalars(select(NoticeVersion))]
     assert len(set(texts)) == len(LANGUAGES)
     for text in texts:

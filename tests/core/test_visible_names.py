@@ -1,6 +1,6 @@
 """Names made only of invisible characters are refused everywhere a name is typed: at the
-kiosk, in invitations, hosts (form and CSV import), staff, kiosks, sites and rectifications
-(issue 13 item 10). A name needs at least one letter or digit (Unicode categories L and N).
+kiosk, in invitations, hosts (form and CSV import), staff, kiosks, sites and rectifications.
+A name needs at least one letter or digit (Unicode categories L and N).
 """
 
 from __future__ import annotations

@@ -254,7 +254,7 @@ def test_navigation_shows_admin_to_admins_and_hosts_to_reception(
 def test_a_reception_user_on_an_admin_page_gets_the_dashboards_403_page(
     make_site: Any, make_staff: Any, login: Any
 ):
-    """Not the kiosk's error page with a button to the kiosk (issue 13 item 12)."""
+    """Not the kiosk's error page with a button to the kiosk."""
     site = make_site()
     reception = login(make_staff(role="reception", sites=(site,)))
     for path in ("/dashboard/admin/", f"/dashboard/admin/sites/{site.id}/badges"):

@@ -314,7 +314,7 @@ def test_kiosk_details_host_search_and_notice(world: World, kiosk: FlaskClient):
             kiosk.get("/reset")
             return response
         assert response.headers["Location"] == "/notice"
-        kiosk.get("/notice")  # shown before it can be confirmed (issue 13 item 3)
+        kiosk.get("/notice")  # shown before it can be confirmed
         response = _post(kiosk, "/notice", notice_pairs)
         _assert_clean(response, "/notice")
         if response.headers.get("Location") == "/done":

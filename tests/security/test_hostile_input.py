@@ -409,7 +409,7 @@ def test_invitation_listing_survives_hostile_names(
     assert session.scalar(select(func.count(Invitation.id))) == 1
 
 
-# --- numbers, files and error pages (issue 13 item 8) ----------------------------------------
+# --- numbers, files and error pages ----------------------------------------
 
 #: Values an integer form field or URL id gets from hostile or broken clients.
 NOT_AN_ID = [" ", "\t", "\r\n", "\u2028", "\u00a0", "9" * 20, str(2**63), "-1", "١", "1.5", "0x1"]

@@ -297,7 +297,7 @@ def test_erasure_and_rectification_leave_no_old_value_in_the_write_ahead_log(
 ):
     """A data-subject request that erases or corrects a visit leaves no copy of the old values
     in the database's files: neither in free pages of the file (secure_delete) nor in the
-    write-ahead log, which keeps every changed page until a checkpoint (issue 13 item 6)."""
+    write-ahead log, which keeps every changed page until a checkpoint."""
     site = make_site()
     admin: FlaskClient = login(make_staff(role="admin"))
     make_visit(site, "Kept Visitor", email="kept@example.com")  # shares the database pages

@@ -214,6 +214,10 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
         Case("POST", "/check-in", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),  # a form error
     ],
     "registration.hosts": [Case("GET", "/hosts?q=ha", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))],
+    # The site's logo: only for its kiosks (the test site has none: 404).
+    "registration.site_logo": [
+        Case("GET", "/site-logo.png", (NOT_PAIRED, MISSING, *(NOT_PAIRED,) * 3))
+    ],
     # Without details entered, the notice sends back to the form.
     "registration.notice": [
         Case("GET", "/notice", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),

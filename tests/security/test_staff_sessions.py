@@ -1,5 +1,5 @@
 """Staff sessions end after an absolute lifetime as well as when idle, and cookies carry the
-``__Host-`` prefix when they are Secure (issue 13 item 18; OWASP ASVS 5.0 7.3.2, 3.3)."""
+``__Host-`` prefix when they are Secure (OWASP ASVS 5.0 7.3.2, 3.3)."""
 
 from __future__ import annotations
 

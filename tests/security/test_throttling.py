@@ -1,4 +1,4 @@
-"""Throttling slows attackers without locking out the honest (issue 13 item 9).
+"""Throttling slows attackers without locking out the honest.
 
 - a badge token (a 128-bit secret, scanned) is never throttled by wrong short codes;
 - short-code guessing is limited per kiosk, with a growing delay (tiers of longer windows);

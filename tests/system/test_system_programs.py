@@ -1,7 +1,7 @@
 """`make test` needs only Python and make: a test that needs a system program (the CUPS
 client, poppler, Chromium, Redis, cupsd, initdb...) skips with a visible reason where it is
-missing, and fails in CI (the CI environment variable set), where it must be installed
-(issue 13 item 16). One helper decides, ``tests.support.unavailable``.
+missing, and fails in CI (the CI environment variable set), where it must be installed.
+One helper decides, ``tests.support.unavailable``.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from kiosk.config import LANGUAGES
 from kiosk.forms import is_plain_text, normalise_text, plain_text, visible_name
 from kiosk.i18n import language_choices
 from kiosk.models import (
@@ -43,6 +44,7 @@ from kiosk.models import (
 from kiosk.services.admin_sites import (
     RETENTION_MAX_DAYS,
     RETENTION_MIN_DAYS,
+    WELCOME_MAX_LENGTH,
     is_timezone,
     is_webhook_url,
 )
@@ -208,6 +210,23 @@ class SiteForm(FlaskForm):  # type: ignore[misc]
         self.default_locale.choices = language_choices(current_app)
         for name in KIOSK_FIELDS:
             self[f"field_{name}"].choices = _field_mode_choices()
+        # Each welcome line is labelled with its language's own name.
+        for code, name in language_choices(current_app):
+            if f"welcome_{code}" in self:
+                self[f"welcome_{code}"].label.text = name
+
+    def welcome_fields(self) -> list[Any]:
+        """The welcome line of each shipped language, in the picker's order."""
+        return [self[f"welcome_{code}"] for code in LANGUAGES if f"welcome_{code}" in self]
+
+
+# One welcome line per shipped language (the kiosk's start screen, under the site's name).
+for _code in LANGUAGES:
+    setattr(
+        SiteForm,
+        f"welcome_{_code}",
+        _text(_l("Welcome line"), WELCOME_MAX_LENGTH, render_kw={"lang": _code}),
+    )
 
 
 #: Labels and hints of the notice editor's text areas.

@@ -67,7 +67,7 @@ def admin_site_new() -> str | Response:
 def admin_site_edit(site_id: int) -> str | Response:
     """Change a site's settings."""
     site = served_site(site_id)
-    form = SiteForm(obj=site)
+    form = SiteForm(obj=site, **_welcome_data(site))
     if form.validate_on_submit():
         saved = _save(form, site)
         if saved is not None:
@@ -104,6 +104,11 @@ def _save(form: SiteForm, site: Site | None) -> Response | None:
     return redirect(url_for(".admin_sites"))
 
 
+def _welcome_data(site: Site) -> dict[str, str]:
+    lines = site.welcome_text or {}
+    return {f"welcome_{code}": lines.get(code, "") for code in shipped_languages()}
+
+
 def _settings(form: SiteForm) -> SiteSettings:
     return SiteSettings(
         name=form.name.data or "",
@@ -119,4 +124,7 @@ def _settings(form: SiteForm) -> SiteSettings:
         end_of_day=form.end_of_day.data,
         webhook_url=form.webhook_url.data or None,
         field_modes={name: form[f"field_{name}"].data for name in KIOSK_FIELDS},
+        welcome_text={
+            field.name.removeprefix("welcome_"): field.data or "" for field in form.welcome_fields()
+        },
     )
