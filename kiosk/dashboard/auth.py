@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from kiosk import session_store
 from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff
-from kiosk.dashboard.blueprint import LAST_SEEN, LOGGED_IN, bp
+from kiosk.dashboard.blueprint import LAST_SEEN, LOGGED_IN, bp, start_session
 from kiosk.dashboard.forms import LoginForm, PasswordForm
 from kiosk.db import get_session
 from kiosk.extensions import limiter
@@ -83,9 +83,7 @@ def login() -> str | Response:
             # One message for unknown user and wrong password: no account enumeration.
             form.form_errors.append(_("Wrong username or password."))
         else:
-            session.clear()  # no session fixation: nothing from before the login survives
-            login_user(user)
-            session[LAST_SEEN] = session[LOGGED_IN] = now().timestamp()
+            start_session(user, now())
             record_event(
                 db_session,
                 actor=staff_actor(user),

@@ -6,16 +6,17 @@ View modules import ``bp`` from here and the access helpers from ``kiosk.dashboa
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_login.config import EXEMPT_METHODS
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
 from kiosk.extensions import login_manager
+from kiosk.models import StaffUser
 
 bp = Blueprint("dashboard", __name__)
 
@@ -26,6 +27,15 @@ LOGGED_IN = "staff_login_at"
 #: The only dashboard pages a visitor without a staff login may open: the login page and the
 #: two steps of single sign-on (kiosk/dashboard/sso.py).
 PUBLIC_ENDPOINTS = frozenset({"dashboard.login", "dashboard.sso_start", "dashboard.sso_callback"})
+
+
+def start_session(user: StaffUser, at: datetime) -> None:
+    """Log ``user`` in on a fresh session (no session fixation: nothing from before the login
+    survives), its idle and absolute limits counted from ``at``. Every way of logging in
+    (password, single sign-on) ends here; the caller audits and commits."""
+    session.clear()
+    login_user(user)
+    session[LAST_SEEN] = session[LOGGED_IN] = at.timestamp()
 
 
 @bp.before_request

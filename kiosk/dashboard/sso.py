@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.blueprint import LAST_SEEN, LOGGED_IN, bp
+from kiosk.dashboard.blueprint import bp, start_session
 from kiosk.db import get_session
 from kiosk.services import oidc
 from kiosk.services.audit import record_event, staff_actor
@@ -117,9 +117,7 @@ def sso_callback() -> Response | tuple[str, int]:
         db_session.commit()  # a linked user no group lets in any more: sessions ended
         log.warning("single sign-on refused: %s", refusal.reason)
         return _refused("not_allowed", 403)
-    session.clear()  # no session fixation: nothing from before the login survives
-    login_user(user)
-    session[LAST_SEEN] = session[LOGGED_IN] = moment.timestamp()
+    start_session(user, moment)
     if created:
         record_event(
             db_session,
