@@ -222,9 +222,10 @@ class Kiosk(threading.Thread):
             self.fleet.tally.lost_connection()
             raise NoAnswer(path) from exc
         self.fleet.tally.record(status, path, page)
+        # Like a browser, a form is sent with the token of the page it is on: a page without a
+        # form (the confirmation, the goodbye) leaves none, and the next form is fetched first.
         token = _CSRF.search(page)
-        if token:
-            self.token = token[1]
+        self.token = token[1] if token else None
         return status, page
 
     def _post(self, path: str, fields: dict[str, str]) -> tuple[int, str]:

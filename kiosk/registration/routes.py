@@ -6,6 +6,7 @@ visitor, and how it is forgotten, is in visitor.py.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import (
@@ -250,7 +251,7 @@ def _let_kiosk_print(visit: Visit) -> None:
     session[JUST_REGISTERED] = visit.id
     # The kiosk's browser may now fetch this visit's badge (the browser print backend).
     session[BADGE_SESSION_KEY] = visit.id
-    session[BADGE_GRANTED_KEY] = int(now().timestamp())
+    session[BADGE_GRANTED_KEY] = math.floor(now().timestamp())
 
 
 @bp.route("/notice", methods=["GET", "POST"])
