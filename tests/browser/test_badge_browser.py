@@ -41,8 +41,8 @@ def check_in(page: Any, name: str) -> None:
     page.wait_for_selector("html[lang=en]")
     page.get_by_role("link", name="Check in", exact=True).click()
     page.get_by_label("Your name").fill(name)
-    page.get_by_label("I don't know – please ask reception").check()
-    page.get_by_role("button", name="Continue").click()
+    tap_next_until(page, page.get_by_label("I don't know – please ask reception")).check()
+    tap_next_until(page, page.get_by_role("button", name="Continue")).click()
     page.get_by_role("button", name="I have read this – check me in").click()
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from kiosk.services.demo import DEMO_HOSTS
-from tests.browser.conftest import PORTRAIT, Server, assert_accessible, shot
+from tests.browser.conftest import PORTRAIT, Server, assert_accessible, shot, tap_next_until
 from tests.browser.test_kiosk_browser import database_value
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -110,7 +110,28 @@ def assert_field_above_keyboard(page: Any, field: Any) -> None:
     assert box["y"] + box["height"] <= keys["y"], (box, keys)
 
 
+def tap_next_by_touch_until(page: Any, target: Any) -> Any:
+    """The guided check-in (one step a screen in portrait) by touch: tap its Next until
+    ``target`` shows, checking on every step that the focused field is above the keys."""
+    for _ in range(10):
+        if target.is_visible():
+            return target
+        page.locator(".step-next").tap()
+        focused = page.locator("form.check-in .step.current input:focus")
+        if focused.count() and page.locator("#osk").is_visible():
+            assert_field_above_keyboard(page, focused)
+    assert target.is_visible(), "the step never showed"
+    return target
+
+
 def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
+    # Each layout checks in the same visitor: the one before has left (else "already here").
+    database_change(
+        server,
+        "UPDATE visits SET checked_out_at = CURRENT_TIMESTAMP"
+        " WHERE visitor_name = :n AND checked_out_at IS NULL",
+        n=NAME,
+    )
     if layout != "sv":  # the demo site starts in Swedish
         page.locator(f".language-picker button[value={layout}]").tap()
         page.wait_for_selector(f"html[lang={layout}]")
@@ -127,7 +148,7 @@ def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
     type_by_touch(page, NAME)
     assert name.input_value() == NAME
 
-    host = page.locator("input[name=host_query]")
+    host = tap_next_by_touch_until(page, page.locator("input[name=host_query]"))
     host.tap()
     assert_field_above_keyboard(page, host)
     type_by_touch(page, HOST[:3])
@@ -141,7 +162,7 @@ def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
     assert page.locator("input[name=host_id]").input_value()
     page.locator("#osk").wait_for(state="hidden")
 
-    page.locator("form.check-in [type=submit]").tap()
+    tap_next_by_touch_until(page, page.locator("form.check-in [type=submit]")).tap()
     page.wait_for_url(re.compile(r"/notice$"))
     page.locator("form [type=submit][name=read]").tap()
     page.wait_for_url(re.compile(r"/done$"))
@@ -168,7 +189,11 @@ def test_platform_keyboard_stays_closed_and_the_setting_turns_it_all_off(
     assert set(fields.evaluate_all("els => els.map(e => e.inputMode)")) == {"none"}
     # Nothing covers the screen until a field is tapped.
     assert page.locator("#osk").is_hidden()
-    page.locator("input[name=company]").tap()
+    page.locator("input[name=name]").tap()
+    assert page.locator("#osk").is_visible()
+    type_by_touch(page, "Ab")
+    # The company is a later step of the guided check-in (portrait): Next, by touch.
+    tap_next_by_touch_until(page, page.locator("input[name=company]")).tap()
     assert page.locator("#osk").is_visible()
     # A hardware keyboard types as well, beside the on-screen one.
     page.keyboard.type("ACME")
@@ -206,8 +231,8 @@ def checked_in_tokens(server: Server, kiosk_page: Any) -> list[str]:
     for name in ("Scanner Visitor", "Typing Visitor"):
         page.goto(server.base + "/check-in")
         page.locator("input[name=name]").fill(name)
-        page.locator("input[name=ask_reception]").check()
-        page.locator("form.check-in [type=submit]").click()
+        tap_next_until(page, page.locator("input[name=ask_reception]")).check()
+        tap_next_until(page, page.locator("form.check-in [type=submit]")).click()
         page.locator("form [type=submit][name=read]").click()
         page.wait_for_url(re.compile(r"/done$"))
         tokens.append(
@@ -273,6 +298,7 @@ def test_the_focused_field_is_never_under_the_keyboard(kiosk_page: Any, viewport
     tap_link(page, "/check-in")
     names = page.locator("main input[type=text]").evaluate_all("els => els.map(e => e.name)")
     assert len(names) >= 3
+    previous = ""
     for name in [*names, *reversed(names)]:
         # Each field tapped where the page shows it, with the keyboard closed: the keyboard
         # then opens over the lower half and must move the field up above it.
@@ -280,11 +306,22 @@ def test_the_focused_field_is_never_under_the_keyboard(kiosk_page: Any, viewport
             tap_key(page, "{hide}")
             page.locator("#osk").wait_for(state="hidden")
         field = page.locator(f"input[name={name}]")
+        # The guided check-in (portrait) shows one step at a time: Next on the way down,
+        # Back on the way up, tapped like the rest.
+        for _ in range(10):
+            if field.is_visible():
+                break
+            going_down = names.index(name) > names.index(previous) if previous else True
+            page.locator(".step-next" if going_down else ".step-back").tap()
+            if page.locator("#osk").is_visible():
+                tap_key(page, "{hide}")
+                page.locator("#osk").wait_for(state="hidden")
         field.tap()
         page.locator("#osk").wait_for(state="visible")
         assert_field_above_keyboard(page, field)
         type_by_touch(page, "Ab")
         assert_field_above_keyboard(page, field)
+        previous = name
     # The keys are big enough to hit on a touchscreen.
     heights = page.locator("#osk .hg-button").evaluate_all(
         "els => els.map(e => e.getBoundingClientRect().height)"
@@ -332,7 +369,7 @@ def test_accents_layout_switch_email_and_phone_layouts(kiosk_page: Any, server: 
         type_by_touch(page, "éłç")
         assert name.input_value() == "ñéłç"
 
-        email = page.locator("input[name=email]")
+        email = tap_next_by_touch_until(page, page.locator("input[name=email]"))
         email.tap()
         assert_field_above_keyboard(page, email)
         for needed in ("@", ".com", "gmail.com", ".dk"):  # the Danish layout, chosen above
@@ -344,7 +381,7 @@ def test_accents_layout_switch_email_and_phone_layouts(kiosk_page: Any, server: 
         # The same events a typed address fires (what page scripts listen to).
         assert email.evaluate("e => e.inputMode") == "none"
 
-        phone = page.locator("input[name=phone]")
+        phone = tap_next_by_touch_until(page, page.locator("input[name=phone]"))
         phone.tap()
         assert_field_above_keyboard(page, phone)
         assert key(page, "q").count() == 0
