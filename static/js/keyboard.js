@@ -370,6 +370,22 @@
 
   // Taps on the keys never take the focus from the field.
   root.addEventListener("mousedown", function (event) { event.preventDefault(); });
+  // A key acts on pointerdown and may redraw the keyboard with fewer rows (the accents give
+  // way to the letters): the click the browser sends when the finger lifts then lands on
+  // whatever is under it now, such as a language button behind the keys. A click that ends a
+  // tap begun on the keys is that tap's, never a tap of its own: it is dropped (a click a key
+  // sends on purpose, such as Enter moving the guided check-in on, is not the finger's).
+  var tapOnKeysAt = 0;
+  function tapBegins(event) { tapOnKeysAt = root.contains(event.target) ? Date.now() : 0; }
+  document.addEventListener("pointerdown", tapBegins, true);
+  document.addEventListener("touchstart", tapBegins, { capture: true, passive: true });
+  document.addEventListener("click", function (event) {
+    if (event.isTrusted && tapOnKeysAt && Date.now() - tapOnKeysAt < 1500 && !root.contains(event.target)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+    tapOnKeysAt = 0;
+  }, true);
   document.addEventListener("pointerdown", function () { pointerDown = true; }, true);
   document.addEventListener("pointerup", function () { pointerDown = false; }, true);
   document.addEventListener("pointercancel", function () { pointerDown = false; }, true);

@@ -369,6 +369,8 @@ def test_accents_layout_switch_email_and_phone_layouts(kiosk_page: Any, server: 
         type_by_touch(page, "éłç")
         assert name.input_value() == "ñéłç"
 
+        # The demo site asks whom the visitor sees: "ask reception", tapped, lets the flow on.
+        tap_next_by_touch_until(page, page.locator("input[name=ask_reception]")).tap()
         email = tap_next_by_touch_until(page, page.locator("input[name=email]"))
         email.tap()
         assert_field_above_keyboard(page, email)
