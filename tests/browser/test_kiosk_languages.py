@@ -155,7 +155,8 @@ def test_every_guided_check_in_step_stays_in_the_chosen_language(kiosk_page: Any
     page.get_by_role("link", name=german("Check in"), exact=True).click()
     page.wait_for_url(re.compile(r"/check-in$"))
     page.get_by_label(german("Your name")).fill("Dora Dreher")
-    submit = page.get_by_role("button", name=german("Continue"))
+    # In German "Next" and "Continue" are both "Weiter": the form's own submit button.
+    submit = page.locator("form.check-in [type=submit]")
     for step in range(1, 10):
         assert_in_chosen_language(page, f"check-in-step-{step}")
         ask = page.get_by_label(german("I don't know – please ask reception"))
@@ -163,7 +164,7 @@ def test_every_guided_check_in_step_stays_in_the_chosen_language(kiosk_page: Any
             ask.check()
         if submit.is_visible():
             break
-        page.get_by_role("button", name=german("Next")).click()
+        page.locator(".step-next", has_text=german("Next")).click()
     else:
         pytest.fail("the guided check-in never reached its last step")
     assert step >= 3, step  # name, company, host … one at a time

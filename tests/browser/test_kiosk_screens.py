@@ -304,6 +304,8 @@ def test_landscape_shows_every_field_together(branded: Server, new_page: Any):
     page.get_by_label("Your name").fill("Tur Ned")
     page.get_by_label("Company").fill("Turned AB")
     page.set_viewport_size(DISPLAYS["portrait"].viewport)
+    # The page turns to the guided flow on its resize event: wait for it, then check.
+    page.locator(".progress-label", has_text="Step 1 of 4").wait_for()
     assert page.locator(".progress-label").inner_text() == "Step 1 of 4"
     tap_next_until(page, page.get_by_label("Company"))
     assert page.get_by_label("Company").input_value() == "Turned AB"
