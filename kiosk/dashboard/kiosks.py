@@ -54,7 +54,7 @@ def kiosks() -> str:
                 db_session.rollback()
                 form.name.errors.append(_("This site already has a kiosk with that name."))
             else:
-                _audit("create_kiosk", device)
+                audit("create_kiosk", "kiosk_device", device.id)
                 db_session.commit()
                 new_code = (device, code)
                 form = KioskDeviceForm(formdata=None)
@@ -71,10 +71,6 @@ def kiosks() -> str:
     )
 
 
-def _audit(action: str, device: KioskDevice) -> None:
-    audit(action, "kiosk_device", device.id)
-
-
 @bp.route("/kiosks/<int:device_id>/code", methods=["POST"])
 def kiosk_code(device_id: int) -> str | Response:
     """A new one-time pairing code, to pair a replaced or reset browser."""
@@ -82,7 +78,7 @@ def kiosk_code(device_id: int) -> str | Response:
     if not ButtonForm().validate_on_submit():
         return redirect(url_for(".kiosks"))
     code = issue_pairing_code(device, now=now())
-    _audit("new_kiosk_code", device)
+    audit("new_kiosk_code", "kiosk_device", device.id)
     get_session().commit()
     return render_template(
         "dashboard/kiosk_code.html", device=device, code=format_pairing_code(code)
@@ -95,7 +91,7 @@ def kiosk_revoke(device_id: int) -> Response:
     device = served_or_404(KioskDevice, device_id)
     if ButtonForm().validate_on_submit():
         revoke_device(device, now=now())
-        _audit("revoke_kiosk", device)
+        audit("revoke_kiosk", "kiosk_device", device.id)
         get_session().commit()
     return redirect(url_for(".kiosks"))
 
@@ -127,7 +123,7 @@ def kiosk_printing(device_id: int) -> str | Response:
             backend=None if chosen == FOLLOW_SITE else chosen,
             printer=form.cups_printer.data or "",
         )
-        _audit("configure_kiosk_printing", device)
+        audit("configure_kiosk_printing", "kiosk_device", device.id)
         get_session().commit()
         flash(_("The print settings of the kiosk “%(kiosk)s” were saved.", kiosk=device.name))
         return redirect(url_for(".kiosks"))
@@ -142,7 +138,7 @@ def kiosk_keyboard(device_id: int) -> str | Response:
     form = KioskKeyboardForm(data={"keyboard": "on" if device.on_screen_keyboard else "off"})
     if form.validate_on_submit():
         set_on_screen_keyboard(device, on=form.keyboard.data == "on")
-        _audit("configure_kiosk_keyboard", device)
+        audit("configure_kiosk_keyboard", "kiosk_device", device.id)
         get_session().commit()
         flash(_("The keyboard setting of the kiosk “%(kiosk)s” was saved.", kiosk=device.name))
         return redirect(url_for(".kiosks"))
