@@ -295,7 +295,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Resul
 
     from kiosk.clock import SystemClock
     from kiosk.db import make_engine
-    from kiosk.privacy.retention import PurgeSettings, run_purge
+    from kiosk.privacy.purge import PurgeSettings, run_purge
 
     print(f"{backend}: preparing {args.rows:,} visits ({args.expired:,} expired)", flush=True)
     prepare(url, args.rows, args.expired)

@@ -14,13 +14,8 @@ from kiosk.cli.common import require_schema
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.models import Site
-from kiosk.privacy.retention import (
-    PurgeSettings,
-    SiteCounts,
-    count_expired,
-    cutoffs_for,
-    run_purge,
-)
+from kiosk.privacy.purge import PurgeSettings, SiteCounts, count_expired, run_purge
+from kiosk.privacy.rules import cutoffs_for
 
 
 @click.command()

@@ -50,9 +50,9 @@ from kiosk.privacy.requests import (
     load_visits,
     rectify_visit,
 )
-from kiosk.privacy.retention import purge_status, recent_runs
 from kiosk.privacy.schedule import next_scheduled_run
 from kiosk.privacy.stats import DailyStats, Tally, daily_stats
+from kiosk.privacy.status import purge_status, recent_runs
 
 #: Periods the statistics page offers, in days.
 STATS_PERIODS = (7, 30, 90, 365)

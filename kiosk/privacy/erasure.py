@@ -1,28 +1,24 @@
 """Erasing visitor data: the one mechanism the retention purge and erasure requests share.
 
-Erasing visits means: the invitations that led to them, every derived copy other modules keep
-(registered below), then the visits themselves — after their counts went into the daily
-statistics, in the same transaction, so a visit is counted exactly once.
+Erasing visits means: the invitations that led to them, then the visits themselves, after their
+counts went into the daily statistics, in the same transaction, so a visit is counted exactly
+once.
 
-Other modules that keep copies of visitor data (badge PDFs, print jobs, notification queues)
-register an eraser at import time::
-
-    from kiosk.privacy.erasure import register_visit_eraser
-
-    @register_visit_eraser
-    def erase_print_jobs(session: Session, visit_ids: Sequence[int]) -> None:
-        session.execute(delete(PrintJob).where(PrintJob.visit_id.in_(visit_ids)))
-
-An eraser runs inside the erasing transaction, before the rows are deleted, with at most one
-batch of ids; raising aborts the batch (nothing of it is erased, and the run is marked failed).
+Every other table that keeps a copy of visitor data (print jobs, the notification outbox, the
+words of visitor names) refers to its visit or invitation with a foreign key that says
+``ON DELETE CASCADE``, so the database erases the copies with the row, in the same statement,
+whoever deletes it. A schema test (``tests/privacy/test_erasure_reaches_copies.py``) fails when
+a table refers to visits or invitations without saying what happens to it when they go.
+That is why there is no registry of per-module erasers here: a registry is only as complete
+as the modules that remember to join it, and a foreign key cannot be forgotten.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
@@ -30,27 +26,6 @@ from sqlalchemy.orm import Session
 
 from kiosk.models import Invitation, Site, Visit
 from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
-
-#: ``eraser(session, ids)``: erase what is kept about these visits (or invitations) elsewhere.
-Eraser = Callable[[Session, Sequence[int]], Any]
-E = TypeVar("E", bound=Eraser)
-
-_visit_erasers: list[Eraser] = []
-_invitation_erasers: list[Eraser] = []
-
-
-def register_visit_eraser(eraser: E) -> E:
-    """Have ``eraser(session, visit_ids)`` run whenever visits are erased (a decorator)."""
-    if eraser not in _visit_erasers:
-        _visit_erasers.append(eraser)
-    return eraser
-
-
-def register_invitation_eraser(eraser: E) -> E:
-    """Have ``eraser(session, invitation_ids)`` run whenever invitations are erased."""
-    if eraser not in _invitation_erasers:
-        _invitation_erasers.append(eraser)
-    return eraser
 
 
 @dataclass
@@ -93,7 +68,7 @@ def visit_times_query(*criteria: Any) -> Any:
 def erase_visit_rows(
     session: Session, rows: Sequence[VisitTimes], zones: Mapping[int, ZoneInfo]
 ) -> Erased:
-    """Erase these (locked) visits: invitations, derived copies, statistics, then the rows.
+    """Erase these (locked) visits: invitations, statistics, then the rows (and their copies).
 
     ``zones`` maps each site id to its time zone (statistics count days on the site's
     calendar). The caller commits.
@@ -111,8 +86,6 @@ def erase_visit_rows(
     )
     erased.invitations.update(site_id for _id, site_id in invitations)
     _erase_invitation_ids(session, [invitation_id for invitation_id, _site in invitations])
-    for eraser in _visit_erasers:
-        eraser(session, visit_ids)
     add_to_daily_stats(session, rows, zones)
     session.connection().execute(delete(Visit).where(Visit.id.in_(visit_ids)))
     erased.visits.update(row.site_id for row in rows)
@@ -120,7 +93,7 @@ def erase_visit_rows(
 
 
 def erase_invitation_rows(session: Session, rows: Sequence[tuple[int, int]]) -> Erased:
-    """Erase these invitations, given as (id, site id), with their derived copies."""
+    """Erase these invitations, given as (id, site id), with their copies."""
     erased = Erased()
     _erase_invitation_ids(session, [invitation_id for invitation_id, _site in rows])
     erased.invitations.update(site_id for _id, site_id in rows)
@@ -130,8 +103,6 @@ def erase_invitation_rows(session: Session, rows: Sequence[tuple[int, int]]) -> 
 def _erase_invitation_ids(session: Session, invitation_ids: Sequence[int]) -> None:
     if not invitation_ids:
         return
-    for eraser in _invitation_erasers:
-        eraser(session, invitation_ids)
     session.connection().execute(delete(Invitation).where(Invitation.id.in_(invitation_ids)))
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 from kiosk.db import mark_overwritten
 from kiosk.models import Invitation, Site, Visit
 from kiosk.privacy.erasure import Erased, begin_write, erase_invitations, erase_visits
-from kiosk.privacy.retention import contacts_erased_at, invitation_erased_at, visit_erased_at
+from kiosk.privacy.rules import contacts_erased_at, invitation_erased_at, visit_erased_at
 from kiosk.services.notices import render_notice
 from kiosk.text import name_words
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from kiosk.clock import Clock
 from kiosk.db import get_database
 from kiosk.models import PurgeRun
-from kiosk.privacy.retention import PurgeSettings, run_purge
+from kiosk.privacy.purge import PurgeSettings, run_purge
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from kiosk.cli import main
 from kiosk.clock import FrozenClock, SystemClock
 from kiosk.db import get_database
 from kiosk.models import PurgeRun, Site, SiteDailyStats, Visit
-from kiosk.privacy.retention import PurgeSettings, run_purge
+from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.visits import VisitorDetails, new_badge_token, new_short_code, register_visit
 from tests.support import VENV_BIN, kiosk_env
 
@@ -133,7 +133,7 @@ def test_purge_while_check_ins_continue(
         committed.clear()
         assert committed.wait(10), "no check-in between two purge batches"
 
-    monkeypatch.setattr("kiosk.privacy.retention.pause", pause)
+    monkeypatch.setattr("kiosk.privacy.purge.pause", pause)
     thread = threading.Thread(target=check_ins)
     thread.start()
     try:

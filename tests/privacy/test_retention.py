@@ -22,14 +22,9 @@ from kiosk.models import (
     Visit,
 )
 from kiosk.privacy.lock import purge_lock
-from kiosk.privacy.retention import (
-    PurgeSettings,
-    count_expired,
-    cutoffs_for,
-    purge_status,
-    run_purge,
-    visit_erased_at,
-)
+from kiosk.privacy.purge import PurgeSettings, count_expired, run_purge
+from kiosk.privacy.rules import cutoffs_for, visit_erased_at
+from kiosk.privacy.status import purge_status
 
 SECOND = timedelta(seconds=1)
 
@@ -378,31 +373,33 @@ def test_dry_run_counts_what_the_purge_then_erases(
     assert (item.visits_erased, item.invitations_erased, item.contacts_erased) == (4, 1, 1)
 
 
-def test_derived_copies_are_erased_through_the_registry(
+def test_each_batch_is_erased_and_committed_before_the_next_one(
     session: Session,
     make_site: Any,
     make_visit: Any,
     clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ):
+    from kiosk.privacy import erasure
+
     seen: list[list[int]] = []
     committed: list[int] = []
     observer = Session(session.get_bind())
+    count_statistics = erasure.add_to_daily_stats
 
-    def erase_copies(db_session: Session, visit_ids: Sequence[int]) -> None:
-        # Called before the visits go, in the same transaction: they are still there.
+    def watch(db_session: Session, rows: Sequence[Any], zones: Any) -> None:
+        # Counted before the visits go, in the same transaction: they are still there.
+        visit_ids = [row.id for row in rows]
         assert db_session.scalar(select(func.count()).where(Visit.id.in_(visit_ids))) == len(
             visit_ids
         )
-        seen.append(list(visit_ids))
+        seen.append(visit_ids)
         # What another connection sees: every earlier batch is committed already.
         committed.append(observer.scalar(select(func.count()).select_from(Visit)) or 0)
         observer.rollback()
+        count_statistics(db_session, rows, zones)
 
-    monkeypatch.setattr("kiosk.privacy.erasure._visit_erasers", [])
-    from kiosk.privacy.erasure import register_visit_eraser
-
-    assert register_visit_eraser(erase_copies) is erase_copies
+    monkeypatch.setattr(erasure, "add_to_daily_stats", watch)
     site = make_site(retention_days=1)
     ids = [make_visit(site, f"Copy {n}").id for n in range(5)]
     clock.advance(timedelta(days=2))
@@ -422,13 +419,18 @@ def test_a_failing_batch_erases_nothing_and_the_run_is_marked_failed(
     class PrinterSpoolGone(Exception):
         pass
 
-    def failing(_session: Session, visit_ids: Sequence[int]) -> None:
+    from kiosk.privacy import erasure
+
+    count_statistics = erasure.add_to_daily_stats
+
+    def failing(db_session: Session, rows: Sequence[Any], zones: Any) -> None:
         if len(seen) == 1:
             raise PrinterSpoolGone("Secret Visitor's badge")
-        seen.append(visit_ids)
+        seen.append(rows)
+        count_statistics(db_session, rows, zones)
 
-    seen: list[Sequence[int]] = []
-    monkeypatch.setattr("kiosk.privacy.erasure._visit_erasers", [failing])
+    seen: list[Sequence[Any]] = []
+    monkeypatch.setattr(erasure, "add_to_daily_stats", failing)
     site = make_site(retention_days=1)
     for number in range(4):
         make_visit(site, f"Secret Visitor {number}")

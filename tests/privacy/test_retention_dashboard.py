@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.clock import FrozenClock
 from kiosk.models import SiteDailyStats
-from kiosk.privacy.retention import PurgeSettings, run_purge
+from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.notices import publish_notice
 
 WARNING = "No deletion run has succeeded in the last 48 hours."

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.models import NoticeVersion, PrintJob, SessionItem, Visit
-from kiosk.privacy.retention import PurgeSettings, run_purge
+from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.demo import NOTICE_EN, NOTICE_SV
 from kiosk.services.notices import publish_notice
 

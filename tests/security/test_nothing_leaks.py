@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database, make_engine
 from kiosk.models import Notification, Visit
+from kiosk.privacy import erasure
 from kiosk.services.demo import DEMO_HOSTS, DEMO_SITE
 from kiosk.services.notices import publish_notice
 from tests.support import (
@@ -174,22 +174,23 @@ def test_a_full_cycle_logs_nothing_personal_and_the_purge_leaves_nothing(
     )
     admin.get("/dashboard/statistics")
 
-    # A purge whose derived-copy step fails with the visitor's name in its message...
+    # A purge whose statistics step fails with the visitor's name in its message...
     class SpoolError(Exception):
         pass
 
-    def failing_eraser(_session: Session, _ids: Sequence[int]) -> None:
-        raise SpoolError(f"could not remove the badge of {NAME} <{EMAIL}>")
+    def failing_statistics(*_args: Any) -> None:
+        raise SpoolError(f"could not count the visit of {NAME} <{EMAIL}>")
 
     clock.advance(timedelta(days=31))
     # A later visitor stays: the erased row shares its database page with a kept one.
     make_visit(site, "Kept Visitor", email="kept@example.com", phone="+46 8 000 00 00")
-    monkeypatch.setattr("kiosk.privacy.erasure._visit_erasers", [failing_eraser])
+    count_statistics = erasure.add_to_daily_stats
+    monkeypatch.setattr(erasure, "add_to_daily_stats", failing_statistics)
     failed = runner.invoke(main, ["purge"])
     assert failed.exit_code != 0
     assert "SpoolError" in failed.output
     # ...then one that succeeds.
-    monkeypatch.setattr("kiosk.privacy.erasure._visit_erasers", [])
+    monkeypatch.setattr(erasure, "add_to_daily_stats", count_statistics)
     purged = runner.invoke(main, ["purge"])
     assert purged.exit_code == 0, purged.output
     assert "erased 1 visits" in purged.output

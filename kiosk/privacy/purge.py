@@ -1,18 +1,12 @@
-"""The retention rules and the purge that applies them.
-
-- A visit is erased ``site.retention_days`` after it ended: its check-out, or its check-in when
-  it was never checked out. Days are calendar days on the site's clock, so a visit that ended at
-  10:00 is erased from 10:00 that many days later, across a daylight-saving change too.
-- Email and phone (``CONTACT_FIELDS``) are erased ``site.contact_days`` after the visit ended
-  when the site keeps them for less time than the visit.
-- An invitation that was never used is erased ``retention_days`` after its expected day ended;
-  a used one goes with its visit.
+"""The purge: erases what the retention rules say has expired, and records each run.
 
 The purge works in batches of ``PURGE_BATCH_SIZE`` rows, one transaction each, walking the
 primary key so every batch is a short index range on SQLite and PostgreSQL alike; between
 batches it pauses and lets SQLite checkpoint its write-ahead log, so kiosk check-ins wait for
 one small batch at most. Erasing the same thing twice erases nothing more: the purge is
 idempotent, and :func:`run_purge` takes a database-wide lock so that only one runs at a time.
+Each run is recorded as a :class:`~kiosk.models.PurgeRun` with its counts per site: the
+evidence that erasure happens.
 """
 
 from __future__ import annotations
@@ -23,9 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Engine, case, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +45,7 @@ from kiosk.privacy.erasure import (
     visit_times_query,
 )
 from kiosk.privacy.lock import purge_lock
+from kiosk.privacy.rules import SiteCutoffs, cutoffs_for
 from kiosk.privacy.stats import VisitTimes
 from kiosk.session_store import erase_expired
 
@@ -59,9 +53,6 @@ log = logging.getLogger(__name__)
 
 #: Waits between batches (a test replaces it to let a check-in through at every pause).
 pause = time.sleep
-
-#: The dashboard warns when no purge succeeded for this long.
-OVERDUE_AFTER = timedelta(hours=48)
 
 T = TypeVar("T", bound=tuple[Any, ...])
 
@@ -79,71 +70,6 @@ class PurgeSettings:
             batch_size=max(1, int(config["PURGE_BATCH_SIZE"])),
             pause_seconds=max(0, int(config["PURGE_PAUSE_MS"])) / 1000,
         )
-
-
-@dataclass(frozen=True)
-class SiteCutoffs:
-    """What the purge erases at one site at one moment."""
-
-    site_id: int
-    site_name: str
-    zone: ZoneInfo
-    #: Visits that ended at or before this are erased.
-    visit: datetime
-    #: Email and phone of visits that ended at or before this are erased.
-    contact: datetime
-    #: Unused invitations expected before this day are erased.
-    invitation: date
-    #: The email of unused invitations expected before this day is erased.
-    contact_invitation: date
-
-    @property
-    def contacts_sooner(self) -> bool:
-        return self.contact > self.visit
-
-
-def _days_before(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
-    # Aware datetime arithmetic in a ZoneInfo zone is wall-clock arithmetic: 10:00 minus 30
-    # days is 10:00, whatever daylight-saving change lies between.
-    return (moment.astimezone(zone) - timedelta(days=days)).astimezone(UTC)
-
-
-def _days_after(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
-    return (moment.astimezone(zone) + timedelta(days=days)).astimezone(UTC)
-
-
-def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
-    """The site's cutoffs at ``now``."""
-    zone = ZoneInfo(site.timezone)
-    today = now.astimezone(zone).date()
-    return SiteCutoffs(
-        site_id=site.id,
-        site_name=site.name,
-        zone=zone,
-        visit=_days_before(now, zone, site.retention_days),
-        contact=_days_before(now, zone, site.contact_days),
-        invitation=today - timedelta(days=site.retention_days),
-        contact_invitation=today - timedelta(days=site.contact_days),
-    )
-
-
-def visit_erased_at(site: Site, visit: Visit) -> datetime:
-    """From when the purge erases this visit (it runs daily, so up to a day later)."""
-    ended = visit.checked_out_at or visit.checked_in_at
-    return _days_after(ended, ZoneInfo(site.timezone), site.retention_days)
-
-
-def contacts_erased_at(site: Site, visit: Visit) -> datetime:
-    """From when the purge erases this visit's email and phone."""
-    ended = visit.checked_out_at or visit.checked_in_at
-    return _days_after(ended, ZoneInfo(site.timezone), site.contact_days)
-
-
-def invitation_erased_at(site: Site, invitation: Invitation) -> datetime:
-    """From when the purge erases this invitation, if it is never used."""
-    zone = ZoneInfo(site.timezone)
-    day_after = invitation.expected_on + timedelta(days=site.retention_days + 1)
-    return datetime(day_after.year, day_after.month, day_after.day, tzinfo=zone).astimezone(UTC)
 
 
 @dataclass
@@ -509,43 +435,3 @@ def _finish(
     session.commit()
     # The batches updated the run's rows on their own connection: reload what is loaded.
     session.expire_all()
-
-
-@dataclass(frozen=True)
-class PurgeStatus:
-    """What the dashboard says about the purge."""
-
-    last_run: PurgeRun | None
-    last_success: PurgeRun | None
-    next_run: datetime | None
-    #: No purge succeeded within OVERDUE_AFTER.
-    overdue: bool
-
-
-def purge_status(session: Session, *, now: datetime, next_run: datetime | None) -> PurgeStatus:
-    """The newest run, the newest successful one, and whether the purge is overdue."""
-    last_run = session.scalar(
-        select(PurgeRun).order_by(PurgeRun.started_at.desc(), PurgeRun.id.desc()).limit(1)
-    )
-    last_success = session.scalar(
-        select(PurgeRun)
-        .where(PurgeRun.status == PURGE_SUCCEEDED)
-        .order_by(PurgeRun.finished_at.desc(), PurgeRun.id.desc())
-        .limit(1)
-    )
-    overdue = (
-        last_success is None
-        or last_success.finished_at is None
-        or last_success.finished_at < now - OVERDUE_AFTER
-    )
-    return PurgeStatus(last_run, last_success, next_run, overdue)
-
-
-def recent_runs(session: Session, limit: int = 20) -> Sequence[PurgeRun]:
-    """The newest purge runs with their per-site records."""
-    return session.scalars(
-        select(PurgeRun)
-        .options(selectinload(PurgeRun.sites).selectinload(PurgeRunSite.site))
-        .order_by(PurgeRun.started_at.desc(), PurgeRun.id.desc())
-        .limit(limit)
-    ).all()

@@ -1,0 +1,86 @@
+"""The retention rules: when each kind of visitor data must be gone.
+
+- A visit is erased ``site.retention_days`` after it ended: its check-out, or its check-in when
+  it was never checked out. Days are calendar days on the site's clock, so a visit that ended at
+  10:00 is erased from 10:00 that many days later, across a daylight-saving change too.
+- Email and phone (``CONTACT_FIELDS``) are erased ``site.contact_days`` after the visit ended
+  when the site keeps them for less time than the visit.
+- An invitation that was never used is erased ``retention_days`` after its expected day ended;
+  a used one goes with its visit.
+
+The purge (:mod:`kiosk.privacy.purge`) applies these rules; access exports and the dashboard
+quote them to say when a record will be gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from kiosk.models import Invitation, Site, Visit
+
+
+@dataclass(frozen=True)
+class SiteCutoffs:
+    """What the purge erases at one site at one moment."""
+
+    site_id: int
+    site_name: str
+    zone: ZoneInfo
+    #: Visits that ended at or before this are erased.
+    visit: datetime
+    #: Email and phone of visits that ended at or before this are erased.
+    contact: datetime
+    #: Unused invitations expected before this day are erased.
+    invitation: date
+    #: The email of unused invitations expected before this day is erased.
+    contact_invitation: date
+
+    @property
+    def contacts_sooner(self) -> bool:
+        return self.contact > self.visit
+
+
+def _days_before(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
+    # Aware datetime arithmetic in a ZoneInfo zone is wall-clock arithmetic: 10:00 minus 30
+    # days is 10:00, whatever daylight-saving change lies between.
+    return (moment.astimezone(zone) - timedelta(days=days)).astimezone(UTC)
+
+
+def _days_after(moment: datetime, zone: ZoneInfo, days: int) -> datetime:
+    return (moment.astimezone(zone) + timedelta(days=days)).astimezone(UTC)
+
+
+def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
+    """The site's cutoffs at ``now``."""
+    zone = ZoneInfo(site.timezone)
+    today = now.astimezone(zone).date()
+    return SiteCutoffs(
+        site_id=site.id,
+        site_name=site.name,
+        zone=zone,
+        visit=_days_before(now, zone, site.retention_days),
+        contact=_days_before(now, zone, site.contact_days),
+        invitation=today - timedelta(days=site.retention_days),
+        contact_invitation=today - timedelta(days=site.contact_days),
+    )
+
+
+def visit_erased_at(site: Site, visit: Visit) -> datetime:
+    """From when the purge erases this visit (it runs daily, so up to a day later)."""
+    ended = visit.checked_out_at or visit.checked_in_at
+    return _days_after(ended, ZoneInfo(site.timezone), site.retention_days)
+
+
+def contacts_erased_at(site: Site, visit: Visit) -> datetime:
+    """From when the purge erases this visit's email and phone."""
+    ended = visit.checked_out_at or visit.checked_in_at
+    return _days_after(ended, ZoneInfo(site.timezone), site.contact_days)
+
+
+def invitation_erased_at(site: Site, invitation: Invitation) -> datetime:
+    """From when the purge erases this invitation, if it is never used."""
+    zone = ZoneInfo(site.timezone)
+    day_after = invitation.expected_on + timedelta(days=site.retention_days + 1)
+    return datetime(day_after.year, day_after.month, day_after.day, tzinfo=zone).astimezone(UTC)
