@@ -1,4 +1,5 @@
-"""Shared form pieces: input normalisation and the text checks every field uses."""
+"""Shared form pieces: input normalisation, the text checks every field uses, and the fields
+(text, email, phone) and forms that the kiosk and the dashboard both show."""
 
 from __future__ import annotations
 
@@ -11,14 +12,23 @@ from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import BadRequest
-from wtforms import HiddenField
-from wtforms.validators import ValidationError
+from wtforms import EmailField, HiddenField, StringField, SubmitField, TelField
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from kiosk.db import ID_MAX
 
 # C0/C1 controls (NUL included: PostgreSQL rejects it in text), line and paragraph separators,
 # and the bidirectional overrides and isolates that can make a name display as something else.
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+#: An email address as every form checks it: no spaces or control characters (NUL included:
+#: PostgreSQL refuses it in text), one @, a dot in the domain.
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+#: A phone number as a visitor types it: digits, an optional leading +, spaces and ()./-.
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()./-]{4,38}$")
+
+TOO_LONG = _l("Please use at most %(max)d characters.")
 
 
 def normalise_text(value: object) -> object:
@@ -65,6 +75,65 @@ def collapse_spaces(text: str | None) -> str | None:
     if not text:
         return None
     return " ".join(text.split()) or None
+
+
+def text_field(label: Any, max_length: int, *required: Any, **render: Any) -> StringField:
+    """A one-line text field: normalised, plain text, at most ``max_length`` characters.
+
+    Optional unless validators such as ``DataRequired(...)`` are given. The browser is never
+    asked to remember or correct it (``render`` can add to that, e.g. ``autocapitalize``).
+    """
+    render.setdefault("autocomplete", "off")
+    render.setdefault("spellcheck", "false")
+    return StringField(
+        label,
+        filters=[normalise_text],
+        validators=[
+            *(required or [Optional()]),
+            plain_text,
+            Length(max=max_length, message=TOO_LONG),
+        ],
+        render_kw=render,
+    )
+
+
+def email_field(label: Any) -> EmailField:
+    """An optional email address, checked the same way wherever one is entered."""
+    return EmailField(
+        label,
+        filters=[normalise_text],
+        validators=[
+            Optional(),
+            Length(max=254, message=TOO_LONG),
+            Regexp(EMAIL_PATTERN.pattern, message=_l("Please check the email address.")),
+        ],
+        render_kw={"autocomplete": "off", "inputmode": "email", "spellcheck": "false"},
+    )
+
+
+def phone_field(label: Any) -> TelField:
+    """An optional phone number, checked the same way wherever one is entered."""
+    return TelField(
+        label,
+        filters=[normalise_text],
+        validators=[
+            Optional(),
+            Length(max=40, message=TOO_LONG),
+            Regexp(PHONE_PATTERN.pattern, message=_l("Please check the phone number.")),
+        ],
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+
+
+class NoticeForm(FlaskForm):  # type: ignore[misc]
+    """The privacy notice: the visitor confirms having read it, or declines to register.
+
+    Here rather than with the kiosk's forms because the dashboard's notice preview renders the
+    kiosk's notice screen with it.
+    """
+
+    read = SubmitField(_l("I have read this – check me in"))
+    decline = SubmitField(_l("I don't want to register"))
 
 
 class ButtonForm(FlaskForm):  # type: ignore[misc]

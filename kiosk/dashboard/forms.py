@@ -7,12 +7,11 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms import DateField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from kiosk.badges.printing import valid_queue_name
-from kiosk.forms import normalise_text, plain_text, visible_name
-from kiosk.services.hosts import EMAIL_PATTERN
+from kiosk.forms import email_field, normalise_text, plain_text, visible_name
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -166,14 +165,6 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
     )
     host = SelectField(_l("Host"), coerce=int, validate_choice=True)
     expected_on = DateField(_l("Date"), validators=[DataRequired(_l("Please choose the date."))])
-    email = EmailField(
-        _l("Visitor's email (optional: sends the invitation)"),
-        filters=[normalise_text],
-        validators=[
-            Optional(),
-            Length(max=254),
-            Regexp(EMAIL_PATTERN.pattern, message=_l("Please check the email address.")),
-        ],
-    )
+    email = email_field(_l("Visitor's email (optional: sends the invitation)"))
     locale = SelectField(_l("Language of the invitation"))
     submit = SubmitField(_l("Register the visit"))

@@ -33,12 +33,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from kiosk.clock import now
 from kiosk.dashboard.access import audit_each, current_staff, requests_required, served_sites
 from kiosk.dashboard.blueprint import bp
+from kiosk.dashboard.privacy_forms import EraseForm, ExportForm, PersonSearchForm, RectifyForm
 from kiosk.db import get_session
 from kiosk.forms import parse_id
 from kiosk.i18n import language_choices
 from kiosk.models import Invitation, Visit
 from kiosk.privacy.access_pdf import render_access_pdf
-from kiosk.privacy.forms import EraseForm, ExportForm, PersonSearchForm, RectifyForm
 from kiosk.privacy.requests import (
     AccessReport,
     PersonRecords,

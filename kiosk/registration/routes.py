@@ -28,7 +28,7 @@ from kiosk.badges.routes import BADGE_GRANTED_KEY, BADGE_SESSION_KEY
 from kiosk.badges.service import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
-from kiosk.forms import collapse_spaces
+from kiosk.forms import NoticeForm, collapse_spaces
 from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
 from kiosk.notifications.outbox import (
     NotifySettings,
@@ -40,7 +40,6 @@ from kiosk.registration.forms import (
     AlreadyCheckedInForm,
     CheckInForm,
     LanguageForm,
-    NoticeForm,
     check_in_form,
 )
 from kiosk.registration.visitor import (

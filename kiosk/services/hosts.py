@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,14 +15,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.forms import has_letter_or_digit, is_plain_text
+from kiosk.forms import EMAIL_PATTERN, has_letter_or_digit, is_plain_text
 from kiosk.models import Host, Site
 
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254
-#: An email address as every form checks it: no spaces or control characters (NUL included:
-#: PostgreSQL refuses it in text), one @, a dot in the domain.
-EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 #: An import larger than this is refused as a whole (a site has hundreds of hosts, not more).
 IMPORT_MAX_ROWS = 5000
 IMPORT_COLUMNS = ("name", "email", "language", "active")

@@ -31,7 +31,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kiosk.config import LANGUAGES
-from kiosk.forms import is_plain_text, normalise_text, plain_text, visible_name
+from kiosk.forms import EMAIL_PATTERN, is_plain_text, normalise_text, plain_text, visible_name
 from kiosk.i18n import language_choices
 from kiosk.models import (
     FIELD_HIDDEN,
@@ -48,7 +48,6 @@ from kiosk.services.admin_sites import (
     is_timezone,
     is_webhook_url,
 )
-from kiosk.services.hosts import EMAIL_PATTERN
 from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
 from kiosk.services.staff import MIN_PASSWORD_LENGTH
 

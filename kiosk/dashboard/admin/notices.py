@@ -18,10 +18,9 @@ from kiosk.dashboard.access import admin_required, audit, served_or_404, served_
 from kiosk.dashboard.admin.forms import SECTION_LABELS, SITE_ELEMENT_LABELS, NoticeDraftForm
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
-from kiosk.forms import ButtonForm
+from kiosk.forms import ButtonForm, NoticeForm
 from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import NoticeVersion, Site
-from kiosk.registration.forms import NoticeForm
 from kiosk.services.notice_drafts import (
     SECTIONS,
     NoticeDraftError,

@@ -1,4 +1,4 @@
-"""Forms of the data-subject request screens."""
+"""Forms of the data-subject request screens (kiosk.dashboard.privacy)."""
 
 from __future__ import annotations
 
@@ -6,34 +6,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import BooleanField, RadioField, SelectField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Optional
 
-from kiosk.forms import normalise_text, plain_text, visible_name
-from kiosk.registration.forms import CheckInForm
-
-_TOO_LONG = _l("Please use at most %(max)d characters.")
-
-
-def _text(label: Any, max_length: int, *required: Any) -> StringField:
-    return StringField(
-        label,
-        filters=[normalise_text],
-        validators=[
-            *required,
-            *([] if required else [Optional()]),
-            plain_text,
-            Length(max=max_length, message=_TOO_LONG),
-        ],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
-    )
+from kiosk.forms import email_field, phone_field, text_field, visible_name
 
 
 class PersonSearchForm(FlaskForm):  # type: ignore[misc]
     """Find one person's records by name, email or both (sent in the body, never the URL)."""
 
-    name = _text(_l("Name"), 200)
-    email = _text(_l("Email"), 254)
+    name = text_field(_l("Name"), 200)
+    email = text_field(_l("Email"), 254)
     submit = SubmitField(_l("Find"))
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -74,10 +57,12 @@ class EraseForm(FlaskForm):  # type: ignore[misc]
 class RectifyForm(FlaskForm):  # type: ignore[misc]
     """Correcting a visit's personal data."""
 
-    visitor_name = _text(_l("Name"), 200, DataRequired(_l("Please enter a name.")), visible_name)
-    company = _text(_l("Company"), 200)
+    visitor_name = text_field(
+        _l("Name"), 200, DataRequired(_l("Please enter a name.")), visible_name
+    )
+    company = text_field(_l("Company"), 200)
     # The kiosk's own checks, so a correction obeys the rules the visitor's entry did.
-    email = CheckInForm.email
-    phone = CheckInForm.phone
-    purpose = _text(_l("Purpose of the visit"), 200)
+    email = email_field(_l("Email"))
+    phone = phone_field(_l("Phone"))
+    purpose = text_field(_l("Purpose of the visit"), 200)
     submit = SubmitField(_l("Save the correction"))
