@@ -70,7 +70,7 @@ class NotificationStatus(StrEnum):
     DISMISSED = "dismissed"
 
 
-class PurgeStatus(StrEnum):
+class PurgeRunStatus(StrEnum):
     """How a run of the retention purge went."""
 
     RUNNING = "running"

@@ -43,36 +43,14 @@ from kiosk.enums import (
     NotificationStatus,
     PrintBackend,
     PrintStatus,
-    PurgeStatus,
+    PurgeRunStatus,
     Role,
     values,
 )
 from kiosk.text import name_words
 
-# Older names of the vocabularies in kiosk/enums.py. Kept while other modules and branches
-# still import them; new code uses the enums. Remove once nothing imports them.
-ROLE_RECEPTION = Role.RECEPTION
-ROLE_ADMIN = Role.ADMIN
-ROLE_PRIVACY = Role.PRIVACY
-ROLES = values(Role)
-FIELD_HIDDEN = FieldMode.HIDDEN
-FIELD_OPTIONAL = FieldMode.OPTIONAL
-FIELD_REQUIRED = FieldMode.REQUIRED
-FIELD_MODES = values(FieldMode)
+# The last older name of a vocabulary in kiosk/enums.py: kiosk/badges/service.py still imports it.
 PRINT_BACKENDS = values(PrintBackend)
-NOTIFY_HOST_EMAIL = NotificationKind.HOST_EMAIL
-NOTIFY_HOST_WEBHOOK = NotificationKind.HOST_WEBHOOK
-NOTIFY_INVITATION_EMAIL = NotificationKind.INVITATION_EMAIL
-NOTIFICATION_KINDS = values(NotificationKind)
-NOTIFY_PENDING = NotificationStatus.PENDING
-NOTIFY_SENDING = NotificationStatus.SENDING
-NOTIFY_SENT = NotificationStatus.SENT
-NOTIFY_FAILED = NotificationStatus.FAILED
-NOTIFY_DISMISSED = NotificationStatus.DISMISSED
-NOTIFICATION_STATUSES = values(NotificationStatus)
-PURGE_RUNNING = PurgeStatus.RUNNING
-PURGE_SUCCEEDED = PurgeStatus.SUCCEEDED
-PURGE_FAILED = PurgeStatus.FAILED
 
 #: The configurable kiosk fields; the visitor's name is always asked and required.
 KIOSK_FIELDS = ("company", "host", "purpose", "email", "phone")
@@ -615,14 +593,14 @@ class PurgeRun(Base):
 
     __tablename__ = "purge_runs"
     __table_args__ = (
-        CheckConstraint(_one_of("status", PurgeStatus), name="status_known"),
+        CheckConstraint(_one_of("status", PurgeRunStatus), name="status_known"),
         Index("ix_purge_runs_started_at", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    #: A PurgeStatus.
+    #: A PurgeRunStatus.
     status: Mapped[str] = mapped_column(String(16))
     #: What started it: "cli", "schedule" or "startup".
     trigger: Mapped[str] = mapped_column(String(16))

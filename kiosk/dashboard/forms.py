@@ -32,7 +32,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
 
 def print_backend_choices() -> list[tuple[str, str]]:
-    """The print backends, named for reception staff, in PRINT_BACKENDS order."""
+    """The print backends, named for reception staff, in values(PrintBackend) order."""
     return [
         ("browser", _("By the kiosk's browser")),
         ("cups", _("By the server, on a CUPS printer")),

@@ -14,11 +14,9 @@ from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff, served_or_404
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
+from kiosk.enums import NotificationKind
 from kiosk.forms import ButtonForm
 from kiosk.models import (
-    NOTIFY_HOST_EMAIL,
-    NOTIFY_HOST_WEBHOOK,
-    NOTIFY_INVITATION_EMAIL,
     Notification,
 )
 from kiosk.notifications.outbox import (
@@ -37,9 +35,9 @@ from kiosk.services.sites import sites_served_by
 
 def _kind_labels() -> dict[str, str]:
     return {
-        NOTIFY_HOST_EMAIL: _("Email to host"),
-        NOTIFY_HOST_WEBHOOK: _("Webhook"),
-        NOTIFY_INVITATION_EMAIL: _("Invitation email"),
+        NotificationKind.HOST_EMAIL: _("Email to host"),
+        NotificationKind.HOST_WEBHOOK: _("Webhook"),
+        NotificationKind.INVITATION_EMAIL: _("Invitation email"),
     }
 
 

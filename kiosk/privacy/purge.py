@@ -25,10 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from kiosk.clock import Clock
+from kiosk.enums import PurgeRunStatus
 from kiosk.models import (
-    PURGE_FAILED,
-    PURGE_RUNNING,
-    PURGE_SUCCEEDED,
     Invitation,
     PurgeRun,
     PurgeRunSite,
@@ -371,7 +369,7 @@ def run_purge(
         now = clock.now()
         chosen = sites if sites is not None else session.scalars(select(Site)).all()
         cutoffs = [cutoffs_for(site, now) for site in chosen]
-        run = PurgeRun(started_at=now, status=PURGE_RUNNING, trigger=trigger, slot=slot)
+        run = PurgeRun(started_at=now, status=PurgeRunStatus.RUNNING, trigger=trigger, slot=slot)
         run.sites = [
             PurgeRunSite(
                 site_id=c.site_id,
@@ -396,13 +394,13 @@ def run_purge(
             counts = purge_expired(session, cutoffs, settings, run_id=run_id)
         except Exception as exc:
             session.rollback()
-            _finish(session, run_id, PURGE_FAILED, clock.now(), error=type(exc).__name__)
+            _finish(session, run_id, PurgeRunStatus.FAILED, clock.now(), error=type(exc).__name__)
             log.error("purge run %d failed: %s", run_id, type(exc).__name__)
             raise
         # Details of check-ins never finished and old search terms (kiosk.session_store).
         erase_expired(session, now=now)
         session.commit()
-        _finish(session, run_id, PURGE_SUCCEEDED, clock.now())
+        _finish(session, run_id, PurgeRunStatus.SUCCEEDED, clock.now())
         totals = SiteCounts()
         for item in counts.sites.values():
             totals.visits += item.visits

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from kiosk.models import PURGE_SUCCEEDED, PurgeRun, PurgeRunSite
+from kiosk.enums import PurgeRunStatus
+from kiosk.models import PurgeRun, PurgeRunSite
 
 #: The dashboard warns when no purge succeeded for this long.
 OVERDUE_AFTER = timedelta(hours=48)
@@ -33,7 +34,7 @@ def purge_status(session: Session, *, now: datetime, next_run: datetime | None) 
     )
     last_success = session.scalar(
         select(PurgeRun)
-        .where(PurgeRun.status == PURGE_SUCCEEDED)
+        .where(PurgeRun.status == PurgeRunStatus.SUCCEEDED)
         .order_by(PurgeRun.finished_at.desc(), PurgeRun.id.desc())
         .limit(1)
     )

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from kiosk.enums import FieldMode
 from kiosk.forms import (
     TOO_LONG,
     IdField,
@@ -18,7 +19,7 @@ from kiosk.forms import (
     text_field,
     visible_name,
 )
-from kiosk.models import FIELD_HIDDEN, FIELD_REQUIRED, Site
+from kiosk.models import Site
 
 
 class CheckInForm(FlaskForm):  # type: ignore[misc]
@@ -54,14 +55,14 @@ _REQUIRED_MESSAGES = {
 def check_in_form(site: Site, **kwargs: Any) -> CheckInForm:
     """A check-in form with the site's fields: hidden ones removed, required ones enforced."""
     form = CheckInForm(**kwargs)
-    if site.field_mode("host") == FIELD_HIDDEN:
+    if site.field_mode("host") == FieldMode.HIDDEN:
         for name in ("host_query", "host_id", "ask_reception"):
             delattr(form, name)
     for name, message in _REQUIRED_MESSAGES.items():
         mode = site.field_mode(name)
-        if mode == FIELD_HIDDEN:
+        if mode == FieldMode.HIDDEN:
             delattr(form, name)
-        elif mode == FIELD_REQUIRED:
+        elif mode == FieldMode.REQUIRED:
             field = form[name]
             # A new list per form: the field's default validators are shared by every form.
             field.validators = [DataRequired(message), *field.validators]

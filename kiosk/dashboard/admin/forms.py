@@ -31,15 +31,11 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kiosk.config import LANGUAGES
+from kiosk.enums import FieldMode, Role
 from kiosk.forms import EMAIL_PATTERN, is_plain_text, normalise_text, plain_text, visible_name
 from kiosk.i18n import language_choices
 from kiosk.models import (
-    FIELD_HIDDEN,
-    FIELD_OPTIONAL,
-    FIELD_REQUIRED,
     KIOSK_FIELDS,
-    ROLE_ADMIN,
-    ROLE_RECEPTION,
 )
 from kiosk.services.admin_sites import (
     RETENTION_MAX_DAYS,
@@ -108,9 +104,9 @@ def _field_mode(label: Any) -> SelectField:
 
 def _field_mode_choices() -> list[tuple[str, Any]]:
     return [
-        (FIELD_HIDDEN, _l("Hidden")),
-        (FIELD_OPTIONAL, _l("Optional")),
-        (FIELD_REQUIRED, _l("Required")),
+        (FieldMode.HIDDEN, _l("Hidden")),
+        (FieldMode.OPTIONAL, _l("Optional")),
+        (FieldMode.REQUIRED, _l("Required")),
     ]
 
 
@@ -322,7 +318,7 @@ class HostImportForm(FlaskForm):  # type: ignore[misc]
 
 
 def _role_choices() -> list[tuple[str, Any]]:
-    return [(ROLE_RECEPTION, _l("Reception")), (ROLE_ADMIN, _l("Administrator"))]
+    return [(Role.RECEPTION, _l("Reception")), (Role.ADMIN, _l("Administrator"))]
 
 
 def _sites_field() -> SelectMultipleField:
