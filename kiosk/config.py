@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_IDLE_MINUTES": 30,  # staff are logged out after this long without activity
     "STAFF_SESSION_HOURS": 12,  # and this long after their login, however active
     "DASHBOARD_REFRESH_SECONDS": 15,  # the on-site list refreshes itself this often
-    "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins from one address
+    "LOGIN_LIMIT_PER_IP": "20 per 10 minutes",  # failed logins (password or SSO) from one address
     # failed logins for one username from one address; each tier a longer wait
     "LOGIN_LIMIT_PER_USERNAME": "5 per minute; 10 per 10 minutes; 20 per hour",
     # failed check-out and invitation short codes typed at one kiosk (scanned tokens are free)

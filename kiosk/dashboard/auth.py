@@ -54,8 +54,12 @@ def _failed_login(response: Response) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed_login
+@limiter.shared_limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_failed_login,
+    # Shared with the single sign-on callback (dashboard/sso.py): one count of failed logins.
+    scope="login-per-ip",
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from kiosk.clock import now
 from kiosk.dashboard.blueprint import bp, start_session
 from kiosk.db import get_session
+from kiosk.extensions import limiter
 from kiosk.services import oidc
 from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.sso import SsoRefused, group_names, sso_login
@@ -74,7 +75,18 @@ def sso_start() -> Response | tuple[str, int]:
     return redirect(url)
 
 
+def _failed_callback(response: Response) -> bool:
+    return response.status_code != 302
+
+
 @bp.route("/sso/callback")
+# A failed single sign-on is a failed login: it counts against the address's login limit, so
+# guessed codes and states (each one a request to the provider's token endpoint) are throttled.
+@limiter.shared_limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    deduct_when=_failed_callback,
+    scope="login-per-ip",
+)
 def sso_callback() -> Response | tuple[str, int]:
     """The provider sends the browser back here with a code: check, redeem, verify, log in."""
     if not sso_enabled():

@@ -514,3 +514,42 @@ def test_a_deactivated_account_stays_refused_whatever_its_groups(
     assert not logged_in(again)
     [user] = staff_users(session)
     assert not user.active
+
+
+@pytest.mark.usefixtures("sso_config")
+def test_failed_callbacks_count_against_the_address_like_failed_password_logins(
+    app_config: dict[str, Any], provider: Provider
+):
+    from kiosk import create_app
+    from kiosk.db import get_database
+
+    # Its own app, so its in-memory counters start empty whatever ran before.
+    app = create_app({**app_config, "LOGIN_LIMIT_PER_IP": "3 per 10 minutes"})
+    try:
+        browser = app.test_client()
+        # One failed password login and two guessed callbacks use up the address's three.
+        assert (
+            browser.post("/dashboard/login", data={"username": "x", "password": "y"}).status_code
+            == 200
+        )
+        for guess in ("state=a&code=b", "state=c&code=d"):
+            start(browser)
+            assert browser.get(f"/dashboard/sso/callback?{guess}").status_code == 400
+        start(browser)
+        throttled = browser.get("/dashboard/sso/callback?state=e&code=f")
+        assert throttled.status_code == 429
+        assert (
+            browser.post("/dashboard/login", data={"username": "x", "password": "y"}).status_code
+            == 429
+        )
+        # Another address is not held back.
+        other = app.test_client()
+        start(other)
+        assert (
+            other.get(
+                "/dashboard/sso/callback?state=g&code=h", environ_base={"REMOTE_ADDR": "10.0.0.9"}
+            ).status_code
+            == 400
+        )
+    finally:
+        get_database(app).engine.dispose()
