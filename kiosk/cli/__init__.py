@@ -1,8 +1,9 @@
 """The ``kiosk`` command: serve here, one module per group of the other commands.
 
 ``db`` (migrations), ``demo``, ``create-user`` (users), ``device`` (devices), ``badge``
-(badges), ``purge`` (privacy), ``end-of-day`` (visits), ``notify`` and ``translate``. Each
-command checks its input, calls one domain function and reports; the work is in the domain.
+(badges), ``keys`` (the key store), ``purge`` (privacy), ``end-of-day`` (visits), ``notify``
+and ``translate``. Each command checks its input, calls one domain function and reports; the
+work is in the domain.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from kiosk.cli.badges import badge
 from kiosk.cli.db import db
 from kiosk.cli.demo import demo
 from kiosk.cli.devices import device
+from kiosk.cli.keys import keys
 from kiosk.cli.notify import notify
 from kiosk.cli.privacy import purge
 from kiosk.cli.translate import translate
@@ -60,5 +62,5 @@ def serve(host: str, port: int, workers: int | None) -> None:
     run_server(host=host, port=port, workers=int(worker_count))
 
 
-for command in (db, demo, create_user, device, end_of_day, notify, purge, badge, translate):
+for command in (db, demo, create_user, device, end_of_day, notify, purge, badge, keys, translate):
     main.add_command(command)

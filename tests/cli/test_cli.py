@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from pathlib import Path
 from typing import Any
 
 import click
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,6 +36,7 @@ EXPECTED = {
     ("create-user",),
     ("device", "add"),
     ("purge",),
+    ("keys", "check"),
 }
 
 
@@ -172,3 +176,32 @@ def test_demo_reset_password(runner: FlaskCliRunner, client: FlaskClient):
     new_password = result.output.split("admin / ")[1].split()[0]
     response = client.post("/dashboard/login", data={"username": "admin", "password": new_password})
     assert response.status_code == 302
+
+
+def test_keys_check_opens_the_key_store_and_refuses_a_wrong_master_key(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+):
+    made = runner.invoke(main, ["keys", "new-master-key"])
+    assert made.exit_code == 0, made.output
+    master = made.output.strip()
+    assert len(base64.b64decode(master)) == 32
+
+    unset = runner.invoke(main, ["keys", "check"])
+    assert unset.exit_code != 0
+    assert "KEY_STORE is not set" in unset.output
+
+    app.config.update(KEY_STORE=f"sqlite:///{tmp_path / 'keys' / 'keys.sqlite3'}")
+    no_master = runner.invoke(main, ["keys", "check"])
+    assert no_master.exit_code != 0
+    assert "master_key_not_configured" in no_master.output
+
+    app.config.update(MASTER_KEY=master)
+    checked = runner.invoke(main, ["keys", "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "key store ok: 0 live keys, 0 destroyed" in checked.output
+
+    app.config.update(MASTER_KEY=runner.invoke(main, ["keys", "new-master-key"]).output.strip())
+    wrong = runner.invoke(main, ["keys", "check"])
+    assert wrong.exit_code != 0
+    assert "wrong_master_key" in wrong.output
+    assert master not in wrong.output

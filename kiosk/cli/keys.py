@@ -1,0 +1,37 @@
+"""``kiosk keys``: crypto-shredding's key store (docs/erasure.md)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from kiosk.keystore import KeyStore, KeyStoreError, MasterKey
+
+
+@click.group(cls=AppGroup)
+def keys() -> None:
+    """The key store of crypto-shredding."""
+
+
+@keys.command("new-master-key", with_appcontext=False)
+def new_master_key() -> None:
+    """Print a new random master key (for MASTER_KEY or MASTER_KEY_FILE)."""
+    click.echo(MasterKey.generate_text())
+
+
+@keys.command("check")
+def check() -> None:
+    """Open the key store (creating it when new), check the master key against it, count keys."""
+    config = current_app.config
+    if not config["KEY_STORE"]:
+        raise click.ClickException("KEY_STORE is not set (docs/configuration.md)")
+    try:
+        store = KeyStore.open(str(config["KEY_STORE"]), MasterKey.from_config(config))
+    except KeyStoreError as error:
+        raise click.ClickException(f"the key store cannot be used: {error.reason}") from None
+    try:
+        live, destroyed = store.counts()
+    finally:
+        store.close()
+    click.echo(f"key store ok: {live} live keys, {destroyed} destroyed")

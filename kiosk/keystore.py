@@ -1,0 +1,442 @@
+"""The key store: data keys per site and erase day, kept outside the visitor database.
+
+Crypto-shredding (docs/erasure.md): a value that must be gone by a given day is encrypted under
+that day's key; destroying the key makes every copy of the value unreadable at once, the live
+database and its backups, WAL archives and replicas alike. So the keys cannot live in the visitor
+database (its copies are what must forget) and must be destroyable for good:
+
+- **One server**: a SQLite file of its own (``KEY_STORE = "sqlite:////var/lib/kiosk-keys/keys.sqlite3"``),
+  with ``secure_delete`` so a destroyed key's bytes are overwritten in the file, and the
+  write-ahead log checkpointed and truncated after each destruction.
+- **Several servers**: a PostgreSQL database of its own, never the visitor database; a
+  destruction is a DELETE followed by a VACUUM of the one small table, which removes the tuple
+  from its pages at once.
+
+Data keys are stored wrapped (AES key wrap, RFC 3394) under the master key, which comes from
+configuration and is never stored here or in the database. A canary wrapped under the master key
+is checked when the store opens: a wrong master key is refused there, instead of silently
+making every value unreadable later.
+
+A destroyed key leaves a record (its id, site, day and when), so the store can tell a key that
+was destroyed on purpose from one that is missing because the store was lost or replaced by an
+old copy (:meth:`KeyStore.missing`); nothing is written under a destroyed day's key again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+from sqlalchemy import (
+    Column,
+    Date,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+
+KEY_BYTES = 32
+KEY_ID_BYTES = 16
+#: How long a worker keeps an unwrapped key in memory: a key destroyed by another server is
+#: unusable everywhere within this time.
+CACHE_SECONDS = 600.0
+
+metadata = MetaData()
+
+#: Facts about the store itself: the canary, and the store's format version.
+store_facts = Table(
+    "key_store_facts",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", LargeBinary(64), nullable=False),
+)
+
+# Times are ISO 8601 text: the store shares no types (or imports) with the visitor database.
+
+#: Live data keys, one per site and erase day, wrapped under the master key.
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("key_id", LargeBinary(KEY_ID_BYTES), primary_key=True),
+    Column("site_id", Integer, nullable=False),
+    Column("erase_day", Date, nullable=False),
+    Column("wrapped", LargeBinary(KEY_BYTES + 8), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("site_id", "erase_day", name="uq_data_keys_site_day"),
+)
+
+#: What was destroyed and when: the evidence, and how a destroyed key is told from a lost one.
+destroyed_keys = Table(
+    "destroyed_keys",
+    metadata,
+    Column("key_id", LargeBinary(KEY_ID_BYTES), primary_key=True),
+    Column("site_id", Integer, nullable=False),
+    Column("erase_day", Date, nullable=False),
+    Column("destroyed_at", String(40), nullable=False),
+    UniqueConstraint("site_id", "erase_day", name="uq_destroyed_keys_site_day"),
+)
+
+_CANARY = "canary"
+
+
+class KeyStoreError(Exception):
+    """The key store cannot be used as it is; ``reason`` is a code for logs and pages."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WrongMasterKey(KeyStoreError):
+    def __init__(self) -> None:
+        super().__init__("wrong_master_key")
+
+
+class KeyDestroyed(KeyStoreError):
+    """Asked for a key to write under a day whose key is destroyed: that data must be gone."""
+
+    def __init__(self) -> None:
+        super().__init__("key_destroyed")
+
+
+class KeyMissing(KeyStoreError):
+    """A key id that is neither live nor recorded as destroyed: the store lost it."""
+
+    def __init__(self) -> None:
+        super().__init__("key_missing")
+
+
+class MasterKey:
+    """The key that wraps every data key. Its bytes never leave this object."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise KeyStoreError("master_key_length")
+        self._key = key
+
+    @classmethod
+    def from_text(cls, value: str) -> MasterKey:
+        """A master key written as base64 (``kiosk keys new-master-key`` prints one)."""
+        try:
+            return cls(base64.b64decode(value.strip(), validate=True))
+        except (binascii.Error, ValueError):
+            raise KeyStoreError("master_key_format") from None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MasterKey:
+        """From ``MASTER_KEY`` (base64) or the file named by ``MASTER_KEY_FILE``."""
+        if config.get("MASTER_KEY"):
+            return cls.from_text(str(config["MASTER_KEY"]))
+        if config.get("MASTER_KEY_FILE"):
+            path = Path(str(config["MASTER_KEY_FILE"]))
+            if not path.is_file():
+                raise KeyStoreError("master_key_file_missing")
+            return cls.from_text(path.read_text(encoding="ascii"))
+        raise KeyStoreError("master_key_not_configured")
+
+    @staticmethod
+    def generate_text() -> str:
+        return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+
+    def wrap(self, key: bytes) -> bytes:
+        return aes_key_wrap(self._key, key)
+
+    def unwrap(self, wrapped: bytes) -> bytes:
+        try:
+            return aes_key_unwrap(self._key, wrapped)
+        except InvalidUnwrap:
+            raise WrongMasterKey() from None
+
+    def __repr__(self) -> str:
+        return "MasterKey(...)"
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """One unwrapped data key. ``key`` is secret: never log or store it."""
+
+    key_id: bytes
+    site_id: int
+    erase_day: date
+    key: bytes
+
+    def __repr__(self) -> str:
+        return f"DataKey(key_id={self.key_id.hex()}, site_id={self.site_id}, {self.erase_day})"
+
+
+@dataclass(frozen=True)
+class Destroyed:
+    key_id: bytes
+    site_id: int
+    erase_day: date
+
+
+def make_store_engine(url: str) -> Engine:
+    """An engine for the key store: durable writes and overwriting deletes on SQLite."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # Durable: a key that was handed out and used must survive a power cut.
+            cursor.execute("PRAGMA synchronous=FULL")
+            # A deleted key's bytes are overwritten in the file, not left in a free page.
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class KeyStore:
+    """Data keys per (site, erase day), shared safely by every worker and server using ``url``."""
+
+    def __init__(
+        self, engine: Engine, master: MasterKey, *, cache_seconds: float = CACHE_SECONDS
+    ) -> None:
+        self.engine = engine
+        self.master = master
+        self.cache_seconds = cache_seconds
+        self._cache: dict[bytes, tuple[DataKey, float]] = {}
+        self._by_day: dict[tuple[int, date], bytes] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str, master: MasterKey, *, cache_seconds: float = CACHE_SECONDS) -> KeyStore:
+        """Open (creating when new) the store at ``url`` and check the master key against it."""
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            folder = Path(url.removeprefix("sqlite:///")).parent
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        store = cls(make_store_engine(url), master, cache_seconds=cache_seconds)
+        try:
+            metadata.create_all(store.engine)
+            store._check_canary()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _check_canary(self) -> None:
+        canary = select(store_facts.c.value).where(store_facts.c.name == _CANARY)
+        with self.engine.connect() as connection:
+            stored = connection.scalar(canary)
+        if stored is None:  # a new store: this master key's canary goes in
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        insert(store_facts).values(
+                            name=_CANARY, value=self.master.wrap(os.urandom(KEY_BYTES))
+                        )
+                    )
+                return
+            except IntegrityError:  # another server made it first: check theirs
+                with self.engine.connect() as connection:
+                    stored = connection.scalar(canary)
+        if stored is None:
+            raise KeyStoreError("canary_missing")
+        self.master.unwrap(bytes(stored))  # raises WrongMasterKey
+
+    def _remember(self, key: DataKey) -> DataKey:
+        with self._lock:
+            self._cache[key.key_id] = (key, time.monotonic() + self.cache_seconds)
+            self._by_day[(key.site_id, key.erase_day)] = key.key_id
+        return key
+
+    def _cached(self, key_id: bytes) -> DataKey | None:
+        with self._lock:
+            found = self._cache.get(key_id)
+            if found is None:
+                return None
+            if found[1] <= time.monotonic():
+                del self._cache[key_id]
+                return None
+            return found[0]
+
+    def forget_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._by_day.clear()
+
+    def key_for(self, site_id: int, erase_day: date, *, now: datetime) -> DataKey:
+        """The key to encrypt a value of ``site_id`` that must be gone by ``erase_day``.
+
+        Made on first use; two servers asking at once get the same key (the unique constraint
+        decides). Refused with :class:`KeyDestroyed` when that day's key is already destroyed.
+        """
+        with self._lock:
+            key_id = self._by_day.get((site_id, erase_day))
+        if key_id is not None:
+            cached = self._cached(key_id)
+            if cached is not None:
+                return cached
+        for _attempt in range(2):
+            found = self._live_key(site_id, erase_day)
+            if found is not None:
+                return self._remember(found)
+            with self.engine.begin() as connection:
+                if connection.scalar(
+                    select(destroyed_keys.c.key_id).where(
+                        destroyed_keys.c.site_id == site_id,
+                        destroyed_keys.c.erase_day == erase_day,
+                    )
+                ):
+                    raise KeyDestroyed()
+                key = DataKey(os.urandom(KEY_ID_BYTES), site_id, erase_day, os.urandom(KEY_BYTES))
+                try:
+                    connection.execute(
+                        insert(data_keys).values(
+                            key_id=key.key_id,
+                            site_id=site_id,
+                            erase_day=erase_day,
+                            wrapped=self.master.wrap(key.key),
+                            created_at=now.isoformat(),
+                        )
+                    )
+                except IntegrityError:
+                    continue  # made by another worker or server in between: use theirs
+            return self._remember(key)
+        raise KeyStoreError("key_race")  # pragma: no cover - a unique row that keeps vanishing
+
+    def _live_key(self, site_id: int, erase_day: date) -> DataKey | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(data_keys.c.key_id, data_keys.c.wrapped).where(
+                    data_keys.c.site_id == site_id, data_keys.c.erase_day == erase_day
+                )
+            ).first()
+        if row is None:
+            return None
+        return DataKey(
+            bytes(row.key_id), site_id, erase_day, self.master.unwrap(bytes(row.wrapped))
+        )
+
+    def key(self, key_id: bytes) -> DataKey | None:
+        """The key with this id to decrypt with; None when it was destroyed (the data is gone).
+
+        Raises :class:`KeyMissing` for an id the store never heard of or lost.
+        """
+        cached = self._cached(key_id)
+        if cached is not None:
+            return cached
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(data_keys.c.site_id, data_keys.c.erase_day, data_keys.c.wrapped).where(
+                    data_keys.c.key_id == key_id
+                )
+            ).first()
+            if row is None:
+                if connection.scalar(
+                    select(destroyed_keys.c.key_id).where(destroyed_keys.c.key_id == key_id)
+                ):
+                    return None
+                raise KeyMissing()
+        return self._remember(
+            DataKey(key_id, row.site_id, row.erase_day, self.master.unwrap(bytes(row.wrapped)))
+        )
+
+    def destroy(self, site_id: int, *, through: date, now: datetime) -> list[Destroyed]:
+        """Destroy every key of ``site_id`` whose erase day is ``through`` or earlier, for good.
+
+        Returns what was destroyed (for the purge run's evidence).
+        """
+        return self._destroy(
+            (data_keys.c.site_id == site_id, data_keys.c.erase_day <= through), now
+        )
+
+    def destroy_site(self, site_id: int, *, now: datetime) -> list[Destroyed]:
+        """Destroy every key of a site (the site is being deleted)."""
+        return self._destroy((data_keys.c.site_id == site_id,), now)
+
+    def _destroy(self, where: Sequence[Any], now: datetime) -> list[Destroyed]:
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(data_keys.c.key_id, data_keys.c.site_id, data_keys.c.erase_day).where(*where)
+            ).all()
+            gone = [Destroyed(bytes(row.key_id), row.site_id, row.erase_day) for row in rows]
+            if gone:
+                connection.execute(
+                    insert(destroyed_keys),
+                    [
+                        {
+                            "key_id": item.key_id,
+                            "site_id": item.site_id,
+                            "erase_day": item.erase_day,
+                            "destroyed_at": now.isoformat(),
+                        }
+                        for item in gone
+                    ],
+                )
+                connection.execute(
+                    delete(data_keys).where(data_keys.c.key_id.in_([g.key_id for g in gone]))
+                )
+        with self._lock:
+            for item in gone:
+                self._cache.pop(item.key_id, None)
+                self._by_day.pop((item.site_id, item.erase_day), None)
+        if gone:
+            self._overwrite_freed_space()
+        return gone
+
+    def _overwrite_freed_space(self) -> None:
+        """Make the deleted rows' bytes leave the store's files now, not at some later time."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                # secure_delete zeroed the rows in the database pages; the log still holds the
+                # pages as they were until it is checkpointed and truncated.
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            with self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as connection:
+                # Removes the dead tuples from the table's pages at once (the table is small).
+                connection.execute(text(f"VACUUM {data_keys.name}"))
+
+    def missing(self, key_ids: Iterable[bytes]) -> list[bytes]:
+        """The ids among ``key_ids`` that are neither live nor recorded as destroyed: lost keys."""
+        wanted = sorted(set(key_ids))
+        known: set[bytes] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for table in (data_keys, destroyed_keys):
+                    known.update(
+                        bytes(value)
+                        for value in connection.scalars(
+                            select(table.c.key_id).where(table.c.key_id.in_(chunk))
+                        )
+                    )
+        return [key_id for key_id in wanted if key_id not in known]
+
+    def counts(self) -> tuple[int, int]:
+        """(live keys, destroyed keys)."""
+        from sqlalchemy import func
+
+        with self.engine.connect() as connection:
+            live = connection.scalar(select(func.count()).select_from(data_keys)) or 0
+            gone = connection.scalar(select(func.count()).select_from(destroyed_keys)) or 0
+        return live, gone

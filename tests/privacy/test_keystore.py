@@ -1,0 +1,225 @@
+"""The key store of crypto-shredding (kiosk/keystore.py, docs/erasure.md), on a SQLite file and
+on PostgreSQL: keys shared by servers, destroyed for good, a wrong master key and a lost key
+noticed rather than data silently lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kiosk.keystore import (
+    KeyDestroyed,
+    KeyMissing,
+    KeyStore,
+    KeyStoreError,
+    MasterKey,
+    WrongMasterKey,
+    data_keys,
+)
+
+NOW = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+DAY = date(2026, 4, 3)
+MASTER = MasterKey.generate_text()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'keys' / 'keys.sqlite3'}"
+    # A schema of its own in the test server; in production, a database of its own.
+    return str(request.getfixturevalue("postgres_schemas").new())
+
+
+@pytest.fixture
+def stores(store_url: str) -> Iterator[tuple[KeyStore, KeyStore]]:
+    """Two servers' stores on one key store (each with its own engine and cache)."""
+    first = KeyStore.open(store_url, MasterKey.from_text(MASTER))
+    second = KeyStore.open(store_url, MasterKey.from_text(MASTER))
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_servers_sharing_a_store_use_one_key_per_site_and_day(
+    stores: tuple[KeyStore, KeyStore],
+):
+    first, second = stores
+    made = first.key_for(1, DAY, now=NOW)
+    assert second.key_for(1, DAY, now=NOW) == made
+    assert second.key(made.key_id) == made
+    assert len(made.key) == 32
+    other_day = first.key_for(1, DAY + timedelta(days=1), now=NOW)
+    other_site = first.key_for(2, DAY, now=NOW)
+    assert len({made.key_id, other_day.key_id, other_site.key_id}) == 3
+    assert len({made.key, other_day.key, other_site.key}) == 3
+    assert "key=" not in repr(made)
+    assert made.key.hex() not in repr(made)
+
+
+def test_workers_asking_at_once_get_the_same_key(store_url: str):
+    stores = [KeyStore.open(store_url, MasterKey.from_text(MASTER)) for _ in range(4)]
+    results: list[bytes] = []
+    barrier = threading.Barrier(len(stores))
+
+    def ask(store: KeyStore) -> None:
+        barrier.wait()
+        results.append(store.key_for(7, DAY, now=NOW).key_id)
+
+    threads = [threading.Thread(target=ask, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert len(results) == 4
+    assert len(set(results)) == 1
+
+
+def test_a_destroyed_key_is_gone_for_every_server_and_never_made_again(
+    stores: tuple[KeyStore, KeyStore],
+):
+    first, second = stores
+    old = first.key_for(1, DAY, now=NOW)
+    kept = first.key_for(1, DAY + timedelta(days=1), now=NOW)
+    elsewhere = first.key_for(2, DAY, now=NOW)
+    assert second.key(old.key_id) == old  # in the second server's cache now
+
+    gone = first.destroy(1, through=DAY, now=NOW)
+    assert [(item.key_id, item.site_id, item.erase_day) for item in gone] == [(old.key_id, 1, DAY)]
+    assert first.key(old.key_id) is None  # destroyed: the data under it is gone
+    # The other server forgets it when its cache entry expires (at most CACHE_SECONDS).
+    second.forget_cache()
+    assert second.key(old.key_id) is None
+    assert second.key(kept.key_id) == kept
+    assert second.key(elsewhere.key_id) == elsewhere
+    # Nothing is written under a destroyed day's key again, by either server.
+    for store in (first, second):
+        with pytest.raises(KeyDestroyed):
+            store.key_for(1, DAY, now=NOW)
+    assert first.counts() == (2, 1)
+    # Destroying again destroys nothing more.
+    assert first.destroy(1, through=DAY, now=NOW) == []
+
+
+def test_an_unknown_key_id_is_reported_as_missing_not_as_destroyed(
+    stores: tuple[KeyStore, KeyStore],
+):
+    first, _second = stores
+    live = first.key_for(1, DAY, now=NOW)
+    destroyed = first.key_for(1, DAY - timedelta(days=1), now=NOW)
+    first.destroy(1, through=DAY - timedelta(days=1), now=NOW)
+    lost = bytes(16)
+    with pytest.raises(KeyMissing):
+        first.key(lost)
+    assert first.missing([live.key_id, destroyed.key_id, lost]) == [lost]
+
+
+def test_a_wrong_master_key_is_refused_when_the_store_opens(store_url: str):
+    KeyStore.open(store_url, MasterKey.from_text(MASTER)).close()
+    with pytest.raises(WrongMasterKey):
+        KeyStore.open(store_url, MasterKey.from_text(MasterKey.generate_text()))
+
+
+def test_the_master_key_comes_from_the_environment_or_a_file(tmp_path: Path):
+    from_setting = MasterKey.from_config({"MASTER_KEY": MASTER})
+    path = tmp_path / "master_key"
+    path.write_text(MASTER + "\n", encoding="ascii")
+    from_file = MasterKey.from_config({"MASTER_KEY": None, "MASTER_KEY_FILE": str(path)})
+    key = bytes(range(32))
+    assert from_file.unwrap(from_setting.wrap(key)) == key
+    assert MASTER not in repr(from_file)
+    for config, reason in (
+        ({}, "master_key_not_configured"),
+        ({"MASTER_KEY": "not base64!"}, "master_key_format"),
+        ({"MASTER_KEY": "c2hvcnQ="}, "master_key_length"),
+        ({"MASTER_KEY_FILE": str(tmp_path / "absent")}, "master_key_file_missing"),
+    ):
+        with pytest.raises(KeyStoreError) as refused:
+            MasterKey.from_config(config)
+        assert refused.value.reason == reason
+
+
+def test_a_destroyed_key_leaves_no_bytes_in_the_sqlite_files(tmp_path: Path):
+    path = tmp_path / "keys.sqlite3"
+    store = KeyStore.open(f"sqlite:///{path}", MasterKey.from_text(MASTER))
+    keys = [store.key_for(1, DAY + timedelta(days=n), now=NOW) for n in range(3)]
+    with store.engine.connect() as connection:
+        wrapped = {
+            bytes(row.key_id): bytes(row.wrapped) for row in connection.execute(data_keys.select())
+        }
+
+    def files() -> bytes:
+        return b"".join(
+            candidate.read_bytes()
+            for candidate in tmp_path.iterdir()
+            if candidate.name.startswith("keys.sqlite3")
+        )
+
+    store.engine.dispose()  # everything written out
+    assert all(blob in files() for blob in wrapped.values())  # the scan can see them
+    store.destroy(1, through=DAY, now=NOW)
+    store.engine.dispose()
+    contents = files()
+    assert wrapped[keys[0].key_id] not in contents
+    assert keys[0].key not in contents
+    assert wrapped[keys[1].key_id] in contents  # the kept ones are still there
+    store.close()
+
+
+def test_a_destroyed_key_leaves_no_bytes_in_the_postgresql_table_file(
+    postgres_schemas: object,
+):
+    url = postgres_schemas.new()  # type: ignore[attr-defined]
+    store = KeyStore.open(url, MasterKey.from_text(MASTER))
+    doomed = store.key_for(1, DAY, now=NOW)
+    kept = store.key_for(1, DAY + timedelta(days=1), now=NOW)
+    with store.engine.connect() as connection:
+        wrapped = {
+            bytes(row.key_id): bytes(row.wrapped) for row in connection.execute(data_keys.select())
+        }
+        relation = connection.scalar(text("SELECT pg_relation_filepath('data_keys')"))
+        data_directory = connection.scalar(text("SHOW data_directory"))
+    table_file = Path(str(data_directory)) / str(relation)
+    if not table_file.exists():
+        pytest.skip(f"the server's files are not readable here ({table_file})")
+
+    def on_disk() -> bytes:
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("CHECKPOINT"))  # the pages written out to the table's file
+        return table_file.read_bytes()
+
+    assert wrapped[doomed.key_id] in on_disk()  # the scan can see them
+    store.destroy(1, through=DAY, now=NOW)
+    contents = on_disk()
+    assert wrapped[doomed.key_id] not in contents
+    assert wrapped[kept.key_id] in contents
+    store.close()
+
+
+def test_a_key_destroyed_by_one_server_process_is_gone_for_another(tmp_path: Path):
+    """Two processes, as two app servers would be, on one SQLite key store."""
+    url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    store = KeyStore.open(url, MasterKey.from_text(MASTER), cache_seconds=0)
+    made = store.key_for(3, DAY, now=NOW)
+    script = textwrap.dedent(
+        f"""
+        from datetime import UTC, date, datetime
+        from kiosk.keystore import KeyStore, MasterKey
+        store = KeyStore.open({url!r}, MasterKey.from_text({MASTER!r}))
+        assert store.key_for(3, date({DAY.year}, {DAY.month}, {DAY.day}),
+                             now=datetime.now(UTC)).key_id.hex() == {made.key_id.hex()!r}
+        store.destroy(3, through=date({DAY.year}, {DAY.month}, {DAY.day}), now=datetime.now(UTC))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert store.key(made.key_id) is None
+    store.close()
