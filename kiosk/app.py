@@ -85,7 +85,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
 
-    from kiosk.badges.routes import bp as badges_bp
     from kiosk.dashboard import bp as dashboard_bp
     from kiosk.privacy.routes import bp as privacy_bp
     from kiosk.registration import bp as registration_bp
@@ -94,13 +93,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(registration_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
-    app.register_blueprint(badges_bp)
     errors.init_app(app)
 
     # Registering TrueType fonts costs tens of milliseconds: once per process, at start-up,
     # not in the first visitor's check-in.
     with app.app_context():
-        from kiosk.badges.service import app_fonts
+        from kiosk.badges.fonts import app_fonts
 
         app_fonts()
 

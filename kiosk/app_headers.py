@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Response as FlaskResponse
 from flask import request
 from werkzeug.wrappers import Response
 
@@ -20,6 +21,22 @@ PDF_CSP = (
     "script-src 'none'; object-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
+
+
+def pdf_response(data: bytes, filename: str, *, frameable: bool = False) -> FlaskResponse:
+    """A PDF the browser shows (and prints) rather than saves.
+
+    ``frameable``: the app's own pages may load it into a hidden frame to print it (the
+    kiosk's badge, a reprint on the dashboard); every other response forbids all framing.
+    """
+    response = FlaskResponse(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if frameable:
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Content-Security-Policy"] = PDF_CSP.replace(
+            "frame-ancestors 'none'", "frame-ancestors 'self'"
+        )
+    return response
 
 
 #: Endpoints that serve no personal data and may be cached (the site's logo is versioned by

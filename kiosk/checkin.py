@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from kiosk.badges.service import needs_printer, print_badge
+from kiosk.badges.jobs import needs_printer, print_badge
 from kiosk.models import Invitation, KioskDevice, NoticeVersion, Site, Visit
 from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import NotifySettings, queue_arrival_messages

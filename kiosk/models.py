@@ -459,7 +459,7 @@ class PrintJob(Base):
     printer: Mapped[str | None] = mapped_column(String(127))
     #: The CUPS request id, e.g. "badges-42".
     cups_job: Mapped[str | None] = mapped_column(String(160))
-    #: Why it failed, as a code (kiosk.badges.printing.PrintError.code), never a message.
+    #: Why it failed, as a code (kiosk.badges.cups.PrintError.code), never a message.
     error: Mapped[str | None] = mapped_column(String(32))
 
     visit: Mapped[Visit] = relationship()

@@ -1,7 +1,8 @@
 """Badge fonts: a TrueType font embedded in every PDF, with fallbacks for scripts it lacks.
 
 Registering a TrueType font costs tens of milliseconds (PERFORMANCE.md), so each font file is
-registered once per process and then shared by every badge and evacuation list.
+registered once per process and then shared by every badge, evacuation list and data-subject
+access report (:func:`app_fonts` is the one place the app's settings are read).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 import reportlab
+from flask import current_app
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
@@ -155,3 +157,16 @@ def load_fonts(
         if face is not None:
             found.append(face)
     return FontSet(regular=regular_face, bold=bold_face, fallbacks=tuple(found))
+
+
+def app_fonts() -> FontSet:
+    """The fonts the app's settings name (``BADGE_FONT`` …), registered once per process."""
+    config = current_app.config
+    fallbacks = config["BADGE_FALLBACK_FONTS"]
+    if isinstance(fallbacks, str):
+        fallbacks = [fallbacks]  # one file given as a plain string
+    return load_fonts(
+        config["BADGE_FONT"],
+        config["BADGE_FONT_BOLD"],
+        None if fallbacks is None else tuple(str(path) for path in fallbacks),
+    )

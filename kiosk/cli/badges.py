@@ -9,16 +9,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from kiosk.badges.content import sample_badge, site_preset
+from kiosk.badges.cups import PrintError
+from kiosk.badges.jobs import print_target, send_to_cups
 from kiosk.badges.presets import PRESETS, get_preset
-from kiosk.badges.printing import PrintError
-from kiosk.badges.service import (
-    BadgeSettingsError,
-    configure_badges,
-    print_target,
-    sample_badge,
-    send_to_cups,
-    site_preset,
-)
+from kiosk.badges.settings import BadgeSettingsError, configure_badges
 from kiosk.cli.common import audit_cli, site_named
 from kiosk.clock import now
 from kiosk.db import get_session

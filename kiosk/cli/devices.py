@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from kiosk.badges.service import BadgeSettingsError, configure_kiosk_printing
+from kiosk.badges.settings import BadgeSettingsError, configure_kiosk_printing
 from kiosk.cli.common import audit_cli, require_schema, site_named
 from kiosk.clock import now
 from kiosk.db import get_session

@@ -12,6 +12,7 @@ from kiosk.dashboard import (  # noqa: F401  (routes on the blueprint)
     kiosks,
     notifications,
     on_site,
+    prints,
     privacy,
     sso,
     visits,

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
-from kiosk.badges.printing import valid_queue_name
+from kiosk.badges.cups import valid_queue_name
 from kiosk.forms import email_field, normalise_text, plain_text, visible_name
 
 

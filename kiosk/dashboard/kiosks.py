@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from kiosk.badges.service import configure_kiosk_printing
+from kiosk.badges.settings import configure_kiosk_printing
 from kiosk.clock import now
 from kiosk.dashboard.access import admin_required, audit, current_staff, served_or_404
 from kiosk.dashboard.blueprint import bp

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, render_template, session
 
-from kiosk.badges.service import failed_visit_ids
+from kiosk.badges.jobs import failed_visit_ids
 from kiosk.clock import now
 from kiosk.dashboard.access import current_staff
 from kiosk.dashboard.blueprint import bp

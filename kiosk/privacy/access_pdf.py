@@ -23,7 +23,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from kiosk.badges.service import app_fonts
+from kiosk.badges.fonts import app_fonts
 from kiosk.badges.shaping import display_text
 from kiosk.models import Site
 from kiosk.privacy.requests import AccessReport, Disclosure, InvitationRecord, VisitRecord

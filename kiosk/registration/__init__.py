@@ -5,6 +5,7 @@ modules, which register their routes on it.
 """
 
 from kiosk.registration import (  # noqa: F401  (routes on the blueprint)
+    badge,
     branding,
     checkout,
     pairing,

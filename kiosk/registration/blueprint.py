@@ -1,8 +1,8 @@
 """The kiosk blueprint: every kiosk screen needs a browser paired as a kiosk device.
 
-View modules (routes.py, checkout.py, pairing.py) import ``bp`` from here and the visitor's
-state from ``visitor.py``; ``kiosk.registration`` imports the view modules, so nothing imports
-back up and there is no cycle.
+View modules (routes.py, checkout.py, pairing.py, badge.py) import ``bp`` from here and the
+visitor's state from ``visitor.py``; ``kiosk.registration`` imports the view modules, so
+nothing imports back up and there is no cycle.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from kiosk.registration.forms import LanguageForm
 
 bp = Blueprint("registration", __name__)
 
-#: Endpoints a browser may use before it is paired as a kiosk.
-_OPEN_ENDPOINTS = {"registration.pair"}
+#: Endpoints a browser may use before it is paired as a kiosk. The kiosk's badge is the
+#: signed session's, not the device's: without one it is "not found", as a stale badge is.
+_OPEN_ENDPOINTS = {"registration.pair", "registration.badge_pdf"}
 
 
 @bp.before_request

@@ -24,8 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from kiosk import checkin, session_store
-from kiosk.badges.routes import BADGE_GRANTED_KEY, BADGE_SESSION_KEY
-from kiosk.badges.service import last_print_outcome, print_badge
+from kiosk.badges.jobs import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import NoticeForm, collapse_spaces
@@ -43,6 +42,8 @@ from kiosk.registration.forms import (
     check_in_form,
 )
 from kiosk.registration.visitor import (
+    BADGE_GRANTED_KEY,
+    BADGE_SESSION_KEY,
     JUST_REGISTERED,
     LOCALE,
     NOTICE_SHOWN,

@@ -25,6 +25,11 @@ PENDING = "pending_visit"
 #: Session keys of one visitor's progress (ids only); forget_visitor removes them.
 NOTICE_SHOWN = "notice_shown"
 JUST_REGISTERED = "just_registered"
+#: The visit whose badge the kiosk's browser may fetch (kiosk.registration.badge).
+BADGE_SESSION_KEY = "badge_visit_id"
+#: When (a UNIX time) the kiosk was last allowed to fetch that badge: its check-in, or a
+#: reprint for a visitor who checked in again (kiosk.registration.routes.already_checked_in).
+BADGE_GRANTED_KEY = "badge_granted_at"
 
 
 def current_site() -> Site:

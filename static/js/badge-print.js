@@ -1,5 +1,5 @@
 // Prints the visitor's badge PDF on the kiosk's printer (Chromium started with
-// --kiosk-printing prints without asking). Loaded by templates/badges/_confirmation.html.
+// --kiosk-printing prints without asking). Loaded by templates/registration/_badge_print.html.
 //
 // The page says "collect your badge at reception" until this script starts printing (without
 // it nothing prints). When the PDF does not load or print() fails, the page says so again and

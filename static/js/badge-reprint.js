@@ -6,7 +6,7 @@
  * so the dashboard stays in its tab. Without this script the form posts as usual and the
  * server offers the PDF in a new tab. Listens on the document, so it keeps working when
  * dashboard.js swaps the on-site list in. Its messages come translated on its script tag
- * (templates/badges/_reprint_script.html). */
+ * (templates/dashboard/_reprint_script.html). */
 (function () {
   "use strict";
   var script = document.currentScript;

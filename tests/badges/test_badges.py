@@ -15,13 +15,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.badges import service
-from kiosk.badges.service import (
-    BadgeSettingsError,
-    badge_content,
-    configure_badges,
-    print_badge,
-)
+from kiosk.badges import jobs as badge_jobs
+from kiosk.badges.content import badge_content
+from kiosk.badges.jobs import print_badge
+from kiosk.badges.settings import BadgeSettingsError, configure_badges
 from kiosk.cli import main
 from kiosk.models import AuditEvent, PrintJob, Visit
 from tests.support import decode_qr_codes, pdf_to_image, require_tool
@@ -158,7 +155,7 @@ def test_a_badge_that_cannot_be_drawn_does_not_fail_the_check_in(
     def broken(_visit: Visit) -> bytes:
         raise RuntimeError("font trouble")
 
-    monkeypatch.setattr(service, "visit_badge_pdf", broken)
+    monkeypatch.setattr(badge_jobs, "visit_badge_pdf", broken)
     check_in(client)
     assert [(job.status, job.error) for job in jobs(session)] == [("failed", "render_failed")]
 
@@ -168,7 +165,7 @@ def test_missing_lp_is_a_failed_print(
 ):
     set_backend(session, site, "cups", "badges")
     visit = make_visit(site)
-    monkeypatch.setattr("kiosk.badges.printing.shutil.which", lambda _name: None)
+    monkeypatch.setattr("kiosk.badges.cups.shutil.which", lambda _name: None)
     with app.test_request_context():
         outcome = print_badge(session, visit, now=clock.now())
     assert (outcome.status, outcome.error, outcome.printing) == ("failed", "cups_missing", False)
@@ -192,8 +189,7 @@ def test_badge_is_in_the_visitors_language_and_the_sites_time(
 
 def test_badge_fonts_come_from_the_settings(app_config: dict[str, Any], tmp_path: Path):
     from kiosk import create_app
-    from kiosk.badges.fonts import BUNDLED_REGULAR
-    from kiosk.badges.service import app_fonts
+    from kiosk.badges.fonts import BUNDLED_REGULAR, app_fonts
     from kiosk.db import get_database
 
     droid = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.badges.printing import CupsPrinter, PrintError
+from kiosk.badges.cups import CupsPrinter, PrintError
 from kiosk.cli import main
 from kiosk.models import KioskDevice, PrintJob, Visit
 from tests.servers import cups_pdf_output_dir, cups_pdf_queue

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk import create_app
-from kiosk.badges.routes import BADGE_SESSION_KEY
 from kiosk.db import get_database
 from kiosk.models import PrintJob
+from kiosk.registration.visitor import BADGE_SESSION_KEY
 from kiosk.services.kiosks import create_device
 from tests.badges.test_kiosk_printing import check_in, job_of, paired
 

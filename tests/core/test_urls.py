@@ -8,8 +8,8 @@ from flask import Flask, url_for
 from kiosk.urls import IdUrl
 
 ROW_ENDPOINTS = [
-    ("badges.reprint", "visit_id"),
-    ("badges.download", "visit_id"),
+    ("dashboard.badge_reprint", "visit_id"),
+    ("dashboard.badge_download", "visit_id"),
     ("dashboard.check_out", "visit_id"),
     ("dashboard.cancel_invitation", "invitation_id"),
 ]

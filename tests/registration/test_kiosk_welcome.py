@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from kiosk.badges.service import prepare_logo
+from kiosk.badges.settings import prepare_logo
 from kiosk.models import Site
 from tests.dashboard.test_admin_sites import GOOD
 

@@ -134,16 +134,18 @@ MATRIX: dict[str, list[Case]] = {
     "dashboard.audit_log": [
         Case("GET", "/dashboard/audit", (LOGIN, LOGIN, FORBIDDEN, FORBIDDEN, OK))
     ],
-    "badges.failed": [Case("GET", "/dashboard/prints", (LOGIN, LOGIN, OK, OK, OK))],
-    "badges.download": [
+    "dashboard.prints": [Case("GET", "/dashboard/prints", (LOGIN, LOGIN, OK, OK, OK))],
+    "dashboard.badge_download": [
         Case("GET", "/dashboard/visits/{visit}/badge.pdf", (LOGIN, LOGIN, MISSING, OK, OK))
     ],
     # The site prints in the kiosk's browser: the answer is a page offering the PDF.
-    "badges.reprint": [
+    "dashboard.badge_reprint": [
         Case("POST", "/dashboard/visits/{visit}/reprint", (LOGIN, LOGIN, MISSING, OK, OK))
     ],
-    "badges.evacuation_pdf": [Case("GET", "/dashboard/evacuation.pdf", (LOGIN, LOGIN, OK, OK, OK))],
-    "badges.evacuation_csv_file": [
+    "dashboard.evacuation_pdf": [
+        Case("GET", "/dashboard/evacuation.pdf", (LOGIN, LOGIN, OK, OK, OK))
+    ],
+    "dashboard.evacuation_csv_file": [
         Case("GET", "/dashboard/evacuation.csv", (LOGIN, LOGIN, OK, OK, OK))
     ],
     # Data-subject requests and the retention status: admins (and the privacy role) only.
@@ -240,10 +242,10 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
         Case("POST", "/invitation", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
     ],
     # Only the browser that just checked a visitor in gets that badge; nobody else, ever.
-    "badges.kiosk_badge": [Case("GET", "/badge.pdf", (MISSING,) * 5)],
+    "registration.badge_pdf": [Case("GET", "/badge.pdf", (MISSING,) * 5)],
     # Only a paired kiosk may report that its browser could not print, and only the badge it
     # was just given (none here).
-    "badges.kiosk_print_failed": [
+    "registration.badge_print_failed": [
         Case("POST", "/badge/print-failed", (NOT_PAIRED, MISSING, *(NOT_PAIRED,) * 3))
     ],
 }

@@ -55,7 +55,7 @@ def test_wheel_contains_everything_the_app_reads(wheel: Path):
         "kiosk/migrations/script.py.mako",
         "kiosk/migrations/versions/0001_initial_schema.py",
         "kiosk/migrations/versions/0004_badges.py",
-        "kiosk/templates/badges/_confirmation.html",
+        "kiosk/templates/registration/_badge_print.html",
         "kiosk/static/js/badge-print.js",
         "kiosk/templates/emails/host_arrival.txt",
         "kiosk/templates/emails/invitation.txt",

@@ -14,8 +14,10 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Regexp
 
+from kiosk.app_headers import pdf_response
+from kiosk.badges.content import sample_badge, site_preset
 from kiosk.badges.presets import PRESETS
-from kiosk.badges.service import BadgeSettingsError, configure_badges, sample_badge, site_preset
+from kiosk.badges.settings import BadgeSettingsError, configure_badges
 from kiosk.clock import now
 from kiosk.dashboard.access import admin_required, audit, served_site
 from kiosk.dashboard.blueprint import bp
@@ -93,8 +95,4 @@ def admin_site_badge_sample(site_id: int) -> FlaskResponse:
     pdf, _token = sample_badge(
         site, preset=site_preset(site), locale=site.default_locale, now=now()
     )
-    return FlaskResponse(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="sample-badge-{site.id}.pdf"'},
-    )
+    return pdf_response(pdf, f"sample-badge-{site.id}.pdf")
