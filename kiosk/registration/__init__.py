@@ -7,6 +7,7 @@ modules, which register their routes on it.
 from kiosk.registration import (  # noqa: F401  (routes on the blueprint)
     branding,
     checkout,
+    display,
     pairing,
     routes,
 )
