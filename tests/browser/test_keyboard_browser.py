@@ -436,8 +436,11 @@ def long_press(page: Any, locator: Any, milliseconds: int = 800) -> None:
         cdp.detach()
 
 
-def test_long_press_offers_a_letters_variants(kiosk_page: Any):
-    page = touch_page(kiosk_page)
+@pytest.mark.parametrize(
+    "viewport", [PORTRAIT, {"width": 1366, "height": 768}], ids=["portrait", "laptop"]
+)
+def test_long_press_offers_a_letters_variants(kiosk_page: Any, viewport: Any):
+    page = touch_page(kiosk_page, viewport)
     tap_link(page, "/check-in")
     name = page.locator("input[name=name]")
     name.tap()
@@ -455,9 +458,9 @@ def test_long_press_offers_a_letters_variants(kiosk_page: Any):
         assert box["height"] >= plain["height"], box
         assert box["width"] >= 60, box
         assert box["x"] >= 0, box
-        assert box["x"] + box["width"] <= PORTRAIT["width"], box
+        assert box["x"] + box["width"] <= viewport["width"], box
     assert variants.bounding_box()["y"] + variants.bounding_box()["height"] <= plain["y"]
-    shot(page, "keyboard-long-press")
+    shot(page, f"keyboard-long-press-{viewport['width']}x{viewport['height']}")
     assert_accessible(page, "a letter's variants open")
     variants.locator(".osk-variant", has_text="É").tap()
     assert variants.count() == 0

@@ -43,3 +43,12 @@ def test_the_reset_ends_the_modes(pair: Any, make_site: Any):
         for header in response.headers.getlist("Set-Cookie")
     )
     assert html_classes(kiosk.get("/").text) == []
+
+
+def test_a_kiosk_error_page_keeps_the_modes(pair: Any, make_site: Any):
+    kiosk: FlaskClient = pair(make_site())
+    name = cookie_name(kiosk.get("/").text)
+    kiosk.set_cookie(name, "larger-text", path="/")
+    response = kiosk.post("/check-in", data={"name": "x" * 300_000})
+    assert response.status_code == 413
+    assert html_classes(response.text) == ["larger-text"]
