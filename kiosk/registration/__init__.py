@@ -8,6 +8,7 @@ from kiosk.registration import (  # noqa: F401  (routes on the blueprint)
     badge,
     branding,
     checkout,
+    display,
     pairing,
     routes,
 )

@@ -35,6 +35,7 @@ from kiosk.notifications.outbox import (
 )
 from kiosk.notifications.sender import wake_sender
 from kiosk.registration.blueprint import bp
+from kiosk.registration.display import forget_display_modes
 from kiosk.registration.forms import (
     AlreadyCheckedInForm,
     CheckInForm,
@@ -80,7 +81,7 @@ def reset() -> Response:
     """Forget everything about the current visitor, their language too, and start again."""
     forget_visitor()
     session.clear()
-    return redirect(url_for(".welcome"))
+    return forget_display_modes(redirect(url_for(".welcome")))
 
 
 @bp.route("/language", methods=["POST"])

@@ -53,7 +53,15 @@
   /* Other Latin letters, behind the accent key. */
   var ACCENTS = ["á à â ä ã å æ ā ą ć č ç", "é è ê ë ė ę ē ě í ì î ï", "ó ò ô ö õ ø ő œ ñ ń ň {bksp}",
     "ú ù û ü ű ů ý ÿ ł ś š ş", "{shift} ß ž ź ż ř ď ť ð þ ğ {enter}"];
-  /* Email: plain letters, @ and the domains people type most, per language. */
+  /* A long press on a letter offers its other Latin forms, as large keys above it. */
+  var VARIANTS = {
+    a: "á à â ä ã å æ ā ą", c: "ç ć č", d: "ď ð", e: "é è ê ë ė ę ē ě", g: "ğ", i: "í ì î ï ī į",
+    l: "ł ľ ĺ", n: "ñ ń ň", o: "ó ò ô ö õ ø ő œ", r: "ř ŕ", s: "ś š ş ß", t: "ť þ",
+    u: "ú ù û ü ű ů ū ų", y: "ý ÿ", z: "ž ź ż"
+  };
+  var LONG_PRESS_MS = 450;
+  /* Email: plain letters, @, the site's own domains (from the page: its hosts' addresses)
+     and then the domains people type most, per language. */
   var DOMAINS = {
     sv: "gmail.com outlook.com hotmail.com .se", fi: "gmail.com outlook.com hotmail.com .fi",
     nb: "gmail.com outlook.com hotmail.com .no", da: "gmail.com outlook.com hotmail.com .dk",
@@ -64,6 +72,17 @@
     "{bksp}": "⌫", "{shift}": "⇧", "{enter}": "⏎", "{space}": "&nbsp;", "{accents}": "áé",
     "{abc}": "ABC", "{hide}": "⌨<span class=\"osk-down\">⌄</span>"
   };
+
+  /* At most five domain keys in the row: the site's first, then the common ones, then the
+     country's ending. */
+  var DOMAIN_KEYS = 5;
+  var siteDomains = (root.getAttribute("data-domains") || "").split(" ").filter(Boolean);
+  function domainRow() {
+    var common = DOMAINS[code].split(" ");
+    var ending = common.pop();
+    var names = siteDomains.concat(common.filter(function (name) { return siteDomains.indexOf(name) < 0; }));
+    return names.slice(0, DOMAIN_KEYS - 1).concat([ending]).join(" ");
+  }
 
   var labels = {};
   try { labels = JSON.parse(root.getAttribute("data-labels") || "{}"); } catch (e) { labels = {}; }
@@ -109,7 +128,7 @@
     if (mode === "email") {
       var letters = code === "de" ? ["q w e r t z u i o p", "a s d f g h j k l - _", "{shift} y x c v b n m . {enter}"]
         : ["q w e r t y u i o p", "a s d f g h j k l - _", "{shift} z x c v b n m . {enter}"];
-      var email = [DOMAINS[code], "1 2 3 4 5 6 7 8 9 0 {bksp}"].concat(letters, ["{hide} @ .com"]);
+      var email = [domainRow(), "1 2 3 4 5 6 7 8 9 0 {bksp}"].concat(letters, ["{hide} @ .com"]);
       return name === "shift" ? email.map(upper) : email;
     }
     var base = accents ? ACCENTS : LETTERS[code][name === "shift" ? "shift" : "default"];
@@ -195,6 +214,7 @@
 
   function redraw() {
     if (!keyboard) { return; }
+    if (variants && !variants.isConnected) { variants = null; }
     var state = [mode, code, accents, layoutName()].join(" ");
     if (state === drawn) { return; }
     drawn = state;
@@ -294,14 +314,127 @@
       case "{space}": type(" "); break;
       default:
         if (mode === "email" && key.length > 2 && key !== ".com") { domain(key); } else { type(key); }
-        // An accent is one letter: back to the letters after it.
-        accents = false;
-        shifted = false;
+    }
+    afterTyping(key !== "{bksp}" && key !== "{space}");
+  }
+
+  function afterTyping(letter) {
+    if (letter) {
+      // An accent is one letter: back to the letters after it.
+      accents = false;
+      shifted = false;
     }
     autoShift();
     redraw();
     keepVisible();
   }
+
+  /* Long press: the letter is typed the moment the key is touched (as every key is); held,
+     the key opens its variants, and the one tapped takes the typed letter's place. A tap
+     anywhere else closes them and the letter stays. */
+  var pressTimer = null;
+  var variants = null;  // the open variants' panel
+  function variantsOf(key) {
+    if (mode !== "text" || accents || !key || key.length !== 1) { return null; }
+    var lower = key.toLowerCase();
+    var list = VARIANTS[lower];
+    if (!list) { return null; }
+    return list.split(" ").map(function (letter) {
+      if (key === lower || letter === "ß") { return letter; }
+      var capital = letter.toUpperCase();
+      return capital.length === 1 ? capital : letter;
+    });
+  }
+
+  function closeVariants() {
+    clearTimeout(pressTimer);
+    pressTimer = null;
+    if (variants) { variants.remove(); variants = null; }
+  }
+
+  function openVariants(key, letters, keyBox) {
+    closeVariants();
+    var panel = document.createElement("div");
+    panel.className = "osk-variants";
+    panel.setAttribute("role", "group");
+    panel.setAttribute("aria-label", labels.variants || key);
+    letters.forEach(function (letter) {
+      var choice = document.createElement("div");
+      choice.className = "osk-variant";
+      choice.setAttribute("role", "button");
+      choice.setAttribute("data-letter", letter);
+      choice.textContent = letter;
+      choice.addEventListener("click", function (event) {
+        event.preventDefault();
+        chooseVariant(key, letter);
+      });
+      panel.appendChild(choice);
+    });
+    root.appendChild(panel);
+    variants = panel;
+    // Above the key, centred on it, inside the screen.
+    var area = root.getBoundingClientRect();
+    var box = panel.getBoundingClientRect();
+    var left = keyBox.left + keyBox.width / 2 - box.width / 2 - area.left;
+    left = Math.max(4, Math.min(left, area.width - box.width - 4));
+    panel.style.left = Math.round(left) + "px";
+    panel.style.top = Math.round(keyBox.top - area.top - box.height - 12) + "px";
+  }
+
+  function chooseVariant(key, letter) {
+    closeVariants();
+    if (!field) { return; }
+    if (document.activeElement !== field) { field.focus({ preventScroll: true }); }
+    var at = caret();
+    if (at[0] === at[1] && at[0] > 0 && field.value.charAt(at[0] - 1) === key) {
+      edit(letter, at[0] - 1, at[0], "insertReplacementText");
+    } else {
+      type(letter);
+    }
+    afterTyping(true);
+  }
+
+  root.addEventListener("pointerdown", function (event) {
+    if (variants && variants.contains(event.target)) { return; }
+    closeVariants();
+    var button = event.target.closest ? event.target.closest(".hg-button") : null;
+    var key = button && button.getAttribute("data-skbtn");
+    var letters = variantsOf(key);
+    if (!letters) { return; }
+    var keyBox = button.getBoundingClientRect();
+    var startX = event.clientX;
+    var startY = event.clientY;
+    var pointer = event.pointerId;
+    var cancel = function (lifted) {
+      if (lifted.pointerId !== pointer) { return; }
+      clearTimeout(pressTimer);
+      document.removeEventListener("pointerup", cancel, true);
+      document.removeEventListener("pointercancel", cancel, true);
+    };
+    document.addEventListener("pointerup", cancel, true);
+    document.addEventListener("pointercancel", cancel, true);
+    pressTimer = setTimeout(function () {
+      document.removeEventListener("pointerup", cancel, true);
+      document.removeEventListener("pointercancel", cancel, true);
+      if (field && !root.hidden) { openVariants(key, letters, keyBox); }
+    }, LONG_PRESS_MS);
+    // A finger sliding off the key is not holding it.
+    var moved = function (move) {
+      if (move.pointerId !== pointer) { return; }
+      if (Math.abs(move.clientX - startX) > 24 || Math.abs(move.clientY - startY) > 24) {
+        cancel(move);
+        document.removeEventListener("pointermove", moved, true);
+      }
+    };
+    document.addEventListener("pointermove", moved, true);
+    setTimeout(function () { document.removeEventListener("pointermove", moved, true); }, LONG_PRESS_MS + 50);
+  }, true);
+  // A held key is not a request for the page's context menu.
+  root.addEventListener("contextmenu", function (event) { event.preventDefault(); });
+  // A tap outside the keyboard closes the variants too.
+  document.addEventListener("pointerdown", function (event) {
+    if (variants && !root.contains(event.target)) { closeVariants(); }
+  }, true);
 
   /* Space for the keyboard below the page, and the field scrolled above the keyboard (with
      its label and, for the host search, its list of matches). */
@@ -350,6 +483,7 @@
   }
 
   function hide() {
+    closeVariants();
     waiting = null;
     clearTimeout(hideTimer);
     root.hidden = true;

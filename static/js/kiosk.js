@@ -4,13 +4,18 @@
   "use strict";
   var body = document.body;
 
-  var MODES_KEY = "kiosk-display-modes";
   var ATTRACT_KEY = "kiosk-attract";
   var storage = null;
   try { storage = window.sessionStorage; } catch (e) { storage = null; }
-  var forgetVisitor = function () {
-    if (storage) { storage.removeItem(MODES_KEY); }
+  /* The display modes live in a cookie the server reads (kiosk/registration/display.py), so
+     the next screen is drawn in them from its first paint; the reset deletes it too. */
+  var modesCookie = body.getAttribute("data-display-cookie");
+  var saveModes = function (modes) {
+    if (!modesCookie) { return; }
+    document.cookie = modesCookie + "=" + modes.join(".") + "; Path=/; SameSite=Strict" +
+      (modes.length ? "" : "; Max-Age=0") + (modesCookie.indexOf("__Host-") === 0 ? "; Secure" : "");
   };
+  var forgetVisitor = function () { saveModes([]); };
 
   /* Idle reset: a screen left alone returns to the start and the server forgets the visitor;
      the start screen then shows its attract state until someone touches it. */
@@ -55,7 +60,7 @@
 
   /* Display modes for the current visitor: larger text, high contrast, within reach. */
   var tools = document.querySelector(".display-tools");
-  if (tools && storage) {
+  if (tools && modesCookie && navigator.cookieEnabled) {
     var root = document.documentElement;
     tools.hidden = false;
     Array.prototype.forEach.call(tools.querySelectorAll("[data-mode]"), function (button) {
@@ -70,7 +75,7 @@
           var name = other.getAttribute("data-mode");
           if (root.classList.contains(name)) { modes.push(name); }
         });
-        storage.setItem(MODES_KEY, JSON.stringify(modes));
+        saveModes(modes);
       });
     });
   }

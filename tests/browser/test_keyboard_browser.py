@@ -335,7 +335,16 @@ def test_the_focused_field_is_never_under_the_keyboard(kiosk_page: Any, viewport
         tap_key(page, "{enter}")
         assert page.evaluate("document.activeElement.name") == name
         assert_field_above_keyboard(page, page.locator(f"input[name={name}]"))
+    # While typing the language choice gives its room to the form: on the landscape
+    # touchscreen, every field on one screen, the form's own buttons stay above the keys too
+    # (on a 1366x768 laptop the form scrolls to them).
+    assert not page.locator(".kiosk-footer").is_visible()
+    if viewport == {"width": 1920, "height": 1080}:
+        submit = page.locator("form.check-in [type=submit]").bounding_box()
+        assert submit["y"] + submit["height"] <= keyboard_box(page)["y"], submit
     shot(page, f"keyboard-{viewport['width']}x{viewport['height']}")
+    tap_key(page, "{hide}")
+    assert page.locator(".kiosk-footer").is_visible()
     assert page.script_errors == []
 
 
@@ -421,3 +430,97 @@ def test_the_library_keeps_no_copy_of_what_is_typed(kiosk_page: Any):
     )
     assert kept == ""
     assert page.script_errors == []
+
+
+def long_press(page: Any, locator: Any, milliseconds: int = 800) -> None:
+    """Hold a finger on ``locator``: real touch events through Chromium's input pipeline."""
+    box = locator.bounding_box()
+    point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+        page.wait_for_timeout(milliseconds)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    finally:
+        cdp.detach()
+
+
+@pytest.mark.parametrize(
+    "viewport", [PORTRAIT, {"width": 1366, "height": 768}], ids=["portrait", "laptop"]
+)
+def test_long_press_offers_a_letters_variants(kiosk_page: Any, viewport: Any):
+    page = touch_page(kiosk_page, viewport)
+    tap_link(page, "/check-in")
+    name = page.locator("input[name=name]")
+    name.tap()
+    page.locator("#osk").wait_for(state="visible")
+    # The name's first letter is a capital: held, E offers its capital variants.
+    long_press(page, key(page, "E"))
+    variants = page.locator("#osk .osk-variants")
+    variants.wait_for()
+    letters = variants.locator(".osk-variant").all_inner_texts()
+    assert letters[:4] == ["É", "È", "Ê", "Ë"], letters
+    # Large touch targets, larger than the keys, all on the screen and above the held key.
+    plain = key(page, "r").bounding_box()
+    for choice in variants.locator(".osk-variant").all():
+        box = choice.bounding_box()
+        assert box["height"] >= plain["height"], box
+        assert box["width"] >= 60, box
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= viewport["width"], box
+    assert variants.bounding_box()["y"] + variants.bounding_box()["height"] <= plain["y"]
+    shot(page, f"keyboard-long-press-{viewport['width']}x{viewport['height']}")
+    assert_accessible(page, "a letter's variants open")
+    variants.locator(".osk-variant", has_text="É").tap()
+    assert variants.count() == 0
+    # The held letter becomes the one chosen; the next letter is small again.
+    assert name.input_value() == "É"
+    type_by_touch(page, "mil")
+    long_press(page, key(page, "n"))
+    page.locator("#osk .osk-variant", has_text="ñ").tap()
+    long_press(page, key(page, "l"))
+    page.locator("#osk .osk-variant", has_text="ł").tap()
+    assert name.input_value() == "Émilñł"
+    # A tap elsewhere closes the variants and keeps the letter typed.
+    long_press(page, key(page, "c"))
+    page.locator("#osk .osk-variants").wait_for()
+    tap_key(page, "a")
+    assert page.locator("#osk .osk-variants").count() == 0
+    assert name.input_value() == "Émilñłca"
+    # A short tap types the letter and opens nothing.
+    tap_key(page, "e")
+    page.wait_for_timeout(700)
+    assert page.locator("#osk .osk-variants").count() == 0
+    assert name.input_value() == "Émilñłcae"
+    assert page.script_errors == []
+
+
+def test_email_keys_offer_the_sites_own_domain_first(kiosk_page: Any, server: Server):
+    # Four of the demo site's five hosts have their addresses at the site's own domain.
+    database_change(server, "UPDATE sites SET field_email = 'optional'")
+    database_change(
+        server,
+        "UPDATE hosts SET email = replace(email, '@example.com', '@nordvik.se') WHERE name <> :n",
+        n=DEMO_HOSTS[4][0],
+    )
+    try:
+        page = touch_page(kiosk_page)
+        tap_link(page, "/check-in")
+        page.locator("input[name=name]").tap()
+        type_by_touch(page, "Ola")
+        tap_next_by_touch_until(page, page.locator("input[name=ask_reception]")).tap()
+        email = tap_next_by_touch_until(page, page.locator("input[name=email]"))
+        email.tap()
+        first_row = page.locator("#osk .hg-row").first.locator(".hg-button")
+        names = [button.get_attribute("data-skbtn") for button in first_row.all()]
+        assert names == ["nordvik.se", "example.com", "gmail.com", "outlook.com", ".se"]
+        shot(page, "keyboard-email-site-domains")
+        type_by_touch(page, "ola")
+        tap_key(page, "nordvik.se")
+        assert email.input_value() == "ola@nordvik.se"
+        assert page.script_errors == []
+    finally:
+        database_change(
+            server, "UPDATE hosts SET email = replace(email, '@nordvik.se', '@example.com')"
+        )
+        database_change(server, "UPDATE sites SET field_email = 'hidden'")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.services.demo import DEMO_HOSTS
 from tests.browser.conftest import Server, shot, start_server, tap_next_until
@@ -33,13 +33,19 @@ class Display:
     primary: float
     #: One step a screen (portrait) or every field at once.
     guided: bool
+    #: Smallest height (px) of the site's logo in the header, read at arm's length.
+    logo: float
 
 
 DISPLAYS = {
-    "portrait": Display({"width": 1080, "height": 1920}, text=32, primary=120, guided=True),
-    "landscape": Display({"width": 1920, "height": 1080}, text=26, primary=76, guided=False),
-    "tablet": Display({"width": 800, "height": 1280}, text=24, primary=88, guided=True),
-    "laptop": Display({"width": 1366, "height": 768}, text=18, primary=56, guided=False),
+    "portrait": Display(
+        {"width": 1080, "height": 1920}, text=32, primary=120, guided=True, logo=90
+    ),
+    "landscape": Display(
+        {"width": 1920, "height": 1080}, text=26, primary=76, guided=False, logo=70
+    ),
+    "tablet": Display({"width": 800, "height": 1280}, text=24, primary=88, guided=True, logo=64),
+    "laptop": Display({"width": 1366, "height": 768}, text=18, primary=56, guided=False, logo=48),
 }
 
 #: What a screen looks like, read in the browser.
@@ -70,6 +76,8 @@ MEASURE = """() => {
     overflowing, texts: small,
     primary: primaries.map(r => [r.height, r.width]),
     contentWidth: screen.getBoundingClientRect().width,
+    logo: [...document.querySelectorAll('.kiosk-header .site-logo-small')].filter(visible)
+      .map(e => e.getBoundingClientRect().height)[0] ?? null,
   };
 }"""
 
@@ -87,6 +95,8 @@ def check_screen(page: Any, size: str, screen: str, *, primary: bool = True) -> 
     # One screen, no scrolling: only the notice's panel scrolls (inside the screen).
     assert found["pageScroll"] <= 0, f"{where}: the page scrolls by {found['pageScroll']} px"
     assert found["mainScroll"] <= 1, f"{where}: the screen scrolls by {found['mainScroll']} px"
+    if found["logo"] is not None:
+        assert found["logo"] >= display.logo, f"{where}: header logo {found['logo']} px high"
     if primary:
         assert found["primary"], f"{where}: no primary action"
         for height, width in found["primary"]:
@@ -98,11 +108,14 @@ def check_screen(page: Any, size: str, screen: str, *, primary: bool = True) -> 
 
 
 def logo_file(folder: Path) -> Path:
+    """A wordmark logo as companies have them: a mark and the name, wider than high."""
     picture = Image.new("RGB", (600, 200), "white")
     draw = ImageDraw.Draw(picture)
     draw.rectangle((10, 30, 150, 170), fill="#0b5cad")
     draw.ellipse((40, 60, 120, 140), fill="white")
-    draw.text((180, 85), "DEMO OFFICE AB", fill="#1d2330")
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 54)
+    draw.text((170, 48), "DEMO", fill="#1d2330", font=font)
+    draw.text((170, 106), "OFFICE", fill="#1d2330", font=font)
     path = folder / "logo.png"
     picture.save(path)
     return path
@@ -182,7 +195,9 @@ def test_every_screen_fits_the_display(branded: Server, new_page: Any, size: str
     assert names == ["Svenska", "English", "Norsk bokmål", "Dansk", "Suomi", "Deutsch"]
 
     check_in_steps(page, size, "Åsa Öberg")
-    check_screen(page, size, "notice")
+    found = check_screen(page, size, "notice")
+    # The inner screens carry the logo in their header (check_screen measured its size).
+    assert found["logo"] is not None, f"{size}: no logo in the header"
     # The full notice scrolls inside its panel; "I have read this" stays in view.
     page.get_by_text("Read the full privacy notice").click()
     panel = page.locator("section.notice")

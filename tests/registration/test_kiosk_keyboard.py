@@ -178,3 +178,27 @@ def test_kiosks_paired_before_the_setting_get_the_keyboard(tmp_path: Path, empty
         assert on in (True, 1)
     finally:
         engine.dispose()
+
+
+def keyboard_domains(page: str) -> list[str]:
+    found = re.search(r'data-domains="([^"]*)"', page)
+    return found[1].split() if found else []
+
+
+def test_email_keys_offer_the_sites_own_domains(pair: Any, make_site: Any, make_host: Any):
+    site = make_site(name="Domain Office", field_email="optional")
+    for number in range(3):
+        make_host(site, name=f"Nord {number}", email=f"nord{number}@Nordvik.SE")
+    make_host(site, name="Lab", email="lab@labs.nordvik.com")
+    make_host(site, name="Third", email="third@third.example")
+    make_host(site, name="Webmail", email="someone@gmail.com")
+    make_host(site, name="Gone", email="gone@former-name.se", active=False)
+    kiosk = pair(site)
+    # Most used first, two at most, in lower case; public mail services and hosts who are
+    # no longer offered are left out (the keyboard has the common services anyway).
+    assert keyboard_domains(kiosk.get("/check-in").text) == ["nordvik.se", "labs.nordvik.com"]
+
+
+def test_no_domain_hints_where_no_email_is_asked(pair: Any, site: Any):
+    # The fixture's site leaves email out (the default): nothing to hint at.
+    assert keyboard_domains(pair(site).get("/check-in").text) == []
