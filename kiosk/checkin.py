@@ -18,7 +18,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from kiosk.badges.jobs import needs_printer, print_badge
+from kiosk.enums import WebhookEvent
 from kiosk.models import Invitation, KioskDevice, NoticeVersion, Site, Visit
+from kiosk.notifications.events import queue_event_safely, visit_event
 from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import NotifySettings, queue_arrival_messages
 from kiosk.services.visits import VisitorDetails, register_visit
@@ -31,7 +33,7 @@ class CheckIn:
     """A committed check-in, and what its caller still has to do."""
 
     visit: Visit
-    #: Messages to the host were queued: wake the sender (after the commit, as here).
+    #: Messages to the host or webhook calls were queued: wake the sender (after the commit).
     messages_queued: bool
     #: The badge goes to a printer that must be asked: call ``print_badge`` now, outside
     #: the transaction, so a slow or broken printer never holds up or fails the check-in.
@@ -74,6 +76,8 @@ def check_in(
         session.rollback()
         raise
     queued = _queue_arrival(session, visit, notify, now=now)
+    event = visit_event(WebhookEvent.VISIT_CHECKED_IN, visit, now=now)
+    queued = queue_event_safely(session, event, now=now) or queued
     print_after_commit = needs_printer(visit)
     if not print_after_commit:
         print_badge(session, visit, now=now, commit=False)

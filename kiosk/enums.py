@@ -57,6 +57,28 @@ class NotificationKind(StrEnum):
     HOST_EMAIL = "host_email"
     HOST_WEBHOOK = "host_webhook"
     INVITATION_EMAIL = "invitation_email"
+    #: A call to one of a site's webhook subscriptions (kiosk.notifications.events), signed.
+    EVENT_WEBHOOK = "event_webhook"
+
+
+class WebhookEvent(StrEnum):
+    """What a webhook subscription can be told of."""
+
+    VISIT_CHECKED_IN = "visit.checked_in"
+    VISIT_CHECKED_OUT = "visit.checked_out"
+    INVITATION_CREATED = "invitation.created"
+    PURGE_COMPLETED = "purge.completed"
+
+
+class WebhookFormat(StrEnum):
+    """How a webhook subscription's calls are written."""
+
+    #: JSON following the Standard Webhooks specification: ``type``, ``timestamp``, ``data``.
+    STANDARD = "standard"
+    #: A Microsoft Teams Workflows message carrying an Adaptive Card.
+    TEAMS = "teams"
+    #: A Slack incoming-webhook message with Block Kit text.
+    SLACK = "slack"
 
 
 class NotificationStatus(StrEnum):

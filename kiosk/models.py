@@ -45,6 +45,7 @@ from kiosk.enums import (
     PrintStatus,
     PurgeRunStatus,
     Role,
+    WebhookFormat,
     values,
 )
 from kiosk.text import name_words
@@ -477,7 +478,8 @@ class Notification(Base):
         CheckConstraint(_one_of("kind", NotificationKind), name="kind_known"),
         CheckConstraint(_one_of("status", NotificationStatus), name="status_known"),
         CheckConstraint(
-            "visit_id IS NOT NULL OR invitation_id IS NOT NULL", name="visit_or_invitation"
+            "visit_id IS NOT NULL OR invitation_id IS NOT NULL OR subscription_id IS NOT NULL",
+            name="visit_invitation_or_subscription",
         ),
         # Senders look for due entries; the dashboard counts failed ones.
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
@@ -493,6 +495,11 @@ class Notification(Base):
     )
     #: Whom it is about, for the dashboard; None when the host was deleted.
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
+    #: The webhook subscription an event call goes to (its URL and secret); deleting the
+    #: subscription deletes what still waits for it.
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True
+    )
     #: A NotificationKind.
     kind: Mapped[str] = mapped_column(String(20))
     #: A NotificationStatus: waiting (pending), claimed by a sender (sending), done or given up.
@@ -517,6 +524,41 @@ class Notification(Base):
     visit: Mapped[Visit | None] = relationship()
     invitation: Mapped[Invitation | None] = relationship()
     host: Mapped[Host | None] = relationship()
+    subscription: Mapped[WebhookSubscription | None] = relationship()
+
+
+class WebhookSubscription(Base):
+    """A site's webhook: which events go to which URL, in which format, signed with its secret.
+
+    Calls carry ids and times only, unless ``personal`` says the receiver may have the
+    visitor's name and company too (it is then a recipient the privacy notice names).
+    """
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (CheckConstraint(_one_of("format", WebhookFormat), name="format_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    #: What the receiver is, for people ("Security desk", "Facilities Teams channel").
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))
+    #: A WebhookFormat.
+    format: Mapped[str] = mapped_column(String(16))
+    #: The WebhookEvent values it is told of, space-separated.
+    events: Mapped[str] = mapped_column(String(200))
+    #: Whether calls carry the visitor's name and company.
+    personal: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The signing secret, ``whsec_`` and base64 (Standard Webhooks); shown once to the admin
+    #: who made or renewed it, kept here because every call is signed with it.
+    secret: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    site: Mapped[Site] = relationship()
+
+    @property
+    def event_list(self) -> list[str]:
+        return self.events.split()
 
 
 class StaffUser(Base):

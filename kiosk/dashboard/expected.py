@@ -14,6 +14,7 @@ from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.i18n import language_choices
 from kiosk.models import Host, Invitation
+from kiosk.notifications.events import invitation_event, queue_event_safely
 from kiosk.notifications.messages import send_invitation_email
 from kiosk.notifications.sender import wake_sender
 from kiosk.services.invitations import create_invitation, site_today
@@ -59,8 +60,11 @@ def new_invitation() -> str | Response:
             db_session.flush()
             audit("create_invitation", "invitation", invitation.id)
             emailed = send_invitation_email(db_session, invitation, now=now()) is not None
+            told = queue_event_safely(
+                db_session, invitation_event(invitation, now=now()), now=now()
+            )
             db_session.commit()
-            if emailed:
+            if emailed or told:
                 wake_sender()
             return render_template(
                 "dashboard/invitation_created.html",

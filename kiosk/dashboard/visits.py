@@ -18,6 +18,8 @@ from kiosk.dashboard.forms import ExportForm, HistoryForm
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, Visit
+from kiosk.notifications.events import queue_checked_out
+from kiosk.notifications.sender import wake_sender
 from kiosk.services.audit import record_site_views
 from kiosk.services.daily import (
     HistoryQuery,
@@ -41,7 +43,10 @@ def check_out(visit_id: int) -> BaseResponse:
     visit = served_or_404(Visit, visit_id)
     if ButtonForm().validate_on_submit() and check_out_visit(visit, now=now()):
         audit("check_out", "visit", visit.id)
+        told = queue_checked_out(get_session(), [visit], now=now())
         get_session().commit()
+        if told:
+            wake_sender()
         flash(_("Checked out."))
     return redirect(url_for(".on_site"))
 
@@ -52,9 +57,13 @@ def check_out_all(site_id: int) -> str | BaseResponse:
     site = served_site(site_id)
     form = ButtonForm()
     if form.validate_on_submit():
-        count = check_out_everyone(get_session(), site, now=now())
+        visits = check_out_everyone(get_session(), site, now=now())
+        count = len(visits)
         audit("check_out_all", "site", site.id)
+        told = queue_checked_out(get_session(), visits, now=now())
         get_session().commit()
+        if told:
+            wake_sender()
         flash(ngettext("%(num)d visitor checked out.", "%(num)d visitors checked out.", count))
         return redirect(url_for(".on_site"))
     return render_template("dashboard/check_out_all.html", site=site, form=form)

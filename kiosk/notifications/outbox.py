@@ -20,7 +20,7 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from kiosk.enums import NotificationKind, NotificationStatus
-from kiosk.models import Host, Invitation, Notification, Site, Visit
+from kiosk.models import Host, Invitation, Notification, Site, Visit, WebhookSubscription
 from kiosk.notifications.transports import DeliveryError, MailSettings
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ def queue_notification(
     visit: Visit | None = None,
     invitation: Invitation | None = None,
     host: Host | None = None,
+    subscription: WebhookSubscription | None = None,
 ) -> Notification:
     """Add a rendered message to the outbox (or record it failed when the queue is full); the
     caller commits."""
@@ -125,6 +126,7 @@ def queue_notification(
         visit=visit,
         invitation=invitation,
         host=host,
+        subscription=subscription,
         kind=kind,
         status=NotificationStatus.FAILED if full else NotificationStatus.PENDING,
         recipient=recipient,

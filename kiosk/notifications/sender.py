@@ -26,6 +26,7 @@ from kiosk.clock import Clock
 from kiosk.db import get_database
 from kiosk.enums import NotificationKind, NotificationStatus
 from kiosk.models import Notification
+from kiosk.notifications.events import message_id, signed_headers
 from kiosk.notifications.outbox import (
     NotifySettings,
     claim_notification,
@@ -84,6 +85,18 @@ def deliver_notification(
     """Send one notification; raises :class:`DeliveryError`."""
     if notification.kind == NotificationKind.HOST_WEBHOOK:
         post_webhook(notification.recipient or "", notification.body or "", timeout=webhook_timeout)
+        return
+    if notification.kind == NotificationKind.EVENT_WEBHOOK:
+        subscription = notification.subscription
+        if subscription is None or not subscription.active:
+            raise DeliveryError("SubscriptionInactive", permanent=True)
+        body = notification.body or ""
+        # The timestamp is the attempt's (receivers refuse stale ones); the id is the call's,
+        # the same at every attempt (receivers drop one they have seen).
+        headers = signed_headers(
+            subscription.secret, message_id(notification), int(now.timestamp()), body
+        )
+        post_webhook(subscription.url, body, timeout=webhook_timeout, headers=headers)
         return
     qr_token = None
     if notification.kind == NotificationKind.INVITATION_EMAIL:

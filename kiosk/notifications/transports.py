@@ -117,14 +117,21 @@ _opener = urllib.request.build_opener(_NoRedirects)
 _TRANSIENT_STATUSES = {408, 425, 429}
 
 
-def post_webhook(url: str, body: str, *, timeout: float) -> None:
-    """POST ``body`` (JSON) to an incoming-webhook URL; raises :class:`DeliveryError`."""
+def post_webhook(
+    url: str, body: str, *, timeout: float, headers: Mapping[str, str] | None = None
+) -> None:
+    """POST ``body`` (JSON) to a webhook URL, with ``headers`` (a signature) if given; raises
+    :class:`DeliveryError`."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise DeliveryError("BadWebhookURL", permanent=True)
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         url,
         data=body.encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "kiosk"},
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "kiosk",
+            **(headers or {}),
+        },
         method="POST",
     )
     try:

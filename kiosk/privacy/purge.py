@@ -34,6 +34,7 @@ from kiosk.models import (
     UTCDateTime,
     Visit,
 )
+from kiosk.notifications.events import purge_event, queue_event_safely
 from kiosk.privacy.erasure import (
     Erased,
     begin_write,
@@ -414,12 +415,19 @@ def run_purge(
             totals.invitations,
             totals.contacts,
         )
-        return session.scalars(
+        run = session.scalars(
             select(PurgeRun)
             .where(PurgeRun.id == run_id)
             .options(selectinload(PurgeRun.sites).selectinload(PurgeRunSite.site))
             .execution_options(populate_existing=True)
         ).one()
+        # The sites' webhook subscriptions hear of it (counts only); the sender delivers.
+        finished = clock.now()
+        for site_record in run.sites:
+            event = purge_event(run, site_record.site, now=finished)
+            queue_event_safely(session, event, now=finished)
+        session.commit()
+        return run
 
 
 def _finish(

@@ -11,6 +11,8 @@ from kiosk.db import get_session
 from kiosk.devices import device_key
 from kiosk.extensions import limiter
 from kiosk.models import Visit
+from kiosk.notifications.events import queue_checked_out
+from kiosk.notifications.sender import wake_sender
 from kiosk.registration.blueprint import bp
 from kiosk.registration.forms import CodeForm
 from kiosk.registration.visitor import closing_screen, current_site, forget_visitor, keep_pending
@@ -53,6 +55,7 @@ def check_out_badge() -> str | Response:
         db_session = get_session()
         try:
             visit = check_out(db_session, current_site(), form.code.data or "", now=now())
+            told = queue_checked_out(db_session, [visit], now=now())
             db_session.commit()
         except VisitError as exc:
             db_session.rollback()
@@ -63,6 +66,8 @@ def check_out_badge() -> str | Response:
             )
             form.code.data = ""  # a scanner types into an empty field
         else:
+            if told:
+                wake_sender()
             forget_visitor()  # the goodbye still speaks the visitor's language
             session[_GOODBYE] = visit.id
             return redirect(url_for(".goodbye"))

@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
-from kiosk.models import Site
+from kiosk.models import Site, WebhookSubscription
 
 #: The elements in the order they are shown; each GDPR.md row 1-12 is in one of them, and the
 #: right to object has its own (Art. 21(4)).
@@ -68,12 +70,35 @@ def webhook_service(url: str | None) -> str | None:
     return host or None
 
 
+def _personal_webhook_services(site: Site) -> list[str]:
+    """The services that receive visitors' names: the site's arrival webhook, and its active
+    webhook subscriptions that include personal data (kiosk.notifications.events)."""
+    urls = [site.webhook_url] if site.webhook_url else []
+    session = object_session(site)
+    if session is not None and site.id is not None:
+        urls += session.scalars(
+            select(WebhookSubscription.url)
+            .where(
+                WebhookSubscription.site_id == site.id,
+                WebhookSubscription.active.is_(True),
+                WebhookSubscription.personal.is_(True),
+            )
+            .order_by(WebhookSubscription.id)
+        )
+    services: list[str] = []
+    for url in urls:
+        service = webhook_service(url)
+        if service and service not in services:
+            services.append(service)
+    return services
+
+
 def first_layer(site: Site) -> list[Element]:
     """The first layer in the current request's language, from the site's settings."""
     controller = [f"{site.controller_name}, {site.controller_contact}"]
     if site.dpo_contact:
         controller.append(_("Data protection officer: %(contact)s", contact=site.dpo_contact))
-    service = webhook_service(site.webhook_url)
+    service = ", ".join(_personal_webhook_services(site))
     recipients = [_("Reception, the person you visit and, when needed, security staff.")]
     if service:
         recipients.append(

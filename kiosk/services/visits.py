@@ -199,11 +199,13 @@ def check_out_visit(visit: Visit, *, now: datetime) -> bool:
     return True
 
 
-def check_out_everyone(session: Session, site: Site, *, now: datetime) -> int:
-    """Check out every visitor still on site (after an evacuation); return how many."""
-    visits = session.scalars(
-        select(Visit).where(Visit.site_id == site.id, Visit.checked_out_at.is_(None))
-    ).all()
+def check_out_everyone(session: Session, site: Site, *, now: datetime) -> list[Visit]:
+    """Check out every visitor still on site (after an evacuation); return their visits."""
+    visits = list(
+        session.scalars(
+            select(Visit).where(Visit.site_id == site.id, Visit.checked_out_at.is_(None))
+        )
+    )
     for visit in visits:
         visit.checked_out_at = now
-    return len(visits)
+    return visits

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.models import NoticeVersion
 from kiosk.services.notice_drafts import start_draft
+from kiosk.services.webhooks import SubscriptionSettings, create_subscription
 from tests.conftest import STAFF_PASSWORD
 from tests.support import assert_security_headers
 
@@ -41,8 +43,8 @@ class Case:
     expect: tuple[int, int, int, int, int]
 
 
-# "{site}", "{host}", "{notice}" (a draft) and "{user}" (a reception user) belong to "the
-# site". In dict order the admin's POSTs never remove what a later case needs.
+# "{site}", "{host}", "{notice}" (a draft), "{user}" (a reception user) and "{webhook}" belong
+# to "the site". In dict order the admin's POSTs never remove what a later case needs.
 ADMIN_MATRIX: dict[str, list[Case]] = {
     "dashboard.admin_index": [Case("GET", "/dashboard/admin/", ADMIN)],
     "dashboard.admin_sites": [Case("GET", "/dashboard/admin/sites", ADMIN)],
@@ -119,6 +121,24 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
         Case("GET", "/dashboard/admin/hosts/import?site={site}", SITE),
         Case("POST", "/dashboard/admin/hosts/import?site={site}", SITE),
     ],
+    "dashboard.admin_webhooks": [Case("GET", "/dashboard/admin/webhooks", ADMIN)],
+    "dashboard.admin_webhook_new": [
+        Case("GET", "/dashboard/admin/webhooks/new", ADMIN),
+        Case("POST", "/dashboard/admin/webhooks/new", ADMIN),
+    ],
+    "dashboard.admin_webhook_edit": [
+        Case("GET", "/dashboard/admin/webhooks/{webhook}", ADMIN),
+        Case("POST", "/dashboard/admin/webhooks/{webhook}", ADMIN),
+    ],
+    "dashboard.admin_webhook_secret": [
+        Case("POST", "/dashboard/admin/webhooks/{webhook}/secret", ADMIN),
+    ],
+    "dashboard.admin_webhook_active": [
+        Case("POST", "/dashboard/admin/webhooks/{webhook}/active", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_webhook_delete": [
+        Case("POST", "/dashboard/admin/webhooks/{webhook}/delete", ADMIN_REDIRECT),
+    ],
 }
 
 
@@ -136,7 +156,17 @@ def world(app: Flask, make_site: Any, make_host: Any, make_staff: Any, session: 
         draft = start_draft(session, site, "en")
         session.commit()
     user = make_staff(username="someone", sites=(site,))
-    return World(site, {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id})
+    webhook = create_subscription(
+        session,
+        site,
+        SubscriptionSettings(
+            "Desk", "https://example.com/hook", "standard", ["visit.checked_in"], False
+        ),
+        now=datetime.now(UTC),
+    )
+    session.commit()
+    ids = {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id}
+    return World(site, {**ids, "webhook": webhook.id})
 
 
 def test_every_admin_route_is_in_the_matrix(app: Flask):

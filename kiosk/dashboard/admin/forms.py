@@ -31,7 +31,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from kiosk.config import LANGUAGES
-from kiosk.enums import FieldMode, Role
+from kiosk.enums import FieldMode, Role, WebhookEvent, WebhookFormat
 from kiosk.forms import EMAIL_PATTERN, is_plain_text, normalise_text, plain_text, visible_name
 from kiosk.i18n import language_choices
 from kiosk.models import (
@@ -384,3 +384,50 @@ class PasswordResetForm(FlaskForm):  # type: ignore[misc]
 
     password = _password(_l("New password"))
     submit = SubmitField(_l("Set password"))
+
+
+class WebhookForm(FlaskForm):  # type: ignore[misc]
+    """A webhook subscription: where calls go, in which format, about what."""
+
+    site = SelectField(_l("Site"), coerce=int, validate_choice=True)
+    name = StringField(
+        _l("Name"),
+        filters=[normalise_text],
+        validators=[DataRequired(_REQUIRED), plain_text, Length(max=100)],
+        description=_l("What receives the calls, e.g. the security desk's system."),
+    )
+    url = StringField(
+        _l("URL"),
+        filters=[normalise_text],
+        validators=[DataRequired(_REQUIRED), Length(max=500)],
+        render_kw={"inputmode": "url", "spellcheck": "false", "autocomplete": "off"},
+    )
+    format = SelectField(_l("Format"))
+    events = SelectMultipleField(
+        _l("Events"),
+        validators=[DataRequired(_l("Please choose at least one event."))],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    personal = BooleanField(
+        _l("Include the visitor's name and company"),
+        description=_l(
+            "Without this, calls carry ids and times only. With it, the receiver gets personal "
+            "data and the privacy notice names it as a recipient."
+        ),
+    )
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.format.choices = [
+            (WebhookFormat.STANDARD, _l("JSON, signed (Standard Webhooks)")),
+            (WebhookFormat.TEAMS, _l("Microsoft Teams (Workflows, Adaptive Card)")),
+            (WebhookFormat.SLACK, _l("Slack (incoming webhook)")),
+        ]
+        self.events.choices = [
+            (WebhookEvent.VISIT_CHECKED_IN, _l("A visitor checked in")),
+            (WebhookEvent.VISIT_CHECKED_OUT, _l("A visitor checked out")),
+            (WebhookEvent.INVITATION_CREATED, _l("A visit was registered in advance")),
+            (WebhookEvent.PURGE_COMPLETED, _l("The retention purge ran")),
+        ]
