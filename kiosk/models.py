@@ -50,9 +50,6 @@ from kiosk.enums import (
 )
 from kiosk.text import name_words
 
-# The last older name of a vocabulary in kiosk/enums.py: kiosk/badges/service.py still imports it.
-PRINT_BACKENDS = values(PrintBackend)
-
 #: The configurable kiosk fields; the visitor's name is always asked and required.
 KIOSK_FIELDS = ("company", "host", "purpose", "email", "phone")
 #: The optional contact fields a site may erase sooner than the visit (Site.contact_retention_days).
