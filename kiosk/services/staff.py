@@ -13,8 +13,13 @@ from sqlalchemy.orm import Session
 from kiosk.enums import Role, values
 from kiosk.models import Site, StaffUser
 
-#: argon2id with the library's defaults (RFC 9106 low-memory profile).
-password_hasher = PasswordHasher()
+def production_password_hasher() -> PasswordHasher:
+    """argon2id with the library's defaults (RFC 9106's low-memory profile)."""
+    return PasswordHasher()
+
+
+#: Tests swap in a cheaper one (tests/conftest.py); production keeps this.
+password_hasher = production_password_hasher()
 
 MIN_PASSWORD_LENGTH = 10
 
