@@ -77,7 +77,9 @@ DEFAULTS: dict[str, Any] = {
     "BADGE_FALLBACK_FONTS": None,  # TrueType files for scripts the font lacks; default CJK, Arabic
     "BADGE_FETCH_SECONDS": 120,  # how long after check-in the kiosk's browser may fetch the badge
     "CUPS_SERVER": None,  # host[:port] or socket of CUPS; default: lp's own default
-    "PRINT_TIMEOUT_SECONDS": 10,  # a CUPS command that takes longer counts as a failed print
+    "PRINT_TIMEOUT_SECONDS": 10,  # a CUPS command or label printer slower than this: failed
+    "BROTHER_QL_MODEL": "QL-820NWB",  # the Brother QL model of the brother_ql backend's printers
+    "BROTHER_QL_STATUS_SECONDS": 1.0,  # wait for a QL printer's status before a job; 0: don't ask
     # Host notifications and invitation emails (the outbox; see README "Notifications")
     "SMTP_HOST": None,  # no email is sent while unset
     "SMTP_PORT": 587,

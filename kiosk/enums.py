@@ -31,17 +31,19 @@ class FieldMode(StrEnum):
 
 class PrintBackend(StrEnum):
     """How a site's badges reach paper: the kiosk's browser prints the PDF, the server sends it
-    to a CUPS printer, or nobody prints automatically (reception downloads it)."""
+    to a CUPS printer or straight to a Brother QL label printer on the network, or nobody
+    prints automatically (reception downloads it)."""
 
     BROWSER = "browser"
     CUPS = "cups"
     NONE = "none"
+    BROTHER_QL = "brother_ql"
 
 
 class PrintStatus(StrEnum):
     """How one attempt to print a badge went."""
 
-    #: A CUPS queue accepted it.
+    #: A CUPS queue or a label printer accepted it.
     SENT = "sent"
     #: It did not (the print job's ``error`` says why).
     FAILED = "failed"

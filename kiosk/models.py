@@ -176,6 +176,8 @@ class Site(Base):
     print_backend: Mapped[str] = mapped_column(String(16), default=PrintBackend.BROWSER)
     #: The CUPS queue the ``cups`` backend prints to.
     cups_printer: Mapped[str | None] = mapped_column(String(127))
+    #: ``host[:port]`` of the Brother QL label printer the ``brother_ql`` backend prints to.
+    ql_printer: Mapped[str | None] = mapped_column(String(127))
     #: The kiosk's welcome line per language code ({"sv": "...", "en": "..."}); a language
     #: without one shows a translated default.
     welcome_text: Mapped[dict[str, str] | None] = mapped_column(JSON)
@@ -389,6 +391,8 @@ class KioskDevice(Base):
     print_backend: Mapped[str | None] = mapped_column(String(16))
     #: The CUPS queue of this kiosk's ``cups`` backend (a printer beside this screen).
     cups_printer: Mapped[str | None] = mapped_column(String(127))
+    #: ``host[:port]`` of this kiosk's ``brother_ql`` label printer.
+    ql_printer: Mapped[str | None] = mapped_column(String(127))
     #: Whether the kiosk screens show their own on-screen keyboard; off for a kiosk with a
     #: hardware keyboard or a tablet that brings its own.
     on_screen_keyboard: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
@@ -454,10 +458,11 @@ class PrintJob(Base):
     backend: Mapped[str] = mapped_column(String(16))
     #: A PrintStatus: sent, failed (see ``error``), browser or download.
     status: Mapped[str] = mapped_column(String(16))
+    #: The CUPS queue, or the label printer's ``host[:port]``.
     printer: Mapped[str | None] = mapped_column(String(127))
-    #: The CUPS request id, e.g. "badges-42".
+    #: The CUPS request id, e.g. "badges-42" (none for a label printer).
     cups_job: Mapped[str | None] = mapped_column(String(160))
-    #: Why it failed, as a code (kiosk.badges.cups.PrintError.code), never a message.
+    #: Why it failed, as a code (kiosk.badges.print_errors.PrintError.code), never a message.
     error: Mapped[str | None] = mapped_column(String(32))
 
     visit: Mapped[Visit] = relationship()

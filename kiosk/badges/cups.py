@@ -1,7 +1,8 @@
 """Sending a badge PDF to a CUPS printer with ``lp``; every way it can fail becomes a code.
 
 The ``browser`` and ``none`` backends print nothing on the server (the kiosk's browser prints,
-or reception downloads the PDF); only ``cups`` talks to a printer here.
+or reception downloads the PDF); ``brother_ql`` talks to its label printer directly
+(:mod:`kiosk.badges.ql`).
 """
 
 from __future__ import annotations
@@ -14,33 +15,13 @@ import subprocess  # noqa: S404 - lp and lpstat are run with fixed arguments, ne
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from kiosk.badges.print_errors import PrintError
 
-#: What each error code means, for operators (the dashboard shows a translated text).
-ERROR_CODES = {
-    "no_printer": "the site has no CUPS printer configured",
-    "cups_missing": "the lp command is not installed (Debian package cups-client)",
-    "cups_unreachable": "the CUPS server does not answer",
-    "printer_unknown": "CUPS has no printer of that name",
-    "printer_stopped": "the printer is stopped (disabled) in CUPS",
-    "printer_rejecting": "the printer does not accept jobs",
-    "job_rejected": "CUPS refused the job",
-    "timeout": "CUPS did not answer in time",
-    "render_failed": "the badge could not be drawn",
-}
+log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"request id is (\S+)")
 #: CUPS queue names: printable characters except space, "/", "\\", "#", quotes.
 _QUEUE_NAME = re.compile(r"^[^\s\x00-\x1f\x7f/\\#'\"]{1,127}$")
-
-
-class PrintError(Exception):
-    """A badge that did not reach the printer; ``code`` is a key of ERROR_CODES."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
 
 
 @dataclass(frozen=True)

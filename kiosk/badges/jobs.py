@@ -3,7 +3,7 @@ kiosk's or the site's backend), sending it, reprints, downloads, the kiosk brows
 failure reports, and what the dashboard lists of them.
 
 Functions take a session and ``now`` like every domain function, and run inside an app
-context (the badge's fonts and translations, the CUPS settings).
+context (the badge's fonts and translations, the printers' settings).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from kiosk.badges.content import site_preset, visit_badge_pdf
-from kiosk.badges.cups import CupsPrinter, PrintError
+from kiosk.badges.cups import CupsPrinter
+from kiosk.badges.print_errors import PrintError
+from kiosk.badges.ql import MODELS, QlPrinter, parse_address, ql_raster
 from kiosk.enums import PrintBackend, PrintStatus
 from kiosk.models import KioskDevice, PrintJob, Site, Visit
 
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: The error of a badge the kiosk's browser reported it could not print.
 BROWSER_PRINT_FAILED = "browser_print"
+#: The backends that print on the server: printing asks a printer, after the commit.
+SERVER_BACKENDS = frozenset({PrintBackend.CUPS, PrintBackend.BROTHER_QL})
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,13 @@ class PrintOutcome:
 
     status: str
     job_id: int | None = None
-    #: A key of kiosk.badges.cups.ERROR_CODES when the print failed.
+    #: A key of kiosk.badges.print_errors.ERROR_CODES when the print failed.
     error: str | None = None
 
     @property
     def printing(self) -> bool:
-        """The badge is on its way out of a printer (CUPS took it, or the kiosk prints it)."""
+        """The badge is on its way out of a printer (CUPS or the label printer took it, or
+        the kiosk prints it)."""
         return self.status in (PrintStatus.SENT, PrintStatus.BROWSER)
 
     @property
@@ -58,19 +63,39 @@ def cups_printer() -> CupsPrinter:
     return CupsPrinter(server=config["CUPS_SERVER"], timeout=float(config["PRINT_TIMEOUT_SECONDS"]))
 
 
+def ql_printer(address: str) -> QlPrinter:
+    """The Brother QL printer at ``address``, with the app's timeouts."""
+    parsed = parse_address(address)
+    if parsed is None:
+        raise PrintError("no_printer", "not a printer address")
+    config = current_app.config
+    return QlPrinter(
+        parsed,
+        timeout=float(config["PRINT_TIMEOUT_SECONDS"]),
+        status_seconds=float(config["BROTHER_QL_STATUS_SECONDS"]),
+    )
+
+
 @dataclass(frozen=True)
 class PrintTarget:
-    """Where a badge goes: a PrintBackend and, for ``cups``, the queue."""
+    """Where a badge goes: a PrintBackend and, for ``cups`` the queue, for ``brother_ql`` the
+    label printer's ``host[:port]``."""
 
     backend: str
     printer: str | None
 
 
+def _target(backend: str, cups_queue: str | None, ql_address: str | None) -> PrintTarget:
+    if backend == PrintBackend.BROTHER_QL:
+        return PrintTarget(backend, ql_address)
+    return PrintTarget(backend, cups_queue if backend == PrintBackend.CUPS else None)
+
+
 def print_target(site: Site, device: KioskDevice | None = None) -> PrintTarget:
     """The kiosk's own print setting when it has one, else its site's."""
     if device is not None and device.print_backend is not None:
-        return PrintTarget(device.print_backend, device.cups_printer)
-    return PrintTarget(site.print_backend, site.cups_printer)
+        return _target(device.print_backend, device.cups_printer, device.ql_printer)
+    return _target(site.print_backend, site.cups_printer, site.ql_printer)
 
 
 def visit_print_target(visit: Visit) -> PrintTarget:
@@ -91,10 +116,34 @@ def send_to_cups(site: Site, pdf: bytes, *, title: str, printer: str | None = No
     return sent.request_id
 
 
+def send_to_ql(site: Site, pdf: bytes, *, address: str | None) -> None:
+    """Print a badge on the Brother QL label printer at ``address``, on the label of the
+    site's badge format. Raises :class:`PrintError` for every printer fault."""
+    if not address:
+        raise PrintError("no_printer")
+    label = site_preset(site).ql_label
+    if label is None:
+        raise PrintError("label_unsupported", site_preset(site).name)
+    model = str(current_app.config["BROTHER_QL_MODEL"])
+    if model not in MODELS:
+        raise PrintError("no_printer", "BROTHER_QL_MODEL names no Brother QL model")
+    job = ql_raster(pdf, label=label, model=model)
+    ql_printer(address).send(job, label=label)
+
+
+def send_badge(site: Site, target: PrintTarget, pdf: bytes, *, title: str) -> str | None:
+    """Send a badge to the target's printer; return the CUPS request id (None for a label
+    printer). Raises :class:`PrintError` for every printer fault."""
+    if target.backend == PrintBackend.BROTHER_QL:
+        send_to_ql(site, pdf, address=target.printer)
+        return None
+    return send_to_cups(site, pdf, title=title, printer=target.printer)
+
+
 def needs_printer(visit: Visit) -> bool:
-    """Whether printing the visit's badge asks a printer (CUPS), rather than only recording
-    that the kiosk's browser prints it or that nothing prints."""
-    return visit_print_target(visit).backend == PrintBackend.CUPS
+    """Whether printing the visit's badge asks a printer (CUPS, a label printer), rather than
+    only recording that the kiosk's browser prints it or that nothing prints."""
+    return visit_print_target(visit).backend in SERVER_BACKENDS
 
 
 def print_badge(
@@ -117,8 +166,8 @@ def print_badge(
     """
     site = visit.site
     target = visit_print_target(visit)
-    if not commit and target.backend == PrintBackend.CUPS:
-        raise ValueError("a CUPS print is committed as soon as it is sent")
+    if not commit and target.backend in SERVER_BACKENDS:
+        raise ValueError("a print on a printer is committed as soon as it is sent")
     job = PrintJob(
         visit_id=visit.id,
         created_at=now,
@@ -128,17 +177,16 @@ def print_badge(
     )
     if target.backend == PrintBackend.BROWSER:
         job.status = PrintStatus.BROWSER
-    elif target.backend == PrintBackend.CUPS:
+    elif target.backend in SERVER_BACKENDS:
         job.printer = target.printer
         try:
             pdf = visit_badge_pdf(visit)
-            job.cups_job = send_to_cups(
-                site, pdf, title=f"kiosk badge {visit.id}", printer=target.printer
-            )
+            job.cups_job = send_badge(site, target, pdf, title=f"kiosk badge {visit.id}")
             job.status = PrintStatus.SENT
         except PrintError as exc:
             job.status, job.error = PrintStatus.FAILED, exc.code
-            # The detail is lp's own message: a queue name and a reason, no visitor data.
+            # The detail is lp's or the printer's own message: a queue name or an address
+            # and a reason, no visitor data.
             log.warning("badge print for visit %s failed: %s", visit.id, exc)
         except Exception as exc:  # noqa: BLE001 - a drawing bug must not lose a check-in
             job.status, job.error = PrintStatus.FAILED, "render_failed"

@@ -38,6 +38,9 @@ class BadgePreset:
     name_max_lines: int = 4
     #: A dashed line around the box, for cutting it out of a larger sheet.
     cut_marks: bool = False
+    #: The brother_ql label this format prints on with the ``brother_ql`` backend ("62": 62 mm
+    #: continuous tape; "62x100": die-cut labels); None: not a Brother QL format.
+    ql_label: str | None = None
 
     @property
     def page_size(self) -> tuple[float, float]:
@@ -57,6 +60,18 @@ PRESETS: dict[str, BadgePreset] = {
             box_height_mm=100,
             layout="portrait",
             cups_media="Custom.62x100mm",
+            ql_label="62",
+        ),
+        # Brother QL with 62 x 100 mm die-cut labels (DK-11202).
+        BadgePreset(
+            name="brother-62x100-die-cut",
+            page_width_mm=62,
+            page_height_mm=100,
+            box_width_mm=62,
+            box_height_mm=100,
+            layout="portrait",
+            cups_media="Custom.62x100mm",
+            ql_label="62x100",
         ),
         # Dymo 99014 shipping/name-badge labels, 54 x 101 mm, fed short edge first.
         BadgePreset(

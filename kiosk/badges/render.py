@@ -26,6 +26,13 @@ from kiosk.badges.shaping import display_text
 ELLIPSIS = "…"
 #: Quiet zone around the QR code, in modules (the QR standard asks for four).
 QR_QUIET_MODULES = 4
+#: The QR code's mask, fixed: searching all eight for the one with the fewest penalty points
+#: cost more than everything else on the badge but the PDF's fonts (bench/README.md). Every
+#: mask gives a valid code; over random badge tokens, mask 2 scores closest to the searched
+#: best (mean penalty 476 against 438; the other masks 525-605), and tests/badges decode
+#: every preset's badge with zxing-cpp. None searches, as the encoder does by default
+#: (bench/badge_bench.py compares).
+QR_MASK_PATTERN: int | None = 2
 LEADING = 1.15
 DEFAULT_BAND_COLOUR = "#0B5CAD"
 
@@ -394,22 +401,28 @@ def layout_badge(
 
 
 def qr_modules(token: str) -> list[list[bool]]:
-    """The QR code's dark modules for ``token`` (no quiet zone), error correction M."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    """The QR code's dark modules for ``token`` (no quiet zone), error correction M, the
+    fixed mask :data:`QR_MASK_PATTERN`."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK_PATTERN)
     code.add_data(token, optimize=0)
     code.make(fit=True)
     return [[bool(module) for module in row] for row in code.modules]
 
 
 def draw_qr(canvas: Canvas, modules: list[list[bool]], box: Box) -> None:
-    """Draw the QR code as one vector path of rectangles, a run of dark modules each."""
+    """Draw the QR code as one vector path of rectangles, a run of dark modules each.
+
+    The path is written in module units (one unit a module, rows counted downwards from the
+    code's top left) under a transform to the box: whole numbers, which PDF takes as they are,
+    where reportlab's path API would format four floats per rectangle (a third of the
+    badge's time went there).
+    """
     count = len(modules)
     unit = min(box.width, box.height) / (count + 2 * QR_QUIET_MODULES)
     left = box.x + QR_QUIET_MODULES * unit
     top = box.top - QR_QUIET_MODULES * unit
-    path = canvas.beginPath()
+    runs = []
     for row_index, row in enumerate(modules):
-        y = top - (row_index + 1) * unit
         column = 0
         while column < count:
             if not row[column]:
@@ -418,9 +431,12 @@ def draw_qr(canvas: Canvas, modules: list[list[bool]], box: Box) -> None:
             start = column
             while column < count and row[column]:
                 column += 1
-            path.rect(left + start * unit, y, (column - start) * unit, unit)
+            runs.append(f"{start} {row_index} {column - start} 1 re")
+    canvas.saveState()
+    canvas.transform(unit, 0, 0, -unit, left, top)
     canvas.setFillColor(black)
-    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.addLiteral("\n".join(runs) + "\nf")
+    canvas.restoreState()
 
 
 _LOGO_CACHE: OrderedDict[str, ImageReader] = OrderedDict()

@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from kiosk.badges.cups import valid_queue_name
 from kiosk.badges.presets import PRESETS
+from kiosk.badges.ql import parse_address
 from kiosk.enums import PrintBackend, values
 from kiosk.models import KioskDevice, Site
 
@@ -51,8 +52,11 @@ def configure_badges(
     remove_logo: bool = False,
     backend: str | None = None,
     printer: str | None = None,
+    ql_printer: str | None = None,
 ) -> None:
-    """Change a site's badge settings; only the given ones change. Caller commits."""
+    """Change a site's badge settings; only the given ones change (``printer``: the CUPS
+    queue; ``ql_printer``: the Brother QL printer's ``host[:port]``; "" clears either).
+    Caller commits."""
     if preset is not None:
         if preset not in PRESETS:
             raise BadgeSettingsError(
@@ -68,13 +72,23 @@ def configure_badges(
     elif logo is not None:
         site.badge_logo = prepare_logo(logo)
     new_printer = site.cups_printer if printer is None else printer or None
+    new_ql_printer = site.ql_printer if ql_printer is None else ql_printer.strip() or None
     new_backend = site.print_backend if backend is None else backend
-    _check_print_setting(new_backend, new_printer)
-    site.cups_printer, site.print_backend = new_printer, new_backend
+    _check_print_setting(new_backend, new_printer, new_ql_printer, site.badge_preset)
+    site.cups_printer, site.ql_printer = new_printer, new_ql_printer
+    site.print_backend = new_backend
 
 
-def _check_print_setting(backend: str | None, printer: str | None) -> None:
-    """Refuse an unknown backend, a bad queue name, or the cups backend without a queue."""
+def ql_formats() -> list[str]:
+    """The badge formats a Brother QL printer prints (those with a QL label)."""
+    return [name for name, preset in PRESETS.items() if preset.ql_label]
+
+
+def _check_print_setting(
+    backend: str | None, printer: str | None, ql_printer: str | None, preset: str
+) -> None:
+    """Refuse an unknown backend, a bad queue name or printer address, a backend without its
+    printer, or a Brother QL printer for a format that is no QL label."""
     backends = values(PrintBackend)
     if backend is not None and backend not in backends:
         raise BadgeSettingsError(
@@ -82,13 +96,26 @@ def _check_print_setting(backend: str | None, printer: str | None) -> None:
         )
     if printer and not valid_queue_name(printer):
         raise BadgeSettingsError(f"{printer!r} is not a CUPS printer name")
+    if ql_printer and parse_address(ql_printer) is None:
+        raise BadgeSettingsError(f"{ql_printer!r} is not a printer address (host or host:port)")
     if backend == PrintBackend.CUPS and not printer:
         raise BadgeSettingsError("the cups backend needs a printer name (--printer)")
+    if backend == PrintBackend.BROTHER_QL:
+        if not ql_printer:
+            raise BadgeSettingsError("the brother_ql backend needs the printer's address")
+        if preset not in ql_formats():
+            raise BadgeSettingsError(
+                f"the brother_ql backend prints the formats {', '.join(ql_formats())} only"
+            )
 
 
-def configure_kiosk_printing(device: KioskDevice, *, backend: str | None, printer: str) -> None:
-    """Give a kiosk its own print backend (and CUPS queue), or ``backend=None`` to follow its
-    site's setting again. Caller commits."""
-    _check_print_setting(backend, printer)
+def configure_kiosk_printing(
+    device: KioskDevice, *, backend: str | None, printer: str, ql_printer: str = ""
+) -> None:
+    """Give a kiosk its own print backend (and CUPS queue or Brother QL printer address), or
+    ``backend=None`` to follow its site's setting again. Caller commits."""
+    ql_printer = ql_printer.strip()
+    _check_print_setting(backend, printer, ql_printer, device.site.badge_preset)
     device.print_backend = backend
     device.cups_printer = (printer or None) if backend == PrintBackend.CUPS else None
+    device.ql_printer = (ql_printer or None) if backend == PrintBackend.BROTHER_QL else None

@@ -10,9 +10,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from kiosk.badges.content import sample_badge, site_preset
-from kiosk.badges.cups import PrintError
-from kiosk.badges.jobs import print_target, send_to_cups
+from kiosk.badges.jobs import SERVER_BACKENDS, print_target, send_badge
 from kiosk.badges.presets import PRESETS, get_preset
+from kiosk.badges.print_errors import PrintError
 from kiosk.badges.settings import BadgeSettingsError, configure_badges
 from kiosk.cli.common import audit_cli, site_named
 from kiosk.clock import now
@@ -31,8 +31,9 @@ def badge_presets() -> None:
     """List the badge formats."""
     for preset in PRESETS.values():
         click.echo(
-            f"{preset.name:16} {preset.page_width_mm:g} x {preset.page_height_mm:g} mm"
+            f"{preset.name:24} {preset.page_width_mm:g} x {preset.page_height_mm:g} mm"
             f"  media={preset.cups_media}"
+            + (f"  brother_ql label={preset.ql_label}" if preset.ql_label else "")
         )
 
 
@@ -41,12 +42,12 @@ def badge_presets() -> None:
 @click.option("--site", "site_name", help="Use this site's name, colour, logo and printer.")
 @click.option("--locale", default="en", show_default=True, help="Language of the badge.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), help="PDF file to write.")
-@click.option("--print", "send", is_flag=True, help="Send it to the site's CUPS printer instead.")
+@click.option("--print", "send", is_flag=True, help="Send it to the site's printer instead.")
 @click.option(
     "--kiosk",
     "kiosk_id",
     type=int,
-    help="With --print: the CUPS printer of this kiosk device (see `kiosk device list`).",
+    help="With --print: the printer of this kiosk device (see `kiosk device list`).",
 )
 def badge_sample(
     preset_name: str | None,
@@ -74,7 +75,7 @@ def badge_sample(
         only = get_session().scalars(select(Site).limit(2)).all()
         site = only[0] if len(only) == 1 else None
         if site is None:
-            raise click.ClickException("--print needs a site with a CUPS printer (--site)")
+            raise click.ClickException("--print needs a site with a printer (--site)")
     preset = get_preset(preset_name) if preset_name else (site_preset(site) if site else None)
     preset = preset or get_preset("brother-62x100")
     pdf, token = sample_badge(site, preset=preset, locale=locale, now=now())
@@ -82,12 +83,20 @@ def badge_sample(
         Path(output).write_bytes(pdf)
         click.echo(f"Wrote a {preset.name} badge to {output}.")
     if send and site is not None:
-        printer = print_target(site, device).printer
+        target = print_target(site, device)
+        if target.backend not in SERVER_BACKENDS:
+            raise click.ClickException(
+                f"the {target.backend} backend prints nothing on the server: configure cups"
+                " or brother_ql first"
+            )
         try:
-            request_id = send_to_cups(site, pdf, title="kiosk sample badge", printer=printer)
+            request_id = send_badge(site, target, pdf, title="kiosk sample badge")
         except PrintError as exc:
             raise click.ClickException(f"printing failed: {exc}") from exc
-        click.echo(f"Sent to CUPS printer {printer} (request {request_id}).")
+        if target.backend == PrintBackend.BROTHER_QL:
+            click.echo(f"Sent to the Brother QL printer at {target.printer}.")
+        else:
+            click.echo(f"Sent to CUPS printer {target.printer} (request {request_id}).")
     click.echo(f"Badge token: {token}")
 
 
@@ -98,7 +107,10 @@ def badge_sample(
 @click.option("--logo", type=click.Path(exists=True, dir_okay=False), help="PNG or JPEG logo.")
 @click.option("--no-logo", is_flag=True, help="Remove the logo.")
 @click.option("--backend", type=click.Choice(values(PrintBackend)), help="How badges print.")
-@click.option("--printer", help="CUPS queue name for the cups backend.")
+@click.option(
+    "--printer",
+    help="The CUPS queue (cups backend), or the label printer's HOST[:PORT] (brother_ql).",
+)
 def badge_configure(
     site_name: str,
     preset: str | None,
@@ -111,6 +123,7 @@ def badge_configure(
     """Change a site's badge settings, then show them."""
     session = get_session()
     site = site_named(site_name)
+    ql = (backend or site.print_backend) == PrintBackend.BROTHER_QL
     try:
         configure_badges(
             site,
@@ -119,7 +132,8 @@ def badge_configure(
             logo=Path(logo).read_bytes() if logo else None,
             remove_logo=no_logo,
             backend=backend,
-            printer=printer,
+            printer=None if ql else printer,
+            ql_printer=printer if ql else None,
         )
     except BadgeSettingsError as exc:
         session.rollback()
@@ -130,4 +144,5 @@ def badge_configure(
         f"{site.name}: preset {site.badge_preset}, band {site.badge_band_colour}, "
         f"logo {'yes' if site.badge_logo else 'no'}, backend {site.print_backend}"
         + (f", printer {site.cups_printer}" if site.cups_printer else "")
+        + (f", label printer {site.ql_printer}" if site.ql_printer else "")
     )

@@ -49,6 +49,22 @@ def revision(message: str) -> None:
 
 def _run_alembic(func: Any, *args: Any, **kwargs: Any) -> None:
     config = alembic_config()
-    with get_database().engine.begin() as connection:
-        config.attributes["connection"] = connection
-        func(config, *args, **kwargs)
+    with get_database().engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a constraint by copying the table and dropping the old one; with
+            # foreign keys on, the drop first deletes its rows, and ON DELETE CASCADE / SET
+            # NULL would empty or cut loose the tables that refer to it. The pragma only takes
+            # effect outside a transaction (Alembic's advice for batch migrations).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                func(config, *args, **kwargs)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise click.ClickException("the migration left rows with broken references")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()

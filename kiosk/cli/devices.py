@@ -56,6 +56,8 @@ def device_list() -> None:
         prints = item.print_backend or "as site"
         if item.print_backend == PrintBackend.CUPS:
             prints += f" {item.cups_printer}"
+        elif item.print_backend == PrintBackend.BROTHER_QL:
+            prints += f" {item.ql_printer}"
         click.echo(f"{item.id}\t{item.site.name}\t{item.name}\t{state}\tprints: {prints}")
 
 
@@ -67,7 +69,11 @@ def device_list() -> None:
     required=True,
     help="How this kiosk's badges print; 'site' follows its site's setting.",
 )
-@click.option("--printer", default="", help="The CUPS queue, for --backend cups.")
+@click.option(
+    "--printer",
+    default="",
+    help="The CUPS queue (--backend cups), or the label printer's HOST[:PORT] (brother_ql).",
+)
 def device_printing(device_id: int, backend: str, printer: str) -> None:
     """Choose how one kiosk's badges are printed (e.g. a label printer beside it)."""
     require_schema()
@@ -76,8 +82,12 @@ def device_printing(device_id: int, backend: str, printer: str) -> None:
     if found is None:
         raise click.ClickException(f"there is no kiosk device {device_id}")
     try:
+        ql = backend == PrintBackend.BROTHER_QL
         configure_kiosk_printing(
-            found, backend=None if backend == "site" else backend, printer=printer
+            found,
+            backend=None if backend == "site" else backend,
+            printer="" if ql else printer,
+            ql_printer=printer if ql else "",
         )
     except BadgeSettingsError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -11,6 +11,8 @@ from wtforms import DateField, PasswordField, SelectField, StringField, SubmitFi
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from kiosk.badges.cups import valid_queue_name
+from kiosk.badges.ql import parse_address
+from kiosk.badges.settings import ql_formats
 from kiosk.forms import email_field, normalise_text, plain_text, visible_name
 
 
@@ -36,6 +38,7 @@ def print_backend_choices() -> list[tuple[str, str]]:
     return [
         ("browser", _("By the kiosk's browser")),
         ("cups", _("By the server, on a CUPS printer")),
+        ("brother_ql", _("By the server, on a Brother QL label printer on the network")),
         ("none", _("Not automatically: reception prints them")),
     ]
 
@@ -48,6 +51,26 @@ def check_cups_printer(backend: str | None, printer: str | None) -> None:
         raise ValidationError(_("Printing on CUPS needs the printer's name."))
 
 
+def check_ql_printer(backend: str | None, address: str | None, preset: str) -> None:
+    """A form check shared by the site's and the kiosk's print settings: the Brother QL
+    printer's address, and a badge format it can print."""
+    if address and parse_address(address) is None:
+        raise ValidationError(
+            _("That is not a printer address: a host name or IP address, optionally with :port.")
+        )
+    if backend != "brother_ql":
+        return
+    if not address:
+        raise ValidationError(_("Printing on a Brother QL printer needs its address."))
+    if preset not in ql_formats():
+        raise ValidationError(
+            _(
+                "A Brother QL printer prints these badge formats only: %(formats)s.",
+                formats=", ".join(ql_formats()),
+            )
+        )
+
+
 class KioskPrintingForm(FlaskForm):  # type: ignore[misc]
     """How one kiosk's badges are printed; "site" follows its site's setting."""
 
@@ -55,10 +78,24 @@ class KioskPrintingForm(FlaskForm):  # type: ignore[misc]
     cups_printer = StringField(
         _l("CUPS printer name"), filters=[normalise_text], validators=[Length(max=127)]
     )
+    ql_printer = StringField(
+        _l("Brother QL printer address"),
+        description=_l("A host name or IP address, optionally with :port (default 9100)."),
+        filters=[normalise_text],
+        validators=[Length(max=127)],
+    )
     submit = SubmitField(_l("Save"))
+
+    def __init__(self, *args: Any, site_preset: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The kiosk's site's badge format, which a QL printer must be able to print.
+        self.site_preset = site_preset
 
     def validate_cups_printer(self, field: StringField) -> None:
         check_cups_printer(self.print_backend.data, field.data)
+
+    def validate_ql_printer(self, field: StringField) -> None:
+        check_ql_printer(self.print_backend.data, field.data, self.site_preset)
 
 
 class KioskKeyboardForm(FlaskForm):  # type: ignore[misc]

@@ -110,7 +110,9 @@ def kiosk_printing(device_id: int) -> str | Response:
         data={
             "print_backend": device.print_backend or FOLLOW_SITE,
             "cups_printer": device.cups_printer or "",
-        }
+            "ql_printer": device.ql_printer or "",
+        },
+        site_preset=device.site.badge_preset,
     )
     form.print_backend.choices = [
         (FOLLOW_SITE, _("As the site decides (now: %(setting)s)", setting=site_choice)),
@@ -122,6 +124,7 @@ def kiosk_printing(device_id: int) -> str | Response:
             device,
             backend=None if chosen == FOLLOW_SITE else chosen,
             printer=form.cups_printer.data or "",
+            ql_printer=form.ql_printer.data or "",
         )
         audit("configure_kiosk_printing", "kiosk_device", device.id)
         get_session().commit()

@@ -20,16 +20,15 @@ from kiosk.badges.fonts import app_fonts
 from kiosk.badges.jobs import (
     BROWSER_PRINT_FAILED,
     failed_prints,
+    needs_printer,
     print_badge,
     print_summary,
     record_download,
-    visit_print_target,
 )
 from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff, served_or_404, served_site, served_sites
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
-from kiosk.enums import PrintBackend
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, Visit
 from kiosk.services.audit import record_site_views, staff_actor
@@ -73,8 +72,8 @@ def _wants_json() -> bool:
 
 @bp.route("/visits/<int:visit_id>/reprint", methods=["POST"])
 def badge_reprint(visit_id: int) -> Response | str:
-    """Print a visit's badge again: on its kiosk's (or site's) CUPS printer, or from this
-    browser.
+    """Print a visit's badge again: on its kiosk's (or site's) CUPS or label printer, or
+    from this browser.
 
     With JavaScript (static/js/badge-reprint.js, which asks for JSON) the answer says what the
     page does next: print the PDF in a hidden frame, or reload to show the printer's outcome.
@@ -85,7 +84,7 @@ def badge_reprint(visit_id: int) -> Response | str:
     if not ButtonForm().validate_on_submit():
         flash(_("This page had expired. Please try again."))
         return jsonify(location=back) if _wants_json() else redirect(back)
-    if visit_print_target(visit).backend != PrintBackend.CUPS:
+    if not needs_printer(visit):
         # No printer on the server: reception prints the PDF from their own browser, whose
         # download is recorded and audited when it is fetched.
         pdf_url = url_for(".badge_download", visit_id=visit.id)
@@ -115,6 +114,16 @@ def print_error_text(code: str | None) -> str:
         text = _("the printer is not set up.")
     elif code in ("printer_stopped", "printer_rejecting", "job_rejected"):
         text = _("the printer is stopped or refuses jobs.")
+    elif code == "printer_unreachable":
+        text = _("the label printer does not answer: is it switched on and connected?")
+    elif code == "out_of_labels":
+        text = _("the label printer is out of labels.")
+    elif code == "wrong_labels":
+        text = _("the label printer holds other labels than the badge format needs.")
+    elif code == "printer_fault":
+        text = _("the label printer reports a fault, such as an open cover or a jam.")
+    elif code == "label_unsupported":
+        text = _("the badge format cannot be printed on a Brother QL label.")
     elif code == BROWSER_PRINT_FAILED:
         text = _("the kiosk's browser could not print it.")
     else:

@@ -86,6 +86,15 @@ def test_badge_text_is_real_text_in_an_embedded_font(tmp_path: Path):
     assert all(" yes " in line for line in dejavu)  # embedded (subset)
 
 
+def test_the_fixed_qr_mask_decodes_for_any_token(tmp_path: Path):
+    # The mask is fixed rather than searched per token (kiosk.badges.render.QR_MASK_PATTERN):
+    # the codes of many random tokens must all read, at a coarse resolution.
+    badges = [content() for _ in range(12)]
+    for badge in badges:
+        pdf = render_badge(badge, get_preset("cr80"))
+        assert decode_qr_codes(pdf_to_image(pdf, tmp_path, dpi=150)) == [badge.token]
+
+
 def test_qr_code_is_vector_not_an_image():
     pdf = render_badge(content(), get_preset("brother-62x100"))
     assert b"/Subtype /Image" not in pdf

@@ -21,7 +21,7 @@ from kiosk.badges.settings import BadgeSettingsError, configure_badges
 from kiosk.clock import now
 from kiosk.dashboard.access import admin_required, audit, served_site
 from kiosk.dashboard.blueprint import bp
-from kiosk.dashboard.forms import check_cups_printer, print_backend_choices
+from kiosk.dashboard.forms import check_cups_printer, check_ql_printer, print_backend_choices
 from kiosk.db import get_session
 from kiosk.forms import accepts_files
 
@@ -38,6 +38,11 @@ class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
     remove_logo = BooleanField(_l("Remove the logo"))
     print_backend = SelectField(_l("How badges are printed"))
     cups_printer = StringField(_l("CUPS printer name"), validators=[Length(max=127)])
+    ql_printer = StringField(
+        _l("Brother QL printer address"),
+        description=_l("A host name or IP address, optionally with :port (default 9100)."),
+        validators=[Length(max=127)],
+    )
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -47,6 +52,9 @@ class BadgeSettingsForm(FlaskForm):  # type: ignore[misc]
 
     def validate_cups_printer(self, field: StringField) -> None:
         check_cups_printer(self.print_backend.data, field.data)
+
+    def validate_ql_printer(self, field: StringField) -> None:
+        check_ql_printer(self.print_backend.data, (field.data or "").strip(), self.preset.data)
 
 
 @bp.route("/admin/sites/<int:site_id>/badges", methods=["GET", "POST"])
@@ -61,6 +69,7 @@ def admin_site_badges(site_id: int) -> str | Response:
             "band_colour": site.badge_band_colour,
             "print_backend": site.print_backend,
             "cups_printer": site.cups_printer or "",
+            "ql_printer": site.ql_printer or "",
         }
     )
     if form.validate_on_submit():
@@ -75,6 +84,7 @@ def admin_site_badges(site_id: int) -> str | Response:
                 remove_logo=bool(form.remove_logo.data),
                 backend=form.print_backend.data,
                 printer=form.cups_printer.data or "",
+                ql_printer=form.ql_printer.data or "",
             )
         except BadgeSettingsError:
             get_session().rollback()
