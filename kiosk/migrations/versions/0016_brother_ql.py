@@ -1,7 +1,7 @@
 """brother ql: the brother_ql print backend and its printer's address, per site and kiosk
 
-Revision ID: 0017_brother_ql
-Revises: 0014_site_welcome
+Revision ID: 0016_brother_ql
+Revises: 0015_webhook_subscriptions
 Create Date: 2026-12-04 19:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_brother_ql"
-down_revision: str | None = "0014_site_welcome"
+revision: str = "0016_brother_ql"
+down_revision: str | None = "0015_webhook_subscriptions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
