@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kiosk.enums import Role, values
 from kiosk.models import Site, StaffUser
 
+
 def production_password_hasher() -> PasswordHasher:
     """argon2id with the library's defaults (RFC 9106's low-memory profile)."""
     return PasswordHasher()
