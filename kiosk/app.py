@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
 
+    from kiosk.api import bp as api_bp
     from kiosk.badges.routes import bp as badges_bp
     from kiosk.dashboard import bp as dashboard_bp
     from kiosk.privacy.routes import bp as privacy_bp
@@ -95,6 +96,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(badges_bp)
+    # API clients authenticate each request with a token, never with the session cookie, so
+    # there is no cross-site request for CSRF protection to stop.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
     errors.init_app(app)
 
     # Registering TrueType fonts costs tens of milliseconds: once per process, at start-up,
