@@ -171,12 +171,17 @@ def _operation(operation: Operation, refs: dict[Any, dict[str, Any]]) -> dict[st
     return declared
 
 
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: ``/hosts/<int:host_id>`` is ``/hosts/{host_id}``."""
+    return _PATH_PARAMETER.sub(r"{\1}", rule)
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API as the code declares it."""
     refs, definitions = models_json_schema(_models(), ref_template=_REF)
     paths: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
-        path = PREFIX + _PATH_PARAMETER.sub(r"{\1}", operation.rule)
+        path = PREFIX + openapi_path(operation.rule)
         paths.setdefault(path, {})[operation.method.lower()] = _operation(operation, refs)
     return {
         "openapi": "3.1.0",
