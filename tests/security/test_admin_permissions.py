@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import NoticeVersion
+from kiosk.services.api_tokens import create_api_token
 from kiosk.services.notice_drafts import start_draft
 from tests.conftest import STAFF_PASSWORD
 from tests.support import assert_security_headers
@@ -99,6 +100,14 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
         Case("GET", "/dashboard/admin/staff/{user}/password", ADMIN),
         Case("POST", "/dashboard/admin/staff/{user}/password", ADMIN),
     ],
+    # An empty POST shows the form again with what is missing; no token is made.
+    "dashboard.admin_api_tokens": [
+        Case("GET", "/dashboard/admin/api-tokens", ADMIN),
+        Case("POST", "/dashboard/admin/api-tokens", ADMIN),
+    ],
+    "dashboard.admin_api_token_revoke": [
+        Case("POST", "/dashboard/admin/api-tokens/{token}/revoke", ADMIN_REDIRECT),
+    ],
     "dashboard.admin_hosts": [Case("GET", "/dashboard/admin/hosts?site={site}", SITE)],
     "dashboard.admin_host_new": [
         Case("GET", "/dashboard/admin/hosts/new?site={site}", SITE),
@@ -136,7 +145,18 @@ def world(app: Flask, make_site: Any, make_host: Any, make_staff: Any, session: 
         draft = start_draft(session, site, "en")
         session.commit()
     user = make_staff(username="someone", sites=(site,))
-    return World(site, {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id})
+    token = create_api_token(
+        session,
+        name="Facility system",
+        sites=[site],
+        can_write=False,
+        personal_data=False,
+        created_by=None,
+        now=site.created_at,
+    ).token
+    session.commit()
+    ids = {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id, "token": token.id}
+    return World(site, ids)
 
 
 def test_every_admin_route_is_in_the_matrix(app: Flask):
