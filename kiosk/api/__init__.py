@@ -15,5 +15,8 @@ from kiosk.api import (  # noqa: F401  (operations on the blueprint)
     visits,
 )
 from kiosk.api.blueprint import bp
+from kiosk.api.framework import route_operations
+
+route_operations()
 
 __all__ = ["bp"]

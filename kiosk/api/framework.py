@@ -87,6 +87,10 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+#: Per Flask rule, the handler of each method: one URL rule per path, whatever its methods.
+#: (With a rule per method, werkzeug answers 405 rather than 404 for an id beyond the
+#: converter's range on a path whose other rule's method matched first.)
+_HANDLERS: dict[str, dict[str, Callable[..., Response]]] = {}
 
 #: The statuses any authenticated operation can answer with.
 COMMON_ERRORS = (400, 401, 403, 429, 500)
@@ -309,11 +313,35 @@ def operation(
                 return raised.response()
             return _respond(result, declared.status)
 
-        limited = _api_limit(handle)
-        bp.add_url_rule(rule, endpoint=operation_id, view_func=limited, methods=[method])
-        return limited
+        _HANDLERS.setdefault(rule, {})[method] = handle
+        return handle
 
     return declare
+
+
+def endpoint_name(rule: str) -> str:
+    """The endpoint of a path: ``/hosts`` is ``hosts``, ``/hosts/<int:host_id>/deactivate``
+    is ``host_deactivate``, ``/visits/on-site`` is ``visits_on_site``."""
+    name = re.sub(r"(\w+?)s/<int:\w+>", r"\1", rule.strip("/"))
+    return re.sub(r"[/-]", "_", name)
+
+
+def route_operations() -> None:
+    """Add each declared path to the blueprint once, with all its methods (call after every
+    operation module is imported)."""
+    for rule, handlers in _HANDLERS.items():
+
+        def dispatch(
+            _handlers: dict[str, Callable[..., Response]] = handlers, **path: Any
+        ) -> Response:
+            return _handlers[request.method](**path)
+
+        bp.add_url_rule(
+            rule,
+            endpoint=endpoint_name(rule),
+            view_func=_api_limit(dispatch),
+            methods=sorted(handlers),
+        )
 
 
 def _respond(result: Any, status: int) -> Response:

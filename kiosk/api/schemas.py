@@ -17,7 +17,6 @@ from pydantic_core import PydanticCustomError
 from kiosk.config import LANGUAGES
 from kiosk.db import ID_MAX
 from kiosk.forms import EMAIL_PATTERN, has_letter_or_digit, is_plain_text
-from kiosk.services.api_tokens import TOKEN_MAX_LENGTH
 
 Id = Annotated[int, Field(ge=1, le=ID_MAX, description="A positive id.")]
 
@@ -289,7 +288,3 @@ class Problem(Output):
     code: str = Field(description="What went wrong, for programs: e.g. precondition_failed.")
     detail: str
     errors: list[FieldError] | None = None
-
-
-#: The length of a token, for the security scheme's description.
-TOKEN_LENGTH_MAX = TOKEN_MAX_LENGTH

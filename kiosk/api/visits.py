@@ -6,7 +6,7 @@ personal-data scope, and each such read is audited per site, as a staff view wou
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
@@ -24,7 +24,7 @@ from kiosk.api.framework import (
 )
 from kiosk.clock import now
 from kiosk.db import get_session
-from kiosk.models import Invitation, Site, Visit
+from kiosk.models import Invitation, Visit
 from kiosk.services.daily import day_bounds
 from kiosk.services.invitations import site_today
 from kiosk.services.visits import check_out_visit
@@ -63,7 +63,7 @@ def _invited(visits: Sequence[Visit]) -> set[int]:
     )
 
 
-def _visit_list(visits: list[Visit], limit: int, sites: Iterable[Site]) -> schemas.VisitList:
+def _visit_list(visits: list[Visit], limit: int) -> schemas.VisitList:
     items, next_cursor = page_of(visits, limit)
     personal = current_token().personal_data
     if personal:
@@ -103,7 +103,7 @@ def on_site(query: schemas.OnSiteQuery) -> schemas.VisitList:
             .limit(query.limit + 1)
         )
     )
-    return _visit_list(rows, query.limit, sites)
+    return _visit_list(rows, query.limit)
 
 
 @operation(
@@ -136,7 +136,7 @@ def of_day(query: schemas.DayQuery) -> schemas.VisitList:
             .limit(query.limit + 1)
         )
     )
-    return _visit_list(rows, query.limit, sites)
+    return _visit_list(rows, query.limit)
 
 
 def _visit(visit_id: int) -> Visit:

@@ -38,44 +38,44 @@ class Case:
 
 
 API_MATRIX: dict[str, list[Case]] = {
-    "api.list_sites": [Case("GET", "/api/v1/sites", READ)],
-    "api.get_site": [Case("GET", "/api/v1/sites/{site}", READ_ONE)],
-    "api.list_hosts": [Case("GET", "/api/v1/hosts", READ)],
-    "api.get_host": [Case("GET", "/api/v1/hosts/{host}", READ_ONE)],
-    "api.create_host": [
+    "api.sites": [Case("GET", "/api/v1/sites", READ)],
+    "api.site": [Case("GET", "/api/v1/sites/{site}", READ_ONE)],
+    "api.hosts": [
+        Case("GET", "/api/v1/hosts", READ),
         Case(
             "POST",
             "/api/v1/hosts",
             (401, 401, 404, 403, 201),
             body={"site_id": "{site}", "name": "New Host", "email": "new@example.com"},
-        )
+        ),
     ],
-    "api.update_host": [
+    "api.host": [
+        Case("GET", "/api/v1/hosts/{host}", READ_ONE),
         Case(
             "PATCH",
             "/api/v1/hosts/{host}",
             WRITE_ONE,
             body={"name": "Renamed Host"},
             headers={"If-Match": "*"},
-        )
+        ),
     ],
-    "api.deactivate_host": [Case("POST", "/api/v1/hosts/{host}/deactivate", WRITE_ONE)],
-    "api.list_visits_on_site": [Case("GET", "/api/v1/visits/on-site", READ)],
-    "api.list_visits_of_day": [Case("GET", "/api/v1/visits", READ)],
-    "api.get_visit": [Case("GET", "/api/v1/visits/{visit}", READ_ONE)],
-    "api.check_out_visit": [Case("POST", "/api/v1/visits/{visit}/check-out", WRITE_ONE)],
-    "api.list_invitations": [Case("GET", "/api/v1/invitations", READ)],
-    "api.create_invitation": [
+    "api.host_deactivate": [Case("POST", "/api/v1/hosts/{host}/deactivate", WRITE_ONE)],
+    "api.visits_on_site": [Case("GET", "/api/v1/visits/on-site", READ)],
+    "api.visits": [Case("GET", "/api/v1/visits", READ)],
+    "api.visit": [Case("GET", "/api/v1/visits/{visit}", READ_ONE)],
+    "api.visit_check_out": [Case("POST", "/api/v1/visits/{visit}/check-out", WRITE_ONE)],
+    "api.invitations": [
+        Case("GET", "/api/v1/invitations", READ),
         Case(
             "POST",
             "/api/v1/invitations",
             (401, 401, 404, 403, 201),
             body={"site_id": "{site}", "visitor_name": "Ivy", "expected_on": "2026-03-04"},
-        )
+        ),
     ],
-    "api.get_invitation": [Case("GET", "/api/v1/invitations/{invitation}", READ_ONE)],
-    "api.cancel_invitation": [Case("POST", "/api/v1/invitations/{invitation}/cancel", WRITE_ONE)],
-    "api.list_purge_runs": [Case("GET", "/api/v1/purge-runs", READ)],
+    "api.invitation": [Case("GET", "/api/v1/invitations/{invitation}", READ_ONE)],
+    "api.invitation_cancel": [Case("POST", "/api/v1/invitations/{invitation}/cancel", WRITE_ONE)],
+    "api.purge_runs": [Case("GET", "/api/v1/purge-runs", READ)],
 }
 
 
