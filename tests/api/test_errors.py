@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -155,3 +156,28 @@ def test_unexpected_errors_are_problems_too(
     problem = assert_problem(response, 500)
     assert "Vera" not in response.text
     assert problem["code"] == "internal_server_error"
+
+
+def test_an_unreachable_database_is_a_503_problem(tmp_path: Path) -> None:
+    from kiosk import create_app
+    from kiosk.db import get_database
+    from tests.support import free_port
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": f"postgresql+psycopg://kiosk@127.0.0.1:{free_port()}/kiosk",
+            "SECRET_KEY": "test-secret-key",
+            "PROPAGATE_EXCEPTIONS": False,
+        }
+    )
+    try:
+        response = app.test_client().get(
+            "/api/v1/sites", headers={"Authorization": "Bearer kiosk_" + "a" * 43}
+        )
+    finally:
+        get_database(app).engine.dispose()
+    assert_problem(response, 503)
+    assert response.headers["Retry-After"] == "5"
+    assert "127.0.0.1" not in response.text
+    assert not any(leak in response.text for leak in LEAKS)
