@@ -59,6 +59,13 @@ def test_token_lifecycle_on_the_dashboard(
     assert session.get(ApiToken, stored.id).last_used_at == clock.now()
     assert "Never" not in admin.get("/dashboard/admin/api-tokens").text
 
+    # The token's own entries in the audit log are one link away.
+    link = re.search(r'href="(/dashboard/audit\?actor=api[^"]+)"', listing)
+    assert link, listing
+    audit_page = admin.get(link[1].replace("&amp;", "&"))
+    assert f"api:{stored.id}" in audit_page.text
+    assert "api_list_sites" in audit_page.text
+
     # Revoked: refused at once.
     response = admin.post(f"/dashboard/admin/api-tokens/{stored.id}/revoke")
     assert response.status_code == 302
