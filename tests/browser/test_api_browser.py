@@ -96,3 +96,25 @@ def test_reference_page_renders_under_the_csp(server: Any, new_page: Any) -> Non
     shot(page, "api-reference")
     assert not errors, errors
     assert not foreign, foreign
+
+
+def test_token_page_in_german_fits(server: Any, new_page: Any) -> None:
+    """The longest of the six languages, with a token in the list."""
+    from kiosk.services.demo import DEMO_ADMIN
+
+    page = new_page(viewport=LAPTOP, locale="de-DE")
+    page.goto(f"{server.base}/dashboard/login")
+    page.locator("input[name=username]").fill(DEMO_ADMIN)
+    page.locator("input[name=password]").fill(server.admin_password)
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    page.goto(f"{server.base}/dashboard/admin/api-tokens")
+    page.get_by_label("Name des Clients").fill("Sicherheitsdienst Empfang")
+    page.get_by_label("Demo Office").check()
+    page.get_by_label("Zugriff").select_option("write")
+    page.locator("#personal_data").check()
+    page.get_by_role("button", name="Schlüssel erstellen").click()
+    assert page.locator("#new-token-secret").input_value().startswith("kiosk_")
+    shot(page, "dashboard-api-tokens-de")
+    # Nothing sticks out of the page sideways.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
