@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
 
+    from kiosk.api import bp as api_bp
     from kiosk.dashboard import bp as dashboard_bp
     from kiosk.privacy.routes import bp as privacy_bp
     from kiosk.registration import bp as registration_bp
@@ -93,6 +94,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(registration_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
+    # API clients authenticate each request with a token, never with the session cookie, so
+    # there is no cross-site request for CSRF protection to stop.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
     errors.init_app(app)
 
     # Registering TrueType fonts costs tens of milliseconds: once per process, at start-up,

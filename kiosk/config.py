@@ -57,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "CHECKOUT_LIMIT_PER_KIOSK": "5 per minute; 20 per 10 minutes; 40 per hour",
     "PAIR_LIMIT_PER_IP": "10 per 10 minutes; 30 per hour",  # wrong pairing codes, one address
     "PASSWORD_CHECK_LIMIT_PER_USER": "5 per 10 minutes; 10 per hour",  # wrong current password
+    "API_LIMIT_PER_TOKEN": "600 per minute; 20000 per hour",  # REST API requests per token
     "RATELIMIT_STORAGE_URI": "memory://",  # e.g. redis://127.0.0.1:6379 to share across servers
     "RATELIMIT_KEY_PREFIX": "kiosk",  # prefix of the counters' keys in a shared storage
     # Staff single sign-on with OpenID Connect (docs/sso.md); off while SSO_ISSUER is unset

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -47,16 +50,67 @@ def _is_dashboard() -> bool:
     return request.blueprint == "dashboard" or request.path.startswith("/dashboard/")
 
 
-def _page(status: int, title: str, message: str) -> tuple[str, int]:
+#: The REST API's URLs: its errors are JSON (RFC 9457 problem details), never a page.
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """Whether the request is one for the REST API (by URL: also for a URL it does not know)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    code: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An RFC 9457 problem details response, the one shape of every error the API gives.
+
+    ``code`` names the problem for programs (``not_found``, ``precondition_failed`` ...);
+    ``detail`` says it for people, in English, and never quotes what the client sent.
+    """
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": phrase,
+        "status": status,
+        "code": code or phrase.lower().replace(" ", "_").replace("-", "_"),
+        "detail": detail or phrase + ".",
+    }
+    if errors:
+        body["errors"] = errors
+    response = current_app.response_class(
+        current_app.json.dumps(body), status=status, mimetype="application/problem+json"
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _page(status: int, title: str, message: str) -> tuple[str, int] | Response:
     """An error page: in the dashboard's layout (back to the dashboard) for staff pages, else
-    the kiosk's (back to the start)."""
+    the kiosk's (back to the start); for the API, a problem details response."""
     _rollback()
+    if is_api_request():
+        return problem(status)
     template = "errors/dashboard_error.html" if _is_dashboard() else "errors/error.html"
     return render_template(template, title=title, message=message), status
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+def _http_error(error: HTTPException) -> tuple[str, int] | Response:
     status = error.code or 500
+    if is_api_request() and status < 500:
+        _rollback()
+        headers: dict[str, str] = {}
+        if status == 405:
+            allowed = getattr(error, "valid_methods", None)
+            headers = {"Allow": ", ".join(allowed)} if allowed else {}
+        if status == 429:
+            headers["Retry-After"] = str(_retry_after(error))
+        return problem(status, headers=headers)
     if status == 404:
         return _page(404, _("Page not found"), _("There is nothing at this address."))
     if status == 413:
@@ -95,7 +149,14 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     )
 
 
-def _unexpected_file(_error: UnexpectedFile) -> tuple[str, int]:
+def _retry_after(error: HTTPException) -> int:
+    """Seconds until a rate limit lets the client in again (at least one)."""
+    limit = getattr(error, "limit", None)
+    window = getattr(getattr(limit, "limit", None), "get_expiry", None)
+    return max(1, int(window())) if callable(window) else 60
+
+
+def _unexpected_file(_error: UnexpectedFile) -> tuple[str, int] | Response:
     return _page(
         400,
         _("A file was sent where text was expected"),
@@ -103,7 +164,7 @@ def _unexpected_file(_error: UnexpectedFile) -> tuple[str, int]:
     )
 
 
-def _refused_value(error: DataError) -> tuple[str, int]:
+def _refused_value(error: DataError) -> tuple[str, int] | Response:
     """The database refused a value no form check caught (a NUL in text, a number out of
     range): bad input, so a 400 and one log line naming the route, never the value."""
     original = getattr(error, "orig", None) or error
@@ -114,7 +175,7 @@ def _refused_value(error: DataError) -> tuple[str, int]:
     return _page(400, _("Something was wrong with the request"), _("Please go back and try again."))
 
 
-def _csrf_error(_error: CSRFError) -> tuple[str, int]:
+def _csrf_error(_error: CSRFError) -> tuple[str, int] | Response:
     return _page(
         400,
         _("This page had expired"),
@@ -122,7 +183,7 @@ def _csrf_error(_error: CSRFError) -> tuple[str, int]:
     )
 
 
-def _schema_out_of_date(error: SchemaOutOfDate) -> tuple[str, int]:
+def _schema_out_of_date(error: SchemaOutOfDate) -> tuple[str, int] | Response:
     current_app.logger.error("%s", error)
     return _page(
         503,
@@ -152,6 +213,8 @@ def _database_unavailable(error: Exception) -> Response:
         "database unavailable on %s %s: %s", request.method, rule, type(original).__name__
     )
     close_session()  # its connection is broken; the next request takes a fresh one
+    if is_api_request():
+        return problem(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     page = current_app.jinja_env.get_template("errors/error.html").render(
         title=_("Please try again in a moment"),
         message=_(
@@ -163,7 +226,7 @@ def _database_unavailable(error: Exception) -> Response:
     return response
 
 
-def _internal_error(_error: object) -> tuple[str, int]:
+def _internal_error(_error: object) -> tuple[str, int] | Response:
     return _page(
         500,
         _("Something went wrong"),

@@ -632,6 +632,53 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
 
 
+api_token_sites = Table(
+    "api_token_sites",
+    Base.metadata,
+    Column("api_token_id", ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ApiToken(Base):
+    """A client's key to the REST API (/api/v1/), made by an admin on the dashboard.
+
+    The secret is shown once, when it is made; only its SHA-256 is kept. A token reaches the
+    sites listed with it and nothing else.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What the client is, e.g. "Facility system" (an organisation's tool, never a person).
+    name: Mapped[str] = mapped_column(String(100))
+    #: SHA-256 (hex) of the whole secret; the secret itself is never stored.
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The secret's first characters, so an admin can tell which token a client holds.
+    prefix: Mapped[str] = mapped_column(String(16))
+    #: May change data (hosts, check-outs, invitations); without it the token only reads.
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: May read visitors' personal fields (name, company, email, phone, purpose).
+    personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    #: The admin who made it; None once that account is deleted.
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    sites: Mapped[list[Site]] = relationship(secondary=api_token_sites, order_by="Site.name")
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def site_ids(self) -> frozenset[int]:
+        return frozenset(site.id for site in self.sites)
+
+
 class PurgeRun(Base):
     """One run of the retention purge: when, why and what it erased. No personal data."""
 

@@ -8,6 +8,7 @@
 set -eu
 
 SIMPLE_KEYBOARD_VERSION=3.8.192
+SWAGGER_UI_VERSION=5.35.0
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -17,7 +18,7 @@ cd "$work"
 npm init --yes >/dev/null
 # --ignore-scripts: no install script of a package runs on this machine.
 npm install --no-audit --no-fund --ignore-scripts --save-exact \
-	"simple-keyboard@$SIMPLE_KEYBOARD_VERSION" >/dev/null
+	"simple-keyboard@$SIMPLE_KEYBOARD_VERSION" "swagger-ui-dist@$SWAGGER_UI_VERSION" >/dev/null
 
 src="$work/node_modules/simple-keyboard"
 dest="$root/static/vendor/simple-keyboard"
@@ -34,3 +35,19 @@ cp "$src/LICENSE" "$dest/LICENSE"
 	echo "integrity of the package: $(node -p "require('$work/package-lock.json').packages['node_modules/simple-keyboard'].integrity")"
 } > "$dest/VERSION"
 echo "vendored simple-keyboard $SIMPLE_KEYBOARD_VERSION into ${dest#"$root"/}"
+
+# The API reference page's viewer (/api/v1/docs): swagger-ui's self-contained bundle and styles.
+src="$work/node_modules/swagger-ui-dist"
+dest="$root/static/vendor/swagger-ui"
+rm -rf "$dest"
+mkdir -p "$dest"
+sed '/^\/\/# sourceMappingURL=/d' "$src/swagger-ui-bundle.js" > "$dest/swagger-ui-bundle.js"
+sed '/sourceMappingURL=/d' "$src/swagger-ui.css" > "$dest/swagger-ui.css"
+cp "$src/LICENSE" "$dest/LICENSE"
+[ -f "$src/NOTICE" ] && cp "$src/NOTICE" "$dest/NOTICE"
+{
+	echo "swagger-ui-dist $SWAGGER_UI_VERSION (Apache-2.0, see LICENSE), from the npm registry"
+	echo "by scripts/vendor.sh: swagger-ui-bundle.js and swagger-ui.css."
+	echo "integrity of the package: $(node -p "require('$work/package-lock.json').packages['node_modules/swagger-ui-dist'].integrity")"
+} > "$dest/VERSION"
+echo "vendored swagger-ui-dist $SWAGGER_UI_VERSION into ${dest#"$root"/}"

@@ -87,3 +87,13 @@ def find_invitation(session: Session, site: Site, text: str, *, now: datetime) -
     if invitation.expected_on != site_today(site, now):
         raise InvitationError("not_today")
     return invitation
+
+
+def cancel_invitation(invitation: Invitation, *, now: datetime) -> None:
+    """Cancel an expected visit that will not happen; raises :class:`InvitationError` with
+    ``cancelled`` or ``used`` when it is too late for that."""
+    if invitation.cancelled_at is not None:
+        raise InvitationError("cancelled")
+    if invitation.visit_id is not None:
+        raise InvitationError("used")
+    invitation.cancelled_at = now

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import NoticeVersion
+from kiosk.services.api_tokens import create_api_token
 from kiosk.services.notice_drafts import start_draft
 from kiosk.services.webhooks import SubscriptionSettings, create_subscription
 from tests.conftest import STAFF_PASSWORD
@@ -101,6 +102,14 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
         Case("GET", "/dashboard/admin/staff/{user}/password", ADMIN),
         Case("POST", "/dashboard/admin/staff/{user}/password", ADMIN),
     ],
+    # An empty POST shows the form again with what is missing; no token is made.
+    "dashboard.admin_api_tokens": [
+        Case("GET", "/dashboard/admin/api-tokens", ADMIN),
+        Case("POST", "/dashboard/admin/api-tokens", ADMIN),
+    ],
+    "dashboard.admin_api_token_revoke": [
+        Case("POST", "/dashboard/admin/api-tokens/{token}/revoke", ADMIN_REDIRECT),
+    ],
     "dashboard.admin_hosts": [Case("GET", "/dashboard/admin/hosts?site={site}", SITE)],
     "dashboard.admin_host_new": [
         Case("GET", "/dashboard/admin/hosts/new?site={site}", SITE),
@@ -164,8 +173,17 @@ def world(app: Flask, make_site: Any, make_host: Any, make_staff: Any, session: 
         ),
         now=datetime.now(UTC),
     )
+    token = create_api_token(
+        session,
+        name="Facility system",
+        sites=[site],
+        can_write=False,
+        personal_data=False,
+        created_by=None,
+        now=site.created_at,
+    ).token
     session.commit()
-    ids = {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id}
+    ids = {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id, "token": token.id}
     return World(site, {**ids, "webhook": webhook.id})
 
 

@@ -20,6 +20,7 @@ from kiosk.clock import FrozenClock
 from kiosk.db import get_database, make_engine
 from kiosk.models import Notification, Visit
 from kiosk.privacy import erasure
+from kiosk.services.api_tokens import create_api_token
 from kiosk.services.demo import DEMO_HOSTS, DEMO_SITE
 from kiosk.services.notices import publish_notice
 from tests.support import (
@@ -158,6 +159,28 @@ def test_a_full_cycle_logs_nothing_personal_and_the_purge_leaves_nothing(
     assert session.scalar(select(Notification.attempts)) == 1  # tried, failed, logged
     # Reception sees the visitor; the visitor checks out with the badge code.
     assert NAME in admin.get("/dashboard/").text
+    # A facility system reads them through the REST API (with the personal-data scope), and
+    # sends the name in a body the API refuses: the refusal does not quote it.
+    secret = create_api_token(
+        session,
+        name="Facility system",
+        sites=[site],
+        can_write=True,
+        personal_data=True,
+        created_by=staff_user,
+        now=clock.now(),
+    ).secret
+    session.commit()
+    bearer = {"Authorization": f"Bearer {secret}"}
+    on_site = admin.get("/api/v1/visits/on-site", headers=bearer)
+    assert NAME in on_site.text
+    refused = admin.post(
+        "/api/v1/invitations",
+        headers=bearer,
+        json={"site_id": site.id, "visitor_name": NAME, "email": EMAIL + "\u2028", "x": PHONE},
+    )
+    assert refused.status_code == 422
+    assert leaks(refused.text) == []
     assert kiosk.post("/check-out", data={"code": code[1]}).status_code == 302
 
     # An access request: search, JSON, PDF, a correction.

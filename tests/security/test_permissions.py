@@ -24,6 +24,7 @@ from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
 from tests.security.test_admin_permissions import ADMIN_MATRIX
+from tests.security.test_api_permissions import API_MATRIX
 from tests.support import assert_security_headers
 
 ROLES = ("anonymous", "kiosk", "reception_elsewhere", "reception", "admin")
@@ -256,6 +257,10 @@ PUBLIC: dict[str, list[Case]] = {
     "static": [Case("GET", "/static/css/kiosk.css", (OK,) * 5)],
     # The privacy notice a visitor's phone opens from the QR code.
     "privacy.notice": [Case("GET", "/privacy/{site}/en", (OK,) * 5)],
+    # The REST API's description and its reference page: what the API is, no data (the API's
+    # own operations are in tests/security/test_api_permissions.py).
+    "api.openapi_json": [Case("GET", "/api/v1/openapi.json", (OK,) * 5)],
+    "api.reference": [Case("GET", "/api/v1/docs", (OK,) * 5)],
     # Pairing a browser as a kiosk needs a one-time code from an admin.
     "registration.pair": [
         Case("GET", "/pair", (OK,) * 5),
@@ -301,7 +306,7 @@ def test_every_route_of_the_app_is_in_a_matrix_or_public(app: Flask):
     }
     covered = {
         (endpoint, case.method)
-        for matrix in (MATRIX, ADMIN_MATRIX, KIOSK_MATRIX, PUBLIC)
+        for matrix in (MATRIX, ADMIN_MATRIX, KIOSK_MATRIX, PUBLIC, API_MATRIX)
         for endpoint, cases in matrix.items()
         for case in cases
     }

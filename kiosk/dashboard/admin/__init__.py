@@ -1,5 +1,5 @@
 """Dashboard: the admin area under /dashboard/admin/: sites, notices, badges, hosts, staff,
-webhooks.
+webhooks, API tokens.
 
 Admin-only pages answer 403 to reception users; an object of a site the user does not serve
 answers 404, as if it did not exist (both in ``kiosk.dashboard.access``). Hosts are the one
@@ -7,6 +7,7 @@ admin-area page reception staff may use, for their own sites.
 """
 
 from kiosk.dashboard.admin import (  # noqa: F401  (routes on the dashboard blueprint)
+    api_tokens,
     badges,
     hosts,
     index,

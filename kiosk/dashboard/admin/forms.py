@@ -44,6 +44,7 @@ from kiosk.services.admin_sites import (
     is_timezone,
     is_webhook_url,
 )
+from kiosk.services.api_tokens import NAME_MAX_LENGTH as API_TOKEN_NAME_MAX_LENGTH
 from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
 from kiosk.services.staff import MIN_PASSWORD_LENGTH
 
@@ -430,4 +431,39 @@ class WebhookForm(FlaskForm):  # type: ignore[misc]
             (WebhookEvent.VISIT_CHECKED_OUT, _l("A visitor checked out")),
             (WebhookEvent.INVITATION_CREATED, _l("A visit was registered in advance")),
             (WebhookEvent.PURGE_COMPLETED, _l("The retention purge ran")),
+        ]
+
+
+class ApiTokenForm(FlaskForm):  # type: ignore[misc]
+    """A new API token: whom it is for, which sites, and what it may do."""
+
+    name = _text(
+        _l("Client name"),
+        API_TOKEN_NAME_MAX_LENGTH,
+        required=True,
+        check=visible_name,
+        description=_l("What will use the token, for example “Facility system”."),
+        render_kw={"autocomplete": "off"},
+    )
+    sites = SelectMultipleField(
+        _l("Sites"),
+        coerce=int,
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired(_l("Please choose at least one site."))],
+        description=_l("The token sees these sites only."),
+    )
+    access = SelectField(_l("Access"), validate_choice=True)
+    personal_data = BooleanField(
+        _l("Visitors' personal data: names, companies, email addresses, phone numbers, purposes"),
+        description=_l("Without it the token sees ids, times and hosts only."),
+    )
+    submit = SubmitField(_l("Create token"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access.choices = [
+            ("read", _l("Read only")),
+            ("write", _l("Read and change (hosts, check-outs, invitations)")),
         ]

@@ -1,0 +1,290 @@
+"""The API's request and response shapes, defined once.
+
+Pydantic models validate what clients send (strictly: unknown fields, wrong types, blank or
+control-character text and out-of-range numbers are refused) and give the JSON Schemas of the
+OpenAPI document (JSON Schema 2020-12, which OpenAPI 3.1 uses as it is).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from kiosk.config import LANGUAGES
+from kiosk.db import ID_MAX
+from kiosk.forms import EMAIL_PATTERN, has_letter_or_digit, is_plain_text
+
+Id = Annotated[int, Field(ge=1, le=ID_MAX, description="A positive id.")]
+
+
+def _known_language(code: str) -> str:
+    if code not in LANGUAGES:
+        raise PydanticCustomError("language_unknown", "Not one of the kiosk's languages.")
+    return code
+
+
+Language = Annotated[
+    str, AfterValidator(_known_language), WithJsonSchema({"type": "string", "enum": LANGUAGES})
+]
+
+
+def _one_line(text: str) -> str:
+    """NFC, runs of spaces collapsed; refuses control characters, line or paragraph
+    separators, direction overrides, and text that is only spaces."""
+    if not is_plain_text(text):
+        raise PydanticCustomError("text_invalid", "Control or separator characters are refused.")
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    if not text:
+        raise PydanticCustomError("blank", "Must not be blank.")
+    return text
+
+
+def _name(text: str) -> str:
+    text = _one_line(text)
+    if not has_letter_or_digit(text):
+        raise PydanticCustomError("name_invalid", "A name needs a letter or a digit.")
+    return text
+
+
+def _email(text: str) -> str:
+    text = _one_line(text)
+    if not EMAIL_PATTERN.match(text):
+        raise PydanticCustomError("email_invalid", "Not an email address.")
+    return text
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
+Company = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
+Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields and loose types are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query parameters: unknown ones are refused; text is converted to the declared type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PageQuery(Query):
+    limit: int = Field(50, ge=1, le=200, description="Items per page.")
+    cursor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="The `next_cursor` of the previous page; none for the first.",
+    )
+
+
+class Output(BaseModel):
+    """A response body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(Output):
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+# Sites
+
+
+class Site(Output):
+    id: int
+    name: str
+    timezone: str = Field(description="IANA zone; the site's days are in this zone.")
+    default_locale: str
+
+
+class SiteList(Page):
+    items: list[Site]
+
+
+# Hosts
+
+
+class Host(Output):
+    id: int
+    site_id: int
+    name: str
+    email: str
+    locale: str | None = Field(description="Language of their notifications; null: the site's.")
+    active: bool = Field(description="Offered at the kiosk.")
+
+
+class HostList(Page):
+    items: list[Host]
+
+
+class HostQuery(PageQuery):
+    site_id: Id | None = Field(None, description="Only this site's hosts.")
+    active: bool | None = Field(None, description="Only active (true) or inactive (false).")
+
+
+class HostCreate(Strict):
+    site_id: Id
+    name: Name
+    email: Email
+    locale: Language | None = None
+    active: bool = True
+
+
+class HostUpdate(Strict):
+    """Only the fields sent are changed."""
+
+    name: Name | None = None
+    email: Email | None = None
+    locale: Language | None = None
+    active: bool | None = None
+
+
+# Visits
+
+
+class VisitorFields(Output):
+    """What the visitor typed: given only to tokens with the personal-data scope."""
+
+    name: str
+    company: str | None
+    email: str | None
+    phone: str | None
+    purpose: str | None
+
+
+class Visit(Output):
+    id: int
+    site_id: int
+    host_id: int | None
+    host_name: str | None
+    type: Literal["walk_in", "invited"] = Field(
+        description="invited: confirmed an invitation at the kiosk."
+    )
+    checked_in_at: dt.datetime
+    checked_out_at: dt.datetime | None
+    on_site: bool
+    visitor: VisitorFields | None = Field(
+        description="Personal fields; null unless the token has the personal-data scope."
+    )
+
+
+class VisitList(Page):
+    items: list[Visit]
+
+
+class OnSiteQuery(PageQuery):
+    site_id: Id | None = Field(None, description="Only this site; default every site.")
+
+
+class DayQuery(PageQuery):
+    site_id: Id | None = Field(None, description="Only this site; default every site.")
+    date: dt.date | None = Field(
+        None, description="A day of each site's own calendar; default the site's today."
+    )
+
+
+# Invitations
+
+
+class InvitedVisitor(Output):
+    """Given only to tokens with the personal-data scope."""
+
+    name: str
+    company: str | None
+    email: str | None
+
+
+class Invitation(Output):
+    id: int
+    site_id: int
+    host_id: int | None
+    expected_on: dt.date
+    locale: str
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None
+    visit_id: int | None
+    status: Literal["expected", "checked_in", "cancelled"]
+    visitor: InvitedVisitor | None = Field(
+        description="Personal fields; null unless the token has the personal-data scope."
+    )
+
+
+class CreatedInvitation(Invitation):
+    code: str = Field(description="The code the visitor types at the kiosk (also emailed).")
+
+
+class InvitationList(Page):
+    items: list[Invitation]
+
+
+class InvitationQuery(PageQuery):
+    site_id: Id | None = None
+    expected_on: dt.date | None = Field(None, description="Only those expected on this day.")
+    status: Literal["expected", "checked_in", "cancelled"] | None = None
+
+
+class InvitationCreate(Strict):
+    site_id: Id
+    visitor_name: Name
+    expected_on: dt.date = Field(description="A day of the site's calendar, today or later.")
+    company: Company | None = None
+    email: Email | None = Field(None, description="When set, the invitation is emailed.")
+    host_id: Id | None = None
+    locale: Language | None = Field(None, description="Default: the site's language.")
+
+
+# Purge runs
+
+
+class PurgeRunSite(Output):
+    site_id: int
+    visit_cutoff: dt.datetime
+    contact_cutoff: dt.datetime
+    invitation_cutoff: dt.date
+    visits_erased: int
+    invitations_erased: int
+    contacts_erased: int
+
+
+class PurgeRun(Output):
+    id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    status: Literal["running", "succeeded", "failed"]
+    trigger: str
+    error: str | None = Field(description="The failure's class name; never a message.")
+    sites: list[PurgeRunSite] = Field(description="The token's sites only.")
+
+
+class PurgeRunList(Page):
+    items: list[PurgeRun]
+
+
+# Errors
+
+
+class FieldError(Output):
+    in_: Literal["query", "body", "path", "header"] = Field(alias="in")
+    field: str
+    code: str
+    message: str
+
+
+class Problem(Output):
+    """RFC 9457 problem details: every error of the API has this shape."""
+
+    type: str
+    title: str
+    status: int = Field(ge=400, le=599)
+    code: str = Field(description="What went wrong, for programs: e.g. precondition_failed.")
+    detail: str
+    errors: list[FieldError] | None = None

@@ -1,0 +1,375 @@
+"""API resources: sites, hosts (a directory sync with ETags), visits, check-out, invitations,
+purge runs; pagination; the per-token rate limit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.cli import main
+from kiosk.clock import FrozenClock
+from kiosk.models import AuditEvent, Host, Invitation, Site, Visit
+from tests.api.conftest import assert_problem
+
+
+def test_sites(make_site: Callable[..., Site], make_token: Callable[..., str], api: Any) -> None:
+    first, second = make_site(), make_site(timezone="Europe/Helsinki", default_locale="fi")
+    client = api(make_token(first, second))
+    assert client.get("/sites").get_json() == {
+        "items": [
+            {
+                "id": first.id,
+                "name": "Site 1",
+                "timezone": "Europe/Stockholm",
+                "default_locale": "sv",
+            },
+            {
+                "id": second.id,
+                "name": "Site 2",
+                "timezone": "Europe/Helsinki",
+                "default_locale": "fi",
+            },
+        ],
+        "next_cursor": None,
+    }
+    assert client.get(f"/sites/{second.id}").get_json()["default_locale"] == "fi"
+
+
+def test_host_directory_sync(
+    make_site: Callable[..., Site], make_token: Callable[..., str], api: Any, session: Session
+) -> None:
+    site = make_site()
+    client = api(make_token(site, write=True))
+    created = client.post(
+        "/hosts",
+        json={
+            "site_id": site.id,
+            "name": " Åsa  Öberg ",
+            "email": "asa@example.com",
+            "locale": "sv",
+        },
+    )
+    assert created.status_code == 201, created.text
+    host = created.get_json()
+    assert host["name"] == "Åsa Öberg"
+    assert created.headers["Location"] == f"/api/v1/hosts/{host['id']}"
+    etag = created.headers["ETag"]
+
+    # The same email again (any case) is a conflict, not a second host.
+    again = client.post(
+        "/hosts", json={"site_id": site.id, "name": "Other", "email": "ASA@example.com"}
+    )
+    assert_problem(again, 409, "conflict")
+
+    # Updates need the ETag; a stale one is refused.
+    path = f"/hosts/{host['id']}"
+    assert_problem(client.patch(path, json={"name": "Åsa B"}), 428, "precondition_required")
+    assert_problem(
+        client.patch(path, json={"name": "Åsa B"}, headers={"If-Match": '"stale"'}),
+        412,
+        "precondition_failed",
+    )
+    assert client.get(path).headers["ETag"] == etag
+    updated = client.patch(path, json={"name": "Åsa B"}, headers={"If-Match": etag})
+    assert updated.status_code == 200, updated.text
+    assert updated.get_json()["name"] == "Åsa B"
+    assert updated.get_json()["email"] == "asa@example.com"
+    new_etag = updated.headers["ETag"]
+    assert new_etag != etag
+    # A second client still holding the old ETag does not overwrite the change.
+    lost = client.patch(path, json={"email": "b@example.com"}, headers={"If-Match": etag})
+    assert_problem(lost, 412)
+    assert lost.headers["ETag"] == new_etag
+
+    # Deactivate: the kiosk stops offering the host.
+    gone = client.post(f"{path}/deactivate", headers={"If-Match": new_etag})
+    assert gone.status_code == 200
+    assert gone.get_json()["active"] is False
+    assert client.post(f"{path}/deactivate").get_json()["active"] is False
+    assert [h["id"] for h in client.get("/hosts?active=false").get_json()["items"]] == [host["id"]]
+    assert client.get("/hosts?active=true").get_json()["items"] == []
+    reactivated = client.patch(
+        path, json={"active": True}, headers={"If-Match": gone.headers["ETag"]}
+    )
+    assert reactivated.get_json()["active"] is True
+    assert session.get(Host, host["id"]).active is True
+
+    # Update's field checks.
+    current = reactivated.headers["ETag"]
+    for body in ({"name": None}, {"email": "nope"}, {"locale": "xx"}, {"name": "\u3164"}):
+        assert_problem(client.patch(path, json=body, headers={"If-Match": current}), 422)
+    assert (
+        client.patch(path, json={"locale": None}, headers={"If-Match": current}).status_code == 200
+    )
+
+
+def test_pagination(
+    make_site: Callable[..., Site],
+    make_host: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+) -> None:
+    site = make_site()
+    ids = [make_host(site, f"Host {n}", email=f"h{n}@example.com").id for n in range(7)]
+    client = api(make_token(site))
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = client.get(
+            "/hosts", query_string={"limit": 3, **({"cursor": cursor} if cursor else {})}
+        )
+        assert page.status_code == 200, page.text
+        body = page.get_json()
+        assert len(body["items"]) <= 3
+        seen += [item["id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    assert pages == 3
+    for query in (
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=" + "9" * 5000,
+        "limit=1.5",
+        "limit=%EF%BC%91",  # a fullwidth digit one
+        "cursor=nonsense",
+        "cursor=",
+        "cursor=YWZ0ZXI6LTE",  # "after:-1", well-formed base64 of a cursor we never make
+        "limit=2&limit=3",
+        "unknown=1",
+    ):
+        response = client.get(f"/hosts?{query}")
+        body = assert_problem(response, 400)
+        assert body["errors"], query
+
+
+def test_visits_on_site_and_of_a_day(
+    make_site: Callable[..., Site],
+    make_host: Callable[..., Any],
+    make_visit: Callable[..., Any],
+    make_invitation: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> None:
+    site = make_site()
+    host = make_host(site)
+    yesterday = make_visit(
+        site,
+        checked_in_at=clock.now() - timedelta(days=1),
+        checked_out_at=clock.now() - timedelta(hours=20),
+    )
+    gone = make_visit(site, checked_out_at=clock.now())
+    here = make_visit(site, host_id=host.id)
+    invitation = make_invitation(site)
+    invitation.visit_id = here.id
+    session.commit()
+    client = api(make_token(site, write=True))
+
+    on_site = client.get("/visits/on-site").get_json()["items"]
+    assert [item["id"] for item in on_site] == [here.id]
+    assert on_site[0] | {"checked_in_at": None} == {
+        "id": here.id,
+        "site_id": site.id,
+        "host_id": host.id,
+        "host_name": "Hanna Host",
+        "type": "invited",
+        "checked_in_at": None,
+        "checked_out_at": None,
+        "on_site": True,
+        "visitor": None,
+    }
+    assert on_site[0]["checked_in_at"] == "2026-03-04T08:00:00Z"
+    today = client.get("/visits").get_json()["items"]
+    assert [item["id"] for item in today] == [gone.id, here.id]
+    assert today[0]["type"] == "walk_in"
+    before = client.get("/visits", query_string={"date": "2026-03-03"}).get_json()["items"]
+    assert [item["id"] for item in before] == [yesterday.id]
+
+    # Check-out: the same use case as reception's button, audited, once.
+    done = client.post(f"/visits/{here.id}/check-out")
+    assert done.status_code == 200, done.text
+    assert done.get_json()["checked_out_at"] == "2026-03-04T08:00:00Z"
+    assert client.get("/visits/on-site").get_json()["items"] == []
+    assert_problem(client.post(f"/visits/{here.id}/check-out"), 409, "already_checked_out")
+    assert session.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.action == "check_out", AuditEvent.target_id == str(here.id)
+        )
+    ).all() == ["check_out"]
+
+
+def test_invitations(
+    make_site: Callable[..., Site],
+    make_host: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+) -> None:
+    site, other = make_site(), make_site()
+    host = make_host(site)
+    other_host = make_host(other, email="o@example.com")
+    client = api(make_token(site, write=True, personal=True))
+    created = client.post(
+        "/invitations",
+        json={
+            "site_id": site.id,
+            "visitor_name": "Ivy Invited",
+            "company": "Acme",
+            "expected_on": "2026-03-05",
+            "host_id": host.id,
+        },
+    )
+    assert created.status_code == 201, created.text
+    invitation = created.get_json()
+    assert invitation["status"] == "expected"
+    assert invitation["locale"] == "sv"
+    assert invitation["visitor"] == {"name": "Ivy Invited", "company": "Acme", "email": None}
+    stored = session.get(Invitation, invitation["id"])
+    assert invitation["code"] == stored.code
+
+    listed = client.get("/invitations", query_string={"expected_on": "2026-03-05"}).get_json()
+    assert [item["id"] for item in listed["items"]] == [invitation["id"]]
+    assert client.get("/invitations?expected_on=2026-03-06").get_json()["items"] == []
+    assert "code" not in listed["items"][0]
+
+    cancelled = client.post(f"/invitations/{invitation['id']}/cancel")
+    assert cancelled.get_json()["status"] == "cancelled"
+    assert_problem(
+        client.post(f"/invitations/{invitation['id']}/cancel"), 409, "invitation_cancelled"
+    )
+    assert [i["id"] for i in client.get("/invitations?status=cancelled").get_json()["items"]] == [
+        invitation["id"]
+    ]
+    assert client.get("/invitations?status=expected").get_json()["items"] == []
+
+    base = {"site_id": site.id, "visitor_name": "Ivy", "expected_on": "2026-03-05"}
+    for change, field in (
+        ({"expected_on": "2026-03-03"}, "expected_on"),
+        ({"host_id": other_host.id}, "host_id"),
+        ({"visitor_name": "   "}, "visitor_name"),
+        ({"email": "not-an-email"}, "email"),
+        ({"locale": "xx"}, "locale"),
+        ({"expected_on": "2026-02-30"}, "expected_on"),
+    ):
+        body = assert_problem(client.post("/invitations", json=base | change), 422)
+        assert [error["field"] for error in body["errors"]] == [field], change
+
+
+@pytest.fixture
+def smtp_app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    app_config.update(SMTP_HOST="127.0.0.1", NOTIFY_IN_SERVER=False)
+    return app_config
+
+
+def test_invitation_email_is_queued(
+    smtp_app_config: dict[str, Any],
+    make_site: Callable[..., Site],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+) -> None:
+    from kiosk.models import Notification
+
+    site = make_site()
+    client = api(make_token(site, write=True))
+    created = client.post(
+        "/invitations",
+        json={
+            "site_id": site.id,
+            "visitor_name": "Ivy",
+            "expected_on": "2026-03-04",
+            "email": "ivy@example.com",
+        },
+    )
+    assert created.status_code == 201
+    assert created.get_json()["visitor"] is None
+    queued = session.scalars(select(Notification)).one()
+    assert queued.invitation_id == created.get_json()["id"]
+
+
+def test_purge_runs(
+    runner: FlaskCliRunner,
+    make_site: Callable[..., Site],
+    make_visit: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> None:
+    mine, other = make_site(), make_site()
+    make_visit(
+        mine,
+        checked_in_at=clock.now() - timedelta(days=40),
+        checked_out_at=clock.now() - timedelta(days=40),
+    )
+    assert runner.invoke(main, ["purge"]).exit_code == 0
+    clock.advance(timedelta(days=1))
+    assert runner.invoke(main, ["purge"]).exit_code == 0
+    client = api(make_token(mine))
+    runs = client.get("/purge-runs").get_json()["items"]
+    assert len(runs) == 2
+    assert runs[0]["id"] > runs[1]["id"]
+    assert runs[0]["status"] == "succeeded"
+    assert [item["site_id"] for item in runs[1]["sites"]] == [mine.id]
+    assert runs[1]["sites"][0]["visits_erased"] == 1
+    first = client.get("/purge-runs?limit=1").get_json()
+    second = client.get(f"/purge-runs?limit=1&cursor={first['next_cursor']}").get_json()
+    assert [first["items"][0]["id"], second["items"][0]["id"]] == [runs[0]["id"], runs[1]["id"]]
+    assert second["next_cursor"] is None
+    assert session.scalars(select(Visit)).all() == []
+    assert other.id not in {item["site_id"] for run in runs for item in run["sites"]}
+
+
+@pytest.fixture
+def limited_app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    app_config["API_LIMIT_PER_TOKEN"] = "3 per minute"
+    return app_config
+
+
+def test_rate_limit_per_token(
+    limited_app_config: dict[str, Any],
+    make_site: Callable[..., Site],
+    make_token: Callable[..., str],
+    api: Any,
+) -> None:
+    site = make_site()
+    busy, calm = api(make_token(site)), api(make_token(site, name="Other"))
+    for _ in range(3):
+        assert busy.get("/sites").status_code == 200
+    refused = busy.get("/sites")
+    assert_problem(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Another token keeps its own budget.
+    assert calm.get("/sites").status_code == 200
+
+
+def test_day_is_each_sites_own_calendar(
+    make_site: Callable[..., Site],
+    make_visit: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+    clock: FrozenClock,
+) -> None:
+    # 23:30 UTC on 3 March is already 4 March in Helsinki, still 3 March in London.
+    helsinki = make_site(timezone="Europe/Helsinki")
+    london = make_site(timezone="Europe/London")
+    late = clock.now().replace(day=3, hour=23, minute=30)
+    in_helsinki = make_visit(helsinki, checked_in_at=late)
+    in_london = make_visit(london, checked_in_at=late)
+    client = api(make_token(helsinki, london))
+    fourth = client.get("/visits", query_string={"date": date(2026, 3, 4).isoformat()})
+    assert [item["id"] for item in fourth.get_json()["items"]] == [in_helsinki.id]
+    third = client.get("/visits?date=2026-03-03").get_json()["items"]
+    assert [item["id"] for item in third] == [in_london.id]
