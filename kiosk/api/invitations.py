@@ -20,6 +20,7 @@ from kiosk.api.framework import (
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.models import Host, Invitation
+from kiosk.notifications.events import invitation_event, queue_event_safely
 from kiosk.notifications.messages import send_invitation_email
 from kiosk.notifications.sender import wake_sender
 from kiosk.services.invitations import (
@@ -151,8 +152,9 @@ def create(body: schemas.InvitationCreate) -> tuple[schemas.CreatedInvitation, d
     db_session.flush()
     audit("create_invitation", "invitation", invitation.id)
     emailed = send_invitation_email(db_session, invitation, now=now()) is not None
+    told = queue_event_safely(db_session, invitation_event(invitation, now=now()), now=now())
     db_session.commit()
-    if emailed:
+    if emailed or told:
         wake_sender()
     shown = invitation_out(invitation, personal=current_token().personal_data)
     created = schemas.CreatedInvitation(**dict(shown), code=invitation.code)

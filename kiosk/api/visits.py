@@ -25,6 +25,8 @@ from kiosk.api.framework import (
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.models import Invitation, Visit
+from kiosk.notifications.events import queue_checked_out
+from kiosk.notifications.sender import wake_sender
 from kiosk.services.daily import day_bounds
 from kiosk.services.invitations import site_today
 from kiosk.services.visits import check_out_visit
@@ -184,5 +186,8 @@ def check_out(visit_id: int) -> schemas.Visit:
     if not check_out_visit(visit, now=now()):
         raise ApiProblem(409, "already_checked_out", "The visitor was checked out already.")
     audit("check_out", "visit", visit.id)
+    told = queue_checked_out(get_session(), [visit], now=now())
     get_session().commit()
+    if told:
+        wake_sender()
     return _one(visit)

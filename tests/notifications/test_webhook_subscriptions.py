@@ -542,3 +542,55 @@ def test_admins_manage_subscriptions_and_see_the_secret_once(
     # Reception users may not see or change webhooks.
     reception = login(make_staff("reception", sites=(site,)))
     assert reception.get("/dashboard/admin/webhooks").status_code == 403
+
+
+def test_check_outs_and_invitations_through_the_api_are_told_too(
+    app: Flask,
+    session: Session,
+    site: Any,
+    host: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    receiver_factory: Any,
+):
+    from kiosk.services.api_tokens import create_api_token
+
+    _subscription, receiver = subscribe(
+        session,
+        site,
+        clock,
+        receiver_factory,
+        events=(WebhookEvent.VISIT_CHECKED_OUT, WebhookEvent.INVITATION_CREATED),
+    )
+    new = create_api_token(
+        session,
+        name="Calendar",
+        sites=[site],
+        can_write=True,
+        personal_data=False,
+        created_by=None,
+        now=clock.now(),
+    )
+    session.commit()
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {new.secret}"}
+    visit = make_visit(site, "Api Visitor")
+    checked_out = api.post(f"/api/v1/visits/{visit.id}/check-out", headers=headers)
+    assert checked_out.status_code == 200, checked_out.text
+    invited = api.post(
+        "/api/v1/invitations",
+        headers=headers,
+        json={
+            "site_id": site.id,
+            "visitor_name": "Ingrid Invited",
+            "host_id": host.id,
+            "expected_on": "2026-03-05",
+        },
+    )
+    assert invited.status_code == 201, invited.text
+    assert deliver_due(app).sent == 2
+    assert [call["body"]["type"] for call in receiver.accepted] == [
+        "visit.checked_out",
+        "invitation.created",
+    ]
+    assert receiver.accepted[0]["body"]["data"]["visit_id"] == visit.id
