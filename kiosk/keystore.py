@@ -50,10 +50,11 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 KEY_BYTES = 32
 KEY_ID_BYTES = 16
@@ -191,6 +192,10 @@ class Destroyed:
     erase_day: date
 
 
+def _exists(engine: Engine) -> bool:
+    return inspect(engine).has_table(store_facts.name)
+
+
 def make_store_engine(url: str) -> Engine:
     """An engine for the key store: durable writes and overwriting deletes on SQLite."""
     if url.startswith("sqlite"):
@@ -224,15 +229,37 @@ class KeyStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, master: MasterKey, *, cache_seconds: float = CACHE_SECONDS) -> KeyStore:
-        """Open (creating when new) the store at ``url`` and check the master key against it."""
+    def open(
+        cls,
+        url: str,
+        master: MasterKey,
+        *,
+        create: bool = False,
+        cache_seconds: float = CACHE_SECONDS,
+    ) -> KeyStore:
+        """Open the store at ``url`` and check the master key against it.
+
+        Only with ``create`` is a missing or empty store made: a store that is gone (a lost
+        disk, a wrong path) must stop the server, not be silently replaced by an empty one,
+        which would make every value still within its retention unreadable.
+        """
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            folder = Path(url.removeprefix("sqlite:///")).parent
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = Path(url.removeprefix("sqlite:///"))
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            elif not path.is_file():
+                # SQLite would make an empty file here: that is the loss to refuse.
+                raise KeyStoreError("key_store_missing")
         store = cls(make_store_engine(url), master, cache_seconds=cache_seconds)
         try:
-            metadata.create_all(store.engine)
-            store._check_canary()
+            if create:
+                metadata.create_all(store.engine)
+            elif not _exists(store.engine):
+                raise KeyStoreError("key_store_missing")
+            store._check_canary(create=create)
+        except OperationalError:
+            store.close()
+            raise KeyStoreError("key_store_unreachable") from None
         except BaseException:
             store.close()
             raise
@@ -241,10 +268,12 @@ class KeyStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _check_canary(self) -> None:
+    def _check_canary(self, *, create: bool) -> None:
         canary = select(store_facts.c.value).where(store_facts.c.name == _CANARY)
         with self.engine.connect() as connection:
             stored = connection.scalar(canary)
+        if stored is None and not create:
+            raise KeyStoreError("key_store_missing")
         if stored is None:  # a new store: this master key's canary goes in
             try:
                 with self.engine.begin() as connection:

@@ -20,16 +20,32 @@ def new_master_key() -> None:
     click.echo(MasterKey.generate_text())
 
 
+@keys.command("init")
+def init() -> None:
+    """Make the key store at KEY_STORE (once, when setting up); check it when it exists."""
+    _report(_open(create=True))
+
+
 @keys.command("check")
 def check() -> None:
-    """Open the key store (creating it when new), check the master key against it, count keys."""
+    """Open the key store, check the master key against it, and count its keys.
+
+    A missing store is an error here, never made anew: it would hide a lost one.
+    """
+    _report(_open(create=False))
+
+
+def _open(*, create: bool) -> KeyStore:
     config = current_app.config
     if not config["KEY_STORE"]:
         raise click.ClickException("KEY_STORE is not set (docs/configuration.md)")
     try:
-        store = KeyStore.open(str(config["KEY_STORE"]), MasterKey.from_config(config))
+        return KeyStore.open(str(config["KEY_STORE"]), MasterKey.from_config(config), create=create)
     except KeyStoreError as error:
         raise click.ClickException(f"the key store cannot be used: {error.reason}") from None
+
+
+def _report(store: KeyStore) -> None:
     try:
         live, destroyed = store.counts()
     finally:

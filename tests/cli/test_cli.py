@@ -37,6 +37,7 @@ EXPECTED = {
     ("device", "add"),
     ("purge",),
     ("keys", "check"),
+    ("keys", "init"),
 }
 
 
@@ -196,6 +197,11 @@ def test_keys_check_opens_the_key_store_and_refuses_a_wrong_master_key(
     assert "master_key_not_configured" in no_master.output
 
     app.config.update(MASTER_KEY=master)
+    missing = runner.invoke(main, ["keys", "check"])
+    assert missing.exit_code != 0
+    assert "key_store_missing" in missing.output  # check never makes one: it would hide a loss
+    made_store = runner.invoke(main, ["keys", "init"])
+    assert made_store.exit_code == 0, made_store.output
     checked = runner.invoke(main, ["keys", "check"])
     assert checked.exit_code == 0, checked.output
     assert "key store ok: 0 live keys, 0 destroyed" in checked.output

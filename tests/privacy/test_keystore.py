@@ -41,7 +41,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def stores(store_url: str) -> Iterator[tuple[KeyStore, KeyStore]]:
     """Two servers' stores on one key store (each with its own engine and cache)."""
-    first = KeyStore.open(store_url, MasterKey.from_text(MASTER))
+    first = KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True)
     second = KeyStore.open(store_url, MasterKey.from_text(MASTER))
     yield first, second
     first.close()
@@ -65,7 +65,7 @@ def test_servers_sharing_a_store_use_one_key_per_site_and_day(
 
 
 def test_workers_asking_at_once_get_the_same_key(store_url: str):
-    stores = [KeyStore.open(store_url, MasterKey.from_text(MASTER)) for _ in range(4)]
+    stores = [KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True) for _ in range(4)]
     results: list[bytes] = []
     barrier = threading.Barrier(len(stores))
 
@@ -124,9 +124,9 @@ def test_an_unknown_key_id_is_reported_as_missing_not_as_destroyed(
 
 
 def test_a_wrong_master_key_is_refused_when_the_store_opens(store_url: str):
-    KeyStore.open(store_url, MasterKey.from_text(MASTER)).close()
+    KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True).close()
     with pytest.raises(WrongMasterKey):
-        KeyStore.open(store_url, MasterKey.from_text(MasterKey.generate_text()))
+        KeyStore.open(store_url, MasterKey.from_text(MasterKey.generate_text()), create=True)
 
 
 def test_the_master_key_comes_from_the_environment_or_a_file(tmp_path: Path):
@@ -150,7 +150,7 @@ def test_the_master_key_comes_from_the_environment_or_a_file(tmp_path: Path):
 
 def test_a_destroyed_key_leaves_no_bytes_in_the_sqlite_files(tmp_path: Path):
     path = tmp_path / "keys.sqlite3"
-    store = KeyStore.open(f"sqlite:///{path}", MasterKey.from_text(MASTER))
+    store = KeyStore.open(f"sqlite:///{path}", MasterKey.from_text(MASTER), create=True)
     keys = [store.key_for(1, DAY + timedelta(days=n), now=NOW) for n in range(3)]
     with store.engine.connect() as connection:
         wrapped = {
@@ -179,7 +179,7 @@ def test_a_destroyed_key_leaves_no_bytes_in_the_postgresql_table_file(
     postgres_schemas: object,
 ):
     url = postgres_schemas.new()  # type: ignore[attr-defined]
-    store = KeyStore.open(url, MasterKey.from_text(MASTER))
+    store = KeyStore.open(url, MasterKey.from_text(MASTER), create=True)
     doomed = store.key_for(1, DAY, now=NOW)
     kept = store.key_for(1, DAY + timedelta(days=1), now=NOW)
     with store.engine.connect() as connection:
@@ -191,6 +191,19 @@ def test_a_destroyed_key_leaves_no_bytes_in_the_postgresql_table_file(
     table_file = Path(str(data_directory)) / str(relation)
     if not table_file.exists():
         pytest.skip(f"the server's files are not readable here ({table_file})")
+
+    with store.engine.connect() as connection:
+        others = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
+            )
+        )
+    if others:
+        # VACUUM cannot remove a tuple that an open transaction elsewhere may still see (CI
+        # runs alone; a shared development server may not): docs/erasure.md says so.
+        store.close()
+        pytest.skip(f"{others} other transactions hold snapshots on this database")
 
     def on_disk() -> bytes:
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
@@ -208,7 +221,7 @@ def test_a_destroyed_key_leaves_no_bytes_in_the_postgresql_table_file(
 def test_a_key_destroyed_by_one_server_process_is_gone_for_another(tmp_path: Path):
     """Two processes, as two app servers would be, on one SQLite key store."""
     url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
-    store = KeyStore.open(url, MasterKey.from_text(MASTER), cache_seconds=0)
+    store = KeyStore.open(url, MasterKey.from_text(MASTER), create=True, cache_seconds=0)
     made = store.key_for(3, DAY, now=NOW)
     script = textwrap.dedent(
         f"""
@@ -223,3 +236,16 @@ def test_a_key_destroyed_by_one_server_process_is_gone_for_another(tmp_path: Pat
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     assert store.key(made.key_id) is None
     store.close()
+
+
+def test_a_missing_or_empty_store_is_refused_unless_asked_to_create_one(
+    store_url: str, tmp_path: Path
+):
+    """A lost key store must stop the server, not be replaced by an empty one."""
+    for url in (store_url, f"sqlite:///{tmp_path / 'gone' / 'keys.sqlite3'}"):
+        with pytest.raises(KeyStoreError) as refused:
+            KeyStore.open(url, MasterKey.from_text(MASTER))
+        assert refused.value.reason == "key_store_missing"
+    assert not (tmp_path / "gone").exists()  # nothing was made in its place
+    KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True).close()
+    KeyStore.open(store_url, MasterKey.from_text(MASTER)).close()  # now it is there

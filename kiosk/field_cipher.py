@@ -1,0 +1,80 @@
+"""One personal field as one binary value (docs/erasure.md, "What is encrypted").
+
+``version (1 byte) | key id (16 bytes) | nonce (12 bytes) | AES-256-GCM ciphertext and tag``,
+with the associated data ``table.column:row-key`` so that a ciphertext copied into another row
+or column fails to decrypt. The blind-index key for search is derived from the data key
+(HKDF-SHA256, info ``blind-index``), so it dies with it.
+
+Being built: nothing stores its values yet (docs/erasure.md says what is left).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from kiosk.keystore import KEY_ID_BYTES, DataKey
+
+FORMAT_VERSION = 1
+NONCE_BYTES = 12
+HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES
+BLIND_TOKEN_BYTES = 16
+
+
+class ErasedValue(Exception):
+    """The value's key has been destroyed: it is past its erase date and shown as "(erased)"."""
+
+
+def associated_data(table: str, column: str, row_key: bytes) -> bytes:
+    return f"{table}.{column}:".encode() + row_key
+
+
+def encrypt(data_key: DataKey, plaintext: str, ad: bytes) -> bytes:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    sealed = AESGCM(data_key.key).encrypt(nonce, plaintext.encode(), ad)
+    return bytes([FORMAT_VERSION]) + data_key.key_id + nonce + sealed
+
+
+def key_id_of(value: bytes) -> bytes:
+    return value[1 : 1 + KEY_ID_BYTES]
+
+
+def decrypt(find_key: Callable[[bytes], DataKey | None], value: bytes, ad: bytes) -> str:
+    """The plaintext; raises ErasedValue when the key is gone, InvalidTag when tampered with."""
+    if not value or value[0] != FORMAT_VERSION:
+        raise ValueError("unknown encrypted field format")
+    data_key = find_key(key_id_of(value))
+    if data_key is None:
+        raise ErasedValue
+    nonce = value[1 + KEY_ID_BYTES : HEADER_BYTES]
+    return AESGCM(data_key.key).decrypt(nonce, value[HEADER_BYTES:], ad).decode()
+
+
+def blind_index_key(data_key: DataKey) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"blind-index").derive(
+        data_key.key
+    )
+
+
+def blind_token(index_key: bytes, folded_prefix: str) -> bytes:
+    digest = hmac.new(index_key, folded_prefix.encode(), hashlib.sha256).digest()
+    return digest[:BLIND_TOKEN_BYTES]
+
+
+__all__ = [
+    "ErasedValue",
+    "InvalidTag",
+    "associated_data",
+    "blind_index_key",
+    "blind_token",
+    "decrypt",
+    "encrypt",
+    "key_id_of",
+]
