@@ -10,7 +10,7 @@ import io
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from kiosk.badges.presets import PRESETS, BadgePreset, get_preset
 from kiosk.badges.printing import CupsPrinter, PrintError, valid_queue_name
 from kiosk.badges.render import BadgeContent, render_badge
 from kiosk.models import PRINT_BACKENDS, KioskDevice, PrintJob, Site, Visit
+from kiosk.services.visitor_types import band_colour, band_label
 from kiosk.services.visits import new_badge_token, new_short_code
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def _content(
 
 def badge_content(visit: Visit) -> BadgeContent:
     """What the visit's badge shows, in the visitor's language and the site's time."""
-    return _content(
+    content = _content(
         visit.site,
         name=visit.visitor_name,
         company=visit.company,
@@ -146,6 +147,14 @@ def badge_content(visit: Visit) -> BadgeContent:
         locale=visit.locale,
         short_code=visit.short_code,
         token=visit.badge_token,
+    )
+    if visit.visitor_type is None:
+        return content
+    # The visitor type's band ("CONTRACTOR" in its colour); kiosk.services.visitor_types.
+    with force_locale(visit.locale):
+        label = band_label(visit.visitor_type, visit.locale)
+    return replace(
+        content, band_text=label, band_colour=band_colour(visit.visitor_type, visit.site)
     )
 
 

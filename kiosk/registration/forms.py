@@ -18,7 +18,7 @@ from kiosk.forms import (
     text_field,
     visible_name,
 )
-from kiosk.models import FIELD_HIDDEN, FIELD_REQUIRED, Site
+from kiosk.models import FIELD_HIDDEN, FIELD_REQUIRED, Site, VisitorType
 
 
 class CheckInForm(FlaskForm):  # type: ignore[misc]
@@ -51,14 +51,15 @@ _REQUIRED_MESSAGES = {
 }
 
 
-def check_in_form(site: Site, **kwargs: Any) -> CheckInForm:
-    """A check-in form with the site's fields: hidden ones removed, required ones enforced."""
+def check_in_form(modes: Site | VisitorType, **kwargs: Any) -> CheckInForm:
+    """A check-in form with the fields of a site or of a visitor type (whose modes fall back
+    to its site's): hidden ones removed, required ones enforced."""
     form = CheckInForm(**kwargs)
-    if site.field_mode("host") == FIELD_HIDDEN:
+    if modes.field_mode("host") == FIELD_HIDDEN:
         for name in ("host_query", "host_id", "ask_reception"):
             delattr(form, name)
     for name, message in _REQUIRED_MESSAGES.items():
-        mode = site.field_mode(name)
+        mode = modes.field_mode(name)
         if mode == FIELD_HIDDEN:
             delattr(form, name)
         elif mode == FIELD_REQUIRED:
@@ -67,6 +68,12 @@ def check_in_form(site: Site, **kwargs: Any) -> CheckInForm:
             field.validators = [DataRequired(message), *field.validators]
             field.flags.required = True
     return form
+
+
+class VisitorTypeForm(FlaskForm):  # type: ignore[misc]
+    """The kind of visit: each type is a button whose value is the type's id."""
+
+    visitor_type = IdField()
 
 
 class AlreadyCheckedInForm(FlaskForm):  # type: ignore[misc]

@@ -17,8 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.clock import FrozenClock
 from kiosk.models import NoticeVersion
 from kiosk.services.notice_drafts import start_draft
+from kiosk.services.visitor_types import add_default_types
 from tests.conftest import STAFF_PASSWORD
 from tests.support import assert_security_headers
 
@@ -119,6 +121,31 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
         Case("GET", "/dashboard/admin/hosts/import?site={site}", SITE),
         Case("POST", "/dashboard/admin/hosts/import?site={site}", SITE),
     ],
+    "dashboard.admin_visitor_types": [
+        Case("GET", "/dashboard/admin/sites/{site}/types", ADMIN),
+    ],
+    "dashboard.admin_visitor_type_new": [
+        Case("GET", "/dashboard/admin/sites/{site}/types/new", ADMIN),
+        # Refused (a new type needs a name): the form is shown again.
+        Case("POST", "/dashboard/admin/sites/{site}/types/new", ADMIN),
+    ],
+    "dashboard.admin_visitor_type_edit": [
+        Case("GET", "/dashboard/admin/types/{type}", ADMIN),
+        # A built-in type needs no name of its own: an empty POST saves it.
+        Case("POST", "/dashboard/admin/types/{type}", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_down": [
+        Case("POST", "/dashboard/admin/types/{type}/down", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_up": [
+        Case("POST", "/dashboard/admin/types/{type}/up", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_retire": [
+        Case("POST", "/dashboard/admin/types/{type}/retire", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_restore": [
+        Case("POST", "/dashboard/admin/types/{type}/restore", ADMIN_REDIRECT),
+    ],
 }
 
 
@@ -129,14 +156,32 @@ class World:
 
 
 @pytest.fixture
-def world(app: Flask, make_site: Any, make_host: Any, make_staff: Any, session: Session) -> World:
+def world(
+    app: Flask,
+    make_site: Any,
+    make_host: Any,
+    make_staff: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> World:
     site = make_site(name="Here")
     host = make_host(site, name="Hanna Host")
     with app.test_request_context():
         draft = start_draft(session, site, "en")
         session.commit()
     user = make_staff(username="someone", sites=(site,))
-    return World(site, {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id})
+    visitor_type = add_default_types(session, site, now=clock.now())[0]
+    session.commit()
+    return World(
+        site,
+        {
+            "site": site.id,
+            "host": host.id,
+            "notice": draft.id,
+            "user": user.id,
+            "type": visitor_type.id,
+        },
+    )
 
 
 def test_every_admin_route_is_in_the_matrix(app: Flask):

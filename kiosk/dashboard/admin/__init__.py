@@ -1,4 +1,5 @@
-"""Dashboard: the admin area under /dashboard/admin/ (sites, notices, badges, hosts, staff).
+"""Dashboard: the admin area under /dashboard/admin/ (sites, notices, badges, hosts, staff,
+visitor types).
 
 Admin-only pages answer 403 to reception users; an object of a site the user does not serve
 answers 404, as if it did not exist (both in ``kiosk.dashboard.access``). Hosts are the one
@@ -12,4 +13,5 @@ from kiosk.dashboard.admin import (  # noqa: F401  (routes on the dashboard blue
     notices,
     sites,
     staff,
+    visitor_types,
 )
