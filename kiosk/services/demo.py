@@ -14,7 +14,6 @@ from kiosk.models import Host, KioskDevice, NoticeVersion, Site
 from kiosk.services.kiosks import create_device, issue_pairing_code
 from kiosk.services.notices import publish_notice
 from kiosk.services.staff import create_staff_user, find_staff_user, set_password
-from kiosk.services.visitor_types import add_default_types
 
 DEMO_SITE = "Demo Office"
 DEMO_ADMIN = "admin"
@@ -287,7 +286,6 @@ def seed_demo(session: Session, *, now: datetime, reset_password: bool = False) 
         )
         session.add(site)
         session.add_all(Host(site=site, name=name, email=email) for name, email in DEMO_HOSTS)
-        add_default_types(session, site, now=now)
         session.flush()
     for locale, text in DEMO_NOTICES.items():
         published = session.scalar(

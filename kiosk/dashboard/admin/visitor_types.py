@@ -4,6 +4,7 @@ language, what the kiosk asks each type, whether the host is told, how long visi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import flash, redirect, render_template, url_for
@@ -13,7 +14,7 @@ from werkzeug.wrappers import Response
 from kiosk.clock import now
 from kiosk.config import LANGUAGES
 from kiosk.dashboard.access import admin_required, audit, served_or_404, served_site
-from kiosk.dashboard.admin.forms import FIELD_LABELS, MODE_NAMES, VisitorTypeForm
+from kiosk.dashboard.admin.forms import FIELD_LABELS, VisitorTypeForm
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
@@ -24,6 +25,8 @@ from kiosk.services.visitor_types import (
     BUILT_IN,
     VisitorTypeError,
     VisitorTypeSettings,
+    band_colour,
+    band_label,
     create_type,
     move_type,
     restore_type,
@@ -69,15 +72,36 @@ def _settings(form: VisitorTypeForm) -> VisitorTypeSettings:
 def admin_visitor_types(site_id: int) -> str:
     """A site's visitor types, in the kiosk's order, retired ones last."""
     site = served_site(site_id)
+    locale = current_locale()
+    rows = [
+        TypeRow(
+            visitor_type=visitor_type,
+            name=type_name(visitor_type, locale),
+            band=band_label(visitor_type, locale),
+            colour=band_colour(visitor_type, site),
+            asked=", ".join(
+                str(FIELD_LABELS[field]) + ("*" if mode == "required" else "")
+                for field in KIOSK_FIELDS
+                if (mode := visitor_type.field_mode(field)) != "hidden"
+            ),
+        )
+        for visitor_type in site.visitor_types
+    ]
     return render_template(
-        "dashboard/admin/visitor_types.html",
-        site=site,
-        types=site.visitor_types,
-        button=ButtonForm(),
-        locale=current_locale(),
-        field_labels=FIELD_LABELS,
-        mode_names=MODE_NAMES,
+        "dashboard/admin/visitor_types.html", site=site, rows=rows, button=ButtonForm()
     )
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    """One line of the types list, in the reader's language."""
+
+    visitor_type: VisitorTypeModel
+    name: str
+    band: str
+    colour: str
+    #: The fields the kiosk asks, required ones marked with *.
+    asked: str
 
 
 @bp.route("/admin/sites/<int:site_id>/types/new", methods=["GET", "POST"])
