@@ -227,3 +227,24 @@ def test_changing_the_type_keeps_what_was_typed(pair: Any, site: Site, session: 
     choose(kiosk, types["contractor"])
     page = kiosk.get("/check-in").text
     assert 'value="Winds AB"' in page
+
+
+def test_an_invited_visitor_is_asked_the_type_and_keeps_the_invitations_details(
+    pair: Any, site: Site, session: Session, make_invitation: Any, make_host: Any
+):
+    host = make_host(site)
+    invitation = make_invitation(site, "Ivy Invited", company="Ivy AB", host=host)
+    kiosk = pair(site)
+    response = kiosk.post("/invitation", data={"code": invitation.code})
+    assert response.location.endswith("/check-in")
+    assert kiosk.get("/check-in").location.endswith("/check-in/type")
+    choose(kiosk, types_by_key(session, site)["contractor"])
+    page = kiosk.get("/check-in").text
+    assert 'value="Ivy Invited"' in page
+    assert 'value="Ivy AB"' in page
+    visit = finish(
+        kiosk, session, name="Ivy Invited", company="Ivy AB", purpose="Audit", host_id=str(host.id)
+    )
+    session.expire_all()
+    assert visit.visitor_type.key == "contractor"
+    assert session.get(type(invitation), invitation.id).visit_id == visit.id
