@@ -248,3 +248,19 @@ def test_an_invited_visitor_is_asked_the_type_and_keeps_the_invitations_details(
     session.expire_all()
     assert visit.visitor_type.key == "contractor"
     assert session.get(type(invitation), invitation.id).visit_id == visit.id
+
+
+def test_visitors_of_two_types_in_turn_add_one_generated_notice_per_type(
+    pair: Any, site: Site, session: Session
+):
+    types = types_by_key(session, site)
+    for number, key in enumerate(("guest", "delivery", "guest", "delivery")):
+        kiosk = pair(site)
+        choose(kiosk, types[key])
+        finish(kiosk, session, name=f"Visitor {number}", company="Co", ask_reception="y")
+    generated = session.scalars(select(NoticeVersion).where(NoticeVersion.generated)).all()
+    assert len(generated) == 2
+    visits = session.scalars(select(Visit).order_by(Visit.id)).all()
+    assert visits[0].notice_version_id == visits[2].notice_version_id
+    assert visits[1].notice_version_id == visits[3].notice_version_id
+    assert visits[0].notice_version_id != visits[1].notice_version_id
