@@ -103,3 +103,19 @@ def test_a_retired_type_keeps_its_shorter_period(
     make_visit(site, "Ina", checked_in_at=out, checked_out_at=out, visitor_type_id=old.id)
     clock.set(out + timedelta(days=3) + SECOND)
     assert purge(session, clock).visits_erased == 1
+
+
+def test_the_access_export_names_the_type_and_its_erasure_date(
+    session: Session, make_site: Any, make_visit: Any, clock: FrozenClock, staff_client: Any
+):
+    site = make_site(retention_days=30, timezone="UTC")
+    delivery = add_type(session, site, clock, key="delivery", position=0, retention_days=7)
+    out = clock.now() - timedelta(hours=1)
+    visit = make_visit(
+        site, "Dan Delivery", checked_in_at=out, checked_out_at=out, visitor_type_id=delivery.id
+    )
+    response = staff_client.post("/dashboard/requests/export.json", data={"visit": visit.id})
+    assert response.status_code == 200
+    exported = response.get_json()["visits"][0]
+    assert exported["visitor_type"] == "Delivery"  # the visit's language (en)
+    assert exported["erased_from"] == (out + timedelta(days=7)).isoformat()
