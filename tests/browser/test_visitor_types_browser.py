@@ -86,3 +86,13 @@ def test_the_kiosk_asks_the_type_first_and_follows_its_fields(
     shot(kiosk, "portrait-visitor-type-notice")
     kiosk.get_by_role("button", name="I have read this – check me in").tap()
     kiosk.wait_for_url(re.compile(r"/done$"))
+
+    # The public notice (the QR's page, no type chosen) names what each type is asked and
+    # the contractor's shorter period.
+    public = new_page()
+    public.goto(f"{server.base}/privacy/1/en")
+    summary = public.locator(".notice-summary").inner_text()
+    assert "Guest: We ask for your name" in summary
+    assert "Contractor: We ask for your name, your company" in summary
+    assert "Contractor: Deleted automatically 14 days after you check out." in summary
+    shot(public, "portrait-public-notice-with-types")
