@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from kiosk.models import Site
 from kiosk.paths import resource_dir
 from kiosk.services.first_layer import first_layer
+from kiosk.services.visitor_types import type_name
 
 
 def language_choices(app: Flask) -> list[tuple[str, str]]:
@@ -114,6 +115,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(site_time)
     app.add_template_global(site_clock)
     app.add_template_global(first_layer)
+    app.add_template_global(type_name)
     app.context_processor(lambda: {"language_choices": language_choices(app)})
 
 

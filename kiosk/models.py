@@ -183,6 +183,10 @@ class Site(Base):
     welcome_text: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     hosts: Mapped[list[Host]] = relationship(back_populates="site")
+    #: Every type of visitor the site has had, retired ones too, in the kiosk's order.
+    visitor_types: Mapped[list[VisitorType]] = relationship(
+        back_populates="site", order_by="VisitorType.position, VisitorType.id"
+    )
 
     @property
     def contact_days(self) -> int:
@@ -215,6 +219,78 @@ class Host(Base):
     locale: Mapped[str | None] = mapped_column(String(8))
 
     site: Mapped[Site] = relationship(back_populates="hosts")
+
+
+class VisitorType(Base):
+    """A kind of visitor at a site (guest, contractor, ...): what the kiosk asks them, their
+    badge band, whether their host is told, and how long their visits are kept.
+
+    Settings left None follow the site's, so a site's one "Visitor" type behaves exactly as
+    the site did before it had types (kiosk.services.visitor_types).
+    """
+
+    __tablename__ = "visitor_types"
+    __table_args__ = (
+        CheckConstraint(
+            "retention_days IS NULL OR retention_days BETWEEN 1 AND 3650",
+            name="retention_days_range",
+        ),
+        *(
+            CheckConstraint(
+                _one_of(f"field_{field}", FieldMode, nullable=True), name=f"field_{field}_mode"
+            )
+            for field in KIOSK_FIELDS
+        ),
+        Index("ix_visitor_types_site_id_position", "site_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    #: The kiosk shows the site's types in this order.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    #: A built-in type ("visitor", "guest", "contractor", "interview", "delivery") whose name
+    #: and band label come translated from the catalogs; None for a type an admin made.
+    key: Mapped[str | None] = mapped_column(String(16))
+    #: The name per language code, where an admin renamed it ({"sv": "Hantverkare"}).
+    names: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: The badge band's label per language code ({"en": "CONTRACTOR"}).
+    band_labels: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: ``#RRGGBB``; None: the site's band colour.
+    band_colour: Mapped[str | None] = mapped_column(String(7))
+    #: Kiosk fields (FieldMode); None: the site's mode for that field.
+    field_company: Mapped[str | None] = mapped_column(String(8))
+    field_host: Mapped[str | None] = mapped_column(String(8))
+    field_purpose: Mapped[str | None] = mapped_column(String(8))
+    field_email: Mapped[str | None] = mapped_column(String(8))
+    field_phone: Mapped[str | None] = mapped_column(String(8))
+    #: Whether the host gets an email when one of these visitors arrives.
+    notify_host: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Days after check-out until these visits are erased; None: the site's. Never longer
+    #: than the site's (:attr:`kept_days`).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    #: A retired type is no longer offered; the visits of that type keep it.
+    retired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    site: Mapped[Site] = relationship(back_populates="visitor_types")
+
+    def field_mode(self, field: str) -> str:
+        """How the kiosk asks this type for ``field``: the type's own mode, else the site's."""
+        if field not in KIOSK_FIELDS:
+            raise KeyError(field)
+        mode: str | None = getattr(self, f"field_{field}")
+        return mode if mode is not None else self.site.field_mode(field)
+
+    @property
+    def kept_days(self) -> int:
+        """Days after check-out until these visits are erased: never after the site's."""
+        if self.retention_days is None:
+            return self.site.retention_days
+        return min(self.retention_days, self.site.retention_days)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class NoticeVersion(Base):
@@ -276,9 +352,14 @@ class Visit(Base):
     kiosk_device_id: Mapped[int | None] = mapped_column(
         ForeignKey("kiosk_devices.id", ondelete="SET NULL")
     )
+    #: What kind of visitor (None: the site had no types); types are retired, never deleted.
+    visitor_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visitor_types.id", ondelete="RESTRICT"), index=True
+    )
 
     site: Mapped[Site] = relationship()
     host: Mapped[Host | None] = relationship()
+    visitor_type: Mapped[VisitorType | None] = relationship()
     kiosk_device: Mapped[KioskDevice | None] = relationship()
     notice_version: Mapped[NoticeVersion | None] = relationship()
     #: Kept in step with ``visitor_name`` (see ``_index_name_words``); the database deletes

@@ -6,6 +6,7 @@ Runs inside an app context (the app's fonts and translations).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from kiosk.badges.fonts import app_fonts
 from kiosk.badges.presets import DEFAULT_PRESET, PRESETS, BadgePreset, get_preset
 from kiosk.badges.render import BadgeContent, render_badge
 from kiosk.models import Site, Visit
+from kiosk.services.visitor_types import band_colour, band_label
 from kiosk.services.visits import new_badge_token, new_short_code
 
 
@@ -71,7 +73,7 @@ def _content(
 
 def badge_content(visit: Visit) -> BadgeContent:
     """What the visit's badge shows, in the visitor's language and the site's time."""
-    return _content(
+    content = _content(
         visit.site,
         name=visit.visitor_name,
         company=visit.company,
@@ -80,6 +82,14 @@ def badge_content(visit: Visit) -> BadgeContent:
         locale=visit.locale,
         short_code=visit.short_code,
         token=visit.badge_token,
+    )
+    if visit.visitor_type is None:
+        return content
+    # The visitor type's band ("CONTRACTOR" in its colour); kiosk.services.visitor_types.
+    with force_locale(visit.locale):
+        label = band_label(visit.visitor_type, visit.locale)
+    return replace(
+        content, band_text=label, band_colour=band_colour(visit.visitor_type, visit.site)
     )
 
 

@@ -36,7 +36,9 @@ def arrival_messages(visit: Visit, settings: NotifySettings | None = None) -> li
     site = visit.site
     host = visit.host
     messages = []
-    if host is not None and host.email and settings.email_enabled:
+    # A visitor type may leave the host untold (a delivery for the building, say).
+    host_told = visit.visitor_type is None or visit.visitor_type.notify_host
+    if host is not None and host.email and settings.email_enabled and host_told:
         locale = host.locale or site.default_locale
         with force_locale(locale):
             subject, body = _host_email(visit, host, site, locale)

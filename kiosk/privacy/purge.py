@@ -111,6 +111,13 @@ class _Criteria:
         self.visits = _ended() <= _per_site(
             Visit.site_id, {c.site_id: c.visit for c in cutoffs}, UTCDateTime()
         )
+        # Visitor types kept for less time than their site: the same walk, one more CASE.
+        sooner_types = {type_id: cut for c in cutoffs for type_id, cut in c.types.items()}
+        if sooner_types:
+            self.visits = or_(
+                self.visits,
+                _ended() <= _per_site(Visit.visitor_type_id, sooner_types, UTCDateTime()),
+            )
         self.invitations = (
             Invitation.visit_id.is_(None),
             Invitation.expected_on

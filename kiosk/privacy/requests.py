@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, object_session
 
@@ -20,6 +21,7 @@ from kiosk.models import Invitation, Site, Visit
 from kiosk.privacy.erasure import Erased, begin_write, erase_invitations, erase_visits
 from kiosk.privacy.rules import contacts_erased_at, invitation_erased_at, visit_erased_at
 from kiosk.services.notices import render_notice
+from kiosk.services.visitor_types import type_name
 from kiosk.text import name_words
 
 #: A search shows at most this many records: a person has a handful, not hundreds.
@@ -260,6 +262,13 @@ def access_json(report: AccessReport) -> dict[str, Any]:
     }
 
 
+def _type_name(visit: Visit) -> str | None:
+    if visit.visitor_type is None:
+        return None
+    with force_locale(visit.locale):
+        return type_name(visit.visitor_type, visit.locale)
+
+
 def _visit_json(record: VisitRecord) -> dict[str, Any]:
     visit = record.visit
     notice = visit.notice_version
@@ -271,6 +280,8 @@ def _visit_json(record: VisitRecord) -> dict[str, Any]:
         "phone": visit.phone,
         "purpose": visit.purpose,
         "host": visit.host.name if visit.host else None,
+        # The kind of visit chosen at the kiosk, in the visitor's language.
+        "visitor_type": _type_name(visit),
         "language": visit.locale,
         "checked_in_at": _iso(visit.checked_in_at),
         "checked_out_at": _iso(visit.checked_out_at),

@@ -1,8 +1,10 @@
 """The retention rules: when each kind of visitor data must be gone.
 
 - A visit is erased ``site.retention_days`` after it ended: its check-out, or its check-in when
-  it was never checked out. Days are calendar days on the site's clock, so a visit that ended at
-  10:00 is erased from 10:00 that many days later, across a daylight-saving change too.
+  it was never checked out; a visit whose visitor type keeps visits for less time
+  (``VisitorType.kept_days``, never more than the site's) that many days after it ended.
+  Days are calendar days on the site's clock, so a visit that ended at 10:00 is erased from
+  10:00 that many days later, across a daylight-saving change too.
 - Email and phone (``CONTACT_FIELDS``) are erased ``site.contact_days`` after the visit ended
   when the site keeps them for less time than the visit.
 - An invitation that was never used is erased ``retention_days`` after its expected day ended;
@@ -14,7 +16,8 @@ quote them to say when a record will be gone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,6 +39,9 @@ class SiteCutoffs:
     invitation: date
     #: The email of unused invitations expected before this day is erased.
     contact_invitation: date
+    #: Visitor type id -> visits of that type that ended at or before this are erased, for
+    #: the types kept for less time than the site keeps visits.
+    types: Mapping[int, datetime] = field(default_factory=dict)
 
     @property
     def contacts_sooner(self) -> bool:
@@ -64,19 +70,32 @@ def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
         contact=_days_before(now, zone, site.contact_days),
         invitation=today - timedelta(days=site.retention_days),
         contact_invitation=today - timedelta(days=site.contact_days),
+        types={
+            visitor_type.id: _days_before(now, zone, visitor_type.kept_days)
+            for visitor_type in site.visitor_types
+            if visitor_type.kept_days < site.retention_days
+        },
     )
+
+
+def kept_days(site: Site, visit: Visit) -> int:
+    """Days after it ended until this visit is erased: its type's, else its site's."""
+    if visit.visitor_type is not None:
+        return visit.visitor_type.kept_days
+    return site.retention_days
 
 
 def visit_erased_at(site: Site, visit: Visit) -> datetime:
     """From when the purge erases this visit (it runs daily, so up to a day later)."""
     ended = visit.checked_out_at or visit.checked_in_at
-    return _days_after(ended, ZoneInfo(site.timezone), site.retention_days)
+    return _days_after(ended, ZoneInfo(site.timezone), kept_days(site, visit))
 
 
 def contacts_erased_at(site: Site, visit: Visit) -> datetime:
     """From when the purge erases this visit's email and phone."""
     ended = visit.checked_out_at or visit.checked_in_at
-    return _days_after(ended, ZoneInfo(site.timezone), site.contact_days)
+    days = min(site.contact_days, kept_days(site, visit))
+    return _days_after(ended, ZoneInfo(site.timezone), days)
 
 
 def invitation_erased_at(site: Site, invitation: Invitation) -> datetime:

@@ -19,7 +19,7 @@ from kiosk.forms import (
     text_field,
     visible_name,
 )
-from kiosk.models import Site
+from kiosk.models import Site, VisitorType
 
 
 class CheckInForm(FlaskForm):  # type: ignore[misc]
@@ -52,14 +52,15 @@ _REQUIRED_MESSAGES = {
 }
 
 
-def check_in_form(site: Site, **kwargs: Any) -> CheckInForm:
-    """A check-in form with the site's fields: hidden ones removed, required ones enforced."""
+def check_in_form(modes: Site | VisitorType, **kwargs: Any) -> CheckInForm:
+    """A check-in form with the fields of a site or of a visitor type (whose modes fall back
+    to its site's): hidden ones removed, required ones enforced."""
     form = CheckInForm(**kwargs)
-    if site.field_mode("host") == FieldMode.HIDDEN:
+    if modes.field_mode("host") == FieldMode.HIDDEN:
         for name in ("host_query", "host_id", "ask_reception"):
             delattr(form, name)
     for name, message in _REQUIRED_MESSAGES.items():
-        mode = site.field_mode(name)
+        mode = modes.field_mode(name)
         if mode == FieldMode.HIDDEN:
             delattr(form, name)
         elif mode == FieldMode.REQUIRED:
@@ -68,6 +69,12 @@ def check_in_form(site: Site, **kwargs: Any) -> CheckInForm:
             field.validators = [DataRequired(message), *field.validators]
             field.flags.required = True
     return form
+
+
+class VisitorTypeForm(FlaskForm):  # type: ignore[misc]
+    """The kind of visit: each type is a button whose value is the type's id."""
+
+    visitor_type = IdField()
 
 
 class AlreadyCheckedInForm(FlaskForm):  # type: ignore[misc]

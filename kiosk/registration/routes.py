@@ -28,7 +28,7 @@ from kiosk.badges.jobs import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import NoticeForm, collapse_spaces
-from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit
+from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit, VisitorType
 from kiosk.notifications.outbox import (
     NotifySettings,
     host_is_being_told,
@@ -40,6 +40,7 @@ from kiosk.registration.forms import (
     AlreadyCheckedInForm,
     CheckInForm,
     LanguageForm,
+    VisitorTypeForm,
     check_in_form,
 )
 from kiosk.registration.visitor import (
@@ -58,6 +59,7 @@ from kiosk.services.first_layer import first_layer_text
 from kiosk.services.notices import current_notice, record_generated_notice, render_notice
 from kiosk.services.qr import notice_qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
+from kiosk.services.visitor_types import active_types, type_of_site
 from kiosk.services.visits import (
     VisitError,
     VisitorDetails,
@@ -103,7 +105,45 @@ _LANGUAGE_RETURN = {
     ".declined",
     ".check_out",
     ".invitation",
+    ".choose_type",
 }
+
+
+@bp.route("/check-in/type", methods=["GET", "POST"])
+def choose_type() -> str | Response:
+    """A site with several visitor types asks which one first, as one big button each; the
+    details screen then asks what that type is asked (kiosk.services.visitor_types)."""
+    site = current_site()
+    types = active_types(site)
+    if len(types) < 2:
+        return redirect(url_for(".check_in"))
+    form = VisitorTypeForm()
+    if form.validate_on_submit():
+        chosen = type_of_site(site, form.visitor_type.data)
+        if chosen is not None:
+            pending = pending_details()
+            pending["visitor_type_id"] = chosen.id
+            keep_pending(pending)
+            session.pop(NOTICE_SHOWN, None)
+            return redirect(url_for(".check_in"))
+        form.form_errors.append(_("Please choose one of the buttons."))
+    return render_template(
+        "registration/visitor_type.html",
+        site=site,
+        form=form,
+        types=types,
+        current=pending_details().get("visitor_type_id"),
+        locale=str(get_locale()),
+    )
+
+
+def _visitor_type(site: Site, pending: dict[str, Any]) -> tuple[VisitorType | None, bool]:
+    """The visitor's type: (type, whether it must still be asked)."""
+    types = active_types(site)
+    chosen = type_of_site(site, pending.get("visitor_type_id"))
+    if chosen is None and len(types) == 1:
+        chosen = types[0]
+    return chosen, chosen is None and len(types) > 1
 
 
 @bp.route("/check-in", methods=["GET", "POST"])
@@ -112,10 +152,14 @@ def check_in() -> str | Response:
     site = current_site()
     db_session = get_session()
     pending = pending_details()
-    form = check_in_form(site, data=pending)
+    visitor_type, ask_type = _visitor_type(site, pending)
+    if ask_type:
+        return redirect(url_for(".choose_type"))
+    modes: Site | VisitorType = visitor_type if visitor_type is not None else site
+    form = check_in_form(modes, data=pending)
     host_matches: list[Host] = []
     if form.validate_on_submit():
-        host, host_matches, host_error = _resolve_host(form, site)
+        host, host_matches, host_error = _resolve_host(form, site, modes)
         if host_error:
             form.host_query.errors.append(host_error)
         else:
@@ -129,6 +173,7 @@ def check_in() -> str | Response:
                 "host_query": host.name if host else "",
                 "ask_reception": host is None and _value(form, "ask_reception") is True,
                 "invitation_id": pending.get("invitation_id"),
+                "visitor_type_id": visitor_type.id if visitor_type is not None else None,
             }
             keep_pending(details)
             # The notice is shown (again) for these details before they can be saved.
@@ -155,6 +200,10 @@ def check_in() -> str | Response:
         form=form,
         host_matches=host_matches,
         invitation=invitation,
+        modes=modes,
+        visitor_type=visitor_type,
+        several_types=len(active_types(site)) > 1,
+        locale=str(get_locale()),
     )
 
 
@@ -165,6 +214,7 @@ _PROBLEMS = {
     ),
     "invitation_used": lambda: _("Your invitation has already been used. Please check in here."),
     "name_required": lambda: _("Please enter your name."),
+    "unknown_type": lambda: _("That kind of visit can no longer be chosen. Please choose again."),
 }
 
 
@@ -177,7 +227,9 @@ def _value(form: CheckInForm, name: str) -> Any:
     return field.data
 
 
-def _resolve_host(form: CheckInForm, site: Site) -> tuple[Host | None, list[Host], str | None]:
+def _resolve_host(
+    form: CheckInForm, site: Site, modes: Site | VisitorType
+) -> tuple[Host | None, list[Host], str | None]:
     """The host the visitor picked: (host, choices to offer, error message)."""
     if form.host_query is None:  # the site does not ask
         return None, [], None
@@ -201,7 +253,7 @@ def _resolve_host(form: CheckInForm, site: Site) -> tuple[Host | None, list[Host
         if len(matches) > HOST_SEARCH_LIMIT:
             return None, [], _("Many people match. Please type more of the name.")
         return None, matches, _("Several people match. Please choose one.")
-    if site.field_mode("host") == "required":
+    if modes.field_mode("host") == "required":
         return None, [], _("Please tell us whom you are visiting, or choose “ask reception”.")
     return None, [], None
 
@@ -209,7 +261,9 @@ def _resolve_host(form: CheckInForm, site: Site) -> tuple[Host | None, list[Host
 @bp.route("/hosts")
 def hosts() -> Response | dict[str, Any]:
     """Search-as-you-type over the site's active hosts: names only after two characters."""
-    if current_site().field_mode("host") == "hidden":
+    visitor_type, _ask = _visitor_type(current_site(), pending_details())
+    modes: Site | VisitorType = visitor_type if visitor_type is not None else current_site()
+    if modes.field_mode("host") == "hidden":
         return {"hosts": []}
     matches = search_hosts(get_session(), current_site(), request.args.get("q", "")[:200])
     shown = matches[:HOST_SEARCH_LIMIT]
@@ -277,8 +331,9 @@ def notice() -> str | Response:
             return redirect(url_for(".notice"))
         return _register(site, pending, shown)
     locale = str(get_locale())
+    visitor_type, _ask = _visitor_type(site, pending)
     full = current_notice(db_session, site, locale)
-    shown = full if full is not None else _record_first_layer(site, locale)
+    shown = full if full is not None else _record_first_layer(site, locale, visitor_type)
     session[NOTICE_SHOWN] = shown.id
     public_url = _public_notice_url(site, locale)
     return render_template(
@@ -289,17 +344,18 @@ def notice() -> str | Response:
         notice_text=render_notice(full, site) if full else None,
         public_url=public_url,
         public_qr=notice_qr_svg(public_url),
+        visitor_type=visitor_type,
     )
 
 
-def _record_first_layer(site: Site, locale: str) -> NoticeVersion:
+def _record_first_layer(site: Site, locale: str, visitor_type: VisitorType | None) -> NoticeVersion:
     """A site with no notice of its own: the first layer the visitor reads is recorded as a
     generated notice version (the same version while its text stays the same)."""
     db_session = get_session()
     for _attempt in range(3):
         try:
             shown = record_generated_notice(
-                db_session, site, locale, first_layer_text(site), now=now()
+                db_session, site, locale, first_layer_text(site, visitor_type), now=now()
             )
             db_session.commit()
             return shown
@@ -337,6 +393,7 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
         email=pending.get("email"),
         phone=pending.get("phone"),
         purpose=pending.get("purpose"),
+        visitor_type_id=pending.get("visitor_type_id"),
     )
     try:
         done = checkin.check_in(
@@ -355,6 +412,9 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
     except VisitError as exc:
         if exc.code == "invitation_used":
             pending["invitation_id"] = None
+            keep_pending(pending)
+        if exc.code == "unknown_type":
+            pending["visitor_type_id"] = None
             keep_pending(pending)
         return redirect(url_for(".check_in", problem=exc.code))
     if done.messages_queued:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk.enums import FieldMode, values
 from kiosk.forms import is_plain_text
 from kiosk.models import KIOSK_FIELDS, Site
+from kiosk.services.visitor_types import add_default_types
 
 RETENTION_MIN_DAYS = 1
 RETENTION_MAX_DAYS = 3650
@@ -160,11 +161,13 @@ def check_settings(
 def create_site(
     session: Session, settings: SiteSettings, *, languages: Sequence[str], now: datetime
 ) -> Site:
-    """Create a site with these settings (unset kiosk fields keep the model's defaults)."""
+    """Create a site with these settings (unset kiosk fields keep the model's defaults) and
+    the default visitor types."""
     check_settings(session, settings, languages=languages)
     site = Site(created_at=now)
     _apply(site, settings)
     session.add(site)
+    add_default_types(session, site, now=now)
     return site
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
-from kiosk.models import Site, WebhookSubscription
+from kiosk.models import KIOSK_FIELDS, Site, VisitorType, WebhookSubscription
+from kiosk.services.visitor_types import active_types, type_name
 
 #: The elements in the order they are shown; each GDPR.md row 1-12 is in one of them, and the
 #: right to object has its own (Art. 21(4)).
@@ -93,8 +95,48 @@ def _personal_webhook_services(site: Site) -> list[str]:
     return services
 
 
-def first_layer(site: Site) -> list[Element]:
-    """The first layer in the current request's language, from the site's settings."""
+def _field_nouns() -> dict[str, str]:
+    return {
+        "company": _("your company"),
+        "host": _("whom you are visiting"),
+        "purpose": _("the purpose of your visit"),
+        "email": _("your email address"),
+        "phone": _("your phone number"),
+    }
+
+
+def _asked(modes: Site | VisitorType) -> str:
+    """What the kiosk asks with these field modes, in one sentence."""
+    locale = str(get_locale() or "en")
+    nouns = _field_nouns()
+    required = [_("your name")] + [
+        nouns[field] for field in KIOSK_FIELDS if modes.field_mode(field) == "required"
+    ]
+    optional = [nouns[field] for field in KIOSK_FIELDS if modes.field_mode(field) == "optional"]
+    text: str = _("We ask for %(items)s.", items=format_list(required, locale=locale))
+    if optional:
+        text += " " + _("If you wish, also %(items)s.", items=format_list(optional, locale=locale))
+    return text
+
+
+def _kept(days: int) -> str:
+    text: str = ngettext(
+        "Deleted automatically %(num)d day after you check out.",
+        "Deleted automatically %(num)d days after you check out.",
+        days,
+    )
+    return text
+
+
+def first_layer(site: Site, visitor_type: VisitorType | None = None) -> list[Element]:
+    """The first layer in the current request's language, from the site's settings and, for
+    a visitor who chose a type (kiosk.services.visitor_types), that type's: what is asked and
+    how long it is kept. Without a type at a site with several, each type is named."""
+    locale = str(get_locale() or "en")
+    types = active_types(site)
+    if visitor_type is None and len(types) == 1:
+        visitor_type = types[0]
+    several = visitor_type is None and len(types) > 1
     controller = [f"{site.controller_name}, {site.controller_contact}"]
     if site.dpo_contact:
         controller.append(_("Data protection officer: %(contact)s", contact=site.dpo_contact))
@@ -115,15 +157,27 @@ def first_layer(site: Site) -> list[Element]:
         )
     else:
         transfers = _("None: your details are not sent outside the EU/EEA.")
-    storage = [
-        ngettext(
-            "Deleted automatically %(num)d day after you check out.",
-            "Deleted automatically %(num)d days after you check out.",
-            site.retention_days,
+    modes: Site | VisitorType = visitor_type if visitor_type is not None else site
+    kept_days = visitor_type.kept_days if visitor_type is not None else site.retention_days
+    storage = [_kept(kept_days)]
+    if several:
+        storage.extend(
+            _("%(type)s: %(kept)s", type=type_name(other, locale), kept=_kept(other.kept_days))
+            for other in types
+            if other.kept_days != site.retention_days
         )
-    ]
-    asks_contact = site.field_email != "hidden" or site.field_phone != "hidden"
-    if site.contact_days < site.retention_days and asks_contact:
+        asked = [
+            _("%(type)s: %(asked)s", type=type_name(other, locale), asked=_asked(other))
+            for other in types
+        ]
+    else:
+        asked = [_asked(modes)]
+    asks_contact = any(
+        item.field_mode(field) != "hidden"
+        for item in (types if several else [modes])
+        for field in ("email", "phone")
+    )
+    if site.contact_days < kept_days and asks_contact:
         storage.append(
             ngettext(
                 "Your email address and phone number: %(num)d day after you check out.",
@@ -143,7 +197,8 @@ def first_layer(site: Site) -> list[Element]:
                     "To know who is in the building: for the safety of everyone here, to "
                     "protect the premises and information, and to account for everyone in an "
                     "emergency."
-                )
+                ),
+                *asked,
             ],
         ),
         "legal_basis": (
@@ -185,11 +240,12 @@ def first_layer(site: Site) -> list[Element]:
     return [Element(key, texts[key][0], tuple(texts[key][1])) for key in ELEMENT_KEYS]
 
 
-def first_layer_text(site: Site) -> str:
+def first_layer_text(site: Site, visitor_type: VisitorType | None = None) -> str:
     """The first layer as plain text (headings and lines), as a notice version records it."""
     return (
         "\n\n".join(
-            element.heading + "\n" + "\n".join(element.lines) for element in first_layer(site)
+            element.heading + "\n" + "\n".join(element.lines)
+            for element in first_layer(site, visitor_type)
         )
         + "\n"
     )

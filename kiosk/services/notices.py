@@ -80,21 +80,25 @@ def record_generated_notice(
     session: Session, site: Site, locale: str, text: str, *, now: datetime
 ) -> NoticeVersion:
     """The notice version recording ``text``, the generated first layer a visitor is shown
-    at a site that has published no notice: the newest one if its text is the same, else a
-    new published version marked ``generated`` (the caller commits)."""
+    at a site that has published no notice: the newest one with the same text, else a new
+    published version marked ``generated`` (the caller commits).
+
+    Any earlier version with the same text, not only the newest: each visitor type has a first
+    layer of its own, and visitors of two types in turn must not add a version each."""
     literal = text.replace("{", "{{").replace("}", "}}")
-    newest = session.scalar(
+    same = session.scalar(
         select(NoticeVersion)
         .where(
             NoticeVersion.site_id == site.id,
             NoticeVersion.locale == locale,
             NoticeVersion.generated.is_(True),
+            NoticeVersion.text == literal,
         )
         .order_by(NoticeVersion.version.desc())
         .limit(1)
     )
-    if newest is not None and newest.text == literal:
-        return newest
+    if same is not None:
+        return same
     latest = session.scalar(
         select(NoticeVersion.version)
         .where(NoticeVersion.site_id == site.id, NoticeVersion.locale == locale)

@@ -9,7 +9,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.models import Host, Invitation, KioskDevice, Site, Visit, VisitNameWord
+from kiosk.models import (
+    Host,
+    Invitation,
+    KioskDevice,
+    Site,
+    Visit,
+    VisitNameWord,
+    VisitorType,
+)
 from kiosk.services.codes import (
     CODE_ALPHABET,
     is_code,
@@ -42,6 +50,9 @@ class VisitorDetails:
     email: str | None = None
     phone: str | None = None
     purpose: str | None = None
+    #: The visitor type chosen at the kiosk (kiosk.services.visitor_types); None at a site
+    #: without types.
+    visitor_type_id: int | None = None
 
 
 def new_badge_token() -> str:
@@ -94,6 +105,11 @@ def register_visit(
         or invitation.cancelled_at is not None
     ):
         raise VisitError("invitation_used")
+    visitor_type: VisitorType | None = None
+    if details.visitor_type_id is not None:
+        visitor_type = session.get(VisitorType, details.visitor_type_id)
+        if visitor_type is None or visitor_type.site_id != site.id or visitor_type.is_retired:
+            raise VisitError("unknown_type")
     visit = Visit(
         site=site,
         host=host,
@@ -108,6 +124,7 @@ def register_visit(
         notice_version_id=notice_id,
         checked_in_at=now,
         kiosk_device=device,
+        visitor_type=visitor_type,
     )
     session.add(visit)
     if invitation is not None:

@@ -18,9 +18,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.clock import FrozenClock
 from kiosk.models import NoticeVersion
 from kiosk.services.api_tokens import create_api_token
 from kiosk.services.notice_drafts import start_draft
+from kiosk.services.visitor_types import add_default_types
 from kiosk.services.webhooks import SubscriptionSettings, create_subscription
 from tests.conftest import STAFF_PASSWORD
 from tests.support import assert_security_headers
@@ -148,6 +150,31 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
     "dashboard.admin_webhook_delete": [
         Case("POST", "/dashboard/admin/webhooks/{webhook}/delete", ADMIN_REDIRECT),
     ],
+    "dashboard.admin_visitor_types": [
+        Case("GET", "/dashboard/admin/sites/{site}/types", ADMIN),
+    ],
+    "dashboard.admin_visitor_type_new": [
+        Case("GET", "/dashboard/admin/sites/{site}/types/new", ADMIN),
+        # Refused (a new type needs a name): the form is shown again.
+        Case("POST", "/dashboard/admin/sites/{site}/types/new", ADMIN),
+    ],
+    "dashboard.admin_visitor_type_edit": [
+        Case("GET", "/dashboard/admin/types/{type}", ADMIN),
+        # A built-in type needs no name of its own: an empty POST saves it.
+        Case("POST", "/dashboard/admin/types/{type}", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_down": [
+        Case("POST", "/dashboard/admin/types/{type}/down", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_up": [
+        Case("POST", "/dashboard/admin/types/{type}/up", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_retire": [
+        Case("POST", "/dashboard/admin/types/{type}/retire", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_visitor_type_restore": [
+        Case("POST", "/dashboard/admin/types/{type}/restore", ADMIN_REDIRECT),
+    ],
 }
 
 
@@ -158,7 +185,14 @@ class World:
 
 
 @pytest.fixture
-def world(app: Flask, make_site: Any, make_host: Any, make_staff: Any, session: Session) -> World:
+def world(
+    app: Flask,
+    make_site: Any,
+    make_host: Any,
+    make_staff: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> World:
     site = make_site(name="Here")
     host = make_host(site, name="Hanna Host")
     with app.test_request_context():
@@ -183,8 +217,10 @@ def world(app: Flask, make_site: Any, make_host: Any, make_staff: Any, session: 
         now=site.created_at,
     ).token
     session.commit()
+    visitor_type = add_default_types(session, site, now=clock.now())[0]
+    session.commit()
     ids = {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id, "token": token.id}
-    return World(site, {**ids, "webhook": webhook.id})
+    return World(site, {**ids, "webhook": webhook.id, "type": visitor_type.id})
 
 
 def test_every_admin_route_is_in_the_matrix(app: Flask):

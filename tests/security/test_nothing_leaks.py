@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database, make_engine
-from kiosk.models import Notification, Visit
+from kiosk.models import Notification, Visit, VisitorType
 from kiosk.privacy import erasure
 from kiosk.services.api_tokens import create_api_token
 from kiosk.services.demo import DEMO_HOSTS, DEMO_SITE
@@ -381,3 +381,50 @@ def test_the_leak_checks_find_what_is_there(
         "names.txt: Nymark",
     ]
     assert leaks(f"hello {NAME.upper()}") == [NAME, "Quixotic-Nymark", "Nymark"]
+
+
+def test_a_visitor_type_kept_shorter_leaves_nothing_after_its_own_period(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_host: Any,
+    pair: Any,
+    runner: FlaskCliRunner,
+    clock: FrozenClock,
+):
+    """Issue 15: a type kept 3 days at a site that keeps visits 30: after the type's period
+    (and before the site's) nothing of its visitor is left in any table."""
+    site = make_site(field_email="optional", field_phone="optional", retention_days=30)
+    host = make_host(site, "Hanna Host")
+    for position, (key, days) in enumerate((("guest", None), ("delivery", 3))):
+        session.add(
+            VisitorType(
+                site_id=site.id,
+                key=key,
+                position=position,
+                retention_days=days,
+                created_at=clock.now(),
+            )
+        )
+    session.commit()
+    delivery = session.scalar(select(VisitorType).where(VisitorType.key == "delivery"))
+    kiosk: FlaskClient = pair(site)
+    kiosk.post("/language", data={"locale": "en"})
+    kiosk.post("/check-in/type", data={"visitor_type": str(delivery.id)})
+    kiosk.post(
+        "/check-in",
+        data={"name": NAME, "email": EMAIL, "phone": PHONE, "host_id": host.id, "company": "Co"},
+    )
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/done"
+    code = re.search(r'class="badge-code">(\w+)<', kiosk.get("/done").text)
+    assert code
+    assert kiosk.post("/check-out", data={"code": code[1]}).status_code == 302
+    assert database_leaks(get_database(app).engine) != []  # the check does find the visit
+
+    clock.advance(timedelta(days=3) - timedelta(seconds=1))
+    assert "erased 0 visits" in runner.invoke(main, ["purge"]).output
+    clock.advance(timedelta(seconds=2))
+    purged = runner.invoke(main, ["purge"])
+    assert "erased 1 visits" in purged.output, purged.output
+    assert database_leaks(get_database(app).engine) == []

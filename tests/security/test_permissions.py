@@ -216,6 +216,11 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
         Case("GET", "/check-in", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
         Case("POST", "/check-in", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),  # a form error
     ],
+    # The test site has no visitor types: nothing to choose, on to the details.
+    "registration.choose_type": [
+        Case("GET", "/check-in/type", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/check-in/type", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+    ],
     "registration.hosts": [Case("GET", "/hosts?q=ha", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))],
     # The site's logo: only for its kiosks (the test site has none: 404).
     "registration.site_logo": [

@@ -1,5 +1,5 @@
 """Dashboard: the admin area under /dashboard/admin/: sites, notices, badges, hosts, staff,
-webhooks, API tokens.
+visitor types, webhooks, API tokens.
 
 Admin-only pages answer 403 to reception users; an object of a site the user does not serve
 answers 404, as if it did not exist (both in ``kiosk.dashboard.access``). Hosts are the one
@@ -14,5 +14,6 @@ from kiosk.dashboard.admin import (  # noqa: F401  (routes on the dashboard blue
     notices,
     sites,
     staff,
+    visitor_types,
     webhooks,
 )

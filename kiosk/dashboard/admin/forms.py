@@ -34,9 +34,7 @@ from kiosk.config import LANGUAGES
 from kiosk.enums import FieldMode, Role, WebhookEvent, WebhookFormat
 from kiosk.forms import EMAIL_PATTERN, is_plain_text, normalise_text, plain_text, visible_name
 from kiosk.i18n import language_choices
-from kiosk.models import (
-    KIOSK_FIELDS,
-)
+from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.services.admin_sites import (
     RETENTION_MAX_DAYS,
     RETENTION_MIN_DAYS,
@@ -47,6 +45,7 @@ from kiosk.services.admin_sites import (
 from kiosk.services.api_tokens import NAME_MAX_LENGTH as API_TOKEN_NAME_MAX_LENGTH
 from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
 from kiosk.services.staff import MIN_PASSWORD_LENGTH
+from kiosk.services.visitor_types import BAND_LABEL_MAX_LENGTH, NAME_MAX_LENGTH
 
 _TOO_LONG = _l("Please use at most %(max)d characters.")
 _REQUIRED = _l("Please fill this in.")
@@ -467,3 +466,106 @@ class ApiTokenForm(FlaskForm):  # type: ignore[misc]
             ("read", _l("Read only")),
             ("write", _l("Read and change (hosts, check-outs, invitations)")),
         ]
+
+
+#: What a field mode is called on the visitor type pages.
+MODE_NAMES: dict[str, Any] = {
+    FieldMode.HIDDEN: _l("Hidden"),
+    FieldMode.OPTIONAL: _l("Optional"),
+    FieldMode.REQUIRED: _l("Required"),
+}
+FIELD_LABELS: dict[str, Any] = {
+    "company": _l("Company"),
+    "host": _l("Host"),
+    "purpose": _l("Purpose"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+}
+
+
+def _colour(_form: Any, field: Any) -> None:
+    value = field.data or ""
+    if value and not (
+        len(value) == 7
+        and value[0] == "#"
+        and all(c in "0123456789abcdefABCDEF" for c in value[1:])
+    ):
+        raise ValidationError(_l("Please give a colour as #RRGGBB, for example #C2410C."))
+
+
+class VisitorTypeForm(FlaskForm):  # type: ignore[misc]
+    """Every setting of a visitor type; the per-language fields are added below."""
+
+    band_colour = _text(
+        _l("Badge band colour"),
+        7,
+        check=_colour,
+        description=_l("As #RRGGBB. Empty: the site's band colour."),
+        render_kw={"spellcheck": "false"},
+    )
+    field_company = SelectField(FIELD_LABELS["company"], validate_choice=True, default="")
+    field_host = SelectField(FIELD_LABELS["host"], validate_choice=True, default="")
+    field_purpose = SelectField(FIELD_LABELS["purpose"], validate_choice=True, default="")
+    field_email = SelectField(FIELD_LABELS["email"], validate_choice=True, default="")
+    field_phone = SelectField(FIELD_LABELS["phone"], validate_choice=True, default="")
+    notify_host = BooleanField(_l("Tell the host when one of these visitors arrives"))
+    retention_days = IntegerField(
+        _l("Keep these visits for (days)"),
+        validators=[
+            Optional(),
+            NumberRange(
+                1, 3650, message=_l("Please give a number of days from %(min)s to %(max)s.")
+            ),
+        ],
+        description=_l(
+            "Days after check-out; at most as long as the site keeps visits. Empty: as the "
+            "site. The privacy notice states it."
+        ),
+    )
+    submit = SubmitField(_l("Save"))
+
+    def __init__(self, site: Site, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.site = site
+        for name in KIOSK_FIELDS:
+            self[f"field_{name}"].choices = [
+                (
+                    "",
+                    _l(
+                        "As the site (%(mode)s)",
+                        mode=MODE_NAMES.get(site.field_mode(name), site.field_mode(name)),
+                    ),
+                ),
+                *MODE_NAMES.items(),
+            ]
+        for code, language in language_choices(current_app):
+            for prefix in ("name", "band_label"):
+                if f"{prefix}_{code}" in self:
+                    self[f"{prefix}_{code}"].label.text = language
+
+    def validate_retention_days(self, field: IntegerField) -> None:
+        if field.data is not None and field.data > self.site.retention_days:
+            raise ValidationError(
+                str(
+                    _l(
+                        "At most as long as the site keeps visits (%(days)s days).",
+                        days=self.site.retention_days,
+                    )
+                )
+            )
+
+    def language_fields(self, prefix: str) -> list[Any]:
+        return [self[f"{prefix}_{code}"] for code in LANGUAGES if f"{prefix}_{code}" in self]
+
+
+for _code in LANGUAGES:
+    setattr(
+        VisitorTypeForm,
+        f"name_{_code}",
+        _text(_l("Name"), NAME_MAX_LENGTH, render_kw={"lang": _code}),
+    )
+    setattr(
+        VisitorTypeForm,
+        f"band_label_{_code}",
+        _text(_l("Badge band label"), BAND_LABEL_MAX_LENGTH, render_kw={"lang": _code}),
+    )
