@@ -169,6 +169,12 @@ class Visit(Output):
     type: Literal["walk_in", "invited"] = Field(
         description="invited: confirmed an invitation at the kiosk."
     )
+    visitor_type_id: int | None = Field(
+        description="The visitor type chosen at the kiosk (Guest, Contractor …); null before types."
+    )
+    visitor_type: str | None = Field(
+        description="That type's name in the site's language; null before types."
+    )
     checked_in_at: dt.datetime
     checked_out_at: dt.datetime | None
     on_site: bool

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import force_locale
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -29,6 +30,7 @@ from kiosk.notifications.events import queue_checked_out
 from kiosk.notifications.sender import wake_sender
 from kiosk.services.daily import day_bounds
 from kiosk.services.invitations import site_today
+from kiosk.services.visitor_types import type_name
 from kiosk.services.visits import check_out_visit
 
 
@@ -48,11 +50,21 @@ def visit_out(visit: Visit, invited: set[int], *, personal: bool) -> schemas.Vis
         host_id=visit.host_id,
         host_name=visit.host.name if visit.host is not None else None,
         type="invited" if visit.id in invited else "walk_in",
+        visitor_type_id=visit.visitor_type_id,
+        visitor_type=_type_name(visit),
         checked_in_at=visit.checked_in_at,
         checked_out_at=visit.checked_out_at,
         on_site=visit.checked_out_at is None,
         visitor=visitor,
     )
+
+
+def _type_name(visit: Visit) -> str | None:
+    if visit.visitor_type is None:
+        return None
+    locale = visit.site.default_locale
+    with force_locale(locale):
+        return type_name(visit.visitor_type, locale)
 
 
 def _invited(visits: Sequence[Visit]) -> set[int]:

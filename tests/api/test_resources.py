@@ -185,6 +185,8 @@ def test_visits_on_site_and_of_a_day(
         "host_id": host.id,
         "host_name": "Hanna Host",
         "type": "invited",
+        "visitor_type_id": None,
+        "visitor_type": None,
         "checked_in_at": None,
         "checked_out_at": None,
         "on_site": True,
@@ -373,3 +375,24 @@ def test_day_is_each_sites_own_calendar(
     assert [item["id"] for item in fourth.get_json()["items"]] == [in_helsinki.id]
     third = client.get("/visits?date=2026-03-03").get_json()["items"]
     assert [item["id"] for item in third] == [in_london.id]
+
+
+def test_a_visit_names_its_visitor_type(
+    make_site: Callable[..., Site],
+    make_visit: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> None:
+    from kiosk.services.visitor_types import add_default_types
+
+    site = make_site(default_locale="sv")
+    guest, contractor, *_rest = add_default_types(session, site, now=clock.now())
+    visit = make_visit(site)
+    visit.visitor_type_id = contractor.id
+    session.commit()
+    [item] = api(make_token(site)).get("/visits/on-site").get_json()["items"]
+    assert item["visitor_type_id"] == contractor.id
+    assert item["visitor_type"] not in (None, "", "Contractor")  # in the site's language
+    assert guest.id != contractor.id
