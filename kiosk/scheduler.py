@@ -22,6 +22,8 @@ from flask import Flask
 
 from kiosk.clock import Clock
 from kiosk.db import get_database
+from kiosk.notifications.events import queue_checked_out
+from kiosk.notifications.sender import wake_sender
 from kiosk.privacy.schedule import PurgeScheduler
 from kiosk.services.daily import check_out_at_end_of_day
 
@@ -52,8 +54,13 @@ class EndOfDayCheckOut:
         with self.app.app_context():
             session = get_database(self.app).sessionmaker()
             try:
-                check_out_at_end_of_day(session, now=clock.now())
+                moment = clock.now()
+                done = check_out_at_end_of_day(session, now=moment)
+                left = [visit for visits in done.values() for visit in visits]
+                told = queue_checked_out(session, left, now=moment)
                 session.commit()
+                if told:
+                    wake_sender()
             except Exception as exc:  # noqa: BLE001 - tried again at the next tick
                 session.rollback()
                 log.error("end-of-day check-out failed: %s", type(exc).__name__)

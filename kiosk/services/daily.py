@@ -277,14 +277,15 @@ def visits_csv(visits: Iterable[Visit], headers: Sequence[str]) -> str:
     return out.getvalue()
 
 
-def check_out_at_end_of_day(session: Session, *, now: datetime) -> dict[int, int]:
+def check_out_at_end_of_day(session: Session, *, now: datetime) -> dict[int, list[Visit]]:
     """Check out visitors still on site once their site's end-of-day time has passed.
 
     Each visit checked in before today's end-of-day instant (site clock) is checked out at
     that instant, and each site with such visits gets one audit entry (by "system"). Running it
-    again changes nothing. Returns {site id: visits checked out}; the caller commits.
+    again changes nothing. Returns {site id: the visits checked out}; the caller commits (and
+    tells the sites' webhook subscriptions, kiosk.notifications.events.queue_checked_out).
     """
-    done: dict[int, int] = {}
+    done: dict[int, list[Visit]] = {}
     for site in session.scalars(select(Site).where(Site.end_of_day.is_not(None))):
         if site.end_of_day is None:  # narrowed by the query; keeps the type checker informed
             continue
@@ -303,7 +304,7 @@ def check_out_at_end_of_day(session: Session, *, now: datetime) -> dict[int, int
         for visit in visits:
             visit.checked_out_at = cutoff.astimezone(now.tzinfo)
         if visits:
-            done[site.id] = len(visits)
+            done[site.id] = list(visits)
             record_event(
                 session,
                 actor="system",

@@ -429,7 +429,7 @@ class TestEndOfDay:
         cutoff = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)  # 18:00 in Stockholm (CET)
         assert check_out_at_end_of_day(session, now=cutoff - timedelta(seconds=1)) == {}
         assert check_out_at_end_of_day(session, now=cutoff + timedelta(seconds=1)) == {
-            evening_site.id: 1
+            evening_site.id: [morning]
         }
         session.commit()
         assert morning.checked_out_at == cutoff

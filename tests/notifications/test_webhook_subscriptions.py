@@ -594,3 +594,31 @@ def test_check_outs_and_invitations_through_the_api_are_told_too(
         "invitation.created",
     ]
     assert receiver.accepted[0]["body"]["data"]["visit_id"] == visit.id
+
+
+def test_the_end_of_day_check_out_is_told(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    receiver_factory: Any,
+):
+    from datetime import time
+
+    from kiosk.cli import main
+
+    site = make_site(name="Evening", end_of_day=time(18, 0))
+    _subscription, receiver = subscribe(
+        session, site, clock, receiver_factory, events=(WebhookEvent.VISIT_CHECKED_OUT,)
+    )
+    visit = make_visit(site, "Late Visitor")
+    clock.advance(timedelta(hours=10))  # 18:00 UTC = 19:00 in Stockholm: after closing
+    result = app.test_cli_runner().invoke(main, ["end-of-day"])
+    assert result.exit_code == 0, result.output
+    assert f"site {site.id}: 1 checked out" in result.output
+    assert deliver_due(app).sent == 1
+    [call] = receiver.accepted
+    assert call["body"]["type"] == "visit.checked_out"
+    assert call["body"]["data"]["visit_id"] == visit.id
+    assert call["body"]["data"]["checked_out_at"] == "2026-03-04T17:00:00Z"
