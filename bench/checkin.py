@@ -605,13 +605,17 @@ def run(backend: str, database_url: str | None, args: argparse.Namespace, folder
         run_load(kiosks, kiosk_check_in, 1)
         replays = [Replay(client) for client in kiosks]
         for number in range(args.runs):
-            baseline = run_phased(baseline_clients, None, baseline_post, args.requests, baseline_port)
+            baseline = run_phased(
+                baseline_clients, None, baseline_post, args.requests, baseline_port
+            )
             baseline_runs.append(figures("baseline POST", baseline))
             floor = run_phased(floor_clients, None, floor_post, args.requests, baseline_port)
             floor_runs.append(figures("CSRF form + ORM INSERT", floor))
             post = run_phased(replays, Replay.ready, kiosk_post, args.requests, kiosk_port)
             post_runs.append(figures("check-in POST", post))
-            flow = Phased(**_timed_cpu(kiosk_port, lambda: run_load(kiosks, kiosk_check_in, args.flows)))
+            flow = Phased(
+                **_timed_cpu(kiosk_port, lambda: run_load(kiosks, kiosk_check_in, args.flows))
+            )
             flow_runs.append(flow)
             for client in kiosks:
                 client.think = args.think
