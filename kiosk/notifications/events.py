@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session
 
 from kiosk.enums import NotificationKind, WebhookEvent, WebhookFormat
 from kiosk.models import Invitation, Notification, PurgeRun, Site, Visit, WebhookSubscription
+from kiosk.notifications.messages import slack_escaped
 from kiosk.notifications.outbox import NotifySettings, notify_settings, queue_notification
+from kiosk.services.webhooks import SECRET_PREFIX
 
 log = logging.getLogger(__name__)
-
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: str) -> str:
@@ -294,16 +294,11 @@ def _adaptive_card(title: str, facts: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-def _slack_escaped(text: str) -> str:
-    # Slack reads <...> as links and mentions, *...* as bold: a visitor's name stays plain.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _slack_blocks(title: str, facts: list[tuple[str, str]]) -> dict[str, Any]:
     """A Slack message: ``text`` (read as markup, so escaped) for notifications, and Block Kit
     plain-text sections to read."""
     return {
-        "text": _slack_escaped(title),
+        "text": slack_escaped(title),
         "blocks": [
             {"type": "section", "text": {"type": "plain_text", "text": title}},
             {

@@ -134,7 +134,7 @@ def _host_email(visit: Visit, host: Host, site: Site, locale: str) -> tuple[str,
     )
 
 
-def _slack_escaped(text: str) -> str:
+def slack_escaped(text: str) -> str:
     # Slack reads <...> as links and mentions; a visitor's name must stay plain text.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -142,7 +142,7 @@ def _slack_escaped(text: str) -> str:
 def _arrival_text(visit: Visit, host: Host | None, site: Site) -> str:
     visitor = _visitor_label(visit.visitor_name, visit.company)
     _subject, text = _render("webhooks/arrival.txt", host=host, site=site, visitor=visitor)
-    return _slack_escaped(text)
+    return slack_escaped(text)
 
 
 def _notice_url(settings: NotifySettings, site: Site, invitation: Invitation) -> str | None:

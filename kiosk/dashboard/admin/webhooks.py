@@ -31,13 +31,6 @@ from kiosk.services.webhooks import (
     update_subscription,
 )
 
-_ERRORS = {
-    "name": "name",
-    "url": "url",
-    "format": "format",
-    "events": "events",
-}
-
 
 def _form(subscription: WebhookSubscription | None = None) -> WebhookForm:
     form = WebhookForm(obj=subscription)
@@ -80,7 +73,7 @@ def _refused(form: WebhookForm, error: WebhookError) -> None:
         if error.field == "url"
         else _("Please check this.")
     )
-    getattr(form, _ERRORS[error.field]).errors.append(message)
+    getattr(form, error.field).errors.append(message)
 
 
 @bp.route("/admin/webhooks")
