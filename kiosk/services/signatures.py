@@ -14,8 +14,9 @@ import io
 
 from PIL import Image, UnidentifiedImageError
 
-#: Data URLs longer than this are refused before decoding (the pad's PNG is ~10-60 KB).
-MAX_DATA_URL_LENGTH = 700_000
+#: Data URLs longer than this are refused before decoding (the pad's PNG is ~10-60 KB;
+#: the whole request may not exceed MAX_CONTENT_LENGTH, 256 KiB, anyway).
+MAX_DATA_URL_LENGTH = 240_000
 MAX_WIDTH = 2400
 MAX_HEIGHT = 1400
 MIN_SIDE = 50
