@@ -39,10 +39,10 @@ class DocumentForm(FlaskForm):  # type: ignore[misc]
             Length(max=TITLE_MAX_LENGTH, message=_TOO_LONG),
         ],
     )
-    kind = SelectField(_l("Kind"), choices=list(KIND_NAMES.items()), validate_choice=True)
+    kind = SelectField(_l("Kind"), choices=lambda: list(KIND_NAMES.items()), validate_choice=True)
     acceptance = SelectField(
         _l("How the visitor accepts it"),
-        choices=list(ACCEPTANCE_NAMES.items()),
+        choices=lambda: list(ACCEPTANCE_NAMES.items()),
         validate_choice=True,
     )
     retention_days = IntegerField(
