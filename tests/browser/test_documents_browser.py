@@ -76,7 +76,9 @@ def start_check_in(kiosk: Any, visitor_type: str, name: str, company: str | None
 def draw_signature(page: Any) -> None:
     """A signature drawn as a finger would: pointer down, a zigzag of moves, pointer up."""
     box = page.locator("canvas[data-signature-pad]").bounding_box()
-    assert box and box["width"] > 500 and box["height"] > 150, box
+    assert box
+    assert box["width"] > 500, box
+    assert box["height"] > 150, box
     left, top, width, height = box["x"], box["y"], box["width"], box["height"]
     page.mouse.move(left + 0.1 * width, top + 0.7 * height)
     page.mouse.down()
