@@ -14,7 +14,14 @@ from typing import Any
 import pypdfium2 as pdfium
 import pytest
 
-from tests.browser.conftest import Server, assert_accessible, shot, start_server, tap_next_until
+from tests.browser.conftest import (
+    SCREENS,
+    Server,
+    assert_accessible,
+    shot,
+    start_server,
+    tap_next_until,
+)
 from tests.browser.test_badge_browser import log_in
 from tests.browser.test_kiosk_screens import check_screen
 from tests.browser.test_visitor_types_browser import add_type
@@ -161,7 +168,7 @@ def test_a_contractor_signs_with_a_finger_and_a_guest_is_not_asked(
     check_screen(kiosk, "portrait", "sign-tick")
     assert_accessible(kiosk, "sign-tick")
     kiosk.get_by_label("I have read this document and I accept it").check()
-    kiosk.get_by_role("button", name="Sign and continue").tap()
+    kiosk.get_by_role("button", name="Accept and continue").tap()
     kiosk.wait_for_url(re.compile(r"/done$"))
 
     # Reception finds the signed documents with the visit and downloads the PDF.
@@ -175,6 +182,7 @@ def test_a_contractor_signs_with_a_finger_and_a_guest_is_not_asked(
     link = admin.locator("tr[data-signed-document]").first.get_by_role("link", name="View PDF")
     pdf = admin.request.get(server.base + link.get_attribute("href")).body()
     assert pdf.startswith(b"%PDF-")
+    (SCREENS / "signed-document.pdf").write_bytes(pdf)  # a test artifact, to look at
     document = pdfium.PdfDocument(pdf)
     pdf_text = "\n".join(page.get_textpage().get_text_range() for page in document)
     document.close()
