@@ -11,18 +11,20 @@ which is the kiosk's view today and can be a test, a benchmark or an API tomorro
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from kiosk.badges.jobs import needs_printer, print_badge
+from kiosk.badges.signed_document import store_signed_documents
 from kiosk.enums import WebhookEvent
 from kiosk.models import Invitation, KioskDevice, NoticeVersion, Site, Visit
 from kiosk.notifications.events import queue_event_safely, visit_event
 from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import NotifySettings, queue_arrival_messages
+from kiosk.services.documents import Signature
 from kiosk.services.visits import VisitorDetails, register_visit
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ def check_in(
     notify: NotifySettings,
     now: datetime,
     in_same_transaction: Callable[[], None] | None = None,
+    signatures: Sequence[Signature] = (),
 ) -> CheckIn:
     """Register a visitor at ``site`` who read ``notice``, and commit.
 
@@ -59,6 +62,9 @@ def check_in(
     for the visitor there, so they go exactly when the visit holds them). Raises
     :class:`kiosk.services.visits.VisitError` after rolling back when the visit cannot be
     saved (an unknown host, an invitation already used …): nothing of it is kept.
+
+    ``signatures`` are the documents the visitor signed at the kiosk: their PDFs are stored
+    with the visit, in the same commit (kiosk.badges.signed_document).
     """
     try:
         visit = register_visit(
@@ -72,6 +78,8 @@ def check_in(
             device=device,
         )
         session.flush()
+        if signatures:
+            store_signed_documents(session, visit, signatures, now=now)
     except Exception:
         session.rollback()
         raise

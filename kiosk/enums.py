@@ -102,6 +102,22 @@ class PurgeRunStatus(StrEnum):
     FAILED = "failed"
 
 
+class DocumentKind(StrEnum):
+    """What a document to sign at the kiosk is, for admins and the visitor's screen."""
+
+    NDA = "nda"
+    HOUSE_RULES = "house_rules"
+    SAFETY = "safety"
+    OTHER = "other"
+
+
+class DocumentAcceptance(StrEnum):
+    """How a visitor accepts a document: a signature drawn with a finger, or a tick."""
+
+    SIGNATURE = "signature"
+    TICK = "tick"
+
+
 def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:
     """The values of a vocabulary, in order (for choices: ``click.Choice(values(Role))``)."""
     return tuple(member.value for member in vocabulary)

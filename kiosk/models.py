@@ -38,6 +38,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 from sqlalchemy.types import TypeDecorator
 
 from kiosk.enums import (
+    DocumentAcceptance,
+    DocumentKind,
     FieldMode,
     NotificationKind,
     NotificationStatus,
@@ -273,6 +275,10 @@ class VisitorType(Base):
     created_at: Mapped[datetime]
 
     site: Mapped[Site] = relationship(back_populates="visitor_types")
+    #: The documents these visitors sign at the kiosk (kiosk.services.documents), in order.
+    documents: Mapped[list[Document]] = relationship(
+        secondary="visitor_type_documents", order_by="Document.id"
+    )
 
     def field_mode(self, field: str) -> str:
         """How the kiosk asks this type for ``field``: the type's own mode, else the site's."""
@@ -812,6 +818,8 @@ class PurgeRunSite(Base):
     invitations_erased: Mapped[int] = mapped_column(Integer, default=0)
     #: Visits whose email and phone were erased ahead of the visit.
     contacts_erased: Mapped[int] = mapped_column(Integer, default=0)
+    #: Signed documents erased at the end of their own retention period.
+    documents_erased: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     run: Mapped[PurgeRun] = relationship(back_populates="sites")
     site: Mapped[Site] = relationship()
@@ -867,6 +875,119 @@ class SessionItem(Base):
     updated_at: Mapped[datetime]
 
 
+visitor_type_documents = Table(
+    "visitor_type_documents",
+    Base.metadata,
+    Column("visitor_type_id", ForeignKey("visitor_types.id", ondelete="CASCADE"), primary_key=True),
+    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Document(Base):
+    """A document a site's visitors sign at the kiosk (an NDA, house rules, a safety briefing),
+    with its own retention: a signed NDA is often kept for years, a house-rules tick for days.
+
+    Its text lives in versions per language (:class:`DocumentVersion`), frozen once published.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", DocumentKind), name="kind_known"),
+        CheckConstraint(_one_of("acceptance", DocumentAcceptance), name="acceptance_known"),
+        CheckConstraint("retention_days BETWEEN 1 AND 3650", name="retention_days_range"),
+        CheckConstraint(
+            "valid_days IS NULL OR valid_days BETWEEN 1 AND 3650", name="valid_days_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"), index=True)
+    #: For admins; the visitor sees each version's own title, in their language.
+    title: Mapped[str] = mapped_column(String(200))
+    #: A DocumentKind.
+    kind: Mapped[str] = mapped_column(String(16))
+    #: A DocumentAcceptance: a drawn signature or an "I accept" tick.
+    acceptance: Mapped[str] = mapped_column(String(16))
+    #: Days after signing until a signed copy is erased, whatever happens to the visit.
+    retention_days: Mapped[int] = mapped_column(Integer)
+    #: A visitor who signed the current version within this many days is not asked again
+    #: (while the signed copy is kept); None: asked at every visit.
+    valid_days: Mapped[int | None] = mapped_column(Integer)
+    #: A retired document is no longer asked for; its signed copies keep their retention.
+    retired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    site: Mapped[Site] = relationship()
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class DocumentVersion(Base):
+    """One version of a document in one language; immutable once published."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "locale", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="RESTRICT"))
+    locale: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    #: The text; ``{name}``, ``{company}``, ``{host}`` and ``{date}`` are filled in for each
+    #: visitor (kiosk.services.documents.fill_placeholders).
+    text: Mapped[str] = mapped_column(Text)
+    #: None while a draft; once set, the version is what visitors signed and never changes.
+    published_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    document: Mapped[Document] = relationship()
+
+
+class SignedDocument(Base):
+    """A document a visitor signed (or ticked) at check-in, as a PDF.
+
+    Kept for the document's own period (``erase_after``), independently of the visit: an NDA
+    outlives the visit it was signed at, so erasing the visit only unlinks it (ON DELETE SET
+    NULL) and the purge erases it when its own time comes (kiosk.privacy.purge). Erasure
+    requests find it by the signer's name and email, stored here for that reason
+    (kiosk.privacy.requests), and erase it explicitly.
+    """
+
+    __tablename__ = "signed_documents"
+    __table_args__ = (
+        Index("ix_signed_documents_erase_after", "erase_after"),
+        Index("ix_signed_documents_site_id_document_id", "site_id", "document_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
+    #: The visit it was signed at; None once that visit is erased (the document stays).
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="SET NULL"), index=True
+    )
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="RESTRICT"))
+    document_version_id: Mapped[int] = mapped_column(
+        ForeignKey("document_versions.id", ondelete="RESTRICT")
+    )
+    signer_name: Mapped[str] = mapped_column(String(200))  #: personal data
+    signer_company: Mapped[str | None] = mapped_column(String(200))  #: personal data
+    signer_email: Mapped[str | None] = mapped_column(String(254))  #: personal data
+    #: A DocumentAcceptance: how it was accepted.
+    accepted_by: Mapped[str] = mapped_column(String(16))
+    signed_at: Mapped[datetime]
+    #: The purge erases it from this moment: ``signed_at`` plus the document's retention.
+    erase_after: Mapped[datetime]
+    #: The signed-document PDF: the text as signed, the version, the name, the signature.
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)  #: personal data
+
+    site: Mapped[Site] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    document: Mapped[Document] = relationship()
+    document_version: Mapped[DocumentVersion] = relationship()
+
+
 class PublishedNoticeChanged(Exception):
     """Raised when code tries to change or delete a published notice version."""
 
@@ -875,13 +996,19 @@ class PublishedNoticeChanged(Exception):
 def _protect_published_notices(session: Session, _context: Any, _instances: Any) -> None:
     """Published notice versions are evidence of what visitors saw: refuse to alter them."""
     for obj in list(session.dirty) + list(session.deleted):
-        if not isinstance(obj, NoticeVersion):
+        if not isinstance(obj, NoticeVersion | DocumentVersion):
             continue
-        state = inspect(obj)
+        state: Any = inspect(obj)
         published_before = state.attrs.published_at.history.deleted or (
             [obj.published_at] if not state.attrs.published_at.history.has_changes() else []
         )
         if any(value is not None for value in published_before) and (
             obj in session.deleted or session.is_modified(obj)
         ):
+            if isinstance(obj, DocumentVersion):
+                raise PublishedDocumentChanged(f"document version {obj.id} is published")
             raise PublishedNoticeChanged(f"notice version {obj.id} is published")
+
+
+class PublishedDocumentChanged(PublishedNoticeChanged):
+    """Raised when code tries to change or delete a published document version."""

@@ -9,6 +9,7 @@ set -eu
 
 SIMPLE_KEYBOARD_VERSION=3.8.192
 SWAGGER_UI_VERSION=5.35.0
+SIGNATURE_PAD_VERSION=5.1.4
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -18,7 +19,8 @@ cd "$work"
 npm init --yes >/dev/null
 # --ignore-scripts: no install script of a package runs on this machine.
 npm install --no-audit --no-fund --ignore-scripts --save-exact \
-	"simple-keyboard@$SIMPLE_KEYBOARD_VERSION" "swagger-ui-dist@$SWAGGER_UI_VERSION" >/dev/null
+	"simple-keyboard@$SIMPLE_KEYBOARD_VERSION" "swagger-ui-dist@$SWAGGER_UI_VERSION" \
+	"signature_pad@$SIGNATURE_PAD_VERSION" >/dev/null
 
 src="$work/node_modules/simple-keyboard"
 dest="$root/static/vendor/simple-keyboard"
@@ -51,3 +53,18 @@ cp "$src/LICENSE" "$dest/LICENSE"
 	echo "integrity of the package: $(node -p "require('$work/package-lock.json').packages['node_modules/swagger-ui-dist'].integrity")"
 } > "$dest/VERSION"
 echo "vendored swagger-ui-dist $SWAGGER_UI_VERSION into ${dest#"$root"/}"
+
+# The kiosk's signing screen (documents to sign): drawing a signature with a finger. The UMD
+# build defines window.SignaturePad, loaded by its own <script> (no inline script, strict CSP).
+src="$work/node_modules/signature_pad"
+dest="$root/static/vendor/signature_pad"
+rm -rf "$dest"
+mkdir -p "$dest"
+sed '/^\/\/# sourceMappingURL=/d' "$src/dist/signature_pad.umd.min.js" > "$dest/signature_pad.js"
+cp "$src/LICENSE" "$dest/LICENSE"
+{
+	echo "signature_pad $SIGNATURE_PAD_VERSION (MIT, see LICENSE), from the npm registry"
+	echo "by scripts/vendor.sh: dist/signature_pad.umd.min.js."
+	echo "integrity of the package: $(node -p "require('$work/package-lock.json').packages['node_modules/signature_pad'].integrity")"
+} > "$dest/VERSION"
+echo "vendored signature_pad $SIGNATURE_PAD_VERSION into ${dest#"$root"/}"

@@ -50,6 +50,7 @@ def list_purge_runs(query: schemas.PageQuery) -> schemas.PurgeRunList:
                         visits_erased=item.visits_erased,
                         invitations_erased=item.invitations_erased,
                         contacts_erased=item.contacts_erased,
+                        documents_erased=item.documents_erased,
                     )
                     for item in run.sites
                     if item.site_id in site_ids

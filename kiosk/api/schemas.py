@@ -259,6 +259,8 @@ class PurgeRunSite(Output):
     visits_erased: int
     invitations_erased: int
     contacts_erased: int
+    #: Signed documents erased at the end of their own retention period.
+    documents_erased: int
 
 
 class PurgeRun(Output):

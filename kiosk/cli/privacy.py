@@ -41,7 +41,7 @@ def purge(dry_run: bool, site_names: tuple[str, ...]) -> None:
         verb = "would erase" if dry_run else "erased"
         click.echo(
             f"{name}: {verb} {counts.visits} visits, {counts.invitations} invitations, "
-            f"contact details of {counts.contacts} "
+            f"contact details of {counts.contacts}, {counts.documents} signed documents "
             f"(visits that ended by {cutoff.astimezone(zone):%Y-%m-%d %H:%M %Z})"
         )
 
@@ -69,7 +69,12 @@ def purge(dry_run: bool, site_names: tuple[str, ...]) -> None:
     for item in run.sites:
         report(
             item.site.name,
-            SiteCounts(item.visits_erased, item.invitations_erased, item.contacts_erased),
+            SiteCounts(
+                item.visits_erased,
+                item.invitations_erased,
+                item.contacts_erased,
+                item.documents_erased,
+            ),
             item.visit_cutoff,
             ZoneInfo(item.site.timezone),
         )

@@ -14,6 +14,7 @@ from kiosk.dashboard import (  # noqa: F401  (routes on the blueprint)
     on_site,
     prints,
     privacy,
+    signed_documents,
     sso,
     visits,
 )

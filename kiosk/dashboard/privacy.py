@@ -9,7 +9,7 @@ bodies, never in a URL.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -37,7 +38,7 @@ from kiosk.dashboard.privacy_forms import EraseForm, ExportForm, PersonSearchFor
 from kiosk.db import get_session
 from kiosk.forms import parse_id
 from kiosk.i18n import language_choices
-from kiosk.models import Invitation, Visit
+from kiosk.models import Invitation, SignedDocument, Visit
 from kiosk.privacy.access_pdf import render_access_pdf
 from kiosk.privacy.requests import (
     AccessReport,
@@ -47,6 +48,7 @@ from kiosk.privacy.requests import (
     export_access,
     find_person,
     load_invitations,
+    load_signed_documents,
     load_visits,
     rectify_visit,
 )
@@ -58,9 +60,15 @@ from kiosk.privacy.status import purge_status, recent_runs
 STATS_PERIODS = (7, 30, 90, 365)
 
 
-def _audit_records(action: str, visits: list[Visit], invitations: list[Invitation]) -> None:
+def _audit_records(
+    action: str,
+    visits: list[Visit],
+    invitations: list[Invitation],
+    documents: Sequence[SignedDocument] = (),
+) -> None:
     audit_each(action, "visit", [visit.id for visit in visits])
     audit_each(action, "invitation", [item.id for item in invitations])
+    audit_each(action, "signed_document", [item.id for item in documents])
 
 
 @bp.context_processor
@@ -209,7 +217,7 @@ def requests() -> str:
         records = find_person(
             get_session(), site_ids, name=form.name.data or "", email=form.email.data or ""
         )
-        _audit_records("request_search", records.visits, records.invitations)
+        _audit_records("request_search", records.visits, records.invitations, records.documents)
         get_session().commit()
     return render_template(
         "dashboard/requests.html",
@@ -220,7 +228,8 @@ def requests() -> str:
 
 
 def _selected() -> tuple[list[Visit], list[Invitation]]:
-    """The records ticked in the results, limited to the user's sites."""
+    """The records ticked in the results, limited to the user's sites (the signed documents
+    ticked are in ``g.selected_documents``, :func:`_selected_documents`)."""
     site_ids = [site.id for site in served_sites()]
 
     def ids(name: str) -> list[int]:
@@ -229,9 +238,16 @@ def _selected() -> tuple[list[Visit], list[Invitation]]:
 
     visits = load_visits(get_session(), ids("visit"), site_ids)
     invitations = load_invitations(get_session(), ids("invitation"), site_ids)
-    if not visits and not invitations:
+    g.selected_documents = load_signed_documents(get_session(), ids("document"), site_ids)
+    if not visits and not invitations and not g.selected_documents:
         flash(_("Please choose at least one record."))
     return visits, invitations
+
+
+def _selected_documents() -> list[SignedDocument]:
+    """The signed documents ticked in the results (read by :func:`_selected`)."""
+    documents: list[SignedDocument] = g.get("selected_documents", [])
+    return documents
 
 
 def _export(kind: str, render: Callable[[AccessReport, ExportForm], bytes]) -> BaseResponse:
@@ -240,11 +256,12 @@ def _export(kind: str, render: Callable[[AccessReport, ExportForm], bytes]) -> B
     if not form.validate_on_submit():
         return redirect(url_for(".requests"))
     visits, invitations = _selected()
-    if not visits and not invitations:
+    documents = _selected_documents()
+    if not visits and not invitations and not documents:
         return redirect(url_for(".requests"))
-    report = export_access(get_session(), visits, invitations, now=now())
+    report = export_access(get_session(), visits, invitations, now=now(), documents=documents)
     body = render(report, form)
-    _audit_records(f"request_export_{kind}", visits, invitations)
+    _audit_records(f"request_export_{kind}", visits, invitations, report.documents)
     get_session().commit()
     # The file name says what it is and when, never whose.
     name = f"visitor-data-{now():%Y-%m-%d}.{kind}"
@@ -284,23 +301,32 @@ def request_export_pdf() -> BaseResponse:
 def request_erase() -> str | BaseResponse:
     """Erasure or an upheld objection: confirm, then erase the chosen records now."""
     visits, invitations = _selected()
-    if not visits and not invitations:
+    documents = _selected_documents()
+    if not visits and not invitations and not documents:
         return redirect(url_for(".requests"))
     form = EraseForm()
     if "submit" in request.form and form.validate_on_submit():
         # The audit keeps the ids of what was erased and why; the records themselves go.
-        _audit_records(f"erase_on_{form.reason.data}", visits, invitations)
-        erased = erase_person(get_session(), visits, invitations)
+        _audit_records(f"erase_on_{form.reason.data}", visits, invitations, documents)
+        erased = erase_person(get_session(), visits, invitations, documents)
         get_session().commit()
-        count = sum(erased.visits.values()) + sum(erased.invitations.values())
+        count = (
+            sum(erased.visits.values())
+            + sum(erased.invitations.values())
+            + sum(erased.documents.values())
+        )
         flash(ngettext("%(num)d record erased.", "%(num)d records erased.", count))
         return redirect(url_for(".requests"))
-    _audit_records("request_view", visits, invitations)
+    _audit_records("request_view", visits, invitations, documents)
     get_session().commit()
     if "submit" not in request.form:
         form = EraseForm(formdata=None)
     return render_template(
-        "dashboard/request_erase.html", form=form, visits=visits, invitations=invitations
+        "dashboard/request_erase.html",
+        form=form,
+        visits=visits,
+        invitations=invitations,
+        documents=documents,
     )
 
 

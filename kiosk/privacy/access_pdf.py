@@ -13,6 +13,7 @@ from datetime import date, datetime
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+import pypdfium2 as pdfium
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from flask_babel import force_locale
@@ -25,7 +26,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from kiosk.badges.fonts import app_fonts
 from kiosk.badges.shaping import display_text
-from kiosk.models import Site
+from kiosk.models import SignedDocument, Site
 from kiosk.privacy.requests import AccessReport, Disclosure, InvitationRecord, VisitRecord
 
 
@@ -77,6 +78,8 @@ def render_access_pdf(report: AccessReport, locale: str) -> bytes:
             subject="",
         )
         document.build(story)
+    if report.documents:
+        return _append_signed(buffer.getvalue(), report.documents)
     return buffer.getvalue()
 
 
@@ -102,7 +105,9 @@ def _story(report: AccessReport, locale: str, styles: _Styles) -> list[Flowable]
         story.extend(_visit(record, locale, styles))
     for item in report.invitations:
         story.extend(_invitation(item, locale, styles))
-    if not report.visits and not report.invitations:
+    for signed in report.documents:
+        story.extend(_signed_document(signed, locale, styles))
+    if not report.visits and not report.invitations and not report.documents:
         story.append(_text(_("We keep no details about you."), styles.body))
     for site in report.sites:
         story.extend(_controller(site, styles))
@@ -236,6 +241,47 @@ def _invitation(item: InvitationRecord, locale: str, styles: _Styles) -> list[Fl
         ),
         _table(rows, styles),
     ]
+
+
+def _signed_document(item: SignedDocument, locale: str, styles: _Styles) -> list[Flowable]:
+    site = item.site
+    version = item.document_version
+    rows = [
+        (_("Name"), item.signer_name),
+        (
+            _("Version"),
+            _("Version %(version)d in %(language)s")
+            % {"version": version.version, "language": _language_name(version.locale, locale)},
+        ),
+        (_("Signed"), _when(item.signed_at, site, locale)),
+        (_("Deleted from"), _when(item.erase_after, site, locale)),
+    ]
+    return [
+        _text(
+            _("Document you signed at %(site)s: %(title)s")
+            % {"site": site.name, "title": version.title},
+            styles.heading,
+        ),
+        _table(rows, styles),
+        _text(_("The signed document itself follows at the end of this report."), styles.small),
+    ]
+
+
+def _append_signed(report_pdf: bytes, documents: list[SignedDocument]) -> bytes:
+    """The report with each signed document's own pages after it, as they are kept."""
+    merged = pdfium.PdfDocument(report_pdf)
+    try:
+        for item in documents:
+            signed = pdfium.PdfDocument(item.pdf)
+            try:
+                merged.import_pages(signed)
+            finally:
+                signed.close()
+        buffer = io.BytesIO()
+        merged.save(buffer)
+    finally:
+        merged.close()
+    return buffer.getvalue()
 
 
 def _controller(site: Site, styles: _Styles) -> list[Flowable]:

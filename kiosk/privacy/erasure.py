@@ -4,6 +4,10 @@ Erasing visits means: the invitations that led to them, then the visits themselv
 counts went into the daily statistics, in the same transaction, so a visit is counted exactly
 once.
 
+Signed documents are the one exception: kept for their document's own period, they outlive
+(or go before) their visit, refer to it with ON DELETE SET NULL, and are erased by the purge
+at their own time and by erasure requests explicitly (:func:`erase_signed_documents`).
+
 Every other table that keeps a copy of visitor data (print jobs, the notification outbox, the
 words of visitor names) refers to its visit or invitation with a foreign key that says
 ``ON DELETE CASCADE``, so the database erases the copies with the row, in the same statement,
@@ -24,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.models import Invitation, Site, Visit
+from kiosk.models import Invitation, SignedDocument, Site, Visit
 from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
 
 
@@ -34,10 +38,13 @@ class Erased:
 
     visits: Counter[int] = field(default_factory=Counter)
     invitations: Counter[int] = field(default_factory=Counter)
+    #: Signed documents (erasure requests only: the purge erases them by their own period).
+    documents: Counter[int] = field(default_factory=Counter)
 
     def add(self, other: Erased) -> None:
         self.visits.update(other.visits)
         self.invitations.update(other.invitations)
+        self.documents.update(other.documents)
 
 
 def begin_write(session: Session) -> None:
@@ -131,6 +138,32 @@ def erase_invitations(session: Session, invitation_ids: Iterable[int]) -> Erased
         .all()
     )
     return erase_invitation_rows(session, [(row[0], row[1]) for row in rows])
+
+
+def erase_signed_documents(session: Session, document_ids: Sequence[int]) -> Erased:
+    """Erase these signed documents now (an erasure request).
+
+    Signed copies refer to their visit with ON DELETE SET NULL, not CASCADE: a copy is kept
+    for its document's own period, longer or shorter than the visit, and the purge erases it
+    then (kiosk.privacy.purge). An erasure request erases it here, explicitly.
+    """
+    erased = Erased()
+    for start in range(0, len(document_ids), 500):
+        chunk = list(document_ids[start : start + 500])
+        rows = (
+            session.connection()
+            .execute(
+                select(SignedDocument.id, SignedDocument.site_id)
+                .where(SignedDocument.id.in_(chunk))
+                .with_for_update()
+            )
+            .all()
+        )
+        session.connection().execute(
+            delete(SignedDocument).where(SignedDocument.id.in_([row[0] for row in rows]))
+        )
+        erased.documents.update(row[1] for row in rows)
+    return erased
 
 
 def site_zones(session: Session) -> dict[int, ZoneInfo]:

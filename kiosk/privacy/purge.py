@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Date, Engine, case, func, literal, or_, select, update
+from sqlalchemy import Date, Engine, case, delete, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,6 +30,7 @@ from kiosk.models import (
     Invitation,
     PurgeRun,
     PurgeRunSite,
+    SignedDocument,
     Site,
     UTCDateTime,
     Visit,
@@ -79,6 +80,8 @@ class SiteCounts:
     invitations: int = 0
     #: Visits and unused invitations whose email and phone were erased ahead of them.
     contacts: int = 0
+    #: Signed documents erased at the end of their own period (kiosk.services.documents).
+    documents: int = 0
 
 
 @dataclass
@@ -130,6 +133,11 @@ class _Criteria:
             _ended()
             <= _per_site(Visit.site_id, {c.site_id: c.contact for c in sooner}, UTCDateTime()),
         )
+        # Signed documents: each carries its own erase time, whatever became of its visit.
+        documents = {c.site_id: c.documents for c in cutoffs if c.documents is not None}
+        self.documents = SignedDocument.erase_after <= _per_site(
+            SignedDocument.site_id, documents, UTCDateTime()
+        )
         self.invitation_contacts = (
             Invitation.visit_id.is_(None),
             Invitation.email.is_not(None),
@@ -170,6 +178,8 @@ def count_expired(session: Session, cutoffs: Sequence[SiteCutoffs]) -> PurgeCoun
         )
         for site_id, number in invitations.items():
             counts.site(site_id).contacts += number
+    for site_id, number in per_site(SignedDocument.site_id, criteria.documents).items():
+        counts.site(site_id).documents = number
     return counts
 
 
@@ -254,7 +264,37 @@ def _purge(
     )
     if criteria.any_contacts:
         _purge_contacts(session, settings, criteria, record)
+    _purge_documents(session, settings, criteria, counts, run_id)
     return counts
+
+
+def _purge_documents(
+    session: Session,
+    settings: PurgeSettings,
+    criteria: _Criteria,
+    counts: PurgeCounts,
+    run_id: int | None,
+) -> None:
+    """Erase the signed documents whose own period has ended, in batches, counting them in
+    the run's per-site rows (``documents_erased``) in each batch's transaction."""
+
+    def erase(rows: list[tuple[int, int]]) -> None:
+        session.connection().execute(
+            delete(SignedDocument).where(SignedDocument.id.in_([row[0] for row in rows]))
+        )
+        per_site = Counter(site_id for _id, site_id in rows)
+        for site_id, number in per_site.items():
+            counts.site(site_id).documents += number
+            if run_id is not None:
+                session.connection().execute(
+                    update(PurgeRunSite)
+                    .where(PurgeRunSite.run_id == run_id, PurgeRunSite.site_id == site_id)
+                    .values(documents_erased=PurgeRunSite.documents_erased + number)
+                )
+
+    _in_batches(
+        session, settings, _ids_and_sites(session, SignedDocument, criteria.documents), erase
+    )
 
 
 def _purge_contacts(
@@ -286,7 +326,9 @@ def _purge_contacts(
 
 
 def _ids_and_sites(
-    session: Session, model: type[Visit] | type[Invitation], *criteria: Any
+    session: Session,
+    model: type[Visit] | type[Invitation] | type[SignedDocument],
+    *criteria: Any,
 ) -> Callable[[int, int], list[tuple[int, int]]]:
     """A batch fetcher: (id, site id) of the next rows after ``last`` that match, locked."""
 
@@ -387,6 +429,7 @@ def run_purge(
                 visits_erased=0,
                 invitations_erased=0,
                 contacts_erased=0,
+                documents_erased=0,
             )
             for c in cutoffs
         ]
@@ -414,13 +457,16 @@ def run_purge(
             totals.visits += item.visits
             totals.invitations += item.invitations
             totals.contacts += item.contacts
+            totals.documents += item.documents
         log.info(
-            "purge run %d (%s) erased %d visits, %d invitations, contact details of %d",
+            "purge run %d (%s) erased %d visits, %d invitations, contact details of %d, "
+            "%d signed documents",
             run_id,
             trigger,
             totals.visits,
             totals.invitations,
             totals.contacts,
+            totals.documents,
         )
         run = session.scalars(
             select(PurgeRun)

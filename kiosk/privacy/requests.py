@@ -7,6 +7,7 @@ Only the records still kept can be found: everything older is erased already.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from kiosk.db import mark_overwritten
-from kiosk.models import Invitation, Site, Visit
-from kiosk.privacy.erasure import Erased, begin_write, erase_invitations, erase_visits
+from kiosk.models import Invitation, SignedDocument, Site, Visit
+from kiosk.privacy.erasure import (
+    Erased,
+    begin_write,
+    erase_invitations,
+    erase_signed_documents,
+    erase_visits,
+)
 from kiosk.privacy.rules import contacts_erased_at, invitation_erased_at, visit_erased_at
 from kiosk.services.notices import render_notice
 from kiosk.services.visitor_types import type_name
@@ -36,6 +43,9 @@ class PersonRecords:
     invitations: list[Invitation]
     #: More matched than SEARCH_LIMIT; the search should be narrowed.
     truncated: bool = False
+    #: Documents they signed that are still kept, also those whose visit is erased already
+    #: (a signed copy is kept for its document's own period).
+    documents: list[SignedDocument] = field(default_factory=list)
 
 
 def find_person(
@@ -71,12 +81,54 @@ def find_person(
         )
         if matches(visitor_name, invitation_email)
     ]
+    document_ids = [
+        document_id
+        for document_id, signer_name, signer_email in session.execute(
+            select(
+                SignedDocument.id, SignedDocument.signer_name, SignedDocument.signer_email
+            ).where(SignedDocument.site_id.in_(site_ids))
+        )
+        if matches(signer_name, signer_email)
+    ]
     truncated = len(visit_ids) + len(invitation_ids) > SEARCH_LIMIT
     visits = load_visits(session, visit_ids[-SEARCH_LIMIT:], site_ids)
     invitations = load_invitations(
         session, invitation_ids[: max(0, SEARCH_LIMIT - len(visits))], site_ids
     )
-    return PersonRecords(visits, invitations, truncated)
+    documents = load_signed_documents(session, document_ids[-SEARCH_LIMIT:], site_ids)
+    return PersonRecords(visits, invitations, truncated, documents)
+
+
+def load_signed_documents(
+    session: Session, document_ids: Iterable[int], site_ids: Sequence[int]
+) -> list[SignedDocument]:
+    """These signed documents, if they belong to these sites, newest first."""
+    ids = list(document_ids)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(SignedDocument)
+            .options(joinedload(SignedDocument.site), joinedload(SignedDocument.document_version))
+            .where(SignedDocument.id.in_(ids), SignedDocument.site_id.in_(site_ids))
+            .order_by(SignedDocument.signed_at.desc(), SignedDocument.id.desc())
+        )
+    )
+
+
+def documents_of_visits(session: Session, visits: Sequence[Visit]) -> list[SignedDocument]:
+    """The signed documents kept from these visits."""
+    if not visits:
+        return []
+    return load_signed_documents(
+        session,
+        session.scalars(
+            select(SignedDocument.id).where(
+                SignedDocument.visit_id.in_([visit.id for visit in visits])
+            )
+        ),
+        sorted({visit.site_id for visit in visits}),
+    )
 
 
 def load_visits(session: Session, visit_ids: Iterable[int], site_ids: Sequence[int]) -> list[Visit]:
@@ -178,6 +230,8 @@ class AccessReport:
     invitations: list[InvitationRecord]
     #: The sites involved: each names its controller, DPO and supervisory authority.
     sites: list[Site] = field(default_factory=list)
+    #: Signed documents still kept (kiosk.services.documents), each with its PDF.
+    documents: list[SignedDocument] = field(default_factory=list)
 
     @property
     def locale(self) -> str | None:
@@ -190,9 +244,15 @@ class AccessReport:
 
 
 def export_access(
-    session: Session, visits: Sequence[Visit], invitations: Sequence[Invitation], *, now: datetime
+    session: Session,
+    visits: Sequence[Visit],
+    invitations: Sequence[Invitation],
+    *,
+    now: datetime,
+    documents: Sequence[SignedDocument] = (),
 ) -> AccessReport:
-    """Put together the access report of these records."""
+    """Put together the access report of these records, with the signed documents of these
+    visits and ``documents`` (signed copies whose visit may be gone)."""
     extra: dict[int, list[Disclosure]] = {}
     for source in _disclosure_sources:
         for visit_id, items in source(session, visits).items():
@@ -212,13 +272,17 @@ def export_access(
     invitation_records = [
         InvitationRecord(item, invitation_erased_at(item.site, item)) for item in invitations
     ]
+    signed = {item.id: item for item in documents_of_visits(session, visits)}
+    signed.update({item.id: item for item in documents})
     sites = {visit.site.id: visit.site for visit in visits}
     sites.update({item.site.id: item.site for item in invitations})
+    sites.update({item.site.id: item.site for item in signed.values()})
     return AccessReport(
         generated_at=now,
         visits=visit_records,
         invitations=invitation_records,
         sites=sorted(sites.values(), key=lambda site: site.name),
+        documents=sorted(signed.values(), key=lambda item: (item.signed_at, item.id)),
     )
 
 
@@ -258,6 +322,23 @@ def access_json(report: AccessReport) -> dict[str, Any]:
                 "erased_from": _iso(item.erased_from),
             }
             for item in report.invitations
+        ],
+        "signed_documents": [
+            {
+                "site": item.site.name,
+                "title": item.document_version.title,
+                "version": item.document_version.version,
+                "language": item.document_version.locale,
+                "name": item.signer_name,
+                "company": item.signer_company,
+                "email": item.signer_email,
+                "accepted_by": item.accepted_by,
+                "signed_at": _iso(item.signed_at),
+                "erased_from": _iso(item.erase_after),
+                # The signed document itself, as kept.
+                "pdf_base64": base64.b64encode(item.pdf).decode("ascii"),
+            }
+            for item in report.documents
         ],
     }
 
@@ -330,11 +411,19 @@ def rectify_visit(visit: Visit, changes: Mapping[str, str | None]) -> list[str]:
 
 
 def erase_person(
-    session: Session, visits: Sequence[Visit], invitations: Sequence[Invitation]
+    session: Session,
+    visits: Sequence[Visit],
+    invitations: Sequence[Invitation],
+    documents: Sequence[SignedDocument] = (),
 ) -> Erased:
-    """Erase these records now, as the purge would (statistics first, derived copies too)."""
+    """Erase these records now, as the purge would (statistics first, derived copies too),
+    with the documents signed at these visits and ``documents``: an erasure request reaches
+    the signed copies the purge would keep for their own period."""
     begin_write(session)
     mark_overwritten(session)  # the commit also empties SQLite's write-ahead log
-    erased = erase_visits(session, [visit.id for visit in visits])
+    document_ids = {item.id for item in documents_of_visits(session, visits)}
+    document_ids.update(item.id for item in documents)
+    erased = erase_signed_documents(session, sorted(document_ids))
+    erased.add(erase_visits(session, [visit.id for visit in visits]))
     erased.add(erase_invitations(session, [item.id for item in invitations]))
     return erased

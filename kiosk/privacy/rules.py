@@ -42,6 +42,9 @@ class SiteCutoffs:
     #: Visitor type id -> visits of that type that ended at or before this are erased, for
     #: the types kept for less time than the site keeps visits.
     types: Mapping[int, datetime] = field(default_factory=dict)
+    #: Signed documents whose own period ends at or before this are erased (the run's time:
+    #: each copy carries its ``erase_after``); None: none are.
+    documents: datetime | None = None
 
     @property
     def contacts_sooner(self) -> bool:
@@ -75,6 +78,7 @@ def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
             for visitor_type in site.visitor_types
             if visitor_type.kept_days < site.retention_days
         },
+        documents=now,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, SubmitField
+from wtforms import BooleanField, HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
 from kiosk.enums import FieldMode
@@ -109,3 +109,15 @@ class LanguageForm(FlaskForm):  # type: ignore[misc]
 
     locale = StringField(validators=[DataRequired(), Length(max=8)])
     next = StringField(validators=[Optional(), Length(max=40)])
+
+
+class SignDocumentForm(FlaskForm):  # type: ignore[misc]
+    """One document to sign: the drawn signature (a PNG data URL from the pad) or the tick,
+    or "I don't want to sign"."""
+
+    version = IdField()
+    #: Checked by kiosk.services.signatures, which bounds its size before decoding it.
+    signature = HiddenField()
+    accept = BooleanField(_l("I have read this document and I accept it"))
+    sign = SubmitField(_l("Sign and continue"))
+    decline = SubmitField(_l("I don't want to sign"))

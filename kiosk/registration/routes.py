@@ -43,6 +43,7 @@ from kiosk.registration.forms import (
     VisitorTypeForm,
     check_in_form,
 )
+from kiosk.registration.signing import next_unsigned, signatures_of
 from kiosk.registration.visitor import (
     BADGE_GRANTED_KEY,
     BADGE_SESSION_KEY,
@@ -106,6 +107,7 @@ _LANGUAGE_RETURN = {
     ".check_out",
     ".invitation",
     ".choose_type",
+    ".sign_document",  # documents to sign (kiosk.registration.documents)
 }
 
 
@@ -329,6 +331,9 @@ def notice() -> str | Response:
         if shown is None:
             # Never displayed (a POST straight to /notice): show it first.
             return redirect(url_for(".notice"))
+        # Documents the visitor's type signs come next (kiosk.registration.documents).
+        if next_unsigned(site, pending) is not None:
+            return redirect(url_for(".sign_document"))
         return _register(site, pending, shown)
     locale = str(get_locale())
     visitor_type, _ask = _visitor_type(site, pending)
@@ -408,6 +413,8 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
             now=now(),
             # The details entered go with the same commit: the visit holds them now.
             in_same_transaction=session_store.discard_all,
+            # What the visitor signed (kiosk.registration.signing): stored with the visit.
+            signatures=signatures_of(site, pending),
         )
     except VisitError as exc:
         if exc.code == "invitation_used":

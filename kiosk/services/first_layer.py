@@ -8,6 +8,7 @@ so what a visitor read is what was recorded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,7 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
-from kiosk.models import KIOSK_FIELDS, Site, VisitorType, WebhookSubscription
+from kiosk.models import KIOSK_FIELDS, Document, Site, VisitorType, WebhookSubscription
+from kiosk.services.documents import current_version, required_documents
 from kiosk.services.visitor_types import active_types, type_name
 
 #: The elements in the order they are shown; each GDPR.md row 1-12 is in one of them, and the
@@ -128,6 +130,32 @@ def _kept(days: int) -> str:
     return text
 
 
+def _signed_periods(kinds: Sequence[Site | VisitorType], locale: str) -> list[str]:
+    """How long each document these visitor types sign is kept: its own period, which can
+    be longer than the visit's (an NDA) or shorter (a house-rules tick)."""
+    documents: dict[int, Document] = {}
+    for kind in kinds:
+        if isinstance(kind, VisitorType):
+            documents.update({item.id: item for item in required_documents(kind)})
+    lines = []
+    for document in documents.values():
+        session = object_session(document)
+        version = current_version(session, document, locale) if session is not None else None
+        if version is None:
+            continue  # not asked at the kiosk until a text is published
+        lines.append(
+            ngettext(
+                "The document “%(title)s” you sign: deleted automatically %(num)d day after "
+                "you sign it.",
+                "The document “%(title)s” you sign: deleted automatically %(num)d days after "
+                "you sign it.",
+                document.retention_days,
+                title=version.title,
+            )
+        )
+    return lines
+
+
 def first_layer(site: Site, visitor_type: VisitorType | None = None) -> list[Element]:
     """The first layer in the current request's language, from the site's settings and, for
     a visitor who chose a type (kiosk.services.visitor_types), that type's: what is asked and
@@ -160,6 +188,7 @@ def first_layer(site: Site, visitor_type: VisitorType | None = None) -> list[Ele
     modes: Site | VisitorType = visitor_type if visitor_type is not None else site
     kept_days = visitor_type.kept_days if visitor_type is not None else site.retention_days
     storage = [_kept(kept_days)]
+    storage.extend(_signed_periods(types if several else [modes], locale))
     if several:
         storage.extend(
             _("%(type)s: %(kept)s", type=type_name(other, locale), kept=_kept(other.kept_days))

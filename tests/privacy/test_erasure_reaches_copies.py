@@ -18,9 +18,18 @@ from kiosk.models import Base, Invitation, Notification, PrintJob, Visit
 
 ERASED_TABLES = {"visits", "invitations"}
 
-#: The one foreign key that does not cascade, and why that is safe: the purge and erasure
-#: requests erase a visit's invitation explicitly, before the visit (erasure.erase_visit_rows).
-NOT_CASCADING = {("invitations", "visit_id"): "SET NULL"}
+#: The foreign keys that do not cascade, and why that is safe:
+#: - the purge and erasure requests erase a visit's invitation explicitly, before the visit
+#:   (erasure.erase_visit_rows);
+#: - a signed document is kept for its document's own period, longer or shorter than its visit
+#:   (an NDA outlives the visit): the purge erases it by its own ``erase_after``
+#:   (purge._purge_documents) and erasure requests explicitly (erasure.erase_signed_documents,
+#:   requests.erase_person); the tests below and tests/privacy/test_signed_documents.py check
+#:   both.
+NOT_CASCADING = {
+    ("invitations", "visit_id"): "SET NULL",
+    ("signed_documents", "visit_id"): "SET NULL",
+}
 
 
 def references_to_erased_rows() -> list[tuple[str, str, str | None]]:

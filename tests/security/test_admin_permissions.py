@@ -25,6 +25,7 @@ from kiosk.services.notice_drafts import start_draft
 from kiosk.services.visitor_types import add_default_types
 from kiosk.services.webhooks import SubscriptionSettings, create_subscription
 from tests.conftest import STAFF_PASSWORD
+from tests.documents_support import add_document
 from tests.support import assert_security_headers
 
 ROLES = ("anonymous", "kiosk", "reception_elsewhere", "reception", "admin")
@@ -175,6 +176,31 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
     "dashboard.admin_visitor_type_restore": [
         Case("POST", "/dashboard/admin/types/{type}/restore", ADMIN_REDIRECT),
     ],
+    # Documents to sign (kiosk.dashboard.admin.documents); "{document}" has a published
+    # version "{document_version}". Empty POSTs answer with the form's errors, but see below.
+    "dashboard.admin_documents": [Case("GET", "/dashboard/admin/sites/{site}/documents", ADMIN)],
+    "dashboard.admin_document_new": [
+        Case("GET", "/dashboard/admin/sites/{site}/documents/new", ADMIN),
+        Case("POST", "/dashboard/admin/sites/{site}/documents/new", ADMIN),
+    ],
+    "dashboard.admin_document": [
+        Case("GET", "/dashboard/admin/documents/{document}", ADMIN),
+        # An empty POST keeps the document's settings as they are: saved.
+        Case("POST", "/dashboard/admin/documents/{document}", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_document_draft": [
+        Case("GET", "/dashboard/admin/documents/{document}/draft/en", ADMIN),
+        Case("POST", "/dashboard/admin/documents/{document}/draft/en", ADMIN),
+    ],
+    "dashboard.admin_document_preview": [
+        Case("GET", "/dashboard/admin/document-versions/{document_version}", ADMIN),
+    ],
+    "dashboard.admin_document_retire": [
+        Case("POST", "/dashboard/admin/documents/{document}/retire", ADMIN_REDIRECT),
+    ],
+    "dashboard.admin_document_restore": [
+        Case("POST", "/dashboard/admin/documents/{document}/restore", ADMIN_REDIRECT),
+    ],
 }
 
 
@@ -219,8 +245,18 @@ def world(
     session.commit()
     visitor_type = add_default_types(session, site, now=clock.now())[0]
     session.commit()
+    document, version = add_document(session, site, clock.now())
     ids = {"site": site.id, "host": host.id, "notice": draft.id, "user": user.id, "token": token.id}
-    return World(site, {**ids, "webhook": webhook.id, "type": visitor_type.id})
+    return World(
+        site,
+        {
+            **ids,
+            "webhook": webhook.id,
+            "type": visitor_type.id,
+            "document": document.id,
+            "document_version": version.id,
+        },
+    )
 
 
 def test_every_admin_route_is_in_the_matrix(app: Flask):

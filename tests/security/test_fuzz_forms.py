@@ -45,7 +45,7 @@ pytestmark = pytest.mark.slow
 #: Examples per form on each backend: FORMS x (300 + 80) = 10,260 submissions per CI run.
 EXAMPLES = {"sqlite": 300, "postgresql": 80}
 #: The routes fuzzed (each test below fuzzes one or more).
-FORMS = 27
+FORMS = 28
 #: What a hostile submission may get: success, redirect, form error, bad request, conflict,
 #: too large, too many.
 OK = {200, 302, 303, 400, 409, 413, 429}
@@ -336,6 +336,61 @@ def test_kiosk_details_host_search_and_notice(world: World, kiosk: FlaskClient):
         # A site without a notice records the first layer it showed.
         may_change=frozenset({"notice_versions"}),
         explicit=[(pairs, {"q": "Han"}, [("read", "1")]) for pairs in sweep(form, known)],
+    )
+
+
+def test_kiosk_sign_document(world: World, kiosk: FlaskClient, session: Session, clock: Any):
+    """The signing screen of a document the visitor's type requires (issue 15): hostile
+    signatures (not PNG, huge, blank, broken base64), versions of nothing, and the buttons."""
+    from kiosk.models import VisitorType
+    from tests.documents_support import add_document, data_url, signature_png
+
+    site = session.get(Site, world.ids["site"])
+    contractor = VisitorType(site_id=site.id, key="contractor", position=0, created_at=clock.now())
+    session.add(contractor)
+    session.commit()
+    _document, version = add_document(session, site, clock.now(), signed_by=(contractor,))
+
+    signers = iter(range(1, 10**6))
+
+    def to_the_signing_screen() -> None:
+        kiosk.get("/reset")
+        # A new name each time: the same name on site would be asked "is that you again?".
+        name = f"Sid Signer {next(signers)}"
+        response = kiosk.post("/check-in", data={"name": name, "ask_reception": "y"})
+        assert response.headers["Location"] == "/notice", response.text
+        kiosk.get("/notice")
+        assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/check-in/sign"
+
+    to_the_signing_screen()
+    form = _form(kiosk, "/check-in/sign")
+    assert {"version", "signature", "sign", "decline"} <= set(form.fields)
+    known = {
+        "version": [str(version.id), "0", "999999999999"],
+        "signature": [
+            data_url(signature_png()),
+            data_url(signature_png(ink=False)),
+            "data:image/png;base64,AAAA",
+            "data:image/png;base64," + "iVBORw0KGgo" * 2000,
+        ],
+    }
+
+    def sign(pairs: list[tuple[str, Any]]) -> TestResponse:
+        to_the_signing_screen()
+        response = _post(kiosk, "/check-in/sign", pairs)
+        if response.headers.get("Location") == "/check-in/sign":
+            _assert_clean(kiosk.get("/check-in/sign"), "/check-in/sign")
+        return response
+
+    fuzz(
+        world,
+        "/check-in/sign",
+        submissions(form, known),
+        sign,
+        saved=lambda r: r.headers.get("Location") == "/check-in/sign",
+        # Getting to the screen keeps the details and records the generated notice.
+        may_change=frozenset({"notice_versions", "session_items"}),
+        explicit=sweep(form, known),
     )
 
 

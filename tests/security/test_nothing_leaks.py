@@ -428,3 +428,59 @@ def test_a_visitor_type_kept_shorter_leaves_nothing_after_its_own_period(
     purged = runner.invoke(main, ["purge"])
     assert "erased 1 visits" in purged.output, purged.output
     assert database_leaks(get_database(app).engine) == []
+
+
+def test_a_signed_document_kept_longer_than_its_visit_leaves_nothing_after_both(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_host: Any,
+    pair: Any,
+    runner: FlaskCliRunner,
+    clock: FrozenClock,
+):
+    """Issue 15: a contractor's visit kept 3 days, the NDA they signed kept 10: after the
+    visit's period the signed copy is all that is left; after its own, nothing."""
+    from tests.documents_support import add_document, data_url, signature_png
+
+    site = make_site(field_email="optional", field_phone="optional", retention_days=30)
+    host = make_host(site, "Hanna Host")
+    contractor = VisitorType(
+        site_id=site.id, key="contractor", position=0, retention_days=3, created_at=clock.now()
+    )
+    session.add(contractor)
+    session.commit()
+    _nda, version = add_document(
+        session, site, clock.now(), title="NDA", retention_days=10, signed_by=(contractor,)
+    )
+    kiosk: FlaskClient = pair(site)
+    kiosk.post("/language", data={"locale": "en"})
+    kiosk.post(
+        "/check-in",
+        data={"name": NAME, "email": EMAIL, "phone": PHONE, "host_id": host.id, "company": "Co"},
+    )
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/check-in/sign"
+    kiosk.post(
+        "/check-in/sign",
+        data={"version": version.id, "signature": data_url(signature_png()), "sign": "1"},
+    )
+    assert kiosk.get("/check-in/sign").headers["Location"] == "/done"
+    code = re.search(r'class="badge-code">(\w+)<', kiosk.get("/done").text)
+    assert code
+    assert kiosk.post("/check-out", data={"code": code[1]}).status_code == 302
+
+    clock.advance(timedelta(days=3) + timedelta(seconds=1))
+    purged = runner.invoke(main, ["purge"])
+    assert "erased 1 visits" in purged.output, purged.output
+    # The visit is gone; the signed NDA (its signer's name and email) is not, yet.
+    left = database_leaks(get_database(app).engine)
+    assert left
+    assert all(found.startswith("signed_documents.") for found in left), left
+
+    clock.advance(timedelta(days=7) - timedelta(seconds=2))
+    assert "0 signed documents" in runner.invoke(main, ["purge"]).output
+    clock.advance(timedelta(seconds=2))
+    purged = runner.invoke(main, ["purge"])
+    assert "1 signed documents" in purged.output, purged.output
+    assert database_leaks(get_database(app).engine) == []

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from kiosk import create_app
 from kiosk.db import get_database
-from kiosk.models import Notification
+from kiosk.models import Notification, SignedDocument
 from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
+from tests.documents_support import add_document
 from tests.security.test_admin_permissions import ADMIN_MATRIX
 from tests.security.test_api_permissions import API_MATRIX
 from tests.support import assert_security_headers
@@ -143,6 +144,13 @@ MATRIX: dict[str, list[Case]] = {
     "dashboard.badge_reprint": [
         Case("POST", "/dashboard/visits/{visit}/reprint", (LOGIN, LOGIN, MISSING, OK, OK))
     ],
+    # A visit's details and the documents signed at it; a signed document's PDF.
+    "dashboard.visit_detail": [
+        Case("GET", "/dashboard/visits/{visit}", (LOGIN, LOGIN, MISSING, OK, OK))
+    ],
+    "dashboard.signed_document_pdf": [
+        Case("GET", "/dashboard/signed-documents/{signed}.pdf", (LOGIN, LOGIN, MISSING, OK, OK))
+    ],
     "dashboard.evacuation_pdf": [
         Case("GET", "/dashboard/evacuation.pdf", (LOGIN, LOGIN, OK, OK, OK))
     ],
@@ -238,6 +246,14 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
         Case("POST", "/already", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
     ],
     "registration.declined": [Case("GET", "/declined", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))],
+    # Without details entered, the signing screen sends back to the form.
+    "registration.sign_document": [
+        Case("GET", "/check-in/sign", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/check-in/sign", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+    ],
+    "registration.sign_declined": [
+        Case("GET", "/check-in/sign/declined", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3))
+    ],
     "registration.check_out_badge": [
         Case("GET", "/check-out", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
         Case("POST", "/check-out", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
@@ -349,6 +365,20 @@ def world(
     )
     session.add(notification)
     session.commit()
+    _document, version = add_document(session, site, clock.now())
+    signed = SignedDocument(
+        site_id=site.id,
+        visit_id=visit.id,
+        document_id=version.document_id,
+        document_version_id=version.id,
+        signer_name=visit.visitor_name,
+        accepted_by="tick",
+        signed_at=clock.now(),
+        erase_after=clock.now(),
+        pdf=b"%PDF-1.4",
+    )
+    session.add(signed)
+    session.commit()
     return {
         "site": site,
         "ids": {
@@ -357,6 +387,7 @@ def world(
             "device": device.id,
             "invitation": invitation.id,
             "notification": notification.id,
+            "signed": signed.id,
         },
         "users": {
             "reception_elsewhere": make_staff(username="elsewhere", sites=(elsewhere,)),

@@ -9,6 +9,7 @@ admin-area page reception staff may use, for their own sites.
 from kiosk.dashboard.admin import (  # noqa: F401  (routes on the dashboard blueprint)
     api_tokens,
     badges,
+    documents,
     hosts,
     index,
     notices,

@@ -43,6 +43,7 @@ from kiosk.services.admin_sites import (
     is_webhook_url,
 )
 from kiosk.services.api_tokens import NAME_MAX_LENGTH as API_TOKEN_NAME_MAX_LENGTH
+from kiosk.services.document_choices import document_choices
 from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
 from kiosk.services.staff import MIN_PASSWORD_LENGTH
 from kiosk.services.visitor_types import BAND_LABEL_MAX_LENGTH, NAME_MAX_LENGTH
@@ -522,11 +523,21 @@ class VisitorTypeForm(FlaskForm):  # type: ignore[misc]
             "site. The privacy notice states it."
         ),
     )
+    #: The site's documents these visitors sign at the kiosk (kiosk.services.documents).
+    documents = SelectMultipleField(
+        _l("Documents to sign"),
+        coerce=int,
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        description=_l("Each is shown on its own screen after the privacy notice."),
+    )
     submit = SubmitField(_l("Save"))
 
     def __init__(self, site: Site, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.site = site
+        self.documents.choices = document_choices(site)
         for name in KIOSK_FIELDS:
             self[f"field_{name}"].choices = [
                 (

@@ -21,6 +21,7 @@ from kiosk.forms import ButtonForm
 from kiosk.i18n import current_locale, shipped_languages
 from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.models import VisitorType as VisitorTypeModel
+from kiosk.services.documents import set_type_documents, site_documents
 from kiosk.services.visitor_types import (
     BUILT_IN,
     VisitorTypeError,
@@ -41,6 +42,7 @@ def _form_data(visitor_type: VisitorTypeModel) -> dict[str, Any]:
         "band_colour": visitor_type.band_colour or "",
         "notify_host": visitor_type.notify_host,
         "retention_days": visitor_type.retention_days,
+        "documents": [item.id for item in visitor_type.documents],
     }
     for name in KIOSK_FIELDS:
         data[f"field_{name}"] = getattr(visitor_type, f"field_{name}") or ""
@@ -156,6 +158,15 @@ def _save(
         else:
             update_type(visitor_type, _settings(form), languages=shipped_languages())
             action = "update_visitor_type"
+        # Documents to sign (kiosk.services.documents): the site's, as ticked.
+        set_type_documents(
+            visitor_type,
+            [
+                item
+                for item in site_documents(db_session, site)
+                if item.id in (form.documents.data or [])
+            ],
+        )
         db_session.flush()
     except VisitorTypeError as exc:
         db_session.rollback()

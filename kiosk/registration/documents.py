@@ -1,0 +1,114 @@
+"""Kiosk screens for the documents a visitor's type must sign, one screen each, after the
+privacy notice (kiosk.registration.signing says why there)."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import current_app, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from kiosk.clock import now
+from kiosk.db import get_session
+from kiosk.enums import DocumentAcceptance
+from kiosk.models import Host
+from kiosk.registration.blueprint import bp
+from kiosk.registration.forms import SignDocumentForm
+from kiosk.registration.routes import _notice_shown, _register
+from kiosk.registration.signing import next_unsigned, remember_signature
+from kiosk.registration.visitor import (
+    closing_screen,
+    current_site,
+    forget_visitor,
+    keep_pending,
+    pending_details,
+)
+from kiosk.services.documents import fill_placeholders, placeholder_values
+from kiosk.services.signatures import SignatureError, checked_signature
+
+_SIGNATURE_PROBLEMS = {
+    "missing": lambda: _("Please sign with your finger in the box, then tap “Sign and continue”."),
+    "blank": lambda: _("The signature is too small to read. Please tap Clear and sign again."),
+    "invalid": lambda: _("The signature could not be read. Please tap Clear and sign again."),
+}
+
+
+@bp.route("/check-in/sign", methods=["GET", "POST"])
+def sign_document() -> str | Response:
+    """The next document to sign, with the visitor's details filled in; the last one signed
+    checks the visitor in. Nothing signed is stored before the check-in."""
+    site = current_site()
+    pending = pending_details()
+    if not pending:
+        return redirect(url_for(".check_in"))
+    shown = _notice_shown(site)
+    if shown is None:
+        return redirect(url_for(".notice"))
+    version = next_unsigned(site, pending)
+    if version is None:
+        return _register(site, pending, shown)
+    form = SignDocumentForm()
+    tick = version.document.acceptance == DocumentAcceptance.TICK
+    if form.validate_on_submit():
+        if form.decline.data:
+            forget_visitor()
+            return redirect(url_for(".sign_declined"))
+        if form.version.data != version.id:
+            # A screen from before a language switch: show the current document.
+            return redirect(url_for(".sign_document"))
+        if tick:
+            if form.accept.data:
+                remember_signature(pending, version, DocumentAcceptance.TICK, None)
+                keep_pending(pending)
+                return redirect(url_for(".sign_document"))
+            form.accept.errors.append(_("Please tick “I accept”, or tap “I don't want to sign”."))
+        else:
+            try:
+                png = checked_signature(form.signature.data)
+            except SignatureError as exc:
+                form.signature.errors.append(_SIGNATURE_PROBLEMS[exc.code]())
+            else:
+                remember_signature(pending, version, DocumentAcceptance.SIGNATURE, png)
+                keep_pending(pending)
+                return redirect(url_for(".sign_document"))
+    host_id = pending.get("host_id")
+    host = get_session().get(Host, host_id) if type(host_id) is int else None
+    locale = str(get_locale())
+    text = fill_placeholders(
+        version.text,
+        placeholder_values(
+            name=pending.get("name") or "",
+            company=pending.get("company"),
+            host=host.name if host is not None and host.site_id == site.id else None,
+            day=_today(site.timezone),
+            locale=locale,
+        ),
+    )
+    form.version.data = version.id
+    return render_template(
+        "registration/sign_document.html",
+        site=site,
+        form=form,
+        version=version,
+        text=text,
+        tick=tick,
+    )
+
+
+def _today(zone: str) -> date:
+    return now().astimezone(ZoneInfo(zone)).date()
+
+
+@bp.route("/check-in/sign/declined")
+def sign_declined() -> str:
+    """For a visitor who did not sign: nothing was stored; reception will help."""
+    return closing_screen(
+        render_template(
+            "registration/sign_declined.html",
+            site=current_site(),
+            idle_seconds=int(current_app.config["CONFIRMATION_SECONDS"]),
+        )
+    )

@@ -1,0 +1,86 @@
+"""Where the current visitor is with the documents their visit asks them to sign.
+
+The documents come after the privacy notice: the notice is what Art. 13 requires at the
+time of collection, and it states how long each signed copy is kept, so the visitor has
+read that before signing anything. What they signed waits in their pending details (on the
+server, kiosk.session_store) until the check-in stores the PDFs in the same commit as the
+visit; "I don't want to sign" forgets it all.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask_babel import get_locale
+
+from kiosk.clock import now
+from kiosk.db import get_session
+from kiosk.models import DocumentVersion, Site, VisitorType
+from kiosk.services.documents import Signature, documents_to_sign
+from kiosk.services.visitor_types import active_types, type_of_site
+
+#: The key of the pending details holding what was signed: {version id: {"by", "png"}}.
+SIGNED = "signed"
+
+
+def _visitor_type(site: Site, pending: dict[str, Any]) -> VisitorType | None:
+    chosen = type_of_site(site, pending.get("visitor_type_id"))
+    if chosen is None:
+        types = active_types(site)
+        chosen = types[0] if len(types) == 1 else None
+    return chosen
+
+
+def versions_to_sign(site: Site, pending: dict[str, Any]) -> list[DocumentVersion]:
+    """The document versions this visitor must accept before the check-in, in order."""
+    return documents_to_sign(
+        get_session(),
+        site,
+        _visitor_type(site, pending),
+        str(get_locale()),
+        name=pending.get("name") or "",
+        email=pending.get("email"),
+        now=now(),
+    )
+
+
+def next_unsigned(site: Site, pending: dict[str, Any]) -> DocumentVersion | None:
+    """The next document the visitor has yet to accept; None when all are."""
+    signed = pending.get(SIGNED) or {}
+    for version in versions_to_sign(site, pending):
+        if str(version.id) not in signed:
+            return version
+    return None
+
+
+def signatures_of(site: Site, pending: dict[str, Any]) -> list[Signature]:
+    """What the visitor accepted of the documents asked now (a language switched half-way
+    asks that language's versions; signatures of the other are left out)."""
+    signed = pending.get(SIGNED) or {}
+    found = []
+    for version in versions_to_sign(site, pending):
+        item = signed.get(str(version.id))
+        if not isinstance(item, dict):
+            continue
+        png = item.get("png")
+        found.append(
+            Signature(
+                version_id=version.id,
+                accepted_by=str(item.get("by")),
+                png=base64.b64decode(png) if isinstance(png, str) else None,
+            )
+        )
+    return found
+
+
+def remember_signature(
+    pending: dict[str, Any], version: DocumentVersion, by: str, png: bytes | None
+) -> None:
+    """Add an accepted document to the pending details (the caller keeps them)."""
+    signed = dict(pending.get(SIGNED) or {})
+    signed[str(version.id)] = {
+        "by": by,
+        "png": base64.b64encode(png).decode("ascii") if png is not None else None,
+    }
+    pending[SIGNED] = signed
