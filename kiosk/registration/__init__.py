@@ -9,6 +9,7 @@ from kiosk.registration import (  # noqa: F401  (routes on the blueprint)
     branding,
     checkout,
     display,
+    group,
     pairing,
     routes,
 )
