@@ -172,9 +172,7 @@ def remove_companion(index: int) -> Response:
     return redirect(url_for(".group"))
 
 
-def register_group(
-    site: Site, pending: dict[str, Any], shown: NoticeVersion
-) -> Response | None:
+def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> Response | None:
     """After the notice: register the first visitor and their companions in one transaction,
     or return None when there are no companions (the single check-in goes on)."""
     added = companions()
