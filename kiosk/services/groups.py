@@ -59,6 +59,18 @@ class ListedVisit:
     #: The last row of its group in the list.
     group_end: bool = False
 
+    @property
+    def css_class(self) -> str:
+        """The row's classes in the dashboard's tables (static/css/dashboard.css)."""
+        if not self.group_size:
+            return ""
+        classes = ["in-group"]
+        if self.group_start:
+            classes.append("group-start")
+        if self.group_end:
+            classes.append("group-end")
+        return " ".join(classes)
+
 
 def with_groups(visits: Sequence[Visit]) -> list[ListedVisit]:
     """The visits in their order, but each group's members together where its first member
