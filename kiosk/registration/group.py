@@ -269,6 +269,7 @@ def group_done() -> str | Response:
         print_outcome=last_print_outcome(get_session(), first),
         host_told=first.host is not None and host_is_being_told(get_session(), first),
         badge_src=url_for(".group_badges_pdf"),
+        several_badges=True,
     )
     return closing_screen(page)
 
