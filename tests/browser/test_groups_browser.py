@@ -20,7 +20,7 @@ from tests.browser.conftest import Server, shot, start_server, tap_next_until
 from tests.browser.test_badge_browser import log_in
 from tests.browser.test_visitor_types_browser import add_type
 from tests.servers import Inbox, smtp_server
-from tests.support import decode_qr_codes, require_tool
+from tests.support import decode_qr_codes, require_tool, run_kiosk
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DESKTOP = {"width": 1440, "height": 900}
@@ -143,3 +143,9 @@ def test_a_group_of_three_checks_in_with_three_badges_and_one_host_email(
     admin.goto(f"{server.base}/dashboard/today")
     assert admin.locator("table.visits tr.in-group").count() == 3
     shot(admin, "desktop-dashboard-today-group")
+
+    # A purge run records each visitor type's cutoff; the retention page shows it.
+    run_kiosk(["purge"], server.env)
+    admin.goto(f"{server.base}/dashboard/retention")
+    assert admin.locator(".run-types li").count() == 2
+    shot(admin, "desktop-retention-types")

@@ -30,7 +30,12 @@ def type_records(session: Session, run: PurgeRun) -> dict[int, PurgeRunType]:
 
 
 def test_each_run_records_every_types_cutoff_and_count(
-    session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    make_staff: Any,
+    login: Any,
+    clock: FrozenClock,
 ):
     site = make_site(retention_days=30, timezone="UTC")
     delivery = VisitorType(
@@ -78,3 +83,10 @@ def test_each_run_records_every_types_cutoff_and_count(
     # The group held no one any more: it went with its visits.
     assert session.scalar(select(func.count()).select_from(VisitGroup)) == 0
     assert set(session.scalars(select(Visit.visitor_name))) == {"Gus Guest"}
+
+    # The retention page shows each type's period, cutoff and count under its site.
+    officer = login(make_staff(role="admin"))
+    page = officer.get("/dashboard/retention").text
+    assert "Delivery: kept 7 days, visits ended by" in page
+    assert "Guest: kept 30 days, visits ended by" in page
+    assert page.count('data-type-id="') == 4  # two types in each of the two runs

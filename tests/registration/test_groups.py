@@ -4,6 +4,7 @@ has their own visit and badge token, and the host is told once."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pypdfium2
@@ -16,11 +17,22 @@ from sqlalchemy.orm import Session
 from kiosk.checkin import check_in_group
 from kiosk.clock import FrozenClock
 from kiosk.enums import NotificationKind
-from kiosk.models import Notification, PrintJob, SessionItem, Site, Visit, VisitGroup
+from kiosk.models import (
+    KIOSK_FIELDS,
+    Notification,
+    PrintJob,
+    SessionItem,
+    Site,
+    Visit,
+    VisitGroup,
+    VisitorType,
+)
 from kiosk.notifications.outbox import NotifySettings
 from kiosk.services.groups import erase_empty_groups, with_groups
 from kiosk.services.notices import record_generated_notice
+from kiosk.services.visitor_types import add_default_types
 from kiosk.services.visits import VisitError, VisitorDetails
+from kiosk.services.webhooks import SubscriptionSettings, create_subscription
 
 EMAIL = NotifySettings(email_enabled=True, queue_limit=100, max_attempts=3, retry_seconds=1)
 
@@ -208,3 +220,101 @@ def test_dashboard_rows_keep_a_group_together_and_empty_groups_go(
     session.delete(c)
     session.commit()
     assert erase_empty_groups(session) == 1
+
+
+def test_a_group_is_one_webhook_event_naming_every_visit(
+    app: Flask, session: Session, site: Site, clock: FrozenClock
+):
+    create_subscription(
+        session,
+        site,
+        SubscriptionSettings(
+            "Events", "https://hooks.example.com/x", "standard", ["visit.checked_in"], True
+        ),
+        now=clock.now(),
+    )
+    notice = record_generated_notice(session, site, "en", "First layer.", now=clock.now())
+    session.commit()
+    with app.test_request_context():
+        done = check_in_group(
+            session,
+            site,
+            [VisitorDetails(name=name) for name in ("Ann Lead", "Bo Two", "Cy Three")],
+            locale="en",
+            notice=notice,
+            invitation=None,
+            device=None,
+            notify=EMAIL,
+            now=clock.now(),
+        )
+    calls = session.scalars(
+        select(Notification).where(Notification.kind == NotificationKind.EVENT_WEBHOOK)
+    ).all()
+    assert len(calls) == 1
+    data = json.loads(calls[0].body or "")["data"]
+    assert data["group_size"] == 3
+    assert data["group_visit_ids"] == [visit.id for visit in done.visits]
+    assert data["companions"] == ["Bo Two", "Cy Three"]
+
+
+def test_the_dashboard_shows_types_and_groups(
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    staff_client: FlaskClient,
+    clock: FrozenClock,
+):
+    typed = make_site(name="Typed", default_locale="en")
+    add_default_types(session, typed, now=clock.now())
+    plain = make_site(name="Plain", default_locale="en")
+    session.add(VisitorType(site_id=plain.id, key="visitor", position=0, created_at=clock.now()))
+    session.commit()
+    contractor = next(t for t in typed.visitor_types if t.key == "contractor")
+    group = VisitGroup(site_id=typed.id, size=2, created_at=clock.now())
+    session.add(group)
+    session.commit()
+    make_visit(typed, "Cole Contractor", visitor_type_id=contractor.id, group_id=group.id)
+    make_visit(typed, "Carl Contractor", visitor_type_id=contractor.id, group_id=group.id)
+    only = plain.visitor_types[0]
+    make_visit(plain, "Vera Visitor", visitor_type_id=only.id)
+    searched = staff_client.post("/dashboard/history", data={"name": "", "host": "0"})
+    assert searched.status_code == 302
+    for path in ("/dashboard/", "/dashboard/today", "/dashboard/history?page=1"):
+        page = staff_client.get(path).text
+        assert '<span class="tag type-tag">Contractor</span>' in page, path
+        # A site with its one "Visitor" type looks as before: no label.
+        assert '<span class="tag type-tag">Visitor</span>' not in page, path
+    for path in ("/dashboard/", "/dashboard/today"):
+        page = staff_client.get(path).text
+        assert page.count('class="in-group') == 2, path
+        assert "Group of 2" in page, path
+
+
+def test_the_admin_bounds_the_companion_limit(
+    session: Session, make_site: Any, staff_client: FlaskClient
+):
+    site = make_site(name="Bounded")
+    form = staff_client.get(f"/dashboard/admin/sites/{site.id}").text
+    assert 'name="max_companions"' in form
+    assert 'value="10"' in form
+    data = {
+        "name": "Bounded",
+        "timezone": site.timezone,
+        "default_locale": site.default_locale,
+        "retention_days": str(site.retention_days),
+        "controller_name": site.controller_name,
+        "controller_contact": site.controller_contact,
+        "authority_name": site.authority_name,
+        **{f"field_{name}": site.field_mode(name) for name in KIOSK_FIELDS},
+    }
+    refused = staff_client.post(
+        f"/dashboard/admin/sites/{site.id}", data={**data, "max_companions": "31"}
+    )
+    assert refused.status_code == 200
+    assert "Please give a number from 0 to 30." in refused.text
+    saved = staff_client.post(
+        f"/dashboard/admin/sites/{site.id}", data={**data, "max_companions": "4"}
+    )
+    assert saved.status_code == 302, saved.text
+    session.expire_all()
+    assert session.get(Site, site.id).max_companions == 4
