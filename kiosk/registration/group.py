@@ -172,6 +172,28 @@ def remove_companion(index: int) -> Response:
     return redirect(url_for(".group"))
 
 
+def group_members(pending: dict[str, Any], site: Site) -> list[dict[str, Any]]:
+    """Everyone in the group, the first visitor first, as the details each typed: the one
+    list every per-visitor step after the notice walks (one visitor after the other on the
+    same kiosk), and the check-in registers."""
+    first = {name: pending.get(name) for name in COMPANION_FIELDS}
+    return [first, *companions()[: companion_limit(site)]]
+
+
+def member_details(pending: dict[str, Any], member: dict[str, Any]) -> VisitorDetails:
+    """A member's visit details: their own fields, and the group's host, purpose and type
+    (the first visitor's)."""
+    return VisitorDetails(
+        name=str(member.get("name") or ""),
+        company=member.get("company"),
+        email=member.get("email"),
+        phone=member.get("phone"),
+        host_id=pending.get("host_id"),
+        purpose=pending.get("purpose"),
+        visitor_type_id=pending.get("visitor_type_id"),
+    )
+
+
 def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> Response | None:
     """After the notice: register the first visitor and their companions in one transaction,
     or return None when there are no companions (the single check-in goes on)."""
@@ -184,30 +206,7 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
         if pending.get("invitation_id")
         else None
     )
-    shared = {
-        "host_id": pending.get("host_id"),
-        "purpose": pending.get("purpose"),
-        "visitor_type_id": pending.get("visitor_type_id"),
-    }
-    members = [
-        VisitorDetails(
-            name=pending["name"],
-            company=pending.get("company"),
-            email=pending.get("email"),
-            phone=pending.get("phone"),
-            **shared,
-        ),
-        *(
-            VisitorDetails(
-                name=str(item.get("name") or ""),
-                company=item.get("company"),
-                email=item.get("email"),
-                phone=item.get("phone"),
-                **shared,
-            )
-            for item in added[: companion_limit(site)]
-        ),
-    ]
+    members = [member_details(pending, item) for item in group_members(pending, site)]
     try:
         done = checkin.check_in_group(
             db_session,
