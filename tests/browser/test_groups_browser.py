@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from kiosk.services.demo import DEMO_HOSTS
-from tests.browser.conftest import Server, shot, start_server, tap_next_until
+from tests.browser.conftest import Server, assert_accessible, shot, start_server, tap_next_until
 from tests.browser.test_badge_browser import log_in
 from tests.browser.test_visitor_types_browser import add_type
 from tests.servers import Inbox, smtp_server
@@ -107,6 +107,7 @@ def test_a_group_of_three_checks_in_with_three_badges_and_one_host_email(
     assert members.all_inner_texts() == ["Ann Lead", "Bo Two", "Cy Three"]
     assert kiosk.get_by_role("button", name="Remove Bo Two").is_visible()
     shot(kiosk, "portrait-group-list")
+    assert_accessible(kiosk, "group-list")
     kiosk.get_by_role("link", name="Continue").tap()
     kiosk.wait_for_url(re.compile(r"/notice$"))
     kiosk.get_by_role("button", name="I have read this – check me in").tap()
@@ -115,6 +116,7 @@ def test_a_group_of_three_checks_in_with_three_badges_and_one_host_email(
     assert codes.count() == 3
     kiosk.wait_for_selector("html[data-badge-printed=true]")  # one print of all three
     shot(kiosk, "portrait-group-done")
+    assert_accessible(kiosk, "group-done")
 
     badges = kiosk.request.get(f"{server.base}/check-in/group/badges.pdf")
     assert badges.ok, badges.status
