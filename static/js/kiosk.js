@@ -306,8 +306,10 @@
     back.addEventListener("click", function () {
       if (current === 0) {
         var cancel = actions.querySelector("a.button");
-        forgetVisitor();
-        window.location.href = cancel ? cancel.getAttribute("href") : resetUrl;
+        var target = cancel ? cancel.getAttribute("href") : resetUrl;
+        /* Back from a companion's form returns to the group: the same visitor goes on. */
+        if (target === resetUrl) { forgetVisitor(); }
+        window.location.href = target;
         return;
       }
       show(current - 1, true);
