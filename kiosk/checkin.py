@@ -21,11 +21,12 @@ from kiosk.badges.jobs import needs_printer, print_badge
 from kiosk.badges.signed_document import store_signed_documents
 from kiosk.enums import WebhookEvent
 from kiosk.models import Invitation, KioskDevice, NoticeVersion, Site, Visit
-from kiosk.notifications.events import queue_event_safely, visit_event
+from kiosk.notifications.events import group_event, queue_event_safely, visit_event
 from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import NotifySettings, queue_arrival_messages
 from kiosk.services.documents import Signature
-from kiosk.services.visits import VisitorDetails, register_visit
+from kiosk.services.groups import new_group
+from kiosk.services.visits import VisitError, VisitorDetails, register_visit
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,12 @@ def check_in(
 
 
 def _queue_arrival(
-    session: Session, visit: Visit, notify: NotifySettings, *, now: datetime
+    session: Session,
+    visit: Visit,
+    notify: NotifySettings,
+    *,
+    now: datetime,
+    companions: Sequence[Visit] = (),
 ) -> bool:
     """Queue the host's email and the site's webhook call in the visit's transaction; the
     sender delivers them later. Returns whether anything was queued.
@@ -105,7 +111,7 @@ def _queue_arrival(
     notifications, and the log line names the visit and the error's class, never its text.
     """
     try:
-        messages = arrival_messages(visit, notify)
+        messages = arrival_messages(visit, notify, companions=companions)
         if not messages:
             return False  # no savepoint either: most check-ins tell nobody
         with session.begin_nested():
@@ -114,3 +120,72 @@ def _queue_arrival(
         logger.error("notifications for visit %s not queued: %s", visit.id, type(exc).__name__)
         return False
     return True
+
+
+# Groups ("I am with others", kiosk.services.groups) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupCheckIn:
+    """A committed group check-in: the first visitor's visit first, then each companion's."""
+
+    visits: list[Visit]
+    messages_queued: bool
+    #: The visits whose badges go to a printer that must be asked (see :class:`CheckIn`).
+    print_after_commit: list[Visit]
+
+
+def check_in_group(
+    session: Session,
+    site: Site,
+    members: Sequence[VisitorDetails],
+    *,
+    locale: str,
+    notice: NoticeVersion,
+    invitation: Invitation | None,
+    device: KioskDevice | None,
+    notify: NotifySettings,
+    now: datetime,
+    in_same_transaction: Callable[[], None] | None = None,
+) -> GroupCheckIn:
+    """Register a group at ``site`` in one transaction: a visit and a badge for each member
+    (the first is the visitor who filled in the form, and only they use ``invitation``), one
+    :class:`~kiosk.models.VisitGroup` linking them, and ONE message to the host and one
+    webhook event for everyone. Each member checks out on their own badge.
+
+    Raises :class:`kiosk.services.visits.VisitError` after rolling back when any member cannot
+    be registered: nobody of the group is kept.
+    """
+    if not members:
+        raise VisitError("name_required")
+    try:
+        visits = [
+            register_visit(
+                session,
+                site,
+                details,
+                locale=locale,
+                notice_id=notice.id,
+                invitation=invitation if position == 0 else None,
+                now=now,
+                device=device,
+            )
+            for position, details in enumerate(members)
+        ]
+        new_group(session, site, visits, now=now)
+        session.flush()
+    except Exception:
+        session.rollback()
+        raise
+    first, companions = visits[0], visits[1:]
+    queued = _queue_arrival(session, first, notify, now=now, companions=companions)
+    event = group_event(first, companions, now=now)
+    queued = queue_event_safely(session, event, now=now) or queued
+    print_later = [visit for visit in visits if needs_printer(visit)]
+    for visit in visits:
+        if visit not in print_later:
+            print_badge(session, visit, now=now, commit=False)
+    if in_same_transaction is not None:
+        in_same_transaction()
+    session.commit()
+    return GroupCheckIn(visits=visits, messages_queued=queued, print_after_commit=print_later)

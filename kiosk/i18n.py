@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from kiosk.models import Site
 from kiosk.paths import resource_dir
 from kiosk.services.first_layer import first_layer
+from kiosk.services.groups import with_groups
 from kiosk.services.visitor_types import type_name
 
 
@@ -116,6 +117,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(site_clock)
     app.add_template_global(first_layer)
     app.add_template_global(type_name)
+    app.add_template_global(with_groups)
     app.context_processor(lambda: {"language_choices": language_choices(app)})
 
 

@@ -183,6 +183,10 @@ class Site(Base):
     #: The kiosk's welcome line per language code ({"sv": "...", "en": "..."}); a language
     #: without one shows a translated default.
     welcome_text: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: How many companions a visitor may add at the kiosk ("I am with others"); 0: no groups.
+    #: Bounded by kiosk.services.groups.MAX_COMPANIONS_LIMIT. A server default, so inserts
+    #: written for an older schema (migration tests) still work.
+    max_companions: Mapped[int] = mapped_column(Integer, server_default="10")
 
     hosts: Mapped[list[Host]] = relationship(back_populates="site")
     #: Every type of visitor the site has had, retired ones too, in the kiosk's order.
@@ -362,10 +366,15 @@ class Visit(Base):
     visitor_type_id: Mapped[int | None] = mapped_column(
         ForeignKey("visitor_types.id", ondelete="RESTRICT"), index=True
     )
+    #: The group this visitor checked in with ("I am with others"); None when alone.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visit_groups.id", ondelete="SET NULL"), index=True
+    )
 
     site: Mapped[Site] = relationship()
     host: Mapped[Host | None] = relationship()
     visitor_type: Mapped[VisitorType | None] = relationship()
+    group: Mapped[VisitGroup | None] = relationship()
     kiosk_device: Mapped[KioskDevice | None] = relationship()
     notice_version: Mapped[NoticeVersion | None] = relationship()
     #: Kept in step with ``visitor_name`` (see ``_index_name_words``); the database deletes
@@ -373,6 +382,22 @@ class Visit(Base):
     name_words: Mapped[list[VisitNameWord]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class VisitGroup(Base):
+    """Visitors who checked in together at a kiosk: the first one and their companions.
+
+    No personal data: the members are the visits that name it. Each member checks out on
+    their own; the host was told once for the group (kiosk.checkin.check_in_group). The
+    purge erases a group once none of its visits is left (kiosk.services.groups)."""
+
+    __tablename__ = "visit_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    #: How many people checked in together (the first visitor included).
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
 
 
 #: Search words compare in code point order on both backends (PostgreSQL's "C" collation;
@@ -791,6 +816,12 @@ class PurgeRun(Base):
     sites: Mapped[list[PurgeRunSite]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="PurgeRunSite.site_id"
     )
+    #: The cutoff and count of each visitor type (kiosk.privacy.purge_types).
+    types: Mapped[list[PurgeRunType]] = relationship(
+        back_populates="run",
+        cascade="all, delete-orphan",
+        order_by="PurgeRunType.site_id, PurgeRunType.visitor_type_id",
+    )
 
     @property
     def visits_erased(self) -> int:
@@ -823,6 +854,29 @@ class PurgeRunSite(Base):
 
     run: Mapped[PurgeRun] = relationship(back_populates="sites")
     site: Mapped[Site] = relationship()
+
+
+class PurgeRunType(Base):
+    """A purge run's cutoff and count for one visitor type of a site: the evidence that a
+    type kept for less time than its site was erased on its own, earlier, cutoff."""
+
+    __tablename__ = "purge_run_types"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("purge_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    visitor_type_id: Mapped[int] = mapped_column(
+        ForeignKey("visitor_types.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    #: The days this type's visits were kept at the time of the run.
+    kept_days: Mapped[int] = mapped_column(Integer)
+    #: Visits of this type that ended at or before this were erased.
+    visit_cutoff: Mapped[datetime]
+    visits_erased: Mapped[int] = mapped_column(Integer, default=0)
+
+    run: Mapped[PurgeRun] = relationship(back_populates="types")
+    visitor_type: Mapped[VisitorType] = relationship()
 
 
 class SiteDailyStats(Base):

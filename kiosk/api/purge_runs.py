@@ -24,7 +24,7 @@ def list_purge_runs(query: schemas.PageQuery) -> schemas.PurgeRunList:
     """Runs of the retention purge, newest first, with the cutoffs and counts of the
     token's sites (a run covers every site; others' figures are left out)."""
     after = decode_cursor(query.cursor)
-    statement = select(PurgeRun).options(selectinload(PurgeRun.sites))
+    statement = select(PurgeRun).options(selectinload(PurgeRun.sites), selectinload(PurgeRun.types))
     if after:
         statement = statement.where(PurgeRun.id < after)
     rows = list(
@@ -51,6 +51,16 @@ def list_purge_runs(query: schemas.PageQuery) -> schemas.PurgeRunList:
                         invitations_erased=item.invitations_erased,
                         contacts_erased=item.contacts_erased,
                         documents_erased=item.documents_erased,
+                        types=[
+                            schemas.PurgeRunType(
+                                visitor_type_id=record.visitor_type_id,
+                                kept_days=record.kept_days,
+                                visit_cutoff=record.visit_cutoff,
+                                visits_erased=record.visits_erased,
+                            )
+                            for record in run.types
+                            if record.site_id == item.site_id
+                        ],
                     )
                     for item in run.sites
                     if item.site_id in site_ids

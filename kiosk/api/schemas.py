@@ -251,6 +251,13 @@ class InvitationCreate(Strict):
 # Purge runs
 
 
+class PurgeRunType(Output):
+    visitor_type_id: int
+    kept_days: int = Field(description="Days this type's visits were kept at the run.")
+    visit_cutoff: dt.datetime = Field(description="Visits of this type that ended by then.")
+    visits_erased: int
+
+
 class PurgeRunSite(Output):
     site_id: int
     visit_cutoff: dt.datetime
@@ -261,6 +268,9 @@ class PurgeRunSite(Output):
     contacts_erased: int
     #: Signed documents erased at the end of their own retention period.
     documents_erased: int
+    types: list[PurgeRunType] = Field(
+        default_factory=list, description="Each visitor type of the site: its own cutoff."
+    )
 
 
 class PurgeRun(Output):

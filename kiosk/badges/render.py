@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -506,12 +507,20 @@ def render_badge(content: BadgeContent, preset: BadgePreset, fonts: FontSet | No
     The PDF's metadata names no one (a badge PDF may end up in a print spool or a download
     folder), and ``invariant`` keeps timestamps out, so the same badge renders the same bytes.
     """
+    return render_badges([content], preset, fonts)
+
+
+def render_badges(
+    contents: Sequence[BadgeContent], preset: BadgePreset, fonts: FontSet | None = None
+) -> bytes:
+    """Several badges as one PDF, a page each (a group at the kiosk prints them at once)."""
     fonts = fonts or load_fonts()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=preset.page_size, invariant=True, pageCompression=1)
     canvas.setTitle("Visitor badge")
     canvas.setCreator("kiosk")
-    draw_badge(canvas, content, preset, fonts)
-    canvas.showPage()
+    for content in contents:
+        draw_badge(canvas, content, preset, fonts)
+        canvas.showPage()
     canvas.save()
     return buffer.getvalue()

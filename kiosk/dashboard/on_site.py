@@ -16,6 +16,7 @@ from kiosk.forms import ButtonForm
 from kiosk.models import Site, StaffUser, Visit
 from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.daily import expected_today
+from kiosk.services.groups import with_groups
 from kiosk.services.sites import sites_served_by
 from kiosk.services.visits import visits_on_site
 
@@ -55,6 +56,10 @@ def _on_site_context() -> dict[str, Any]:
     return {
         "sites": sites,
         "visits_by_site": visits_by_site,
+        # Groups ("I am with others") together, marked (kiosk.services.groups).
+        "rows_by_site": {
+            site_id: with_groups(listed) for site_id, listed in visits_by_site.items()
+        },
         "expected_by_site": expected_today(db_session, sites, now=now()),
         "total": len(present),
         "failed_badges": failed_visit_ids(db_session, [site.id for site in sites]),

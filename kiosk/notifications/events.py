@@ -18,14 +18,14 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,6 +98,28 @@ def visit_event(kind: WebhookEvent, visit: Visit, *, now: datetime) -> Event:
             "host_name": host.name if host is not None else None,
         },
         visit=visit,
+    )
+
+
+def group_event(first: Visit, companions: Sequence[Visit], *, now: datetime) -> Event:
+    """One ``visit.checked_in`` event for a group (kiosk.services.groups): the first visitor's
+    visit, with the group's id, size and every member's visit id (and, for subscriptions
+    that may have them, the companions' names)."""
+    event = visit_event(WebhookEvent.VISIT_CHECKED_IN, first, now=now)
+    if not companions:
+        return event
+    return replace(
+        event,
+        data={
+            **event.data,
+            "group_id": first.group_id,
+            "group_size": len(companions) + 1,
+            "group_visit_ids": [first.id, *(visit.id for visit in companions)],
+        },
+        personal={
+            **event.personal,
+            "companions": [visit.visitor_name for visit in companions],
+        },
     )
 
 
@@ -242,7 +264,16 @@ def _readable(
         facts.append((_("Company"), str(data["company"])))
     if personal and data.get("host_name"):
         facts.append((_("Host"), str(data["host_name"])))
-    if event.type == WebhookEvent.VISIT_CHECKED_IN:
+    if event.type == WebhookEvent.VISIT_CHECKED_IN and data.get("group_size"):
+        others = int(data["group_size"]) - 1
+        title = ngettext(
+            "%(visitor)s and %(num)d other person checked in",
+            "%(visitor)s and %(num)d other people checked in",
+            others,
+            visitor=visitor,
+        )
+        facts.append((_("Arrived"), _when(data.get("checked_in_at"), site, locale)))
+    elif event.type == WebhookEvent.VISIT_CHECKED_IN:
         title = _("%(visitor)s checked in", visitor=visitor)
         facts.append((_("Arrived"), _when(data.get("checked_in_at"), site, locale)))
     elif event.type == WebhookEvent.VISIT_CHECKED_OUT:

@@ -5,6 +5,7 @@ the outbox (kiosk.notifications.outbox)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,12 +26,15 @@ from kiosk.notifications.outbox import (
 )
 
 
-def arrival_messages(visit: Visit, settings: NotifySettings | None = None) -> list[ArrivalMessage]:
+def arrival_messages(
+    visit: Visit, settings: NotifySettings | None = None, *, companions: Sequence[Visit] = ()
+) -> list[ArrivalMessage]:
     """What a check-in sets off: an email to the host, and the site's webhook call, rendered
     (nothing is written). Needs an app context (for the catalogs).
 
     The host's email is in the host's language (else the site's); the webhook speaks the
-    site's language.
+    site's language. With ``companions`` (a group, kiosk.services.groups) the one message
+    names the first visitor and how many people came.
     """
     settings = notify_settings(settings)
     site = visit.site
@@ -41,11 +45,11 @@ def arrival_messages(visit: Visit, settings: NotifySettings | None = None) -> li
     if host is not None and host.email and settings.email_enabled and host_told:
         locale = host.locale or site.default_locale
         with force_locale(locale):
-            subject, body = _host_email(visit, host, site, locale)
+            subject, body = _host_email(visit, host, site, locale, companions)
         messages.append(ArrivalMessage(NotificationKind.HOST_EMAIL, host.email, subject, body))
     if site.webhook_url:
         with force_locale(site.default_locale):
-            text = _arrival_text(visit, host, site)
+            text = _arrival_text(visit, host, site, companions)
         # {"text": ...} is what Slack and Teams incoming webhooks both read.
         body = json.dumps({"text": text}, ensure_ascii=False)
         messages.append(ArrivalMessage(NotificationKind.HOST_WEBHOOK, site.webhook_url, None, body))
@@ -119,18 +123,22 @@ def _visitor_label(name: str, company: str | None) -> str:
     return f"{name} ({company})" if company else name
 
 
-def _host_email(visit: Visit, host: Host, site: Site, locale: str) -> tuple[str, str]:
+def _host_email(
+    visit: Visit, host: Host, site: Site, locale: str, companions: Sequence[Visit] = ()
+) -> tuple[str, str]:
     arrived = format_time(
         visit.checked_in_at, "short", tzinfo=ZoneInfo(site.timezone), locale=locale
     )
     visitor = _visitor_label(visit.visitor_name, visit.company)
     return _email(
-        "emails/host_arrival.txt",
+        "emails/host_group_arrival.txt" if companions else "emails/host_arrival.txt",
         visit=visit,
         host=host,
         site=site,
         visitor=visitor,
         arrived=arrived,
+        count=len(companions) + 1,
+        companions=[_visitor_label(other.visitor_name, other.company) for other in companions],
     )
 
 
@@ -139,9 +147,17 @@ def slack_escaped(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _arrival_text(visit: Visit, host: Host | None, site: Site) -> str:
+def _arrival_text(
+    visit: Visit, host: Host | None, site: Site, companions: Sequence[Visit] = ()
+) -> str:
     visitor = _visitor_label(visit.visitor_name, visit.company)
-    _subject, text = _render("webhooks/arrival.txt", host=host, site=site, visitor=visitor)
+    _subject, text = _render(
+        "webhooks/group_arrival.txt" if companions else "webhooks/arrival.txt",
+        host=host,
+        site=site,
+        visitor=visitor,
+        count=len(companions) + 1,
+    )
     return slack_escaped(text)
 
 

@@ -45,8 +45,10 @@ from kiosk.privacy.erasure import (
     visit_times_query,
 )
 from kiosk.privacy.lock import purge_lock
+from kiosk.privacy.purge_types import count_erased_types, type_records
 from kiosk.privacy.rules import SiteCutoffs, cutoffs_for
 from kiosk.privacy.stats import VisitTimes
+from kiosk.services.groups import erase_empty_groups
 from kiosk.session_store import erase_expired
 
 log = logging.getLogger(__name__)
@@ -249,12 +251,12 @@ def _purge(
         query = visit_times_query(Visit.id > last, criteria.visits).limit(limit)
         return [VisitTimes(*row) for row in session.connection().execute(query)]
 
-    _in_batches(
-        session,
-        settings,
-        fetch_visits,
-        lambda rows: record(erase_visit_rows(session, rows, zones)),
-    )
+    def erase_visits(rows: list[VisitTimes]) -> None:
+        if run_id is not None:  # the evidence per visitor type (purge_types.py)
+            count_erased_types(session, run_id, [row.id for row in rows])
+        record(erase_visit_rows(session, rows, zones))
+
+    _in_batches(session, settings, fetch_visits, erase_visits)
 
     _in_batches(
         session,
@@ -433,6 +435,7 @@ def run_purge(
             )
             for c in cutoffs
         ]
+        run.types = type_records(chosen, cutoffs)  # each visitor type's cutoff (issue 15)
         session.add(run)
         try:
             session.commit()
@@ -450,6 +453,8 @@ def run_purge(
             raise
         # Details of check-ins never finished and old search terms (kiosk.session_store).
         erase_expired(session, now=now)
+        # Groups whose visits are all erased (kiosk.services.groups; no personal data).
+        erase_empty_groups(session)
         session.commit()
         _finish(session, run_id, PurgeRunStatus.SUCCEEDED, clock.now())
         totals = SiteCounts()

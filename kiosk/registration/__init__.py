@@ -10,6 +10,7 @@ from kiosk.registration import (  # noqa: F401  (routes on the blueprint)
     checkout,
     display,
     documents,
+    group,
     pairing,
     routes,
 )

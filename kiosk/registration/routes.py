@@ -34,6 +34,7 @@ from kiosk.notifications.outbox import (
     host_is_being_told,
 )
 from kiosk.notifications.sender import wake_sender
+from kiosk.registration import group
 from kiosk.registration.blueprint import bp
 from kiosk.registration.display import forget_display_modes
 from kiosk.registration.forms import (
@@ -57,6 +58,7 @@ from kiosk.registration.visitor import (
     pending_details,
 )
 from kiosk.services.first_layer import first_layer_text
+from kiosk.services.groups import groups_allowed
 from kiosk.services.notices import current_notice, record_generated_notice, render_notice
 from kiosk.services.qr import notice_qr_svg
 from kiosk.services.sites import HOST_SEARCH_LIMIT, search_hosts
@@ -108,6 +110,8 @@ _LANGUAGE_RETURN = {
     ".invitation",
     ".choose_type",
     ".sign_document",  # documents to sign (kiosk.registration.documents)
+    ".group",
+    ".add_companion",
 }
 
 
@@ -184,6 +188,8 @@ def check_in() -> str | Response:
             if already is not None:
                 session[ALREADY] = already.id
                 return redirect(url_for(".already_checked_in"))
+            if group.with_others_requested(site):  # "I am with others" (group.py)
+                return redirect(url_for(".group"))
             return redirect(url_for(".notice"))
     if not form.is_submitted():
         # A new visitor at the form: the previous one's badge is no longer fetchable here.
@@ -206,6 +212,7 @@ def check_in() -> str | Response:
         visitor_type=visitor_type,
         several_types=len(active_types(site)) > 1,
         locale=str(get_locale()),
+        groups_allowed=groups_allowed(site),
     )
 
 
@@ -385,6 +392,10 @@ def _public_notice_url(site: Site, locale: str) -> str:
 
 
 def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str | Response:
+    # A visitor with companions: the whole group in one transaction (group.py).
+    registered_group = group.register_group(site, pending, shown)
+    if registered_group is not None:
+        return registered_group
     db_session = get_session()
     invitation = (
         db_session.get(Invitation, pending["invitation_id"])

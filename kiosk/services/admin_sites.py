@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kiosk.enums import FieldMode, values
 from kiosk.forms import is_plain_text
 from kiosk.models import KIOSK_FIELDS, Site
+from kiosk.services.groups import MAX_COMPANIONS_LIMIT
 from kiosk.services.visitor_types import add_default_types
 
 RETENTION_MIN_DAYS = 1
@@ -54,6 +55,9 @@ class SiteSettings:
     #: The kiosk's welcome line per language code; a language left out (or empty) shows the
     #: translated default. None keeps what the site has.
     welcome_text: Mapping[str, str] | None = None
+    #: How many companions a visitor may add at the kiosk (0: no groups); None keeps the
+    #: site's (kiosk.services.groups).
+    max_companions: int | None = None
 
     @classmethod
     def of(cls, site: Site) -> SiteSettings:
@@ -73,6 +77,7 @@ class SiteSettings:
             webhook_url=site.webhook_url,
             field_modes={name: site.field_mode(name) for name in KIOSK_FIELDS},
             welcome_text=dict(site.welcome_text or {}),
+            max_companions=site.max_companions,
         )
 
 
@@ -141,6 +146,9 @@ def check_settings(
     for name, mode in settings.field_modes.items():
         if name not in KIOSK_FIELDS or mode not in values(FieldMode):
             raise SiteError("invalid", f"field_{name}")
+    companions = settings.max_companions
+    if companions is not None and not 0 <= companions <= MAX_COMPANIONS_LIMIT:
+        raise SiteError("invalid", "max_companions")
     if settings.webhook_url and not is_webhook_url(settings.webhook_url):
         raise SiteError("invalid", "webhook_url")
     for code, line in (settings.welcome_text or {}).items():
@@ -194,6 +202,8 @@ def _apply(site: Site, settings: SiteSettings) -> None:
     site.webhook_url = settings.webhook_url or None
     for name, mode in settings.field_modes.items():
         setattr(site, f"field_{name}", mode)
+    if settings.max_companions is not None:
+        site.max_companions = settings.max_companions
     if settings.welcome_text is not None:
         lines = {code: line.strip() for code, line in settings.welcome_text.items()}
         site.welcome_text = {code: line for code, line in lines.items() if line} or None

@@ -175,6 +175,8 @@
     var fields = checkIn.querySelector(".fields");
     var actions = checkIn.querySelector(".actions");
     var submit = actions.querySelector("[type=submit]");
+    /* "I am with others" (a second way to send the form) joins Continue on the last step. */
+    var alsoSubmit = actions.querySelector(".with-others");
     var portrait = window.matchMedia("(orientation: portrait)");
     var stepLabel = checkIn.getAttribute("data-step-label") || "{current} / {total}";
     var current = 0;
@@ -271,7 +273,13 @@
       fill.style.width = ((current + 1) * 100 / steps.length) + "%";
       var last = current === steps.length - 1;
       next.hidden = last;
-      if (last) { nav.appendChild(submit); } else if (submit.parentNode === nav) { actions.appendChild(submit); }
+      if (last) {
+        if (alsoSubmit) { nav.appendChild(alsoSubmit); }
+        nav.appendChild(submit);
+      } else if (submit.parentNode === nav) {
+        actions.appendChild(submit);
+        if (alsoSubmit) { actions.appendChild(alsoSubmit); }
+      }
       if (focus) {
         var input = inputOf(steps[current]);
         if (input) { input.focus(); }
@@ -289,6 +297,7 @@
       } else {
         steps.forEach(function (step) { step.classList.remove("current"); });
         if (submit.parentNode === nav) { actions.appendChild(submit); }
+        if (alsoSubmit && alsoSubmit.parentNode === nav) { actions.appendChild(alsoSubmit); }
       }
     };
     next.addEventListener("click", function () {
@@ -297,8 +306,10 @@
     back.addEventListener("click", function () {
       if (current === 0) {
         var cancel = actions.querySelector("a.button");
-        forgetVisitor();
-        window.location.href = cancel ? cancel.getAttribute("href") : resetUrl;
+        var target = cancel ? cancel.getAttribute("href") : resetUrl;
+        /* Back from a companion's form returns to the group: the same visitor goes on. */
+        if (target === resetUrl) { forgetVisitor(); }
+        window.location.href = target;
         return;
       }
       show(current - 1, true);

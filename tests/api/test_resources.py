@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
-from kiosk.models import AuditEvent, Host, Invitation, Site, Visit
+from kiosk.models import AuditEvent, Host, Invitation, Site, Visit, VisitorType
 from tests.api.conftest import assert_problem
 
 
@@ -396,3 +396,28 @@ def test_a_visit_names_its_visitor_type(
     assert item["visitor_type_id"] == contractor.id
     assert item["visitor_type"] not in (None, "", "Contractor")  # in the site's language
     assert guest.id != contractor.id
+
+
+def test_purge_runs_give_each_visitor_types_cutoff(
+    runner: FlaskCliRunner,
+    make_site: Callable[..., Site],
+    make_visit: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> None:
+    site = make_site(retention_days=30)
+    delivery = VisitorType(
+        site_id=site.id, key="delivery", position=0, retention_days=7, created_at=clock.now()
+    )
+    session.add(delivery)
+    session.commit()
+    ended = clock.now() - timedelta(days=8)
+    make_visit(site, checked_in_at=ended, checked_out_at=ended, visitor_type_id=delivery.id)
+    assert runner.invoke(main, ["purge"]).exit_code == 0
+    run = api(make_token(site)).get("/purge-runs").get_json()["items"][0]
+    [record] = run["sites"][0]["types"]
+    assert record["visitor_type_id"] == delivery.id
+    assert record["kept_days"] == 7
+    assert record["visits_erased"] == 1

@@ -313,7 +313,10 @@ def test_kiosk_details_host_search_and_notice(world: World, kiosk: FlaskClient):
         if response.headers["Location"] == "/already":  # the same name and host on site
             kiosk.get("/reset")
             return response
-        assert response.headers["Location"] == "/notice"
+        if response.headers["Location"] == "/check-in/group":  # "I am with others"
+            _assert_clean(kiosk.get("/check-in/group"), "/check-in/group")
+        else:
+            assert response.headers["Location"] == "/notice"
         kiosk.get("/notice")  # shown before it can be confirmed
         response = _post(kiosk, "/notice", notice_pairs)
         _assert_clean(response, "/notice")
@@ -392,6 +395,29 @@ def test_kiosk_sign_document(world: World, kiosk: FlaskClient, session: Session,
         may_change=frozenset({"notice_versions", "session_items"}),
         explicit=sweep(form, known),
     )
+
+
+def test_kiosk_companion(world: World, kiosk: FlaskClient):
+    """A companion's details ("I am with others"): the same fields and checks as the first
+    visitor's; refused input never saves anything, valid input only joins the list."""
+    started = kiosk.post(
+        "/check-in", data={"name": "Ada Lovelace", "ask_reception": "y", "with_others": "1"}
+    )
+    assert started.headers["Location"] == "/check-in/group"
+    known = {
+        "name": ["Bo Companion", "李小龍", "=cmd|' /C calc'!A0"],
+        "email": ["bo@example.com"],
+        "phone": ["+46 70 123 45 67"],
+    }
+    _fuzz_form(
+        world,
+        kiosk,
+        "/check-in/group/add",
+        known=known,
+        saved=lambda r: False,
+        may_change=frozenset({"session_items"}),
+    )
+    _assert_clean(kiosk.get("/check-in/group"), "/check-in/group")
 
 
 def test_kiosk_check_out_by_code(world: World, kiosk: FlaskClient):

@@ -484,3 +484,41 @@ def test_a_signed_document_kept_longer_than_its_visit_leaves_nothing_after_both(
     purged = runner.invoke(main, ["purge"])
     assert "1 signed documents" in purged.output, purged.output
     assert database_leaks(get_database(app).engine) == []
+
+
+def test_a_group_leaves_nothing_after_its_period(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_host: Any,
+    pair: Any,
+    runner: FlaskCliRunner,
+    clock: FrozenClock,
+):
+    """Issue 15, groups: a visitor and a companion (both with the tracked details) check in
+    together; after the site's period nothing of either is left, nor their group."""
+    site = make_site(field_email="optional", field_phone="optional", retention_days=2)
+    host = make_host(site, "Hanna Host")
+    kiosk: FlaskClient = pair(site)
+    kiosk.post("/language", data={"locale": "en"})
+    started = kiosk.post(
+        "/check-in",
+        data={"name": NAME, "email": EMAIL, "host_id": host.id, "with_others": "1"},
+    )
+    assert started.headers["Location"] == "/check-in/group"
+    added = kiosk.post("/check-in/group/add", data={"name": "Yrsa Nymark", "phone": PHONE})
+    assert added.status_code == 302
+    kiosk.get("/notice")
+    done = kiosk.post("/notice", data={"read": "1"})
+    assert done.headers["Location"] == "/check-in/group/done"
+    codes = re.findall(r'data-badge-code="(\w+)"', kiosk.get("/check-in/group/done").text)
+    assert len(codes) == 2
+    for code in codes:
+        assert kiosk.post("/check-out", data={"code": code}).status_code == 302
+    assert database_leaks(get_database(app).engine) != []  # the check does find them
+
+    clock.advance(timedelta(days=2, seconds=1))
+    purged = runner.invoke(main, ["purge"])
+    assert "erased 2 visits" in purged.output, purged.output
+    assert database_leaks(get_database(app).engine) == []
+    assert session.scalar(text("SELECT count(*) FROM visit_groups")) == 0

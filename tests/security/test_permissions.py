@@ -263,6 +263,24 @@ KIOSK_MATRIX: dict[str, list[Case]] = {
         Case("GET", "/invitation", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
         Case("POST", "/invitation", (NOT_PAIRED, OK, *(NOT_PAIRED,) * 3)),
     ],
+    # Groups ("I am with others"): without the first visitor's details, back to the form.
+    "registration.group": [
+        Case("GET", "/check-in/group", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))
+    ],
+    "registration.add_companion": [
+        Case("GET", "/check-in/group/add", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+        Case("POST", "/check-in/group/add", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3)),
+    ],
+    "registration.remove_companion": [
+        Case("POST", "/check-in/group/remove/0", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))
+    ],
+    "registration.group_done": [
+        Case("GET", "/check-in/group/done", (NOT_PAIRED, REDIRECT, *(NOT_PAIRED,) * 3))
+    ],
+    # Only the browser that just checked a group in gets its badges; nobody else, ever.
+    "registration.group_badges_pdf": [
+        Case("GET", "/check-in/group/badges.pdf", (NOT_PAIRED, MISSING, *(NOT_PAIRED,) * 3))
+    ],
     # Only the browser that just checked a visitor in gets that badge; nobody else, ever.
     "registration.badge_pdf": [Case("GET", "/badge.pdf", (MISSING,) * 5)],
     # Only a paired kiosk may report that its browser could not print, and only the badge it

@@ -44,6 +44,7 @@ from kiosk.services.admin_sites import (
 )
 from kiosk.services.api_tokens import NAME_MAX_LENGTH as API_TOKEN_NAME_MAX_LENGTH
 from kiosk.services.document_choices import document_choices
+from kiosk.services.groups import MAX_COMPANIONS_LIMIT
 from kiosk.services.notice_drafts import SECTION_MAX_LENGTH, SECTIONS
 from kiosk.services.staff import MIN_PASSWORD_LENGTH
 from kiosk.services.visitor_types import BAND_LABEL_MAX_LENGTH, NAME_MAX_LENGTH
@@ -164,6 +165,21 @@ class SiteForm(FlaskForm):  # type: ignore[misc]
         _l("Automatic check-out time"),
         validators=[Optional()],
         description=_l("Visitors still checked in are checked out at this time. Empty: never."),
+    )
+    max_companions = IntegerField(
+        _l("People one visitor may add at the kiosk"),
+        validators=[
+            Optional(),
+            NumberRange(
+                0,
+                MAX_COMPANIONS_LIMIT,
+                message=_l("Please give a number from %(min)s to %(max)s."),
+            ),
+        ],
+        description=_l(
+            "“I am with others”: each person gets a visit and a badge, the host one message. "
+            "0: no groups."
+        ),
     )
     webhook_url = _text(
         _l("Webhook URL"),

@@ -16,6 +16,7 @@ from kiosk.db import get_session
 from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.services.admin_sites import SiteError, SiteSettings, create_site, update_site
+from kiosk.services.groups import DEFAULT_MAX_COMPANIONS
 from kiosk.services.notices import languages_without_notice
 
 #: What a new site starts with.
@@ -30,6 +31,7 @@ NEW_SITE_DEFAULTS: dict[str, Any] = {
     "field_purpose": "optional",
     "field_email": "hidden",
     "field_phone": "hidden",
+    "max_companions": DEFAULT_MAX_COMPANIONS,
 }
 
 
@@ -122,6 +124,7 @@ def _settings(form: SiteForm) -> SiteSettings:
         dpo_contact=form.dpo_contact.data or None,
         authority_contact=form.authority_contact.data or None,
         end_of_day=form.end_of_day.data,
+        max_companions=form.max_companions.data,
         webhook_url=form.webhook_url.data or None,
         field_modes={name: form[f"field_{name}"].data for name in KIOSK_FIELDS},
         welcome_text={
