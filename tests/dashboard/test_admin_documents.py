@@ -128,3 +128,17 @@ def test_a_visitor_type_signs_the_documents_ticked_and_retired_ones_are_not_aske
     assert session.get(Document, document.id).is_retired
     # A retired document is no longer offered to the types.
     assert "NDA" not in staff_client.get(f"/dashboard/admin/types/{contractor.id}").text
+
+
+def test_a_draft_can_be_discarded_but_a_published_version_stays(
+    staff_client: FlaskClient, make_site: Any, session: Session
+):
+    site = make_site()
+    new_document(staff_client, site)
+    document = session.scalars(select(Document)).one()
+    draft_url = f"/dashboard/admin/documents/{document.id}/draft/de"
+    staff_client.post(draft_url, data={"title": "NDA", "text": "Erste.", "publish": "1"})
+    staff_client.post(draft_url, data={"title": "NDA", "text": "Zweite.", "save": "1"})
+    assert versions(session) == [("de", 1, True, "Erste."), ("de", 2, False, "Zweite.")]
+    staff_client.post(draft_url, data={"title": "NDA", "text": "", "discard": "1"})
+    assert versions(session) == [("de", 1, True, "Erste.")]
