@@ -158,6 +158,7 @@ def purge_event(run: PurgeRun, site: Site, *, now: datetime) -> Event:
             "visits_erased": counts.visits_erased if counts else 0,
             "invitations_erased": counts.invitations_erased if counts else 0,
             "contacts_erased": counts.contacts_erased if counts else 0,
+            "documents_erased": counts.documents_erased if counts else 0,
         },
         personal={},
     )

@@ -58,6 +58,8 @@ def signatures_of(site: Site, pending: dict[str, Any]) -> list[Signature]:
     """What the visitor accepted of the documents asked now (a language switched half-way
     asks that language's versions; signatures of the other are left out)."""
     signed = pending.get(SIGNED) or {}
+    if not signed:
+        return []  # nothing signed (most check-ins): no query on the check-in's path
     found = []
     for version in versions_to_sign(site, pending):
         item = signed.get(str(version.id))

@@ -72,7 +72,7 @@ def test_cli_purge_prints_per_site_counts(
     result = runner.invoke(main, ["purge", "--site", "South"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines() == [
-        "South: erased 0 visits, 0 invitations, contact details of 0 "
+        "South: erased 0 visits, 0 invitations, contact details of 0, 0 signed documents "
         "(visits that ended by 2026-02-24 09:00 CET)"
     ]
     result = runner.invoke(main, ["purge"])

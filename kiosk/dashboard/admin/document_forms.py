@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from kiosk.enums import DocumentAcceptance, DocumentKind
 from kiosk.forms import normalise_text, plain_text
@@ -47,7 +47,8 @@ class DocumentForm(FlaskForm):  # type: ignore[misc]
     )
     retention_days = IntegerField(
         _l("Keep each signed copy for (days)"),
-        validators=[DataRequired(_REQUIRED), NumberRange(1, 3650, message=_DAYS)],
+        # InputRequired, not DataRequired: 0 is data (refused by the range, not as missing).
+        validators=[InputRequired(_REQUIRED), NumberRange(1, 3650, message=_DAYS)],
         description=_l(
             "Days after signing, whatever happens to the visit; may be longer than the visit "
             "is kept. The privacy notice states it."
