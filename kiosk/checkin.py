@@ -17,10 +17,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from kiosk.badges.jobs import needs_printer, print_badge
+from kiosk.badges.jobs import local_print_record, needs_printer
 from kiosk.enums import WebhookEvent
-from kiosk.models import Invitation, KioskDevice, NoticeVersion, Site, Visit
-from kiosk.notifications.events import queue_event_safely, visit_event
+from kiosk.models import Invitation, KioskDevice, NoticeVersion, PrintJob, Site, Visit
+from kiosk.notifications.events import has_subscriptions, queue_event_safely, visit_event
 from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import NotifySettings, queue_arrival_messages
 from kiosk.services.visits import VisitorDetails, register_visit
@@ -60,6 +60,14 @@ def check_in(
     :class:`kiosk.services.visits.VisitError` after rolling back when the visit cannot be
     saved (an unknown host, an invitation already used …): nothing of it is kept.
     """
+    print_after_commit = False
+
+    def print_record(visit: Visit) -> list[PrintJob]:
+        # A badge no printer is asked for is recorded in the visit's own flush.
+        nonlocal print_after_commit
+        print_after_commit = needs_printer(visit)
+        return [] if print_after_commit else [local_print_record(visit, now=now)]
+
     try:
         visit = register_visit(
             session,
@@ -70,21 +78,26 @@ def check_in(
             invitation=invitation,
             now=now,
             device=device,
+            companions=print_record,
         )
-        session.flush()
     except Exception:
         session.rollback()
         raise
     queued = _queue_arrival(session, visit, notify, now=now)
-    event = visit_event(WebhookEvent.VISIT_CHECKED_IN, visit, now=now)
-    queued = queue_event_safely(session, event, now=now) or queued
-    print_after_commit = needs_printer(visit)
-    if not print_after_commit:
-        print_badge(session, visit, now=now, commit=False)
+    queued = _queue_webhooks(session, visit, now=now) or queued
     if in_same_transaction is not None:
         in_same_transaction()
     session.commit()
     return CheckIn(visit=visit, messages_queued=queued, print_after_commit=print_after_commit)
+
+
+def _queue_webhooks(session: Session, visit: Visit, *, now: datetime) -> bool:
+    """Queue the calls of the site's webhooks that asked for check-ins; most sites have none,
+    and then neither the event nor its savepoint is made."""
+    if not has_subscriptions(session, visit.site_id, WebhookEvent.VISIT_CHECKED_IN):
+        return False
+    event = visit_event(WebhookEvent.VISIT_CHECKED_IN, visit, now=now)
+    return queue_event_safely(session, event, now=now)
 
 
 def _queue_arrival(
