@@ -68,6 +68,9 @@ def check_in(
         print_after_commit = needs_printer(visit)
         return [] if print_after_commit else [local_print_record(visit, now=now)]
 
+    # Read before the first write: on SQLite the write lock is held from the visit's INSERT
+    # to the commit, and every other kiosk's check-in waits for it.
+    tell_webhooks = has_subscriptions(session, site.id, WebhookEvent.VISIT_CHECKED_IN)
     try:
         visit = register_visit(
             session,
@@ -84,20 +87,13 @@ def check_in(
         session.rollback()
         raise
     queued = _queue_arrival(session, visit, notify, now=now)
-    queued = _queue_webhooks(session, visit, now=now) or queued
+    if tell_webhooks:
+        event = visit_event(WebhookEvent.VISIT_CHECKED_IN, visit, now=now)
+        queued = queue_event_safely(session, event, now=now) or queued
     if in_same_transaction is not None:
         in_same_transaction()
     session.commit()
     return CheckIn(visit=visit, messages_queued=queued, print_after_commit=print_after_commit)
-
-
-def _queue_webhooks(session: Session, visit: Visit, *, now: datetime) -> bool:
-    """Queue the calls of the site's webhooks that asked for check-ins; most sites have none,
-    and then neither the event nor its savepoint is made."""
-    if not has_subscriptions(session, visit.site_id, WebhookEvent.VISIT_CHECKED_IN):
-        return False
-    event = visit_event(WebhookEvent.VISIT_CHECKED_IN, visit, now=now)
-    return queue_event_safely(session, event, now=now)
 
 
 def _queue_arrival(
