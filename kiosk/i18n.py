@@ -11,8 +11,8 @@ from babel import Locale, support
 from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask import Flask, current_app, g, request
+from flask_babel import get_locale, get_translations
 from wtforms.i18n import messages_path as wtforms_messages_path
 
 from kiosk.models import Site
@@ -143,8 +143,38 @@ def _use_cached_wtforms_catalogs() -> None:
     request.wtforms_translations = _WTFORMS_TRANSLATIONS  # type: ignore[attr-defined]
 
 
+def _request_translations() -> support.NullTranslations:
+    """The catalog of the request's language, kept on the request while that language holds.
+
+    Flask-Babel's own template callables find the catalog anew for every string (its domain,
+    the locale, the cache: about ten context look-ups), and a kiosk page translates 20-30
+    strings. ``force_locale`` (a message in the host's language) makes a new locale object,
+    and the catalog is looked up again for it."""
+    translations: support.NullTranslations
+    if not g:  # outside any app context, as Flask-Babel's own callables allow
+        translations = get_translations()
+        return translations
+    locale = get_locale()
+    kept: tuple[object, support.NullTranslations] | None = g.get(_TRANSLATIONS_KEY)
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()
+    setattr(g, _TRANSLATIONS_KEY, (locale, translations))
+    return translations
+
+
+_TRANSLATIONS_KEY = "_kiosk_translations"
+
+
 def init_app(app: Flask) -> None:
     """Make the language helpers available to templates."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+    )
     app.before_request(_use_cached_wtforms_catalogs)
     app.add_template_global(current_locale)
     app.add_template_global(language_name)

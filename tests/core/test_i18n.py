@@ -189,3 +189,22 @@ def test_wtforms_own_messages_follow_the_language_asked_when_translated(app: Fla
                 form = Number(formdata=MultiDict({"number": "x"}), meta={"csrf": False})
                 assert not form.validate()
                 assert form.number.errors == [expected[language]]
+
+
+def test_templates_translate_in_the_language_of_the_moment(app: Flask):
+    # Templates keep the request's catalog while its language holds (kiosk.i18n); a message
+    # rendered in another language (force_locale, as for a host's email) gets that one's, and
+    # the request's own comes back after it.
+    from flask import render_template_string
+    from flask_babel import refresh
+
+    page = "{{ _('Continue') }}|{{ ngettext('%(num)d visitor', '%(num)d visitors', 2) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "sv"}):
+        assert render_template_string(page).startswith("Fortsätt|")
+        with force_locale("de"):
+            assert render_template_string(page).startswith("Weiter|")
+        assert render_template_string(page).startswith("Fortsätt|")
+        with force_locale("en"):
+            assert render_template_string(page) == "Continue|2 visitors"
+        refresh()
+        assert render_template_string(page).startswith("Fortsätt|")
