@@ -17,11 +17,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from kiosk.badges.jobs import needs_printer, print_badge
+from kiosk.badges.jobs import local_print_record, needs_printer, print_badge
 from kiosk.badges.signed_document import store_signed_documents
 from kiosk.enums import WebhookEvent
-from kiosk.models import Invitation, KioskDevice, NoticeVersion, Site, Visit
-from kiosk.notifications.events import group_event, queue_event_safely, visit_event
+from kiosk.models import Invitation, KioskDevice, NoticeVersion, PrintJob, Site, Visit
+from kiosk.notifications.events import (
+    group_event,
+    has_subscriptions,
+    queue_event_safely,
+    visit_event,
+)
 from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import NotifySettings, queue_arrival_messages
 from kiosk.services.documents import Signature
@@ -67,6 +72,17 @@ def check_in(
     ``signatures`` are the documents the visitor signed at the kiosk: their PDFs are stored
     with the visit, in the same commit (kiosk.badges.signed_document).
     """
+    print_after_commit = False
+
+    def print_record(visit: Visit) -> list[PrintJob]:
+        # A badge no printer is asked for is recorded in the visit's own flush.
+        nonlocal print_after_commit
+        print_after_commit = needs_printer(visit)
+        return [] if print_after_commit else [local_print_record(visit, now=now)]
+
+    # Read before the first write: on SQLite the write lock is held from the visit's INSERT
+    # to the commit, and every other kiosk's check-in waits for it.
+    tell_webhooks = has_subscriptions(session, site.id, WebhookEvent.VISIT_CHECKED_IN)
     try:
         visit = register_visit(
             session,
@@ -77,19 +93,17 @@ def check_in(
             invitation=invitation,
             now=now,
             device=device,
+            companions=print_record,
         )
-        session.flush()
         if signatures:
             store_signed_documents(session, visit, signatures, now=now)
     except Exception:
         session.rollback()
         raise
     queued = _queue_arrival(session, visit, notify, now=now)
-    event = visit_event(WebhookEvent.VISIT_CHECKED_IN, visit, now=now)
-    queued = queue_event_safely(session, event, now=now) or queued
-    print_after_commit = needs_printer(visit)
-    if not print_after_commit:
-        print_badge(session, visit, now=now, commit=False)
+    if tell_webhooks:
+        event = visit_event(WebhookEvent.VISIT_CHECKED_IN, visit, now=now)
+        queued = queue_event_safely(session, event, now=now) or queued
     if in_same_transaction is not None:
         in_same_transaction()
     session.commit()

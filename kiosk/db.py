@@ -12,7 +12,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 EXTENSION_KEY = "kiosk.db"
 
@@ -108,12 +108,14 @@ def make_engine(
     options: dict[str, Any] = {
         # Bound parameters hold visitor data: keep them out of exception messages and logs.
         "hide_parameters": True,
-        # A database that restarted (or a connection an administrator or a failover ended)
-        # leaves dead pooled connections: test each before use, so the next request heals.
-        "pool_pre_ping": True,
     }
     backend = parsed.get_backend_name()
     if backend != "sqlite":
+        # A database that restarted (or a connection an administrator or a failover ended)
+        # leaves dead pooled connections: test each before use, so the next request heals.
+        # A SQLite file has no server to lose: its connections never die that way, and a
+        # ping per request would be a statement for nothing.
+        options["pool_pre_ping"] = True
         pool = pool or PoolSettings()
         options["pool_size"] = pool.size
         options["max_overflow"] = pool.max_overflow
@@ -179,6 +181,23 @@ def get_database(app: Flask | None = None) -> Database:
     """Return the app's :class:`Database`."""
     database: Database = (app or current_app).extensions[EXTENSION_KEY]
     return database
+
+
+def savepoint(session: Session) -> SessionTransaction:
+    """``session.begin_nested()`` that also works as the first write of a SQLite transaction.
+
+    Python's sqlite3 driver begins its transaction only before an INSERT, UPDATE or DELETE,
+    not before a SAVEPOINT: SQLite then takes the SAVEPOINT as the start of a transaction of
+    its own, and its RELEASE commits everything at once, before the caller's commit. So on
+    SQLite the driver's transaction is begun first (a deferred BEGIN takes no lock until the
+    first write, which is the next statement anyway).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        if driver is not None and not driver.in_transaction:
+            connection.exec_driver_sql("BEGIN")
+    return session.begin_nested()
 
 
 def get_session() -> Session:

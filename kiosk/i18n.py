@@ -7,12 +7,13 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, support
 from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app
-from flask_babel import get_locale
+from flask import Flask, current_app, g, request
+from flask_babel import get_locale, get_translations
+from wtforms.i18n import messages_path as wtforms_messages_path
 
 from kiosk.models import Site
 from kiosk.paths import resource_dir
@@ -23,11 +24,17 @@ from kiosk.services.visitor_types import type_name
 
 def language_choices(app: Flask) -> list[tuple[str, str]]:
     """Each shipped language with its name in that language, for the picker."""
+    return list(_language_choices(tuple(app.config["LANGUAGES"])))
+
+
+@lru_cache(maxsize=8)
+def _language_choices(codes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    # Every kiosk page shows the picker: the names are looked up once per process.
     choices = []
-    for code in app.config["LANGUAGES"]:
+    for code in codes:
         name = Locale.parse(code).get_display_name(code) or code
         choices.append((code, name[:1].upper() + name[1:]))
-    return choices
+    return tuple(choices)
 
 
 def shipped_languages() -> list[str]:
@@ -109,8 +116,67 @@ def _short_clock(timezone: str, locale: str) -> SiteClock:
     return SiteClock(timezone, locale)
 
 
+@lru_cache(maxsize=16)
+def _wtforms_catalog(locale: str) -> support.NullTranslations:
+    """WTForms' own messages ("Not a valid integer value." …) in ``locale``, read once per
+    process: Flask-WTF reads and parses the catalog file again for every request that uses
+    it (several a check-in)."""
+    return support.Translations.load(wtforms_messages_path(), [locale], domain="wtforms")
+
+
+class _WtformsTranslations:
+    """What Flask-WTF looks for on the request (``request.wtforms_translations``): the
+    request's language is asked only when a message is translated (after the kiosk's
+    blueprint has said which site's language it starts in), and its catalog comes from
+    the process's cache."""
+
+    def ugettext(self, string: str) -> str:
+        return str(_wtforms_catalog(str(get_locale())).ugettext(string))
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return str(_wtforms_catalog(str(get_locale())).ungettext(singular, plural, n))
+
+
+_WTFORMS_TRANSLATIONS = _WtformsTranslations()
+
+
+def _use_cached_wtforms_catalogs() -> None:
+    request.wtforms_translations = _WTFORMS_TRANSLATIONS  # type: ignore[attr-defined]
+
+
+def _request_translations() -> support.NullTranslations:
+    """The catalog of the request's language, kept on the request while that language holds.
+
+    Flask-Babel's own template callables find the catalog anew for every string (its domain,
+    the locale, the cache: about ten context look-ups), and a kiosk page translates 20-30
+    strings. ``force_locale`` (a message in the host's language) makes a new locale object,
+    and the catalog is looked up again for it."""
+    translations: support.NullTranslations
+    if not g:  # outside any app context, as Flask-Babel's own callables allow
+        translations = get_translations()
+        return translations
+    locale = get_locale()
+    kept: tuple[object, support.NullTranslations] | None = g.get(_TRANSLATIONS_KEY)
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()
+    setattr(g, _TRANSLATIONS_KEY, (locale, translations))
+    return translations
+
+
+_TRANSLATIONS_KEY = "_kiosk_translations"
+
+
 def init_app(app: Flask) -> None:
     """Make the language helpers available to templates."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _request_translations().ugettext(s),
+        ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _request_translations().unpgettext(c, s, p, n),
+    )
+    app.before_request(_use_cached_wtforms_catalogs)
     app.add_template_global(current_locale)
     app.add_template_global(language_name)
     app.add_template_filter(site_time)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import session
+from flask import current_app, session
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,9 @@ from kiosk.services.codes import new_token
 COOKIE_KEY = "state"
 #: The longest any item is kept: a staff session's day; kiosk items go at the idle reset.
 LIFETIME = timedelta(hours=12)
+#: How often (at most, per app in a process) a new item also erases the expired ones.
+ERASE_INTERVAL = timedelta(minutes=1)
+_LAST_ERASE_KEY = "kiosk.session_store.last_erase"
 
 
 def _token(create: bool) -> str | None:
@@ -58,8 +61,13 @@ def store(name: str, value: dict[str, Any]) -> None:
     item = db_session.get(SessionItem, (token, name))
     if item is None:
         db_session.add(SessionItem(token=token, name=name, value=value, updated_at=at))
-        # Items left behind by browsers that never came back go with the next write.
-        erase_expired(db_session, now=at)
+        # Items left behind by browsers that never came back go with a write: at most one
+        # such look a minute per app, not one every new visitor pays (the retention purge
+        # erases them too, and load() never returns an expired item).
+        last = current_app.extensions.get(_LAST_ERASE_KEY)
+        if last is None or not last <= at < last + ERASE_INTERVAL:
+            current_app.extensions[_LAST_ERASE_KEY] = at
+            erase_expired(db_session, now=at)
     else:
         item.value = value
         item.updated_at = at

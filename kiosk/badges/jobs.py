@@ -146,6 +146,22 @@ def needs_printer(visit: Visit) -> bool:
     return visit_print_target(visit).backend in SERVER_BACKENDS
 
 
+def local_print_record(visit: Visit, *, now: datetime) -> PrintJob:
+    """The print record of a new visit whose badge asks no printer (:func:`needs_printer` is
+    false): the kiosk's browser prints it, or nobody does. It names the visit by relationship,
+    so it can go into the database in the visit's own flush (kiosk.checkin)."""
+    backend = visit_print_target(visit).backend
+    if backend in SERVER_BACKENDS:
+        raise ValueError("a print on a printer is recorded when it is sent (print_badge)")
+    return PrintJob(
+        visit=visit,
+        created_at=now,
+        requested_by=f"kiosk:{visit.site.id}",
+        backend=backend,
+        status=PrintStatus.BROWSER if backend == PrintBackend.BROWSER else PrintStatus.DOWNLOAD,
+    )
+
+
 def print_badge(
     session: Session,
     visit: Visit,

@@ -176,6 +176,21 @@ def subscriptions_for(
     return [subscription for subscription in found if kind in subscription.event_list]
 
 
+def has_subscriptions(session: Session, site_id: int, kind: WebhookEvent) -> bool:
+    """Whether any active subscription of the site asked for this kind of event.
+
+    Only their event lists are read, outside any savepoint: a site that tells nobody (most)
+    pays one small query, and :func:`queue_event_safely` is called only when there is
+    something to queue. (A database that fails this read fails the transaction's commit too.)
+    """
+    lists = session.scalars(
+        select(WebhookSubscription.events).where(
+            WebhookSubscription.site_id == site_id, WebhookSubscription.active.is_(True)
+        )
+    )
+    return any(kind in events.split() for events in lists)
+
+
 def queue_event(
     session: Session, event: Event, *, now: datetime, settings: NotifySettings | None = None
 ) -> list[Notification]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from kiosk.db import savepoint
 from kiosk.models import (
     Host,
     Invitation,
@@ -65,14 +67,39 @@ def new_short_code() -> str:
     return new_code(SHORT_CODE_LENGTH)
 
 
-def _unused_short_code(session: Session, site: Site) -> str:
-    for _ in range(20):
-        code = new_short_code()
-        taken = session.scalar(
-            select(Visit.id).where(Visit.site_id == site.id, Visit.short_code == code)
-        )
-        if taken is None:
-            return code
+#: How many short codes a check-in tries before giving up: with 887 million codes a clash
+#: is rare at any site, and twenty in a row means a broken random number generator.
+SHORT_CODE_ATTEMPTS = 20
+
+
+def _is_short_code_clash(error: IntegrityError) -> bool:
+    """Whether the refused INSERT clashed with a kept visit's short code at the same site
+    (the unique constraint on (site_id, short_code); SQLite and PostgreSQL both name it or
+    its column in their message, which holds no parameters: the engine hides them)."""
+    return "short_code" in str(error.orig)
+
+
+def _insert_with_free_short_code(
+    session: Session, visit: Visit, companions: Sequence[object]
+) -> None:
+    """Insert ``visit`` (and ``companions``, rows that go with it) in one flush, drawing a new
+    short code when the site's unique constraint refuses the one it has.
+
+    No query per attempt looks for a free code: the constraint answers in the INSERT itself.
+    Each attempt runs in a savepoint, so a clash undoes only that INSERT and the caller's
+    transaction (what it already read or wrote) carries on.
+    """
+    for _attempt in range(SHORT_CODE_ATTEMPTS):
+        try:
+            with savepoint(session):
+                session.add(visit)
+                session.add_all(companions)
+        except IntegrityError as exc:
+            if not _is_short_code_clash(exc):
+                raise
+            visit.short_code = new_short_code()
+            continue
+        return
     raise VisitError("no_short_code")  # 887 million codes: only a broken RNG gets here
 
 
@@ -86,11 +113,15 @@ def register_visit(
     now: datetime,
     invitation: Invitation | None = None,
     device: KioskDevice | None = None,
+    companions: Callable[[Visit], Sequence[object]] | None = None,
 ) -> Visit:
-    """Check a visitor in: create the visit with a fresh badge token and short code.
+    """Check a visitor in: insert the visit with a fresh badge token and short code (the
+    caller commits).
 
     ``notice_id`` is the notice version the visitor was shown (by id: its text is not needed
-    here); ``device`` is the kiosk the visitor registered at, whose printer prints the badge."""
+    here); ``device`` is the kiosk the visitor registered at, whose printer prints the badge.
+    ``companions`` gives rows that belong to the new visit (its print record) and go into
+    the database in the visit's own flush, rather than in a second one."""
     name = " ".join(details.name.split())
     if not name:
         raise VisitError("name_required")
@@ -119,16 +150,15 @@ def register_visit(
         phone=details.phone or None,
         purpose=details.purpose or None,
         badge_token=new_badge_token(),
-        short_code=_unused_short_code(session, site),
+        short_code=new_short_code(),
         locale=locale,
         notice_version_id=notice_id,
         checked_in_at=now,
         kiosk_device=device,
         visitor_type=visitor_type,
     )
-    session.add(visit)
+    _insert_with_free_short_code(session, visit, companions(visit) if companions else ())
     if invitation is not None:
-        session.flush()
         invitation.visit_id = visit.id
     return visit
 

@@ -157,3 +157,54 @@ def test_the_minute_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch):
         moment = datetime(2026, 1, 15, 7, minute, tzinfo=UTC)
         assert clock.format(moment) == f"2026-01-15 08:{minute:02d}"
         assert len(clock.minutes) <= 3
+
+
+def test_wtforms_own_messages_follow_the_language_asked_when_translated(app: Flask):
+    # WTForms' catalogs are read once per process (kiosk.i18n), and the language is the one
+    # of the moment a message is translated, not of the first request that read a catalog.
+    from babel import support
+    from flask_wtf import FlaskForm
+    from werkzeug.datastructures import MultiDict
+    from wtforms import IntegerField
+    from wtforms.i18n import messages_path
+
+    from kiosk.i18n import _use_cached_wtforms_catalogs
+
+    class Number(FlaskForm):  # type: ignore[misc]
+        number = IntegerField()
+
+    english = "Not a valid integer value."
+    expected = {
+        language: support.Translations.load(messages_path(), [language], domain="wtforms").gettext(
+            english
+        )
+        for language in ("de", "sv", "en")
+    }
+    assert expected["de"] != english
+    assert expected["sv"] != english
+    for _round in range(2):
+        for language in ("de", "sv", "en"):
+            with app.test_request_context("/"), force_locale(language):
+                _use_cached_wtforms_catalogs()
+                form = Number(formdata=MultiDict({"number": "x"}), meta={"csrf": False})
+                assert not form.validate()
+                assert form.number.errors == [expected[language]]
+
+
+def test_templates_translate_in_the_language_of_the_moment(app: Flask):
+    # Templates keep the request's catalog while its language holds (kiosk.i18n); a message
+    # rendered in another language (force_locale, as for a host's email) gets that one's, and
+    # the request's own comes back after it.
+    from flask import render_template_string
+    from flask_babel import refresh
+
+    page = "{{ _('Continue') }}|{{ ngettext('%(num)d visitor', '%(num)d visitors', 2) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "sv"}):
+        assert render_template_string(page).startswith("Fortsätt|")
+        with force_locale("de"):
+            assert render_template_string(page).startswith("Weiter|")
+        assert render_template_string(page).startswith("Fortsätt|")
+        with force_locale("en"):
+            assert render_template_string(page) == "Continue|2 visitors"
+        refresh()
+        assert render_template_string(page).startswith("Fortsätt|")

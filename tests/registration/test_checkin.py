@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,10 +13,13 @@ from sqlalchemy.orm import Session
 from kiosk.checkin import check_in
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database
+from kiosk.enums import WebhookEvent, WebhookFormat
 from kiosk.models import Notification, PrintJob, SessionItem, Site, Visit
 from kiosk.notifications.outbox import NotifySettings
+from kiosk.services import visits
 from kiosk.services.notices import record_generated_notice
 from kiosk.services.visits import VisitError, VisitorDetails
+from kiosk.services.webhooks import SubscriptionSettings, create_subscription
 
 NO_EMAIL = NotifySettings(email_enabled=False, queue_limit=100, max_attempts=3, retry_seconds=1)
 EMAIL = NotifySettings(email_enabled=True, queue_limit=100, max_attempts=3, retry_seconds=1)
@@ -111,3 +115,66 @@ def test_the_callers_last_change_commits_together_with_the_visit(
     assert seen_from_outside == [0]
     with get_database(app).sessionmaker() as other:
         assert other.get(Visit, done.visit.id) is not None
+
+
+def test_a_short_code_clash_draws_another_code_and_keeps_the_transaction(
+    app: Flask,
+    session: Session,
+    site: Site,
+    notice: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # No query looks for a free code: the unique constraint refuses the kept visit's code
+    # twice, in a savepoint, and the third code goes in with the rest of the transaction.
+    kept = make_visit(site, short_code="AAAAAA")
+    codes = iter(["AAAAAA", "AAAAAA", "CCCCCC"])
+    monkeypatch.setattr(visits, "new_short_code", lambda: next(codes))
+    # Written earlier in the same transaction (the kiosk's pending details): it must survive
+    # the refused INSERTs and commit with the visit.
+    session.add(SessionItem(token="t" * 32, name="pending_visit", value={}, updated_at=clock.now()))
+    session.flush()
+    done = run(app, session, site, notice, clock)
+    session.expire_all()
+    visit = session.get(Visit, done.visit.id)
+    assert visit is not None
+    assert visit.id != kept.id
+    assert visit.short_code == "CCCCCC"
+    assert sorted(word.word for word in visit.name_words) == ["asa", "oster"]
+    assert [job.visit_id for job in session.scalars(select(PrintJob))] == [visit.id]
+    assert count(session, SessionItem) == 1
+    codes_at_site = session.scalars(select(Visit.short_code).where(Visit.site_id == site.id))
+    assert sorted(codes_at_site) == ["AAAAAA", "CCCCCC"]
+
+
+def test_a_site_with_a_check_in_webhook_queues_its_call_with_the_visit(
+    app: Flask, session: Session, site: Site, notice: Any, make_site: Any, clock: FrozenClock
+):
+    settings = SubscriptionSettings(
+        name="Security desk",
+        url="https://example.com/hook",
+        format=WebhookFormat.STANDARD,
+        events=[WebhookEvent.VISIT_CHECKED_OUT],
+        personal=False,
+    )
+    # A subscription that did not ask for check-ins, and one of another site: nobody is told.
+    create_subscription(session, site, settings, now=clock.now())
+    create_subscription(
+        session,
+        make_site(),
+        replace(settings, events=[WebhookEvent.VISIT_CHECKED_IN]),
+        now=clock.now(),
+    )
+    session.commit()
+    first = run(app, session, site, notice, clock)
+    assert first.messages_queued is False
+    assert count(session, Notification) == 0
+    create_subscription(
+        session, site, replace(settings, events=[WebhookEvent.VISIT_CHECKED_IN]), now=clock.now()
+    )
+    session.commit()
+    second = run(app, session, site, notice, clock, details=VisitorDetails(name="Bo Ek"))
+    assert second.messages_queued is True
+    queued = session.scalars(select(Notification)).all()
+    assert [(row.visit_id, row.kind) for row in queued] == [(second.visit.id, "event_webhook")]

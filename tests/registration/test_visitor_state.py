@@ -286,6 +286,30 @@ def test_unfinished_details_are_erased_by_the_purge(
     assert NAME not in kiosk.get("/check-in").text
 
 
+def test_expired_details_go_with_a_later_visitors_details_at_most_once_a_minute(
+    pair: Any, site: Any, session: Session, clock: Any
+):
+    # A browser that walked away: its details outlive their 12 hours only until another
+    # visitor's details are written (the first write, then at most one a minute per app).
+    def items() -> int:
+        session.expire_all()
+        return session.scalar(select(func.count()).select_from(SessionItem)) or 0
+
+    enter_details(pair(site), site, name="Walked Away")
+    clock.advance(timedelta(hours=12, seconds=-10))
+    enter_details(pair(site), site, name="Second Visitor")  # looks: nothing expired yet
+    assert items() == 2
+    clock.advance(timedelta(seconds=20))
+    # The first has expired, but the last look was under a minute ago: it stays (and
+    # load() never returns it) ...
+    enter_details(pair(site), site, name="Third Visitor")
+    assert items() == 3
+    # ... and goes with the first write after the minute.
+    clock.advance(timedelta(seconds=60))
+    enter_details(pair(site), site, name="Fourth Visitor")
+    assert items() == 3
+
+
 # --- item 11 --------------------------------------------------------------------------------
 
 
