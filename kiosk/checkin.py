@@ -161,11 +161,15 @@ def check_in_group(
     notify: NotifySettings,
     now: datetime,
     in_same_transaction: Callable[[], None] | None = None,
+    signatures: Sequence[Sequence[Signature]] = (),
 ) -> GroupCheckIn:
     """Register a group at ``site`` in one transaction: a visit and a badge for each member
     (the first is the visitor who filled in the form, and only they use ``invitation``), one
     :class:`~kiosk.models.VisitGroup` linking them, and ONE message to the host and one
     webhook event for everyone. Each member checks out on their own badge.
+
+    ``signatures`` are what each member signed, in the order of ``members``: stored with
+    their own visit in the same commit.
 
     Raises :class:`kiosk.services.visits.VisitError` after rolling back when any member cannot
     be registered: nobody of the group is kept.
@@ -188,6 +192,9 @@ def check_in_group(
         ]
         new_group(session, site, visits, now=now)
         session.flush()
+        for visit, signed in zip(visits, signatures, strict=False):
+            if signed:
+                store_signed_documents(session, visit, signed, now=now)
     except Exception:
         session.rollback()
         raise

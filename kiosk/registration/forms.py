@@ -116,6 +116,9 @@ class SignDocumentForm(FlaskForm):  # type: ignore[misc]
     or "I don't want to sign"."""
 
     version = IdField()
+    #: Whose turn it was, in a group (1: the visitor who filled in the form, 2 and on their
+    #: companions): a screen signed after the kiosk moved on to the next person is refused.
+    signer = IdField()
     #: Checked by kiosk.services.signatures, which bounds its size before decoding it.
     signature = HiddenField()
     accept = BooleanField(_l("I have read this document and I accept it"))

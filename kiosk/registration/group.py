@@ -38,6 +38,7 @@ from kiosk.notifications.outbox import NotifySettings, host_is_being_told
 from kiosk.notifications.sender import wake_sender
 from kiosk.registration.blueprint import bp
 from kiosk.registration.forms import CheckInForm, check_in_form
+from kiosk.registration.signing import SIGNED, signatures_of
 from kiosk.registration.visitor import (
     BADGE_GRANTED_KEY,
     BADGE_SESSION_KEY,
@@ -61,15 +62,24 @@ BADGE_GROUP_KEY = "badge_group_visit_ids"
 COMPANION_FIELDS = ("name", "company", "email", "phone")
 
 
+#: Cookie key: how many companions this browser has added (a count, no personal data), so a
+#: visitor on their own, most check-ins, costs no look for companions on the saving POST.
+GROUP_SIZE = "group_size"
+
+
 def companions() -> list[dict[str, Any]]:
     """The companions added so far (their details as typed, in order)."""
+    if not session.get(GROUP_SIZE):
+        return []
     kept = session_store.load(GROUP) or {}
     listed = kept.get("companions")
     return [item for item in listed if isinstance(item, dict)] if isinstance(listed, list) else []
 
 
-def _keep_companions(items: list[dict[str, Any]]) -> None:
+def keep_companions(items: list[dict[str, Any]]) -> None:
+    """Keep the companions' details (and what each has signed) on the server, and commit."""
     session_store.store(GROUP, {"companions": items})
+    session[GROUP_SIZE] = len(items)
     get_session().commit()
 
 
@@ -149,7 +159,7 @@ def add_companion() -> str | Response:
     form = companion_form(modes)
     details = companion_steps(form)
     if details is not None:
-        _keep_companions([*added, details])
+        keep_companions([*added, details])
         return redirect(url_for(".group"))
     return render_template(
         "registration/companion.html",
@@ -168,7 +178,7 @@ def remove_companion(index: int) -> Response:
     added = companions()
     if form.validate_on_submit() and 0 <= index < len(added):
         del added[index]
-        _keep_companions(added)
+        keep_companions(added)
     return redirect(url_for(".group"))
 
 
@@ -176,7 +186,7 @@ def group_members(pending: dict[str, Any], site: Site) -> list[dict[str, Any]]:
     """Everyone in the group, the first visitor first, as the details each typed: the one
     list every per-visitor step after the notice walks (one visitor after the other on the
     same kiosk), and the check-in registers."""
-    first = {name: pending.get(name) for name in COMPANION_FIELDS}
+    first = {name: pending.get(name) for name in (*COMPANION_FIELDS, SIGNED)}
     return [first, *companions()[: companion_limit(site)]]
 
 
@@ -206,7 +216,8 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
         if pending.get("invitation_id")
         else None
     )
-    members = [member_details(pending, item) for item in group_members(pending, site)]
+    everyone = group_members(pending, site)
+    members = [member_details(pending, item) for item in everyone]
     try:
         done = checkin.check_in_group(
             db_session,
@@ -219,6 +230,8 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
             notify=NotifySettings.from_config(current_app.config),
             now=now(),
             in_same_transaction=session_store.discard_all,
+            # What each of them signed, one after the other (kiosk.registration.signing).
+            signatures=[signatures_of(site, pending, item) for item in everyone],
         )
     except VisitError as exc:
         # As for one visitor (routes._register): back to the form with the reason, everything

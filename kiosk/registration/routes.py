@@ -44,7 +44,7 @@ from kiosk.registration.forms import (
     VisitorTypeForm,
     check_in_form,
 )
-from kiosk.registration.signing import next_unsigned, signatures_of
+from kiosk.registration.signing import next_turn, signatures_of
 from kiosk.registration.visitor import (
     BADGE_GRANTED_KEY,
     BADGE_SESSION_KEY,
@@ -53,6 +53,7 @@ from kiosk.registration.visitor import (
     NOTICE_SHOWN,
     closing_screen,
     current_site,
+    entered_details,
     forget_visitor,
     keep_pending,
     pending_details,
@@ -324,7 +325,7 @@ def notice() -> str | Response:
 
     A check-in is saved only after this screen was shown: the visit records the notice
     version the visitor saw (the site's full notice, or its generated first layer)."""
-    pending = pending_details()
+    pending = entered_details()
     if not pending:
         return redirect(url_for(".check_in"))
     site = current_site()
@@ -339,7 +340,7 @@ def notice() -> str | Response:
             # Never displayed (a POST straight to /notice): show it first.
             return redirect(url_for(".notice"))
         # Documents the visitor's type signs come next (kiosk.registration.documents).
-        if next_unsigned(site, pending) is not None:
+        if next_turn(site, pending, group.group_members(pending, site)) is not None:
             return redirect(url_for(".sign_document"))
         return _register(site, pending, shown)
     locale = str(get_locale())

@@ -10,6 +10,8 @@ visit; "I don't want to sign" forgets it all.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import get_locale
@@ -32,36 +34,67 @@ def _visitor_type(site: Site, pending: dict[str, Any]) -> VisitorType | None:
     return chosen
 
 
-def versions_to_sign(site: Site, pending: dict[str, Any]) -> list[DocumentVersion]:
-    """The document versions this visitor must accept before the check-in, in order."""
+def versions_to_sign(
+    site: Site, pending: dict[str, Any], member: dict[str, Any] | None = None
+) -> list[DocumentVersion]:
+    """The document versions a visitor must accept before the check-in, in order: the one
+    who filled in the form (``pending``), or one of their companions (``member``; the type
+    is the group's)."""
+    signer = pending if member is None else member
     return documents_to_sign(
         get_session(),
         site,
         _visitor_type(site, pending),
         str(get_locale()),
-        name=pending.get("name") or "",
-        email=pending.get("email"),
+        name=signer.get("name") or "",
+        email=signer.get("email"),
         now=now(),
     )
 
 
-def next_unsigned(site: Site, pending: dict[str, Any]) -> DocumentVersion | None:
-    """The next document the visitor has yet to accept; None when all are."""
-    signed = pending.get(SIGNED) or {}
-    for version in versions_to_sign(site, pending):
-        if str(version.id) not in signed:
-            return version
+@dataclass(frozen=True)
+class SigningTurn:
+    """Whose turn it is to sign what: ``member`` 0 is the visitor who filled in the form,
+    1 and on their companions in the order they were added (the kiosk is passed along)."""
+
+    member: int
+    version: DocumentVersion
+    details: dict[str, Any]
+    group_size: int
+
+
+def next_turn(
+    site: Site, pending: dict[str, Any], members: Sequence[dict[str, Any]] = ()
+) -> SigningTurn | None:
+    """The next document someone of the group has yet to accept; None when everyone has.
+
+    ``members`` is everyone from :func:`kiosk.registration.group.group_members` (the first
+    visitor first), or empty for a visitor on their own."""
+    everyone = list(members) or [pending]
+    for index, member in enumerate(everyone):
+        signed = member.get(SIGNED) or {}
+        for version in versions_to_sign(site, pending, None if index == 0 else member):
+            if str(version.id) not in signed:
+                return SigningTurn(index, version, member, len(everyone))
     return None
 
 
-def signatures_of(site: Site, pending: dict[str, Any]) -> list[Signature]:
-    """What the visitor accepted of the documents asked now (a language switched half-way
+def next_unsigned(site: Site, pending: dict[str, Any]) -> DocumentVersion | None:
+    """The next document the visitor on their own has yet to accept; None when all are."""
+    turn = next_turn(site, pending)
+    return turn.version if turn is not None else None
+
+
+def signatures_of(
+    site: Site, pending: dict[str, Any], member: dict[str, Any] | None = None
+) -> list[Signature]:
+    """What a visitor accepted of the documents asked now (a language switched half-way
     asks that language's versions; signatures of the other are left out)."""
-    signed = pending.get(SIGNED) or {}
+    signed = (pending if member is None else member).get(SIGNED) or {}
     if not signed:
         return []  # nothing signed (most check-ins): no query on the check-in's path
     found = []
-    for version in versions_to_sign(site, pending):
+    for version in versions_to_sign(site, pending, member):
         item = signed.get(str(version.id))
         if not isinstance(item, dict):
             continue

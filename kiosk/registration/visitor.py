@@ -65,6 +65,13 @@ def pending_details() -> dict[str, Any]:
     return session_store.load(PENDING) or {}
 
 
+def entered_details() -> dict[str, Any]:
+    """The pending details once the details form was saved (they have a name), else empty:
+    a visitor who only chose a type or a language has nothing to confirm or sign yet."""
+    pending = pending_details()
+    return pending if pending.get("name") else {}
+
+
 def keep_pending(details: dict[str, Any]) -> None:
     """Keep the current visitor's details on the server until the check-in or the reset."""
     session_store.store(PENDING, details)

@@ -241,6 +241,18 @@ def test_a_tick_document_needs_the_tick(
     assert "Accepted by ticking" in pdf_text(signed.pdf)
 
 
+def test_a_visitor_who_only_chose_a_type_has_nothing_to_confirm_or_sign(
+    pair: Any, contractor_site: dict[str, Any]
+):
+    # Typing the notice's address after choosing a type (no details yet) must not check in
+    # a nameless visit, nor fail: back to the details form.
+    kiosk = pair(contractor_site["site"])
+    kiosk.post("/check-in/type", data={"visitor_type": str(contractor_site["contractor"].id)})
+    for path in ("/notice", "/check-in/sign"):
+        assert kiosk.get(path).location.endswith("/check-in"), path
+        assert kiosk.post(path, data={"read": "1"}).location.endswith("/check-in"), path
+
+
 def test_a_post_straight_to_the_notice_cannot_skip_signing(
     pair: Any, contractor_site: dict[str, Any], make_host: Any, session: Session
 ):
@@ -399,3 +411,99 @@ def test_signed_document_pdf_renders_non_latin_names(
         session.commit()
     assert "Ελένη Παπαδοπούλου" in pdf_text(stored[0].pdf)
     assert io.BytesIO(stored[0].pdf).read(5) == b"%PDF-"
+
+
+def test_each_person_of_a_group_signs_in_turn_and_keeps_their_own_copy(
+    pair: Any, contractor_site: dict[str, Any], make_host: Any, session: Session
+):
+    """A contractor with two colleagues: the kiosk is passed along, each signs the briefing
+    under their own name, and each visit keeps its own signed copy."""
+    host = make_host(contractor_site["site"], "Hanna Host")
+    kiosk = pair(contractor_site["site"])
+    version = contractor_site["version"]
+    kiosk.post("/language", data={"locale": "en"})
+    kiosk.post("/check-in/type", data={"visitor_type": str(contractor_site["contractor"].id)})
+    started = kiosk.post(
+        "/check-in",
+        data={
+            "name": "Carl Contractor",
+            "company": "Bygg AB",
+            "host_id": host.id,
+            "with_others": "1",
+        },
+    )
+    assert started.location.endswith("/check-in/group"), started.text
+    for name in ("Dana Driller", "Eero Electrician"):
+        added = kiosk.post("/check-in/group/add", data={"name": name, "company": "Bygg AB"})
+        assert added.status_code == 302
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).location.endswith("/check-in/sign")
+
+    def sign(signer: int) -> None:
+        response = kiosk.post(
+            "/check-in/sign",
+            data={
+                "version": version.id,
+                "signer": signer,
+                "signature": data_url(signature_png()),
+                "sign": "1",
+            },
+        )
+        assert response.location.endswith("/check-in/sign")
+
+    for signer, name in enumerate(("Carl Contractor", "Dana Driller", "Eero Electrician"), 1):
+        page = kiosk.get("/check-in/sign").text
+        assert f"For {name} to sign" in page
+        assert f"Safety briefing for {name}" in page
+        if signer == 2:
+            # The first visitor's screen sent again (a double tap) signs nobody else.
+            sign(1)
+            assert "For Dana Driller to sign" in kiosk.get("/check-in/sign").text
+        sign(signer)
+    assert kiosk.get("/check-in/sign").location.endswith("/check-in/group/done")
+
+    visits = session.scalars(select(Visit).order_by(Visit.id)).all()
+    assert [visit.visitor_name for visit in visits] == [
+        "Carl Contractor",
+        "Dana Driller",
+        "Eero Electrician",
+    ]
+    signed = session.scalars(select(SignedDocument).order_by(SignedDocument.id)).all()
+    assert [(item.visit_id, item.signer_name) for item in signed] == [
+        (visit.id, visit.visitor_name) for visit in visits
+    ]
+    for item in signed:
+        assert f"Safety briefing for {item.signer_name}" in pdf_text(item.pdf)
+    assert session.scalar(select(func.count()).select_from(SessionItem)) == 0
+
+
+def test_one_person_of_a_group_not_signing_sends_the_group_to_reception(
+    pair: Any, contractor_site: dict[str, Any], make_host: Any, session: Session
+):
+    host = make_host(contractor_site["site"], "Hanna Host")
+    kiosk = pair(contractor_site["site"])
+    version = contractor_site["version"]
+    kiosk.post("/language", data={"locale": "en"})
+    kiosk.post("/check-in/type", data={"visitor_type": str(contractor_site["contractor"].id)})
+    kiosk.post(
+        "/check-in",
+        data={
+            "name": "Carl Contractor",
+            "company": "Bygg AB",
+            "host_id": host.id,
+            "with_others": "1",
+        },
+    )
+    kiosk.post("/check-in/group/add", data={"name": "Dana Driller", "company": "Bygg AB"})
+    kiosk.get("/notice")
+    kiosk.post("/notice", data={"read": "1"})
+    kiosk.post(
+        "/check-in/sign",
+        data={"version": version.id, "signature": data_url(signature_png()), "sign": "1"},
+    )
+    assert "For Dana Driller to sign" in kiosk.get("/check-in/sign").text
+    declined = kiosk.post("/check-in/sign", data={"version": version.id, "decline": "1"})
+    assert declined.location.endswith("/check-in/sign/declined")
+    assert session.scalar(select(func.count()).select_from(Visit)) == 0
+    assert session.scalar(select(func.count()).select_from(SignedDocument)) == 0
+    assert session.scalar(select(func.count()).select_from(SessionItem)) == 0
