@@ -205,3 +205,43 @@ def test_i_dont_want_to_sign_goes_to_reception(server: Server, kiosk_page: Any):
     kiosk.wait_for_url(re.compile(r"/check-in/sign/declined$"))
     assert kiosk.get_by_role("heading", name="Please ask reception").is_visible()
     shot(kiosk, "portrait-sign-declined")
+
+
+def test_a_group_of_contractors_signs_in_turn(server: Server, kiosk_page: Any):
+    """The kiosk is passed along: the screen says whose turn it is, each person signs the
+    briefing and ticks the house rules under their own name, and the group checks in."""
+    kiosk = kiosk_page(has_touch=True, is_mobile=False)
+    kiosk.get_by_role("button", name="English").tap()
+    kiosk.wait_for_selector("html[lang=en]")
+    kiosk.get_by_role("link", name="Check in", exact=True).tap()
+    kiosk.get_by_role("button", name="Contractor").tap()
+    kiosk.wait_for_url(re.compile(r"/check-in$"))
+    kiosk.get_by_label("Your name").fill("Gus Groupleader")
+    tap_next_until(kiosk, kiosk.get_by_label("Company")).fill("Pipes AB")
+    tap_next_until(kiosk, kiosk.get_by_label("I don't know – please ask reception")).check()
+    tap_next_until(kiosk, kiosk.get_by_role("button", name="I am with others")).tap()
+    kiosk.wait_for_url(re.compile(r"/check-in/group$"))
+    kiosk.get_by_role("link", name="Add another person").tap()
+    kiosk.wait_for_url(re.compile(r"/check-in/group/add$"))
+    kiosk.get_by_label("Your name").fill("Hedda Helper")
+    tap_next_until(kiosk, kiosk.get_by_label("Company")).fill("Pipes AB")
+    tap_next_until(kiosk, kiosk.get_by_role("button", name="Add this person")).tap()
+    kiosk.wait_for_url(re.compile(r"/check-in/group$"))
+    kiosk.get_by_role("link", name="Continue").tap()
+    kiosk.wait_for_url(re.compile(r"/notice$"))
+    kiosk.get_by_role("button", name="I have read this – check me in").tap()
+
+    for name in ("Gus Groupleader", "Hedda Helper"):
+        kiosk.wait_for_selector("h1:text('Safety briefing')")
+        assert kiosk.locator(".signer-turn").inner_text() == f"For {name} to sign"
+        assert f"Safety briefing for {name}" in kiosk.locator(".document-text").inner_text()
+        if name == "Hedda Helper":
+            check_screen(kiosk, "portrait", "sign-group-turn")
+        draw_signature(kiosk)
+        kiosk.get_by_role("button", name="Sign and continue").tap()
+        kiosk.wait_for_selector("h1:text('House rules')")
+        assert kiosk.locator(".signer-turn").inner_text() == f"For {name} to sign"
+        kiosk.get_by_label("I have read this document and I accept it").check()
+        kiosk.get_by_role("button", name="Accept and continue").tap()
+    kiosk.wait_for_url(re.compile(r"/check-in/group/done$"))
+    assert kiosk.get_by_text("Hedda Helper").first.is_visible()
