@@ -277,8 +277,8 @@
         if (alsoSubmit) { nav.appendChild(alsoSubmit); }
         nav.appendChild(submit);
       } else if (submit.parentNode === nav) {
-        actions.appendChild(submit);
         if (alsoSubmit) { actions.appendChild(alsoSubmit); }
+        actions.appendChild(submit);
       }
       if (focus) {
         var input = inputOf(steps[current]);
@@ -296,8 +296,8 @@
         show(current, false);
       } else {
         steps.forEach(function (step) { step.classList.remove("current"); });
-        if (submit.parentNode === nav) { actions.appendChild(submit); }
         if (alsoSubmit && alsoSubmit.parentNode === nav) { actions.appendChild(alsoSubmit); }
+        if (submit.parentNode === nav) { actions.appendChild(submit); }
       }
     };
     next.addEventListener("click", function () {
