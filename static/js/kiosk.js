@@ -174,7 +174,7 @@
     var steps = Array.prototype.slice.call(stepNodes);
     var fields = checkIn.querySelector(".fields");
     var actions = checkIn.querySelector(".actions");
-    var submit = actions.querySelector("[type=submit]");
+    var submit = actions.querySelector("[type=submit]:not(.with-others)");
     /* "I am with others" (a second way to send the form) joins Continue on the last step. */
     var alsoSubmit = actions.querySelector(".with-others");
     var portrait = window.matchMedia("(orientation: portrait)");
