@@ -174,7 +174,7 @@
     var steps = Array.prototype.slice.call(stepNodes);
     var fields = checkIn.querySelector(".fields");
     var actions = checkIn.querySelector(".actions");
-    var submit = actions.querySelector("[type=submit]");
+    var submit = actions.querySelector("[type=submit]:not(.with-others)");
     /* "I am with others" (a second way to send the form) joins Continue on the last step. */
     var alsoSubmit = actions.querySelector(".with-others");
     var portrait = window.matchMedia("(orientation: portrait)");
@@ -277,8 +277,8 @@
         if (alsoSubmit) { nav.appendChild(alsoSubmit); }
         nav.appendChild(submit);
       } else if (submit.parentNode === nav) {
-        actions.appendChild(submit);
         if (alsoSubmit) { actions.appendChild(alsoSubmit); }
+        actions.appendChild(submit);
       }
       if (focus) {
         var input = inputOf(steps[current]);
@@ -296,8 +296,8 @@
         show(current, false);
       } else {
         steps.forEach(function (step) { step.classList.remove("current"); });
-        if (submit.parentNode === nav) { actions.appendChild(submit); }
         if (alsoSubmit && alsoSubmit.parentNode === nav) { actions.appendChild(alsoSubmit); }
+        if (submit.parentNode === nav) { actions.appendChild(submit); }
       }
     };
     next.addEventListener("click", function () {

@@ -162,7 +162,7 @@ def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
     assert page.locator("input[name=host_id]").input_value()
     page.locator("#osk").wait_for(state="hidden")
 
-    tap_next_by_touch_until(page, page.locator("form.check-in [type=submit]")).tap()
+    tap_next_by_touch_until(page, page.locator("form.check-in [type=submit][name=submit]")).tap()
     page.wait_for_url(re.compile(r"/notice$"))
     page.locator("form [type=submit][name=read]").tap()
     page.wait_for_url(re.compile(r"/done$"))
@@ -232,7 +232,7 @@ def checked_in_tokens(server: Server, kiosk_page: Any) -> list[str]:
         page.goto(server.base + "/check-in")
         page.locator("input[name=name]").fill(name)
         tap_next_until(page, page.locator("input[name=ask_reception]")).check()
-        tap_next_until(page, page.locator("form.check-in [type=submit]")).click()
+        tap_next_until(page, page.locator("form.check-in [type=submit][name=submit]")).click()
         page.locator("form [type=submit][name=read]").click()
         page.wait_for_url(re.compile(r"/done$"))
         tokens.append(
@@ -340,7 +340,7 @@ def test_the_focused_field_is_never_under_the_keyboard(kiosk_page: Any, viewport
     # (on a 1366x768 laptop the form scrolls to them).
     assert not page.locator(".kiosk-footer").is_visible()
     if viewport == {"width": 1920, "height": 1080}:
-        submit = page.locator("form.check-in [type=submit]").bounding_box()
+        submit = page.locator("form.check-in [type=submit][name=submit]").bounding_box()
         assert submit["y"] + submit["height"] <= keyboard_box(page)["y"], submit
     shot(page, f"keyboard-{viewport['width']}x{viewport['height']}")
     tap_key(page, "{hide}")

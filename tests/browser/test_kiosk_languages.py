@@ -156,7 +156,7 @@ def test_every_guided_check_in_step_stays_in_the_chosen_language(kiosk_page: Any
     page.wait_for_url(re.compile(r"/check-in$"))
     page.get_by_label(german("Your name")).fill("Dora Dreher")
     # In German "Next" and "Continue" are both "Weiter": the form's own submit button.
-    submit = page.locator("form.check-in [type=submit]")
+    submit = page.locator("form.check-in [type=submit][name=submit]")
     for step in range(1, 10):
         assert_in_chosen_language(page, f"check-in-step-{step}")
         ask = page.get_by_label(german("I don't know – please ask reception"))
