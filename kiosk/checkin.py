@@ -93,7 +93,7 @@ def check_in(
             invitation=invitation,
             now=now,
             device=device,
-            companions=print_record,
+            rows_with_visit=print_record,
         )
         if signatures:
             store_signed_documents(session, visit, signatures, now=now)

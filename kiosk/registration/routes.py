@@ -358,6 +358,7 @@ def notice() -> str | Response:
         public_url=public_url,
         public_qr=notice_qr_svg(public_url),
         visitor_type=visitor_type,
+        group_size=len(group.group_members(pending, site)),
     )
 
 

@@ -80,9 +80,9 @@ def _is_short_code_clash(error: IntegrityError) -> bool:
 
 
 def _insert_with_free_short_code(
-    session: Session, visit: Visit, companions: Sequence[object]
+    session: Session, visit: Visit, rows_with_visit: Sequence[object]
 ) -> None:
-    """Insert ``visit`` (and ``companions``, rows that go with it) in one flush, drawing a new
+    """Insert ``visit`` (and ``rows_with_visit``, rows that go with it) in one flush, drawing a new
     short code when the site's unique constraint refuses the one it has.
 
     No query per attempt looks for a free code: the constraint answers in the INSERT itself.
@@ -93,7 +93,7 @@ def _insert_with_free_short_code(
         try:
             with savepoint(session):
                 session.add(visit)
-                session.add_all(companions)
+                session.add_all(rows_with_visit)
         except IntegrityError as exc:
             if not _is_short_code_clash(exc):
                 raise
@@ -113,14 +113,14 @@ def register_visit(
     now: datetime,
     invitation: Invitation | None = None,
     device: KioskDevice | None = None,
-    companions: Callable[[Visit], Sequence[object]] | None = None,
+    rows_with_visit: Callable[[Visit], Sequence[object]] | None = None,
 ) -> Visit:
     """Check a visitor in: insert the visit with a fresh badge token and short code (the
     caller commits).
 
     ``notice_id`` is the notice version the visitor was shown (by id: its text is not needed
     here); ``device`` is the kiosk the visitor registered at, whose printer prints the badge.
-    ``companions`` gives rows that belong to the new visit (its print record) and go into
+    ``rows_with_visit`` gives rows that belong to the new visit (its print record) and go into
     the database in the visit's own flush, rather than in a second one."""
     name = " ".join(details.name.split())
     if not name:
@@ -157,7 +157,7 @@ def register_visit(
         kiosk_device=device,
         visitor_type=visitor_type,
     )
-    _insert_with_free_short_code(session, visit, companions(visit) if companions else ())
+    _insert_with_free_short_code(session, visit, rows_with_visit(visit) if rows_with_visit else ())
     if invitation is not None:
         invitation.visit_id = visit.id
     return visit

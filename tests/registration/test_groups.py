@@ -130,7 +130,8 @@ def test_the_kiosk_registers_a_group_and_shows_every_badge(pair: Any, site: Site
     assert kiosk.post("/check-in/group/remove/1").status_code == 302
     assert "Cy Three" not in kiosk.get("/check-in/group").text
     kiosk.post("/check-in/group/add", data={"name": "Cy Three"})
-    kiosk.get("/notice")
+    # The notice is everyone's: the first visitor is asked to let the others read it.
+    assert "This applies to everyone in your group of 3." in kiosk.get("/notice").text
     response = kiosk.post("/notice", data={"read": "1"})
     assert response.location.endswith("/check-in/group/done")
     done = kiosk.get("/check-in/group/done").text
