@@ -29,6 +29,7 @@ from tests.conftest import migrate
 from tests.support import (
     WebClient,
     kiosk_env,
+    named,
     require_redis,
     running_server,
 )
@@ -228,9 +229,7 @@ def test_two_servers_share_sessions_csrf_kiosks_throttling_and_one_purge(
         assert status == 200
         assert "Linnea Larsson" not in after
         with Session(deployment.engine) as session:
-            visit = session.scalars(
-                select(Visit).where(Visit.visitor_name == "Linnea Larsson")
-            ).one()
+            visit = named(session, Visit, "Linnea Larsson")
             assert visit.checked_out_at is not None
 
         # (b) Failed logins for one username, split across A and B, hit one shared limit.
