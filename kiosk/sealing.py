@@ -128,7 +128,7 @@ class Sealed(Generic[T]):
             return self is other
         raise TypeError(f"{self.table}.{self.name} is sealed: compare it in Python")
 
-    __ne__ = __eq__  # type: ignore[assignment]
+    __ne__ = __eq__
     __hash__ = object.__hash__
 
     def __set__(self, obj: Any, value: T) -> None:
@@ -297,11 +297,9 @@ def sealed_values(session: Session, model: type, values: Mapping[str, Any]) -> d
     INSERT (benchmarks, tests): what a flush of ``model(**values)`` would write."""
     obj = model(**values)
     _seal(session, obj, _ERASE_DAYS[model], new=True)
-    return {
-        attr.key: getattr(obj, attr.key)
-        for attr in inspect(model).column_attrs
-        if attr.key in obj.__dict__
-    }
+    mapper: Mapper[Any] = inspect(model)
+    keys = [str(attr.key) for attr in mapper.column_attrs]
+    return {key: getattr(obj, key) for key in keys if key in obj.__dict__}
 
 
 _ERASE_DAYS: dict[type, EraseDays] = {}

@@ -28,7 +28,7 @@ from kiosk.field_cipher import key_id_of
 from kiosk.models import Invitation, PurgeRun, Visit
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.visits import check_out_visit
-from tests.support import VENV_BIN, kiosk_env
+from tests.support import kiosk_env
 
 NAME = "Sigrid Shredwell"
 EMAIL = "sigrid.shredwell@example.org"
@@ -45,7 +45,8 @@ def key_day(app: Flask, sealed: bytes) -> Any:
 def raw_visit(session: Session, visit_id: int) -> Any:
     return session.execute(
         text(
-            "SELECT visitor_name, email, visitor_name_sealed, email_sealed FROM visits WHERE id = :i"
+            "SELECT visitor_name, email, visitor_name_sealed, email_sealed"
+            " FROM visits WHERE id = :i"
         ),
         {"i": visit_id},
     ).one()
@@ -64,7 +65,8 @@ def test_personal_fields_are_stored_sealed_and_read_plain(
     visit = make_visit(site, NAME, email=EMAIL)
     session.expire_all()
     row = raw_visit(session, visit.id)
-    assert row.visitor_name == "" and row.email is None  # the old plaintext columns stay empty
+    assert row.visitor_name == ""
+    assert row.email is None
     assert NAME.encode() not in bytes(row.visitor_name_sealed)
     assert EMAIL.encode() not in bytes(row.email_sealed)
     # The visit is sealed under check-in day + retention, its contact under its own sooner day.
@@ -72,7 +74,8 @@ def test_personal_fields_are_stored_sealed_and_read_plain(
     assert key_day(app, bytes(row.visitor_name_sealed)) == today + timedelta(days=30)
     assert key_day(app, bytes(row.email_sealed)) == today + timedelta(days=7)
     fresh = session.get(Visit, visit.id)
-    assert fresh is not None and (fresh.visitor_name, fresh.email) == (NAME, EMAIL)
+    assert fresh is not None
+    assert (fresh.visitor_name, fresh.email) == (NAME, EMAIL)
 
 
 def test_a_ciphertext_moved_to_another_row_does_not_decrypt(
@@ -208,7 +211,8 @@ def test_a_copy_taken_before_the_purge_yields_nothing_of_the_erased_after_it(
     # And the copy's bytes hold no plaintext at all.
     if backend == "sqlite":
         data = (tmp_path / "copy.sqlite3").read_bytes()
-        assert NAME.encode() not in data and EMAIL.encode() not in data
+        assert NAME.encode() not in data
+        assert EMAIL.encode() not in data
 
 
 def _pg_dump_copy(app: Flask, tmp_path: Path) -> str:
