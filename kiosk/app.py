@@ -218,6 +218,8 @@ def require_key_store() -> None:
     """Refuse to serve without the key store: nothing personal can be read or written."""
     from flask import current_app
 
+    from kiosk.keystore import KeyStoreError
+
     if request.endpoint == "static" or current_app.extensions.get(KEY_STORE_ERROR) is None:
         return
-    abort(503)
+    raise KeyStoreError(str(current_app.extensions[KEY_STORE_ERROR]))

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -83,6 +84,8 @@ def open_key_store(config: Mapping[str, Any], instance_path: Path, engine: Engin
     if holds_sealed_values(engine):
         raise KeyStoreError("key_store_missing")
     make_private_dir(folder)
+    with contextlib.suppress(FileExistsError):  # the owner's only, like the database (kiosk.db)
+        os.close(os.open(store_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     # Several workers may start at once: the master key file is made by one (O_EXCL) and the
     # store's canary by one (its primary key); the others read theirs.
     return KeyStore.open(url, _instance_master_key(folder), create=True)

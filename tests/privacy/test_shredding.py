@@ -28,6 +28,7 @@ from kiosk.field_cipher import key_id_of
 from kiosk.models import Invitation, PurgeRun, Visit
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.visits import check_out_visit
+from tests.conftest import START
 from tests.support import kiosk_env
 
 NAME = "Sigrid Shredwell"
@@ -369,3 +370,46 @@ def test_killed_between_key_creation_and_first_use_loses_nothing(
     assert store(app).counts()[0] == live_after
     session.expire_all()
     assert session.get(Visit, later.id).visitor_name == "Later Visitor"  # type: ignore[union-attr]
+
+
+def test_the_app_refuses_a_missing_store_or_a_wrong_master_key(
+    app_config: dict[str, Any], tmp_path: Path
+):
+    from kiosk import create_app
+    from kiosk.keystore import MasterKey
+
+    if not app_config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("the instance key store is for SQLite only")
+    # No KEY_STORE: the instance key store, made on first start (0600, in a 0700 folder).
+    config = {**app_config, "KEY_STORE": None, "MASTER_KEY_FILE": None}
+    first = create_app(config)
+    keys = Path(first.instance_path) / "keys"
+    assert first.extensions["kiosk.key_store_error"] is None
+    assert (keys / "keys.sqlite3").stat().st_mode & 0o077 == 0
+    with first.app_context():
+        from kiosk.db import get_session
+        from kiosk.models import SessionItem
+
+        session = get_session()
+        session.add(
+            SessionItem(
+                token="t" * 32, name="pending_visit", value={"name": NAME}, updated_at=START
+            )
+        )
+        session.commit()
+    get_database(first).engine.dispose()
+
+    # The store is lost while the database holds sealed values: refused, never made anew.
+    shutil.move(keys, tmp_path / "moved-keys")
+    lost = create_app(config)
+    assert lost.extensions["kiosk.key_store_error"] == "key_store_missing"
+    assert lost.test_client().get("/").status_code == 503
+    assert not (keys / "keys.sqlite3").exists()
+    get_database(lost).engine.dispose()
+
+    # A configured store with the wrong master key: refused.
+    wrong = create_app(
+        {**app_config, "MASTER_KEY_FILE": None, "MASTER_KEY": MasterKey.generate_text()}
+    )
+    assert wrong.extensions["kiosk.key_store_error"] == "wrong_master_key"
+    get_database(wrong).engine.dispose()
