@@ -53,10 +53,12 @@ def new_key_store(folder: Path) -> dict[str, str]:
     file: the settings that name them (tests.support.kiosk_env passes them to subprocesses)."""
     from kiosk.keystore import KeyStore, MasterKey
 
-    master = MasterKey.generate_text()
     url = f"sqlite:///{folder / 'keys.sqlite3'}"
-    KeyStore.open(url, MasterKey.from_text(master), create=True).close()
     master_file = folder / "master.key"
+    if master_file.is_file():  # made already for this test (kiosk_env, or a fixture)
+        return {"KEY_STORE": url, "MASTER_KEY_FILE": str(master_file)}
+    master = MasterKey.generate_text()
+    KeyStore.open(url, MasterKey.from_text(master), create=True).close()
     master_file.write_text(master + "\n", encoding="ascii")
     master_file.chmod(0o600)
     return {"KEY_STORE": url, "MASTER_KEY_FILE": str(master_file)}

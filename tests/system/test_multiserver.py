@@ -32,6 +32,7 @@ from tests.support import (
     named,
     require_redis,
     running_server,
+    use_key_store,
 )
 
 pytestmark = [
@@ -54,6 +55,9 @@ class Deployment:
         # In this process, which is quicker than `kiosk db upgrade` and `kiosk demo`.
         migrate(database_url)
         self.engine: Engine = create_engine(database_url)
+        # The key store every server shares (kiosk_env makes it beside their instance folders),
+        # for this process's sessions too.
+        use_key_store(self.env("setup"), self.engine)
         with Session(self.engine) as session:
             demo = seed_demo(session, now=datetime.now(UTC))
             session.commit()
