@@ -324,6 +324,10 @@ def env_for(instance: Path, database_url: str | None) -> dict[str, str]:
     env["KIOSK_INSTANCE_PATH"] = str(instance)
     if database_url:
         env["KIOSK_DATABASE_URL"] = database_url
+    from purge import key_store_settings
+
+    keys = key_store_settings(instance.parent / f"{instance.name}-keys")
+    env.update({f"KIOSK_{name}": value for name, value in keys.items()})
     return env
 
 
@@ -481,6 +485,8 @@ def _config(env: dict[str, str]) -> dict[str, Any]:
     config: dict[str, Any] = {"INSTANCE_PATH": env["KIOSK_INSTANCE_PATH"], "LOG_LEVEL": "WARNING"}
     if "KIOSK_DATABASE_URL" in env:
         config["DATABASE_URL"] = env["KIOSK_DATABASE_URL"]
+    config["KEY_STORE"] = env["KIOSK_KEY_STORE"]
+    config["MASTER_KEY_FILE"] = env["KIOSK_MASTER_KEY_FILE"]
     return config
 
 

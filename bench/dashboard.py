@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from purge import (  # noqa: E402  (bench/ is on the path above)
     bench_site,
+    key_store_settings,
     load_visits,
     migrate,
     postgres_schema_url,
@@ -260,6 +261,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
             "INSTANCE_PATH": str(folder / f"{backend}-instance"),
             "SECRET_KEY": "bench",
             "LOG_LEVEL": "WARNING",
+            **key_store_settings(folder / f"{backend}-keys"),
         }
     )
     database = get_database(app)

@@ -251,7 +251,14 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
     from kiosk.models import Site
     from kiosk.services.visits import VisitorDetails, register_visit
 
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "SECRET_KEY": "bench"})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": instance,
+            "SECRET_KEY": "bench",
+            **key_store_settings(Path(instance).parent / "keys"),
+        }
+    )
     session = get_database(app).sessionmaker()
     site = session.scalars(select(Site)).one()
     latencies: list[tuple[str, float]] = []
@@ -374,6 +381,21 @@ def show(result: Result, limit_seconds: float, limit_ms: float) -> None:
     if result.max_wal_mb is not None:
         lines.append(f"  largest WAL       {result.max_wal_mb:9.1f} MB")
     print("\n".join(lines), flush=True)
+
+
+def key_store_settings(folder: Path) -> dict[str, str]:
+    """A key store (crypto-shredding, docs/erasure.md) in ``folder``, made on first use: the
+    settings naming it. The instance key store would do on SQLite; PostgreSQL needs one."""
+    from kiosk.keystore import KeyStore, MasterKey
+
+    url = f"sqlite:///{folder / 'keys.sqlite3'}"
+    master_file = folder / "master.key"
+    if not master_file.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        master = MasterKey.generate_text()
+        KeyStore.open(url, MasterKey.from_text(master), create=True).close()
+        master_file.write_text(master + "\n", encoding="ascii")
+    return {"KEY_STORE": url, "MASTER_KEY_FILE": str(master_file)}
 
 
 def postgres_schema_url(base: str) -> tuple[str, Any]:

@@ -76,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.session_interface = HttpsAwareSessionInterface()
     db.init_app(app)
+    _init_key_store(app)
     _init_limiter(app)
     babel.init_app(
         app,
@@ -110,6 +111,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(_refuse_nul_in_query)
     app.before_request(refuse_unexpected_files)
     app.before_request(require_current_schema)
+    app.before_request(require_key_store)
     app.after_request(security_headers)
     i18n.init_app(app)
     urls.init_app(app)
@@ -188,3 +190,36 @@ def _init_login(app: Flask) -> None:
         if user is None or not user.active or user.session_generation != int(parts[2]):
             return None
         return user
+
+
+def _init_key_store(app: Flask) -> None:
+    """Open the key store (kiosk.key_setup). A store that cannot be used does not stop the
+    app's creation (``kiosk keys init`` must run to make one): ``kiosk serve`` refuses to
+    start and every request is answered 503 until it is fixed."""
+    from kiosk.key_setup import open_for_engine
+    from kiosk.keystore import KeyStoreError
+
+    try:
+        app.extensions[KEY_STORE_EXTENSION] = open_for_engine(
+            app.config, Path(app.instance_path), db.get_database(app).engine
+        )
+        app.extensions[KEY_STORE_ERROR] = None
+    except KeyStoreError as error:
+        app.extensions[KEY_STORE_EXTENSION] = None
+        app.extensions[KEY_STORE_ERROR] = error.reason
+        app.logger.error("the key store cannot be used: %s (docs/erasure.md)", error.reason)
+
+
+KEY_STORE_EXTENSION = "kiosk.key_store"
+KEY_STORE_ERROR = "kiosk.key_store_error"
+
+
+def require_key_store() -> None:
+    """Refuse to serve without the key store: nothing personal can be read or written."""
+    from flask import current_app
+
+    from kiosk.keystore import KeyStoreError
+
+    if request.endpoint == "static" or current_app.extensions.get(KEY_STORE_ERROR) is None:
+        return
+    raise KeyStoreError(str(current_app.extensions[KEY_STORE_ERROR]))

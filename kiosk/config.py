@@ -102,8 +102,11 @@ DEFAULTS: dict[str, Any] = {
     "PURGE_ON_START": True,  # the served app also purges once when it starts
     "PURGE_BATCH_SIZE": 2500,  # rows per batch; each batch is one short transaction
     "PURGE_PAUSE_MS": 10,  # pause between batches, so check-ins get the write lock
-    # Crypto-shredding's key store (docs/erasure.md; being built: nothing is encrypted yet)
+    # Crypto-shredding's key store (docs/erasure.md): personal fields are sealed under its keys
     "KEY_STORE": None,  # database URL of the key store: its own SQLite file or PG database
+    # KEY_STORE unset, SQLite database: keys in <instance>/keys/ (development; a copy of the
+    # whole instance folder then carries the keys). Production: false, and KEY_STORE set.
+    "INSTANCE_KEY_STORE": True,
     "MASTER_KEY": None,  # base64 of 32 random bytes (kiosk keys new-master-key); never stored
     "MASTER_KEY_FILE": None,  # or a file (mode 0600) holding it
     # Server (kiosk serve)

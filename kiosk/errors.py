@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from kiosk.forms import UnexpectedFile
+from kiosk.keystore import KeyStoreError
 from kiosk.schema import UPGRADE_COMMAND, SchemaOutOfDate
 
 
@@ -25,6 +26,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(SchemaOutOfDate, _schema_out_of_date)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(PoolTimeoutError, _database_unavailable)
+    # The key store missing, unreachable or refusing the master key (kiosk.key_setup): like
+    # an unreachable database, nothing personal can be read or written.
+    app.register_error_handler(KeyStoreError, _database_unavailable)
     app.register_error_handler(500, _internal_error)
 
 

@@ -5,7 +5,8 @@ with the associated data ``table.column:row-key`` so that a ciphertext copied in
 or column fails to decrypt. The blind-index key for search is derived from the data key
 (HKDF-SHA256, info ``blind-index``), so it dies with it.
 
-Being built: nothing stores its values yet (docs/erasure.md says what is left).
+kiosk.sealing stores every sealed personal field in this format; the blind-index tokens are
+not used yet (docs/erasure.md says what is left).
 """
 
 from __future__ import annotations

@@ -388,6 +388,18 @@ class KeyStore:
             DataKey(key_id, row.site_id, row.erase_day, self.master.unwrap(bytes(row.wrapped)))
         )
 
+    def key_ids_through(self, site_id: int, through: date) -> list[bytes]:
+        """The ids of the live keys of ``site_id`` whose erase day is ``through`` or earlier."""
+        with self.engine.connect() as connection:
+            return [
+                bytes(value)
+                for value in connection.scalars(
+                    select(data_keys.c.key_id).where(
+                        data_keys.c.site_id == site_id, data_keys.c.erase_day <= through
+                    )
+                )
+            ]
+
     def destroy(self, site_id: int, *, through: date, now: datetime) -> list[Destroyed]:
         """Destroy every key of ``site_id`` whose erase day is ``through`` or earlier, for good.
 

@@ -6,9 +6,10 @@ Columns marked ``#: personal data`` hold visitor personal data; the retention pu
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -50,6 +51,7 @@ from kiosk.enums import (
     WebhookFormat,
     values,
 )
+from kiosk.sealing import NO_SITE, Sealed, seal_model, was_set
 from kiosk.text import name_words
 
 #: The configurable kiosk fields; the visitor's name is always asked and required.
@@ -341,11 +343,27 @@ class Visit(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
     #: None when the visitor did not know whom they visit ("ask reception").
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
-    visitor_name: Mapped[str] = mapped_column(String(200))  #: personal data
-    company: Mapped[str | None] = mapped_column(String(200))  #: personal data
-    email: Mapped[str | None] = mapped_column(String(254))  #: personal data
-    phone: Mapped[str | None] = mapped_column(String(40))  #: personal data
-    purpose: Mapped[str | None] = mapped_column(String(200))  #: personal data
+    # Personal data, sealed (kiosk.sealing): the code reads and writes the plain attributes,
+    # the database holds only the ``*_sealed`` ciphertext columns.
+    visitor_name = Sealed[str]("visitor_name_sealed", legacy="legacy_visitor_name")
+    company = Sealed[str | None]("company_sealed", legacy="legacy_company")
+    email = Sealed[str | None]("email_sealed", legacy="legacy_email")
+    phone = Sealed[str | None]("phone_sealed", legacy="legacy_phone")
+    purpose = Sealed[str | None]("purpose_sealed", legacy="legacy_purpose")
+    #: Random, set at the first write: binds each ciphertext to its row (associated data).
+    row_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    visitor_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    company_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    purpose_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    #: The plaintext columns of before sealing: empty ("" or NULL) in rows written sealed, read
+    #: only for rows not sealed yet; a later migration drops them.
+    legacy_visitor_name: Mapped[str] = mapped_column("visitor_name", String(200))
+    legacy_company: Mapped[str | None] = mapped_column("company", String(200))
+    legacy_email: Mapped[str | None] = mapped_column("email", String(254))
+    legacy_phone: Mapped[str | None] = mapped_column("phone", String(40))
+    legacy_purpose: Mapped[str | None] = mapped_column("purpose", String(200))
     #: Random, at least 128 bits, never derived from personal data: the badge QR carries it.
     badge_token: Mapped[str] = mapped_column(String(64), unique=True)
     #: Short code a person can type at check-out; unique among the site's kept visits.
@@ -442,7 +460,7 @@ def _index_renamed_visits(session: Session, _context: Any, _instances: Any) -> N
     for visit in session.dirty:
         if not isinstance(visit, Visit):
             continue
-        if not inspect(visit).attrs.visitor_name.history.has_changes():
+        if not was_set(visit, "visitor_name"):
             continue
         # Words the name keeps stay as they are (a new row with the same key would clash).
         kept = {item.word: item for item in visit.name_words}
@@ -528,9 +546,18 @@ class Invitation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
     host_id: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="SET NULL"))
-    visitor_name: Mapped[str] = mapped_column(String(200))  #: personal data
-    company: Mapped[str | None] = mapped_column(String(200))  #: personal data
-    email: Mapped[str | None] = mapped_column(String(254))  #: personal data
+    # Personal data, sealed (kiosk.sealing).
+    visitor_name = Sealed[str]("visitor_name_sealed", legacy="legacy_visitor_name")
+    company = Sealed[str | None]("company_sealed", legacy="legacy_company")
+    email = Sealed[str | None]("email_sealed", legacy="legacy_email")
+    row_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    visitor_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    company_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    #: Before sealing (see Visit).
+    legacy_visitor_name: Mapped[str] = mapped_column("visitor_name", String(200))
+    legacy_company: Mapped[str | None] = mapped_column("company", String(200))
+    legacy_email: Mapped[str | None] = mapped_column("email", String(254))
     #: The day the visitor is expected, in the site's calendar.
     expected_on: Mapped[date] = mapped_column(Date)
     #: Random, at least 128 bits: the invitation QR carries it and nothing else.
@@ -619,10 +646,18 @@ class Notification(Base):
     #: A NotificationStatus: waiting (pending), claimed by a sender (sending), done or given up.
     status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.PENDING)
     #: An email address (an invitation's is the visitor's) or a webhook URL; None once done.
-    recipient: Mapped[str | None] = mapped_column(String(500))  #: personal data
-    subject: Mapped[str | None] = mapped_column(String(300))  #: personal data
+    recipient = Sealed[str | None]("recipient_sealed", legacy="legacy_recipient")
+    subject = Sealed[str | None]("subject_sealed", legacy="legacy_subject")
     #: The email's text or the webhook's JSON; None once sent or dismissed.
-    body: Mapped[str | None] = mapped_column(Text)  #: personal data
+    body = Sealed[str | None]("body_sealed", legacy="legacy_body")
+    row_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    recipient_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    subject_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    #: Before sealing (see Visit).
+    legacy_recipient: Mapped[str | None] = mapped_column("recipient", String(500))
+    legacy_subject: Mapped[str | None] = mapped_column("subject", String(300))
+    legacy_body: Mapped[str | None] = mapped_column("body", Text)
     #: Delivery attempts so far (a claim counts as one, so a crash mid-send is counted).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: When a pending entry is due (retries back off).
@@ -812,6 +847,8 @@ class PurgeRun(Base):
     slot: Mapped[str | None] = mapped_column(String(80), unique=True)
     #: The exception's class name when it failed; never its message, which can quote data.
     error: Mapped[str | None] = mapped_column(String(100))
+    #: The data keys this run destroyed (hex key ids), before it deleted any row.
+    destroyed_keys: Mapped[list[str] | None] = mapped_column(JSON)
 
     sites: Mapped[list[PurgeRunSite]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="PurgeRunSite.site_id"
@@ -925,8 +962,12 @@ class SessionItem(Base):
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
     #: What it holds, e.g. "pending_visit" or "history_search".
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[dict[str, Any]] = mapped_column(JSON)  #: personal data
+    value = Sealed[dict[str, Any]]("value_sealed", legacy="legacy_value", json=True)
     updated_at: Mapped[datetime]
+    row_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    value_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    #: Before sealing (see Visit).
+    legacy_value: Mapped[dict[str, Any]] = mapped_column("value", JSON)
 
 
 visitor_type_documents = Table(
@@ -1066,3 +1107,107 @@ def _protect_published_notices(session: Session, _context: Any, _instances: Any)
 
 class PublishedDocumentChanged(PublishedNoticeChanged):
     """Raised when code tries to change or delete a published document version."""
+
+
+# --- Erase days: which key seals each row's personal fields (kiosk.sealing, docs/erasure.md).
+# These mirror kiosk.privacy.rules (which the models cannot import): a value is sealed under
+# the key of the site's calendar day at whose end it must be gone at the latest, so the purge,
+# destroying the keys of days that have ended, never destroys one a kept row still needs.
+# The purge also re-seals any row it keeps that is still under a key it is about to destroy.
+
+
+def _site_of(session: Session, site_id: int, site: Site | None) -> Site | None:
+    return site if site is not None else session.get(Site, site_id)
+
+
+def _local_day(moment: datetime, site: Site) -> date:
+    return moment.astimezone(ZoneInfo(site.timezone)).date()
+
+
+def visit_erase_days(session: Session, visit: Visit) -> dict[str, tuple[int, date]]:
+    site = _site_of(session, visit.site_id, visit.site)
+    if site is None:
+        return {}
+    visitor_type = visit.visitor_type
+    if visitor_type is None and visit.visitor_type_id is not None:
+        visitor_type = session.get(VisitorType, visit.visitor_type_id)
+    kept = visitor_type.kept_days if visitor_type is not None else site.retention_days
+    ended = _local_day(visit.checked_out_at or visit.checked_in_at, site)
+    return {
+        "visit": (site.id, ended + timedelta(days=kept)),
+        "contact": (site.id, ended + timedelta(days=min(site.contact_days, kept))),
+    }
+
+
+def invitation_erase_days(session: Session, invitation: Invitation) -> dict[str, tuple[int, date]]:
+    if invitation.visit_id is not None:
+        # A used invitation goes with its visit.
+        visit = session.get(Visit, invitation.visit_id)
+        if visit is not None:
+            days = visit_erase_days(session, visit)
+            return {"invitation": days["visit"], "contact": days["contact"]}
+    site = _site_of(session, invitation.site_id, invitation.site)
+    if site is None:
+        return {}
+    return {
+        "invitation": (site.id, invitation.expected_on + timedelta(days=site.retention_days)),
+        "contact": (site.id, invitation.expected_on + timedelta(days=site.contact_days)),
+    }
+
+
+def notification_erase_days(
+    session: Session, notification: Notification
+) -> dict[str, tuple[int, date]]:
+    """A notification lives no longer than what it is about, and goes with it."""
+    if notification.visit_id is not None:
+        visit = notification.visit or session.get(Visit, notification.visit_id)
+        if visit is not None:
+            return {"message": visit_erase_days(session, visit)["visit"]}
+    if notification.invitation_id is not None:
+        invitation = notification.invitation or session.get(Invitation, notification.invitation_id)
+        if invitation is not None:
+            return {"message": invitation_erase_days(session, invitation)["invitation"]}
+    site = _site_of(session, notification.site_id, notification.site)
+    if site is None:
+        return {}
+    return {
+        "message": (
+            site.id,
+            _local_day(notification.created_at, site) + timedelta(days=site.retention_days),
+        )
+    }
+
+
+#: Session state lives 12 hours at most (kiosk.session_store.LIFETIME); its key is the UTC day
+#: after its last write, under no site.
+SESSION_ITEM_KEPT = timedelta(days=1)
+
+
+def session_item_erase_days(_session: Session, item: SessionItem) -> dict[str, tuple[int, date]]:
+    return {"state": (NO_SITE, (item.updated_at + SESSION_ITEM_KEPT).astimezone(UTC).date())}
+
+
+seal_model(
+    Visit,
+    groups={"visit": ("visitor_name", "company", "purpose"), "contact": CONTACT_FIELDS},
+    erase_days=visit_erase_days,
+    day_inputs=("checked_out_at", "checked_in_at", "visitor_type_id", "site_id"),
+)
+seal_model(
+    Invitation,
+    groups={"invitation": ("visitor_name", "company"), "contact": ("email",)},
+    erase_days=invitation_erase_days,
+    day_inputs=("visit_id", "expected_on", "site_id"),
+)
+seal_model(
+    Notification,
+    groups={"message": ("recipient", "subject", "body")},
+    erase_days=notification_erase_days,
+    day_inputs=("visit_id", "invitation_id"),
+)
+seal_model(
+    SessionItem,
+    groups={"state": ("value",)},
+    erase_days=session_item_erase_days,
+    day_inputs=("updated_at",),
+)

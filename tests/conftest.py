@@ -28,6 +28,7 @@ from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
 from kiosk.services.staff import create_staff_user
 from kiosk.services.visits import new_badge_token, new_short_code
+from tests.support import new_key_store
 
 PG_URL = os.environ.get("KIOSK_TEST_DATABASE_URL")
 PG_SKIP_REASON = "PostgreSQL tests need KIOSK_TEST_DATABASE_URL (CI sets it)"
@@ -181,6 +182,7 @@ def app_config(tmp_path: Path, database_url: str, clock: FrozenClock) -> dict[st
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
         "CLOCK": clock,
+        **new_key_store(tmp_path / "keys"),
     }
 
 

@@ -36,7 +36,44 @@ def kiosk_env(instance: Path, database_url: str | None = None) -> dict[str, str]
     env["KIOSK_LOG_LEVEL"] = "WARNING"
     if database_url:
         env["KIOSK_DATABASE_URL"] = database_url
+    # The test's own key store (new_key_store), beside its instance folder and shared by the
+    # servers whose instance folders are side by side; on PostgreSQL one is made (the
+    # instance key store is for SQLite only).
+    keys = instance.parent / "keys"
+    if database_url and not database_url.startswith("sqlite") and not keys.is_dir():
+        new_key_store(keys)
+    if (keys / "keys.sqlite3").is_file():
+        env["KIOSK_KEY_STORE"] = f"sqlite:///{keys / 'keys.sqlite3'}"
+        env["KIOSK_MASTER_KEY_FILE"] = str(keys / "master.key")
     return env
+
+
+def new_key_store(folder: Path) -> dict[str, str]:
+    """A key store of its own (a SQLite file outside the instance folder) and its master key
+    file: the settings that name them (tests.support.kiosk_env passes them to subprocesses)."""
+    from kiosk.keystore import KeyStore, MasterKey
+
+    url = f"sqlite:///{folder / 'keys.sqlite3'}"
+    master_file = folder / "master.key"
+    if master_file.is_file():  # made already for this test (kiosk_env, or a fixture)
+        return {"KEY_STORE": url, "MASTER_KEY_FILE": str(master_file)}
+    master = MasterKey.generate_text()
+    KeyStore.open(url, MasterKey.from_text(master), create=True).close()
+    master_file.write_text(master + "\n", encoding="ascii")
+    master_file.chmod(0o600)
+    return {"KEY_STORE": url, "MASTER_KEY_FILE": str(master_file)}
+
+
+def use_key_store(env: dict[str, str], engine: Any) -> Any:
+    """Open the key store that ``env`` (kiosk_env) names for sessions of this test process on
+    ``engine``, as the servers do: what they sealed, these sessions read."""
+    from kiosk.key_setup import open_for_engine
+
+    config = {
+        "KEY_STORE": env.get("KIOSK_KEY_STORE"),
+        "MASTER_KEY_FILE": env.get("KIOSK_MASTER_KEY_FILE"),
+    }
+    return open_for_engine(config, Path(env["KIOSK_INSTANCE_PATH"]), engine)
 
 
 def run_kiosk(
@@ -368,3 +405,17 @@ def assert_security_headers(response: object, path: str) -> None:
             continue  # a deletion (Flask-Login clears a remember cookie we never set)
         assert "httponly" in flags, (path, cookie)
         assert "samesite=lax" in flags or "samesite=strict" in flags, (path, cookie)
+
+
+def named(session: Any, model: Any, name: str, *, none: bool = False) -> Any:
+    """The one row of ``model`` (Visit or Invitation) with this visitor name.
+
+    Names are sealed (kiosk.sealing): the database cannot compare them, so the rows are
+    decrypted and compared here."""
+    from sqlalchemy import select
+
+    found = [row for row in session.scalars(select(model)) if row.visitor_name == name]
+    if none and not found:
+        return None
+    assert len(found) == 1, f"{len(found)} rows named {name!r}"
+    return found[0]

@@ -55,6 +55,11 @@ def serve(host: str, port: int, workers: int | None) -> None:
     finally:
         # Workers build their own app and engine; no connection may cross the fork.
         engine.dispose()
+    key_store_error = app.extensions.get("kiosk.key_store_error")
+    if key_store_error is not None:
+        raise click.ClickException(
+            f"the key store cannot be used: {key_store_error} (docs/erasure.md)"
+        )
     worker_count = workers or app.config["WORKERS"] or os.cpu_count() or 2
     base = f"http://{host}:{port}"
     click.echo(f"Kiosk:     {base}/")

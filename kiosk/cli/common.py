@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from kiosk.clock import now
@@ -18,6 +19,10 @@ def require_schema() -> None:
         check_schema(get_database().engine)
     except SchemaOutOfDate as exc:
         raise click.ClickException(str(exc)) from exc
+    # Personal fields are sealed under the key store's keys: nothing works without it.
+    reason = current_app.extensions.get("kiosk.key_store_error")
+    if reason is not None:
+        raise click.ClickException(f"the key store cannot be used: {reason} (docs/erasure.md)")
 
 
 def audit_cli(action: str, target_type: str, target_id: int) -> None:

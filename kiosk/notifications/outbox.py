@@ -215,6 +215,17 @@ def claim_notification(session: Session, notification_id: int, *, now: datetime)
     return cast(CursorResult[Any], result).rowcount == 1
 
 
+#: An UPDATE's values that erase a notification's message (sealed, and any not sealed yet).
+CLEARED_MESSAGE = {
+    "recipient_sealed": None,
+    "subject_sealed": None,
+    "body_sealed": None,
+    "legacy_recipient": None,
+    "legacy_subject": None,
+    "legacy_body": None,
+}
+
+
 def record_sent(session: Session, notification_id: int, *, now: datetime) -> None:
     """Mark a claimed notification sent and erase its message (it is no longer needed)."""
     session.execute(
@@ -227,9 +238,7 @@ def record_sent(session: Session, notification_id: int, *, now: datetime) -> Non
             sent_at=now,
             claimed_at=None,
             last_error=None,
-            recipient=None,
-            subject=None,
-            body=None,
+            **CLEARED_MESSAGE,
         )
         .execution_options(synchronize_session=False)
     )

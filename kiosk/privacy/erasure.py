@@ -173,13 +173,26 @@ def site_zones(session: Session) -> dict[int, ZoneInfo]:
     }
 
 
+#: An UPDATE's values that erase a visit's email and phone (sealed, and any not sealed yet).
+CLEARED_VISIT_CONTACTS = {
+    "email_sealed": None,
+    "phone_sealed": None,
+    "legacy_email": None,
+    "legacy_phone": None,
+}
+#: The same for an invitation's email.
+CLEARED_INVITATION_EMAIL = {"email_sealed": None, "legacy_email": None}
+
+
 def erase_contact_fields(session: Session, visit_ids: Sequence[int]) -> None:
     """Erase email and phone of these visits, and the email of the invitations behind them."""
     if not visit_ids:
         return
     session.connection().execute(
-        update(Visit).where(Visit.id.in_(visit_ids)).values(email=None, phone=None),
+        update(Visit).where(Visit.id.in_(visit_ids)).values(**CLEARED_VISIT_CONTACTS),
     )
     session.connection().execute(
-        update(Invitation).where(Invitation.visit_id.in_(visit_ids)).values(email=None),
+        update(Invitation)
+        .where(Invitation.visit_id.in_(visit_ids))
+        .values(**CLEARED_INVITATION_EMAIL),
     )

@@ -37,6 +37,7 @@ from kiosk.models import (
 )
 from kiosk.notifications.events import purge_event, queue_event_safely
 from kiosk.privacy.erasure import (
+    CLEARED_INVITATION_EMAIL,
     Erased,
     begin_write,
     erase_contact_fields,
@@ -47,6 +48,7 @@ from kiosk.privacy.erasure import (
 from kiosk.privacy.lock import purge_lock
 from kiosk.privacy.purge_types import count_erased_types, type_records
 from kiosk.privacy.rules import SiteCutoffs, cutoffs_for
+from kiosk.privacy.shredding import shred_passed_days
 from kiosk.privacy.stats import VisitTimes
 from kiosk.services.groups import erase_empty_groups
 from kiosk.session_store import erase_expired
@@ -131,7 +133,12 @@ class _Criteria:
         sooner = [c for c in cutoffs if c.contacts_sooner]
         self.any_contacts = bool(sooner)
         self.contacts = (
-            or_(Visit.email.is_not(None), Visit.phone.is_not(None)),
+            or_(
+                Visit.email_sealed.is_not(None),
+                Visit.phone_sealed.is_not(None),
+                Visit.legacy_email.is_not(None),
+                Visit.legacy_phone.is_not(None),
+            ),
             _ended()
             <= _per_site(Visit.site_id, {c.site_id: c.contact for c in sooner}, UTCDateTime()),
         )
@@ -142,7 +149,7 @@ class _Criteria:
         )
         self.invitation_contacts = (
             Invitation.visit_id.is_(None),
-            Invitation.email.is_not(None),
+            or_(Invitation.email_sealed.is_not(None), Invitation.legacy_email.is_not(None)),
             Invitation.expected_on
             < _per_site(
                 Invitation.site_id, {c.site_id: c.contact_invitation for c in sooner}, Date()
@@ -315,7 +322,7 @@ def _purge_contacts(
         session.connection().execute(
             update(Invitation)
             .where(Invitation.id.in_([invitation_id for invitation_id, _site in rows]))
-            .values(email=None),
+            .values(**CLEARED_INVITATION_EMAIL),
         )
         record(Erased(), Counter(site_id for _id, site_id in rows))
 
@@ -445,6 +452,16 @@ def run_purge(
             return None
         run_id = run.id
         try:
+            # Keys first (kiosk.privacy.shredding): every copy of the passed days' values
+            # becomes unreadable, then the rows are deleted as before.
+            destroyed = shred_passed_days(session, now=now, sites=sites)
+            if destroyed:
+                session.connection().execute(
+                    update(PurgeRun)
+                    .where(PurgeRun.id == run_id)
+                    .values(destroyed_keys=[item.key_id.hex() for item in destroyed])
+                )
+                session.commit()
             counts = purge_expired(session, cutoffs, settings, run_id=run_id)
         except Exception as exc:
             session.rollback()

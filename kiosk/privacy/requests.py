@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from kiosk.db import mark_overwritten
-from kiosk.models import Invitation, SignedDocument, Site, Visit
+from kiosk.models import Invitation, SignedDocument, Site, Visit, VisitNameWord
 from kiosk.privacy.erasure import (
     Erased,
     begin_write,
@@ -48,6 +48,22 @@ class PersonRecords:
     documents: list[SignedDocument] = field(default_factory=list)
 
 
+def _matching_ids(
+    session: Session,
+    query: Select[Any],
+    matches: Callable[[str, str | None], bool],
+) -> list[int]:
+    """Ids of the rows of ``query`` whose decrypted name or email match, read in batches by a
+    session of their own so the scan does not fill the caller's."""
+    found = []
+    with Session(bind=session.connection()) as scan:
+        for row in scan.scalars(query.execution_options(yield_per=2000)):
+            if matches(row.visitor_name, row.email):
+                found.append(row.id)
+            scan.expunge(row)
+    return found
+
+
 def find_person(
     session: Session, site_ids: Sequence[int], *, name: str = "", email: str = ""
 ) -> PersonRecords:
@@ -63,24 +79,26 @@ def find_person(
             return True
         return bool(wanted_words) and set(wanted_words) <= set(name_words(candidate_name))
 
-    visit_ids = [
-        visit_id
-        for visit_id, visitor_name, visit_email in session.execute(
-            select(Visit.id, Visit.visitor_name, Visit.email)
-            .where(Visit.site_id.in_(site_ids))
-            .execution_options(yield_per=5000)
-        )
-        if matches(visitor_name, visit_email)
-    ]
-    invitation_ids = [
-        invitation_id
-        for invitation_id, visitor_name, invitation_email in session.execute(
-            select(Invitation.id, Invitation.visitor_name, Invitation.email).where(
-                Invitation.site_id.in_(site_ids), Invitation.visit_id.is_(None)
+    # Names and emails are sealed (kiosk.sealing): each is decrypted and compared here. A
+    # search by name alone reads only the visits that have its first word (the name-word
+    # index); a search by email reads every visit of the sites.
+    visit_query = select(Visit).where(Visit.site_id.in_(site_ids)).order_by(Visit.id)
+    if wanted_words and not wanted_email:
+        visit_query = visit_query.where(
+            Visit.id.in_(
+                select(VisitNameWord.visit_id).where(
+                    VisitNameWord.word == wanted_words[0], VisitNameWord.site_id.in_(site_ids)
+                )
             )
         )
-        if matches(visitor_name, invitation_email)
-    ]
+    visit_ids = _matching_ids(session, visit_query, matches)
+    invitation_ids = _matching_ids(
+        session,
+        select(Invitation)
+        .where(Invitation.site_id.in_(site_ids), Invitation.visit_id.is_(None))
+        .order_by(Invitation.id),
+        matches,
+    )
     document_ids = [
         document_id
         for document_id, signer_name, signer_email in session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from kiosk.models import Invitation, Site, Visit, VisitNameWord
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
-from kiosk.text import name_words, prefix_upper_bound
+from kiosk.text import fold, name_words, prefix_upper_bound
 
 HISTORY_PAGE_SIZE = 50
 
@@ -65,9 +65,10 @@ def expected_today(
             Invitation.visit_id.is_(None),
             Invitation.cancelled_at.is_(None),
         )
-        .order_by(Invitation.visitor_name, Invitation.id)
+        .order_by(Invitation.id)
     )
-    for invitation in invitations:
+    # Names are sealed (kiosk.sealing): sorted here, among a day's few invitations.
+    for invitation in sorted(invitations, key=lambda item: (fold(item.visitor_name), item.id)):
         expected[invitation.site_id].append(invitation)
     return expected
 
@@ -93,9 +94,6 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
         statement = statement.where(Visit.id.in_(candidates))
         for prefix in others:
             statement = statement.where(_has_word(Visit.id, prefix))
-    if query.company:
-        company = _like_escape(query.company.strip().lower())
-        statement = statement.where(func.lower(Visit.company).like(f"%{company}%", escape="\\"))
     if query.host_id is not None:
         statement = statement.where(Visit.host_id == query.host_id)
     sites = {
@@ -213,6 +211,8 @@ def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> H
     if name_only and _typed_words(query):
         return _search_by_name(session, query, page)
     statement = _history_select(session, query)
+    if query.company:
+        return _search_with_company(session, query, statement, page)
     counted = statement.with_only_columns(Visit.id).limit(HISTORY_COUNT_LIMIT + 1)
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     more = total > HISTORY_COUNT_LIMIT
@@ -228,14 +228,54 @@ def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> H
     return HistoryPage(visits, page, pages, total, more)
 
 
+#: A search by company reads at most this many of the newest visits that match its other
+#: terms: companies are sealed (kiosk.sealing), so they are compared here, not in SQL.
+HISTORY_COMPANY_SCAN_LIMIT = 20000
+
+
+def _company_matches(query: HistoryQuery) -> Callable[[Visit], bool]:
+    wanted = fold(" ".join(query.company.split()))
+    return lambda visit: wanted in fold(" ".join((visit.company or "").split()))
+
+
+def _search_with_company(
+    session: Session, query: HistoryQuery, statement: Select[Visit], page: int
+) -> HistoryPage:
+    """The company is compared after decryption, among the newest visits matching the rest."""
+    matches = _company_matches(query)
+    found: list[Visit] = []
+    candidates = session.scalars(
+        statement.options(joinedload(Visit.host), joinedload(Visit.site))
+        .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+        .limit(HISTORY_COMPANY_SCAN_LIMIT)
+    )
+    for visit in candidates:
+        if matches(visit):
+            found.append(visit)
+            if len(found) > HISTORY_COUNT_LIMIT:
+                break
+    more = len(found) > HISTORY_COUNT_LIMIT
+    total = min(len(found), HISTORY_COUNT_LIMIT)
+    pages = max(1, -(-total // HISTORY_PAGE_SIZE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * HISTORY_PAGE_SIZE
+    return HistoryPage(
+        found[start : min(start + HISTORY_PAGE_SIZE, total)], page, pages, total, more
+    )
+
+
 def visits_for_export(session: Session, query: HistoryQuery) -> Sequence[Visit]:
     """Every matching visit, oldest first, for a CSV export."""
     statement = _history_select(session, query)
-    return session.scalars(
+    visits = session.scalars(
         statement.options(joinedload(Visit.host), joinedload(Visit.site)).order_by(
             Visit.checked_in_at, Visit.id
         )
     ).all()
+    if query.company:
+        matches = _company_matches(query)
+        return [visit for visit in visits if matches(visit)]
+    return visits
 
 
 #: A cell a spreadsheet would run as a formula starts with one of these (OWASP's list).

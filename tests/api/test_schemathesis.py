@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.conftest import PG_SKIP_REASON, PG_URL
-from tests.support import kiosk_env, require_module, run_kiosk, running_server
+from tests.support import kiosk_env, require_module, run_kiosk, running_server, use_key_store
 
 schemathesis = require_module("schemathesis", "schemathesis>=4.0")
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 EXAMPLES = 25
 
 
-def _seed(database_url: str) -> str:
+def _seed(database_url: str, env: dict[str, str]) -> str:
     """Visits, invitations and a purge run beside the demo data; return a token's secret."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -43,6 +43,7 @@ def _seed(database_url: str) -> str:
 
     now = SystemClock().now()
     engine = make_engine(database_url)
+    use_key_store(env, engine)
     try:
         with Session(engine) as session:
             site = session.scalars(select(Site)).one()
@@ -112,7 +113,7 @@ def served_api(
     env["KIOSK_NOTIFY_IN_SERVER"] = "false"
     run_kiosk(["db", "upgrade"], env)
     run_kiosk(["demo"], env)
-    token = _seed(database_url)
+    token = _seed(database_url, env)
     with running_server(env, workers=1) as base:
         yield base, token
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.cli import main
 from kiosk.models import AuditEvent, KioskDevice, PrintJob, Visit
-from tests.support import require_tool
+from tests.support import named, require_tool
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def check_in(client: FlaskClient, name: str) -> None:
 
 def job_of(session: Session, name: str) -> tuple[Visit, PrintJob]:
     session.expire_all()
-    visit = session.scalars(select(Visit).where(Visit.visitor_name == name)).one()
+    visit = named(session, Visit, name)
     job = session.scalars(
         select(PrintJob).where(PrintJob.visit_id == visit.id).order_by(PrintJob.id.desc())
     ).first()

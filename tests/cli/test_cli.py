@@ -186,12 +186,13 @@ def test_keys_check_opens_the_key_store_and_refuses_a_wrong_master_key(
     assert made.exit_code == 0, made.output
     master = made.output.strip()
     assert len(base64.b64decode(master)) == 32
+    app.config.update(KEY_STORE=None, MASTER_KEY_FILE=None)  # not the test's own store
 
     unset = runner.invoke(main, ["keys", "check"])
     assert unset.exit_code != 0
     assert "KEY_STORE is not set" in unset.output
 
-    app.config.update(KEY_STORE=f"sqlite:///{tmp_path / 'keys' / 'keys.sqlite3'}")
+    app.config.update(KEY_STORE=f"sqlite:///{tmp_path / 'other-keys' / 'keys.sqlite3'}")
     no_master = runner.invoke(main, ["keys", "check"])
     assert no_master.exit_code != 0
     assert "master_key_not_configured" in no_master.output

@@ -25,6 +25,7 @@ from kiosk.services.notice_drafts import (
     start_draft,
 )
 from kiosk.services.notices import current_notice, publish_notice, render_notice
+from tests.support import named
 
 SECTIONS_EN = {
     "purposes": "We need to know who is in the building.",
@@ -258,13 +259,13 @@ def test_versions_are_frozen_and_visits_keep_the_version_they_read(
     assert (first.version, second.version) == (1, 2)
     assert first.sections == SECTIONS_EN
     assert "A new reason." not in first.text
-    visit = session.scalar(select(Visit).where(Visit.visitor_name == "First Visitor"))
+    visit = named(session, Visit, "First Visitor", none=True)
     assert visit.notice_version_id == first_id
 
     kiosk.post("/check-in", data={"name": "Second Visitor", "ask_reception": "y"})
     assert "A new reason." in kiosk.get("/notice").text
     kiosk.post("/notice", data={"read": "1"})
-    later = session.scalar(select(Visit).where(Visit.visitor_name == "Second Visitor"))
+    later = named(session, Visit, "Second Visitor", none=True)
     assert later.notice_version_id == second_id
 
     # The published version cannot be edited or discarded, through the pages or the code.

@@ -22,6 +22,7 @@ from kiosk.models import AuditEvent, Invitation, Visit
 from kiosk.services.daily import check_out_at_end_of_day
 from kiosk.services.invitations import create_invitation
 from tests.conftest import STAFF_PASSWORD
+from tests.support import named
 
 
 @pytest.fixture
@@ -175,9 +176,7 @@ class TestExpected:
         page = staff.get("/dashboard/").text
         assert "Today Tina" in page
         assert "Tomorrow Tom" not in page
-        tina = session.scalars(
-            select(Invitation).where(Invitation.visitor_name == "Today Tina")
-        ).one()
+        tina = named(session, Invitation, "Today Tina")
         staff.post(f"/dashboard/expected/{tina.id}/cancel")
         assert "Today Tina" not in staff.get("/dashboard/").text
 
@@ -285,7 +284,7 @@ class TestHistory:
 
     def test_company_host_and_dates(self, staff: FlaskClient, visits: None, session: Session):
         assert "Eva Berg" in self.search(staff, company="acm", host=0)
-        hanna = session.scalars(select(Visit).where(Visit.visitor_name == "Eva Berg")).one().host_id
+        hanna = named(session, Visit, "Eva Berg").host_id
         page = self.search(staff, host=hanna)
         assert "Eva Berg" in page
         assert "Bertil Ek" not in page

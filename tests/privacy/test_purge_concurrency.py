@@ -20,6 +20,7 @@ from kiosk.clock import FrozenClock, SystemClock
 from kiosk.db import get_database
 from kiosk.models import PurgeRun, Site, SiteDailyStats, Visit
 from kiosk.privacy.purge import PurgeSettings, run_purge
+from kiosk.sealing import sealed_values
 from kiosk.services.visits import VisitorDetails, new_badge_token, new_short_code, register_visit
 from tests.support import VENV_BIN, kiosk_env
 
@@ -37,14 +38,18 @@ def add_visits(session: Session, site: Site, count: int, **fields: Any) -> None:
     session.execute(
         insert(Visit),
         [
-            {
-                "site_id": site.id,
-                "visitor_name": f"Bulk Visitor {number}",
-                "badge_token": new_badge_token(),
-                "short_code": code,
-                "locale": "en",
-                **fields,
-            }
+            sealed_values(
+                session,
+                Visit,
+                {
+                    "site_id": site.id,
+                    "visitor_name": f"Bulk Visitor {number}",
+                    "badge_token": new_badge_token(),
+                    "short_code": code,
+                    "locale": "en",
+                    **fields,
+                },
+            )
             for number, code in enumerate(fresh)
         ],
     )

@@ -13,6 +13,7 @@ from kiosk.clock import FrozenClock
 from kiosk.models import Site, Visit, VisitorType
 from kiosk.privacy.purge import PurgeSettings, count_expired, run_purge
 from kiosk.privacy.rules import contacts_erased_at, cutoffs_for, visit_erased_at
+from tests.support import named
 
 SECOND = timedelta(seconds=1)
 
@@ -25,7 +26,7 @@ def purge(session: Session, clock: FrozenClock) -> Any:
 
 def remaining(session: Session) -> set[str]:
     session.expire_all()
-    return set(session.scalars(select(Visit.visitor_name)))
+    return {v.visitor_name for v in session.scalars(select(Visit))}
 
 
 def add_type(session: Session, site: Site, clock: FrozenClock, **fields: Any) -> VisitorType:
@@ -50,7 +51,7 @@ def test_a_type_kept_shorter_than_its_site_is_erased_at_its_own_cutoff(
             checked_out_at=out,
             visitor_type_id=visitor_type.id if visitor_type else None,
         )
-    dan = session.scalars(select(Visit).where(Visit.visitor_name == "Dan Delivery")).one()
+    dan = named(session, Visit, "Dan Delivery")
     due = out + timedelta(days=7)
     assert visit_erased_at(site, dan) == due
     # Email and phone never outlive their visit.
@@ -69,7 +70,7 @@ def test_a_type_kept_shorter_than_its_site_is_erased_at_its_own_cutoff(
 
     # The site's own period still holds for the others (30 calendar days on the site's
     # clock: across the change to summer time, one hour less in UTC).
-    gus = session.scalars(select(Visit).where(Visit.visitor_name == "Gus Guest")).one()
+    gus = named(session, Visit, "Gus Guest")
     site_due = visit_erased_at(site, gus)
     assert site_due == out + timedelta(days=30, hours=-1)
     clock.set(site_due - SECOND)

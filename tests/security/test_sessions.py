@@ -22,6 +22,7 @@ from kiosk.services import codes, visits
 from kiosk.services.kiosks import create_device
 from kiosk.services.staff import authenticate
 from tests.conftest import STAFF_PASSWORD
+from tests.support import named
 
 # --- login -----------------------------------------------------------------------------------
 
@@ -282,7 +283,7 @@ def test_a_generator_that_always_collides_fails_cleanly(
             now=clock.now(),
         )
     session.rollback()
-    assert session.scalar(select(Visit.id).where(Visit.visitor_name == "Unlucky")) is None
+    assert named(session, Visit, "Unlucky", none=True) is None
 
 
 class TestCodeGuessing:

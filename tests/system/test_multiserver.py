@@ -29,8 +29,10 @@ from tests.conftest import migrate
 from tests.support import (
     WebClient,
     kiosk_env,
+    named,
     require_redis,
     running_server,
+    use_key_store,
 )
 
 pytestmark = [
@@ -53,6 +55,9 @@ class Deployment:
         # In this process, which is quicker than `kiosk db upgrade` and `kiosk demo`.
         migrate(database_url)
         self.engine: Engine = create_engine(database_url)
+        # The key store every server shares (kiosk_env makes it beside their instance folders),
+        # for this process's sessions too.
+        use_key_store(self.env("setup"), self.engine)
         with Session(self.engine) as session:
             demo = seed_demo(session, now=datetime.now(UTC))
             session.commit()
@@ -228,9 +233,7 @@ def test_two_servers_share_sessions_csrf_kiosks_throttling_and_one_purge(
         assert status == 200
         assert "Linnea Larsson" not in after
         with Session(deployment.engine) as session:
-            visit = session.scalars(
-                select(Visit).where(Visit.visitor_name == "Linnea Larsson")
-            ).one()
+            visit = named(session, Visit, "Linnea Larsson")
             assert visit.checked_out_at is not None
 
         # (b) Failed logins for one username, split across A and B, hit one shared limit.

@@ -1,0 +1,106 @@
+"""The purge's first steps: keep what must be kept, then destroy the keys of days that have
+passed (docs/erasure.md, "The purge").
+
+A key of (site, day) seals values that must be gone by the end of that day on the site's
+clock. Once the day has ended (and an hour's grace for a clock running ahead), the key is
+destroyed: every copy of those values, in the live database, its backups, WAL archives and
+replicas, becomes unreadable at once. Before that, any row still sealed under such a key whose
+erase day, by today's rules, is later (retention lengthened, a visit whose check-out moved it)
+is sealed again under a later key: no value is lost before its retention ends because of a key.
+
+The order is always key store first, database second: a crash after the keys are destroyed
+leaves rows nobody can read that are past their date anyway; the row deletion that follows
+(and the next run, if this one died) deletes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from kiosk.keystore import Destroyed, KeyStore
+from kiosk.models import Invitation, Notification, SessionItem, Site, Visit
+from kiosk.sealing import NO_SITE, erase_days_of, force_reseal, sealed_fields, store_for
+
+log = logging.getLogger(__name__)
+
+#: A key is destroyed only this long after its day ended on the site's clock.
+GRACE = timedelta(hours=1)
+#: Rows re-sealed per transaction.
+RESEAL_BATCH = 500
+
+#: Called between destroying a site's keys and anything after it (a test kills the process here).
+after_keys_destroyed: Callable[[], None] = lambda: None  # noqa: E731
+
+SEALED_MODELS: tuple[type[Any], ...] = (Visit, Invitation, Notification, SessionItem)
+
+
+def last_day_to_destroy(zone: ZoneInfo, now: datetime) -> date:
+    """The latest erase day whose key may be destroyed at ``now``: a day that has ended."""
+    return (now - GRACE).astimezone(zone).date() - timedelta(days=1)
+
+
+def _sites(session: Session, sites: Sequence[Site] | None) -> list[tuple[int, ZoneInfo]]:
+    chosen = sites if sites is not None else session.scalars(select(Site)).all()
+    found = [(site.id, ZoneInfo(site.timezone)) for site in chosen]
+    if sites is None:
+        # State that belongs to no site (pending check-ins) is keyed by UTC day.
+        found.insert(0, (NO_SITE, ZoneInfo("UTC")))
+    return found
+
+
+def shred_passed_days(
+    session: Session, *, now: datetime, sites: Sequence[Site] | None = None
+) -> list[Destroyed]:
+    """Keep what must be kept, then destroy every key whose day has passed, per site."""
+    store = store_for(session)
+    destroyed: list[Destroyed] = []
+    for site_id, zone in _sites(session, sites):
+        through = last_day_to_destroy(zone, now)
+        doomed = store.key_ids_through(site_id, through)
+        if not doomed:
+            continue
+        kept = keep_rows_sealed_under(session, store, doomed, not_before=through + timedelta(1))
+        if kept:
+            log.info("re-sealed %d rows kept past their key's day (site %d)", kept, site_id)
+        destroyed.extend(store.destroy(site_id, through=through, now=now))
+        after_keys_destroyed()
+    return destroyed
+
+
+def keep_rows_sealed_under(
+    session: Session, store: KeyStore, key_ids: Sequence[bytes], *, not_before: date
+) -> int:
+    """Seal again, under a key of ``not_before`` or later, every row sealed under one of
+    ``key_ids`` whose erase day by today's rules is ``not_before`` or later. Returns how many."""
+    kept = 0
+    for model in SEALED_MODELS:
+        columns = [getattr(model, field.sealed_attr) for field in sealed_fields(model).values()]
+        under = or_(
+            *(func.substr(column, 2, len(key_ids[0])).in_(list(key_ids)) for column in columns)
+        )
+        last = 0
+        while True:
+            query = select(model).where(under)
+            if model is SessionItem:  # a few hundred rows at most, and no integer key
+                rows = session.scalars(query).all()
+            else:
+                rows = session.scalars(
+                    query.where(model.id > last).order_by(model.id).limit(RESEAL_BATCH)
+                ).all()
+            for row in rows:
+                days = [day for _site, day in erase_days_of(session, row).values()]
+                if days and max(days) >= not_before:
+                    force_reseal(row, not_before=not_before)
+                    kept += 1
+            session.commit()
+            if model is SessionItem or len(rows) < RESEAL_BATCH:
+                break
+            last = rows[-1].id
+    return kept

@@ -1,0 +1,415 @@
+"""Crypto-shredding end to end (docs/erasure.md): personal fields stored sealed, re-sealed at
+check-out, the purge destroying the keys of passed days before it deletes rows, copies of the
+database taken before the purge unreadable after it, and no visitor lost to a key before their
+retention ends, even when the process is killed at the worst moments."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from kiosk import sealing
+from kiosk.clock import FrozenClock
+from kiosk.db import get_database, make_engine
+from kiosk.field_cipher import key_id_of
+from kiosk.models import Invitation, PurgeRun, Visit
+from kiosk.privacy.purge import PurgeSettings, run_purge
+from kiosk.services.visits import check_out_visit
+from tests.conftest import START
+from tests.support import kiosk_env
+
+NAME = "Sigrid Shredwell"
+EMAIL = "sigrid.shredwell@example.org"
+
+
+def store(app: Flask) -> Any:
+    return app.extensions["kiosk.key_store"]
+
+
+def key_day(app: Flask, sealed: bytes) -> Any:
+    return store(app).key(key_id_of(sealed)).erase_day
+
+
+def raw_visit(session: Session, visit_id: int) -> Any:
+    return session.execute(
+        text(
+            "SELECT visitor_name, email, visitor_name_sealed, email_sealed"
+            " FROM visits WHERE id = :i"
+        ),
+        {"i": visit_id},
+    ).one()
+
+
+def purge(session: Session, clock: FrozenClock) -> PurgeRun:
+    run = run_purge(session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=50))
+    assert run is not None
+    return run
+
+
+def test_personal_fields_are_stored_sealed_and_read_plain(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=30, contact_retention_days=7, timezone="UTC")
+    visit = make_visit(site, NAME, email=EMAIL)
+    session.expire_all()
+    row = raw_visit(session, visit.id)
+    assert row.visitor_name == ""
+    assert row.email is None
+    assert NAME.encode() not in bytes(row.visitor_name_sealed)
+    assert EMAIL.encode() not in bytes(row.email_sealed)
+    # The visit is sealed under check-in day + retention, its contact under its own sooner day.
+    today = clock.now().date()
+    assert key_day(app, bytes(row.visitor_name_sealed)) == today + timedelta(days=30)
+    assert key_day(app, bytes(row.email_sealed)) == today + timedelta(days=7)
+    fresh = session.get(Visit, visit.id)
+    assert fresh is not None
+    assert (fresh.visitor_name, fresh.email) == (NAME, EMAIL)
+
+
+def test_a_ciphertext_moved_to_another_row_does_not_decrypt(
+    session: Session, make_site: Any, make_visit: Any
+):
+    site = make_site()
+    first = make_visit(site, NAME)
+    second = make_visit(site, "Other Person")
+    session.execute(
+        text("UPDATE visits SET visitor_name_sealed = :s WHERE id = :i"),
+        {"s": bytes(raw_visit(session, first.id).visitor_name_sealed), "i": second.id},
+    )
+    session.commit()
+    session.expire_all()
+    from cryptography.exceptions import InvalidTag
+
+    with pytest.raises(InvalidTag):
+        _ = session.get(Visit, second.id).visitor_name  # type: ignore[union-attr]
+
+
+def test_check_out_seals_again_under_the_check_out_day(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=30, timezone="UTC")
+    visit = make_visit(site, NAME)
+    before = bytes(raw_visit(session, visit.id).visitor_name_sealed)
+    clock.advance(timedelta(days=3))
+    assert check_out_visit(visit, now=clock.now())
+    session.commit()
+    after = bytes(raw_visit(session, visit.id).visitor_name_sealed)
+    assert key_day(app, after) == clock.now().date() + timedelta(days=30)
+    assert key_day(app, before) == clock.now().date() + timedelta(days=27)
+    session.expire_all()
+    assert session.get(Visit, visit.id).visitor_name == NAME  # type: ignore[union-attr]
+
+
+def test_the_purge_destroys_the_passed_days_keys_and_records_them(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=30, timezone="UTC")
+    old_id = make_visit(site, "Old Visitor", email=EMAIL).id
+    old_key = key_id_of(bytes(raw_visit(session, old_id).visitor_name_sealed))
+    clock.advance(timedelta(days=20))
+    kept = make_visit(site, "Kept Visitor")
+    clock.advance(timedelta(days=12))
+    run = purge(session, clock)
+    assert old_key.hex() in (run.destroyed_keys or [])
+    assert store(app).key(old_key) is None  # destroyed, and known to be
+    assert session.get(Visit, old_id) is None
+    session.expire_all()
+    assert session.get(Visit, kept.id).visitor_name == "Kept Visitor"  # type: ignore[union-attr]
+
+
+def test_a_row_kept_longer_is_sealed_again_before_its_key_goes(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=5, timezone="UTC")
+    visit = make_visit(site, NAME)
+    first_key = key_id_of(bytes(raw_visit(session, visit.id).visitor_name_sealed))
+    site.retention_days = 60  # lengthened: the visit must now be kept 60 days
+    session.commit()
+    clock.advance(timedelta(days=10))
+    run = purge(session, clock)
+    assert first_key.hex() in (run.destroyed_keys or [])
+    session.expire_all()
+    assert session.get(Visit, visit.id).visitor_name == NAME  # type: ignore[union-attr]
+
+
+def test_a_used_invitation_keeps_its_visits_day(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    make_invitation: Any,
+    clock: FrozenClock,
+):
+    site = make_site(retention_days=10, timezone="UTC")
+    invitation = make_invitation(site, NAME, expected_on=clock.now().date())
+    visit = make_visit(site, NAME)
+    invitation.visit_id = visit.id
+    session.commit()
+    clock.advance(timedelta(days=5))
+    check_out_visit(visit, now=clock.now())
+    session.commit()
+    clock.advance(timedelta(days=8))  # the invitation's own day has passed, its visit's not
+    purge(session, clock)
+    session.expire_all()
+    assert session.get(Invitation, invitation.id).visitor_name == NAME  # type: ignore[union-attr]
+
+
+def _values_readable(url: str, app: Flask) -> dict[str, str]:
+    """Every visitor name a copy of the database yields with the keys that remain."""
+    engine = make_engine(url)
+    sealing.register(engine, store(app))
+    try:
+        with Session(engine) as copy:
+            return {str(v.id): v.visitor_name for v in copy.scalars(select(Visit))}
+    finally:
+        sealing.unregister(engine)
+        engine.dispose()
+
+
+def test_a_copy_taken_before_the_purge_yields_nothing_of_the_erased_after_it(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    backend: str,
+    tmp_path: Path,
+):
+    site = make_site(retention_days=30, timezone="UTC")
+    make_visit(site, NAME, email=EMAIL)
+    clock.advance(timedelta(days=20))
+    make_visit(site, "Kept Visitor")
+    clock.advance(timedelta(days=12))
+    if backend == "sqlite":
+        source = Path(get_database(app).engine.url.database or "")
+        with get_database(app).engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy_url = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
+        shutil.copyfile(source, tmp_path / "copy.sqlite3")
+        assert sorted(_values_readable(copy_url, app).values()) == ["Kept Visitor", NAME]
+    else:
+        copy_url = _pg_dump_copy(app, tmp_path)
+        assert sorted(_values_readable(copy_url, app).values()) == ["Kept Visitor", NAME]
+
+    purge(session, clock)
+
+    # The copy still has the row; its name no longer decrypts (the key is gone), the kept one does.
+    readable = sorted(_values_readable(copy_url, app).values())
+    assert readable == ["", "Kept Visitor"]
+    # And the copy's bytes hold no plaintext at all.
+    if backend == "sqlite":
+        data = (tmp_path / "copy.sqlite3").read_bytes()
+        assert NAME.encode() not in data
+        assert EMAIL.encode() not in data
+
+
+def _pg_dump_copy(app: Flask, tmp_path: Path) -> str:
+    """pg_dump of the test's schema, restored into a schema of its own: a backup."""
+    url = app.config["DATABASE_URL"]
+    schema = url.rsplit("search_path%3D", 1)[1]
+    base = url.split("?", 1)[0].replace("postgresql+psycopg://", "postgresql://")
+    dump = tmp_path / "dump.sql"
+    pg_dump = shutil.which("pg_dump") or "/usr/bin/pg_dump"
+    subprocess.run(
+        [pg_dump, "--no-owner", "--schema", schema, "--file", str(dump), base],
+        check=True,
+        timeout=120,
+    )
+    copy_schema = schema + "_copy"
+    sql = dump.read_text().replace(schema, copy_schema)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{copy_schema}" CASCADE')
+    engine.dispose()
+    subprocess.run(
+        ["psql", "--quiet", "--set", "ON_ERROR_STOP=1", base],
+        input=sql,
+        text=True,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    return url.replace(f"search_path%3D{schema}", f"search_path%3D{copy_schema}")
+
+
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from kiosk import create_app
+    from kiosk.db import get_session
+    from kiosk.privacy import shredding
+    from kiosk.privacy.purge import PurgeSettings, run_purge
+    from kiosk.clock import FrozenClock
+    from datetime import datetime
+
+    marker = Path(sys.argv[2])
+    clock = FrozenClock(datetime.fromisoformat(sys.argv[3]))
+    app = create_app({"CLOCK": clock})
+
+    def stop_here():
+        marker.write_text("here")
+        time.sleep(600)  # killed here by the test
+
+    if sys.argv[1] == "purge":
+        shredding.after_keys_destroyed = stop_here
+        with app.app_context():
+            run_purge(get_session(), clock=clock, trigger="cli", settings=PurgeSettings())
+    else:
+        from kiosk import sealing
+        from kiosk.models import Site, Visit
+        from kiosk.services.visits import new_badge_token, new_short_code
+        original = sealing._key_for
+
+        def key_then_stop(*args):
+            key = original(*args)
+            stop_here()
+            return key
+
+        sealing._key_for = key_then_stop
+        with app.app_context():
+            session = get_session()
+            site = session.get(Site, int(sys.argv[4]))
+            session.add(Visit(site=site, visitor_name="Never Saved", badge_token=new_badge_token(),
+                              short_code=new_short_code(), locale="en",
+                              checked_in_at=clock.now()))
+            session.commit()
+    """
+)
+
+
+def _run_until_killed(args: list[str], env: dict[str, str], marker: Path) -> None:
+    """Run KILL_SCRIPT until it reaches its kill point, then kill it there by its PID."""
+    output = marker.with_suffix(".log")
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILL_SCRIPT, *args], env=env, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            if process.poll() is not None:
+                pytest.fail(f"exited before the kill point: {output.read_text()}")
+            assert time.monotonic() < deadline, "never reached the kill point"
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        assert process.returncode == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_killed_between_key_destruction_and_row_deletion_loses_nothing_kept(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    tmp_path: Path,
+):
+    site = make_site(retention_days=30, timezone="UTC")
+    old_id = make_visit(site, "Expired Visitor").id
+    clock.advance(timedelta(days=20))
+    kept = make_visit(site, "Kept Visitor", email=EMAIL)
+    clock.advance(timedelta(days=12))
+    env = kiosk_env(tmp_path / "instance", app.config["DATABASE_URL"])
+    marker = tmp_path / "killed-at"
+    _run_until_killed(["purge", str(marker), clock.now().isoformat()], env, marker)
+
+    store(app).forget_cache()
+    session.expire_all()
+    # The expired visit's key is gone but its row is still there: unreadable, past its date.
+    assert session.get(Visit, old_id).visitor_name == sealing.ERASED  # type: ignore[union-attr]
+    kept_visit = session.get(Visit, kept.id)
+    assert kept_visit is not None
+    assert (kept_visit.visitor_name, kept_visit.email) == ("Kept Visitor", EMAIL)
+    # The next purge finishes the work.
+    purge(session, clock)
+    assert session.get(Visit, old_id) is None
+    session.expire_all()
+    assert session.get(Visit, kept.id).visitor_name == "Kept Visitor"  # type: ignore[union-attr]
+
+
+def test_killed_between_key_creation_and_first_use_loses_nothing(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    tmp_path: Path,
+):
+    site = make_site(retention_days=30, timezone="UTC")
+    earlier = make_visit(site, "Earlier Visitor")
+    clock.advance(timedelta(days=1))  # a new day: the check-in below makes a new key
+    live_before, _ = store(app).counts()
+    env = kiosk_env(tmp_path / "instance", app.config["DATABASE_URL"])
+    marker = tmp_path / "killed-at"
+    _run_until_killed(["check-in", str(marker), clock.now().isoformat(), str(site.id)], env, marker)
+    store(app).forget_cache()
+    live_after, _ = store(app).counts()
+    assert live_after == live_before + 1  # the key was made; the visit never committed
+    session.expire_all()
+    assert session.get(Visit, earlier.id).visitor_name == "Earlier Visitor"  # type: ignore[union-attr]
+    # The next check-in of that day uses the key left behind, and reads back.
+    later = make_visit(site, "Later Visitor")
+    assert store(app).counts()[0] == live_after
+    session.expire_all()
+    assert session.get(Visit, later.id).visitor_name == "Later Visitor"  # type: ignore[union-attr]
+
+
+def test_the_app_refuses_a_missing_store_or_a_wrong_master_key(
+    app_config: dict[str, Any], tmp_path: Path
+):
+    from kiosk import create_app
+    from kiosk.keystore import MasterKey
+
+    if not app_config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("the instance key store is for SQLite only")
+    # No KEY_STORE: the instance key store, made on first start (0600, in a 0700 folder).
+    config = {**app_config, "KEY_STORE": None, "MASTER_KEY_FILE": None}
+    first = create_app(config)
+    keys = Path(first.instance_path) / "keys"
+    assert first.extensions["kiosk.key_store_error"] is None
+    assert (keys / "keys.sqlite3").stat().st_mode & 0o077 == 0
+    with first.app_context():
+        from kiosk.db import get_session
+        from kiosk.models import SessionItem
+
+        session = get_session()
+        session.add(
+            SessionItem(
+                token="t" * 32, name="pending_visit", value={"name": NAME}, updated_at=START
+            )
+        )
+        session.commit()
+    get_database(first).engine.dispose()
+
+    # The store is lost while the database holds sealed values: refused, never made anew.
+    shutil.move(keys, tmp_path / "moved-keys")
+    lost = create_app(config)
+    assert lost.extensions["kiosk.key_store_error"] == "key_store_missing"
+    assert lost.test_client().get("/").status_code == 503
+    assert not (keys / "keys.sqlite3").exists()
+    get_database(lost).engine.dispose()
+
+    # A configured store with the wrong master key: refused.
+    wrong = create_app(
+        {**app_config, "MASTER_KEY_FILE": None, "MASTER_KEY": MasterKey.generate_text()}
+    )
+    assert wrong.extensions["kiosk.key_store_error"] == "wrong_master_key"
+    get_database(wrong).engine.dispose()
