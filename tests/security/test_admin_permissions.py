@@ -185,8 +185,8 @@ ADMIN_MATRIX: dict[str, list[Case]] = {
     ],
     "dashboard.admin_document": [
         Case("GET", "/dashboard/admin/documents/{document}", ADMIN),
-        # An empty POST keeps the document's settings as they are: saved.
-        Case("POST", "/dashboard/admin/documents/{document}", ADMIN_REDIRECT),
+        # An empty POST is answered with the form's messages (the days must be given).
+        Case("POST", "/dashboard/admin/documents/{document}", ADMIN),
     ],
     "dashboard.admin_document_draft": [
         Case("GET", "/dashboard/admin/documents/{document}/draft/en", ADMIN),
