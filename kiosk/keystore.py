@@ -55,6 +55,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
 
 KEY_BYTES = 32
 KEY_ID_BYTES = 16
@@ -199,7 +200,10 @@ def _exists(engine: Engine) -> bool:
 def make_store_engine(url: str) -> Engine:
     """An engine for the key store: durable writes and overwriting deletes on SQLite."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # No pool: the store is read once per key and worker (keys are cached), so an open
+        # connection per engine would only hold file descriptors, and every app that opens
+        # the store and is never closed (a test, a CLI command) would keep three of them.
+        engine = create_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(connection: Any, _record: Any) -> None:

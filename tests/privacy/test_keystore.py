@@ -249,3 +249,16 @@ def test_a_missing_or_empty_store_is_refused_unless_asked_to_create_one(
     assert not (tmp_path / "gone").exists()  # nothing was made in its place
     KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True).close()
     KeyStore.open(store_url, MasterKey.from_text(MASTER)).close()  # now it is there
+
+
+def test_a_sqlite_store_left_open_holds_no_file_descriptors(tmp_path: Path):
+    # Every app opens the store; one that is never closed (a test's app, a CLI command) must
+    # not keep the file, its log and its shared memory open: a test run of a few hundred apps
+    # ran out of descriptors that way.
+    url = f"sqlite:///{tmp_path / 'keys' / 'keys.sqlite3'}"
+    KeyStore.open(url, MasterKey.from_text(MASTER), create=True).close()
+    before = len(list(Path("/proc/self/fd").iterdir()))
+    for _ in range(10):
+        store = KeyStore.open(url, MasterKey.from_text(MASTER))
+        store.key_for(1, DAY, now=NOW)
+    assert len(list(Path("/proc/self/fd").iterdir())) <= before + 1
