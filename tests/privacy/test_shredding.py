@@ -29,7 +29,7 @@ from kiosk.models import Invitation, PurgeRun, Visit
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.visits import check_out_visit
 from tests.conftest import START
-from tests.support import kiosk_env
+from tests.support import kiosk_env, require_tool
 
 NAME = "Sigrid Shredwell"
 EMAIL = "sigrid.shredwell@example.org"
@@ -222,7 +222,7 @@ def _pg_dump_copy(app: Flask, tmp_path: Path) -> str:
     schema = url.rsplit("search_path%3D", 1)[1]
     base = url.split("?", 1)[0].replace("postgresql+psycopg://", "postgresql://")
     dump = tmp_path / "dump.sql"
-    pg_dump = shutil.which("pg_dump") or "/usr/bin/pg_dump"
+    pg_dump = require_tool("pg_dump", "postgresql-client")
     subprocess.run(
         [pg_dump, "--no-owner", "--schema", schema, "--file", str(dump), base],
         check=True,

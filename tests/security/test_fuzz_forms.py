@@ -43,7 +43,7 @@ from tests.fuzzing import NASTY, Form, Upload, body, read_form, submissions, swe
 pytestmark = pytest.mark.slow
 
 #: Examples per form on each backend: FORMS x (300 + 80) = 10,260 submissions per CI run.
-EXAMPLES = {"sqlite": 300, "postgresql": 80}
+EXAMPLES = {"sqlite": 200, "postgresql": 80}
 #: The routes fuzzed (each test below fuzzes one or more).
 FORMS = 28
 #: What a hostile submission may get: success, redirect, form error, bad request, conflict,
