@@ -11,6 +11,7 @@ site-language catalog (Swedish) whose German translation differs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,14 @@ def assert_in_chosen_language(page: Any, screen: str) -> None:
     assert not swedish, f"{screen}: {swedish}"
 
 
+def submit_and_wait(page: Any, submit: Callable[[], None]) -> None:
+    """Submit a form that the server answers with the same screen and its message: wait for
+    that answer to load (wait_for_load_state alone returned before the navigation began, and a
+    screenshot taken while the page was being replaced timed out)."""
+    with page.expect_navigation():
+        submit()
+
+
 def choose_german(page: Any) -> None:
     page.get_by_role("button", name="Deutsch").click()
     page.wait_for_selector(f"html[lang={CHOSEN}]")
@@ -90,8 +99,7 @@ def test_every_kiosk_screen_stays_in_the_chosen_language(kiosk_page: Any):
     page.wait_for_url(re.compile(r"/invitation$"))
     assert_in_chosen_language(page, "invitation")
     page.get_by_label(german("Invitation code")).fill("ZZZZZZ")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    submit_and_wait(page, lambda: page.keyboard.press("Enter"))
     assert_in_chosen_language(page, "invitation-error")
     page.get_by_role("link", name=german("Cancel")).click()
     choose_german(page)
@@ -100,8 +108,7 @@ def test_every_kiosk_screen_stays_in_the_chosen_language(kiosk_page: Any):
     page.get_by_role("link", name=german("Check in"), exact=True).click()
     page.wait_for_url(re.compile(r"/check-in$"))
     assert_in_chosen_language(page, "check-in")
-    page.get_by_role("button", name=german("Continue")).click()
-    page.wait_for_load_state()
+    submit_and_wait(page, page.get_by_role("button", name=german("Continue")).click)
     assert_in_chosen_language(page, "check-in-errors")
     enter_details(page, "Dora Dreher")
     page.wait_for_url(re.compile(r"/notice$"))
@@ -137,8 +144,7 @@ def test_every_kiosk_screen_stays_in_the_chosen_language(kiosk_page: Any):
     page.wait_for_url(re.compile(r"/check-out$"))
     assert_in_chosen_language(page, "check-out")
     page.keyboard.type("ZZZZZZ")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    submit_and_wait(page, lambda: page.keyboard.press("Enter"))
     assert_in_chosen_language(page, "check-out-error")
     page.keyboard.type(code)
     page.keyboard.press("Enter")
