@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist): each test file runs whole in one of them (--dist loadfile), so
+# the servers and browsers a module starts once are started once. TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: run test test-fast lint typecheck format translations compile-translations audit lock bench bench-badges \
 	bench-purge bench-checkin bench-dashboard bench-memory bench-pages clean vendor
@@ -39,11 +43,11 @@ format: $(STAMP)
 
 # The whole suite (what .ci/run calls): lint, then every test, browser and system tests included.
 test: lint compile-translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The inner loop: no lint, no slow tests (tests/system/, browser, fuzzing, served processes).
 test-fast: compile-translations
-	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not slow and not browser" $(PYTEST_ARGS)
 
 # Known vulnerabilities in the locked dependencies, from PyPI's advisory data (needs
 # https://pypi.org). The lock pins every package, so nothing is installed (--no-deps

@@ -35,7 +35,7 @@ NOT_CASCADING = {
 def references_to_erased_rows() -> list[tuple[str, str, str | None]]:
     found = []
     for table in Base.metadata.sorted_tables:
-        for key in table.foreign_keys:
+        for key in sorted(table.foreign_keys, key=lambda key: key.parent.name):
             if key.column.table.name in ERASED_TABLES:
                 found.append((table.name, key.parent.name, key.ondelete))
     return found
