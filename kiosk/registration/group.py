@@ -134,13 +134,17 @@ def group() -> str | Response:
     if pending is None:
         return redirect(url_for(".check_in"))
     added = companions()
+    limit = companion_limit(site)
     return render_template(
         "registration/group.html",
         site=site,
         lead=pending,
         companions=added,
-        limit=companion_limit(site),
-        can_add=len(added) < companion_limit(site),
+        limit=limit,
+        can_add=len(added) < limit,
+        # More than the site now allows (its setting was lowered while they were entered):
+        # the group must shrink before it can go on.
+        too_many=len(added) - limit if len(added) > limit else 0,
         form=ButtonForm(),
     )
 
@@ -208,8 +212,15 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
     """After the notice: register the first visitor and their companions in one transaction,
     or return None when there are no companions (the single check-in goes on)."""
     added = companions()
-    if not added or not groups_allowed(site):
+    if not added:
         return None
+    # The reception changed the site's group setting while this group was being entered:
+    # nobody is dropped without being told.
+    if not groups_allowed(site):
+        keep_companions([])
+        return redirect(url_for(".check_in", problem="group_off"))
+    if len(added) > companion_limit(site):
+        return redirect(url_for(".group", too_many=1))
     db_session = get_session()
     invitation = (
         db_session.get(Invitation, pending["invitation_id"])

@@ -225,6 +225,10 @@ _PROBLEMS = {
     "invitation_used": lambda: _("Your invitation has already been used. Please check in here."),
     "name_required": lambda: _("Please enter your name."),
     "unknown_type": lambda: _("That kind of visit can no longer be chosen. Please choose again."),
+    "group_off": lambda: _(
+        "Groups can no longer check in together here, so the people with you were not"
+        " registered. Continue to check in yourself, and please ask reception to register them."
+    ),
 }
 
 

@@ -319,3 +319,51 @@ def test_the_admin_bounds_the_companion_limit(
     assert saved.status_code == 302, saved.text
     session.expire_all()
     assert session.get(Site, site.id).max_companions == 4
+
+
+def test_a_limit_lowered_while_a_group_is_entered_drops_nobody_unseen(
+    pair: Any, site: Site, session: Session
+):
+    kiosk = pair(site)
+    start_group(kiosk)
+    for name in ("Bo Two", "Cy Three"):
+        kiosk.post("/check-in/group/add", data={"name": name})
+    site.max_companions = 1  # reception lowers the limit meanwhile
+    session.commit()
+    kiosk.get("/notice")
+    response = kiosk.post("/notice", data={"read": "1"})
+    assert response.location.endswith("/check-in/group?too_many=1")
+    assert count(session, Visit) == 0
+    page = kiosk.get("/check-in/group").text
+    assert "Please remove 1 person from the list, or ask reception." in page
+    assert 'href="/notice"' not in page  # no going on until the group fits
+    kiosk.post("/check-in/group/remove/1")
+    page = kiosk.get("/check-in/group").text
+    assert "Please remove" not in page
+    assert 'href="/notice"' in page
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).location.endswith("/check-in/group/done")
+    assert sorted(visit.visitor_name for visit in session.scalars(select(Visit))) == [
+        "Ann Lead",
+        "Bo Two",
+    ]
+
+
+def test_groups_turned_off_while_a_group_is_entered_are_said_and_the_first_checks_in(
+    pair: Any, site: Site, session: Session
+):
+    kiosk = pair(site)
+    kiosk.post("/language", data={"locale": "sv", "next": ".welcome"})
+    start_group(kiosk)
+    kiosk.post("/check-in/group/add", data={"name": "Bo Two"})
+    site.max_companions = 0
+    session.commit()
+    kiosk.get("/notice")
+    response = kiosk.post("/notice", data={"read": "1"})
+    assert count(session, Visit) == 0
+    page = kiosk.get(response.location).text
+    assert "de som är med dig registrerades inte" in page
+    assert "Ann Lead" in page  # the first visitor's details are kept
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).location.endswith("/done")
+    assert [visit.visitor_name for visit in session.scalars(select(Visit))] == ["Ann Lead"]
