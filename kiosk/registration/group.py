@@ -33,7 +33,7 @@ from kiosk.badges.render import render_badges
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm, collapse_spaces
-from kiosk.models import Invitation, NoticeVersion, Site, Visit, VisitorType
+from kiosk.models import NoticeVersion, Site, Visit, VisitorType
 from kiosk.notifications.outbox import NotifySettings, host_is_being_told
 from kiosk.notifications.sender import wake_sender
 from kiosk.registration.blueprint import bp
@@ -44,9 +44,10 @@ from kiosk.registration.visitor import (
     BADGE_SESSION_KEY,
     closing_screen,
     current_site,
+    forget_refused_choice,
     forget_visitor,
-    keep_pending,
     pending_details,
+    pending_invitation,
 )
 from kiosk.services.groups import companion_limit, groups_allowed
 from kiosk.services.visitor_types import active_types, type_of_site
@@ -222,11 +223,7 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
     if len(added) > companion_limit(site):
         return redirect(url_for(".group", too_many=1))
     db_session = get_session()
-    invitation = (
-        db_session.get(Invitation, pending["invitation_id"])
-        if pending.get("invitation_id")
-        else None
-    )
+    invitation = pending_invitation(pending)
     everyone = group_members(pending, site)
     members = [member_details(pending, item) for item in everyone]
     try:
@@ -247,9 +244,7 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
     except VisitError as exc:
         # As for one visitor (routes._register): back to the form with the reason, everything
         # typed kept (the companions too).
-        if exc.code in ("invitation_used", "unknown_type"):
-            pending["invitation_id" if exc.code == "invitation_used" else "visitor_type_id"] = None
-            keep_pending(pending)
+        forget_refused_choice(pending, exc.code)
         return redirect(url_for(".check_in", problem=exc.code))
     if done.messages_queued:
         wake_sender()

@@ -54,9 +54,11 @@ from kiosk.registration.visitor import (
     closing_screen,
     current_site,
     entered_details,
+    forget_refused_choice,
     forget_visitor,
     keep_pending,
     pending_details,
+    pending_invitation,
 )
 from kiosk.services.first_layer import first_layer_text
 from kiosk.services.groups import groups_allowed
@@ -403,11 +405,7 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
     if registered_group is not None:
         return registered_group
     db_session = get_session()
-    invitation = (
-        db_session.get(Invitation, pending["invitation_id"])
-        if pending.get("invitation_id")
-        else None
-    )
+    invitation = pending_invitation(pending)
     details = VisitorDetails(
         name=pending["name"],
         company=pending.get("company"),
@@ -434,12 +432,7 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
             signatures=signatures_of(site, pending),
         )
     except VisitError as exc:
-        if exc.code == "invitation_used":
-            pending["invitation_id"] = None
-            keep_pending(pending)
-        if exc.code == "unknown_type":
-            pending["visitor_type_id"] = None
-            keep_pending(pending)
+        forget_refused_choice(pending, exc.code)
         return redirect(url_for(".check_in", problem=exc.code))
     if done.messages_queued:
         wake_sender()

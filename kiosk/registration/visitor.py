@@ -16,7 +16,7 @@ from flask import g, session
 
 from kiosk import session_store
 from kiosk.db import get_session
-from kiosk.models import Site
+from kiosk.models import Invitation, Site
 
 #: The session key of the language the visitor chose; only the reset removes it.
 LOCALE = "locale"
@@ -76,3 +76,22 @@ def keep_pending(details: dict[str, Any]) -> None:
     """Keep the current visitor's details on the server until the check-in or the reset."""
     session_store.store(PENDING, details)
     get_session().commit()
+
+
+def pending_invitation(pending: dict[str, Any]) -> Invitation | None:
+    """The invitation the current visitor came with, if any (checked again at the check-in)."""
+    invitation_id = pending.get("invitation_id")
+    return get_session().get(Invitation, invitation_id) if invitation_id else None
+
+
+#: Why a check-in refused (VisitError.code) that clears one choice of the visitor's: it is
+#: asked again on the form, and everything else they typed is kept.
+_CLEARED_BY_PROBLEM = {"invitation_used": "invitation_id", "unknown_type": "visitor_type_id"}
+
+
+def forget_refused_choice(pending: dict[str, Any], problem: str) -> None:
+    """After a refused check-in, clear the choice that caused it (if one did) and keep the rest."""
+    cleared = _CLEARED_BY_PROBLEM.get(problem)
+    if cleared is not None:
+        pending[cleared] = None
+        keep_pending(pending)
