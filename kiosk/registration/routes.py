@@ -28,7 +28,7 @@ from kiosk.badges.jobs import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import NoticeForm, collapse_spaces
-from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit, VisitorType
+from kiosk.models import Host, NoticeVersion, Site, Visit, VisitorType
 from kiosk.notifications.outbox import (
     NotifySettings,
     host_is_being_told,
@@ -200,11 +200,7 @@ def check_in() -> str | Response:
     problem = request.args.get("problem")
     if request.method == "GET" and problem in _PROBLEMS:
         form.form_errors.append(_PROBLEMS[problem]())
-    invitation = (
-        db_session.get(Invitation, pending["invitation_id"])
-        if pending.get("invitation_id")
-        else None
-    )
+    invitation = pending_invitation(pending)
     return render_template(
         "registration/check_in.html",
         site=site,
