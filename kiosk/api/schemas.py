@@ -175,6 +175,9 @@ class Visit(Output):
     visitor_type: str | None = Field(
         description="That type's name in the site's language; null before types."
     )
+    group_id: int | None = Field(
+        description="Visits checked in together as a group share it; null for one visitor."
+    )
     checked_in_at: dt.datetime
     checked_out_at: dt.datetime | None
     on_site: bool

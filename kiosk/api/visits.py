@@ -52,6 +52,7 @@ def visit_out(visit: Visit, invited: set[int], *, personal: bool) -> schemas.Vis
         type="invited" if visit.id in invited else "walk_in",
         visitor_type_id=visit.visitor_type_id,
         visitor_type=_type_name(visit),
+        group_id=visit.group_id,
         checked_in_at=visit.checked_in_at,
         checked_out_at=visit.checked_out_at,
         on_site=visit.checked_out_at is None,

@@ -187,6 +187,7 @@ def test_visits_on_site_and_of_a_day(
         "type": "invited",
         "visitor_type_id": None,
         "visitor_type": None,
+        "group_id": None,
         "checked_in_at": None,
         "checked_out_at": None,
         "on_site": True,
@@ -421,3 +422,26 @@ def test_purge_runs_give_each_visitor_types_cutoff(
     assert record["visitor_type_id"] == delivery.id
     assert record["kept_days"] == 7
     assert record["visits_erased"] == 1
+
+
+def test_visits_checked_in_together_share_a_group_id(
+    make_site: Callable[..., Site],
+    make_visit: Callable[..., Any],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> None:
+    from kiosk.services.groups import new_group
+
+    site = make_site()
+    together = [make_visit(site), make_visit(site)]
+    alone = make_visit(site)
+    group = new_group(session, site, together, now=clock.now())
+    session.commit()
+    items = api(make_token(site)).get("/visits/on-site").get_json()["items"]
+    assert {item["id"]: item["group_id"] for item in items} == {
+        together[0].id: group.id,
+        together[1].id: group.id,
+        alone.id: None,
+    }
