@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -32,6 +32,7 @@ from kiosk.badges.shaping import display_text
 from kiosk.i18n import site_time
 from kiosk.models import Site, Visit
 from kiosk.services.daily import spreadsheet_safe
+from kiosk.services.groups import with_groups
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,22 @@ def render_evacuation_pdf(lists: Sequence[SiteList], *, now: datetime, fonts: Fo
                 Paragraph(escape(_("Checked in")), head),
             ]
         ]
-        for visit in part.visits:
+        # People who came together stand together, boxed, the first with "Group of N":
+        # whoever counts heads outside can ask one of them for the others.
+        group_boxes: list[tuple[str, tuple[int, int], tuple[int, int], float, colors.Color]] = []
+        for row in with_groups(part.visits):
+            visit = row.visit
+            name = _markup(visit.visitor_name, fonts, bold)
+            if row.group_start and row.group_size:
+                label = ngettext("Group of %(num)d", "Group of %(num)d", row.group_size)
+                name += f'<br/><font name="{regular.name}" size="10">{escape(label)}</font>'
+                first_row = len(rows)
+            if row.group_end and row.group_size:
+                group_boxes.append(("BOX", (0, first_row), (-1, len(rows)), 2.5, colors.black))
             rows.append(
                 [
                     "",
-                    Paragraph(_markup(visit.visitor_name, fonts, bold), name_cell),
+                    Paragraph(name, name_cell),
                     Paragraph(_markup(visit.company or "", fonts, regular), cell),
                     Paragraph(
                         _markup(
@@ -133,6 +145,7 @@ def render_evacuation_pdf(lists: Sequence[SiteList], *, now: datetime, fonts: Fo
                     ),
                     ("TOPPADDING", (0, 0), (-1, -1), 5),
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+                    *group_boxes,
                 ]
             )
         )
@@ -156,10 +169,11 @@ def evacuation_csv(lists: Sequence[SiteList]) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([_("Site"), _("Name"), _("Company"), _("Host"), _("Checked in")])
+    writer.writerow([_("Site"), _("Name"), _("Company"), _("Host"), _("Checked in"), _("Group")])
     for part in lists:
         site = part.site
-        for visit in part.visits:
+        for row in with_groups(part.visits):
+            visit = row.visit
             checked_in = visit.checked_in_at.astimezone(ZoneInfo(site.timezone)).strftime(
                 "%Y-%m-%d %H:%M"
             )
@@ -170,6 +184,8 @@ def evacuation_csv(lists: Sequence[SiteList]) -> str:
                     spreadsheet_safe(visit.company or ""),
                     spreadsheet_safe(visit.host.name if visit.host else ""),
                     checked_in,
+                    # The same number on everyone who came together; empty for one visitor.
+                    visit.group_id if row.group_size else "",
                 ]
             )
     return out.getvalue()

@@ -90,19 +90,49 @@ def test_csv_is_neutralised_and_audited(
     body = response.data.decode("utf-8")
     assert body.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(body[1:])))
-    assert rows[0] == ["Site", "Name", "Company", "Host", "Checked in"]
-    assert ["North Office", "Ελένη Жукова", "Fjord AB", "Hanna Host", "2026-03-04 09:00"] in rows
+    assert rows[0] == ["Site", "Name", "Company", "Host", "Checked in", "Group"]
+    assert [
+        "North Office",
+        "Ελένη Жукова",
+        "Fjord AB",
+        "Hanna Host",
+        "2026-03-04 09:00",
+        "",
+    ] in rows
     assert [
         "North Office",
         '\'=HYPERLINK("http://x")',
         "'+46 8 123",
         "",
         "2026-03-04 09:00",
+        "",
     ] in rows
-    assert ["South Office", "Southern Visitor", "", "", "2026-03-04 09:00"] in rows
+    assert ["South Office", "Southern Visitor", "", "", "2026-03-04 09:00", ""] in rows
     assert not any("Left Already" in row for row in rows)
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "evacuation_list_csv"))
     assert sorted(e.target_id or "" for e in events) == sorted([str(mine.id), str(other.id)])
+
+
+def test_people_who_came_together_stand_together(
+    make_site: Any, make_visit: Any, staff_client: Any, session: Session, clock: Any, tmp_path: Path
+):
+    from kiosk.services.groups import new_group
+
+    site = make_site()
+    lead = make_visit(site, visitor_name="Ann Lead")
+    make_visit(site, visitor_name="Solo Walker")
+    companion = make_visit(site, visitor_name="Bo Two")
+    group = new_group(session, site, [lead, companion], now=clock.now())
+    session.commit()
+    rows = list(csv.reader(io.StringIO(staff_client.get("/dashboard/evacuation.csv").text[1:])))
+    assert [(row[1], row[5]) for row in rows[1:]] == [
+        ("Ann Lead", str(group.id)),
+        ("Bo Two", str(group.id)),
+        ("Solo Walker", ""),
+    ]
+    text = " ".join(pdf_text(staff_client.get("/dashboard/evacuation.pdf").data, tmp_path).split())
+    assert "Ann Lead Group of 2" in text
+    assert text.index("Bo Two") < text.index("Solo Walker")
 
 
 def test_one_site_can_be_asked_for_but_only_a_served_one(
