@@ -37,9 +37,11 @@ def associated_data(table: str, column: str, row_key: bytes) -> bytes:
     return f"{table}.{column}:".encode() + row_key
 
 
-def encrypt(data_key: DataKey, plaintext: str, ad: bytes) -> bytes:
+def encrypt(data_key: DataKey, plaintext: str | bytes, ad: bytes) -> bytes:
+    """Text is sealed as UTF-8; bytes (a signed-document PDF) as they are."""
     nonce = secrets.token_bytes(NONCE_BYTES)
-    sealed = AESGCM(data_key.key).encrypt(nonce, plaintext.encode(), ad)
+    raw = plaintext.encode() if isinstance(plaintext, str) else plaintext
+    sealed = AESGCM(data_key.key).encrypt(nonce, raw, ad)
     return bytes([FORMAT_VERSION]) + data_key.key_id + nonce + sealed
 
 
@@ -49,13 +51,18 @@ def key_id_of(value: bytes) -> bytes:
 
 def decrypt(find_key: Callable[[bytes], DataKey | None], value: bytes, ad: bytes) -> str:
     """The plaintext; raises ErasedValue when the key is gone, InvalidTag when tampered with."""
+    return decrypt_bytes(find_key, value, ad).decode()
+
+
+def decrypt_bytes(find_key: Callable[[bytes], DataKey | None], value: bytes, ad: bytes) -> bytes:
+    """:func:`decrypt` for a value sealed as bytes."""
     if not value or value[0] != FORMAT_VERSION:
         raise ValueError("unknown encrypted field format")
     data_key = find_key(key_id_of(value))
     if data_key is None:
         raise ErasedValue
     nonce = value[1 + KEY_ID_BYTES : HEADER_BYTES]
-    return AESGCM(data_key.key).decrypt(nonce, value[HEADER_BYTES:], ad).decode()
+    return AESGCM(data_key.key).decrypt(nonce, value[HEADER_BYTES:], ad)
 
 
 def blind_index_key(data_key: DataKey) -> bytes:
@@ -76,6 +83,7 @@ __all__ = [
     "blind_index_key",
     "blind_token",
     "decrypt",
+    "decrypt_bytes",
     "encrypt",
     "key_id_of",
 ]

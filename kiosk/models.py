@@ -1066,16 +1066,29 @@ class SignedDocument(Base):
     document_version_id: Mapped[int] = mapped_column(
         ForeignKey("document_versions.id", ondelete="RESTRICT")
     )
-    signer_name: Mapped[str] = mapped_column(String(200))  #: personal data
-    signer_company: Mapped[str | None] = mapped_column(String(200))  #: personal data
-    signer_email: Mapped[str | None] = mapped_column(String(254))  #: personal data
+    # Personal data, sealed (kiosk.sealing) under the key of the day the copy must be gone
+    # (``erase_after``), not the visit's: an NDA outlives its visit.
+    signer_name = Sealed[str]("signer_name_sealed", legacy="legacy_signer_name")
+    signer_company = Sealed[str | None]("signer_company_sealed", legacy="legacy_signer_company")
+    signer_email = Sealed[str | None]("signer_email_sealed", legacy="legacy_signer_email")
+    #: The signed-document PDF: the text as signed, the version, the name, the signature.
+    pdf = Sealed[bytes]("pdf_sealed", legacy="legacy_pdf", binary=True)
+    #: Random, set at the first write: binds each ciphertext to its row (associated data).
+    row_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    signer_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    signer_company_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    signer_email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    pdf_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    #: The plaintext columns of before sealing: empty in rows written sealed.
+    legacy_signer_name: Mapped[str] = mapped_column("signer_name", String(200))
+    legacy_signer_company: Mapped[str | None] = mapped_column("signer_company", String(200))
+    legacy_signer_email: Mapped[str | None] = mapped_column("signer_email", String(254))
+    legacy_pdf: Mapped[bytes] = mapped_column("pdf", LargeBinary)
     #: A DocumentAcceptance: how it was accepted.
     accepted_by: Mapped[str] = mapped_column(String(16))
     signed_at: Mapped[datetime]
     #: The purge erases it from this moment: ``signed_at`` plus the document's retention.
     erase_after: Mapped[datetime]
-    #: The signed-document PDF: the text as signed, the version, the name, the signature.
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)  #: personal data
 
     site: Mapped[Site] = relationship()
     visit: Mapped[Visit | None] = relationship()
@@ -1187,6 +1200,16 @@ def session_item_erase_days(_session: Session, item: SessionItem) -> dict[str, t
     return {"state": (NO_SITE, (item.updated_at + SESSION_ITEM_KEPT).astimezone(UTC).date())}
 
 
+def signed_document_erase_days(
+    session: Session, document: SignedDocument
+) -> dict[str, tuple[int, date]]:
+    """A signed copy is erased at its own ``erase_after``: its key is that moment's day."""
+    site = _site_of(session, document.site_id, document.site)
+    if site is None:
+        return {}
+    return {"document": (site.id, _local_day(document.erase_after, site))}
+
+
 seal_model(
     Visit,
     groups={"visit": ("visitor_name", "company", "purpose"), "contact": CONTACT_FIELDS},
@@ -1210,4 +1233,10 @@ seal_model(
     groups={"state": ("value",)},
     erase_days=session_item_erase_days,
     day_inputs=("updated_at",),
+)
+seal_model(
+    SignedDocument,
+    groups={"document": ("signer_name", "signer_company", "signer_email", "pdf")},
+    erase_days=signed_document_erase_days,
+    day_inputs=("erase_after", "site_id"),
 )

@@ -14,9 +14,9 @@ group when the site keeps contact details for less time. Whenever a row is updat
 whose erase day has moved (a check-out, a changed visitor type) is sealed again under the new
 day's key, in the same UPDATE.
 
-A column added later (signed documents, say) is one line on its model:
-``document = Sealed("document_sealed")`` next to its ``document_sealed`` binary column, and
-the field name in the model's ``erase_days`` groups.
+A column added later is one line on its model: ``document = Sealed("document_sealed")`` next
+to its ``document_sealed`` binary column, and the field name in the model's ``erase_days``
+groups (signed documents were added so, their PDF with ``binary=True``).
 
 Rows written before this code (``kiosk db upgrade`` from an older version) have no ciphertext
 yet: their old plaintext column is read instead, and the first update seals them and empties it.
@@ -34,7 +34,7 @@ from sqlalchemy import Engine, event, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session, object_session
 
-from kiosk.field_cipher import ErasedValue, associated_data, decrypt, encrypt, key_id_of
+from kiosk.field_cipher import ErasedValue, associated_data, decrypt_bytes, encrypt, key_id_of
 from kiosk.keystore import KeyDestroyed, KeyStore
 
 ROW_KEY_BYTES = 16
@@ -90,13 +90,21 @@ class Sealed(Generic[T]):
     """A personal field kept as ciphertext in ``sealed_column`` (binary).
 
     ``legacy`` names the mapped attribute of the old plaintext column, read for rows written
-    before sealing; ``json`` for a JSON value instead of text.
+    before sealing; ``json`` for a JSON value instead of text, ``binary`` for bytes (a PDF).
     """
 
-    def __init__(self, sealed_attr: str, *, legacy: str | None = None, json: bool = False) -> None:
+    def __init__(
+        self,
+        sealed_attr: str,
+        *,
+        legacy: str | None = None,
+        json: bool = False,
+        binary: bool = False,
+    ) -> None:
         self.sealed_attr = sealed_attr
         self.legacy = legacy
         self.json = json
+        self.binary = binary
         self.name = ""
         self.table = ""
 
@@ -149,10 +157,12 @@ class Sealed(Generic[T]):
             raise NoKeyStore("a sealed field read on a detached object that never read it")
         store = store_for(session)
         try:
-            text = decrypt(store.key, bytes(sealed), self.ad(obj))
+            raw = decrypt_bytes(store.key, bytes(sealed), self.ad(obj))
         except ErasedValue:
-            return {} if self.json else ERASED
-        return json.loads(text) if self.json else text
+            return {} if self.json else b"" if self.binary else ERASED
+        if self.binary:
+            return raw
+        return json.loads(raw) if self.json else raw.decode()
 
     def ad(self, obj: Any) -> bytes:
         return associated_data(self.table, self.sealed_attr, bytes(obj.row_key))
@@ -162,8 +172,12 @@ class Sealed(Generic[T]):
         if value is None:
             sealed = None
         else:
-            text = json.dumps(value, sort_keys=True) if self.json else str(value)
-            sealed = encrypt(_key_for(store, site_id, day), text, self.ad(obj))
+            plain: str | bytes
+            if self.binary:
+                plain = bytes(value)
+            else:
+                plain = json.dumps(value, sort_keys=True) if self.json else str(value)
+            sealed = encrypt(_key_for(store, site_id, day), plain, self.ad(obj))
         # Set through the instrumented attribute: this is what the INSERT or UPDATE writes.
         obj.__dict__.setdefault(_PLAIN, {})[self.name] = value
         setattr(obj, self.sealed_attr, sealed)
@@ -177,7 +191,8 @@ def _legacy_empty(obj: Any, legacy: str) -> Any:
     column = inspect(type(obj)).columns[legacy]
     if column.nullable:
         return None
-    return {} if column.type.python_type is dict else ""
+    kind = column.type.python_type
+    return {} if kind is dict else b"" if kind is bytes else ""
 
 
 def _key_for(store: KeyStore, site_id: int, day: date) -> Any:

@@ -27,6 +27,7 @@ from kiosk.privacy.erasure import (
     erase_visits,
 )
 from kiosk.privacy.rules import contacts_erased_at, invitation_erased_at, visit_erased_at
+from kiosk.services.documents import WITHOUT_PDF
 from kiosk.services.notices import render_notice
 from kiosk.services.visitor_types import type_name
 from kiosk.text import name_words
@@ -99,14 +100,16 @@ def find_person(
         .order_by(Invitation.id),
         matches,
     )
+    # The signers' details are sealed: compared in Python, without reading the PDFs.
     document_ids = [
-        document_id
-        for document_id, signer_name, signer_email in session.execute(
-            select(
-                SignedDocument.id, SignedDocument.signer_name, SignedDocument.signer_email
-            ).where(SignedDocument.site_id.in_(site_ids))
+        signed.id
+        for signed in session.scalars(
+            select(SignedDocument)
+            .options(*WITHOUT_PDF)
+            .where(SignedDocument.site_id.in_(site_ids))
+            .order_by(SignedDocument.id)
         )
-        if matches(signer_name, signer_email)
+        if matches(signed.signer_name, signed.signer_email)
     ]
     truncated = len(visit_ids) + len(invitation_ids) > SEARCH_LIMIT
     visits = load_visits(session, visit_ids[-SEARCH_LIMIT:], site_ids)

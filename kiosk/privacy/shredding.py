@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kiosk.keystore import Destroyed, KeyStore
-from kiosk.models import Invitation, Notification, SessionItem, Site, Visit
+from kiosk.models import Invitation, Notification, SessionItem, SignedDocument, Site, Visit
 from kiosk.sealing import NO_SITE, erase_days_of, force_reseal, sealed_fields, store_for
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,13 @@ RESEAL_BATCH = 500
 #: Called between destroying a site's keys and anything after it (a test kills the process here).
 after_keys_destroyed: Callable[[], None] = lambda: None  # noqa: E731
 
-SEALED_MODELS: tuple[type[Any], ...] = (Visit, Invitation, Notification, SessionItem)
+SEALED_MODELS: tuple[type[Any], ...] = (
+    Visit,
+    Invitation,
+    Notification,
+    SessionItem,
+    SignedDocument,
+)
 
 
 def last_day_to_destroy(zone: ZoneInfo, now: datetime) -> date:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from kiosk.enums import DocumentAcceptance, DocumentKind, values
 from kiosk.models import (
@@ -262,6 +262,10 @@ def erase_after(document: Document, signed_at: datetime) -> datetime:
     return (signed_at.astimezone(zone) + timedelta(days=document.retention_days)).astimezone(UTC)
 
 
+#: Loader options for signed documents read for their signer only (the PDF stays unread).
+WITHOUT_PDF = (defer(SignedDocument.pdf_sealed), defer(SignedDocument.legacy_pdf))
+
+
 def same_signer(name: str, email: str | None, signer_name: str, signer_email: str | None) -> bool:
     """Whether a kept signed copy is this visitor's, by the details an erasure search uses
     (kiosk.privacy.requests.find_person): the same words of the name, ignoring case, accents
@@ -288,15 +292,18 @@ def signed_recently(
     if document.valid_days is None:
         return False
     since = now - timedelta(days=document.valid_days)
-    rows = session.execute(
-        select(SignedDocument.signer_name, SignedDocument.signer_email).where(
+    # The signer's details are sealed: compared in Python, without reading the PDFs.
+    signed = session.scalars(
+        select(SignedDocument)
+        .options(*WITHOUT_PDF)
+        .where(
             SignedDocument.site_id == site.id,
             SignedDocument.document_version_id == version.id,
             SignedDocument.signed_at >= since,
             SignedDocument.erase_after > now,
         )
     )
-    return any(same_signer(name, email, row[0], row[1]) for row in rows)
+    return any(same_signer(name, email, row.signer_name, row.signer_email) for row in signed)
 
 
 def documents_to_sign(

@@ -207,3 +207,54 @@ def test_staff_see_a_visits_signed_documents_audited(
     elsewhere = login(make_staff("reception", sites=(other,), username="elsewhere"))
     assert elsewhere.get(f"/dashboard/signed-documents/{item.id}.pdf").status_code == 404
     assert elsewhere.get(f"/dashboard/visits/{visit.id}").status_code == 404
+
+
+def test_a_signed_copy_is_sealed_under_its_own_day_and_its_key_goes_with_it(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """Crypto-shredding (issue 18): the signer's details and the PDF are sealed under the key
+    of the day the copy must be gone, not the visit's; the purge of that day destroys it."""
+    from sqlalchemy import text
+
+    from kiosk.field_cipher import key_id_of
+
+    store = app.extensions["kiosk.key_store"]
+    site = make_site(retention_days=30, timezone="UTC")
+    at = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    _nda, version = add_document(session, site, at, title="NDA", retention_days=400)
+    visit = make_visit(site, "Sara Sealed", email="sara@example.com", checked_in_at=at)
+    item = signed(session, site, version, visit, at, 400)
+    raw = session.execute(
+        text(
+            "SELECT signer_name, signer_email, pdf, signer_name_sealed, pdf_sealed"
+            " FROM signed_documents WHERE id = :i"
+        ),
+        {"i": item.id},
+    ).one()
+    assert (raw.signer_name, raw.signer_email, bytes(raw.pdf)) == ("", None, b"")
+    assert b"Sara" not in bytes(raw.signer_name_sealed)
+    assert b"%PDF" not in bytes(raw.pdf_sealed)
+    for sealed in (raw.signer_name_sealed, raw.pdf_sealed):
+        key = store.key(key_id_of(bytes(sealed)))
+        assert key.erase_day == (at + timedelta(days=400)).date()
+    session.expire_all()
+    fresh = session.get(SignedDocument, item.id)
+    assert fresh is not None
+    assert (fresh.signer_name, fresh.signer_email, fresh.pdf) == (
+        "Sara Sealed",
+        "sara@example.com",
+        b"%PDF-1.4 signed",
+    )
+
+    # The visit's own key goes after its 30 days; the copy stays readable.
+    clock.set(at + timedelta(days=32))
+    purge(session, clock)
+    session.expire_all()
+    assert kept(session) == [(None, "Sara Sealed")]
+    # After its own day: the row is erased and its key destroyed, so no copy of the database
+    # taken before can read it.
+    clock.set(at + timedelta(days=402))
+    run = purge(session, clock)
+    assert kept(session) == []
+    assert key_id_of(bytes(raw.pdf_sealed)).hex() in (run.destroyed_keys or [])
+    assert store.key(key_id_of(bytes(raw.pdf_sealed))) is None

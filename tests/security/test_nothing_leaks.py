@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database, make_engine
-from kiosk.models import Notification, Visit, VisitorType
+from kiosk.models import Notification, SignedDocument, Visit, VisitorType
 from kiosk.privacy import erasure
 from kiosk.services.api_tokens import create_api_token
 from kiosk.services.demo import DEMO_HOSTS, DEMO_SITE
@@ -491,10 +491,13 @@ def test_a_signed_document_kept_longer_than_its_visit_leaves_nothing_after_both(
     clock.advance(timedelta(days=3) + timedelta(seconds=1))
     purged = runner.invoke(main, ["purge"])
     assert "erased 1 visits" in purged.output, purged.output
-    # The visit is gone; the signed NDA (its signer's name and email) is not, yet.
-    left = database_leaks(get_database(app).engine)
-    assert left
-    assert all(found.startswith("signed_documents.") for found in left), left
+    # The visit is gone; the signed NDA is not, yet: kept, readable through the app, and
+    # sealed like everything else (its signer's name, email and the PDF that names them).
+    session.expire_all()
+    [kept] = session.scalars(select(SignedDocument)).all()
+    assert (kept.visit_id, kept.signer_name, kept.signer_email) == (None, NAME, EMAIL)
+    assert kept.pdf.startswith(b"%PDF-")
+    assert database_leaks(get_database(app).engine) == []
 
     clock.advance(timedelta(days=7) - timedelta(seconds=2))
     assert "0 signed documents" in runner.invoke(main, ["purge"]).output
