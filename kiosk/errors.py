@@ -117,6 +117,12 @@ def _http_error(error: HTTPException) -> tuple[str, int] | Response:
         return problem(status, headers=headers)
     if status == 404:
         return _page(404, _("Page not found"), _("There is nothing at this address."))
+    if status == 410:
+        return _page(
+            410,
+            _("No longer kept"),
+            _("Its retention period has ended, so it has been erased."),
+        )
     if status == 413:
         return _page(
             413,

@@ -40,9 +40,26 @@ from kiosk.keystore import KeyDestroyed, KeyStore
 ROW_KEY_BYTES = 16
 #: The site id under which state that belongs to no site is sealed (pending-visit state).
 NO_SITE = 0
-#: What an attribute reads when its key is destroyed: the value is past its erase date and the
-#: purge deletes the row on its next run.
-ERASED = ""
+
+
+class ErasedText(str):
+    """What a sealed text reads once its key is destroyed (a crash between the key's
+    destruction and the row's deletion, or a database restored from an old copy): empty and
+    false to the code, and "(erased)" on a page, never a blank that looks like a missing value.
+    The value is past its erase date; the purge deletes the row on its next run."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        # Jinja calls this when it renders the value; the words are the staff member's language.
+        from flask_babel import gettext as _
+        from markupsafe import escape
+
+        words = escape(_("(erased)"))
+        return f'<span class="erased">{words}</span>'
+
+
+ERASED = ErasedText()
 
 _PLAIN = "_sealed_plain"
 _CHANGED = "_sealed_changed"

@@ -30,7 +30,8 @@ def signed_document_pdf(signed_id: int) -> FlaskResponse:
     """A signed document as it is kept: the PDF made at check-in."""
     signed = served_or_404(SignedDocument, signed_id)
     if not signed.pdf:
-        abort(404)
+        # Its key is destroyed: the copy is past its period and the purge deletes the row.
+        abort(410)
     audit("view_signed_document", "signed_document", signed.id)
     get_session().commit()
     # The file name says what it is, never whose.

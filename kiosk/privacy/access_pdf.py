@@ -272,6 +272,8 @@ def _append_signed(report_pdf: bytes, documents: list[SignedDocument]) -> bytes:
     merged = pdfium.PdfDocument(report_pdf)
     try:
         for item in documents:
+            if not item.pdf:  # its key is destroyed: past its period, nothing left to show
+                continue
             signed = pdfium.PdfDocument(item.pdf)
             try:
                 merged.import_pages(signed)

@@ -413,3 +413,54 @@ def test_the_app_refuses_a_missing_store_or_a_wrong_master_key(
     )
     assert wrong.extensions["kiosk.key_store_error"] == "wrong_master_key"
     get_database(wrong).engine.dispose()
+
+
+def test_a_value_whose_key_is_gone_shows_as_erased_never_blank_or_an_error(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    staff_client: Any,
+    clock: FrozenClock,
+):
+    """A crash between a key's destruction and its rows' deletion (or a database restored
+    from an old copy) leaves rows nobody can read: staff see "(erased)", the signed copy's PDF
+    is gone (410), the exports and the API answer without it; nothing is a 500."""
+    from tests.documents_support import add_document
+
+    site = make_site(retention_days=30, timezone="UTC", default_locale="en")
+    visit = make_visit(site, NAME, email=EMAIL, company="Shred AB")
+    _nda, version = add_document(session, site, clock.now(), title="NDA", retention_days=30)
+    from kiosk.enums import DocumentAcceptance
+    from kiosk.models import SignedDocument
+
+    signed = SignedDocument(
+        site_id=site.id,
+        visit_id=visit.id,
+        document_id=version.document_id,
+        document_version_id=version.id,
+        signer_name=NAME,
+        accepted_by=DocumentAcceptance.TICK,
+        signed_at=clock.now(),
+        erase_after=clock.now() + timedelta(days=30),
+        pdf=b"%PDF-1.4 signed",
+    )
+    session.add(signed)
+    session.commit()
+    store(app).destroy(site.id, through=clock.now().date() + timedelta(days=30), now=clock.now())
+    session.expire_all()
+
+    staff_client.post("/dashboard/history", data={"date_from": "2026-03-04", "host": 0})
+    for url in ("/dashboard/", f"/dashboard/visits/{visit.id}", "/dashboard/history?page=1"):
+        page = staff_client.get(url)
+        assert page.status_code == 200, url
+        assert "(erased)" in page.text, url
+        assert NAME not in page.text
+    assert staff_client.get(f"/dashboard/signed-documents/{signed.id}.pdf").status_code == 410
+    swedish = staff_client.get(f"/dashboard/visits/{visit.id}", headers={"Accept-Language": "sv"})
+    assert swedish.status_code == 200
+    for export in ("/dashboard/evacuation.pdf", "/dashboard/evacuation.csv"):
+        assert staff_client.get(export).status_code == 200, export
+    erased = session.get(Visit, visit.id)
+    assert erased is not None
+    assert (erased.visitor_name, erased.company) == ("", "")  # false to the code
