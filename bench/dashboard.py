@@ -240,16 +240,17 @@ def post_form(client: Any, path: str, fields: dict[str, Any]) -> Any:
 
 
 def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[Timing]:
-    from sqlalchemy import event, select
+    from sqlalchemy import delete, event, select
 
     from kiosk import create_app
     from kiosk.db import get_database
-    from kiosk.models import Site
+    from kiosk.models import Site, VisitNameToken
     from kiosk.services.daily import (
         HistoryQuery,
         expected_today,
         search_history,
     )
+    from kiosk.services.name_index import index_unindexed_visits
     from kiosk.services.staff import create_staff_user
     from kiosk.services.visits import visits_on_site
 
@@ -266,6 +267,13 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
     )
     database = get_database(app)
     session = database.sessionmaker()
+    # The loader wrote stand-in name tokens (bench/purge.py); searches need this app's keys:
+    # the index is written as `kiosk db upgrade` writes it for visits kept from before 0023.
+    started = time.perf_counter()
+    session.execute(delete(VisitNameToken))
+    session.commit()
+    indexed = index_unindexed_visits(session, batch=5000)
+    print(f"  name index of {indexed:,} visits in {time.perf_counter() - started:.1f} s")
     now = datetime.now(UTC)
     create_staff_user(session, username="bench", password=STAFF_PASSWORD, role="admin", now=now)
     session.commit()

@@ -166,10 +166,17 @@ def bench_site(connection: Any, name: str, now: datetime, hosts: int = 20) -> tu
 
 
 def load_visits(engine: Any, rows: Any) -> int:
-    """Bulk-load visit tuples (``COLUMNS``) and the folded words of their names (with the
-    visit's site and check-in time), as the app would store them (executemany on SQLite,
-    COPY on PostgreSQL); return the visits loaded."""
-    from kiosk.text import name_words
+    """Bulk-load visit tuples (``COLUMNS``) and the blind-index tokens of their names (with
+    the visit's site and check-in time), as many and as large as the app stores (executemany on
+    SQLite, COPY on PostgreSQL); return the visits loaded. The tokens are made under a stand-in
+    key: the loaded names are not sealed either (bench/README.md)."""
+    from kiosk.blind_index import name_prefixes
+    from kiosk.field_cipher import blind_token
+
+    bench_key = b"bench-blind-index-key-0123456789"
+
+    def name_tokens(name: str) -> list[bytes]:
+        return [blind_token(bench_key, prefix) for prefix in name_prefixes(name)]
 
     count = 0
     name_at = COLUMNS.index("visitor_name")
@@ -184,7 +191,7 @@ def load_visits(engine: Any, rows: Any) -> int:
                 ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
             )
             words_statement = (
-                "INSERT INTO visit_name_words (visit_id, word, site_id, checked_in_at)"
+                "INSERT INTO visit_name_tokens (visit_id, token, site_id, checked_in_at)"
                 " VALUES (?, ?, ?, ?)"
             )
             batch: list[tuple[Any, ...]] = []
@@ -193,7 +200,7 @@ def load_visits(engine: Any, rows: Any) -> int:
                 batch.append(tuple(sqlite_value(value) for value in row))
                 words.extend(
                     (row[0], word, row[1], sqlite_value(row[checked_in_at]))
-                    for word in name_words(row[name_at])
+                    for word in name_tokens(row[name_at])
                 )
                 if len(batch) == 50_000:
                     cursor.executemany(statement, batch)
@@ -211,10 +218,12 @@ def load_visits(engine: Any, rows: Any) -> int:
             with cursor.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            words_copy = "COPY visit_name_words (visit_id, word, site_id, checked_in_at) FROM STDIN"
+            words_copy = (
+                "COPY visit_name_tokens (visit_id, token, site_id, checked_in_at) FROM STDIN"
+            )
             with cursor.copy(words_copy) as copy:
                 for row in rows:
-                    for word in name_words(row[name_at]):
+                    for word in name_tokens(row[name_at]):
                         copy.write_row((row[0], word, row[1], row[checked_in_at]))
             count = len(rows)
             cursor.execute("SELECT setval('visits_id_seq', (SELECT max(id) FROM visits))")

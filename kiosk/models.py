@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    delete,
     event,
     insert,
     inspect,
@@ -38,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from kiosk.blind_index import visit_token_rows
 from kiosk.enums import (
     DocumentAcceptance,
     DocumentKind,
@@ -51,8 +53,7 @@ from kiosk.enums import (
     WebhookFormat,
     values,
 )
-from kiosk.sealing import NO_SITE, Sealed, seal_model, was_set
-from kiosk.text import name_words
+from kiosk.sealing import NO_SITE, Sealed, seal_model
 
 #: The configurable kiosk fields; the visitor's name is always asked and required.
 KIOSK_FIELDS = ("company", "host", "purpose", "email", "phone")
@@ -395,11 +396,6 @@ class Visit(Base):
     group: Mapped[VisitGroup | None] = relationship()
     kiosk_device: Mapped[KioskDevice | None] = relationship()
     notice_version: Mapped[NoticeVersion | None] = relationship()
-    #: Kept in step with ``visitor_name`` (see ``_index_name_words``); the database deletes
-    #: them with the visit.
-    name_words: Mapped[list[VisitNameWord]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
 
 
 class VisitGroup(Base):
@@ -418,24 +414,20 @@ class VisitGroup(Base):
     created_at: Mapped[datetime]
 
 
-#: Search words compare in code point order on both backends (PostgreSQL's "C" collation;
-#: SQLite's default BINARY), so ``prefix <= word < upper bound`` is an index range scan.
-SEARCH_WORD = String(200).with_variant(String(200, collation="C"), "postgresql")
-
-
-class VisitNameWord(Base):
-    """One word of a visit's name, folded (no case, no accents), so reception's history search
-    finds a visit by the start of any word of the name through an index.
+class VisitNameToken(Base):
+    """A keyed token of a prefix of a word of a visit's name (kiosk.blind_index), so that
+    reception's history search finds a visit by the start of any word of the name through an
+    index, while the database holds no word of it.
 
     The visit's site and check-in time are copied here so that a search for a common prefix
     counts and orders its matches from the index alone, without reading each visit.
     """
 
-    __tablename__ = "visit_name_words"
+    __tablename__ = "visit_name_tokens"
     __table_args__ = (
         Index(
-            "ix_visit_name_words_word_site_id_checked_in_at",
-            "word",
+            "ix_visit_name_tokens_token_site_id_checked_in_at",
+            "token",
             "site_id",
             "checked_in_at",
             "visit_id",
@@ -447,51 +439,40 @@ class VisitNameWord(Base):
     visit_id: Mapped[int] = mapped_column(
         ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
     )
-    word: Mapped[str] = mapped_column(SEARCH_WORD, primary_key=True)  #: personal data
+    #: HMAC of a folded prefix under a key derived from the key sealing the visit's name.
+    token: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
     #: The visit's (never changes).
     site_id: Mapped[int]
     #: The visit's (never changes).
     checked_in_at: Mapped[datetime]
 
 
-@event.listens_for(Session, "before_flush")
-def _index_renamed_visits(session: Session, _context: Any, _instances: Any) -> None:
-    """Keep a renamed visit's name words in step with its name (a rectification)."""
-    for visit in session.dirty:
-        if not isinstance(visit, Visit):
-            continue
-        if not was_set(visit, "visitor_name"):
-            continue
-        # Words the name keeps stay as they are (a new row with the same key would clash).
-        kept = {item.word: item for item in visit.name_words}
-        visit.name_words = [
-            kept.get(word)
-            or VisitNameWord(word=word, site_id=visit.site_id, checked_in_at=visit.checked_in_at)
-            for word in name_words(visit.visitor_name or "")
-        ]
-
-
 @event.listens_for(Session, "after_flush")
-def _index_new_visits(session: Session, _context: Any) -> None:
-    """Write the name words of the visits this flush inserted.
+def _index_visit_names(session: Session, _context: Any) -> None:
+    """Write the name tokens of the visits this flush inserted, and write again those of the
+    visits whose name was sealed anew (a rectified name, or a check-out, a retention change
+    or the purge moving it under another day's key: the tokens follow the name's key).
 
     One multi-row INSERT after the visits have their ids, instead of a unit-of-work object
-    per word: on the check-in path that is a good part of what a check-in costs the ORM.
-    The visits' ``name_words`` collections are left unloaded, so they read these rows.
+    per token: on the check-in path that is a good part of what a check-in costs the ORM.
     """
-    rows = [
-        {
-            "visit_id": visit.id,
-            "word": word,
-            "site_id": visit.site_id,
-            "checked_in_at": visit.checked_in_at,
-        }
-        for visit in session.new
-        if isinstance(visit, Visit)
-        for word in name_words(visit.visitor_name or "")
-    ]
+    rows: list[dict[str, Any]] = []
+    resealed: list[int] = []
+    for visit in session.new:
+        if isinstance(visit, Visit):
+            rows.extend(visit_token_rows(session, visit))
+    for visit in session.dirty:
+        if (
+            isinstance(visit, Visit)
+            and inspect(visit).attrs.visitor_name_sealed.history.has_changes()
+        ):
+            resealed.append(visit.id)
+            rows.extend(visit_token_rows(session, visit))
+    connection = session.connection()
+    if resealed:
+        connection.execute(delete(VisitNameToken).where(VisitNameToken.visit_id.in_(resealed)))
     if rows:
-        session.connection().execute(insert(VisitNameWord), rows)
+        connection.execute(insert(VisitNameToken), rows)
 
 
 class KioskDevice(Base):

@@ -419,3 +419,18 @@ def named(session: Any, model: Any, name: str, *, none: bool = False) -> Any:
         return None
     assert len(found) == 1, f"{len(found)} rows named {name!r}"
     return found[0]
+
+
+def indexes_name(session: Any, visit: Any, name: str) -> bool:
+    """Whether the blind index (kiosk.blind_index) holds exactly the tokens of ``name`` for
+    ``visit``, under the key that seals its name."""
+    from sqlalchemy import select
+
+    from kiosk.blind_index import name_tokens, visit_key
+    from kiosk.models import VisitNameToken
+
+    stored = set(
+        session.scalars(select(VisitNameToken.token).where(VisitNameToken.visit_id == visit.id))
+    )
+    key = visit_key(session, visit)
+    return key is not None and bool(stored) and stored == name_tokens(name, key)

@@ -25,6 +25,25 @@ def upgrade(revision: str) -> None:
         rename_old_revisions(connection)
     _run_alembic(alembic_command.upgrade, revision)
     click.echo("Database is up to date.")
+    if revision == "head":
+        _index_names()
+
+
+def _index_names() -> None:
+    """The blind index of the visits kept from before migration 0023 (kiosk.services.name_index):
+    needs the key store, so it runs after Alembic; counts only, never a name."""
+    from kiosk.sealing import NoKeyStore
+    from kiosk.services.name_index import index_unindexed_visits
+
+    database = get_database()
+    with database.sessionmaker() as session:
+        try:
+            indexed = index_unindexed_visits(session)
+        except NoKeyStore:
+            click.echo("The name search index needs the key store: run this again once it is set.")
+            return
+    if indexed:
+        click.echo(f"Name search index written for {indexed} kept visits.")
 
 
 @db.command()

@@ -17,8 +17,9 @@ from flask_babel import force_locale
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
+from kiosk.blind_index import search_tokens
 from kiosk.db import mark_overwritten
-from kiosk.models import Invitation, SignedDocument, Site, Visit, VisitNameWord
+from kiosk.models import Invitation, SignedDocument, Site, Visit, VisitNameToken
 from kiosk.privacy.erasure import (
     Erased,
     begin_write,
@@ -82,13 +83,15 @@ def find_person(
 
     # Names and emails are sealed (kiosk.sealing): each is decrypted and compared here. A
     # search by name alone reads only the visits that have its first word (the name-word
-    # index); a search by email reads every visit of the sites.
+    # index, by the token of
+    # that word); a search by email reads every visit of the sites.
     visit_query = select(Visit).where(Visit.site_id.in_(site_ids)).order_by(Visit.id)
     if wanted_words and not wanted_email:
         visit_query = visit_query.where(
             Visit.id.in_(
-                select(VisitNameWord.visit_id).where(
-                    VisitNameWord.word == wanted_words[0], VisitNameWord.site_id.in_(site_ids)
+                select(VisitNameToken.visit_id).where(
+                    VisitNameToken.token.in_(search_tokens(session, site_ids, wanted_words[0])),
+                    VisitNameToken.site_id.in_(site_ids),
                 )
             )
         )

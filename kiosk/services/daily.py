@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Exists, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from kiosk.models import Invitation, Site, Visit, VisitNameWord
+from kiosk.blind_index import search_tokens
+from kiosk.models import Invitation, Site, Visit, VisitNameToken
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
-from kiosk.text import fold, name_words, prefix_upper_bound
+from kiosk.text import fold, name_words
 
 HISTORY_PAGE_SIZE = 50
 
@@ -90,10 +91,12 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     typed = _typed_words(query)
     if typed:
         first, *others = typed
-        candidates = select(VisitNameWord.visit_id).where(*_starts_with(VisitNameWord, first))
+        candidates = select(VisitNameToken.visit_id).where(
+            _starts_with(session, query, VisitNameToken, first)
+        )
         statement = statement.where(Visit.id.in_(candidates))
         for prefix in others:
-            statement = statement.where(_has_word(Visit.id, prefix))
+            statement = statement.where(_has_word(session, query, Visit.id, prefix))
     if query.host_id is not None:
         statement = statement.where(Visit.host_id == query.host_id)
     sites = {
@@ -124,18 +127,20 @@ def _typed_words(query: HistoryQuery) -> list[str]:
     return sorted(name_words(query.name), key=len, reverse=True)
 
 
-def _starts_with(words: type[VisitNameWord] | Any, prefix: str) -> list[ColumnElement[bool]]:
-    bound = prefix_upper_bound(prefix)
-    criteria = [words.word >= prefix]
-    if bound is not None:
-        criteria.append(words.word < bound)
-    return criteria
+def _starts_with(
+    session: Session, query: HistoryQuery, words: type[VisitNameToken] | Any, prefix: str
+) -> ColumnElement[bool]:
+    """A word of the name starts with ``prefix``: its blind-index token under any live key of
+    the searched sites (kiosk.blind_index), an equality the token index answers."""
+    return words.token.in_(search_tokens(session, query.site_ids, prefix))
 
 
-def _has_word(visit_id: Any, prefix: str) -> Exists:
-    other = aliased(VisitNameWord)
+def _has_word(session: Session, query: HistoryQuery, visit_id: Any, prefix: str) -> Exists:
+    other = aliased(VisitNameToken)
     return (
-        select(other.visit_id).where(other.visit_id == visit_id, *_starts_with(other, prefix))
+        select(other.visit_id).where(
+            other.visit_id == visit_id, _starts_with(session, query, other, prefix)
+        )
     ).exists()
 
 
@@ -144,12 +149,12 @@ def _search_by_name(session: Session, query: HistoryQuery, page: int) -> History
     time are in it, so even a common prefix is counted (up to the limit) and ordered without
     reading every matching visit; only the page's visits are loaded."""
     first, *others = _typed_words(query)
-    words = VisitNameWord
+    words = VisitNameToken
     matches = select(words.visit_id, words.checked_in_at).where(
-        *_starts_with(words, first), words.site_id.in_(query.site_ids)
+        _starts_with(session, query, words, first), words.site_id.in_(query.site_ids)
     )
     for prefix in others:
-        matches = matches.where(_has_word(words.visit_id, prefix))
+        matches = matches.where(_has_word(session, query, words.visit_id, prefix))
     # A name may have two words that start alike ("Berg Bergström"), so a visit can match
     # twice. Rather than DISTINCT over every match (which makes the database hash or sort them
     # all), read a bounded number of rows, newest first, and remove the rare repeats here

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from kiosk.blind_index import search_tokens
 from kiosk.db import savepoint
 from kiosk.models import (
     Host,
@@ -17,7 +18,7 @@ from kiosk.models import (
     KioskDevice,
     Site,
     Visit,
-    VisitNameWord,
+    VisitNameToken,
     VisitorType,
 )
 from kiosk.services.codes import (
@@ -167,7 +168,7 @@ def on_site_visit_of(session: Session, site: Site, name: str, host_id: int | Non
     """The visit still on site at ``site`` of someone with this name (folded: no case, accents
     or extra spaces) visiting the same host (or reception), if there is one.
 
-    The candidates come through the name-word index (their first word), so a busy site with
+    The candidates come through the name index (the token of their first word), so a busy site with
     many visitors on site reads only the few who share it."""
     wanted = fold(" ".join(name.split()))
     words = name_words(name)
@@ -176,10 +177,10 @@ def on_site_visit_of(session: Session, site: Site, name: str, host_id: int | Non
     host_match = Visit.host_id.is_(None) if host_id is None else Visit.host_id == host_id
     candidates = session.scalars(
         select(Visit)
-        .join(VisitNameWord, VisitNameWord.visit_id == Visit.id)
+        .join(VisitNameToken, VisitNameToken.visit_id == Visit.id)
         .where(
-            VisitNameWord.word == words[0],
-            VisitNameWord.site_id == site.id,
+            VisitNameToken.token.in_(search_tokens(session, [site.id], words[0])),
+            VisitNameToken.site_id == site.id,
             Visit.checked_out_at.is_(None),
             host_match,
         )

@@ -1,0 +1,108 @@
+"""The blind index of visitors' names (docs/erasure.md, "Search: a blind index").
+
+Reception's history search finds a visit by the start of any word of its name, and the
+check-in's "already here?" and the data-subject search by a whole word. The names are sealed
+(kiosk.sealing), so the database cannot compare them; instead each visit has keyed tokens,
+``HMAC-SHA256(index key, folded prefix)`` cut to 16 bytes, one per prefix of each word of its
+name (1 to :data:`MAX_PREFIX` characters). The index key is derived from the data key that
+seals the visit's name (HKDF, kiosk.field_cipher.blind_index_key), so the tokens die with that
+key: once the purge destroys it, neither the live database nor any old copy can confirm a
+guessed name with the keys that remain.
+
+A search computes its prefix's token under every live key of the sites searched (a site that
+keeps visits 30 days has about 30) and looks them up with ``IN``. A typed word longer than
+:data:`MAX_PREFIX` characters is matched on its first :data:`MAX_PREFIX`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kiosk.field_cipher import blind_index_key, blind_token, key_id_of
+from kiosk.keystore import DataKey, KeyMissing, KeyStore
+from kiosk.sealing import erase_days_of, store_for
+from kiosk.text import name_words
+
+#: Prefixes of each word get a token up to this many characters: enough to tell names apart,
+#: without a row per character of a long word.
+MAX_PREFIX = 12
+
+
+@lru_cache(maxsize=20_000)
+def _index_key(key_id: bytes, key: bytes) -> bytes:
+    # HKDF per search and key would cost ~10 µs x keys per site; the derived key is as secret
+    # as the data key and lives in this process only as long as it is used.
+    return blind_index_key(DataKey(key_id, 0, datetime.now(UTC).date(), key))
+
+
+def index_key(data_key: DataKey) -> bytes:
+    return _index_key(data_key.key_id, data_key.key)
+
+
+def name_prefixes(name: str) -> set[str]:
+    """Every prefix the index keeps of ``name``: 1 to MAX_PREFIX characters of each word."""
+    return {
+        word[:length]
+        for word in name_words(name)
+        for length in range(1, min(len(word), MAX_PREFIX) + 1)
+    }
+
+
+def name_tokens(name: str, data_key: DataKey) -> set[bytes]:
+    key = index_key(data_key)
+    return {blind_token(key, prefix) for prefix in name_prefixes(name)}
+
+
+def visit_key(session: Session, visit: Any) -> DataKey | None:
+    """The key a visit's tokens are made with: the one sealing its name; None once destroyed.
+
+    A row from before sealing (its name still in the old column) uses its erase day's key,
+    which is the one its first update will seal it under."""
+    store = store_for(session)
+    sealed = visit.visitor_name_sealed
+    if sealed is None:
+        site_id, day = erase_days_of(session, visit)["visit"]
+        return store.key_for(site_id, day, now=datetime.now(UTC))
+    try:
+        return store.key(key_id_of(bytes(sealed)))
+    except KeyMissing:
+        return None
+
+
+def visit_token_rows(session: Session, visit: Any) -> list[dict[str, Any]]:
+    """The index rows of ``visit`` (none when its name's key is destroyed)."""
+    key = visit_key(session, visit)
+    if key is None:
+        return []
+    return [
+        {
+            "visit_id": visit.id,
+            "token": token,
+            "site_id": visit.site_id,
+            "checked_in_at": visit.checked_in_at,
+        }
+        for token in name_tokens(visit.visitor_name or "", key)
+    ]
+
+
+def live_keys(store: KeyStore, site_ids: Iterable[int]) -> list[DataKey]:
+    found = []
+    for site_id in site_ids:
+        for key_id in store.live_key_ids(site_id):
+            key = store.key(key_id)
+            if key is not None:
+                found.append(key)
+    return found
+
+
+def search_tokens(session: Session, site_ids: Sequence[int], prefix: str) -> list[bytes]:
+    """The tokens a folded ``prefix`` has under every live key of these sites."""
+    if not prefix:
+        return []
+    wanted = prefix[:MAX_PREFIX]
+    return [blind_token(index_key(key), wanted) for key in live_keys(store_for(session), site_ids)]

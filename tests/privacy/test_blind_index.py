@@ -1,0 +1,95 @@
+"""The blind index of names (issue 18, docs/erasure.md "Search: a blind index"): the history
+search, the "already here?" match and the data-subject search find visits through keyed
+tokens of name prefixes, never a word in plain; the tokens follow the key that seals the name
+(check-out on a later day, a rectified name) and die with it, so a copy of the database taken
+before the purge cannot confirm a guessed name with the keys that remain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kiosk.blind_index import MAX_PREFIX, search_tokens
+from kiosk.clock import FrozenClock
+from kiosk.models import Visit, VisitNameToken
+from kiosk.privacy.purge import PurgeSettings, run_purge
+from kiosk.privacy.requests import find_person
+from kiosk.services.daily import HistoryQuery, search_history
+from kiosk.services.visits import check_out_visit, on_site_visit_of
+from tests.support import indexes_name
+
+
+def found(session: Session, site_id: int, name: str) -> list[str]:
+    page = search_history(session, HistoryQuery(site_ids=(site_id,), name=name))
+    return [visit.visitor_name for visit in page.visits]
+
+
+def tokens_of(session: Session, visit_id: int) -> set[bytes]:
+    return set(
+        session.scalars(select(VisitNameToken.token).where(VisitNameToken.visit_id == visit_id))
+    )
+
+
+def test_every_search_by_name_goes_through_the_tokens(
+    session: Session, make_site: Any, make_visit: Any
+):
+    site = make_site()
+    other = make_site()
+    make_visit(site, "Åsa Öberg-Lindqvistsson")
+    make_visit(site, "Bo Berg")
+    make_visit(other, "Åsa Öberg")
+    assert found(session, site.id, "öb") == ["Åsa Öberg-Lindqvistsson"]
+    assert found(session, site.id, "LIND ASA") == ["Åsa Öberg-Lindqvistsson"]
+    assert found(session, site.id, "berg") == ["Bo Berg"]  # a prefix of a word, not inside one
+    assert found(session, site.id, "b") == ["Bo Berg"]
+    # A typed word longer than the index keeps is matched on its first MAX_PREFIX characters.
+    assert len("lindqvistsson") > MAX_PREFIX
+    assert found(session, site.id, "lindqvistsson") == ["Åsa Öberg-Lindqvistsson"]
+    assert found(session, site.id, "zed") == []
+    assert on_site_visit_of(session, site, "asa oberg-LINDQVISTSSON", None) is not None
+    assert on_site_visit_of(session, site, "Åsa", None) is None  # the whole name must match
+    person = find_person(session, [site.id], name="Öberg Åsa")
+    assert [visit.visitor_name for visit in person.visits] == ["Åsa Öberg-Lindqvistsson"]
+
+
+def test_the_tokens_follow_the_names_key_and_a_rectified_name(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=30, timezone="UTC")
+    visit = make_visit(site, "Tove Token")
+    before = tokens_of(session, visit.id)
+    # Checked out two days later: sealed again under a later day's key, and so the tokens.
+    clock.advance(timedelta(days=2))
+    check_out_visit(visit, now=clock.now())
+    session.commit()
+    after = tokens_of(session, visit.id)
+    assert after
+    assert not after & before
+    assert indexes_name(session, visit, "Tove Token")
+    assert found(session, site.id, "tov") == ["Tove Token"]
+    visit.visitor_name = "Tove Tokenson"
+    session.commit()
+    assert indexes_name(session, visit, "Tove Tokenson")
+    assert found(session, site.id, "tokens") == ["Tove Tokenson"]
+
+
+def test_an_old_copys_tokens_match_nothing_the_remaining_keys_make(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=2, timezone="UTC")
+    gone_id = make_visit(site, "Greta Gone", checked_out_at=clock.now()).id
+    copy = tokens_of(session, gone_id)  # what a backup taken now holds
+    clock.advance(timedelta(days=4))
+    make_visit(site, "Greta Stays")
+    run = run_purge(session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=50))
+    assert run is not None
+    assert run.destroyed_keys
+    assert session.scalars(select(Visit.id).where(Visit.id == gone_id)).first() is None
+    assert found(session, site.id, "greta") == ["Greta Stays"]
+    # Every prefix of the erased name, under every key that is left: none is in the copy.
+    for prefix in ("g", "gr", "gre", "greta", "gone", "go"):
+        assert not set(search_tokens(session, [site.id], prefix)) & copy, prefix
