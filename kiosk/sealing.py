@@ -337,6 +337,11 @@ def sealed_values(session: Session, model: type, values: Mapping[str, Any]) -> d
 _ERASE_DAYS: dict[type, EraseDays] = {}
 
 
+def sealed_models() -> list[type]:
+    """Every model with sealed fields, in the order they were registered."""
+    return list(_GROUPS)
+
+
 def erase_days_of(session: Session, obj: Any) -> Mapping[str, tuple[int, date]]:
     """(site id, erase day) per group of the row's fields, by today's rules."""
     return _ERASE_DAYS[type(obj)](session, obj)
@@ -372,4 +377,10 @@ def seal_model(
 
     event.listen(model, "load", refresh)
     event.listen(model, "refresh", refresh)
-    event.listen(model, "expire", lambda obj, _attrs: obj.__dict__.pop(_PLAIN, None))
+
+    def expire(obj: Any, _attrs: Any) -> None:
+        # A rollback expires rows whose objects may already be garbage-collected (None).
+        if obj is not None:
+            obj.__dict__.pop(_PLAIN, None)
+
+    event.listen(model, "expire", expire)

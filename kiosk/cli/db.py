@@ -26,22 +26,30 @@ def upgrade(revision: str) -> None:
     _run_alembic(alembic_command.upgrade, revision)
     click.echo("Database is up to date.")
     if revision == "head":
-        _index_names()
+        _seal_kept_rows()
 
 
-def _index_names() -> None:
-    """The blind index of the visits kept from before migration 0023 (kiosk.services.name_index):
-    needs the key store, so it runs after Alembic; counts only, never a name."""
+def _seal_kept_rows() -> None:
+    """What Alembic cannot do without the key store, for the rows kept from before it: seal
+    their personal fields (kiosk.services.seal_existing), then write the blind index of the
+    visits that have none (kiosk.services.name_index). Counts only, never a value."""
     from kiosk.sealing import NoKeyStore
     from kiosk.services.name_index import index_unindexed_visits
+    from kiosk.services.seal_existing import seal_existing_rows
 
     database = get_database()
     with database.sessionmaker() as session:
         try:
+            sealed = seal_existing_rows(session)
             indexed = index_unindexed_visits(session)
         except NoKeyStore:
-            click.echo("The name search index needs the key store: run this again once it is set.")
+            click.echo(
+                "Sealing the kept rows needs the key store: run this again once it is set"
+                " (docs/erasure.md)."
+            )
             return
+    for table, count in sealed.items():
+        click.echo(f"Sealed {count} kept rows of {table}.")
     if indexed:
         click.echo(f"Name search index written for {indexed} kept visits.")
 

@@ -90,7 +90,14 @@ def test_existing_sites_get_one_visitor_type_and_keep_their_visits(
             (2, "visitor", 0, True, None, None, None, None, None),
         ]
         assert tokens == len(name_prefixes("Åsa Lind"))
-        assert "Name search index written for 1 kept visits." in result.output
+        assert "Sealed 1 kept rows of visits." in result.output
+        # The kept visit was sealed by the upgrade: nothing left in its old column.
+        with engine.connect() as connection:
+            plain, sealed = connection.execute(
+                text("SELECT visitor_name, visitor_name_sealed FROM visits WHERE id = 7")
+            ).one()
+        assert plain == ""
+        assert b"Lind" not in bytes(sealed)
         assert visit_type is None
         with pytest.raises(IntegrityError), engine.begin() as connection:
             connection.execute(text("UPDATE visits SET visitor_type_id = 999 WHERE id = 7"))

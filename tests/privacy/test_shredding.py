@@ -464,3 +464,49 @@ def test_a_value_whose_key_is_gone_shows_as_erased_never_blank_or_an_error(
     erased = session.get(Visit, visit.id)
     assert erased is not None
     assert (erased.visitor_name, erased.company) == ("", "")  # false to the code
+
+
+def test_rows_kept_from_before_sealing_are_sealed_in_resumable_batches(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """An upgraded database's kept rows (their fields still in the old columns) are sealed by
+    ``kiosk db upgrade`` in batches; a run that dies half-way is finished by the next."""
+    from kiosk.services import seal_existing
+
+    site = make_site(timezone="UTC")
+    ids = [make_visit(site, f"{NAME} {number}", email=EMAIL).id for number in range(5)]
+    # As rows written before migration 0021: plain old columns, no ciphertext.
+    session.execute(
+        text(
+            "UPDATE visits SET visitor_name = 'Plain ' || id, email = :email,"
+            " visitor_name_sealed = NULL, email_sealed = NULL, company_sealed = NULL,"
+            " phone_sealed = NULL, purpose_sealed = NULL"
+        ),
+        {"email": EMAIL},
+    )
+    session.commit()
+    commits = 0
+    real_commit = Session.commit
+
+    def dies_after_two_batches(self: Session) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 3:
+            raise RuntimeError("killed")
+        real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", dies_after_two_batches)
+    with pytest.raises(RuntimeError, match="killed"):
+        seal_existing.seal_existing_rows(session, batch=2)
+    monkeypatch.setattr(Session, "commit", real_commit)
+    session.rollback()
+    left = session.scalar(text("SELECT count(*) FROM visits WHERE visitor_name <> ''"))
+    assert left == 1  # two batches of two sealed, the third lost with the process
+    assert seal_existing.seal_existing_rows(session, batch=2) == {"visits": 1}
+    assert seal_existing.seal_existing_rows(session, batch=2) == {}
+    rows = session.execute(text("SELECT visitor_name, email, email_sealed FROM visits")).all()
+    assert all(row.visitor_name == "" and row.email is None for row in rows)
+    assert all(EMAIL.encode() not in bytes(row.email_sealed) for row in rows)
+    session.expire_all()
+    names = sorted(visit.visitor_name for visit in session.scalars(select(Visit)))
+    assert names == sorted(f"Plain {visit_id}" for visit_id in ids)
