@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Exists, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from kiosk.blind_index import search_tokens
@@ -135,13 +135,18 @@ def _starts_with(
     return words.token.in_(search_tokens(session, query.site_ids, prefix))
 
 
-def _has_word(session: Session, query: HistoryQuery, visit_id: Any, prefix: str) -> Exists:
+def _has_word(
+    session: Session, query: HistoryQuery, visit_id: Any, prefix: str
+) -> ColumnElement[bool]:
+    """Another word of the name starts with ``prefix``: the visits having it, listed once
+    (not a lookup per candidate: each would try the prefix's token under every live key)."""
     other = aliased(VisitNameToken)
-    return (
+    having: ColumnElement[bool] = visit_id.in_(
         select(other.visit_id).where(
-            other.visit_id == visit_id, _starts_with(session, query, other, prefix)
+            _starts_with(session, query, other, prefix), other.site_id.in_(query.site_ids)
         )
-    ).exists()
+    )
+    return having
 
 
 def _search_by_name(session: Session, query: HistoryQuery, page: int) -> HistoryPage:
