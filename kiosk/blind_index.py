@@ -16,14 +16,16 @@ keeps visits 30 days has about 30) and looks them up with ``IN``. A typed word l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+import hmac
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kiosk.field_cipher import blind_index_key, blind_token, key_id_of
+from kiosk.field_cipher import BLIND_TOKEN_BYTES, blind_index_key, blind_token, key_id_of
 from kiosk.keystore import DataKey, KeyMissing, KeyStore
 from kiosk.sealing import erase_days_of, store_for
 from kiosk.text import name_words
@@ -90,19 +92,35 @@ def visit_token_rows(session: Session, visit: Any) -> list[dict[str, Any]]:
     ]
 
 
-def live_keys(store: KeyStore, site_ids: Iterable[int]) -> list[DataKey]:
+#: Index keys by data key id, so that a search unwraps and derives each key once per process
+#: (a site that keeps visits a year has about 400 keys, and a search tries each). Which keys
+#: are live is asked of the store at every search: a key made since (a new day) is tried,
+#: a destroyed one is not.
+_index_keys_by_id: dict[bytes, bytes] = {}
+_INDEX_KEYS_KEPT = 50_000
+
+
+def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[bytes]:
     found = []
-    for site_id in site_ids:
-        for key_id in store.live_key_ids(site_id):
+    for key_id in store.live_key_ids(*site_ids):
+        derived = _index_keys_by_id.get(key_id)
+        if derived is None:
             key = store.key(key_id)
-            if key is not None:
-                found.append(key)
+            if key is None:
+                continue
+            if len(_index_keys_by_id) >= _INDEX_KEYS_KEPT:
+                _index_keys_by_id.clear()
+            derived = _index_keys_by_id[key_id] = index_key(key)
+        found.append(derived)
     return found
 
 
 def search_tokens(session: Session, site_ids: Sequence[int], prefix: str) -> list[bytes]:
     """The tokens a folded ``prefix`` has under every live key of these sites."""
-    if not prefix:
+    if not prefix or not site_ids:
         return []
-    wanted = prefix[:MAX_PREFIX]
-    return [blind_token(index_key(key), wanted) for key in live_keys(store_for(session), site_ids)]
+    wanted = prefix[:MAX_PREFIX].encode()
+    return [
+        hmac.new(key, wanted, hashlib.sha256).digest()[:BLIND_TOKEN_BYTES]
+        for key in _index_keys(store_for(session), site_ids)
+    ]

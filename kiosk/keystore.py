@@ -392,13 +392,13 @@ class KeyStore:
             DataKey(key_id, row.site_id, row.erase_day, self.master.unwrap(bytes(row.wrapped)))
         )
 
-    def live_key_ids(self, site_id: int) -> list[bytes]:
-        """The ids of every live key of ``site_id`` (what a blind-index search tries)."""
+    def live_key_ids(self, *site_ids: int) -> list[bytes]:
+        """The ids of every live key of these sites (what a blind-index search tries)."""
         with self.engine.connect() as connection:
             return [
                 bytes(value)
                 for value in connection.scalars(
-                    select(data_keys.c.key_id).where(data_keys.c.site_id == site_id)
+                    select(data_keys.c.key_id).where(data_keys.c.site_id.in_(site_ids))
                 )
             ]
 
