@@ -196,14 +196,25 @@ def _init_key_store(app: Flask) -> None:
     """Open the key store (kiosk.key_setup). A store that cannot be used does not stop the
     app's creation (``kiosk keys init`` must run to make one): ``kiosk serve`` refuses to
     start and every request is answered 503 until it is fixed."""
-    from kiosk.key_setup import open_for_engine
+    from kiosk.key_setup import lost_key_ids, open_for_engine
     from kiosk.keystore import KeyStoreError
 
+    app.extensions[KEYS_LOST] = 0
+    engine = db.get_database(app).engine
     try:
-        app.extensions[KEY_STORE_EXTENSION] = open_for_engine(
-            app.config, Path(app.instance_path), db.get_database(app).engine
+        store = app.extensions[KEY_STORE_EXTENSION] = open_for_engine(
+            app.config, Path(app.instance_path), engine
         )
         app.extensions[KEY_STORE_ERROR] = None
+        # A store replaced by an older copy serves, but would lose what it no longer has:
+        # say so at once (the Retention page shows it too), by counts only.
+        lost = app.extensions[KEYS_LOST] = lost_key_ids(engine, store)
+        if lost:
+            app.logger.error(
+                "the key store lacks %d keys that the newest rows are sealed with: it may be"
+                " an older copy (docs/erasure.md, failure modes)",
+                lost,
+            )
     except KeyStoreError as error:
         app.extensions[KEY_STORE_EXTENSION] = None
         app.extensions[KEY_STORE_ERROR] = error.reason
@@ -212,6 +223,8 @@ def _init_key_store(app: Flask) -> None:
 
 KEY_STORE_EXTENSION = "kiosk.key_store"
 KEY_STORE_ERROR = "kiosk.key_store_error"
+#: How many key ids the newest sealed rows name that the key store has never heard of.
+KEYS_LOST = "kiosk.keys_lost"
 
 
 def require_key_store() -> None:

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk import sealing
 from kiosk.keystore import KeyStore, KeyStoreError, MasterKey
@@ -96,3 +97,39 @@ def open_for_engine(config: Mapping[str, Any], instance_path: Path, engine: Engi
     store = open_key_store(config, instance_path, engine)
     sealing.register(engine, store)
     return store
+
+
+#: Rows per sealed table whose key ids the start-up check samples (the newest).
+KEY_SAMPLE_ROWS = 50
+
+
+def lost_key_ids(engine: Engine, store: KeyStore, *, rows: int = KEY_SAMPLE_ROWS) -> int:
+    """How many key ids named by the newest rows of each sealed table the store neither has
+    nor recorded as destroyed: a key store replaced by an older copy, or lost, which would
+    lose data still within its retention (docs/erasure.md, "Failure modes"). Ids only."""
+    from kiosk.field_cipher import key_id_of
+    from kiosk.keystore import KeyMissing
+    from kiosk.sealing import sealed_fields, sealed_models
+
+    named: set[bytes] = set()
+    with engine.connect() as connection:
+        for model in sealed_models():
+            table = model.__table__  # type: ignore[attr-defined]
+            if not inspect(connection).has_table(table.name):
+                continue
+            columns = [table.c[field.sealed_attr] for field in sealed_fields(model).values()]
+            order = table.c.id.desc() if "id" in table.c else table.c.updated_at.desc()
+            try:
+                found = connection.execute(select(*columns).order_by(order).limit(rows)).all()
+            except SQLAlchemyError:  # a schema not upgraded yet: the app refuses it anyway
+                connection.rollback()
+                continue
+            for row in found:
+                named.update(key_id_of(bytes(value)) for value in row if value is not None)
+    lost = 0
+    for key_id in named:
+        try:
+            store.key(key_id)
+        except KeyMissing:
+            lost += 1
+    return lost

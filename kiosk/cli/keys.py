@@ -30,9 +30,21 @@ def init() -> None:
 def check() -> None:
     """Open the key store, check the master key against it, and count its keys.
 
-    A missing store is an error here, never made anew: it would hide a lost one.
+    A missing store is an error here, never made anew: it would hide a lost one. Then samples
+    the key ids the newest sealed rows name: one the store neither has nor destroyed means an
+    older copy of the store (or a lost one), and the command fails.
     """
-    _report(_open(create=False))
+    from kiosk.db import get_database
+    from kiosk.key_setup import lost_key_ids
+
+    store = _open(create=False)
+    lost = lost_key_ids(get_database().engine, store)
+    _report(store)
+    if lost:
+        raise click.ClickException(
+            f"{lost} key ids named by recent rows are missing from the key store:"
+            " it may be an older copy (docs/erasure.md)"
+        )
 
 
 def _open(*, create: bool) -> KeyStore:

@@ -188,6 +188,7 @@ def retention() -> str:
         runs=recent_runs(db_session),
         site_ids=site_ids,
         purge_timezone=current_app.config["PURGE_TIMEZONE"],
+        keys_lost=current_app.extensions.get("kiosk.keys_lost", 0),
     )
 
 

@@ -510,3 +510,53 @@ def test_rows_kept_from_before_sealing_are_sealed_in_resumable_batches(
     session.expire_all()
     names = sorted(visit.visitor_name for visit in session.scalars(select(Visit)))
     assert names == sorted(f"Plain {visit_id}" for visit_id in ids)
+
+
+def test_a_key_store_replaced_by_an_older_copy_is_noticed_at_start(
+    app: Flask,
+    app_config: dict[str, Any],
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    make_staff: Any,
+    login: Any,
+    clock: FrozenClock,
+    tmp_path: Path,
+):
+    """A key store restored from an older copy lacks the keys made since: the data sealed
+    under them cannot be read. The app says so at start (a log line, the Retention page in
+    red) and ``kiosk keys check`` fails, instead of it surfacing as "(erased)" one by one."""
+    import sqlite3
+
+    from kiosk import create_app
+    from kiosk.cli import main
+    from kiosk.key_setup import lost_key_ids
+
+    site = make_site(retention_days=30, timezone="UTC")
+    make_visit(site, NAME)
+    store_file = Path(app_config["KEY_STORE"].removeprefix("sqlite:///"))
+    older = tmp_path / "older-keys.sqlite3"
+    with sqlite3.connect(store_file) as source, sqlite3.connect(older) as copy:
+        source.backup(copy)
+    assert lost_key_ids(get_database(app).engine, store(app)) == 0
+    clock.advance(timedelta(days=3))
+    make_visit(site, "Newer Visitor")  # under a key the older copy never had
+    # The server restarted on the older copy of its store (as if restored from a backup).
+    restarted = create_app({**app_config, "KEY_STORE": f"sqlite:///{older}"})
+    try:
+        assert restarted.extensions["kiosk.keys_lost"] == 1
+        staff = make_staff(role="admin")
+        client = restarted.test_client()
+        client.post(
+            "/dashboard/login",
+            data={"username": staff.username, "password": "correct horse battery"},
+        )
+        page = client.get("/dashboard/retention").text
+        assert "The key store lacks 1 key that recent visitor data is encrypted with" in page
+        checked = restarted.test_cli_runner().invoke(main, ["keys", "check"])
+        assert checked.exit_code != 0
+        assert "1 key ids named by recent rows are missing" in checked.output
+    finally:
+        get_database(restarted).engine.dispose()
+        restarted.extensions["kiosk.key_store"].close()
+        sealing.register(get_database(app).engine, store(app))  # the fixture's app again
