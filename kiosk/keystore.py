@@ -423,6 +423,14 @@ class KeyStore:
             (data_keys.c.site_id == site_id, data_keys.c.erase_day <= through), now
         )
 
+    def destroy_ids(
+        self, site_id: int, key_ids: Sequence[bytes], *, now: datetime
+    ) -> list[Destroyed]:
+        """Destroy these keys of ``site_id`` for good (a shortened retention left them unused)."""
+        return self._destroy(
+            (data_keys.c.site_id == site_id, data_keys.c.key_id.in_(list(key_ids))), now
+        )
+
     def destroy_site(self, site_id: int, *, now: datetime) -> list[Destroyed]:
         """Destroy every key of a site (the site is being deleted)."""
         return self._destroy((data_keys.c.site_id == site_id,), now)

@@ -337,6 +337,11 @@ def sealed_values(session: Session, model: type, values: Mapping[str, Any]) -> d
 _ERASE_DAYS: dict[type, EraseDays] = {}
 
 
+def field_groups(model: type) -> dict[str, tuple[str, ...]]:
+    """The model's groups of sealed fields (each group sealed under one erase day's key)."""
+    return _GROUPS[model]
+
+
 def sealed_models() -> list[type]:
     """Every model with sealed fields, in the order they were registered."""
     return list(_GROUPS)

@@ -17,16 +17,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from kiosk.keystore import Destroyed, KeyStore
+from kiosk.keystore import KEY_ID_BYTES, Destroyed, KeyStore
 from kiosk.models import Invitation, Notification, SessionItem, SignedDocument, Site, Visit
-from kiosk.sealing import NO_SITE, erase_days_of, force_reseal, sealed_fields, store_for
+from kiosk.sealing import (
+    NO_SITE,
+    current_day,
+    erase_days_of,
+    field_groups,
+    force_reseal,
+    sealed_fields,
+    store_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +119,115 @@ def keep_rows_sealed_under(
                 break
             last = rows[-1].id
     return kept
+
+
+#: Days past the longest erase day a site's settings allow, before an unused key of that site
+#: may be destroyed at a settings change: sealing falls back to a later day's key for up to
+#: seven days (kiosk.sealing._key_for), and a check-in may be between making a key and using it.
+UNUSED_KEY_MARGIN = timedelta(days=9)
+
+
+def reseal_site_after_shortening(session: Session, site: Site, *, now: datetime) -> Resealed:
+    """After a site's (or one of its visitor types') retention was shortened: seal again
+    under the earlier day's key every row of the site whose key is later than its erase day by
+    the new rules, then destroy the site's keys that no row uses any more and that lie beyond
+    any erase day the settings now allow. Old copies of the database hold those rows under
+    the destroyed keys: the shorter period reaches them at once (docs/erasure.md, "Retention
+    shortened"). Key store first, then the database, as everywhere."""
+    store = store_for(session)
+    resealed = 0
+    model: Any
+    for model in (Visit, Invitation, Notification):
+        last = 0
+        while True:
+            rows = session.scalars(
+                select(model)
+                .where(model.site_id == site.id, model.id > last)
+                .order_by(model.id)
+                .limit(RESEAL_BATCH)
+            ).all()
+            for row in rows:
+                if _sealed_later_than_its_day(session, store, row):
+                    force_reseal(row, not_before=date.min)
+                    resealed += 1
+            session.commit()
+            if len(rows) < RESEAL_BATCH:
+                break
+            last = rows[-1].id
+    used = _key_ids_in_use(session, site.id)
+    # Beyond any day a value of this site can now be sealed under (on the injectable clock,
+    # like every erase day), with a margin.
+    horizon = (
+        now.astimezone(ZoneInfo(site.timezone)).date() + _longest_days(site) + UNUSED_KEY_MARGIN
+    )
+    doomed = []
+    for key_id in store.live_key_ids(site.id):
+        if key_id in used:
+            continue
+        key = store.key(key_id)
+        if key is not None and key.erase_day > horizon:
+            doomed.append(key_id)
+    destroyed = store.destroy_ids(site.id, doomed, now=now) if doomed else []
+    if resealed or destroyed:
+        log.info(
+            "retention shortened at site %d: %d rows sealed again, %d keys destroyed",
+            site.id,
+            resealed,
+            len(destroyed),
+        )
+    return Resealed(resealed, destroyed)
+
+
+@dataclass(frozen=True)
+class Resealed:
+    rows: int
+    destroyed: list[Destroyed]
+
+
+def _sealed_later_than_its_day(session: Session, store: KeyStore, row: Any) -> bool:
+    days = erase_days_of(session, row)
+    groups = field_groups(type(row))
+    for group, (_site_id, day) in days.items():
+        for name in groups[group]:
+            current = current_day(row, name, store)
+            if current is not None and current > day:
+                return True
+    return False
+
+
+def _longest_days(site: Site) -> timedelta:
+    """The longest a value of this site may now be kept: the site's days, its types' and its
+    documents' (a signed copy keeps its own period)."""
+    from kiosk.models import Document, VisitorType
+
+    session = object_session(site)
+    longest = site.retention_days
+    if session is not None:
+        for days in session.scalars(
+            select(VisitorType.retention_days).where(VisitorType.site_id == site.id)
+        ):
+            longest = max(longest, days or 0)
+        for days in session.scalars(
+            select(Document.retention_days).where(Document.site_id == site.id)
+        ):
+            longest = max(longest, days or 0)
+    return timedelta(days=longest)
+
+
+def _key_ids_in_use(session: Session, site_id: int) -> set[bytes]:
+    """Every key id any row of the site is sealed under (one scan per sealed column)."""
+    from kiosk.models import SignedDocument
+
+    used: set[bytes] = set()
+    for model in (Visit, Invitation, Notification, SignedDocument):
+        for field in sealed_fields(model).values():
+            column = getattr(model, field.sealed_attr)
+            used.update(
+                bytes(value)
+                for value in session.scalars(
+                    select(func.substr(column, 2, KEY_ID_BYTES))
+                    .where(model.site_id == site_id, column.is_not(None))
+                    .distinct()
+                )
+            )
+    return used

@@ -560,3 +560,71 @@ def test_a_key_store_replaced_by_an_older_copy_is_noticed_at_start(
         get_database(restarted).engine.dispose()
         restarted.extensions["kiosk.key_store"].close()
         sealing.register(get_database(app).engine, store(app))  # the fixture's app again
+
+
+def test_a_shortened_retention_reaches_old_copies_at_once(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    staff_client: Any,
+    clock: FrozenClock,
+):
+    """Retention shortened from 30 days to 2 on the site's page: the site's rows are sealed
+    again under the earlier day's key and the keys no row uses any more are destroyed, so a
+    copy of the database taken before the change can no longer read them; the live rows still
+    read. Lengthening again changes nothing at once."""
+    from tests.privacy.test_first_layer import site_form
+
+    site = make_site(retention_days=30, timezone="UTC")
+    visit = make_visit(site, NAME, email=EMAIL, checked_out_at=clock.now())
+    old_copy = raw_visit(session, visit.id)  # what a backup taken now holds
+    old_key = key_id_of(bytes(old_copy.visitor_name_sealed))
+    assert key_day(app, bytes(old_copy.visitor_name_sealed)) == clock.now().date() + timedelta(30)
+
+    url = f"/dashboard/admin/sites/{site.id}"
+    assert staff_client.post(url, data=site_form(site, retention_days=2)).status_code == 302
+    session.expire_all()
+    # The old copy's key is gone; the live row is under the day two days on, and reads.
+    assert store(app).key(old_key) is None
+    live = raw_visit(session, visit.id)
+    live_key = key_id_of(bytes(live.visitor_name_sealed))
+    assert key_day(app, bytes(live.visitor_name_sealed)) == clock.now().date() + timedelta(2)
+    fresh = session.get(Visit, visit.id)
+    assert fresh is not None
+    assert (fresh.visitor_name, fresh.email) == (NAME, EMAIL)
+
+    # Lengthened again: nothing moves at once (the purge moves rows before their key goes).
+    assert staff_client.post(url, data=site_form(site, retention_days=30)).status_code == 302
+    session.expire_all()
+    assert key_id_of(bytes(raw_visit(session, visit.id).visitor_name_sealed)) == live_key
+
+
+def test_a_visitor_type_kept_shorter_reaches_old_copies_at_once(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    staff_client: Any,
+    clock: FrozenClock,
+):
+    from kiosk.models import VisitorType
+
+    site = make_site(retention_days=30, timezone="UTC")
+    staff_client.post(f"/dashboard/admin/sites/{site.id}/types/new", data={"name_en": "Courier"})
+    courier = session.scalars(select(VisitorType).where(VisitorType.site_id == site.id)).one()
+    visit = make_visit(site, NAME, visitor_type_id=courier.id, checked_out_at=clock.now())
+    old_key = key_id_of(bytes(raw_visit(session, visit.id).visitor_name_sealed))
+    saved = staff_client.post(
+        f"/dashboard/admin/types/{courier.id}",
+        data={"name_en": "Courier", "field_host": "", "retention_days": "3"},
+    )
+    assert saved.status_code == 302, saved.text
+    # The row moves to the earlier day's key at once. Its old key stays: the site's other
+    # visitors of today are still sealed under it (keys are per site and day), so old copies
+    # forget this one when the site's own period for today ends (docs/erasure.md).
+    assert store(app).key(old_key) is not None
+    session.expire_all()
+    live = raw_visit(session, visit.id)
+    assert key_day(app, bytes(live.visitor_name_sealed)) == clock.now().date() + timedelta(3)
+    assert session.get(Visit, visit.id).visitor_name == NAME  # type: ignore[union-attr]

@@ -15,6 +15,7 @@ from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import KIOSK_FIELDS, Site
+from kiosk.privacy.shredding import reseal_site_after_shortening
 from kiosk.services.admin_sites import SiteError, SiteSettings, create_site, update_site
 from kiosk.services.groups import DEFAULT_MAX_COMPANIONS
 from kiosk.services.notices import languages_without_notice
@@ -80,6 +81,7 @@ def admin_site_edit(site_id: int) -> str | Response:
 def _save(form: SiteForm, site: Site | None) -> Response | None:
     """Create (``site`` None) or update a site from a valid form; None when refused."""
     db_session = get_session()
+    shortened = False
     try:
         if site is None:
             site = create_site(
@@ -87,8 +89,15 @@ def _save(form: SiteForm, site: Site | None) -> Response | None:
             )
             action = "create_site"
         else:
+            kept_before = (site.retention_days, site.contact_days)
             update_site(db_session, site, _settings(form), languages=shipped_languages())
             action = "update_site"
+            shortened = any(
+                after < before
+                for after, before in zip(
+                    (site.retention_days, site.contact_days), kept_before, strict=True
+                )
+            )
         db_session.flush()
     except SiteError as exc:
         db_session.rollback()
@@ -99,6 +108,9 @@ def _save(form: SiteForm, site: Site | None) -> Response | None:
         return None
     audit(action, "site", site.id)
     db_session.commit()
+    if shortened:
+        # Kept less long: the copies of the database forget too (docs/erasure.md).
+        reseal_site_after_shortening(db_session, site, now=now())
     if action == "create_site":
         flash(_("The site is created. Next, write its privacy notice."))
         return redirect(url_for(".admin_notices", site_id=site.id))

@@ -21,6 +21,7 @@ from kiosk.forms import ButtonForm
 from kiosk.i18n import current_locale, shipped_languages
 from kiosk.models import KIOSK_FIELDS, Site
 from kiosk.models import VisitorType as VisitorTypeModel
+from kiosk.privacy.shredding import reseal_site_after_shortening
 from kiosk.services.documents import set_type_documents, site_documents
 from kiosk.services.visitor_types import (
     BUILT_IN,
@@ -149,6 +150,7 @@ def _save(
     form: VisitorTypeForm, site: Site, visitor_type: VisitorTypeModel | None
 ) -> Response | None:
     db_session = get_session()
+    shortened = False
     try:
         if visitor_type is None:
             visitor_type = create_type(
@@ -156,8 +158,10 @@ def _save(
             )
             action = "create_visitor_type"
         else:
+            kept_before = visitor_type.kept_days
             update_type(visitor_type, _settings(form), languages=shipped_languages())
             action = "update_visitor_type"
+            shortened = visitor_type.kept_days < kept_before
         # Documents to sign (kiosk.services.documents): the site's, as ticked.
         set_type_documents(
             visitor_type,
@@ -184,6 +188,9 @@ def _save(
         return None
     audit(action, "visitor_type", visitor_type.id)
     db_session.commit()
+    if shortened:
+        # Kept less long: the copies of the database forget too (docs/erasure.md).
+        reseal_site_after_shortening(db_session, site, now=now())
     flash(_("The visitor type is saved."))
     return redirect(url_for(".admin_visitor_types", site_id=site.id))
 
