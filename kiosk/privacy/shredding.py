@@ -156,10 +156,14 @@ def reseal_site_after_shortening(session: Session, site: Site, *, now: datetime)
             last = rows[-1].id
     used = _key_ids_in_use(session, site.id)
     # Beyond any day a value of this site can now be sealed under (on the injectable clock,
-    # like every erase day), with a margin.
-    horizon = (
-        now.astimezone(ZoneInfo(site.timezone)).date() + _longest_days(site) + UNUSED_KEY_MARGIN
+    # like every erase day), with a margin: from today, or from the latest day an invitation
+    # is expected (it is sealed under that day plus the period, and may be made again).
+    today = now.astimezone(ZoneInfo(site.timezone)).date()
+    latest_expected = session.scalar(
+        select(func.max(Invitation.expected_on)).where(Invitation.site_id == site.id)
     )
+    start = max(today, latest_expected) if latest_expected is not None else today
+    horizon = start + _longest_days(site) + UNUSED_KEY_MARGIN
     doomed = []
     for key_id in store.live_key_ids(site.id):
         if key_id in used:
