@@ -98,6 +98,18 @@ destroyed_keys = Table(
     UniqueConstraint("site_id", "erase_day", name="uq_destroyed_keys_site_day"),
 )
 
+#: Rows erased by a data-subject request, by their random row key (never a name): a database
+#: restored from a copy taken before the request brings them back, and the next purge erases
+#: them again. Kept until the rows' own erase day has passed (their keys are destroyed then,
+#: so a restored copy cannot read them anyway).
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("row_key", LargeBinary(16), primary_key=True),
+    Column("until_day", Date, nullable=False),
+    Column("erased_at", String(40), nullable=False),
+)
+
 _CANARY = "canary"
 
 
@@ -260,6 +272,8 @@ class KeyStore:
                 metadata.create_all(store.engine)
             elif not _exists(store.engine):
                 raise KeyStoreError("key_store_missing")
+            else:  # a store made before the erasure list: it gains the table
+                erasures.create(store.engine, checkfirst=True)
             store._check_canary(create=create)
         except OperationalError:
             store.close()
@@ -422,6 +436,32 @@ class KeyStore:
         return self._destroy(
             (data_keys.c.site_id == site_id, data_keys.c.erase_day <= through), now
         )
+
+    def add_erasures(self, entries: Sequence[tuple[bytes, date]], *, now: datetime) -> None:
+        """Remember rows erased by request, as (row key, day after which forgetting is safe)."""
+        if not entries:
+            return
+        with self.engine.begin() as connection:
+            for row_key, until_day in entries:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(
+                            insert(erasures).values(
+                                row_key=row_key, until_day=until_day, erased_at=now.isoformat()
+                            )
+                        )
+                except IntegrityError:  # erased before (a restored row erased again)
+                    continue
+
+    def erased_row_keys(self) -> set[bytes]:
+        with self.engine.connect() as connection:
+            return {bytes(value) for value in connection.scalars(select(erasures.c.row_key))}
+
+    def forget_erasures(self, *, before: date) -> int:
+        """Drop the entries whose rows' erase day is over: their keys are gone by now."""
+        with self.engine.begin() as connection:
+            result = connection.execute(delete(erasures).where(erasures.c.until_day < before))
+        return int(result.rowcount or 0)
 
     def destroy_ids(
         self, site_id: int, key_ids: Sequence[bytes], *, now: datetime

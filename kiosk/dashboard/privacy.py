@@ -309,7 +309,7 @@ def request_erase() -> str | BaseResponse:
     if "submit" in request.form and form.validate_on_submit():
         # The audit keeps the ids of what was erased and why; the records themselves go.
         _audit_records(f"erase_on_{form.reason.data}", visits, invitations, documents)
-        erased = erase_person(get_session(), visits, invitations, documents)
+        erased = erase_person(get_session(), visits, invitations, documents, now=now())
         get_session().commit()
         count = (
             sum(erased.visits.values())

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.models import Invitation, SignedDocument, Site, Visit
 from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
+from kiosk.sealing import erase_days_of, store_for
 
 
 @dataclass
@@ -196,3 +198,47 @@ def erase_contact_fields(session: Session, visit_ids: Sequence[int]) -> None:
         .where(Invitation.visit_id.in_(visit_ids))
         .values(**CLEARED_INVITATION_EMAIL),
     )
+
+
+# Erasures by request, remembered in the key store (docs/erasure.md, "One person's erasure").
+
+#: Days an erasure is remembered past its rows' erase day: sealing may fall back to a key up to
+#: seven days later (kiosk.sealing), and the purge destroys a day's key an hour after it ends.
+ERASURE_MARGIN = timedelta(days=9)
+
+
+def remember_erasure(session: Session, rows: Sequence[Any], *, now: datetime) -> None:
+    """Before erasing these rows by request, put their row keys on the key store's erasure
+    list: a database restored from an older copy brings them back, and the purge erases them
+    again (:func:`erase_listed_rows`). Key store first, then the database."""
+    entries = []
+    for row in rows:
+        if row.row_key is None:
+            continue
+        days = [day for _site, day in erase_days_of(session, row).values()]
+        until = max(days, default=now.date()) + ERASURE_MARGIN
+        entries.append((bytes(row.row_key), until))
+    store_for(session).add_erasures(entries, now=now)
+
+
+def erase_listed_rows(session: Session, *, now: datetime) -> int:
+    """Erase again every row whose row key is on the erasure list (the caller commits), and
+    forget the entries whose rows' keys are gone anyway; returns how many rows were found."""
+    store = store_for(session)
+    listed = sorted(store.erased_row_keys())
+    found = 0
+    for start in range(0, len(listed), 500):
+        chunk = listed[start : start + 500]
+        visit_ids = list(session.scalars(select(Visit.id).where(Visit.row_key.in_(chunk))))
+        invitation_ids = list(
+            session.scalars(select(Invitation.id).where(Invitation.row_key.in_(chunk)))
+        )
+        document_ids = list(
+            session.scalars(select(SignedDocument.id).where(SignedDocument.row_key.in_(chunk)))
+        )
+        erase_signed_documents(session, document_ids)
+        erase_visits(session, visit_ids)
+        erase_invitations(session, invitation_ids)
+        found += len(visit_ids) + len(invitation_ids) + len(document_ids)
+    store.forget_erasures(before=now.date())
+    return found

@@ -42,6 +42,7 @@ from kiosk.privacy.erasure import (
     begin_write,
     erase_contact_fields,
     erase_invitation_rows,
+    erase_listed_rows,
     erase_visit_rows,
     visit_times_query,
 )
@@ -463,6 +464,12 @@ def run_purge(
                 )
                 session.commit()
             counts = purge_expired(session, cutoffs, settings, run_id=run_id)
+            # Rows erased by request that a restored older copy brought back (the key
+            # store's erasure list, kiosk.privacy.erasure): erased again.
+            again = erase_listed_rows(session, now=now)
+            session.commit()
+            if again:
+                log.warning("purge run %d erased again %d rows erased by request", run_id, again)
         except Exception as exc:
             session.rollback()
             _finish(session, run_id, PurgeRunStatus.FAILED, clock.now(), error=type(exc).__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import force_locale
@@ -26,6 +26,7 @@ from kiosk.privacy.erasure import (
     erase_invitations,
     erase_signed_documents,
     erase_visits,
+    remember_erasure,
 )
 from kiosk.privacy.rules import contacts_erased_at, invitation_erased_at, visit_erased_at
 from kiosk.services.documents import WITHOUT_PDF
@@ -439,14 +440,20 @@ def erase_person(
     visits: Sequence[Visit],
     invitations: Sequence[Invitation],
     documents: Sequence[SignedDocument] = (),
+    *,
+    now: datetime | None = None,
 ) -> Erased:
     """Erase these records now, as the purge would (statistics first, derived copies too),
     with the documents signed at these visits and ``documents``: an erasure request reaches
     the signed copies the purge would keep for their own period."""
     begin_write(session)
     mark_overwritten(session)  # the commit also empties SQLite's write-ahead log
-    document_ids = {item.id for item in documents_of_visits(session, visits)}
-    document_ids.update(item.id for item in documents)
+    signed = {item.id: item for item in [*documents_of_visits(session, visits), *documents]}
+    document_ids = set(signed)
+    # On the key store's erasure list first: a restored older copy is erased again.
+    remember_erasure(
+        session, [*visits, *invitations, *signed.values()], now=now or datetime.now(UTC)
+    )
     erased = erase_signed_documents(session, sorted(document_ids))
     erased.add(erase_visits(session, [visit.id for visit in visits]))
     erased.add(erase_invitations(session, [item.id for item in invitations]))

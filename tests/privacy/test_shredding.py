@@ -628,3 +628,40 @@ def test_a_visitor_type_kept_shorter_reaches_old_copies_at_once(
     live = raw_visit(session, visit.id)
     assert key_day(app, bytes(live.visitor_name_sealed)) == clock.now().date() + timedelta(3)
     assert session.get(Visit, visit.id).visitor_name == NAME  # type: ignore[union-attr]
+
+
+def test_a_restored_copy_brings_back_nobody_erased_by_request(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """An erasure by request puts the rows' random row keys (never names) on the key store's
+    erasure list, so rows that a database restored from an older copy brings back are erased
+    again by the next purge; the list forgets each entry once its rows' keys are gone."""
+    from sqlalchemy import insert
+
+    from kiosk.models import Visit as VisitModel
+    from kiosk.privacy.requests import erase_person
+
+    site = make_site(retention_days=30, timezone="UTC")
+    visit = make_visit(site, NAME, email=EMAIL, checked_out_at=clock.now())
+    kept_id = make_visit(site, "Kept Visitor", checked_out_at=clock.now()).id
+    visit_id = visit.id
+    table = VisitModel.__table__
+    backup = dict(session.execute(select(table).where(table.c.id == visit_id)).one()._mapping)
+    erase_person(session, [visit], [], now=clock.now())
+    session.commit()
+    assert store(app).erased_row_keys() == {bytes(backup["row_key"])}
+    assert "Kept" not in str(store(app).erased_row_keys())
+
+    # The database restored from the copy: the erased visit is back, readable.
+    session.execute(insert(table).values(**backup))
+    session.commit()
+    assert session.get(VisitModel, visit_id).visitor_name == NAME  # type: ignore[union-attr]
+    run = purge(session, clock)
+    assert run.visits_erased == 0  # nothing expired: the list did it
+    session.expire_all()
+    assert session.get(VisitModel, visit_id) is None
+    assert session.get(VisitModel, kept_id) is not None
+    # Past the rows' erase day (their key destroyed): the entry is forgotten.
+    clock.advance(timedelta(days=40))
+    purge(session, clock)
+    assert store(app).erased_row_keys() == set()
