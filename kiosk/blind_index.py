@@ -16,8 +16,6 @@ keeps visits 30 days has about 30) and looks them up with ``IN``. A typed word l
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kiosk.field_cipher import BLIND_TOKEN_BYTES, blind_index_key, blind_token, key_id_of
+from kiosk.field_cipher import blind_index_key, blind_token, key_id_of
 from kiosk.keystore import DataKey, KeyMissing, KeyStore
 from kiosk.sealing import erase_days_of, store_for
 from kiosk.text import name_words
@@ -119,8 +117,5 @@ def search_tokens(session: Session, site_ids: Sequence[int], prefix: str) -> lis
     """The tokens a folded ``prefix`` has under every live key of these sites."""
     if not prefix or not site_ids:
         return []
-    wanted = prefix[:MAX_PREFIX].encode()
-    return [
-        hmac.new(key, wanted, hashlib.sha256).digest()[:BLIND_TOKEN_BYTES]
-        for key in _index_keys(store_for(session), site_ids)
-    ]
+    wanted = prefix[:MAX_PREFIX]
+    return [blind_token(key, wanted) for key in _index_keys(store_for(session), site_ids)]

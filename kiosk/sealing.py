@@ -225,6 +225,16 @@ def _key_for(store: KeyStore, site_id: int, day: date) -> Any:
     return store.key_for(site_id, now.date() + timedelta(days=2), now=now)
 
 
+def holds_plain(obj: Any) -> bool:
+    """Whether a row written before sealing still holds a field in its old plaintext column."""
+    return any(
+        getattr(obj, field.sealed_attr) is None
+        and field.legacy is not None
+        and getattr(obj, field.legacy) not in (None, "", {}, b"")
+        for field in sealed_fields(type(obj)).values()
+    )
+
+
 def was_set(obj: Any, field: str) -> bool:
     """Whether ``field`` was set since the row was last written (before the flush writes it)."""
     return field in obj.__dict__.get(_CHANGED, ())
@@ -272,12 +282,7 @@ def _seal(session: Session, obj: Any, erase_days: EraseDays, *, new: bool) -> No
     fields = sealed_fields(type(obj))
     changed: set[str] = obj.__dict__.pop(_CHANGED, set())
     floor: date | None = obj.__dict__.pop(_FORCE, None)
-    legacy_rows = not new and any(
-        getattr(obj, f.sealed_attr) is None
-        and f.legacy is not None
-        and getattr(obj, f.legacy) not in ("", None)
-        for f in fields.values()
-    )
+    legacy_rows = not new and holds_plain(obj)
     if (
         not new
         and not changed

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from kiosk.keystore import KEY_ID_BYTES, Destroyed, KeyStore
 from kiosk.models import Invitation, Notification, SessionItem, SignedDocument, Site, Visit
@@ -34,6 +34,7 @@ from kiosk.sealing import (
     field_groups,
     force_reseal,
     sealed_fields,
+    sealed_models,
     store_for,
 )
 
@@ -46,14 +47,6 @@ RESEAL_BATCH = 500
 
 #: Called between destroying a site's keys and anything after it (a test kills the process here).
 after_keys_destroyed: Callable[[], None] = lambda: None  # noqa: E731
-
-SEALED_MODELS: tuple[type[Any], ...] = (
-    Visit,
-    Invitation,
-    Notification,
-    SessionItem,
-    SignedDocument,
-)
 
 
 def last_day_to_destroy(zone: ZoneInfo, now: datetime) -> date:
@@ -95,7 +88,8 @@ def keep_rows_sealed_under(
     """Seal again, under a key of ``not_before`` or later, every row sealed under one of
     ``key_ids`` whose erase day by today's rules is ``not_before`` or later. Returns how many."""
     kept = 0
-    for model in SEALED_MODELS:
+    model: Any
+    for model in sealed_models():
         columns = [getattr(model, field.sealed_attr) for field in sealed_fields(model).values()]
         under = or_(
             *(func.substr(column, 2, len(key_ids[0])).in_(list(key_ids)) for column in columns)
@@ -163,7 +157,7 @@ def reseal_site_after_shortening(session: Session, site: Site, *, now: datetime)
         select(func.max(Invitation.expected_on)).where(Invitation.site_id == site.id)
     )
     start = max(today, latest_expected) if latest_expected is not None else today
-    horizon = start + _longest_days(site) + UNUSED_KEY_MARGIN
+    horizon = start + _longest_days(session, site) + UNUSED_KEY_MARGIN
     doomed = []
     for key_id in store.live_key_ids(site.id):
         if key_id in used:
@@ -199,28 +193,23 @@ def _sealed_later_than_its_day(session: Session, store: KeyStore, row: Any) -> b
     return False
 
 
-def _longest_days(site: Site) -> timedelta:
+def _longest_days(session: Session, site: Site) -> timedelta:
     """The longest a value of this site may now be kept: the site's days, its types' and its
     documents' (a signed copy keeps its own period)."""
     from kiosk.models import Document, VisitorType
 
-    session = object_session(site)
     longest = site.retention_days
-    if session is not None:
-        for days in session.scalars(
-            select(VisitorType.retention_days).where(VisitorType.site_id == site.id)
-        ):
-            longest = max(longest, days or 0)
-        for days in session.scalars(
-            select(Document.retention_days).where(Document.site_id == site.id)
-        ):
-            longest = max(longest, days or 0)
+    for days in session.scalars(
+        select(VisitorType.retention_days).where(VisitorType.site_id == site.id)
+    ):
+        longest = max(longest, days or 0)
+    for days in session.scalars(select(Document.retention_days).where(Document.site_id == site.id)):
+        longest = max(longest, days or 0)
     return timedelta(days=longest)
 
 
 def _key_ids_in_use(session: Session, site_id: int) -> set[bytes]:
     """Every key id any row of the site is sealed under (one scan per sealed column)."""
-    from kiosk.models import SignedDocument
 
     used: set[bytes] = set()
     for model in (Visit, Invitation, Notification, SignedDocument):

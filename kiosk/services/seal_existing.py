@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from kiosk.sealing import force_reseal, sealed_fields, sealed_models
+from kiosk.sealing import force_reseal, holds_plain, sealed_fields, sealed_models
 
 #: Rows sealed per transaction.
 BATCH = 500
@@ -29,14 +29,6 @@ def _unsealed(model: type[Any]) -> Any:
     """Rows with no ciphertext at all: written before sealing (or with every field empty)."""
     return and_(
         *(getattr(model, field.sealed_attr).is_(None) for field in sealed_fields(model).values())
-    )
-
-
-def _has_plain(row: Any) -> bool:
-    return any(
-        getattr(row, field.legacy) not in (None, "", {}, b"")
-        for field in sealed_fields(type(row)).values()
-        if field.legacy is not None
     )
 
 
@@ -53,7 +45,7 @@ def seal_existing_rows(session: Session, *, batch: int = BATCH) -> dict[str, int
             if keyed_by_id:
                 query = query.where(model.id > last).order_by(model.id).limit(batch)
             rows = session.scalars(query).all()
-            plain = [row for row in rows if _has_plain(row)]
+            plain = [row for row in rows if holds_plain(row)]
             for row in plain:
                 # Read from the old columns, sealed under the row's erase day at the flush.
                 force_reseal(row, not_before=date.min)

@@ -28,7 +28,7 @@ from kiosk.field_cipher import key_id_of
 from kiosk.models import Invitation, PurgeRun, Visit
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.visits import check_out_visit
-from tests.conftest import START
+from tests.conftest import STAFF_PASSWORD, START
 from tests.support import kiosk_env, require_tool
 
 NAME = "Sigrid Shredwell"
@@ -519,7 +519,6 @@ def test_a_key_store_replaced_by_an_older_copy_is_noticed_at_start(
     make_site: Any,
     make_visit: Any,
     make_staff: Any,
-    login: Any,
     clock: FrozenClock,
     tmp_path: Path,
 ):
@@ -549,7 +548,7 @@ def test_a_key_store_replaced_by_an_older_copy_is_noticed_at_start(
         client = restarted.test_client()
         client.post(
             "/dashboard/login",
-            data={"username": staff.username, "password": "correct horse battery"},
+            data={"username": staff.username, "password": STAFF_PASSWORD},
         )
         page = client.get("/dashboard/retention").text
         assert "The key store lacks 1 key that recent visitor data is encrypted with" in page
