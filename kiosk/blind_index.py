@@ -16,6 +16,7 @@ keeps visits 30 days has about 30) and looks them up with ``IN``. A typed word l
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kiosk.field_cipher import blind_index_key, blind_token, key_id_of
+from kiosk.field_cipher import blind_index_key, blind_token, blind_tokens, key_id_of, token_maker
 from kiosk.keystore import DataKey, KeyMissing, KeyStore
 from kiosk.sealing import erase_days_of, store_for
 from kiosk.text import name_words
@@ -90,15 +91,15 @@ def visit_token_rows(session: Session, visit: Any) -> list[dict[str, Any]]:
     ]
 
 
-#: Index keys by data key id, so that a search unwraps and derives each key once per process
-#: (a site that keeps visits a year has about 400 keys, and a search tries each). Which keys
-#: are live is asked of the store at every search: a key made since (a new day) is tried,
-#: a destroyed one is not.
-_index_keys_by_id: dict[bytes, bytes] = {}
+#: Keyed token makers by data key id, so that a search unwraps and derives each key once per
+#: process (a site that keeps visits a year has about 400 keys, and a search tries each).
+#: Which keys are live is asked of the store at every search: a key made since (a new day)
+#: is tried, a destroyed one is not.
+_index_keys_by_id: dict[bytes, hmac.HMAC] = {}
 _INDEX_KEYS_KEPT = 50_000
 
 
-def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[bytes]:
+def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[hmac.HMAC]:
     found = []
     for key_id in store.live_key_ids(*site_ids):
         derived = _index_keys_by_id.get(key_id)
@@ -108,14 +109,29 @@ def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[bytes]:
                 continue
             if len(_index_keys_by_id) >= _INDEX_KEYS_KEPT:
                 _index_keys_by_id.clear()
-            derived = _index_keys_by_id[key_id] = index_key(key)
+            derived = _index_keys_by_id[key_id] = token_maker(index_key(key))
         found.append(derived)
     return found
+
+
+def search_keys(session: Session, site_ids: Sequence[int]) -> list[hmac.HMAC]:
+    """The index keys of every live key of these sites: what a search makes its tokens under.
+
+    Read once per search, then :func:`tokens_under` for each typed word."""
+    if not site_ids:
+        return []
+    return _index_keys(store_for(session), site_ids)
+
+
+def tokens_under(keys: Sequence[hmac.HMAC], prefix: str) -> list[bytes]:
+    """The tokens a folded ``prefix`` has under each of ``keys`` (from :func:`search_keys`)."""
+    if not prefix:
+        return []
+    return blind_tokens(keys, prefix[:MAX_PREFIX])
 
 
 def search_tokens(session: Session, site_ids: Sequence[int], prefix: str) -> list[bytes]:
     """The tokens a folded ``prefix`` has under every live key of these sites."""
     if not prefix or not site_ids:
         return []
-    wanted = prefix[:MAX_PREFIX]
-    return [blind_token(key, wanted) for key in _index_keys(store_for(session), site_ids)]
+    return tokens_under(search_keys(session, site_ids), prefix)

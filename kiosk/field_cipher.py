@@ -11,10 +11,9 @@ not used yet (docs/erasure.md says what is left).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -72,8 +71,26 @@ def blind_index_key(data_key: DataKey) -> bytes:
 
 
 def blind_token(index_key: bytes, folded_prefix: str) -> bytes:
-    digest = hmac.new(index_key, folded_prefix.encode(), hashlib.sha256).digest()
-    return digest[:BLIND_TOKEN_BYTES]
+    return hmac.digest(index_key, folded_prefix.encode(), "sha256")[:BLIND_TOKEN_BYTES]
+
+
+def token_maker(index_key: bytes) -> hmac.HMAC:
+    """An HMAC keyed with ``index_key``, to copy for each token (:func:`blind_tokens`)."""
+    return hmac.new(index_key, digestmod="sha256")
+
+
+def blind_tokens(makers: Sequence[hmac.HMAC], folded_prefix: str) -> list[bytes]:
+    """``blind_token`` of one prefix under many keys, each from its :func:`token_maker`.
+
+    A search makes one token per live key (thousands at a site that keeps visits a year);
+    copying a keyed HMAC costs half of keying a new one."""
+    message = folded_prefix.encode()
+    tokens = []
+    for maker in makers:
+        keyed = maker.copy()
+        keyed.update(message)
+        tokens.append(keyed.digest()[:BLIND_TOKEN_BYTES])
+    return tokens
 
 
 __all__ = [
@@ -82,8 +99,10 @@ __all__ = [
     "associated_data",
     "blind_index_key",
     "blind_token",
+    "blind_tokens",
     "decrypt",
     "decrypt_bytes",
     "encrypt",
     "key_id_of",
+    "token_maker",
 ]

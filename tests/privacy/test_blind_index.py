@@ -6,7 +6,7 @@ before the purge cannot confirm a guessed name with the keys that remain."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Flask
@@ -50,6 +50,13 @@ def test_every_search_by_name_goes_through_the_tokens(
     assert len("lindqvistsson") > MAX_PREFIX
     assert found(session, site.id, "lindqvistsson") == ["Åsa Öberg-Lindqvistsson"]
     assert found(session, site.id, "zed") == []
+    # The tokens are made under the searched sites' keys only: the other site's Åsa Öberg,
+    # whose words are the same, is never among the matches, by name alone or with a date.
+    assert found(session, other.id, "öb åsa") == ["Åsa Öberg"]
+    since = search_history(
+        session, HistoryQuery(site_ids=(site.id,), name="åsa öb", date_from=date(2000, 1, 1))
+    )
+    assert [visit.visitor_name for visit in since.visits] == ["Åsa Öberg-Lindqvistsson"]
     assert on_site_visit_of(session, site, "asa oberg-LINDQVISTSSON", None) is not None
     assert on_site_visit_of(session, site, "Åsa", None) is None  # the whole name must match
     person = find_person(session, [site.id], name="Öberg Åsa")
