@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +244,8 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
 
     from kiosk import create_app
     from kiosk.db import get_database
-    from kiosk.models import Site, VisitNameToken
+    from kiosk.models import Invitation, Site, Visit, VisitNameToken
+    from kiosk.sealing import force_reseal
     from kiosk.services.daily import (
         HistoryQuery,
         expected_today,
@@ -298,6 +299,27 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
         f"history '{surname[:4]}'": surname[:4].lower(),
         f"history '{first} {surname[:6]}'": f"{first} {surname[:6]}".lower(),
     }
+    # The loader wrote the personal fields in the columns of a database from before sealing
+    # (the bulk load would otherwise be an encryption benchmark); the rows the timed screens
+    # show are sealed as `kiosk db upgrade` seals them, so each figure includes decrypting them.
+    started = time.perf_counter()
+    shown: list[Any] = list(session.scalars(select(Visit).where(Visit.checked_out_at.is_(None))))
+    shown += session.scalars(
+        select(Invitation).where(
+            Invitation.expected_on.between(
+                now.date() - timedelta(days=1), now.date() + timedelta(days=1)
+            )
+        )
+    )
+    for typed in prefixes.values():
+        shown += search_history(session, HistoryQuery(site_ids=site_ids, name=typed)).visits
+    for row in shown:
+        force_reseal(row, not_before=date.min)
+    session.commit()
+    print(
+        f"  sealed the {len(shown):,} rows the screens show"
+        f" in {time.perf_counter() - started:.1f} s"
+    )
     timings = []
 
     def captured(service: Callable[[], int]) -> list[tuple[str, Any]]:

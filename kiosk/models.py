@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from kiosk.blind_index import visit_token_rows
+from kiosk.blind_index import TokenBytes, visit_token_rows
 from kiosk.enums import (
     DocumentAcceptance,
     DocumentKind,
@@ -412,15 +412,6 @@ class VisitGroup(Base):
     #: How many people checked in together (the first visitor included).
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
-
-
-class TokenBytes(LargeBinary):
-    """A blind-index token's bytes, bound as they are: both drivers take ``bytes``, and a search
-    binds one token per live key (thousands at a site that keeps visits a year), where
-    LargeBinary's per-value conversion cost more than the lookup."""
-
-    def bind_processor(self, dialect: Dialect) -> None:
-        return None
 
 
 class VisitNameToken(Base):

@@ -17,7 +17,7 @@ from flask_babel import force_locale
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
-from kiosk.blind_index import search_tokens
+from kiosk.blind_index import search_tokens, token_in
 from kiosk.db import mark_overwritten
 from kiosk.models import Invitation, SignedDocument, Site, Visit, VisitNameToken
 from kiosk.privacy.erasure import (
@@ -90,9 +90,13 @@ def find_person(
     if wanted_words and not wanted_email:
         visit_query = visit_query.where(
             Visit.id.in_(
+                # The tokens are made under these sites' keys only (kiosk.blind_index).
                 select(VisitNameToken.visit_id).where(
-                    VisitNameToken.token.in_(search_tokens(session, site_ids, wanted_words[0])),
-                    VisitNameToken.site_id.in_(site_ids),
+                    token_in(
+                        session,
+                        VisitNameToken.token,
+                        search_tokens(session, site_ids, wanted_words[0]),
+                    )
                 )
             )
         )

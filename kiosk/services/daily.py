@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from kiosk.blind_index import search_keys, tokens_under
+from kiosk.blind_index import search_keys, token_in, tokens_under
 from kiosk.models import Invitation, Site, Visit, VisitNameToken
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
@@ -94,11 +94,11 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
         keys = search_keys(session, query.site_ids)
         first, *others = typed
         candidates = select(VisitNameToken.visit_id).where(
-            _starts_with(keys, VisitNameToken, first)
+            _starts_with(session, keys, VisitNameToken, first)
         )
         statement = statement.where(Visit.id.in_(candidates))
         for prefix in others:
-            statement = statement.where(_has_word(keys, Visit.id, prefix))
+            statement = statement.where(_has_word(session, keys, Visit.id, prefix))
     if query.host_id is not None:
         statement = statement.where(Visit.host_id == query.host_id)
     sites = {
@@ -130,7 +130,7 @@ def _typed_words(query: HistoryQuery) -> list[str]:
 
 
 def _starts_with(
-    keys: Sequence[hmac.HMAC], words: type[VisitNameToken] | Any, prefix: str
+    session: Session, keys: Sequence[hmac.HMAC], words: type[VisitNameToken] | Any, prefix: str
 ) -> ColumnElement[bool]:
     """A word of the name starts with ``prefix``: its blind-index token under any live key of
     the searched sites (``keys``, kiosk.blind_index.search_keys), an equality the token index
@@ -139,10 +139,12 @@ def _starts_with(
     No condition on the token's site: every key belongs to one site, so these tokens occur
     only in the searched sites' rows, and a ``site_id IN`` beside ``token IN`` made SQLite seek
     every pair (keys x sites: 38,700 seeks for an admin of 10 sites keeping a year)."""
-    return words.token.in_(tokens_under(keys, prefix))
+    return token_in(session, words.token, tokens_under(keys, prefix))
 
 
-def _has_word(keys: Sequence[hmac.HMAC], visit_id: Any, prefix: str) -> ColumnElement[bool]:
+def _has_word(
+    session: Session, keys: Sequence[hmac.HMAC], visit_id: Any, prefix: str
+) -> ColumnElement[bool]:
     """Another word of the name starts with ``prefix``: the visits having it, listed once
     (not a lookup per candidate: each would try the prefix's token under every live key).
 
@@ -151,7 +153,7 @@ def _has_word(keys: Sequence[hmac.HMAC], visit_id: Any, prefix: str) -> ColumnEl
     than seeking the first word's tokens and probing the list); PostgreSQL plans it the same."""
     other = aliased(VisitNameToken)
     having: ColumnElement[bool] = (visit_id + 0).in_(
-        select(other.visit_id).where(_starts_with(keys, other, prefix))
+        select(other.visit_id).where(_starts_with(session, keys, other, prefix))
     )
     return having
 
@@ -163,9 +165,11 @@ def _search_by_name(session: Session, query: HistoryQuery, page: int) -> History
     first, *others = _typed_words(query)
     keys = search_keys(session, query.site_ids)
     words = VisitNameToken
-    matches = select(words.visit_id, words.checked_in_at).where(_starts_with(keys, words, first))
+    matches = select(words.visit_id, words.checked_in_at).where(
+        _starts_with(session, keys, words, first)
+    )
     for prefix in others:
-        matches = matches.where(_has_word(keys, words.visit_id, prefix))
+        matches = matches.where(_has_word(session, keys, words.visit_id, prefix))
     # A name may have two words that start alike ("Berg Bergström"), so a visit can match
     # twice. Rather than DISTINCT over every match (which makes the database hash or sort them
     # all), read a bounded number of rows, newest first, and remove the rare repeats here

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from kiosk.blind_index import search_tokens
+from kiosk.blind_index import search_tokens, token_in
 from kiosk.db import savepoint
 from kiosk.models import (
     Host,
@@ -179,7 +179,7 @@ def on_site_visit_of(session: Session, site: Site, name: str, host_id: int | Non
         select(Visit)
         .join(VisitNameToken, VisitNameToken.visit_id == Visit.id)
         .where(
-            VisitNameToken.token.in_(search_tokens(session, [site.id], words[0])),
+            token_in(session, VisitNameToken.token, search_tokens(session, [site.id], words[0])),
             VisitNameToken.site_id == site.id,
             Visit.checked_out_at.is_(None),
             host_match,
