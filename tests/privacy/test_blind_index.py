@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from kiosk.clock import FrozenClock
 from kiosk.models import Visit, VisitNameToken
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.privacy.requests import find_person
+from kiosk.services import daily
 from kiosk.services.daily import HistoryQuery, search_history
 from kiosk.services.visits import check_out_visit, on_site_visit_of
 from tests.support import indexes_name
@@ -100,3 +102,32 @@ def test_an_old_copys_tokens_match_nothing_the_remaining_keys_make(
     # Every prefix of the erased name, under every key that is left: none is in the copy.
     for prefix in ("g", "gr", "gre", "greta", "gone", "go"):
         assert not set(search_tokens(session, [site.id], prefix)) & copy, prefix
+
+
+@pytest.mark.parametrize("candidate_limit", [0, daily.NAME_CANDIDATE_LIMIT])
+def test_a_search_of_several_words_across_days_keys_and_sites(
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    candidate_limit: int,
+):
+    """The other words are checked under each visit's own key (the first word's token says
+    which); with a limit of 0 the first word finds "too many" and they are listed in SQL:
+    both give the same visits, newest first, from visits sealed under different days' keys."""
+    monkeypatch.setattr(daily, "NAME_CANDIDATE_LIMIT", candidate_limit)
+    site = make_site(retention_days=30, timezone="UTC")
+    other = make_site(retention_days=30, timezone="UTC")
+    names = []
+    for day, name in enumerate(["Anna Lundgren", "Lundgren Annika", "Anna Lund", "Bo Lundgren"]):
+        clock.advance(timedelta(days=day))  # a later erase day: another key
+        names.append(make_visit(site, name).visitor_name)
+        make_visit(other, name)
+    assert found(session, site.id, "lundgr ann") == ["Lundgren Annika", "Anna Lundgren"]
+    assert found(session, site.id, "ANNA lund") == ["Anna Lund", "Anna Lundgren"]
+    assert found(session, site.id, "lund ann") == ["Anna Lund", "Lundgren Annika", "Anna Lundgren"]
+    assert found(session, site.id, "lundgren bo") == ["Bo Lundgren"]
+    assert found(session, site.id, "lundgren berit") == []
+    both = search_history(session, HistoryQuery(site_ids=(site.id, other.id), name="bo lundg"))
+    assert [visit.site_id for visit in both.visits] == [other.id, site.id]
