@@ -41,7 +41,8 @@ from purge import (  # noqa: E402  (bench/ is on the path above)
     visit_rows,
 )
 
-HARD_LIMIT_SECONDS = 30 * 60
+# Writing the name index of 1,000,000 visits (as `kiosk db upgrade` does) takes ~14 minutes.
+HARD_LIMIT_SECONDS = 60 * 60
 TARGET_MS = 50.0
 SITES = 10
 ON_SITE_PER_SITE = 40
