@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,9 @@ from purge import (  # noqa: E402  (bench/ is on the path above)
     key_store_settings,
     load_visits,
     migrate,
+    open_store,
     postgres_schema_url,
+    sealed_rows,
     visit_rows,
 )
 
@@ -170,14 +172,16 @@ def median_ms(action: Callable[[], Any], repeat: int) -> float:
     return round(statistics.median(samples), 2)
 
 
-def prepare(url: str, visits: int, invitations: int) -> None:
-    """Schema at head; 10 sites; ``visits`` visits with names and their words; on-site visitors
-    (the newest); ``invitations`` invitations spread over the history, some for today."""
+def prepare(url: str, visits: int, invitations: int, keys: Path) -> None:
+    """Schema at head; 10 sites; ``visits`` visits with names and their blind index; on-site
+    visitors (the newest); ``invitations`` invitations spread over the history, some for today;
+    every personal field sealed with the key store in ``keys``, as the app writes them."""
     from sqlalchemy import insert, update
 
     from kiosk.models import Invitation, Visit
 
     engine = migrate(url)
+    open_store(engine, keys)
     now = datetime.now(UTC)
     sites: list[int] = []
     hosts: dict[int, list[int]] = {}
@@ -195,13 +199,14 @@ def prepare(url: str, visits: int, invitations: int) -> None:
         connection.execute(
             update(Visit).where(Visit.id > visits - on_site).values(checked_out_at=None)
         )
-        rows = []
+        plain = []
         today = now.date()
         for number in range(invitations):
             site_id = sites[number % SITES]
             today_ones = number < SITES * EXPECTED_TODAY_PER_SITE
-            rows.append(
+            plain.append(
                 {
+                    "id": number + 1,
                     "site_id": site_id,
                     "host_id": hosts[site_id][number % len(hosts[site_id])],
                     "visitor_name": visitor_name(number + 17),
@@ -213,11 +218,18 @@ def prepare(url: str, visits: int, invitations: int) -> None:
                     "created_at": now,
                 }
             )
+        rows = []
+        for values, _ in sealed_rows(engine, Invitation, plain):
+            rows.append(values)
             if len(rows) == 20_000:
                 connection.execute(insert(Invitation), rows)
                 rows.clear()
         if rows:
             connection.execute(insert(Invitation), rows)
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "SELECT setval('invitations_id_seq', (SELECT max(id) FROM invitations))"
+            )
     # Statistics (and on PostgreSQL the visibility map, as autovacuum would keep it).
     analyze = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -241,23 +253,21 @@ def post_form(client: Any, path: str, fields: dict[str, Any]) -> Any:
 
 
 def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[Timing]:
-    from sqlalchemy import delete, event, select
+    from sqlalchemy import event, select
 
     from kiosk import create_app
     from kiosk.db import get_database
-    from kiosk.models import Invitation, Site, Visit, VisitNameToken
-    from kiosk.sealing import force_reseal
+    from kiosk.models import Site
     from kiosk.services.daily import (
         HistoryQuery,
         expected_today,
         search_history,
     )
-    from kiosk.services.name_index import index_unindexed_visits
     from kiosk.services.staff import create_staff_user
     from kiosk.services.visits import visits_on_site
 
     print(f"{backend}: preparing {args.visits:,} visits across {SITES} sites", flush=True)
-    prepare(url, args.visits, args.invitations)
+    prepare(url, args.visits, args.invitations, folder / f"{backend}-keys")
     app = create_app(
         {
             "DATABASE_URL": url,
@@ -269,18 +279,6 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
     )
     database = get_database(app)
     session = database.sessionmaker()
-    # The loader wrote stand-in name tokens (bench/purge.py); searches need this app's keys:
-    # the index is written as `kiosk db upgrade` writes it for visits kept from before 0023.
-    started = time.perf_counter()
-    session.execute(delete(VisitNameToken))
-    session.commit()
-    indexed = index_unindexed_visits(session, batch=5000)
-    print(f"  name index of {indexed:,} visits in {time.perf_counter() - started:.1f} s")
-    # The index's statistics (and on PostgreSQL its visibility map, for index-only scans), as
-    # autovacuum would keep them: without, PostgreSQL read the heap for every token.
-    analyze = "VACUUM ANALYZE" if backend == "postgresql" else "ANALYZE"
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(analyze)
     now = datetime.now(UTC)
     create_staff_user(session, username="bench", password=STAFF_PASSWORD, role="admin", now=now)
     session.commit()
@@ -305,27 +303,6 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
         f"history '{surname[:4]}'": surname[:4].lower(),
         f"history '{first} {surname[:6]}'": f"{first} {surname[:6]}".lower(),
     }
-    # The loader wrote the personal fields in the columns of a database from before sealing
-    # (the bulk load would otherwise be an encryption benchmark); the rows the timed screens
-    # show are sealed as `kiosk db upgrade` seals them, so each figure includes decrypting them.
-    started = time.perf_counter()
-    shown: list[Any] = list(session.scalars(select(Visit).where(Visit.checked_out_at.is_(None))))
-    shown += session.scalars(
-        select(Invitation).where(
-            Invitation.expected_on.between(
-                now.date() - timedelta(days=1), now.date() + timedelta(days=1)
-            )
-        )
-    )
-    for typed in prefixes.values():
-        shown += search_history(session, HistoryQuery(site_ids=site_ids, name=typed)).visits
-    for row in shown:
-        force_reseal(row, not_before=date.min)
-    session.commit()
-    print(
-        f"  sealed the {len(shown):,} rows the screens show"
-        f" in {time.perf_counter() - started:.1f} s"
-    )
     timings = []
 
     def captured(service: Callable[[], int]) -> list[tuple[str, Any]]:

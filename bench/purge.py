@@ -69,6 +69,7 @@ class Result:
     baseline_worst_check_in_ms: float
     baseline_median_check_in_ms: float
     max_wal_mb: float | None
+    keys_destroyed: int = 0
 
 
 def short_code(number: int) -> str:
@@ -165,42 +166,87 @@ def bench_site(connection: Any, name: str, now: datetime, hosts: int = 20) -> tu
     return site_id, list(connection.scalars(select(Host.id).where(Host.site_id == site_id)))
 
 
+def open_store(engine: Any, keys: Path) -> Any:
+    """The key store in ``keys`` (made on first use), open for ``engine``'s database in this
+    process, as the app opens it: what seals the loaded rows."""
+    from kiosk.keystore import KeyStore, MasterKey
+    from kiosk.sealing import register
+
+    settings = key_store_settings(keys)
+    master = Path(settings["MASTER_KEY_FILE"]).read_text(encoding="ascii").strip()
+    store = KeyStore.open(settings["KEY_STORE"], MasterKey.from_text(master))
+    register(engine, store)
+    return store
+
+
+def sealed_rows(engine: Any, model: Any, rows: Any) -> Any:
+    """``rows`` (dicts of a model's columns, personal fields in plain) as the app writes them:
+    personal fields sealed under their erase day's key (kiosk.sealing.sealed_values), and for
+    visits the blind-index tokens under the key that seals the name. Yields (values, tokens)."""
+    from sqlalchemy import inspect, select
+    from sqlalchemy.orm import Session
+
+    from kiosk.blind_index import name_tokens
+    from kiosk.field_cipher import key_id_of
+    from kiosk.models import Site, Visit
+    from kiosk.sealing import sealed_values, store_for
+
+    # sealed_values names the mapped attributes; the INSERT needs their columns' names (the
+    # old plaintext columns are mapped as legacy_*).
+    column_of = {attr.key: attr.columns[0].name for attr in inspect(model).column_attrs}
+    with Session(engine) as session:
+        store = store_for(session)
+        # Held here: the identity map keeps objects only while something refers to them, and
+        # each row's erase day reads its site.
+        sites = session.scalars(select(Site)).all()
+        assert sites
+        for row in rows:
+            values = {
+                column_of[key]: value for key, value in sealed_values(session, model, row).items()
+            }
+            tokens: set[bytes] = set()
+            if model is Visit:
+                key = store.key(key_id_of(values["visitor_name_sealed"]))
+                tokens = name_tokens(row["visitor_name"], key)
+            yield values, tokens
+
+
 def load_visits(engine: Any, rows: Any) -> int:
-    """Bulk-load visit tuples (``COLUMNS``) and the blind-index tokens of their names (with
-    the visit's site and check-in time), as many and as large as the app stores (executemany on
-    SQLite, COPY on PostgreSQL); return the visits loaded. The tokens are made under a stand-in
-    key: the loaded names are not sealed either (bench/README.md)."""
-    from kiosk.blind_index import name_prefixes
-    from kiosk.field_cipher import blind_token
-
-    bench_key = b"bench-blind-index-key-0123456789"
-
-    def name_tokens(name: str) -> list[bytes]:
-        return [blind_token(bench_key, prefix) for prefix in name_prefixes(name)]
+    """Bulk-load visit tuples (``COLUMNS``), sealed, with the blind-index tokens of their names
+    (with the visit's site and check-in time), exactly as the app stores them (executemany on
+    SQLite, COPY on PostgreSQL); return the visits loaded. Needs the key store open for
+    ``engine`` (:func:`open_store`)."""
+    from kiosk.models import Visit
 
     count = 0
-    name_at = COLUMNS.index("visitor_name")
-    checked_in_at = COLUMNS.index("checked_in_at")
+    columns: list[str] = []
     raw = engine.raw_connection()
+
+    def sealed() -> Any:
+        return sealed_rows(engine, Visit, (dict(zip(COLUMNS, row, strict=True)) for row in rows))
+
     try:
         cursor = raw.cursor()
         if engine.dialect.name == "sqlite":
             cursor.execute("PRAGMA synchronous=OFF")  # loading only; the benchmark runs as usual
-            # Column names are this file's constants; the values are bound.
-            statement = "INSERT INTO visits ({}) VALUES ({})".format(  # noqa: S608
-                ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
-            )
             words_statement = (
                 "INSERT INTO visit_name_tokens (visit_id, token, site_id, checked_in_at)"
                 " VALUES (?, ?, ?, ?)"
             )
             batch: list[tuple[Any, ...]] = []
             words: list[tuple[Any, ...]] = []
-            for row in rows:
-                batch.append(tuple(sqlite_value(value) for value in row))
+            statement = ""
+            for values, tokens in sealed():
+                if not columns:
+                    columns = list(values)
+                    # Column names come from the model; the values are bound.
+                    statement = "INSERT INTO visits ({}) VALUES ({})".format(  # noqa: S608
+                        ", ".join(columns), ", ".join("?" for _ in columns)
+                    )
+                batch.append(tuple(sqlite_value(values.get(column)) for column in columns))
+                checked_in = sqlite_value(values["checked_in_at"])
                 words.extend(
-                    (row[0], word, row[1], sqlite_value(row[checked_in_at]))
-                    for word in name_tokens(row[name_at])
+                    (values["id"], token, values["site_id"], checked_in) for token in tokens
                 )
                 if len(batch) == 50_000:
                     cursor.executemany(statement, batch)
@@ -208,24 +254,28 @@ def load_visits(engine: Any, rows: Any) -> int:
                     count += len(batch)
                     batch.clear()
                     words.clear()
-            cursor.executemany(statement, batch)
-            cursor.executemany(words_statement, words)
-            count += len(batch)
+            if batch:
+                cursor.executemany(statement, batch)
+                cursor.executemany(words_statement, words)
+                count += len(batch)
             raw.commit()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
-            rows = list(rows)
-            with cursor.copy(f"COPY visits ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            loaded = list(sealed())
+            columns = list(loaded[0][0]) if loaded else list(COLUMNS)
+            with cursor.copy(f"COPY visits ({', '.join(columns)}) FROM STDIN") as copy:
+                for values, _ in loaded:
+                    copy.write_row([values.get(column) for column in columns])
             words_copy = (
                 "COPY visit_name_tokens (visit_id, token, site_id, checked_in_at) FROM STDIN"
             )
             with cursor.copy(words_copy) as copy:
-                for row in rows:
-                    for word in name_tokens(row[name_at]):
-                        copy.write_row((row[0], word, row[1], row[checked_in_at]))
-            count = len(rows)
+                for values, tokens in loaded:
+                    for token in tokens:
+                        copy.write_row(
+                            (values["id"], token, values["site_id"], values["checked_in_at"])
+                        )
+            count = len(loaded)
             cursor.execute("SELECT setval('visits_id_seq', (SELECT max(id) FROM visits))")
             raw.commit()
             # What autovacuum would have done by the time a table is this big: statistics,
@@ -238,9 +288,11 @@ def load_visits(engine: Any, rows: Any) -> int:
     return count
 
 
-def prepare(url: str, rows: int, expired: int) -> None:
-    """Migrate an empty database and fill it with one site, its hosts and the visits."""
+def prepare(url: str, rows: int, expired: int, keys: Path) -> None:
+    """Migrate an empty database and fill it with one site, its hosts and the visits, sealed
+    with the key store in ``keys``."""
     engine = migrate(url)
+    open_store(engine, keys)
     now = datetime.now(UTC)
     with engine.begin() as connection:
         site_id, hosts = bench_site(connection, "Bench Office", now)
@@ -307,41 +359,54 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
 
 
 def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Result:
-    from sqlalchemy.orm import Session
-
+    from kiosk import create_app
     from kiosk.clock import SystemClock
-    from kiosk.db import make_engine
+    from kiosk.db import get_database
     from kiosk.privacy.purge import PurgeSettings, run_purge
 
     print(f"{backend}: preparing {args.rows:,} visits ({args.expired:,} expired)", flush=True)
-    prepare(url, args.rows, args.expired)
+    # The writer's instance and the key store both load and purge use, per backend (a key
+    # destroyed by one backend's purge must not be missing in the other's load).
+    instance = folder / f"{backend}-writer" / "instance"
+    prepare(url, args.rows, args.expired, instance.parent / "keys")
     wal = url.removeprefix("sqlite:///") + "-wal" if backend == "sqlite" else None
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     writer = context.Process(
         target=check_in_loop,
-        args=(url, str(folder / "writer-instance"), args.interval_ms / 1000, wal, theirs),
+        args=(url, str(instance), args.interval_ms / 1000, wal, theirs),
     )
     writer.start()
     if ours.recv() != "ready":
         raise RuntimeError("the check-in process did not start")
     time.sleep(args.baseline_seconds)  # check-ins alone, for the baseline
     ours.send("purge")
-    engine = make_engine(url)
-    db_session = Session(engine, expire_on_commit=False)
-    started = time.perf_counter()
-    purge = run_purge(
-        db_session,
-        clock=SystemClock(),
-        trigger="cli",
-        settings=PurgeSettings(batch_size=args.batch_size, pause_seconds=args.pause_ms / 1000),
+    # As `kiosk purge` runs it: in the app (its key store, its webhook outbox).
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(instance.parent / "purge-instance"),
+            "SECRET_KEY": "bench",
+            "LOG_LEVEL": "WARNING",
+            **key_store_settings(instance.parent / "keys"),
+        }
     )
-    seconds = time.perf_counter() - started
-    ours.send("stop")
-    report = ours.recv()
-    writer.join(60)
-    db_session.close()
-    engine.dispose()
+    with app.app_context():
+        database = get_database(app)
+        db_session = database.sessionmaker()
+        started = time.perf_counter()
+        purge = run_purge(
+            db_session,
+            clock=SystemClock(),
+            trigger="cli",
+            settings=PurgeSettings(batch_size=args.batch_size, pause_seconds=args.pause_ms / 1000),
+        )
+        seconds = time.perf_counter() - started
+        ours.send("stop")
+        report = ours.recv()
+        writer.join(60)
+        db_session.close()
+        database.engine.dispose()
     if purge is None:
         raise RuntimeError("another purge held the lock")
     during = [value for phase, value in report["latencies"] if phase == "purge"]
@@ -367,6 +432,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Resul
         if baseline
         else 0.0,
         max_wal_mb=round(report["max_wal"] / 2**20, 1) if wal else None,
+        keys_destroyed=len(purge.destroyed_keys or []),
     )
 
 
@@ -376,7 +442,8 @@ def show(result: Result, limit_seconds: float, limit_ms: float) -> None:
     slower = result.median_check_in_ms / max(result.baseline_median_check_in_ms, 0.001)
     lines = [
         "",
-        f"{result.backend}: erased {result.erased:,} of {result.rows:,} visits",
+        f"{result.backend}: erased {result.erased:,} of {result.rows:,} visits"
+        f" (keys of {result.keys_destroyed:,} site days destroyed first)",
         f"  purge time        {result.seconds:9.1f} s    "
         f"({seconds_ratio:.2f} x the {limit_seconds:.0f} s target)",
         f"  rate              {result.rows_per_second:9,} rows/s "
@@ -439,7 +506,10 @@ def main() -> int:
         help="PostgreSQL URL (default: $KIOSK_BENCH_POSTGRES_URL); a throwaway schema is used",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--quick", action="store_true", help="a tiny run, to test the script")
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.expired, args.baseline_seconds = 3_000, 2_000, 0.5
 
     from kiosk.config import DEFAULTS
 

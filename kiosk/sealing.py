@@ -205,11 +205,21 @@ class Sealed(Generic[T]):
 
 
 def _legacy_empty(obj: Any, legacy: str) -> Any:
-    column = inspect(type(obj)).columns[legacy]
-    if column.nullable:
-        return None
-    kind = column.type.python_type
-    return {} if kind is dict else b"" if kind is bytes else ""
+    found = _EMPTY.get((type(obj), legacy), _UNKNOWN)
+    if found is _UNKNOWN:
+        column = inspect(type(obj)).columns[legacy]
+        if column.nullable:
+            found = None
+        else:
+            kind = column.type.python_type
+            found = {} if kind is dict else b"" if kind is bytes else ""
+        _EMPTY[(type(obj), legacy)] = found
+    return found
+
+
+#: What an emptied old plaintext column holds, per (model, attribute): asked at every seal.
+_EMPTY: dict[tuple[type, str], Any] = {}
+_UNKNOWN = object()
 
 
 def _key_for(store: KeyStore, site_id: int, day: date) -> Any:
@@ -241,12 +251,20 @@ def was_set(obj: Any, field: str) -> bool:
 
 
 def sealed_fields(model: type) -> dict[str, Sealed[Any]]:
-    found: dict[str, Sealed[Any]] = {}
-    for klass in reversed(model.__mro__):
-        for name, value in vars(klass).items():
-            if isinstance(value, Sealed):
-                found[name] = value
+    """The model's sealed fields by name (found once per model: every flush of a sealed row
+    asks, and walking the class's attributes cost ~40 µs a call). Read only: it is shared."""
+    found = _FIELDS.get(model)
+    if found is None:
+        found = {}
+        for klass in reversed(model.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, Sealed):
+                    found[name] = value
+        _FIELDS[model] = found
     return found
+
+
+_FIELDS: dict[type, dict[str, Sealed[Any]]] = {}
 
 
 def current_day(obj: Any, field: str, store: KeyStore) -> date | None:
