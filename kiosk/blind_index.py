@@ -26,7 +26,14 @@ from sqlalchemy import ColumnElement, Dialect, LargeBinary, Text, any_, bindpara
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.orm import Session
 
-from kiosk.field_cipher import blind_index_key, blind_token, blind_tokens, key_id_of, token_maker
+from kiosk.field_cipher import (
+    blind_index_key,
+    blind_token,
+    blind_tokens,
+    key_id_of,
+    token_day,
+    token_maker,
+)
 from kiosk.keystore import DataKey, KeyMissing, KeyStore
 from kiosk.sealing import erase_days_of, store_for
 from kiosk.text import name_words
@@ -53,6 +60,10 @@ def token_in(session: Session, column: Any, tokens: Sequence[bytes]) -> ColumnEl
     listed_in: ColumnElement[bool] = column.in_(tokens)
     return listed_in
 
+
+#: What a search makes its tokens with, per live key: the key's day (the tokens' first bytes)
+#: and an HMAC keyed with its index key (kiosk.field_cipher.token_maker).
+SearchKey = tuple[bytes, hmac.HMAC]
 
 #: Prefixes of each word get a token up to this many characters: enough to tell names apart,
 #: without a row per character of a long word.
@@ -81,7 +92,8 @@ def name_prefixes(name: str) -> set[str]:
 
 def name_tokens(name: str, data_key: DataKey) -> set[bytes]:
     key = index_key(data_key)
-    return {blind_token(key, prefix) for prefix in name_prefixes(name)}
+    day = token_day(data_key.erase_day)
+    return {blind_token(key, prefix, day) for prefix in name_prefixes(name)}
 
 
 def visit_key(session: Session, visit: Any) -> DataKey | None:
@@ -120,11 +132,11 @@ def visit_token_rows(session: Session, visit: Any) -> list[dict[str, Any]]:
 #: process (a site that keeps visits a year has about 400 keys, and a search tries each).
 #: Which keys are live is asked of the store at every search: a key made since (a new day)
 #: is tried, a destroyed one is not.
-_index_keys_by_id: dict[bytes, hmac.HMAC] = {}
+_index_keys_by_id: dict[bytes, SearchKey] = {}
 _INDEX_KEYS_KEPT = 50_000
 
 
-def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[hmac.HMAC]:
+def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[SearchKey]:
     found = []
     for key_id in store.live_key_ids(*site_ids):
         derived = _index_keys_by_id.get(key_id)
@@ -134,12 +146,15 @@ def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[hmac.HMAC]:
                 continue
             if len(_index_keys_by_id) >= _INDEX_KEYS_KEPT:
                 _index_keys_by_id.clear()
-            derived = _index_keys_by_id[key_id] = token_maker(index_key(key))
+            derived = _index_keys_by_id[key_id] = (
+                token_day(key.erase_day),
+                token_maker(index_key(key)),
+            )
         found.append(derived)
     return found
 
 
-def search_keys(session: Session, site_ids: Sequence[int]) -> list[hmac.HMAC]:
+def search_keys(session: Session, site_ids: Sequence[int]) -> list[SearchKey]:
     """The index keys of every live key of these sites: what a search makes its tokens under.
 
     Read once per search, then :func:`tokens_under` for each typed word."""
@@ -148,7 +163,7 @@ def search_keys(session: Session, site_ids: Sequence[int]) -> list[hmac.HMAC]:
     return _index_keys(store_for(session), site_ids)
 
 
-def tokens_under(keys: Sequence[hmac.HMAC], prefix: str) -> list[bytes]:
+def tokens_under(keys: Sequence[SearchKey], prefix: str) -> list[bytes]:
     """The tokens a folded ``prefix`` has under each of ``keys`` (from :func:`search_keys`)."""
     if not prefix:
         return []

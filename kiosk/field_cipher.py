@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -70,8 +71,20 @@ def blind_index_key(data_key: DataKey) -> bytes:
     )
 
 
-def blind_token(index_key: bytes, folded_prefix: str) -> bytes:
-    return hmac.digest(index_key, folded_prefix.encode(), "sha256")[:BLIND_TOKEN_BYTES]
+#: A token's first bytes: the erase day of the key it is made under (days since 2000-01-01),
+#: so that the token index keeps each day's tokens together (kiosk.blind_index).
+TOKEN_DAY_BYTES = 2
+_DAY_ZERO = date(2000, 1, 1)
+
+
+def token_day(erase_day: date) -> bytes:
+    return max(0, (erase_day - _DAY_ZERO).days).to_bytes(TOKEN_DAY_BYTES, "big")
+
+
+def blind_token(index_key: bytes, folded_prefix: str, day: bytes = b"") -> bytes:
+    """``day`` (from :func:`token_day`) followed by the HMAC, BLIND_TOKEN_BYTES in all."""
+    digest = hmac.digest(index_key, folded_prefix.encode(), "sha256")
+    return day + digest[: BLIND_TOKEN_BYTES - len(day)]
 
 
 def token_maker(index_key: bytes) -> hmac.HMAC:
@@ -79,17 +92,17 @@ def token_maker(index_key: bytes) -> hmac.HMAC:
     return hmac.new(index_key, digestmod="sha256")
 
 
-def blind_tokens(makers: Sequence[hmac.HMAC], folded_prefix: str) -> list[bytes]:
-    """``blind_token`` of one prefix under many keys, each from its :func:`token_maker`.
+def blind_tokens(makers: Sequence[tuple[bytes, hmac.HMAC]], folded_prefix: str) -> list[bytes]:
+    """``blind_token`` of one prefix under many keys, each a (day, :func:`token_maker`) pair.
 
     A search makes one token per live key (thousands at a site that keeps visits a year);
     copying a keyed HMAC costs half of keying a new one."""
     message = folded_prefix.encode()
     tokens = []
-    for maker in makers:
+    for day, maker in makers:
         keyed = maker.copy()
         keyed.update(message)
-        tokens.append(keyed.digest()[:BLIND_TOKEN_BYTES])
+        tokens.append(day + keyed.digest()[: BLIND_TOKEN_BYTES - len(day)])
     return tokens
 
 
@@ -104,5 +117,6 @@ __all__ = [
     "decrypt_bytes",
     "encrypt",
     "key_id_of",
+    "token_day",
     "token_maker",
 ]

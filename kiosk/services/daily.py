@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from kiosk.blind_index import search_keys, token_in, tokens_under
+from kiosk.blind_index import SearchKey, search_keys, token_in, tokens_under
 from kiosk.models import Invitation, Site, Visit, VisitNameToken
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
@@ -130,7 +129,7 @@ def _typed_words(query: HistoryQuery) -> list[str]:
 
 
 def _starts_with(
-    session: Session, keys: Sequence[hmac.HMAC], words: type[VisitNameToken] | Any, prefix: str
+    session: Session, keys: Sequence[SearchKey], words: type[VisitNameToken] | Any, prefix: str
 ) -> ColumnElement[bool]:
     """A word of the name starts with ``prefix``: its blind-index token under any live key of
     the searched sites (``keys``, kiosk.blind_index.search_keys), an equality the token index
@@ -143,7 +142,7 @@ def _starts_with(
 
 
 def _has_word(
-    session: Session, keys: Sequence[hmac.HMAC], visit_id: Any, prefix: str
+    session: Session, keys: Sequence[SearchKey], visit_id: Any, prefix: str
 ) -> ColumnElement[bool]:
     """Another word of the name starts with ``prefix``: the visits having it, listed once
     (not a lookup per candidate: each would try the prefix's token under every live key).
@@ -165,7 +164,7 @@ NAME_CANDIDATE_LIMIT = 500
 
 
 def _candidates_having_all(
-    session: Session, keys: Sequence[hmac.HMAC], first: str, others: Sequence[str]
+    session: Session, keys: Sequence[SearchKey], first: str, others: Sequence[str]
 ) -> list[int] | None:
     """The visits, newest first, whose name has a word starting with each typed prefix, when
     the first (the longest) finds at most NAME_CANDIDATE_LIMIT index rows; else None.
@@ -247,7 +246,7 @@ def _paged(count: int, more: bool, page: int) -> tuple[int, int, int, int]:
 
 
 def _newest_matches(
-    session: Session, keys: Sequence[hmac.HMAC], first: str, others: Sequence[str], page: int
+    session: Session, keys: Sequence[SearchKey], first: str, others: Sequence[str], page: int
 ) -> tuple[list[int], int, int, int, bool, int]:
     """The matching visits newest first, as many as the page needs, from one SQL statement."""
     words = VisitNameToken

@@ -14,8 +14,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.blind_index import MAX_PREFIX, search_tokens
+from kiosk.blind_index import MAX_PREFIX, search_tokens, visit_key
 from kiosk.clock import FrozenClock
+from kiosk.field_cipher import token_day
 from kiosk.models import Visit, VisitNameToken
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.privacy.requests import find_person
@@ -78,6 +79,12 @@ def test_the_tokens_follow_the_names_key_and_a_rectified_name(
     after = tokens_of(session, visit.id)
     assert after
     assert not after & before
+    # Each token starts with its key's erase day, so a day's tokens lie together in the token
+    # index (the purge deletes them as one stretch).
+    key = visit_key(session, visit)
+    assert key is not None
+    assert {token[:2] for token in after} == {token_day(key.erase_day)}
+    assert {token[:2] for token in before} == {token_day(key.erase_day - timedelta(days=2))}
     assert indexes_name(session, visit, "Tove Token")
     assert found(session, site.id, "tov") == ["Tove Token"]
     visit.visitor_name = "Tove Tokenson"
