@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session, object_session
 
 from kiosk.field_cipher import ErasedValue, associated_data, decrypt_bytes, encrypt, key_id_of
-from kiosk.keystore import KeyDestroyed, KeyStore
+from kiosk.keystore import KeyDestroyed, KeyMissing, KeyStore
 
 ROW_KEY_BYTES = 16
 #: The site id under which state that belongs to no site is sealed (pending-visit state).
@@ -61,9 +61,31 @@ class ErasedText(str):
 
 ERASED = ErasedText()
 
+
+class UnreadableText(ErasedText):
+    """What a sealed text reads when the key store lacks its key altogether (neither live nor
+    recorded as destroyed: the store was replaced by an older copy, kiosk.key_setup reports
+    it at start). Empty to the code like an erased value, "(unreadable)" on a page, so the
+    other visitors on the page still show; and never sealed again, so the ciphertext waits,
+    intact, for the right key store to come back."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        from flask_babel import gettext as _
+        from markupsafe import escape
+
+        words = escape(_("(unreadable)"))
+        return f'<span class="erased">{words}</span>'
+
+
+UNREADABLE = UnreadableText()
+
 _PLAIN = "_sealed_plain"
 _CHANGED = "_sealed_changed"
 _FORCE = "_sealed_force_floor"
+#: Fields of a row read while the key store lacked their key.
+_UNREADABLE = "_sealed_unreadable"
 
 #: Key stores by database URL: every session on that database (the app's, the purge's own,
 #: a test's) seals and unseals with the store its app opened.
@@ -177,6 +199,9 @@ class Sealed(Generic[T]):
             raw = decrypt_bytes(store.key, bytes(sealed), self.ad(obj))
         except ErasedValue:
             return {} if self.json else b"" if self.binary else ERASED
+        except KeyMissing:
+            obj.__dict__.setdefault(_UNREADABLE, set()).add(self.name)
+            return {} if self.json else b"" if self.binary else UNREADABLE
         if self.binary:
             return raw
         return json.loads(raw) if self.json else raw.decode()
@@ -186,6 +211,10 @@ class Sealed(Generic[T]):
 
     def seal(self, obj: Any, store: KeyStore, site_id: int, day: date) -> None:
         value = self.__get__(obj)
+        if self.name in obj.__dict__.get(_UNREADABLE, ()) and value in (UNREADABLE, {}, b""):
+            # Read without its key (a lost key): sealing the empty stand-in would destroy
+            # a value that the right key store can still read.
+            return
         if value is None:
             sealed = None
         else:
@@ -268,11 +297,15 @@ _FIELDS: dict[type, dict[str, Sealed[Any]]] = {}
 
 
 def current_day(obj: Any, field: str, store: KeyStore) -> date | None:
-    """The erase day of the key a field is sealed under now (None: not sealed, or erased)."""
+    """The erase day of the key a field is sealed under now (None: not sealed, erased, or
+    its key missing from the store)."""
     sealed = getattr(obj, sealed_fields(type(obj))[field].sealed_attr)
     if sealed is None:
         return None
-    key = store.key(key_id_of(bytes(sealed)))
+    try:
+        key = store.key(key_id_of(bytes(sealed)))
+    except KeyMissing:
+        return None
     return None if key is None else key.erase_day
 
 

@@ -72,12 +72,16 @@ def _audit_records(
 
 
 @bp.context_processor
-def _purge_warning() -> dict[str, bool]:
-    """Admins and privacy officers see a warning on every page while the purge is overdue."""
+def _purge_warning() -> dict[str, bool | int]:
+    """Admins and privacy officers see a warning on every page while the purge is overdue,
+    and while the key store lacks keys that rows name (found at start, kiosk.key_setup)."""
     if not current_user.is_authenticated or not current_staff().handles_requests:
         return {}
     status = purge_status(get_session(), now=now(), next_run=None)
-    return {"purge_overdue": status.overdue}
+    return {
+        "purge_overdue": status.overdue,
+        "keys_lost": current_app.extensions.get("kiosk.keys_lost", 0),
+    }
 
 
 # Statistics ------------------------------------------------------------------------------

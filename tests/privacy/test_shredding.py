@@ -539,7 +539,7 @@ def test_a_key_store_replaced_by_an_older_copy_is_noticed_at_start(
         source.backup(copy)
     assert lost_key_ids(get_database(app).engine, store(app)) == 0
     clock.advance(timedelta(days=3))
-    make_visit(site, "Newer Visitor")  # under a key the older copy never had
+    newer = make_visit(site, "Newer Visitor")  # under a key the older copy never had
     # The server restarted on the older copy of its store (as if restored from a backup).
     restarted = create_app({**app_config, "KEY_STORE": f"sqlite:///{older}"})
     try:
@@ -552,6 +552,34 @@ def test_a_key_store_replaced_by_an_older_copy_is_noticed_at_start(
         )
         page = client.get("/dashboard/retention").text
         assert "The key store lacks 1 key that recent visitor data is encrypted with" in page
+        assert 'class="warning critical"' in page
+        # Every other page tells an admin too, pointing to the Retention page; reception
+        # staff, who cannot act on it, are not told.
+        banner = "Some visitor data cannot be read: the key store lacks keys"
+        # The page still serves: the visitor under the missing key reads "(unreadable)", the
+        # one under a key the copy has reads in full.
+        home = client.get("/dashboard/")
+        assert home.status_code == 200
+        assert banner in home.text
+        assert "(unreadable)" in home.text
+        assert NAME in home.text
+        # Checked out meanwhile (its fields move to a later day's key): the name read without
+        # its key is not sealed again as the empty stand-in, so the right store still reads it.
+        session.expire_all()
+        sealed_name = bytes(newer.visitor_name_sealed)
+        assert newer.visitor_name == ""
+        check_out_visit(newer, now=clock.now() + timedelta(days=1))
+        session.commit()
+        assert bytes(newer.visitor_name_sealed) == sealed_name
+        assert newer.checked_out_at is not None
+        reception = make_staff(role="reception")
+        other = restarted.test_client()
+        other.post(
+            "/dashboard/login",
+            data={"username": reception.username, "password": STAFF_PASSWORD},
+        )
+        assert other.get("/dashboard/").status_code == 200
+        assert banner not in other.get("/dashboard/").text
         checked = restarted.test_cli_runner().invoke(main, ["keys", "check"])
         assert checked.exit_code != 0
         assert "1 key ids named by recent rows are missing" in checked.output
@@ -559,6 +587,8 @@ def test_a_key_store_replaced_by_an_older_copy_is_noticed_at_start(
         get_database(restarted).engine.dispose()
         restarted.extensions["kiosk.key_store"].close()
         sealing.register(get_database(app).engine, store(app))  # the fixture's app again
+    session.expire_all()
+    assert newer.visitor_name == "Newer Visitor"
 
 
 def test_a_shortened_retention_reaches_old_copies_at_once(
