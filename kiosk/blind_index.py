@@ -3,14 +3,15 @@
 Reception's history search finds a visit by the start of any word of its name, and the
 check-in's "already here?" and the data-subject search by a whole word. The names are sealed
 (kiosk.sealing), so the database cannot compare them; instead each visit has keyed tokens,
-``HMAC-SHA256(index key, folded prefix)`` cut to 16 bytes, one per prefix of each word of its
+the key's erase day (2 bytes, so a day's tokens lie together in the index) then
+``HMAC-SHA256(index key, folded prefix)`` cut to 14 bytes, one per prefix of each word of its
 name (1 to :data:`MAX_PREFIX` characters). The index key is derived from the data key that
 seals the visit's name (HKDF, kiosk.field_cipher.blind_index_key), so the tokens die with that
 key: once the purge destroys it, neither the live database nor any old copy can confirm a
 guessed name with the keys that remain.
 
 A search computes its prefix's token under every live key of the sites searched (a site that
-keeps visits 30 days has about 30) and looks them up with ``IN``. A typed word longer than
+keeps visits 30 days has about 30) and looks them up with :func:`token_in`. A typed word longer than
 :data:`MAX_PREFIX` characters is matched on its first :data:`MAX_PREFIX`.
 """
 

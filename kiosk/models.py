@@ -439,7 +439,8 @@ class VisitNameToken(Base):
     visit_id: Mapped[int] = mapped_column(
         ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
     )
-    #: HMAC of a folded prefix under a key derived from the key sealing the visit's name.
+    #: The erase day of the key sealing the visit's name, then the HMAC of a folded prefix
+    #: under a key derived from it (kiosk.blind_index).
     token: Mapped[bytes] = mapped_column(TokenBytes(16), primary_key=True)
     #: The visit's (never changes).
     site_id: Mapped[int]

@@ -164,7 +164,10 @@ NAME_CANDIDATE_LIMIT = 500
 
 
 def _candidates_having_all(
-    session: Session, keys: Sequence[SearchKey], first: str, others: Sequence[str]
+    session: Session,
+    keys: Sequence[SearchKey],
+    first_tokens: Sequence[bytes],
+    others: Sequence[str],
 ) -> list[int] | None:
     """The visits, newest first, whose name has a word starting with each typed prefix, when
     the first (the longest) finds at most NAME_CANDIDATE_LIMIT index rows; else None.
@@ -175,7 +178,6 @@ def _candidates_having_all(
     visit having that word (a common first name at 1,000,000 visits is 20,000 of them, under
     each of thousands of keys)."""
     words = VisitNameToken
-    first_tokens = tokens_under(keys, first)
     # Unordered, so that a common first word stops at the limit instead of sorting all.
     rows = session.execute(
         select(words.visit_id, words.token, words.checked_in_at)
@@ -196,15 +198,12 @@ def _candidates_having_all(
     ):
         tokens_of[visit_id].add(bytes(token))
     for prefix in others:
-        token_of_key: dict[int, bytes] = {}
-        having: set[int] = set()
-        for visit_id in candidates:
-            key = key_of_visit[visit_id]
-            if id(key) not in token_of_key:
-                token_of_key[id(key)] = tokens_under([key], prefix)[0]
-            if token_of_key[id(key)] in tokens_of[visit_id]:
-                having.add(visit_id)
-        candidates = [visit_id for visit_id in candidates if visit_id in having]
+        token_of = {key: tokens_under([key], prefix)[0] for key in set(key_of_visit.values())}
+        candidates = [
+            visit_id
+            for visit_id in candidates
+            if token_of[key_of_visit[visit_id]] in tokens_of[visit_id]
+        ]
     return candidates
 
 
@@ -214,14 +213,15 @@ def _search_by_name(session: Session, query: HistoryQuery, page: int) -> History
     reading every matching visit; only the page's visits are loaded."""
     first, *others = _typed_words(query)
     keys = search_keys(session, query.site_ids)
-    few = _candidates_having_all(session, keys, first, others) if others else None
+    first_tokens = tokens_under(keys, first)
+    few = _candidates_having_all(session, keys, first_tokens, others) if others else None
     if few is not None:
         unique = few
         more = len(unique) > HISTORY_COUNT_LIMIT
         page, pages, total, wanted = _paged(len(unique), more, page)
     else:
         unique, page, pages, total, more, wanted = _newest_matches(
-            session, keys, first, others, page
+            session, keys, first_tokens, others, page
         )
     ids = unique[(page - 1) * HISTORY_PAGE_SIZE : wanted]
     loaded = {
@@ -246,12 +246,16 @@ def _paged(count: int, more: bool, page: int) -> tuple[int, int, int, int]:
 
 
 def _newest_matches(
-    session: Session, keys: Sequence[SearchKey], first: str, others: Sequence[str], page: int
+    session: Session,
+    keys: Sequence[SearchKey],
+    first_tokens: Sequence[bytes],
+    others: Sequence[str],
+    page: int,
 ) -> tuple[list[int], int, int, int, bool, int]:
     """The matching visits newest first, as many as the page needs, from one SQL statement."""
     words = VisitNameToken
     matches = select(words.visit_id, words.checked_in_at).where(
-        _starts_with(session, keys, words, first)
+        token_in(session, words.token, first_tokens)
     )
     for prefix in others:
         matches = matches.where(_has_word(session, keys, words.visit_id, prefix))
