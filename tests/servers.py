@@ -210,7 +210,9 @@ class PrivateCluster:
     127.0.0.1), so a test can stop and restart a database server without touching the
     machine's shared one. Run as the ``postgres`` user when the tests run as root."""
 
-    def __init__(self) -> None:
+    def __init__(self, files_of: PrivateCluster | None = None) -> None:
+        """A new cluster, or with ``files_of`` one started from a file-level copy of that
+        (stopped) cluster's data directory: what a snapshot or a file backup restores."""
         found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
         if not found:
             missing("PostgreSQL's initdb is not installed (Debian's postgresql)")
@@ -223,6 +225,11 @@ class PrivateCluster:
             # PostgreSQL refuses to run as root.
             self.as_postgres = [require_tool("runuser", "util-linux"), "-u", "postgres", "--"]
             shutil.chown(self.directory, "postgres", "postgres")
+        if files_of is not None:
+            assert not (files_of.data / "postmaster.pid").exists(), "copy a stopped cluster"
+            # cp -a keeps the owner and modes PostgreSQL insists on.
+            subprocess.run(["cp", "-a", str(files_of.data), str(self.data)], check=True)
+            return
         self._run(
             "initdb",
             "-D",
