@@ -23,14 +23,28 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Dialect, LargeBinary, Text, any_, bindparam, cast, func
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    LargeBinary,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    inspect,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.orm import Session
 
 from kiosk.field_cipher import (
+    ErasedValue,
+    associated_data,
     blind_index_key,
     blind_token,
     blind_tokens,
+    decrypt_bytes,
     key_id_of,
     token_day,
     token_maker,
@@ -118,15 +132,74 @@ def visit_token_rows(session: Session, visit: Any) -> list[dict[str, Any]]:
     key = visit_key(session, visit)
     if key is None:
         return []
+    return token_rows(visit.id, visit.site_id, visit.checked_in_at, visit.visitor_name, key)
+
+
+def token_rows(
+    visit_id: int, site_id: int, checked_in_at: datetime, name: str | None, key: DataKey
+) -> list[dict[str, Any]]:
     return [
-        {
-            "visit_id": visit.id,
-            "token": token,
-            "site_id": visit.site_id,
-            "checked_in_at": visit.checked_in_at,
-        }
-        for token in name_tokens(visit.visitor_name or "", key)
+        {"visit_id": visit_id, "token": token, "site_id": site_id, "checked_in_at": checked_in_at}
+        for token in name_tokens(name or "", key)
     ]
+
+
+def previous_token_rows(session: Session, visit: Any) -> list[dict[str, Any]] | None:
+    """The index rows ``visit`` had before this flush sealed its name again (its old sealed
+    value, decrypted under its old key); [] when that key is gone (its tokens are inert and go
+    with their day, :func:`delete_passed_tokens`); None when they cannot be known here (the old
+    value was not loaded, which ``active_history`` on the column prevents).
+
+    A row that held its name in the column from before sealing had none: the migration that
+    made this index left such rows to ``kiosk db upgrade``, which seals them before it
+    indexes (kiosk.cli.db)."""
+    deleted = inspect(visit).attrs.visitor_name_sealed.history.deleted
+    if not deleted:
+        return None
+    if deleted[0] is None:
+        return []
+    old = bytes(deleted[0])
+    name = open_name(store_for(session), old, bytes(visit.row_key))
+    if name is None:
+        return []
+    key, text = name
+    return token_rows(visit.id, visit.site_id, visit.checked_in_at, text, key)
+
+
+def open_name(store: KeyStore, sealed: bytes, row_key: bytes) -> tuple[DataKey, str] | None:
+    """(key, name) of a sealed visitor name; None when its key is destroyed or missing."""
+    try:
+        key = store.key(key_id_of(sealed))
+        if key is None:
+            return None
+        plain = decrypt_bytes(lambda _id: key, sealed, _name_ad(row_key))
+    except (KeyMissing, ErasedValue):
+        return None
+    return key, plain.decode()
+
+
+def _name_ad(row_key: bytes) -> bytes:
+    return associated_data("visits", "visitor_name_sealed", row_key)
+
+
+def delete_token_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Delete these index rows (as :func:`visit_token_rows` makes them) from the token
+    ``table``, by primary key."""
+    if not rows:
+        return
+    session.connection().execute(
+        delete(table).where(
+            token_in(session, table.c.token, list({row["token"] for row in rows})),
+            table.c.visit_id.in_({row["visit_id"] for row in rows}),
+        )
+    )
+
+
+def delete_tokens_by_visit_id(session: Session, table: Any, visit_ids: Sequence[int]) -> None:
+    """Delete every index row of these visits, whatever key: a scan of the whole index (there
+    is none by visit), for the rare rows whose tokens cannot be made again."""
+    if visit_ids:
+        session.connection().execute(delete(table).where(table.c.visit_id.in_(visit_ids)))
 
 
 #: Keyed token makers by data key id, so that a search unwraps and derives each key once per

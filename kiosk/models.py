@@ -30,7 +30,6 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
-    delete,
     event,
     insert,
     inspect,
@@ -39,7 +38,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from kiosk.blind_index import TokenBytes, visit_token_rows
+from kiosk.blind_index import (
+    TokenBytes,
+    delete_token_rows,
+    delete_tokens_by_visit_id,
+    previous_token_rows,
+    visit_token_rows,
+)
 from kiosk.enums import (
     DocumentAcceptance,
     DocumentKind,
@@ -353,7 +358,9 @@ class Visit(Base):
     purpose = Sealed[str | None]("purpose_sealed", legacy="legacy_purpose")
     #: Random, set at the first write: binds each ciphertext to its row (associated data).
     row_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
-    visitor_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
+    #: personal data. Its old value is loaded before it is set (``active_history``): the
+    #: visit's old tokens are made from it when it is sealed again (kiosk.blind_index).
+    visitor_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, active_history=True)
     company_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
     email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  #: personal data
@@ -421,31 +428,38 @@ class VisitNameToken(Base):
 
     The visit's site and check-in time are copied here so that a search for a common prefix
     counts and orders its matches from the index alone, without reading each visit.
+
+    The primary key is the one index, token first: a token starts with its key's erase day, so
+    the purge deletes a passed day's tokens as one stretch of it (kiosk.blind_index.
+    delete_passed_tokens) instead of a visit's twenty tokens in twenty places of a second
+    index. So there is no foreign key to the visit (deleting a visit would have to look for
+    its tokens by visit): the code that deletes or seals a visit's name again deletes its
+    tokens (kiosk.blind_index.delete_visit_tokens), and those of a destroyed key go with its day.
     """
 
     __tablename__ = "visit_name_tokens"
-    __table_args__ = (
-        Index(
-            "ix_visit_name_tokens_token_site_id_checked_in_at",
-            "token",
-            "site_id",
-            "checked_in_at",
-            "visit_id",
-        ),
-        # SQLite: the primary key is the table (no separate rowid tree to write and purge).
-        {"sqlite_with_rowid": False},
-    )
+    # SQLite: the primary key is the table (no rowid tree to write and purge beside it).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    visit_id: Mapped[int] = mapped_column(
-        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
-    )
     #: The erase day of the key sealing the visit's name, then the HMAC of a folded prefix
     #: under a key derived from it (kiosk.blind_index).
     token: Mapped[bytes] = mapped_column(TokenBytes(16), primary_key=True)
     #: The visit's (never changes).
-    site_id: Mapped[int]
+    site_id: Mapped[int] = mapped_column(primary_key=True)
     #: The visit's (never changes).
-    checked_in_at: Mapped[datetime]
+    checked_in_at: Mapped[datetime] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+class NameIndexBacklog(Base):
+    """The visits an upgrade left without tokens (ids up to ``until``) and how far ``kiosk db
+    upgrade`` has indexed them (kiosk.services.name_index); no row when there are none."""
+
+    __tablename__ = "name_index_backlog"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indexed_through: Mapped[int] = mapped_column(default=0)
+    until: Mapped[int]
 
 
 @event.listens_for(Session, "after_flush")
@@ -458,7 +472,8 @@ def _index_visit_names(session: Session, _context: Any) -> None:
     per token: on the check-in path that is a good part of what a check-in costs the ORM.
     """
     rows: list[dict[str, Any]] = []
-    resealed: list[int] = []
+    previous: list[dict[str, Any]] = []
+    unknown: list[int] = []
     for visit in session.new:
         if isinstance(visit, Visit):
             rows.extend(visit_token_rows(session, visit))
@@ -467,13 +482,18 @@ def _index_visit_names(session: Session, _context: Any) -> None:
             isinstance(visit, Visit)
             and inspect(visit).attrs.visitor_name_sealed.history.has_changes()
         ):
-            resealed.append(visit.id)
+            old = previous_token_rows(session, visit)
+            if old is None:
+                unknown.append(visit.id)
+            else:
+                previous.extend(old)
             rows.extend(visit_token_rows(session, visit))
-    connection = session.connection()
-    if resealed:
-        connection.execute(delete(VisitNameToken).where(VisitNameToken.visit_id.in_(resealed)))
+    delete_token_rows(session, VisitNameToken.__table__, previous)
+    if unknown:
+        # Rare (a row sealed for the first time by an upgrade): looked for by visit id.
+        delete_tokens_by_visit_id(session, VisitNameToken.__table__, unknown)
     if rows:
-        connection.execute(insert(VisitNameToken), rows)
+        session.connection().execute(insert(VisitNameToken), rows)
 
 
 class KioskDevice(Base):

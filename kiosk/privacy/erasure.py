@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from kiosk.models import Invitation, SignedDocument, Site, Visit
 from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
 from kiosk.sealing import erase_days_of, store_for
+from kiosk.services.name_index import delete_visit_tokens
 
 
 @dataclass
@@ -96,6 +97,7 @@ def erase_visit_rows(
     erased.invitations.update(site_id for _id, site_id in invitations)
     _erase_invitation_ids(session, [invitation_id for invitation_id, _site in invitations])
     add_to_daily_stats(session, rows, zones)
+    delete_visit_tokens(session, visit_ids)
     session.connection().execute(delete(Visit).where(Visit.id.in_(visit_ids)))
     erased.visits.update(row.site_id for row in rows)
     return erased

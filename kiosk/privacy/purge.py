@@ -17,8 +17,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, Engine, case, delete, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -49,9 +50,10 @@ from kiosk.privacy.erasure import (
 from kiosk.privacy.lock import purge_lock
 from kiosk.privacy.purge_types import count_erased_types, type_records
 from kiosk.privacy.rules import SiteCutoffs, cutoffs_for
-from kiosk.privacy.shredding import shred_passed_days
+from kiosk.privacy.shredding import last_day_to_destroy, shred_passed_days
 from kiosk.privacy.stats import VisitTimes
 from kiosk.services.groups import erase_empty_groups
+from kiosk.services.name_index import delete_passed_tokens
 from kiosk.session_store import erase_expired
 
 log = logging.getLogger(__name__)
@@ -463,6 +465,7 @@ def run_purge(
                     .values(destroyed_keys=[item.key_id.hex() for item in destroyed])
                 )
                 session.commit()
+            _purge_passed_tokens(session, chosen, now, settings, every_site=sites is None)
             counts = purge_expired(session, cutoffs, settings, run_id=run_id)
             # Rows erased by request that a restored older copy brought back (the key
             # store's erasure list, kiosk.privacy.erasure): erased again.
@@ -510,6 +513,45 @@ def run_purge(
             queue_event_safely(session, event, now=finished)
         session.commit()
         return run
+
+
+#: Index rows deleted per transaction, per visit of ``PurgeSettings.batch_size``: a visit has
+#: about twenty, and they lie one after another (kiosk.blind_index.delete_passed_tokens).
+TOKENS_PER_VISIT_BATCH = 8
+
+
+def _purge_passed_tokens(
+    session: Session,
+    sites: Sequence[Site],
+    now: datetime,
+    settings: PurgeSettings,
+    *,
+    every_site: bool,
+) -> None:
+    """Delete the blind-index rows made under the keys the shredding destroyed: those of each
+    site's days through :func:`last_day_to_destroy`. Every site's days through the earliest of
+    those in one pass when the purge covers every site (their rows lie together), then each
+    site's later days; one stretch of the index per transaction."""
+    throughs: dict[date, list[int]] = {}
+    for site in sites:
+        through = last_day_to_destroy(ZoneInfo(site.timezone), now)
+        throughs.setdefault(through, []).append(site.id)
+    if not throughs:
+        return
+    passes: list[tuple[date, list[int] | None]] = []
+    if every_site:
+        passes.append((min(throughs), None))
+    passes.extend((through, site_ids) for through, site_ids in sorted(throughs.items()))
+    limit = settings.batch_size * TOKENS_PER_VISIT_BATCH
+    for through, site_ids in passes:
+        after: bytes | None = None
+        while True:
+            begin_write(session)
+            after = delete_passed_tokens(session, through, site_ids, after=after, limit=limit)
+            session.commit()
+            if after is None:
+                break
+            _between_batches(session, settings, "PASSIVE")
 
 
 def _finish(

@@ -173,8 +173,8 @@ def _candidates_having_all(
     the first (the longest) finds at most NAME_CANDIDATE_LIMIT index rows; else None.
 
     A token names its key: the first word's token that matched a visit says which key the
-    visit's tokens are made under, so each other word is one token per visit, looked for
-    among that visit's own tokens (read through the primary key), instead of a list of every
+    visit's tokens are made under, so each other word is one token per candidate's key,
+    looked up in the token index and kept for the candidates alone, instead of a list of every
     visit having that word (a common first name at 1,000,000 visits is 20,000 of them, under
     each of thousands of keys)."""
     words = VisitNameToken
@@ -190,19 +190,23 @@ def _candidates_having_all(
     key_of_token = dict(zip(first_tokens, keys, strict=True))
     key_of_visit = {row.visit_id: key_of_token[bytes(row.token)] for row in rows}
     candidates = list(dict.fromkeys(row.visit_id for row in rows))
-    # Every token of the candidates, through the primary key (about 20 a visit), then each
-    # other word's token under the visit's key looked for among them.
-    tokens_of: dict[int, set[bytes]] = {visit_id: set() for visit_id in candidates}
-    for visit_id, token in session.execute(
-        select(words.visit_id, words.token).where(words.visit_id.in_(candidates))
-    ):
-        tokens_of[visit_id].add(bytes(token))
     for prefix in others:
+        # Each other word's token under each candidate's key, looked for among the
+        # candidates: one seek of the token index per key.
         token_of = {key: tokens_under([key], prefix)[0] for key in set(key_of_visit.values())}
+        having = {
+            (visit_id, bytes(token))
+            for visit_id, token in session.execute(
+                select(words.visit_id, words.token).where(
+                    token_in(session, words.token, list(token_of.values())),
+                    words.visit_id.in_(candidates),
+                )
+            )
+        }
         candidates = [
             visit_id
             for visit_id in candidates
-            if token_of[key_of_visit[visit_id]] in tokens_of[visit_id]
+            if (visit_id, token_of[key_of_visit[visit_id]]) in having
         ]
     return candidates
 

@@ -1,42 +1,131 @@
-"""Writing the blind index (kiosk.blind_index) of visits that have none: the visits kept when
-a database was upgraded past migration 0023, whose plain name words could not be turned into
-tokens inside the database. ``kiosk db upgrade`` runs it; it is resumable by construction
-(each batch commits, and the visits still without tokens are what the next run finds)."""
+"""Writing the blind index (kiosk.blind_index) of the visits an upgrade left without one: the
+visits kept when a database was upgraded past a migration that could not write their tokens
+(the keys live outside the database). Such a migration records the highest visit id then
+(:class:`~kiosk.models.NameIndexBacklog`); ``kiosk db upgrade`` runs this after it, and it is
+resumable: each batch commits with how far it got, and the next run goes on from there.
+Visits made since are indexed as they are saved; a token already there is left as it is."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, insert, select
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Executable, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kiosk.blind_index import visit_token_rows
-from kiosk.models import Visit, VisitNameToken
+from kiosk.blind_index import (
+    delete_token_rows,
+    open_name,
+    token_rows,
+    visit_token_rows,
+)
+from kiosk.field_cipher import token_day
+from kiosk.models import NameIndexBacklog, Visit, VisitNameToken
+from kiosk.sealing import store_for
+
+TOKENS: Any = VisitNameToken.__table__
 
 #: Visits indexed per transaction: short transactions, so check-ins never wait long.
 BATCH = 500
 
 
 def index_unindexed_visits(session: Session, *, batch: int = BATCH) -> int:
-    """Write the tokens of every visit that has none; returns how many visits were indexed.
+    """Write the tokens of the visits the backlog names; returns how many visits were indexed.
 
     A visit whose name's key is destroyed gets none (nothing can find it, and the purge
-    deletes it); it is passed over by id, so the loop ends."""
+    deletes it)."""
     indexed = 0
-    last = 0
     while True:
+        backlog = session.scalars(select(NameIndexBacklog).with_for_update()).first()
+        if backlog is None:
+            session.rollback()
+            return indexed
         visits = session.scalars(
             select(Visit)
-            .where(
-                Visit.id > last,
-                ~exists().where(VisitNameToken.visit_id == Visit.id),
-            )
+            .where(Visit.id > backlog.indexed_through, Visit.id <= backlog.until)
             .order_by(Visit.id)
             .limit(batch)
         ).all()
         if not visits:
+            session.delete(backlog)
+            session.commit()
             return indexed
         rows = [row for visit in visits for row in visit_token_rows(session, visit)]
         if rows:
-            session.execute(insert(VisitNameToken), rows)
+            session.execute(_insert_new(session), rows)
         indexed += len({row["visit_id"] for row in rows})
-        last = visits[-1].id
+        backlog.indexed_through = visits[-1].id
         session.commit()
+
+
+def _insert_new(session: Session) -> Executable:
+    """INSERT of index rows that leaves a row already there (a visit saved, or re-sealed,
+    between the migration and this run has its tokens already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(VisitNameToken).on_conflict_do_nothing()
+    return sqlite.insert(VisitNameToken).on_conflict_do_nothing()
+
+
+def delete_visit_tokens(session: Session, visit_ids: Sequence[int]) -> None:
+    """Delete the index rows of these visits, before the visits themselves are deleted.
+
+    The tokens under a live key are made again from the name and deleted by primary key;
+    those under a destroyed or lost key are inert (no search is made under such a key) and
+    go with their day (:func:`delete_passed_tokens`). A row still holding its name in the
+    column from before sealing has none (kiosk.blind_index.previous_token_rows)."""
+    if not visit_ids:
+        return
+    store = store_for(session)
+    sealed_rows = session.connection().execute(
+        select(
+            Visit.id,
+            Visit.site_id,
+            Visit.checked_in_at,
+            Visit.visitor_name_sealed,
+            Visit.row_key,
+        ).where(Visit.id.in_(visit_ids))
+    )
+    rows: list[dict[str, Any]] = []
+    for visit_id, site_id, checked_in_at, sealed, row_key in sealed_rows:
+        if sealed is None or row_key is None:
+            continue
+        opened = open_name(store, bytes(sealed), bytes(row_key))
+        if opened is not None:
+            key, name = opened
+            rows.extend(token_rows(visit_id, site_id, checked_in_at, name, key))
+    delete_token_rows(session, TOKENS, rows)
+
+
+def delete_passed_tokens(
+    session: Session,
+    through: date,
+    site_ids: Sequence[int] | None,
+    *,
+    after: bytes | None,
+    limit: int,
+) -> bytes | None:
+    """Delete about ``limit`` index rows made under keys whose erase day is ``through`` or
+    earlier, of these sites (all when None), with tokens after ``after``: the next stretch of
+    the primary key, whose rows lie one after another. Returns the last token deleted, to
+    go on after; None once none is left.
+
+    Called once the keys of those days are destroyed (kiosk.privacy.shredding): the tokens
+    are inert by then, and their visits go next."""
+    table = TOKENS
+    where = [table.c.token < token_day(through + timedelta(days=1))]
+    if after is not None:
+        where.append(table.c.token > after)
+    if site_ids is not None:
+        where.append(table.c.site_id.in_(site_ids))
+    connection = session.connection()
+    # The token ``limit`` rows on: every row up to it and with it (a token is shared by the
+    # visits of one key whose word starts alike, a few hundred at most) goes in this batch.
+    bound = connection.execute(
+        select(table.c.token).where(*where).order_by(table.c.token).offset(limit - 1).limit(1)
+    ).scalar()
+    if bound is not None:
+        where.append(table.c.token <= bound)
+    deleted = connection.execute(delete(table).where(*where)).rowcount
+    return bytes(bound) if bound is not None and deleted else None

@@ -6,18 +6,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import insert, inspect, text
+from sqlalchemy import insert, inspect, select, text
 
 from kiosk import create_app
 from kiosk.blind_index import name_prefixes
 from kiosk.cli import main
 from kiosk.db import get_database, make_engine
-from kiosk.models import Base, Site, Visit
+from kiosk.models import Base, NameIndexBacklog, Site, Visit
 from kiosk.schema import head_revisions
-from tests.support import new_key_store
+from kiosk.services import name_index
+from tests.support import indexes_name, new_key_store
 
 
 def new_app(tmp_path: Path, url: str) -> Flask:
@@ -206,3 +208,80 @@ def test_upgrade_rewrites_a_revision_id_from_before_the_renumbering(
         assert "session_generation" in columns  # 0009 ran after the rewritten 0008
     finally:
         engine.dispose()
+
+
+def test_the_index_of_kept_visits_is_written_in_resumable_batches(
+    tmp_path: Path, empty_database_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """0025 makes the index anew and records the kept visits as a backlog; `kiosk db upgrade`
+    indexes them in batches, each committing how far it got: an interrupted run is taken up
+    where it stopped, and a visit indexed since (saved again meanwhile) is not indexed twice."""
+    app = new_app(tmp_path, empty_database_url)
+    runner = app.test_cli_runner()
+    database = get_database(app)
+    try:
+        assert runner.invoke(main, ["db", "upgrade", "0024_token_days"]).exit_code == 0
+        with database.sessionmaker() as session:
+            session.add(
+                Site(
+                    id=1,
+                    name="S",
+                    timezone="UTC",
+                    default_locale="sv",
+                    retention_days=30,
+                    controller_name="C",
+                    controller_contact="c@example.com",
+                    authority_name="A",
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+            )
+            session.commit()
+            for number in range(1, 4):
+                session.add(
+                    Visit(
+                        id=number,
+                        site_id=1,
+                        visitor_name=f"Kept Visitor{number}",
+                        badge_token=f"t{number}",
+                        short_code=f"C{number}",
+                        locale="sv",
+                        checked_in_at=datetime(2026, 1, number, 9, tzinfo=UTC),
+                    )
+                )
+            session.commit()
+        # Up to 0025 by name, Alembic alone: the index made anew, empty, and the backlog.
+        assert runner.invoke(main, ["db", "upgrade", "0025_token_index_only"]).exit_code == 0
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM visit_name_tokens")).scalar() == 0
+            assert connection.execute(
+                text("SELECT indexed_through, until FROM name_index_backlog")
+            ).one() == (0, 3)
+        real = name_index.visit_token_rows
+        calls = []
+
+        def interrupted(session: Any, visit: Any) -> Any:
+            calls.append(visit.id)
+            if visit.id == 2:
+                raise RuntimeError("interrupted")
+            return real(session, visit)
+
+        monkeypatch.setattr(name_index, "visit_token_rows", interrupted)
+        with database.sessionmaker() as session:
+            with pytest.raises(RuntimeError):
+                name_index.index_unindexed_visits(session, batch=1)
+            session.rollback()
+            assert session.scalars(select(NameIndexBacklog.indexed_through)).one() == 1
+            # Visit 3 is saved again in the meantime: the app indexes it as it flushes.
+            session.get(Visit, 3).visitor_name = "Kept Visitor3"  # type: ignore[union-attr]
+            session.commit()
+        monkeypatch.setattr(name_index, "visit_token_rows", real)
+        upgraded = runner.invoke(main, ["db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        assert "Name search index written for 2 kept visits." in upgraded.output
+        with database.sessionmaker() as session:
+            assert session.scalars(select(NameIndexBacklog)).all() == []
+            for number in range(1, 4):
+                visit = session.get(Visit, number)
+                assert indexes_name(session, visit, f"Kept Visitor{number}"), number
+    finally:
+        database.engine.dispose()

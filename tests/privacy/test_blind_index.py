@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk.blind_index import MAX_PREFIX, search_tokens, visit_key
@@ -19,7 +19,7 @@ from kiosk.clock import FrozenClock
 from kiosk.field_cipher import token_day
 from kiosk.models import Visit, VisitNameToken
 from kiosk.privacy.purge import PurgeSettings, run_purge
-from kiosk.privacy.requests import find_person
+from kiosk.privacy.requests import erase_person, find_person
 from kiosk.services import daily
 from kiosk.services.daily import HistoryQuery, search_history
 from kiosk.services.visits import check_out_visit, on_site_visit_of
@@ -138,3 +138,74 @@ def test_a_search_of_several_words_across_days_keys_and_sites(
     assert found(session, site.id, "lundgren berit") == []
     both = search_history(session, HistoryQuery(site_ids=(site.id, other.id), name="bo lundg"))
     assert [visit.site_id for visit in both.visits] == [other.id, site.id]
+
+
+def index_rows_without_visit(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            select(VisitNameToken.visit_id).where(VisitNameToken.visit_id.not_in(select(Visit.id)))
+        )
+    )
+
+
+def purge_now(session: Session, clock: FrozenClock, sites: Any = None) -> Any:
+    run = run_purge(
+        session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=2), sites=sites
+    )
+    assert run is not None
+    return run
+
+
+def test_no_index_row_outlives_its_visit_or_its_old_key(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """The index has no foreign key to the visit (one B-tree, token first): each way a visit
+    goes, or its name is sealed again, takes its index rows along. Under a destroyed key by
+    the purge's stretch of passed days (sites in two time zones, so two passes); under a
+    live key (a visit erased by request, or purged on its erase day, before the day's key
+    goes) made again from the name; the old key's rows at a check-out or a rectified name."""
+    site = make_site(retention_days=2, timezone="UTC")
+    west = make_site(retention_days=2, timezone="America/Los_Angeles")
+    for number in range(3):  # more rows than a batch (batch_size 2 x 8 tokens)
+        make_visit(site, f"Greta Gone{number}", checked_out_at=clock.now())
+        make_visit(west, f"Wanda West{number}", checked_out_at=clock.now())
+    clock.advance(timedelta(days=4))
+    purge_now(session, clock)
+    assert index_rows_without_visit(session) == []
+    assert session.scalar(select(func.count()).select_from(VisitNameToken)) == 0
+
+    today = make_visit(site, "Tilda Today", checked_out_at=clock.now())
+    asked = make_visit(site, "Erik Erased")
+    kept = make_visit(site, "Kim Kept")
+    erase_person(session, [asked], [], now=clock.now())
+    session.commit()
+    assert index_rows_without_visit(session) == []
+    clock.advance(timedelta(days=1))
+    check_out_visit(kept, now=clock.now())
+    kept.visitor_name = "Kim Kepler"
+    session.commit()
+    clock.advance(timedelta(days=1, minutes=1))
+    # Tilda's retention ended a minute ago; her key is today's and lives until the day ends.
+    key = visit_key(session, today)
+    assert key is not None and key.erase_day == clock.now().date()
+    today_id = today.id
+    purge_now(session, clock)
+    session.expire_all()
+    assert session.get(Visit, today_id) is None
+    assert index_rows_without_visit(session) == []
+    assert indexes_name(session, kept, "Kim Kepler")
+    assert found(session, site.id, "k") == ["Kim Kepler"]
+
+
+def test_a_purge_of_some_sites_leaves_the_others_index(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    site = make_site(retention_days=2, timezone="UTC")
+    other = make_site(retention_days=2, timezone="UTC")
+    make_visit(site, "Greta Gone", checked_out_at=clock.now())
+    waiting = make_visit(other, "Greta Waiting", checked_out_at=clock.now())
+    clock.advance(timedelta(days=4))
+    purge_now(session, clock, sites=[site])
+    assert index_rows_without_visit(session) == []
+    assert indexes_name(session, waiting, "Greta Waiting")
+    assert found(session, other.id, "gre") == ["Greta Waiting"]
