@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, delete, select
+from sqlalchemy import Executable, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from kiosk.blind_index import (
     visit_token_rows,
 )
 from kiosk.field_cipher import token_day
+from kiosk.keystore import KEY_ID_BYTES, KeyMissing, KeyStore
 from kiosk.models import NameIndexBacklog, Visit, VisitNameToken
 from kiosk.sealing import store_for
 
@@ -78,6 +79,18 @@ def delete_visit_tokens(session: Session, visit_ids: Sequence[int]) -> None:
     if not visit_ids:
         return
     store = store_for(session)
+    # The keys first (a batch's visits share a few), then the names under live ones alone: the
+    # purge's visits are mostly under keys it has just destroyed.
+    key_id = func.substr(Visit.visitor_name_sealed, 2, KEY_ID_BYTES)
+    live = [
+        bytes(found)
+        for found in session.connection()
+        .execute(select(key_id).where(Visit.id.in_(visit_ids), key_id.is_not(None)).distinct())
+        .scalars()
+        if _is_live(store, bytes(found))
+    ]
+    if not live:
+        return
     sealed_rows = session.connection().execute(
         select(
             Visit.id,
@@ -85,7 +98,7 @@ def delete_visit_tokens(session: Session, visit_ids: Sequence[int]) -> None:
             Visit.checked_in_at,
             Visit.visitor_name_sealed,
             Visit.row_key,
-        ).where(Visit.id.in_(visit_ids))
+        ).where(Visit.id.in_(visit_ids), key_id.in_(live))
     )
     rows: list[dict[str, Any]] = []
     for visit_id, site_id, checked_in_at, sealed, row_key in sealed_rows:
@@ -96,6 +109,13 @@ def delete_visit_tokens(session: Session, visit_ids: Sequence[int]) -> None:
             key, name = opened
             rows.extend(token_rows(visit_id, site_id, checked_in_at, name, key))
     delete_token_rows(session, TOKENS, rows)
+
+
+def _is_live(store: KeyStore, key_id: bytes) -> bool:
+    try:
+        return store.key(key_id) is not None
+    except KeyMissing:
+        return False
 
 
 def delete_passed_tokens(
