@@ -25,7 +25,7 @@ from kiosk import sealing
 from kiosk.clock import FrozenClock
 from kiosk.db import get_database, make_engine
 from kiosk.field_cipher import key_id_of
-from kiosk.models import Invitation, PurgeRun, Visit
+from kiosk.models import Invitation, PurgeRun, Visit, VisitorType
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.visits import check_out_visit
 from tests.conftest import STAFF_PASSWORD, START
@@ -143,6 +143,37 @@ def test_a_row_kept_longer_is_sealed_again_before_its_key_goes(
     assert first_key.hex() in (run.destroyed_keys or [])
     session.expire_all()
     assert session.get(Visit, visit.id).visitor_name == NAME  # type: ignore[union-attr]
+
+
+def test_a_row_kept_longer_is_kept_when_the_purge_skips_the_rows_it_deletes(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """The purge does not read the rows it is about to delete to see whether they must be
+    kept; a visit of no type, at a site with a type kept shorter (its condition is NULL for
+    such a visit, not false), is still read, and kept."""
+    site = make_site(retention_days=5, timezone="UTC")
+    session.add(
+        VisitorType(
+            site_id=site.id, key="delivery", position=1, retention_days=1, created_at=clock.now()
+        )
+    )
+    gone = make_visit(site, "Gone Visitor", checked_out_at=clock.now())
+    kept = make_visit(site, NAME, checked_out_at=clock.now())
+    gone_id, kept_id = gone.id, kept.id
+    clock.advance(timedelta(days=6))  # Gone's retention has ended
+    kept_key = key_id_of(bytes(raw_visit(session, kept_id).visitor_name_sealed))
+    session.execute(
+        text("UPDATE visits SET checked_out_at = :t WHERE id = :i"),
+        {"t": clock.now() - timedelta(hours=1), "i": kept_id},
+    )
+    session.commit()  # the check-out corrected to an hour ago, in SQL: its key not moved
+    session.expire_all()
+    clock.advance(timedelta(days=1))
+    run = purge(session, clock)
+    assert kept_key.hex() in (run.destroyed_keys or [])
+    session.expire_all()
+    assert session.get(Visit, gone_id) is None
+    assert session.get(Visit, kept_id).visitor_name == NAME  # type: ignore[union-attr]
 
 
 def test_a_used_invitation_keeps_its_visits_day(
