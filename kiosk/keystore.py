@@ -231,6 +231,10 @@ def make_store_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+#: Destroyed key ids remembered per process before the set starts again.
+_DESTROYED_KEPT = 100_000
+
+
 class KeyStore:
     """Data keys per (site, erase day), shared safely by every worker and server using ``url``."""
 
@@ -242,6 +246,9 @@ class KeyStore:
         self.cache_seconds = cache_seconds
         self._cache: dict[bytes, tuple[DataKey, float]] = {}
         self._by_day: dict[tuple[int, date], bytes] = {}
+        #: Ids known destroyed: for good, so remembered without expiry (the purge asks about
+        #: the keys it has just destroyed once per batch of visits).
+        self._destroyed: set[bytes] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -328,6 +335,7 @@ class KeyStore:
         with self._lock:
             self._cache.clear()
             self._by_day.clear()
+            self._destroyed.clear()
 
     def key_for(self, site_id: int, erase_day: date, *, now: datetime) -> DataKey:
         """The key to encrypt a value of ``site_id`` that must be gone by ``erase_day``.
@@ -390,6 +398,8 @@ class KeyStore:
         cached = self._cached(key_id)
         if cached is not None:
             return cached
+        if key_id in self._destroyed:
+            return None
         with self.engine.connect() as connection:
             row = connection.execute(
                 select(data_keys.c.site_id, data_keys.c.erase_day, data_keys.c.wrapped).where(
@@ -400,6 +410,10 @@ class KeyStore:
                 if connection.scalar(
                     select(destroyed_keys.c.key_id).where(destroyed_keys.c.key_id == key_id)
                 ):
+                    with self._lock:
+                        if len(self._destroyed) >= _DESTROYED_KEPT:
+                            self._destroyed.clear()
+                        self._destroyed.add(key_id)
                     return None
                 raise KeyMissing()
         return self._remember(

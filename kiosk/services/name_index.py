@@ -134,7 +134,8 @@ def delete_passed_tokens(
     Called once the keys of those days are destroyed (kiosk.privacy.shredding): the tokens
     are inert by then, and their visits go next."""
     table = TOKENS
-    where = [table.c.token < token_day(through + timedelta(days=1))]
+    end = table.c.token < token_day(through + timedelta(days=1))
+    where = []
     if after is not None:
         where.append(table.c.token > after)
     if site_ids is not None:
@@ -143,9 +144,10 @@ def delete_passed_tokens(
     # The token ``limit`` rows on: every row up to it and with it (a token is shared by the
     # visits of one key whose word starts alike, a few hundred at most) goes in this batch.
     bound = connection.execute(
-        select(table.c.token).where(*where).order_by(table.c.token).offset(limit - 1).limit(1)
+        select(table.c.token).where(end, *where).order_by(table.c.token).offset(limit - 1).limit(1)
     ).scalar()
-    if bound is not None:
-        where.append(table.c.token <= bound)
+    # One upper bound, the nearer: given two, SQLite ranges over the first and filters the
+    # rest of the table by the second (every batch read all the rows after it).
+    where.append(end if bound is None else table.c.token <= bound)
     deleted = connection.execute(delete(table).where(*where)).rowcount
     return bytes(bound) if bound is not None and deleted else None

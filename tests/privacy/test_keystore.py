@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from kiosk.keystore import (
     KeyDestroyed,
@@ -108,6 +108,31 @@ def test_a_destroyed_key_is_gone_for_every_server_and_never_made_again(
     assert first.counts() == (2, 1)
     # Destroying again destroys nothing more.
     assert first.destroy(1, through=DAY, now=NOW) == []
+
+
+def test_a_destroyed_key_is_asked_of_the_store_once_per_process(
+    stores: tuple[KeyStore, KeyStore],
+):
+    """Destroyed is for good, so a process remembers it (the purge asks about the keys it
+    has just destroyed once per batch); a lost key is asked again every time."""
+    first, _second = stores
+    old = first.key_for(1, DAY, now=NOW)
+    first.destroy(1, through=DAY, now=NOW)
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(first.engine, "before_cursor_execute", listen)
+    try:
+        assert first.key(old.key_id) is None
+        asked = len(statements)
+        assert asked
+        assert first.key(old.key_id) is None
+        assert len(statements) == asked
+        for _ in range(2):
+            with pytest.raises(KeyMissing):
+                first.key(bytes(16))
+        assert len(statements) > asked + 1
+    finally:
+        event.remove(first.engine, "before_cursor_execute", listen)
 
 
 def test_an_unknown_key_id_is_reported_as_missing_not_as_destroyed(
