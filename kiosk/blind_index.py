@@ -146,9 +146,10 @@ def token_rows(
 
 def previous_token_rows(session: Session, visit: Any) -> list[dict[str, Any]] | None:
     """The index rows ``visit`` had before this flush sealed its name again (its old sealed
-    value, decrypted under its old key); [] when that key is gone (its tokens are inert and go
-    with their day, :func:`delete_passed_tokens`); None when they cannot be known here (the old
-    value was not loaded, which ``active_history`` on the column prevents).
+    value, decrypted under its old key); [] when that key is gone (its tokens are inert and
+    go with their day, kiosk.services.name_index.delete_passed_tokens); None when they cannot
+    be known here (the old value was not loaded, which ``active_history`` on the column
+    prevents).
 
     A row that held its name in the column from before sealing had none: the migration that
     made this index left such rows to ``kiosk db upgrade``, which seals them before it

@@ -430,11 +430,12 @@ class VisitNameToken(Base):
     counts and orders its matches from the index alone, without reading each visit.
 
     The primary key is the one index, token first: a token starts with its key's erase day, so
-    the purge deletes a passed day's tokens as one stretch of it (kiosk.blind_index.
-    delete_passed_tokens) instead of a visit's twenty tokens in twenty places of a second
-    index. So there is no foreign key to the visit (deleting a visit would have to look for
-    its tokens by visit): the code that deletes or seals a visit's name again deletes its
-    tokens (kiosk.blind_index.delete_visit_tokens), and those of a destroyed key go with its day.
+    the purge deletes a passed day's tokens as one stretch of it
+    (kiosk.services.name_index.delete_passed_tokens) instead of a visit's twenty tokens in
+    twenty places of a second index. So there is no foreign key to the visit (deleting a visit
+    would have to look for its tokens by visit): the code that deletes a visit or seals its
+    name again deletes its tokens (kiosk.services.name_index.delete_visit_tokens, the flush
+    listener below), and those of a destroyed key go with their day.
     """
 
     __tablename__ = "visit_name_tokens"

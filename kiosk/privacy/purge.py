@@ -521,7 +521,7 @@ def run_purge(
 
 
 #: Index rows deleted per transaction, per visit of ``PurgeSettings.batch_size``: a visit has
-#: about twenty, and they lie one after another (kiosk.blind_index.delete_passed_tokens).
+#: about twenty, and they lie one after another (kiosk.services.name_index.delete_passed_tokens).
 TOKENS_PER_VISIT_BATCH = 8
 
 

@@ -1,7 +1,7 @@
 """the blind index is one primary key, token first, with no foreign key to the visit and no
 second index by visit: a visit's twenty tokens are written to one B-tree instead of two, and
 the purge deletes a passed day's tokens as one stretch of it (docs/erasure.md, "Search: a
-blind index"; kiosk.blind_index.delete_passed_tokens)
+blind index"; kiosk.services.name_index.delete_passed_tokens)
 
 The tokens cannot be moved here without rewriting the table, and cannot be made here (the keys
 live in the key store): the table is made anew, and ``kiosk db upgrade`` writes the kept
