@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -79,11 +79,6 @@ _DAY_ZERO = date(2000, 1, 1)
 
 def token_day(erase_day: date) -> bytes:
     return max(0, (erase_day - _DAY_ZERO).days).to_bytes(TOKEN_DAY_BYTES, "big")
-
-
-def day_of_token(token: bytes) -> date:
-    """The erase day a token's first bytes name (:func:`token_day`)."""
-    return _DAY_ZERO + timedelta(days=int.from_bytes(token[:TOKEN_DAY_BYTES], "big"))
 
 
 def blind_token(index_key: bytes, folded_prefix: str, day: bytes = b"") -> bytes:

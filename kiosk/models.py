@@ -491,7 +491,7 @@ def _index_visit_names(session: Session, _context: Any) -> None:
             rows.extend(visit_token_rows(session, visit))
     delete_token_rows(session, VisitNameToken.__table__, previous)
     if unknown:
-        # Rare (a row sealed for the first time by an upgrade): looked for by visit id.
+        # The old value was not loaded (active_history on the column prevents it): by visit id.
         delete_tokens_by_visit_id(session, VisitNameToken.__table__, unknown)
     if rows:
         session.connection().execute(insert(VisitNameToken), rows)
