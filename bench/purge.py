@@ -214,10 +214,11 @@ def sealed_rows(engine: Any, model: Any, rows: Any) -> Any:
 
 def load_visits(engine: Any, rows: Any) -> int:
     """Bulk-load visit tuples (``COLUMNS``), sealed, with the blind-index tokens of their names
-    (with the visit's site and check-in time), exactly as the app stores them (executemany on
-    SQLite, COPY on PostgreSQL); return the visits loaded. Needs the key store open for
-    ``engine`` (:func:`open_store`)."""
+    (with the visit's site and check-in time) and each token day's check-in bound, exactly as
+    the app stores them (executemany on SQLite, COPY on PostgreSQL); return the visits loaded.
+    Needs the key store open for ``engine`` (:func:`open_store`)."""
     from kiosk.models import Visit
+    from kiosk.services.name_index import record_every_token_day
 
     count = 0
     columns: list[str] = []
@@ -286,6 +287,8 @@ def load_visits(engine: Any, rows: Any) -> int:
             raw.driver_connection.autocommit = False  # type: ignore[union-attr]
     finally:
         raw.close()
+    with engine.begin() as connection:
+        record_every_token_day(connection)
     return count
 
 

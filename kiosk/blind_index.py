@@ -19,26 +19,33 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     ColumnElement,
     Dialect,
     LargeBinary,
+    String,
     Text,
     any_,
     bindparam,
     cast,
     delete,
+    event,
     func,
     inspect,
+    select,
+    type_coerce,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.orm import Session
 
 from kiosk.field_cipher import (
+    TOKEN_DAY_BYTES,
     ErasedValue,
     associated_data,
     blind_index_key,
@@ -76,9 +83,16 @@ def token_in(session: Session, column: Any, tokens: Sequence[bytes]) -> ColumnEl
     return listed_in
 
 
-#: What a search makes its tokens with, per live key: the key's day (the tokens' first bytes)
-#: and an HMAC keyed with its index key (kiosk.field_cipher.token_maker).
-SearchKey = tuple[bytes, hmac.HMAC]
+class SearchKey(NamedTuple):
+    """What a search makes its tokens with, per live key."""
+
+    #: The key's erase day as the tokens' first bytes (kiosk.field_cipher.token_day).
+    day: bytes
+    #: An HMAC keyed with its index key (kiosk.field_cipher.token_maker).
+    maker: hmac.HMAC
+    #: The key's site: its tokens occur in this site's visits only.
+    site_id: int
+
 
 #: Prefixes of each word get a token up to this many characters: enough to tell names apart,
 #: without a row per character of a long word.
@@ -221,9 +235,8 @@ def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[SearchKey]:
                 continue
             if len(_index_keys_by_id) >= _INDEX_KEYS_KEPT:
                 _index_keys_by_id.clear()
-            derived = _index_keys_by_id[key_id] = (
-                token_day(key.erase_day),
-                token_maker(index_key(key)),
+            derived = _index_keys_by_id[key_id] = SearchKey(
+                token_day(key.erase_day), token_maker(index_key(key)), key.site_id
             )
         found.append(derived)
     return found
@@ -250,3 +263,110 @@ def search_tokens(session: Session, site_ids: Sequence[int], prefix: str) -> lis
     if not prefix or not site_ids:
         return []
     return tokens_under(search_keys(session, site_ids), prefix)
+
+
+# What the history search knows of each key's visits without reading them: for each site and
+# token day (the tokens' first bytes: the key's erase day), a time no visit indexed under that
+# key checked in after (kiosk.models.NameTokenDay). A key's day says when its visits go, not
+# when they came (the erase day is the check-out day plus a retention that depends on the
+# visitor's type and may have changed since), so the search needs this to read the keys that
+# can hold the newest visits first and stop once it has enough.
+
+#: A worker raises a day's bound to the end of the hour of a check-in, so it writes a day's
+#: bound once an hour at most (its first check-in of the hour), not at every check-in.
+BOUND_STEP = timedelta(hours=1)
+
+#: The bounds this process has written and seen committed, per database engine: a later row
+#: under a bound already written needs no write. Filled only after the commit (a rolled-back
+#: write must not spare the next one). A database restored under a running process may lack
+#: a bound written here before; the key's newest visits are then missed by broad searches
+#: until the next hour's write, so restart the app servers after a restore (deploying.md).
+_written: WeakKeyDictionary[Any, dict[tuple[int, bytes], datetime]] = WeakKeyDictionary()
+_PENDING = "kiosk.blind_index.pending_bounds"
+
+
+def _end_of_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0) + BOUND_STEP
+
+
+def record_token_days(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Raise the check-in bound of each site and token day these new index rows are under
+    (as :func:`visit_token_rows` makes them) so that it covers them, in ``table``
+    (kiosk.models.NameTokenDay's). In the caller's transaction, in key order (so that two
+    transactions raising the same bounds never wait on each other in a circle)."""
+    if not rows:
+        return
+    wanted: dict[tuple[int, bytes], datetime] = {}
+    for row in rows:
+        day = (row["site_id"], bytes(row["token"][:TOKEN_DAY_BYTES]))
+        until = _end_of_hour(row["checked_in_at"])
+        if day not in wanted or wanted[day] < until:
+            wanted[day] = until
+    engine = session.get_bind()
+    written = _written.setdefault(engine, {})
+    new = [
+        {"site_id": site_id, "day": day, "checked_in_until": until}
+        for (site_id, day), until in sorted(wanted.items())
+        if (site_id, day) not in written or written[(site_id, day)] < until
+    ]
+    if not new:
+        return
+    insert = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.site_id, table.c.day],
+        set_={"checked_in_until": insert.excluded.checked_in_until},
+        where=table.c.checked_in_until < insert.excluded.checked_in_until,
+    )
+    session.connection().execute(statement, new)
+    pending = session.info.setdefault(_PENDING, [])
+    pending.append((engine, new))
+
+
+@event.listens_for(Session, "after_commit")
+def _bounds_committed(session: Session) -> None:
+    for engine, rows in session.info.pop(_PENDING, ()):
+        written = _written.setdefault(engine, {})
+        for row in rows:
+            written[(row["site_id"], row["day"])] = row["checked_in_until"]
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _bounds_rolled_back(session: Session, _previous: Any) -> None:
+    # Any rollback, a savepoint's too: forget them all (they are written again if needed).
+    session.info.pop(_PENDING, None)
+
+
+def raw_time(session: Session, column: Any) -> Any:
+    """``column`` (a UTCDateTime) as the driver gives it, to compare with other values read
+    the same way: text on SQLite (its one fixed format sorts as time does), a datetime on
+    PostgreSQL (which psycopg makes in C). Parsing thousands of SQLite datetimes in Python
+    costs more than the search that reads them."""
+    if session.get_bind().dialect.name == "sqlite":
+        return type_coerce(column, String)
+    return column
+
+
+def token_day_bounds(
+    session: Session, table: Any, site_ids: Sequence[int]
+) -> dict[tuple[int, bytes], Any]:
+    """(site id, token day) -> the check-in bound recorded for it, as :func:`raw_time` reads
+    it; a key with none may hold visits of any time."""
+    rows = (
+        session.connection()
+        .execute(
+            select(table.c.site_id, table.c.day, raw_time(session, table.c.checked_in_until)).where(
+                table.c.site_id.in_(site_ids)
+            )
+        )
+        .all()
+    )
+    return {(site_id, bytes(day)): until for site_id, day, until in rows}
+
+
+def delete_token_days(session: Session, table: Any, through: bytes, site_ids: Any) -> None:
+    """Forget the bounds of token days up to ``through`` (a token day) of these sites (all
+    when None): their keys are destroyed and their tokens deleted."""
+    where = [table.c.day <= through]
+    if site_ids is not None:
+        where.append(table.c.site_id.in_(site_ids))
+    session.connection().execute(delete(table).where(*where))

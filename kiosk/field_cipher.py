@@ -92,15 +92,19 @@ def token_maker(index_key: bytes) -> hmac.HMAC:
     return hmac.new(index_key, digestmod="sha256")
 
 
-def blind_tokens(makers: Sequence[tuple[bytes, hmac.HMAC]], folded_prefix: str) -> list[bytes]:
-    """``blind_token`` of one prefix under many keys, each a (day, :func:`token_maker`) pair.
+def blind_tokens(
+    makers: Sequence[tuple[bytes, hmac.HMAC] | tuple[bytes, hmac.HMAC, int]], folded_prefix: str
+) -> list[bytes]:
+    """``blind_token`` of one prefix under many keys, each a (day, :func:`token_maker`, ...)
+    tuple (kiosk.blind_index.SearchKey).
 
     A search makes one token per live key (thousands at a site that keeps visits a year);
     copying a keyed HMAC costs half of keying a new one."""
     message = folded_prefix.encode()
     tokens = []
-    for day, maker in makers:
-        keyed = maker.copy()
+    for made in makers:
+        day = made[0]
+        keyed = made[1].copy()
         keyed.update(message)
         tokens.append(day + keyed.digest()[: BLIND_TOKEN_BYTES - len(day)])
     return tokens

@@ -43,6 +43,7 @@ from kiosk.blind_index import (
     delete_token_rows,
     delete_tokens_by_visit_id,
     previous_token_rows,
+    record_token_days,
     visit_token_rows,
 )
 from kiosk.enums import (
@@ -452,6 +453,20 @@ class VisitNameToken(Base):
     visit_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
 
 
+class NameTokenDay(Base):
+    """For each site and token day (the erase day of the key a visit's name tokens are made
+    under: their first bytes), a time no visit indexed under that key checked in after
+    (kiosk.blind_index.record_token_days). The history search reads the keys that can hold
+    the newest visits first and stops once it has enough; a key with no row here may hold
+    visits of any time and is read first. No personal data: a site, a day and an hour."""
+
+    __tablename__ = "name_token_days"
+
+    site_id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[bytes] = mapped_column(TokenBytes(2), primary_key=True)
+    checked_in_until: Mapped[datetime]
+
+
 class NameIndexBacklog(Base):
     """The visits an upgrade left without tokens (ids up to ``until``) and how far ``kiosk db
     upgrade`` has indexed them (kiosk.services.name_index); no row when there are none."""
@@ -495,6 +510,7 @@ def _index_visit_names(session: Session, _context: Any) -> None:
         delete_tokens_by_visit_id(session, VisitNameToken.__table__, unknown)
     if rows:
         session.connection().execute(insert(VisitNameToken), rows)
+        record_token_days(session, NameTokenDay.__table__, rows)
 
 
 class KioskDevice(Base):

@@ -14,6 +14,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any, NoReturn
@@ -434,3 +435,34 @@ def indexes_name(session: Any, visit: Any, name: str) -> bool:
     )
     key = visit_key(session, visit)
     return key is not None and bool(stored) and stored == name_tokens(name, key)
+
+
+def bounds_cover_the_index(session: Any) -> bool:
+    """Every index row is under a recorded bound (kiosk.models.NameTokenDay) no earlier than
+    its visit's check-in: what lets a search stop before reading every key."""
+    from sqlalchemy import func, select
+
+    from kiosk.models import NameTokenDay, VisitNameToken
+
+    day = func.substr(VisitNameToken.token, 1, 2)
+    newest = session.execute(
+        select(VisitNameToken.site_id, day, func.max(VisitNameToken.checked_in_at)).group_by(
+            VisitNameToken.site_id, day
+        )
+    ).all()
+    bounds = {
+        (row.site_id, bytes(row.day)): row.checked_in_until
+        for row in session.scalars(select(NameTokenDay))
+    }
+    return all(
+        (site_id, bytes(token_day_)) in bounds
+        and bounds[(site_id, bytes(token_day_))] >= as_utc(checked_in)
+        for site_id, token_day_, checked_in in newest
+    )
+
+
+def as_utc(moment: Any) -> datetime:
+    # func.max over SQLite text comes back as text in the column's format.
+    if isinstance(moment, str):
+        return datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -13,8 +13,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from kiosk.blind_index import SearchKey, search_keys, token_in, tokens_under
-from kiosk.models import Invitation, Site, Visit, VisitNameToken
+from kiosk.blind_index import (
+    SearchKey,
+    raw_time,
+    search_keys,
+    token_day_bounds,
+    token_in,
+    tokens_under,
+)
+from kiosk.models import Invitation, NameTokenDay, Site, Visit, VisitNameToken
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
 from kiosk.text import fold, name_words
@@ -217,16 +224,18 @@ def _search_by_name(session: Session, query: HistoryQuery, page: int) -> History
     reading every matching visit; only the page's visits are loaded."""
     first, *others = _typed_words(query)
     keys = search_keys(session, query.site_ids)
-    first_tokens = tokens_under(keys, first)
-    few = _candidates_having_all(session, keys, first_tokens, others) if others else None
+    first_tokens = None
+    few = None
+    if others:
+        first_tokens = tokens_under(keys, first)
+        few = _candidates_having_all(session, keys, first_tokens, others)
     if few is not None:
         unique = few
         more = len(unique) > HISTORY_COUNT_LIMIT
         page, pages, total, wanted = _paged(len(unique), more, page)
     else:
-        unique, page, pages, total, more, wanted = _newest_matches(
-            session, keys, first_tokens, others, page
-        )
+        newest = _NewestMatches(session, query.site_ids, keys, first, first_tokens, others)
+        unique, page, pages, total, more, wanted = newest.page(page)
     ids = unique[(page - 1) * HISTORY_PAGE_SIZE : wanted]
     loaded = {
         visit.id: visit
@@ -249,40 +258,132 @@ def _paged(count: int, more: bool, page: int) -> tuple[int, int, int, int]:
     return page, pages, total, min(page * HISTORY_PAGE_SIZE, total)
 
 
-def _newest_matches(
-    session: Session,
-    keys: Sequence[SearchKey],
-    first_tokens: Sequence[bytes],
-    others: Sequence[str],
-    page: int,
-) -> tuple[list[int], int, int, int, bool, int]:
-    """The matching visits newest first, as many as the page needs, from one SQL statement."""
-    words = VisitNameToken
-    matches = select(words.visit_id, words.checked_in_at).where(
-        token_in(session, words.token, first_tokens)
-    )
-    for prefix in others:
-        matches = matches.where(_has_word(session, keys, words.visit_id, prefix))
-    # A name may have two words that start alike ("Berg Bergström"), so a visit can match
-    # twice. Rather than DISTINCT over every match (which makes the database hash or sort them
-    # all), read a bounded number of rows, newest first, and remove the rare repeats here
-    # (they are adjacent: same time, same visit). One statement gives the count (up to the
-    # limit) and the page: a range scan of the covering index with a LIMIT.
-    newest = matches.with_only_columns(words.visit_id).order_by(
-        words.checked_in_at.desc(), words.visit_id.desc()
-    )
-    sample = HISTORY_COUNT_LIMIT * 2 + 2
-    found = list(session.scalars(newest.limit(sample)))
-    unique = list(dict.fromkeys(found))
-    more = len(found) == sample or len(unique) > HISTORY_COUNT_LIMIT
-    page, pages, total, wanted = _paged(len(unique), more, page)
-    fetch = sample
-    while len(unique) < wanted and len(found) == fetch:
-        # Names with many alike words filled the rows read: read further.
-        fetch *= 2
-        found = list(session.scalars(newest.limit(fetch)))
+#: The newest matches are looked for under this many keys first (those whose visits can be the
+#: newest), then under as many more as the matches found so far say are needed.
+FIRST_KEYS = 64
+
+
+def _enough_visits(rows: Sequence[tuple[int, Any]], visits: int) -> int | None:
+    """Where in ``rows`` (visit id first) the ``visits``-th different visit is; None if fewer."""
+    seen: set[int] = set()
+    for index, (visit_id, _) in enumerate(rows):
+        seen.add(visit_id)
+        if len(seen) == visits:
+            return index
+    return None
+
+
+class _NewestMatches:
+    """The matching visits newest first, as many as a page needs, reading the keys that can
+    hold the newest visits first and stopping once no other key can hold a newer one.
+
+    Each key's tokens are its own stretch of the index, and a common prefix's matches lie
+    under every live key (about 4,000 for an admin of ten sites keeping a year). A key's day
+    says when its visits go, not when they came (check-out plus a retention that depends on
+    the visitor's type and may have changed), so the order comes from the bound recorded per
+    key (kiosk.blind_index.token_day_bounds): once a page's worth of matches is newer than
+    every bound of the keys not read, those keys cannot change it."""
+
+    def __init__(
+        self,
+        session: Session,
+        site_ids: Sequence[int],
+        keys: Sequence[SearchKey],
+        first: str,
+        first_tokens: Sequence[bytes] | None,
+        others: Sequence[str],
+    ) -> None:
+        self.session = session
+        self.first = first
+        self.others = others
+        bounds = token_day_bounds(session, NameTokenDay.__table__, site_ids)
+        bound_of = [bounds.get((key.site_id, key.day)) for key in keys]
+        # Keys with no bound may hold visits of any time: first, with the newest bounds.
+        order = sorted(
+            range(len(keys)),
+            key=lambda i: (bound_of[i] is None, bound_of[i] or ""),
+            reverse=True,
+        )
+        self.keys = [keys[i] for i in order]
+        self.bounds = [bound_of[i] for i in order]
+        self.first_tokens = None if first_tokens is None else [first_tokens[i] for i in order]
+
+    def page(self, page: int) -> tuple[list[int], int, int, int, bool, int]:
+        # A name may have two words that start alike ("Berg Bergström"), so a visit can match
+        # twice. Rather than DISTINCT over every match (which makes the database hash or sort
+        # them all), read a bounded number of rows, newest first, and remove the rare repeats
+        # here. The rows give the count (up to the limit) and the page.
+        sample = HISTORY_COUNT_LIMIT * 2 + 2
+        found = self.newest(sample)
         unique = list(dict.fromkeys(found))
-    return unique, page, pages, total, more, wanted
+        more = len(found) == sample or len(unique) > HISTORY_COUNT_LIMIT
+        page, pages, total, wanted = _paged(len(unique), more, page)
+        fetch = sample
+        while len(unique) < wanted and len(found) == fetch:
+            # Names with many alike words filled the rows read: read further.
+            fetch *= 2
+            found = self.newest(fetch)
+            unique = list(dict.fromkeys(found))
+        return unique, page, pages, total, more, wanted
+
+    def newest(self, limit: int) -> list[int]:
+        """The visit ids of the newest matching index rows (a visit twice when two of its
+        words match): up to ``limit`` rows, or fewer once they hold more visits than the
+        count goes to (HISTORY_COUNT_LIMIT)."""
+        rows: list[tuple[int, Any]] = []
+        start, size, count = 0, FIRST_KEYS, len(self.keys)
+        while start < count:
+            rows = self._merge(rows, self._read(start, start + size, limit), limit)
+            start += size
+            if start >= count:
+                break
+            enough = _enough_visits(rows, HISTORY_COUNT_LIMIT + 1)
+            if enough is not None or len(rows) == limit:
+                # Only keys whose visits can be as new as the oldest row needed matter.
+                last = len(rows) - 1 if enough is None else enough
+                oldest = rows[last][1]
+                end = start
+                while end < count and (self.bounds[end] is None or self.bounds[end] >= oldest):
+                    end += 1
+                if end == start:
+                    rows = rows[: last + 1]
+                    break
+                size = end - start
+            elif not rows:
+                size = count - start
+            else:
+                # Short: as many keys again as the matches per key so far say are needed.
+                needed = (limit - len(rows)) * start / len(rows)
+                size = max(size * 2, int(needed * 1.25) + 1)
+        return [visit_id for visit_id, _ in rows]
+
+    def _read(self, start: int, end: int, limit: int) -> list[tuple[int, Any]]:
+        """The ``limit`` newest matching index rows under keys ``start`` to ``end``."""
+        session = self.session
+        words = VisitNameToken
+        keys = self.keys[start:end]
+        tokens = (
+            tokens_under(keys, self.first)
+            if self.first_tokens is None
+            else self.first_tokens[start:end]
+        )
+        statement = select(words.visit_id, raw_time(session, words.checked_in_at)).where(
+            token_in(session, words.token, tokens)
+        )
+        for prefix in self.others:
+            # A visit's tokens are all under one key: these keys' tokens are enough.
+            statement = statement.where(_has_word(session, keys, words.visit_id, prefix))
+        statement = statement.order_by(words.checked_in_at.desc(), words.visit_id.desc())
+        return [(row[0], row[1]) for row in session.execute(statement.limit(limit))]
+
+    @staticmethod
+    def _merge(
+        kept: list[tuple[int, Any]], read: list[tuple[int, Any]], limit: int
+    ) -> list[tuple[int, Any]]:
+        if not kept:
+            return read
+        both = sorted(kept + read, key=lambda row: (row[1], row[0]), reverse=True)
+        return both[:limit]
 
 
 def _like_escape(text: str) -> str:

@@ -11,22 +11,25 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, delete, func, select
+from sqlalchemy import Connection, Executable, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kiosk.blind_index import (
+    delete_token_days,
     delete_token_rows,
     open_name,
+    record_token_days,
     token_rows,
     visit_token_rows,
 )
-from kiosk.field_cipher import token_day
+from kiosk.field_cipher import TOKEN_DAY_BYTES, token_day
 from kiosk.keystore import KEY_ID_BYTES, KeyMissing, KeyStore
-from kiosk.models import NameIndexBacklog, Visit, VisitNameToken
+from kiosk.models import NameIndexBacklog, NameTokenDay, Visit, VisitNameToken
 from kiosk.sealing import store_for
 
 TOKENS: Any = VisitNameToken.__table__
+TOKEN_DAYS: Any = NameTokenDay.__table__
 
 #: Visits indexed per transaction: short transactions, so check-ins never wait long.
 BATCH = 500
@@ -56,9 +59,25 @@ def index_unindexed_visits(session: Session, *, batch: int = BATCH) -> int:
         rows = [row for visit in visits for row in visit_token_rows(session, visit)]
         if rows:
             session.execute(_insert_new(session), rows)
+            record_token_days(session, TOKEN_DAYS, rows)
         indexed += len({row["visit_id"] for row in rows})
         backlog.indexed_through = visits[-1].id
         session.commit()
+
+
+def record_every_token_day(connection: Connection) -> None:
+    """Record every site's and token day's check-in bound (kiosk.models.NameTokenDay) anew from
+    the token index, in one pass over it: for rows written without the ORM (bench/)."""
+    day = func.substr(TOKENS.c.token, 1, TOKEN_DAY_BYTES)
+    connection.execute(delete(TOKEN_DAYS))
+    connection.execute(
+        TOKEN_DAYS.insert().from_select(
+            ["site_id", "day", "checked_in_until"],
+            select(TOKENS.c.site_id, day, func.max(TOKENS.c.checked_in_at)).group_by(
+                TOKENS.c.site_id, day
+            ),
+        )
+    )
 
 
 def _insert_new(session: Session) -> Executable:
@@ -150,4 +169,7 @@ def delete_passed_tokens(
     # rest of the table by the second (every batch read all the rows after it).
     where.append(end if bound is None else table.c.token <= bound)
     deleted = connection.execute(delete(table).where(*where)).rowcount
-    return bytes(bound) if bound is not None and deleted else None
+    if bound is not None and deleted:
+        return bytes(bound)
+    delete_token_days(session, TOKEN_DAYS, token_day(through), site_ids)
+    return None

@@ -16,10 +16,11 @@ from kiosk import create_app
 from kiosk.blind_index import name_prefixes
 from kiosk.cli import main
 from kiosk.db import get_database, make_engine
-from kiosk.models import Base, NameIndexBacklog, Site, Visit
+from kiosk.models import Base, NameIndexBacklog, NameTokenDay, Site, Visit, VisitNameToken
 from kiosk.schema import head_revisions
+from kiosk.sealing import sealed_values
 from kiosk.services import name_index
-from tests.support import indexes_name, new_key_store
+from tests.support import bounds_cover_the_index, indexes_name, new_key_store
 
 
 def new_app(tmp_path: Path, url: str) -> Flask:
@@ -236,21 +237,31 @@ def test_the_index_of_kept_visits_is_written_in_resumable_batches(
                 )
             )
             session.commit()
-            for number in range(1, 4):
-                session.add(
-                    Visit(
-                        id=number,
-                        site_id=1,
-                        visitor_name=f"Kept Visitor{number}",
-                        badge_token=f"t{number}",
-                        short_code=f"C{number}",
-                        locale="sv",
-                        checked_in_at=datetime(2026, 1, number, 9, tzinfo=UTC),
+            # Core, not the ORM: a flush would also write to the index tables of today's
+            # schema, which this old one does not have yet.
+            session.execute(
+                insert(Visit),
+                [
+                    sealed_values(
+                        session,
+                        Visit,
+                        {
+                            "id": number,
+                            "site_id": 1,
+                            "visitor_name": f"Kept Visitor{number}",
+                            "badge_token": f"t{number}",
+                            "short_code": f"C{number}",
+                            "locale": "sv",
+                            "checked_in_at": datetime(2026, 1, number, 9, tzinfo=UTC),
+                        },
                     )
-                )
+                    for number in range(1, 4)
+                ],
+            )
             session.commit()
-        # Up to 0025 by name, Alembic alone: the index made anew, empty, and the backlog.
-        assert runner.invoke(main, ["db", "upgrade", "0025_token_index_only"]).exit_code == 0
+        # Up to 0026 by name, Alembic alone: the index made anew (0025), empty, and the
+        # backlog; no key's bound yet (0026 finds no tokens to take them from).
+        assert runner.invoke(main, ["db", "upgrade", "0026_name_token_days"]).exit_code == 0
         with database.engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM visit_name_tokens")).scalar() == 0
             assert connection.execute(
@@ -283,5 +294,45 @@ def test_the_index_of_kept_visits_is_written_in_resumable_batches(
             for number in range(1, 4):
                 visit = session.get(Visit, number)
                 assert indexes_name(session, visit, f"Kept Visitor{number}"), number
+            # Each key's check-in bound is written with the tokens (kiosk.models.NameTokenDay).
+            assert bounds_cover_the_index(session)
+    finally:
+        database.engine.dispose()
+
+
+def test_the_keys_check_in_bounds_are_taken_from_the_tokens_already_written(
+    tmp_path: Path, empty_database_url: str
+):
+    """0026 records, per site and token day, the newest check-in among the tokens there."""
+    app = new_app(tmp_path, empty_database_url)
+    runner = app.test_cli_runner()
+    database = get_database(app)
+    try:
+        assert runner.invoke(main, ["db", "upgrade", "0025_token_index_only"]).exit_code == 0
+        rows = [
+            (b"\x01\x02" + bytes(14), 1, datetime(2026, 3, 1, 9, tzinfo=UTC), 1),
+            (b"\x01\x02" + bytes([1] * 14), 1, datetime(2026, 3, 2, 9, tzinfo=UTC), 2),
+            (b"\x01\x02" + bytes(14), 2, datetime(2026, 3, 3, 9, tzinfo=UTC), 3),
+            (b"\x01\x03" + bytes(14), 1, datetime(2026, 3, 4, 9, tzinfo=UTC), 4),
+        ]
+        with database.engine.begin() as connection:
+            connection.execute(
+                insert(VisitNameToken),
+                [
+                    {"token": token, "site_id": site, "checked_in_at": at, "visit_id": visit}
+                    for token, site, at, visit in rows
+                ],
+            )
+        assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+        with database.sessionmaker() as session:
+            bounds = {
+                (row.site_id, bytes(row.day)): row.checked_in_until
+                for row in session.scalars(select(NameTokenDay))
+            }
+        assert bounds == {
+            (1, b"\x01\x02"): datetime(2026, 3, 2, 9, tzinfo=UTC),
+            (2, b"\x01\x02"): datetime(2026, 3, 3, 9, tzinfo=UTC),
+            (1, b"\x01\x03"): datetime(2026, 3, 4, 9, tzinfo=UTC),
+        }
     finally:
         database.engine.dispose()

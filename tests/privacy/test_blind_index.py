@@ -6,24 +6,24 @@ before the purge cannot confirm a guessed name with the keys that remain."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from kiosk.blind_index import MAX_PREFIX, search_tokens, visit_key
+from kiosk.blind_index import MAX_PREFIX, search_keys, search_tokens, visit_key
 from kiosk.clock import FrozenClock
 from kiosk.field_cipher import token_day
-from kiosk.models import Visit, VisitNameToken
+from kiosk.models import NameTokenDay, Visit, VisitNameToken, VisitorType
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.privacy.requests import erase_person, find_person
 from kiosk.services import daily
 from kiosk.services.daily import HistoryQuery, search_history
 from kiosk.services.visits import check_out_visit, on_site_visit_of
-from tests.support import indexes_name
+from tests.support import bounds_cover_the_index, indexes_name
 
 
 def found(session: Session, site_id: int, name: str) -> list[str]:
@@ -210,3 +210,99 @@ def test_a_purge_of_some_sites_leaves_the_others_index(
     assert index_rows_without_visit(session) == []
     assert indexes_name(session, waiting, "Greta Waiting")
     assert found(session, other.id, "gre") == ["Greta Waiting"]
+
+
+def test_each_key_s_bound_covers_its_visits_on_every_path(
+    session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """Check-in, check-out on a later day (a new key), a rectified name, a check-in inside a
+    savepoint that is rolled back, and the purge: each leaves every index row under a bound
+    no earlier than its check-in. A rolled-back bound is written again by the next check-in
+    of the hour (this process must not take it for written)."""
+    site = make_site(retention_days=30, timezone="UTC")
+    clock.set(datetime(2026, 3, 2, 10, 10, tzinfo=UTC))
+    first = make_visit(site, "Bo Bound")
+    assert bounds_cover_the_index(session)
+    clock.advance(timedelta(hours=1))  # 11:10
+    savepoint = session.begin_nested()
+    session.add(
+        Visit(
+            site_id=site.id,
+            visitor_name="Rolled Back",
+            badge_token="rolled-back",
+            short_code="RB1",
+            locale="en",
+            checked_in_at=clock.now(),
+        )
+    )
+    session.flush()
+    savepoint.rollback()
+    session.commit()
+    clock.advance(timedelta(minutes=10))  # 11:20, the same hour as the rolled-back one
+    make_visit(site, "Bo Later")
+    assert bounds_cover_the_index(session)
+    clock.advance(timedelta(days=1))
+    check_out_visit(first, now=clock.now())
+    first.visitor_name = "Bo Boundsson"
+    session.commit()
+    assert bounds_cover_the_index(session)
+    assert found(session, site.id, "bo") == ["Bo Later", "Bo Boundsson"]
+    # The purge forgets the bounds of the days whose keys it destroyed.
+    clock.advance(timedelta(days=40))
+    purge_now(session, clock)
+    assert session.scalars(select(NameTokenDay)).all() == []
+
+
+def test_a_broad_search_stops_once_no_key_left_can_hold_a_newer_visit(
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A key's erase day is not its visits' check-in order: a visitor type kept 2 days puts
+    today's visits under keys that go long before those of guests kept 30 days. The search
+    reads keys by their recorded bound, so it finds the same newest visits as reading every
+    key, while reading fewer of them; with no bounds recorded (a key it knows nothing of) it
+    reads them first and finds the same."""
+    monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 3)
+    monkeypatch.setattr(daily, "HISTORY_PAGE_SIZE", 2)
+    monkeypatch.setattr(daily, "FIRST_KEYS", 1)
+    site = make_site(retention_days=30, timezone="UTC")
+    delivery = VisitorType(
+        site_id=site.id, key="delivery", position=1, retention_days=2, created_at=clock.now()
+    )
+    session.add(delivery)
+    session.commit()
+    clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    for day in range(8):
+        make_visit(site, f"Berg Guest{day}")
+        clock.advance(timedelta(minutes=5))
+        make_visit(site, f"Berg Delivery{day}", visitor_type_id=delivery.id)
+        make_visit(site, f"Lind Delivery{day}", visitor_type_id=delivery.id)
+        clock.advance(timedelta(days=1))
+    everyone = session.scalars(select(Visit).order_by(Visit.checked_in_at.desc(), Visit.id.desc()))
+    newest = [visit.visitor_name for visit in everyone if visit.visitor_name.startswith("Berg")]
+    reads: list[int] = []
+    real = daily._NewestMatches._read
+
+    def counted(self: Any, start: int, end: int, limit: int) -> Any:
+        reads.append(len(self.keys[start:end]))
+        return real(self, start, end, limit)
+
+    monkeypatch.setattr(daily._NewestMatches, "_read", counted)
+
+    def search(name: str, page: int = 1) -> tuple[list[str], int, bool]:
+        result = search_history(session, HistoryQuery(site_ids=(site.id,), name=name), page=page)
+        return [visit.visitor_name for visit in result.visits], result.total, result.more
+
+    live_keys = len(search_keys(session, [site.id]))
+    assert search("berg") == (newest[:2], 3, True)
+    assert 0 < sum(reads) < live_keys  # it stopped early
+    assert search("berg", page=2) == (newest[2:3], 3, True)
+    assert search("del berg") == ([n for n in newest if "Delivery" in n][:2], 3, True)
+    assert search("guest4 berg") == (["Berg Guest4"], 1, False)  # read to the end: one match
+    session.execute(delete(NameTokenDay))
+    reads.clear()
+    assert search("berg") == (newest[:2], 3, True)
+    assert sum(reads) == live_keys
