@@ -282,7 +282,11 @@ class _NewestMatches:
     says when its visits go, not when they came (check-out plus a retention that depends on
     the visitor's type and may have changed), so the order comes from the bound recorded per
     key (kiosk.blind_index.token_day_bounds): once a page's worth of matches is newer than
-    every bound of the keys not read, those keys cannot change it."""
+    every bound of the keys not read, those keys cannot change it.
+
+    The first FIRST_KEYS keys read are those of the latest days, which need no bounds; when
+    they show the prefix to be rare (too few matches for the rest of the keys to stop early),
+    the rest is read in one statement, without reading the bounds either."""
 
     def __init__(
         self,
@@ -294,19 +298,16 @@ class _NewestMatches:
         others: Sequence[str],
     ) -> None:
         self.session = session
+        self.site_ids = site_ids
         self.first = first
         self.others = others
-        bounds = token_day_bounds(session, NameTokenDay.__table__, site_ids)
-        bound_of = [bounds.get((key.site_id, key.day)) for key in keys]
-        # Keys with no bound may hold visits of any time: first, with the newest bounds.
-        order = sorted(
-            range(len(keys)),
-            key=lambda i: (bound_of[i] is None, bound_of[i] or ""),
-            reverse=True,
-        )
+        order = sorted(range(len(keys)), key=lambda i: keys[i].day, reverse=True)
         self.keys = [keys[i] for i in order]
-        self.bounds = [bound_of[i] for i in order]
         self.first_tokens = None if first_tokens is None else [first_tokens[i] for i in order]
+        #: Per key, its bound (None: it may hold visits of any time), once read; the keys
+        #: from ``ordered_from`` on are then in order of their bounds, newest first.
+        self.bounds: list[Any] = []
+        self.ordered_from: int | None = None
 
     def page(self, page: int) -> tuple[list[int], int, int, int, bool, int]:
         # A name may have two words that start alike ("Berg Bergström"), so a visit can match
@@ -338,6 +339,15 @@ class _NewestMatches:
             if start >= count:
                 break
             enough = _enough_visits(rows, HISTORY_COUNT_LIMIT + 1)
+            if enough is None and len(rows) < limit:
+                # Short: as many keys again as the matches per key so far say are needed.
+                needed = (limit - len(rows)) * start / max(len(rows), 1)
+                size = max(size * 2, int(needed * 1.25) + 1)
+                if not rows or start + size >= count:
+                    size = count - start  # all the rest at once: no order needed
+                    continue
+            if self.ordered_from is None:
+                self._order_by_bounds(start)
             if enough is not None or len(rows) == limit:
                 # Only keys whose visits can be as new as the oldest row needed matter.
                 last = len(rows) - 1 if enough is None else enough
@@ -349,13 +359,23 @@ class _NewestMatches:
                     rows = rows[: last + 1]
                     break
                 size = end - start
-            elif not rows:
-                size = count - start
-            else:
-                # Short: as many keys again as the matches per key so far say are needed.
-                needed = (limit - len(rows)) * start / len(rows)
-                size = max(size * 2, int(needed * 1.25) + 1)
         return [visit_id for visit_id, _ in rows]
+
+    def _order_by_bounds(self, start: int) -> None:
+        """Put the keys not read yet (from ``start``) in order of their bounds, newest first;
+        keys with none first (they may hold visits of any time)."""
+        known = token_day_bounds(self.session, NameTokenDay.__table__, self.site_ids)
+        bounds = [known.get((key.site_id, key.day)) for key in self.keys]
+        order = list(range(start)) + sorted(
+            range(start, len(self.keys)),
+            key=lambda i: (bounds[i] is None, bounds[i] or ""),
+            reverse=True,
+        )
+        self.keys = [self.keys[i] for i in order]
+        self.bounds = [bounds[i] for i in order]
+        if self.first_tokens is not None:
+            self.first_tokens = [self.first_tokens[i] for i in order]
+        self.ordered_from = start
 
     def _read(self, start: int, end: int, limit: int) -> list[tuple[int, Any]]:
         """The ``limit`` newest matching index rows under keys ``start`` to ``end``."""
