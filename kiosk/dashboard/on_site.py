@@ -18,6 +18,7 @@ from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.daily import expected_today
 from kiosk.services.groups import with_groups
 from kiosk.services.sites import sites_served_by
+from kiosk.services.visitor_types import types_by_site
 from kiosk.services.visits import visits_on_site
 
 #: Session key: when each site's visitor list was last audited for this user.
@@ -53,8 +54,11 @@ def _on_site_context() -> dict[str, Any]:
     visits_by_site: dict[int, list[Visit]] = {site.id: [] for site in sites}
     for visit in present:
         visits_by_site[visit.site_id].append(visit)
+    types = types_by_site(db_session, sites)
     return {
         "sites": sites,
+        # A visit's type is marked where its site has several.
+        "many_types_by_site": {site_id: len(listed) > 1 for site_id, listed in types.items()},
         "visits_by_site": visits_by_site,
         # Groups ("I am with others") together, marked (kiosk.services.groups).
         "rows_by_site": {
