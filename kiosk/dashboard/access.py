@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import ParamSpec, Protocol, TypeVar
 
-from flask import abort
+from flask import abort, g
 from flask_login import current_user
 
 from kiosk.clock import now
@@ -39,8 +39,12 @@ def current_staff() -> StaffUser:
 
 
 def served_sites() -> list[Site]:
-    """The sites the logged-in user serves: all for admins."""
-    return list(sites_served_by(get_session(), current_staff()))
+    """The sites the logged-in user serves: all for admins. Read once per request (a page
+    and its navigation both ask)."""
+    served: list[Site] | None = g.get("served_sites")
+    if served is None:
+        served = g.served_sites = list(sites_served_by(get_session(), current_staff()))
+    return served
 
 
 def served_site(site_id: int | None) -> Site:

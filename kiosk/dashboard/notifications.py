@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
-from kiosk.dashboard.access import audit, current_staff, served_or_404
+from kiosk.dashboard.access import audit, current_staff, served_or_404, served_sites
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.enums import NotificationKind
@@ -119,8 +119,6 @@ def _failed_notifications() -> dict[str, Callable[[], int]]:
     def count() -> int:
         if not current_user.is_authenticated:
             return 0
-        db_session = get_session()
-        sites = sites_served_by(db_session, current_staff())
-        return failed_count(db_session, [site.id for site in sites])
+        return failed_count(get_session(), [site.id for site in served_sites()])
 
     return {"failed_notifications": count}

@@ -9,7 +9,7 @@ from flask import current_app, render_template, session
 
 from kiosk.badges.jobs import failed_visit_ids
 from kiosk.clock import now
-from kiosk.dashboard.access import current_staff
+from kiosk.dashboard.access import current_staff, served_sites
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
@@ -17,7 +17,6 @@ from kiosk.models import Site, StaffUser, Visit
 from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.daily import expected_today
 from kiosk.services.groups import with_groups
-from kiosk.services.sites import sites_served_by
 from kiosk.services.visitor_types import types_by_site
 from kiosk.services.visits import visits_on_site
 
@@ -49,7 +48,7 @@ def _audit_on_site_view(user: StaffUser, sites: list[Site], *, force: bool) -> N
 
 def _on_site_context() -> dict[str, Any]:
     db_session = get_session()
-    sites = list(sites_served_by(db_session, current_staff()))
+    sites = served_sites()
     present = visits_on_site(db_session, [site.id for site in sites])
     visits_by_site: dict[int, list[Visit]] = {site.id: [] for site in sites}
     for visit in present:

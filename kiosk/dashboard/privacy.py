@@ -54,7 +54,7 @@ from kiosk.privacy.requests import (
 )
 from kiosk.privacy.schedule import next_scheduled_run
 from kiosk.privacy.stats import DailyStats, Tally, daily_stats
-from kiosk.privacy.status import purge_status, recent_runs
+from kiosk.privacy.status import purge_overdue, purge_status, recent_runs
 
 #: Periods the statistics page offers, in days.
 STATS_PERIODS = (7, 30, 90, 365)
@@ -77,9 +77,8 @@ def _purge_warning() -> dict[str, bool | int]:
     and while the key store lacks keys that rows name (found at start, kiosk.key_setup)."""
     if not current_user.is_authenticated or not current_staff().handles_requests:
         return {}
-    status = purge_status(get_session(), now=now(), next_run=None)
     return {
-        "purge_overdue": status.overdue,
+        "purge_overdue": purge_overdue(get_session(), now=now()),
         "keys_lost": current_app.extensions.get("kiosk.keys_lost", 0),
     }
 

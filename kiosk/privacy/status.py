@@ -32,18 +32,30 @@ def purge_status(session: Session, *, now: datetime, next_run: datetime | None) 
     last_run = session.scalar(
         select(PurgeRun).order_by(PurgeRun.started_at.desc(), PurgeRun.id.desc()).limit(1)
     )
-    last_success = session.scalar(
+    last_success = _last_success(session)
+    return PurgeStatus(last_run, last_success, next_run, _overdue(last_success, now))
+
+
+def purge_overdue(session: Session, *, now: datetime) -> bool:
+    """Whether the purge is overdue: what every page of an admin warns of, in one query."""
+    return _overdue(_last_success(session), now)
+
+
+def _last_success(session: Session) -> PurgeRun | None:
+    return session.scalar(
         select(PurgeRun)
         .where(PurgeRun.status == PurgeRunStatus.SUCCEEDED)
         .order_by(PurgeRun.finished_at.desc(), PurgeRun.id.desc())
         .limit(1)
     )
-    overdue = (
+
+
+def _overdue(last_success: PurgeRun | None, now: datetime) -> bool:
+    return (
         last_success is None
         or last_success.finished_at is None
         or last_success.finished_at < now - OVERDUE_AFTER
     )
-    return PurgeStatus(last_run, last_success, next_run, overdue)
 
 
 def recent_runs(session: Session, limit: int = 20) -> Sequence[PurgeRun]:
