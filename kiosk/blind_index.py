@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Dialect,
     LargeBinary,
@@ -337,13 +338,15 @@ def _bounds_rolled_back(session: Session, _previous: Any) -> None:
 
 
 def raw_time(session: Session, column: Any) -> Any:
-    """``column`` (a UTCDateTime) as the driver gives it, to compare with other values read
-    the same way: text on SQLite (its one fixed format sorts as time does), a datetime on
-    PostgreSQL (which psycopg makes in C). Parsing thousands of SQLite datetimes in Python
-    costs more than the search that reads them."""
+    """``column`` (a UTCDateTime) as a value that sorts as its time does and costs nothing to
+    read, to compare with other values read the same way: the text SQLite stores (one fixed
+    format), microseconds since 1970 on PostgreSQL. A search compares thousands of them, and
+    making as many datetimes cost more than the search itself (on SQLite, parsing; on
+    PostgreSQL, a time zone each). Any order-keeping conversion would do: the comparisons are
+    only between values made the same way."""
     if session.get_bind().dialect.name == "sqlite":
         return type_coerce(column, String)
-    return column
+    return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
 
 
 def token_day_bounds(
