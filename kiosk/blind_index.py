@@ -349,6 +349,16 @@ def raw_time(session: Session, column: Any) -> Any:
     return cast(func.extract("epoch", column) * 1_000_000, BigInteger)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def raw_moment(session: Session, moment: datetime) -> Any:
+    """``moment`` (aware) as :func:`raw_time` reads a column holding it."""
+    if session.get_bind().dialect.name == "sqlite":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
 def token_day_bounds(
     session: Session, table: Any, site_ids: Sequence[int]
 ) -> dict[tuple[int, bytes], Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 
 from kiosk.blind_index import (
     SearchKey,
+    raw_moment,
     raw_time,
     search_keys,
     token_day_bounds,
@@ -95,9 +96,14 @@ class HistoryQuery:
 
 def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
     statement = select(Visit).where(Visit.site_id.in_(query.site_ids))
+    sites = {
+        site.id: site for site in session.scalars(select(Site).where(Site.id.in_(query.site_ids)))
+    }
     typed = _typed_words(query)
     if typed:
         keys = search_keys(session, query.site_ids)
+        if query.date_from is not None:
+            keys = _keys_since(session, keys, sites, query.date_from)
         first, *others = typed
         candidates = select(VisitNameToken.visit_id).where(
             _starts_with(session, keys, VisitNameToken, first)
@@ -107,9 +113,6 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
             statement = statement.where(_has_word(session, keys, Visit.id, prefix))
     if query.host_id is not None:
         statement = statement.where(Visit.host_id == query.host_id)
-    sites = {
-        site.id: site for site in session.scalars(select(Site).where(Site.id.in_(query.site_ids)))
-    }
     if query.date_from is not None or query.date_to is not None:
         # Dates are the sites' calendar days; with one zone per site, bound per site.
         clauses = []
@@ -122,6 +125,25 @@ def _history_select(session: Session, query: HistoryQuery) -> Select[Visit]:
             clauses.append(clause)
         statement = statement.where(or_(*clauses))
     return statement
+
+
+def _keys_since(
+    session: Session, keys: Sequence[SearchKey], sites: dict[int, Site], since: date
+) -> list[SearchKey]:
+    """The keys that can hold a visit checked in on ``since`` (a site's day) or later: a key
+    whose recorded bound (kiosk.blind_index.token_day_bounds) is before that day began at its
+    site holds only earlier visits, and is not looked under. A key with no bound is kept."""
+    bounds = token_day_bounds(session, NameTokenDay.__table__, list(sites))
+    starts = {
+        site_id: raw_moment(session, day_bounds(site, since)[0]) for site_id, site in sites.items()
+    }
+    kept = []
+    for key in keys:
+        bound = bounds.get((key.site_id, key.day))
+        start = starts.get(key.site_id)
+        if bound is None or start is None or bound >= start:
+            kept.append(key)
+    return kept
 
 
 def _typed_words(query: HistoryQuery) -> list[str]:

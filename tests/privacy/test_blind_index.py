@@ -306,3 +306,46 @@ def test_a_broad_search_stops_once_no_key_left_can_hold_a_newer_visit(
     reads.clear()
     assert search("berg") == (newest[:2], 3, True)
     assert sum(reads) == live_keys
+
+
+def test_a_search_from_a_date_looks_only_under_keys_that_can_hold_visits_since(
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A key whose bound is before the first day asked for (at its site) holds only earlier
+    visits: its tokens are not made. A visit checked in at the very start of that day, under
+    a bound exactly that instant, is still found; so are keys with no bound."""
+    site = make_site(retention_days=30, timezone="Europe/Stockholm")
+    for day in (2, 3, 4, 6, 7):  # March; the 5th's key holds the midnight visit alone
+        clock.set(datetime(2026, 3, day, 9, tzinfo=UTC))
+        make_visit(site, f"Berg Day{day}")
+    # 00:00 on 5 March in Stockholm is 23:00 UTC the day before.
+    start = datetime(2026, 3, 4, 23, tzinfo=UTC)
+    midnight = make_visit(site, "Berg Midnight", checked_in_at=start)
+    key = visit_key(session, midnight)
+    assert key is not None
+    bound = session.get(NameTokenDay, (site.id, token_day(key.erase_day)))
+    assert bound is not None
+    bound.checked_in_until = start
+    session.commit()
+    looked_under: list[int] = []
+    real = daily.tokens_under
+
+    def counted(keys: Any, prefix: str) -> Any:
+        looked_under.append(len(keys))
+        return real(keys, prefix)
+
+    monkeypatch.setattr(daily, "tokens_under", counted)
+    query = HistoryQuery(site_ids=(site.id,), name="berg", date_from=date(2026, 3, 5))
+    names = [visit.visitor_name for visit in search_history(session, query).visits]
+    assert names == ["Berg Day7", "Berg Day6", "Berg Midnight"]
+    live = len(search_keys(session, [site.id]))
+    assert looked_under == [3]  # the keys of 5, 6 and 7 March's check-ins
+    assert live == 6
+    session.execute(delete(NameTokenDay))
+    looked_under.clear()
+    assert [visit.visitor_name for visit in search_history(session, query).visits] == names
+    assert looked_under == [live]
