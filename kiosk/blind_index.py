@@ -280,8 +280,8 @@ BOUND_STEP = timedelta(hours=1)
 #: The bounds this process has written and seen committed, per database engine: a later row
 #: under a bound already written needs no write. Filled only after the commit (a rolled-back
 #: write must not spare the next one). A database restored under a running process may lack
-#: a bound written here before; the key's newest visits are then missed by broad searches
-#: until the next hour's write, so restart the app servers after a restore (deploying.md).
+#: a bound written here before, and the key's newest visits would be missed by broad searches
+#: until the next hour's write: deploying.md's restore starts the servers after the restore.
 _written: WeakKeyDictionary[Any, dict[tuple[int, bytes], datetime]] = WeakKeyDictionary()
 _PENDING = "kiosk.blind_index.pending_bounds"
 

@@ -423,11 +423,12 @@ class KeyStore:
     def live_key_ids(self, *site_ids: int) -> list[bytes]:
         """The ids of every live key of these sites (what a blind-index search tries)."""
         with self.engine.connect() as connection:
-            # all(): one fetch of the thousands of rows, not a fetch per row.
-            found = connection.scalars(
-                select(data_keys.c.key_id).where(data_keys.c.site_id.in_(site_ids))
-            ).all()
-            return [bytes(value) for value in found]
+            return [
+                bytes(value)
+                for value in connection.scalars(
+                    select(data_keys.c.key_id).where(data_keys.c.site_id.in_(site_ids))
+                )
+            ]
 
     def key_ids_through(self, site_id: int, through: date) -> list[bytes]:
         """The ids of the live keys of ``site_id`` whose erase day is ``through`` or earlier."""

@@ -327,9 +327,8 @@ class _NewestMatches:
         self.keys = [keys[i] for i in order]
         self.first_tokens = None if first_tokens is None else [first_tokens[i] for i in order]
         #: Per key, its bound (None: it may hold visits of any time), once read; the keys
-        #: from ``ordered_from`` on are then in order of their bounds, newest first.
+        #: not read before then are in order of their bounds, newest first.
         self.bounds: list[Any] = []
-        self.ordered_from: int | None = None
 
     def page(self, page: int) -> tuple[list[int], int, int, int, bool, int]:
         # A name may have two words that start alike ("Berg Bergström"), so a visit can match
@@ -368,7 +367,7 @@ class _NewestMatches:
                 if not rows or start + size >= count:
                     size = count - start  # all the rest at once: no order needed
                     continue
-            if self.ordered_from is None:
+            if not self.bounds:
                 self._order_by_bounds(start)
             if enough is not None or len(rows) == limit:
                 # Only keys whose visits can be as new as the oldest row needed matter.
@@ -397,7 +396,6 @@ class _NewestMatches:
         self.bounds = [bounds[i] for i in order]
         if self.first_tokens is not None:
             self.first_tokens = [self.first_tokens[i] for i in order]
-        self.ordered_from = start
 
     def _read(self, start: int, end: int, limit: int) -> list[tuple[int, Any]]:
         """The ``limit`` newest matching index rows under keys ``start`` to ``end``."""
