@@ -17,7 +17,6 @@ keeps visits 30 days has about 30) and looks them up with :func:`token_in`. A ty
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -48,6 +47,7 @@ from sqlalchemy.orm import Session
 from kiosk.field_cipher import (
     TOKEN_DAY_BYTES,
     ErasedValue,
+    TokenMaker,
     associated_data,
     blind_index_key,
     blind_token,
@@ -89,8 +89,8 @@ class SearchKey(NamedTuple):
 
     #: The key's erase day as the tokens' first bytes (kiosk.field_cipher.token_day).
     day: bytes
-    #: An HMAC keyed with its index key (kiosk.field_cipher.token_maker).
-    maker: hmac.HMAC
+    #: HMAC-SHA256 keyed with its index key (kiosk.field_cipher.token_maker).
+    maker: TokenMaker
     #: The key's site: its tokens occur in this site's visits only.
     site_id: int
 

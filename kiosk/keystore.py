@@ -38,6 +38,7 @@ from typing import Any
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from sqlalchemy import (
     Column,
+    Connection,
     Date,
     Engine,
     Integer,
@@ -53,6 +54,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -111,6 +113,12 @@ erasures = Table(
 )
 
 _CANARY = "canary"
+#: A random value every key creation and destruction replaces, in the same transaction: a
+#: worker that read the same value before knows the live keys are still those it read.
+_GENERATION = "generation"
+#: A worker reads the live keys again after this long even when the generation is unchanged:
+#: a server of a release before the generation (during a rolling upgrade) does not change it.
+LIVE_IDS_SECONDS = 60.0
 
 
 class KeyStoreError(Exception):
@@ -235,6 +243,15 @@ def make_store_engine(url: str) -> Engine:
 _DESTROYED_KEPT = 100_000
 
 
+_generation_query = select(store_facts.c.value).where(store_facts.c.name == _GENERATION)
+
+
+def _new_generation(connection: Connection) -> None:
+    connection.execute(
+        update(store_facts).where(store_facts.c.name == _GENERATION).values(value=os.urandom(16))
+    )
+
+
 class KeyStore:
     """Data keys per (site, erase day), shared safely by every worker and server using ``url``."""
 
@@ -249,6 +266,8 @@ class KeyStore:
         #: Ids known destroyed: for good, so remembered without expiry (the purge asks about
         #: the keys it has just destroyed once per batch of visits).
         self._destroyed: set[bytes] = set()
+        #: (generation, read until, key ids by site) of the live keys, as last read.
+        self._live_ids: tuple[bytes, float, dict[int, list[bytes]]] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -282,6 +301,7 @@ class KeyStore:
             else:  # a store made before the erasure list: it gains the table
                 erasures.create(store.engine, checkfirst=True)
             store._check_canary(create=create)
+            store._ensure_generation()
         except OperationalError:
             store.close()
             raise KeyStoreError("key_store_unreachable") from None
@@ -315,6 +335,19 @@ class KeyStore:
             raise KeyStoreError("canary_missing")
         self.master.unwrap(bytes(stored))  # raises WrongMasterKey
 
+    def _ensure_generation(self) -> None:
+        """A store made before the generation gains it (another server may add it first)."""
+        with self.engine.connect() as connection:
+            if connection.scalar(_generation_query) is not None:
+                return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(store_facts).values(name=_GENERATION, value=os.urandom(16))
+                )
+        except IntegrityError:
+            pass
+
     def _remember(self, key: DataKey) -> DataKey:
         with self._lock:
             self._cache[key.key_id] = (key, time.monotonic() + self.cache_seconds)
@@ -336,6 +369,7 @@ class KeyStore:
             self._cache.clear()
             self._by_day.clear()
             self._destroyed.clear()
+            self._live_ids = None
 
     def key_for(self, site_id: int, erase_day: date, *, now: datetime) -> DataKey:
         """The key to encrypt a value of ``site_id`` that must be gone by ``erase_day``.
@@ -372,6 +406,7 @@ class KeyStore:
                             created_at=now.isoformat(),
                         )
                     )
+                    _new_generation(connection)
                 except IntegrityError:
                     continue  # made by another worker or server in between: use theirs
             return self._remember(key)
@@ -421,14 +456,32 @@ class KeyStore:
         )
 
     def live_key_ids(self, *site_ids: int) -> list[bytes]:
-        """The ids of every live key of these sites (what a blind-index search tries)."""
+        """The ids of every live key of these sites (what a blind-index search tries).
+
+        Read again only when the store's generation has changed (a key made or destroyed,
+        by any server) or LIVE_IDS_SECONDS have passed: one row to read per search instead
+        of a row per key (about 4,000 for ten sites keeping a year, 4-6 ms)."""
         with self.engine.connect() as connection:
-            return [
-                bytes(value)
-                for value in connection.scalars(
-                    select(data_keys.c.key_id).where(data_keys.c.site_id.in_(site_ids))
-                )
-            ]
+            read = connection.scalar(_generation_query)
+            generation = None if read is None else bytes(read)
+            known = self._live_ids
+            if (
+                known is None
+                or generation is None
+                or known[0] != generation
+                or known[1] <= time.monotonic()
+            ):
+                # The generation is read first: a key made in between is in the rows read
+                # and labelled with the older generation, so it is read again next time.
+                by_site: dict[int, list[bytes]] = {}
+                for site_id, key_id in connection.execute(
+                    select(data_keys.c.site_id, data_keys.c.key_id)
+                ):
+                    by_site.setdefault(site_id, []).append(bytes(key_id))
+                known = (generation or b"", time.monotonic() + LIVE_IDS_SECONDS, by_site)
+                with self._lock:
+                    self._live_ids = known
+        return [key_id for site_id in site_ids for key_id in known[2].get(site_id, ())]
 
     def key_ids_through(self, site_id: int, through: date) -> list[bytes]:
         """The ids of the live keys of ``site_id`` whose erase day is ``through`` or earlier."""
@@ -511,6 +564,7 @@ class KeyStore:
                 connection.execute(
                     delete(data_keys).where(data_keys.c.key_id.in_([g.key_id for g in gone]))
                 )
+                _new_generation(connection)
         with self._lock:
             for item in gone:
                 self._cache.pop(item.key_id, None)

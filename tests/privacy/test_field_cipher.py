@@ -3,6 +3,8 @@ erasure by key destruction, blind-index tokens per day key."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -16,8 +18,10 @@ from kiosk.field_cipher import (
     associated_data,
     blind_index_key,
     blind_token,
+    blind_tokens,
     decrypt,
     encrypt,
+    token_maker,
 )
 from kiosk.keystore import KeyStore, MasterKey
 
@@ -71,3 +75,24 @@ def test_blind_tokens_are_keyed_per_day_key(store: KeyStore):
     assert blind_token(first, "as") == blind_token(first, "as")
     assert blind_token(first, "as") != blind_token(second, "as")
     assert len(blind_token(first, "as")) == 16
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 32, 64, 65, 131])
+@pytest.mark.parametrize("prefix", ["a", "anna", "åsa-öberg", "ö" * 40])
+def test_a_search_makes_the_tokens_the_index_holds(key_length: int, prefix: str):
+    """The search's token maker (two hash states copied per token) is HMAC-SHA256: the same
+    tokens as blind_token, which the index rows are made with, for keys shorter than, as long
+    as and longer than SHA-256's block."""
+    key = bytes(range(key_length % 256)) * (key_length // 256 + 1)
+    key = key[:key_length]
+    day = b"\x12\x34"
+    assert blind_tokens([(day, token_maker(key))], prefix) == [blind_token(key, prefix, day)]
+    expected = hmac.new(key, prefix.encode(), hashlib.sha256).digest()[:14]
+    assert blind_tokens([(day, token_maker(key), 7)], prefix) == [day + expected]
+
+
+def test_the_token_maker_gives_rfc_4231_hmac_sha256():
+    # RFC 4231, test case 2: key "Jefe", data "what do ya want for nothing?".
+    maker = token_maker(b"Jefe")
+    token = blind_tokens([(b"", maker)], "what do ya want for nothing?")[0]
+    assert token == bytes.fromhex("5bdcc146bf60754e6a042426089575c7")

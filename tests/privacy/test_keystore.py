@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import event, text
 
 from kiosk.keystore import (
+    LIVE_IDS_SECONDS,
     KeyDestroyed,
     KeyMissing,
     KeyStore,
@@ -108,6 +110,75 @@ def test_a_destroyed_key_is_gone_for_every_server_and_never_made_again(
     assert first.counts() == (2, 1)
     # Destroying again destroys nothing more.
     assert first.destroy(1, through=DAY, now=NOW) == []
+
+
+def test_every_server_lists_the_live_keys_as_they_are_now(stores: tuple[KeyStore, KeyStore]):
+    """A search lists the live keys of its sites at every search, from memory while the
+    store's generation is unchanged: a key made or destroyed by another server is listed (or
+    not) at the next search, and an unchanged store costs one row, not a row per key."""
+    first, second = stores
+    old = first.key_for(1, DAY, now=NOW)
+    kept = first.key_for(1, DAY + timedelta(days=1), now=NOW)
+    elsewhere = first.key_for(2, DAY, now=NOW)
+    assert sorted(second.live_key_ids(1)) == sorted([old.key_id, kept.key_id])
+    assert sorted(second.live_key_ids(1, 2)) == sorted([old.key_id, kept.key_id, elsewhere.key_id])
+
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(second.engine, "before_cursor_execute", listen)
+    try:
+        assert sorted(second.live_key_ids(1)) == sorted([old.key_id, kept.key_id])
+        assert len(statements) == 1
+        assert "data_keys" not in statements[0]
+    finally:
+        event.remove(second.engine, "before_cursor_execute", listen)
+
+    new = first.key_for(1, DAY + timedelta(days=2), now=NOW)  # made by the other server
+    assert sorted(second.live_key_ids(1)) == sorted([old.key_id, kept.key_id, new.key_id])
+    first.destroy(1, through=DAY, now=NOW)
+    assert sorted(second.live_key_ids(1)) == sorted([kept.key_id, new.key_id])
+    assert second.live_key_ids(2) == [elsewhere.key_id]
+    assert second.live_key_ids(3) == []
+
+
+def test_keys_made_by_a_server_of_an_older_release_are_listed_within_a_minute(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    """During a rolling upgrade a server of the release before the generation makes keys
+    without changing it: the others list them once LIVE_IDS_SECONDS have passed. A store of
+    that release gains the generation when a newer server opens it."""
+    first = KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True)
+    with first.engine.begin() as connection:
+        connection.execute(text("DELETE FROM key_store_facts WHERE name = 'generation'"))
+    second = KeyStore.open(store_url, MasterKey.from_text(MASTER))
+    try:
+        with first.engine.connect() as connection:
+            assert (
+                connection.scalar(
+                    text("SELECT count(*) FROM key_store_facts WHERE name = 'generation'")
+                )
+                == 1
+            )
+        made = first.key_for(1, DAY, now=NOW)
+        assert second.live_key_ids(1) == [made.key_id]
+        # An older server's key: the row alone, the generation untouched.
+        with first.engine.begin() as connection:
+            connection.execute(
+                data_keys.insert().values(
+                    key_id=b"o" * 16,
+                    site_id=1,
+                    erase_day=DAY + timedelta(days=1),
+                    wrapped=first.master.wrap(b"k" * 32),
+                    created_at=NOW.isoformat(),
+                )
+            )
+        assert second.live_key_ids(1) == [made.key_id]  # within the minute: not yet
+        clock = time.monotonic() + LIVE_IDS_SECONDS + 1
+        monkeypatch.setattr("kiosk.keystore.time.monotonic", lambda: clock)
+        assert sorted(second.live_key_ids(1)) == sorted([made.key_id, b"o" * 16])
+    finally:
+        first.close()
+        second.close()
 
 
 def test_a_destroyed_key_is_asked_of_the_store_once_per_process(
