@@ -189,12 +189,13 @@ def _has_word(
 def _with_other_words(
     session: Session,
     keys: Sequence[SearchKey],
-    first_tokens: Sequence[bytes],
+    first: str,
     others: Sequence[str],
     limit: int,
 ) -> list[tuple[int, Any]]:
-    """The ``limit`` newest (visit id, raw check-in time) of the first word's index rows (its
-    ``first_tokens`` under ``keys``) whose visit has a word starting with each of ``others``.
+    """The ``limit`` newest (visit id, raw check-in time) of the index rows under ``keys`` of
+    visits having a word starting with ``first`` (the longest typed) and one starting with
+    each of ``others``.
 
     On SQLite each other word is looked for in the matched visits alone: a visit's tokens are
     all made under one key, and an index row holds the visit's site and check-in time, so the
@@ -204,27 +205,30 @@ def _with_other_words(
     per other word each, not every visit having the other words (a common first name is
     20,000 visits at 1,000,000, under every key): "anna forsgr" 77 -> 39 ms at 1,000,000.
 
-    On PostgreSQL, where such a lookup costs ~4 µs a row against ~1 on SQLite, each other
-    word's visits are listed once and the first word's matches probed against the list (a
-    hash semi-join): the same lookups by primary key (as LATERAL subqueries with LIMIT 1,
-    or the planner hashes the whole index) took 1.2-2.4x as long at 1,000,000 visits.
+    On PostgreSQL, where such a lookup costs ~4 µs a row against ~1 on SQLite, the shortest
+    word's matches (likely the most) are read and probed against a list of the visits having
+    each other word (a hash semi-join, the hash built on the rarer words' visits): "anna
+    forsgr" 72-80 -> 54-56 ms at 1,000,000 (25 ms of SQL against 35 with the longest word
+    read and "anna"'s 22,000 visits hashed). The lookups by primary key (as LATERAL
+    subqueries with LIMIT 1, or the planner hashes the whole index) took 1.2-2.4x as long.
     """
-    if not first_tokens:
+    if not keys:
         return []
     if session.get_bind().dialect.name == "postgresql":
         words = VisitNameToken
+        outer, *listed = sorted([first, *others], key=len)
         statement = select(words.visit_id, raw_time(session, words.checked_in_at)).where(
-            token_in(session, words.token, first_tokens)
+            token_in(session, words.token, tokens_under(keys, outer))
         )
-        for prefix in others:
+        for prefix in listed:
             statement = statement.where(_has_word(session, keys, words.visit_id, prefix))
         statement = statement.order_by(words.checked_in_at.desc(), words.visit_id.desc())
         return [(row[0], row[1]) for row in session.execute(statement.limit(limit))]
-    columns = [list(first_tokens), *(tokens_under(keys, prefix) for prefix in others)]
+    columns = [tokens_under(keys, prefix) for prefix in (first, *others)]
     rows: list[tuple[int, Any]] = []
     # SQLite binds at most 32,766 parameters a statement: keys in slices that fit.
     per_statement = max(1, SQLITE_PARAMETERS // len(columns))
-    for start in range(0, len(first_tokens), per_statement):
+    for start in range(0, len(keys), per_statement):
         part = [column[start : start + per_statement] for column in columns]
         rows = _NewestMatches.merge(rows, _with_other_words_sqlite(session, part, limit), limit)
     return rows
@@ -415,9 +419,9 @@ class _NewestMatches:
         session = self.session
         words = VisitNameToken
         keys = self.keys[start:end]
-        tokens = tokens_under(keys, self.first)
         if self.others:
-            return _with_other_words(session, keys, tokens, self.others, limit)
+            return _with_other_words(session, keys, self.first, self.others, limit)
+        tokens = tokens_under(keys, self.first)
         statement = select(words.visit_id, raw_time(session, words.checked_in_at)).where(
             token_in(session, words.token, tokens)
         )
