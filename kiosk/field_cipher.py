@@ -20,7 +20,6 @@ from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kiosk.keystore import KEY_ID_BYTES, DataKey
@@ -43,7 +42,7 @@ def encrypt(data_key: DataKey, plaintext: str | bytes, ad: bytes) -> bytes:
     """Text is sealed as UTF-8; bytes (a signed-document PDF) as they are."""
     nonce = secrets.token_bytes(NONCE_BYTES)
     raw = plaintext.encode() if isinstance(plaintext, str) else plaintext
-    sealed = AESGCM(data_key.key).encrypt(nonce, raw, ad)
+    sealed = data_key.cipher.encrypt(nonce, raw, ad)
     return bytes([FORMAT_VERSION]) + data_key.key_id + nonce + sealed
 
 
@@ -64,7 +63,7 @@ def decrypt_bytes(find_key: Callable[[bytes], DataKey | None], value: bytes, ad:
     if data_key is None:
         raise ErasedValue
     nonce = value[1 + KEY_ID_BYTES : HEADER_BYTES]
-    return AESGCM(data_key.key).decrypt(nonce, value[HEADER_BYTES:], ad)
+    return data_key.cipher.decrypt(nonce, value[HEADER_BYTES:], ad)
 
 
 def blind_index_key(data_key: DataKey) -> bytes:

@@ -30,11 +30,12 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 from sqlalchemy import (
     Column,
@@ -201,6 +202,12 @@ class DataKey:
     site_id: int
     erase_day: date
     key: bytes
+    #: AES-GCM with this key, made once: a page of 400 visitors decrypts ~1,900 fields, and
+    #: making the cipher object for each cost 1.7 µs a field against 0.7 µs for a decryption.
+    cipher: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cipher", AESGCM(self.key))
 
     def __repr__(self) -> str:
         return f"DataKey(key_id={self.key_id.hex()}, site_id={self.site_id}, {self.erase_day})"
