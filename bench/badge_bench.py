@@ -22,6 +22,7 @@ import platform
 import statistics
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reportlab.lib.colors import HexColor, black, white
@@ -51,7 +52,7 @@ def content(index: int) -> BadgeContent:
         when="4 Mar 2026 09:00",
         site_name="Head Office",
         short_code="ABC234",
-        token=new_badge_token(),
+        token=new_badge_token(datetime.now(UTC)),
     )
 
 

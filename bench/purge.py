@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 #: The whole run is stopped after this many seconds, whatever happens.
 HARD_LIMIT_SECONDS = 30 * 60
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+DAY_ZERO = datetime(2000, 1, 1, tzinfo=UTC).date()
 COLUMNS = (
     "id",
     "site_id",
@@ -72,12 +73,23 @@ class Result:
     keys_destroyed: int = 0
 
 
-def short_code(number: int) -> str:
-    chars = []
+def short_code(number: int, checked_in: datetime) -> str:
+    """The app's format (kiosk.services.visits.new_short_code): the day's character, then six;
+    here the visit's number in base 31, lowest digit first, unique and spread like random ones."""
+    chars = [CODE_ALPHABET[day_number(checked_in) % len(CODE_ALPHABET)]]
     for _ in range(6):
         number, digit = divmod(number, len(CODE_ALPHABET))
         chars.append(CODE_ALPHABET[digit])
     return "".join(chars)
+
+
+def badge_token(checked_in: datetime) -> str:
+    """The app's format (kiosk.services.visits.new_badge_token): the day, then random bits."""
+    return f"{day_number(checked_in):05d}{secrets.token_urlsafe(18)}"
+
+
+def day_number(moment: datetime) -> int:
+    return (moment.astimezone(UTC).date() - DAY_ZERO).days
 
 
 def visit_rows(
@@ -108,9 +120,10 @@ def visit_rows(
             name(number),
             "Bench Company",
             f"visitor{number}@example.com",
-            # Random, as real badge tokens are: their index is updated all over.
-            secrets.token_urlsafe(18),
-            short_code(number),
+            # As the app makes them: the day first, then random (their indexes keep a day's
+            # visits together; before 5 Dec they were random and updated all over).
+            badge_token(checked_in),
+            short_code(number, checked_in),
             "sv",
             checked_in,
             checked_in + timedelta(hours=2),

@@ -266,13 +266,14 @@ def make_host(session: Session) -> Callable[..., Host]:
 @pytest.fixture
 def make_visit(session: Session, clock: FrozenClock) -> Callable[..., Visit]:
     def make(site: Site, visitor_name: str = "Vera Visitor", **fields: Any) -> Visit:
+        at = fields.get("checked_in_at", clock.now())
         values: dict[str, Any] = {
             "site_id": site.id,
             "visitor_name": visitor_name,
-            "badge_token": new_badge_token(),
-            "short_code": new_short_code(),
+            "badge_token": new_badge_token(at),
+            "short_code": new_short_code(at),
             "locale": "en",
-            "checked_in_at": clock.now(),
+            "checked_in_at": at,
         }
         values.update(fields)
         visit = Visit(**values)

@@ -60,8 +60,8 @@ def seed_visits(
         Visit(
             site_id=site.id,
             visitor_name=f"{label} Visitor {number}",
-            badge_token=new_badge_token(),
-            short_code=new_short_code(),
+            badge_token=new_badge_token(checked_out),
+            short_code=new_short_code(checked_out),
             locale="sv",
             checked_in_at=checked_out - timedelta(hours=1),
             checked_out_at=checked_out,

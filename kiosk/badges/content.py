@@ -102,7 +102,7 @@ def sample_badge(
     site: Site | None, *, preset: BadgePreset, locale: str, now: datetime
 ) -> tuple[bytes, str]:
     """A badge with made-up visitor details, for setting up a printer; returns (PDF, token)."""
-    token = new_badge_token()
+    token = new_badge_token(now)
     sample_site = site or Site(
         name="Sample Office",
         timezone="Europe/Stockholm",
@@ -116,7 +116,7 @@ def sample_badge(
         host="Hanna Host",
         moment=now,
         locale=locale,
-        short_code=new_short_code(),
+        short_code=new_short_code(now),
         token=token,
     )
     return render_badge(content, preset, app_fonts()), token

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import UTC, date, datetime
 
 #: Tokens carry 144 random bits (at least 128 are required), URL-safe, 24 characters.
 TOKEN_BYTES = 18
@@ -17,6 +18,15 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 def new_token() -> str:
     """A random, unguessable token; never derived from personal data."""
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+_DAY_ZERO = date(2000, 1, 1)
+
+
+def day_number(moment: datetime) -> int:
+    """Days from 2000-01-01 to ``moment``'s date in UTC: what badge tokens and short codes
+    start with (kiosk.services.visits), so that their indexes hold each day's together."""
+    return (moment.astimezone(UTC).date() - _DAY_ZERO).days
 
 
 def new_code(length: int) -> str:

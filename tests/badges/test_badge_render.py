@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def content(**fields: object) -> BadgeContent:
         "when": "4 Mar 2026 09:00",
         "site_name": "Head Office",
         "short_code": "ABC234",
-        "token": new_badge_token(),
+        "token": new_badge_token(datetime.now(UTC)),
     }
     values.update(fields)
     return BadgeContent(**values)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ is read back glyph by glyph (tests/pdf_glyphs.py), so the test sees what a print
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -73,7 +74,7 @@ def badge(**fields: Any) -> BadgeContent:
         "when": "4 Mar 2026 09:00",
         "site_name": ABDULLAH,
         "short_code": "ABC234",
-        "token": new_badge_token(),
+        "token": new_badge_token(datetime.now(UTC)),
     }
     values.update(fields)
     return BadgeContent(**values)

@@ -21,11 +21,11 @@ from kiosk.services.visits import (
 )
 
 
-def test_badge_tokens_are_long_random_and_distinct():
-    tokens = {new_badge_token() for _ in range(2000)}
+def test_badge_tokens_are_long_random_and_distinct(clock: Any):
+    tokens = {new_badge_token(clock.now()) for _ in range(2000)}
     assert len(tokens) == 2000
-    # token_urlsafe(18): 24 characters of base64 = 144 bits.
-    assert all(len(token) == 24 for token in tokens)
+    # The 5-digit day, then token_urlsafe(18): 24 characters of base64 = 144 bits.
+    assert all(len(token) == 5 + 24 for token in tokens)
 
 
 def test_register_visit_records_everything(session: Session, make_site: Any, clock: Any):

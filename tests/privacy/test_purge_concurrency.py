@@ -29,9 +29,10 @@ def add_visits(session: Session, site: Site, count: int, **fields: Any) -> None:
     """Many visits at once, faster than the ORM."""
     # Random codes collide now and then among thousands (31^6 of them): draw until unique.
     codes = set(session.scalars(select(Visit.short_code).where(Visit.site_id == site.id)))
+    checked_in_at = fields["checked_in_at"]
     fresh: list[str] = []
     while len(fresh) < count:
-        code = new_short_code()
+        code = new_short_code(checked_in_at)
         if code not in codes:
             codes.add(code)
             fresh.append(code)
@@ -44,7 +45,7 @@ def add_visits(session: Session, site: Site, count: int, **fields: Any) -> None:
                 {
                     "site_id": site.id,
                     "visitor_name": f"Bulk Visitor {number}",
-                    "badge_token": new_badge_token(),
+                    "badge_token": new_badge_token(checked_in_at),
                     "short_code": code,
                     "locale": "en",
                     **fields,

@@ -314,9 +314,10 @@ KILL_SCRIPT = textwrap.dedent(
         with app.app_context():
             session = get_session()
             site = session.get(Site, int(sys.argv[4]))
-            session.add(Visit(site=site, visitor_name="Never Saved", badge_token=new_badge_token(),
-                              short_code=new_short_code(), locale="en",
-                              checked_in_at=clock.now()))
+            at = clock.now()
+            session.add(Visit(site=site, visitor_name="Never Saved",
+                              badge_token=new_badge_token(at), short_code=new_short_code(at),
+                              locale="en", checked_in_at=at))
             session.commit()
     """
 )

@@ -131,7 +131,7 @@ def test_a_short_code_clash_draws_another_code_and_keeps_the_transaction(
     # twice, in a savepoint, and the third code goes in with the rest of the transaction.
     kept = make_visit(site, short_code="AAAAAA")
     codes = iter(["AAAAAA", "AAAAAA", "CCCCCC"])
-    monkeypatch.setattr(visits, "new_short_code", lambda: next(codes))
+    monkeypatch.setattr(visits, "new_short_code", lambda _now: next(codes))
     # Written earlier in the same transaction (the kiosk's pending details): it must survive
     # the refused INSERTs and commit with the visit.
     session.add(SessionItem(token="t" * 32, name="pending_visit", value={}, updated_at=clock.now()))

@@ -48,6 +48,21 @@ def test_check_out_by_badge(
     assert kiosk.get("/goodbye").headers["Location"] == "/"
 
 
+def test_a_badge_printed_before_the_days_character_still_checks_out(
+    kiosk: FlaskClient, site: Any, make_visit: Any, session: Session, clock: Any
+):
+    """Badges printed before short codes began with their day's character carry six random
+    characters: typed, they still check out, as the seven-character codes do."""
+    old = make_visit(site, visitor_name="Olle Older", short_code="K7MX3Q")
+    new = make_visit(site, visitor_name="Nina Newer")
+    assert len(new.short_code) == 7
+    for visit in (old, new):
+        response = kiosk.post("/check-out", data={"code": visit.short_code.lower()})
+        assert response.headers["Location"] == "/goodbye"
+        session.refresh(visit)
+        assert visit.checked_out_at == clock.now()
+
+
 def test_check_out_twice_says_so(kiosk: FlaskClient, site: Any, make_visit: Any, clock: Any):
     visit = make_visit(site, checked_out_at=clock.now())
     response = kiosk.post("/check-out", data={"code": visit.short_code})

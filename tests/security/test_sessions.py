@@ -3,9 +3,12 @@ security headers on every route; unguessable, rate-limited and unique badge code
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -232,11 +235,44 @@ def test_encoded_next_is_decoded_once_and_refused(client: FlaskClient, make_staf
 
 def test_badge_tokens_carry_at_least_128_random_bits():
     assert codes.TOKEN_BYTES * 8 >= 128
-    tokens = {visits.new_badge_token() for _ in range(2000)}
+    now = datetime(2026, 12, 5, 23, 59, tzinfo=UTC)
+    tokens = {visits.new_badge_token(now) for _ in range(2000)}
     assert len(tokens) == 2000
     for token in tokens:
-        assert re.fullmatch(r"[A-Za-z0-9_-]+", token)
-        assert len(token) * 6 >= 128  # base64url: 6 bits per character
+        # The day number (9,835 days from 2000-01-01), then the random part.
+        day, random_part = token[:5], token[5:]
+        assert day == "09835"
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", random_part)
+        assert len(random_part) * 6 >= 128  # base64url: 6 bits per character
+        assert codes.scanned_token(token) == token  # what a scanner types is taken whole
+
+
+def test_badge_tokens_and_short_codes_keep_a_days_visits_together():
+    """Their unique indexes hold each check-in day's visits together (the purge deletes a day
+    at a time): every token of a day sorts before the next day's, and a short code's first
+    character is its day's, the alphabet in turn; the random part keeps its length."""
+    day = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+    days = [day + timedelta(days=number) for number in range(40)]
+    tokens = [[visits.new_badge_token(moment) for _ in range(50)] for moment in days]
+    for earlier, later in itertools.pairwise(tokens):
+        assert max(earlier) < min(later)
+    # The day is UTC's: a check-in at 00:30 in Stockholm (23:30 UTC) is the previous day's.
+    late = datetime(2026, 12, 5, 23, 30, tzinfo=UTC).astimezone(ZoneInfo("Europe/Stockholm"))
+    assert visits.new_badge_token(late)[:5] == visits.new_badge_token(day)[:5]
+
+    firsts = []
+    for moment in days:
+        codes_of_day = {visits.new_short_code(moment) for _ in range(200)}
+        assert len(codes_of_day) == 200
+        assert {len(code) for code in codes_of_day} == {visits.SHORT_CODE_LENGTH}
+        assert all(set(code) <= set(visits.SHORT_CODE_ALPHABET) for code in codes_of_day)
+        assert len({code[0] for code in codes_of_day}) == 1
+        assert len({code[1:] for code in codes_of_day}) == 200
+        firsts.append(next(iter(codes_of_day))[0])
+    alphabet = visits.SHORT_CODE_ALPHABET
+    assert len(alphabet) ** (visits.SHORT_CODE_LENGTH - 1) == 887_503_681
+    start = alphabet.index(firsts[0])
+    assert firsts == [alphabet[(start + number) % len(alphabet)] for number in range(40)]
 
 
 def test_short_codes_are_unique_among_the_kept_visits_of_a_site(
@@ -252,7 +288,7 @@ def test_short_codes_are_unique_among_the_kept_visits_of_a_site(
     # The generator collides with the site's kept visit three times, then with another
     # site's code (which is fine), then gives a fresh one.
     sequence = iter(["AAAAAA", "AAAAAA", "AAAAAA", "BBBBBB"])
-    monkeypatch.setattr(visits, "new_short_code", lambda: next(sequence))
+    monkeypatch.setattr(visits, "new_short_code", lambda _now: next(sequence))
     visit = visits.register_visit(
         session,
         site,
@@ -272,7 +308,7 @@ def test_a_generator_that_always_collides_fails_cleanly(
 ):
     site = make_site()
     make_visit(site, short_code="AAAAAA")
-    monkeypatch.setattr(visits, "new_short_code", lambda: "AAAAAA")
+    monkeypatch.setattr(visits, "new_short_code", lambda _now: "AAAAAA")
     with pytest.raises(visits.VisitError):
         visits.register_visit(
             session,

@@ -88,8 +88,8 @@ class Deployment:
                     Visit(
                         site_id=site.id,
                         visitor_name=f"Expired Visitor {number}",
-                        badge_token=new_badge_token(),
-                        short_code=new_short_code(),
+                        badge_token=new_badge_token(long_ago),
+                        short_code=new_short_code(long_ago),
                         locale="en",
                         checked_in_at=long_ago,
                         checked_out_at=long_ago + timedelta(hours=2),
