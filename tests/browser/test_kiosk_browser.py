@@ -88,7 +88,8 @@ def test_check_in_by_tapping_in_swedish(kiosk_page: Any):
     assert page.get_by_role(
         "heading", name=swedish("Welcome, %(name)s!") % {"name": "Åsa"}
     ).is_visible()
-    assert re.fullmatch(r"[A-Z2-9]{6}", page.locator(".badge-code").inner_text())
+    # The day's character, then six random ones (kiosk.services.visits.new_short_code).
+    assert re.fullmatch(r"[A-Z2-9]{7}", page.locator(".badge-code").inner_text())
     shot(page, "done-sv")
     assert_accessible(page, "confirmation")
 
