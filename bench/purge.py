@@ -16,7 +16,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import secrets
 import shutil
 import signal
 import statistics
@@ -35,8 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 #: The whole run is stopped after this many seconds, whatever happens.
 HARD_LIMIT_SECONDS = 30 * 60
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-DAY_ZERO = datetime(2000, 1, 1, tzinfo=UTC).date()
 COLUMNS = (
     "id",
     "site_id",
@@ -76,20 +73,13 @@ class Result:
 def short_code(number: int, checked_in: datetime) -> str:
     """The app's format (kiosk.services.visits.new_short_code): the day's character, then six;
     here the visit's number in base 31, lowest digit first, unique and spread like random ones."""
+    from kiosk.services.codes import CODE_ALPHABET, day_number
+
     chars = [CODE_ALPHABET[day_number(checked_in) % len(CODE_ALPHABET)]]
     for _ in range(6):
         number, digit = divmod(number, len(CODE_ALPHABET))
         chars.append(CODE_ALPHABET[digit])
     return "".join(chars)
-
-
-def badge_token(checked_in: datetime) -> str:
-    """The app's format (kiosk.services.visits.new_badge_token): the day, then random bits."""
-    return f"{day_number(checked_in):05d}{secrets.token_urlsafe(18)}"
-
-
-def day_number(moment: datetime) -> int:
-    return (moment.astimezone(UTC).date() - DAY_ZERO).days
 
 
 def visit_rows(
@@ -104,6 +94,8 @@ def visit_rows(
 
     ``site_id`` may be a list: visit n then goes to site n mod len, with that site's ``hosts``.
     """
+    from kiosk.services.visits import new_badge_token
+
     sites = site_id if isinstance(site_id, list) else [site_id]
     for number in range(1, total + 1):
         if number <= expired:
@@ -122,7 +114,7 @@ def visit_rows(
             f"visitor{number}@example.com",
             # As the app makes them: the day first, then random (their indexes keep a day's
             # visits together; before 5 Dec they were random and updated all over).
-            badge_token(checked_in),
+            new_badge_token(checked_in),
             short_code(number, checked_in),
             "sv",
             checked_in,

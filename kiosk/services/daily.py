@@ -150,9 +150,9 @@ def _typed_words(query: HistoryQuery) -> list[str]:
     """The words typed for the name, longest (likely the rarest) first.
 
     Each must start a word of the name, ignoring case and accents ("berg" and "ÖBERG" find
-    "Eva Öberg"): a token of the folded prefix (kiosk.blind_index). The first picks the
-    candidates; the others are checked per candidate through the primary key
-    (:func:`_with_other_words`), rather than each listing all of its own matches.
+    "Eva Öberg"): a token of the folded prefix (kiosk.blind_index). On SQLite the first
+    picks the candidates and the others are checked per candidate through the primary key
+    (:func:`_with_other_words`); PostgreSQL reads the shortest first (_NewestMatches._read).
     """
     return sorted(name_words(query.name), key=len, reverse=True)
 
@@ -193,37 +193,18 @@ def _with_other_words(
     others: Sequence[str],
     limit: int,
 ) -> list[tuple[int, Any]]:
-    """The ``limit`` newest (visit id, raw check-in time) of the index rows under ``keys`` of
-    visits having a word starting with ``first`` (the longest typed) and one starting with
-    each of ``others``.
+    """SQLite: the ``limit`` newest (visit id, raw check-in time) of the index rows under
+    ``keys`` of visits having a word starting with ``first`` (the longest typed) and one
+    starting with each of ``others``.
 
-    On SQLite each other word is looked for in the matched visits alone: a visit's tokens are
-    all made under one key, and an index row holds the visit's site and check-in time, so the
-    row another word would have in a first word's match is known whole (that word's token
-    under the same key, the same site, time and visit), one lookup of the primary key
-    (:func:`_with_other_words_sqlite`). The rows read are the first word's matches and one
-    per other word each, not every visit having the other words (a common first name is
-    20,000 visits at 1,000,000, under every key): "anna forsgr" 77 -> 39 ms at 1,000,000.
-
-    On PostgreSQL, where such a lookup costs ~4 µs a row against ~1 on SQLite, the shortest
-    word's matches (likely the most) are read and probed against a list of the visits having
-    each other word (a hash semi-join, the hash built on the rarer words' visits): "anna
-    forsgr" 72-80 -> 54-56 ms at 1,000,000 (25 ms of SQL against 35 with the longest word
-    read and "anna"'s 22,000 visits hashed). The lookups by primary key (as LATERAL
-    subqueries with LIMIT 1, or the planner hashes the whole index) took 1.2-2.4x as long.
+    Each other word is looked for in the first word's matches alone: a visit's tokens are all
+    made under one key, and an index row holds the visit's site and check-in time, so the row
+    another word would have in a match is known whole (that word's token under the same key,
+    the same site, time and visit), one lookup of the primary key
+    (:func:`_with_other_words_sqlite`). The rows read are the first word's matches and one per
+    other word each, not every visit having the other words (a common first name is 20,000
+    visits at 1,000,000, under every key): "anna forsgr" 77 -> 39 ms at 1,000,000.
     """
-    if not keys:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        words = VisitNameToken
-        outer, *listed = sorted([first, *others], key=len)
-        statement = select(words.visit_id, raw_time(session, words.checked_in_at)).where(
-            token_in(session, words.token, tokens_under(keys, outer))
-        )
-        for prefix in listed:
-            statement = statement.where(_has_word(session, keys, words.visit_id, prefix))
-        statement = statement.order_by(words.checked_in_at.desc(), words.visit_id.desc())
-        return [(row[0], row[1]) for row in session.execute(statement.limit(limit))]
     columns = [tokens_under(keys, prefix) for prefix in (first, *others)]
     rows: list[tuple[int, Any]] = []
     # SQLite binds at most 32,766 parameters a statement: keys in slices that fit.
@@ -419,12 +400,22 @@ class _NewestMatches:
         session = self.session
         words = VisitNameToken
         keys = self.keys[start:end]
-        if self.others:
+        if self.others and session.get_bind().dialect.name == "sqlite":
             return _with_other_words(session, keys, self.first, self.others, limit)
-        tokens = tokens_under(keys, self.first)
+        # On PostgreSQL, where a lookup by primary key costs ~4 µs a row against ~1 on SQLite,
+        # the shortest word's matches (likely the most) are read and probed against a list
+        # of the visits having each other word (a hash semi-join, the hash built on the rarer
+        # words' visits): "anna forsgr" 72-80 -> 54-56 ms at 1,000,000 (25 ms of SQL against
+        # 35 with the longest word read and "anna"'s 22,000 visits hashed). The lookups by
+        # primary key (as LATERAL subqueries with LIMIT 1, or the planner hashes the whole
+        # index) took 1.2-2.4x as long.
+        outer, *listed = sorted([self.first, *self.others], key=len)
         statement = select(words.visit_id, raw_time(session, words.checked_in_at)).where(
-            token_in(session, words.token, tokens)
+            token_in(session, words.token, tokens_under(keys, outer))
         )
+        for prefix in listed:
+            # A visit's tokens are all under one key: these keys' tokens are enough.
+            statement = statement.where(_has_word(session, keys, words.visit_id, prefix))
         statement = statement.order_by(words.checked_in_at.desc(), words.visit_id.desc())
         return [(row[0], row[1]) for row in session.execute(statement.limit(limit))]
 
