@@ -231,6 +231,16 @@ def running_server(
         server.stop()
 
 
+_CSRF_VALUE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]*"')
+
+
+def without_csrf_tokens(page: str) -> str:
+    """The page with its CSRF tokens' values blanked, for asserting that a short word is absent:
+    a token is 90 random base64 characters, so "NDA" or "Ada" turns up in one page in a few
+    thousand (CI failed once on "NDA")."""
+    return _CSRF_VALUE.sub(r'\1"', page)
+
+
 def _read(path: str) -> str:
     return Path(path).read_text(errors="replace")[-3000:]
 
