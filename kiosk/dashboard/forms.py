@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 from kiosk.badges.cups import valid_queue_name
 from kiosk.badges.ql import parse_address
 from kiosk.badges.settings import ql_formats
-from kiosk.forms import email_field, normalise_text, plain_text, visible_name
+from kiosk.forms import LongSelect, email_field, normalise_text, plain_text, visible_name
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -166,7 +166,7 @@ class HistoryForm(FlaskForm):  # type: ignore[misc]
         filters=[normalise_text],
         validators=[Optional(), plain_text, Length(max=200)],
     )
-    host = SelectField(_l("Host"), coerce=int, validate_choice=True)
+    host = SelectField(_l("Host"), coerce=int, validate_choice=True, widget=LongSelect())
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
     submit = SubmitField(_l("Search"))
@@ -200,7 +200,7 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
         filters=[normalise_text],
         validators=[Optional(), plain_text, Length(max=200)],
     )
-    host = SelectField(_l("Host"), coerce=int, validate_choice=True)
+    host = SelectField(_l("Host"), coerce=int, validate_choice=True, widget=LongSelect())
     expected_on = DateField(_l("Date"), validators=[DataRequired(_l("Please choose the date."))])
     email = email_field(_l("Visitor's email (optional: sends the invitation)"))
     locale = SelectField(_l("Language of the invitation"))
