@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from kiosk.db import id_in
 from kiosk.models import Invitation, SignedDocument, Site, Visit
 from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
 from kiosk.sealing import erase_days_of, store_for
@@ -90,7 +91,9 @@ def erase_visit_rows(
     invitations = (
         session.connection()
         .execute(
-            select(Invitation.id, Invitation.site_id).where(Invitation.visit_id.in_(visit_ids))
+            select(Invitation.id, Invitation.site_id).where(
+                id_in(session, Invitation.visit_id, visit_ids)
+            )
         )
         .all()
     )
@@ -98,7 +101,7 @@ def erase_visit_rows(
     _erase_invitation_ids(session, [invitation_id for invitation_id, _site in invitations])
     add_to_daily_stats(session, rows, zones)
     delete_visit_tokens(session, visit_ids)
-    session.connection().execute(delete(Visit).where(Visit.id.in_(visit_ids)))
+    session.connection().execute(delete(Visit).where(id_in(session, Visit.id, visit_ids)))
     erased.visits.update(row.site_id for row in rows)
     return erased
 
@@ -114,7 +117,9 @@ def erase_invitation_rows(session: Session, rows: Sequence[tuple[int, int]]) -> 
 def _erase_invitation_ids(session: Session, invitation_ids: Sequence[int]) -> None:
     if not invitation_ids:
         return
-    session.connection().execute(delete(Invitation).where(Invitation.id.in_(invitation_ids)))
+    session.connection().execute(
+        delete(Invitation).where(id_in(session, Invitation.id, invitation_ids))
+    )
 
 
 def erase_visits(session: Session, visit_ids: Iterable[int]) -> Erased:
@@ -193,7 +198,7 @@ def erase_contact_fields(session: Session, visit_ids: Sequence[int]) -> None:
     if not visit_ids:
         return
     session.connection().execute(
-        update(Visit).where(Visit.id.in_(visit_ids)).values(**CLEARED_VISIT_CONTACTS),
+        update(Visit).where(id_in(session, Visit.id, visit_ids)).values(**CLEARED_VISIT_CONTACTS),
     )
     session.connection().execute(
         update(Invitation)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from kiosk.clock import Clock
+from kiosk.db import id_in
 from kiosk.enums import PurgeRunStatus
 from kiosk.models import (
     Invitation,
@@ -292,7 +293,9 @@ def _purge_documents(
 
     def erase(rows: list[tuple[int, int]]) -> None:
         session.connection().execute(
-            delete(SignedDocument).where(SignedDocument.id.in_([row[0] for row in rows]))
+            delete(SignedDocument).where(
+                id_in(session, SignedDocument.id, [row[0] for row in rows])
+            )
         )
         per_site = Counter(site_id for _id, site_id in rows)
         for site_id, number in per_site.items():
@@ -324,7 +327,7 @@ def _purge_contacts(
     def erase_invitations(rows: list[tuple[int, int]]) -> None:
         session.connection().execute(
             update(Invitation)
-            .where(Invitation.id.in_([invitation_id for invitation_id, _site in rows]))
+            .where(id_in(session, Invitation.id, [invitation_id for invitation_id, _site in rows]))
             .values(**CLEARED_INVITATION_EMAIL),
         )
         record(Erased(), Counter(site_id for _id, site_id in rows))

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from kiosk.db import id_in
 from kiosk.models import PurgeRunType, Site, Visit
 from kiosk.privacy.rules import SiteCutoffs
 
@@ -45,7 +46,7 @@ def count_erased_types(session: Session, run_id: int, visit_ids: Sequence[int]) 
     connection = session.connection()
     rows = connection.execute(
         select(Visit.visitor_type_id, func.count())
-        .where(Visit.id.in_(list(visit_ids)), Visit.visitor_type_id.is_not(None))
+        .where(id_in(session, Visit.id, visit_ids), Visit.visitor_type_id.is_not(None))
         .group_by(Visit.visitor_type_id)
     )
     for type_id, number in rows:

@@ -23,6 +23,7 @@ from kiosk.blind_index import (
     token_rows,
     visit_token_rows,
 )
+from kiosk.db import id_in
 from kiosk.field_cipher import TOKEN_DAY_BYTES, token_day
 from kiosk.keystore import KEY_ID_BYTES, KeyMissing, KeyStore
 from kiosk.models import NameIndexBacklog, NameTokenDay, Visit, VisitNameToken
@@ -104,7 +105,11 @@ def delete_visit_tokens(session: Session, visit_ids: Sequence[int]) -> None:
     live = [
         bytes(found)
         for found in session.connection()
-        .execute(select(key_id).where(Visit.id.in_(visit_ids), key_id.is_not(None)).distinct())
+        .execute(
+            select(key_id)
+            .where(id_in(session, Visit.id, visit_ids), key_id.is_not(None))
+            .distinct()
+        )
         .scalars()
         if _is_live(store, bytes(found))
     ]
@@ -117,7 +122,7 @@ def delete_visit_tokens(session: Session, visit_ids: Sequence[int]) -> None:
             Visit.checked_in_at,
             Visit.visitor_name_sealed,
             Visit.row_key,
-        ).where(Visit.id.in_(visit_ids), key_id.in_(live))
+        ).where(id_in(session, Visit.id, visit_ids), key_id.in_(live))
     )
     rows: list[dict[str, Any]] = []
     for visit_id, site_id, checked_in_at, sealed, row_key in sealed_rows:

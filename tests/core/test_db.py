@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 
-from kiosk.db import get_database, get_session
+from kiosk.db import ID_MAX, get_database, get_session, id_in
+from kiosk.models import Visit
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -27,3 +30,30 @@ def test_one_session_per_request_closed_on_teardown(app: Flask):
     assert not session.in_transaction()
     with app.test_request_context():
         assert get_session() is not session
+
+
+def test_id_in_finds_the_ids_listed_with_one_parameter(
+    session: Any, make_site: Any, make_visit: Any
+) -> None:
+    """kiosk.db.id_in: the rows whose id is listed, as many as a purge's batch; on PostgreSQL
+    the whole list is one parameter (psycopg parses a statement's parameters anew each time)."""
+    site = make_site()
+    visits = [make_visit(site, f"Visitor {number}") for number in range(5)]
+    ids = [visit.id for visit in visits]
+    statements: list[Any] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append(parameters)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listed = [ids[0], ids[3], ids[3], ID_MAX, *range(ID_MAX - 20_000, ID_MAX)]
+        found = session.scalars(select(Visit.id).where(id_in(session, Visit.id, listed))).all()
+        none = session.scalars(select(Visit.id).where(id_in(session, Visit.id, []))).all()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert sorted(found) == [ids[0], ids[3]]
+    assert none == []
+    if engine.dialect.name == "postgresql":
+        assert [len(parameters) for parameters in statements] == [1, 1]
