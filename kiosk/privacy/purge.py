@@ -388,8 +388,10 @@ def _between_batches(session: Session, settings: PurgeSettings, checkpoint: str)
         # stays small; TRUNCATE (at the end) also empties it, erased pages included.
         connection.exec_driver_sql(f"PRAGMA wal_checkpoint({checkpoint})")
     session.commit()
-    if settings.pause_seconds:
-        # Leaves the write lock free for kiosk check-ins between batches.
+    if settings.pause_seconds and connection.dialect.name == "sqlite":
+        # Leaves SQLite's one write lock free for kiosk check-ins between batches. PostgreSQL
+        # locks rows, none of them a check-in's, so its check-ins go on during a batch and a
+        # pause would only lengthen the purge (1,400 of them at 1,000,000 visits: 14 s).
         pause(settings.pause_seconds)
 
 

@@ -19,6 +19,7 @@ from kiosk.cli import main
 from kiosk.clock import FrozenClock, SystemClock
 from kiosk.db import get_database
 from kiosk.models import PurgeRun, Site, SiteDailyStats, Visit
+from kiosk.privacy import purge as purge_module
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.sealing import sealed_values
 from kiosk.services.visits import VisitorDetails, new_badge_token, new_short_code, register_visit
@@ -134,12 +135,26 @@ def test_purge_while_check_ins_continue(
             number += 1
         kiosk_session.close()
 
+    postgresql = session.get_bind().dialect.name == "postgresql"
+
     def pause(_seconds: float) -> None:
-        # Between batches the purge holds no lock: wait until a check-in got through.
+        # SQLite: between batches the purge holds no lock: wait until a check-in got through.
+        assert not postgresql, "the purge paused on PostgreSQL"
         committed.clear()
         assert committed.wait(10), "no check-in between two purge batches"
 
     monkeypatch.setattr("kiosk.privacy.purge.pause", pause)
+    if postgresql:
+        # PostgreSQL: a check-in commits while a batch's transaction holds its rows.
+        erase_visit_rows = purge_module.erase_visit_rows
+
+        def erase_and_wait(*args: Any) -> Any:
+            erased = erase_visit_rows(*args)
+            committed.clear()
+            assert committed.wait(10), "no check-in while a purge batch was open"
+            return erased
+
+        monkeypatch.setattr(purge_module, "erase_visit_rows", erase_and_wait)
     thread = threading.Thread(target=check_ins)
     thread.start()
     try:
@@ -155,7 +170,8 @@ def test_purge_while_check_ins_continue(
     assert not errors, errors
     assert run is not None
     assert run.visits_erased == 1500
-    # A check-in landed between every two of the 30 batches.
+    # A check-in landed between every two of the 30 batches (SQLite), or during each
+    # (PostgreSQL).
     assert sum(during for _id, during in checked_in) >= 30
     session.expire_all()
     kept = set(session.scalars(select(Visit.id)))
