@@ -369,6 +369,7 @@ def _in_batches(
     """Fetch and erase batches along the primary key (row[0]) until none is left."""
     last_id = 0
     while True:
+        started = time.monotonic()
         begin_write(session)
         rows = fetch(last_id, settings.batch_size)
         if not rows:
@@ -377,11 +378,13 @@ def _in_batches(
         erase(rows)
         session.commit()
         last_id = rows[-1][0]
-        _between_batches(session, settings, "PASSIVE")
-    _between_batches(session, PurgeSettings(pause_seconds=0), "TRUNCATE")
+        _between_batches(session, settings, "PASSIVE", time.monotonic() - started)
+    _between_batches(session, PurgeSettings(pause_seconds=0), "TRUNCATE", 0.0)
 
 
-def _between_batches(session: Session, settings: PurgeSettings, checkpoint: str) -> None:
+def _between_batches(
+    session: Session, settings: PurgeSettings, checkpoint: str, batch_seconds: float
+) -> None:
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         # Copy the committed batch from the write-ahead log into the database so the log
@@ -389,10 +392,15 @@ def _between_batches(session: Session, settings: PurgeSettings, checkpoint: str)
         connection.exec_driver_sql(f"PRAGMA wal_checkpoint({checkpoint})")
     session.commit()
     if settings.pause_seconds and connection.dialect.name == "sqlite":
-        # Leaves SQLite's one write lock free for kiosk check-ins between batches. PostgreSQL
-        # locks rows, none of them a check-in's, so its check-ins go on during a batch and a
-        # pause would only lengthen the purge (1,400 of them at 1,000,000 visits: 14 s).
-        pause(settings.pause_seconds)
+        # Leaves SQLite's one write lock free for kiosk check-ins between batches. A check-in
+        # that found it taken polls again after growing sleeps (SQLite's busy handler: 1, 2,
+        # 5, 10, 15, 20, 25, 25, 50 ... ms), about half as long as it has waited: after a
+        # 50 ms batch it sleeps 20-25 ms, and a 10 ms pause ended before it looked, so it
+        # waited for the next batch too (waits of 107, 132, 182 and 332 ms at 1,000,000
+        # visits). So the pause lasts at least half the batch it follows.
+        # PostgreSQL locks rows, none of them a check-in's, so its check-ins go on during a
+        # batch and a pause would only lengthen the purge (1,400 of them at 1,000,000 visits).
+        pause(max(settings.pause_seconds, batch_seconds / 2))
 
 
 def _add_to_run(session: Session, run_id: int, erased: Erased, contacts: Counter[int]) -> None:
@@ -556,12 +564,13 @@ def _purge_passed_tokens(
     for through, site_ids in passes:
         after: bytes | None = None
         while True:
+            started = time.monotonic()
             begin_write(session)
             after = delete_passed_tokens(session, through, site_ids, after=after, limit=limit)
             session.commit()
             if after is None:
                 break
-            _between_batches(session, settings, "PASSIVE")
+            _between_batches(session, settings, "PASSIVE", time.monotonic() - started)
 
 
 def _finish(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,33 @@ def test_two_purges_in_threads_never_count_a_visit_twice(
     assert len(results) == 3
     assert sum(run.visits_erased for run in ran) == 600
     assert session.scalar(select(func.sum(SiteDailyStats.visits))) == 600
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_pause_after_a_batch_lasts_half_the_batch_at_least(
+    session: Session, make_site: Any, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+):
+    """SQLite: a check-in that waited through a batch polls again after about half as long
+    (the busy handler's growing sleeps); a shorter pause would end before it looks."""
+    site = make_site(retention_days=1)
+    add_visits(session, site, 300, checked_in_at=clock.now())
+    clock.advance(timedelta(days=2))
+    pauses: list[float] = []
+    monkeypatch.setattr("kiosk.privacy.purge.pause", pauses.append)
+    erase_visit_rows = purge_module.erase_visit_rows
+
+    def slow_erase(*args: Any) -> Any:
+        time.sleep(0.08)  # a batch of 80 ms or more
+        return erase_visit_rows(*args)
+
+    monkeypatch.setattr(purge_module, "erase_visit_rows", slow_erase)
+    run = run_purge(
+        session,
+        clock=clock,
+        trigger="cli",
+        settings=PurgeSettings(batch_size=100, pause_seconds=0.001),
+    )
+    assert run is not None
+    assert run.visits_erased == 300
+    assert min(pauses) >= 0.001
+    assert len([seconds for seconds in pauses if seconds >= 0.04]) == 3  # one per visit batch
