@@ -114,6 +114,10 @@ class PostgresSchemas:
         separator = "&" if "?" in self.url else "?"
         return f"{self.url}{separator}options=-csearch_path%3D{name}"
 
+    def adopt(self, name: str) -> None:
+        """Drop this schema, made by a test itself (a restored backup), with the others."""
+        self.created.append(name)
+
     def drop_all(self) -> None:
         with self.admin.connect() as connection:
             for name in self.created:

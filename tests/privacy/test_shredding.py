@@ -218,6 +218,7 @@ def test_a_copy_taken_before_the_purge_yields_nothing_of_the_erased_after_it(
     clock: FrozenClock,
     backend: str,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ):
     site = make_site(retention_days=30, timezone="UTC")
     make_visit(site, NAME, email=EMAIL)
@@ -232,7 +233,7 @@ def test_a_copy_taken_before_the_purge_yields_nothing_of_the_erased_after_it(
         shutil.copyfile(source, tmp_path / "copy.sqlite3")
         assert sorted(_values_readable(copy_url, app).values()) == ["Kept Visitor", NAME]
     else:
-        copy_url = _pg_dump_copy(app, tmp_path)
+        copy_url = _pg_dump_copy(app, tmp_path, request.getfixturevalue("postgres_schemas"))
         assert sorted(_values_readable(copy_url, app).values()) == ["Kept Visitor", NAME]
 
     purge(session, clock)
@@ -247,8 +248,9 @@ def test_a_copy_taken_before_the_purge_yields_nothing_of_the_erased_after_it(
         assert EMAIL.encode() not in data
 
 
-def _pg_dump_copy(app: Flask, tmp_path: Path) -> str:
-    """pg_dump of the test's schema, restored into a schema of its own: a backup."""
+def _pg_dump_copy(app: Flask, tmp_path: Path, schemas: Any) -> str:
+    """pg_dump of the test's schema, restored into a schema of its own: a backup, dropped
+    with the test run's other schemas (``schemas``: conftest's PostgresSchemas)."""
     url = app.config["DATABASE_URL"]
     schema = url.rsplit("search_path%3D", 1)[1]
     base = url.split("?", 1)[0].replace("postgresql+psycopg://", "postgresql://")
@@ -260,6 +262,7 @@ def _pg_dump_copy(app: Flask, tmp_path: Path) -> str:
         timeout=120,
     )
     copy_schema = schema + "_copy"
+    schemas.adopt(copy_schema)
     sql = dump.read_text().replace(schema, copy_schema)
     engine = make_engine(url)
     with engine.begin() as connection:
