@@ -217,11 +217,20 @@ def sealed_rows(engine: Any, model: Any, rows: Any) -> Any:
             yield values, tokens
 
 
+#: The record of each visit's badge print, as the kiosk's check-in writes one; the purge
+#: deletes them with their visits (ON DELETE CASCADE).
+PRINT_RECORDS = (
+    "INSERT INTO print_jobs (visit_id, created_at, requested_by, backend, status)"
+    " SELECT id, checked_in_at, 'kiosk:' || site_id, 'cups', 'sent' FROM visits"
+)
+
+
 def load_visits(engine: Any, rows: Any) -> int:
     """Bulk-load visit tuples (``COLUMNS``), sealed, with the blind-index tokens of their names
-    (with the visit's site and check-in time) and each token day's check-in bound, exactly as
-    the app stores them (executemany on SQLite, COPY on PostgreSQL); return the visits loaded.
-    Needs the key store open for ``engine`` (:func:`open_store`)."""
+    (with the visit's site and check-in time), each token day's check-in bound and a print
+    record per visit, exactly as the app stores them (executemany on SQLite, COPY on
+    PostgreSQL); return the visits loaded. Needs the key store open for ``engine``
+    (:func:`open_store`)."""
     from kiosk.models import Visit
     from kiosk.services.name_index import record_every_token_day
 
@@ -265,6 +274,7 @@ def load_visits(engine: Any, rows: Any) -> int:
                 cursor.executemany(statement, batch)
                 cursor.executemany(words_statement, words)
                 count += len(batch)
+            cursor.execute(PRINT_RECORDS)
             raw.commit()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
@@ -283,6 +293,7 @@ def load_visits(engine: Any, rows: Any) -> int:
                             (values["id"], token, values["site_id"], values["checked_in_at"])
                         )
             count = len(loaded)
+            cursor.execute(PRINT_RECORDS)
             cursor.execute("SELECT setval('visits_id_seq', (SELECT max(id) FROM visits))")
             raw.commit()
             # What autovacuum would have done by the time a table is this big: statistics,
