@@ -44,6 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 from sqlalchemy.orm import Session
 
+from kiosk.db import id_in
 from kiosk.field_cipher import (
     TOKEN_DAY_BYTES,
     ErasedValue,
@@ -206,7 +207,7 @@ def delete_token_rows(session: Session, table: Any, rows: Sequence[dict[str, Any
     session.connection().execute(
         delete(table).where(
             token_in(session, table.c.token, list({row["token"] for row in rows})),
-            table.c.visit_id.in_({row["visit_id"] for row in rows}),
+            id_in(session, table.c.visit_id, {row["visit_id"] for row in rows}),
         )
     )
 
