@@ -1,0 +1,66 @@
+"""Reception's dashboard in Chromium: its two navigation bars, and the history search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.test_badge_browser import check_in, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _spread(page: Any, selector: str) -> float:
+    """How far apart (px) the top edges of the boxes ``selector`` matches lie: a few px when
+    they share a line (a button sits a pixel off a link), a line's height or more when not."""
+    boxes = page.locator(selector)
+    tops = [boxes.nth(i).bounding_box()["y"] for i in range(boxes.count())]
+    return max(tops) - min(tops)
+
+
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_each_navigation_bar_is_one_line_at_desk_widths(new_page: Any, server: Any, width: int):
+    page = new_page(viewport={"width": width, "height": 800})
+    log_in(page, server)
+    daily = page.get_by_role("navigation", name="Daily work")
+    administration = page.get_by_role("navigation", name="Administration")
+    for name in (
+        "On site now",
+        "Today",
+        "History",
+        "Expect a visitor",
+        "Badge prints",
+        "Evacuation list",
+        "Notifications",
+    ):
+        assert daily.get_by_role("link", name=name, exact=True).is_visible()
+    for name in ("Admin", "Kiosks", "Statistics", "Export", "Requests", "Retention", "Audit log"):
+        assert administration.get_by_role("link", name=name, exact=True).is_visible()
+    assert administration.get_by_role("button", name="Log out").is_visible()
+    # The admin has every link: sixteen wrapped onto a second line at 1440 px when they were
+    # one bar.
+    assert _spread(page, ".dashboard-nav > a") < 5
+    assert _spread(page, ".dashboard-subnav > a, .dashboard-subnav button") < 5
+
+
+def test_clear_the_search_sits_beside_search_and_forgets_it(
+    kiosk_page: Any, new_page: Any, server: Any
+):
+    check_in(kiosk_page(), "Quentin Clearwater")
+    page = new_page(viewport={"width": 1440, "height": 900})
+    log_in(page, server)
+    page.get_by_role("navigation", name="Daily work").get_by_role("link", name="History").click()
+    page.get_by_label("Name starts with").fill("clearw")
+    page.get_by_role("button", name="Search", exact=True).click()
+    assert page.get_by_role("row").filter(has_text="Quentin Clearwater").is_visible()
+    search = page.get_by_role("button", name="Search", exact=True).bounding_box()
+    clear = page.get_by_role("button", name="Clear the search").bounding_box()
+    assert abs(clear["y"] - search["y"]) < 2
+    assert search["x"] + search["width"] < clear["x"] < search["x"] + search["width"] + 60
+
+    page.get_by_role("button", name="Clear the search").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("Name starts with").input_value() == ""
+    assert page.get_by_role("button", name="Clear the search").count() == 0
+    assert "Quentin Clearwater" not in page.content()
