@@ -68,6 +68,10 @@ class Result:
     baseline_median_check_in_ms: float
     max_wal_mb: float | None
     keys_destroyed: int = 0
+    #: PostgreSQL: checkpoints the server began while the purge ran, and its max_wal_size. A
+    #: checkpoint's sync holds up a check-in's commit: the worst check-in follows them.
+    checkpoints: int | None = None
+    max_wal_size: str | None = None
 
 
 def short_code(number: int, checked_in: datetime) -> str:
@@ -378,6 +382,31 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
     pipe.send({"latencies": latencies, "failures": failures, "max_wal": max_wal})
 
 
+def checkpoint_count(url: str) -> tuple[int, str] | None:
+    """PostgreSQL: how many checkpoints the server has begun (timed or forced) since its
+    statistics were reset, and its max_wal_size; None on SQLite."""
+    from sqlalchemy import create_engine
+
+    if not url.startswith("postgresql"):
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            exists = connection.exec_driver_sql(
+                "SELECT to_regclass('pg_catalog.pg_stat_checkpointer') IS NOT NULL"
+            ).scalar()
+            # PostgreSQL 17 moved the counters to pg_stat_checkpointer.
+            count = connection.exec_driver_sql(
+                "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+                if exists
+                else "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+            ).scalar()
+            size = connection.exec_driver_sql("SHOW max_wal_size").scalar()
+    finally:
+        engine.dispose()
+    return int(count or 0), str(size)
+
+
 def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Result:
     from kiosk import create_app
     from kiosk.clock import SystemClock
@@ -414,6 +443,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Resul
     with app.app_context():
         database = get_database(app)
         db_session = database.sessionmaker()
+        checkpoints_before = checkpoint_count(url)
         started = time.perf_counter()
         purge = run_purge(
             db_session,
@@ -422,6 +452,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Resul
             settings=PurgeSettings(batch_size=args.batch_size, pause_seconds=args.pause_ms / 1000),
         )
         seconds = time.perf_counter() - started
+        checkpoints_after = checkpoint_count(url)
         ours.send("stop")
         report = ours.recv()
         writer.join(60)
@@ -453,6 +484,10 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Resul
         else 0.0,
         max_wal_mb=round(report["max_wal"] / 2**20, 1) if wal else None,
         keys_destroyed=len(purge.destroyed_keys or []),
+        checkpoints=checkpoints_after[0] - checkpoints_before[0]
+        if checkpoints_before and checkpoints_after
+        else None,
+        max_wal_size=checkpoints_after[1] if checkpoints_after else None,
     )
 
 
@@ -476,6 +511,11 @@ def show(result: Result, limit_seconds: float, limit_ms: float) -> None:
     ]
     if result.max_wal_mb is not None:
         lines.append(f"  largest WAL       {result.max_wal_mb:9.1f} MB")
+    if result.checkpoints is not None:
+        lines.append(
+            f"  checkpoints       {result.checkpoints:9,}        begun during the purge"
+            f" (server's max_wal_size {result.max_wal_size})"
+        )
     print("\n".join(lines), flush=True)
 
 

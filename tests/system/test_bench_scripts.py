@@ -33,6 +33,9 @@ def run_all(commands: list[list[str]]) -> None:
         output, _ = process.communicate(timeout=180)
         assert process.returncode == 0, f"{command[0]}:\n{output[-3000:]}"
         checks = EXPECTED[command[0]]
+        if command[0] == "purge.py" and "--no-sqlite" in command:
+            # PostgreSQL's checkpoints during the purge, which its worst check-in follows.
+            checks = [*checks, "begun during the purge (server's max_wal_size "]
         for text in checks:
             assert text.lower() in output.lower(), (
                 f"{command[0]} did not print {text!r}:\n{output[-3000:]}"
