@@ -244,3 +244,21 @@ def test_idle_reset_clears_entered_data(impatient_server: Server, new_page: Any)
     assert "Walked Away" not in page.content()
     page.goto(impatient_server.base + "/check-in")
     assert page.get_by_label(swedish("Your name")).input_value() == ""
+
+
+def test_an_error_screen_left_alone_goes_back_to_the_start(impatient_server: Server, new_page: Any):
+    page = new_page()
+    page.goto(f"{impatient_server.base}/pair?code={impatient_server.new_pairing_code()}")
+    page.locator("form.scan-form [type=submit]").click()
+    page.goto(impatient_server.base + "/check-in")
+    page.get_by_label(swedish("Your name")).fill("Left At Error")
+    # A form sent without its CSRF token: the kiosk's error screen.
+    with page.expect_navigation():
+        page.evaluate(
+            """() => { const f = document.createElement('form'); f.method = 'post';
+               f.action = '/check-in'; document.body.appendChild(f); f.submit(); }"""
+        )
+    assert page.locator("body.kiosk.error-page").count() == 1
+    page.wait_for_url(f"{impatient_server.base}/", timeout=6000)  # idle: back to the start
+    page.goto(impatient_server.base + "/check-in")
+    assert page.get_by_label(swedish("Your name")).input_value() == ""
