@@ -233,12 +233,18 @@ def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     yield from start_server(tmp_path_factory.mktemp("idle"), IDLE_SECONDS="2")
 
 
-def test_idle_reset_clears_entered_data(impatient_server: Server, new_page: Any):
+def _name_typed_on_a_new_kiosk(server: Server, new_page: Any, name: str) -> Any:
+    """A newly paired kiosk's page, on the check-in form with ``name`` typed in."""
     page = new_page()
-    page.goto(f"{impatient_server.base}/pair?code={impatient_server.new_pairing_code()}")
+    page.goto(f"{server.base}/pair?code={server.new_pairing_code()}")
     page.locator("form.scan-form [type=submit]").click()
-    page.goto(impatient_server.base + "/check-in")
-    page.get_by_label(swedish("Your name")).fill("Walked Away")
+    page.goto(server.base + "/check-in")
+    page.get_by_label(swedish("Your name")).fill(name)
+    return page
+
+
+def test_idle_reset_clears_entered_data(impatient_server: Server, new_page: Any):
+    page = _name_typed_on_a_new_kiosk(impatient_server, new_page, "Walked Away")
     page.wait_for_url(f"{impatient_server.base}/", timeout=6000)  # idle: back to the start
     page.go_back()
     assert "Walked Away" not in page.content()
@@ -247,11 +253,7 @@ def test_idle_reset_clears_entered_data(impatient_server: Server, new_page: Any)
 
 
 def test_an_error_screen_left_alone_goes_back_to_the_start(impatient_server: Server, new_page: Any):
-    page = new_page()
-    page.goto(f"{impatient_server.base}/pair?code={impatient_server.new_pairing_code()}")
-    page.locator("form.scan-form [type=submit]").click()
-    page.goto(impatient_server.base + "/check-in")
-    page.get_by_label(swedish("Your name")).fill("Left At Error")
+    page = _name_typed_on_a_new_kiosk(impatient_server, new_page, "Left At Error")
     # A form sent without its CSRF token: the kiosk's error screen.
     with page.expect_navigation():
         page.evaluate(
