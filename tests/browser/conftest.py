@@ -118,6 +118,10 @@ def kiosk_page(server: Server, new_page: Callable[..., Any]) -> Callable[..., An
 def tap_next_until(page: Any, target: Any) -> Any:
     """In the guided check-in (one step a screen on portrait displays), tap Next until
     ``target`` shows; on a screen that shows every field it shows already. Returns it."""
+    # kiosk.js (deferred: it runs before DOMContentLoaded) makes the form guided. Looked at
+    # before then, every field shows, and the target found would be hidden the moment after
+    # (CI failed once so under load).
+    page.wait_for_load_state("domcontentloaded")
     for _ in range(10):
         if target.is_visible():
             return target
