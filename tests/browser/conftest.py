@@ -130,6 +130,17 @@ def tap_next_until(page: Any, target: Any) -> Any:
     return target
 
 
+def post_without_csrf_token(page: Any, path: str) -> None:
+    """Send an empty form to ``path`` from the page, without its CSRF token (as a form that
+    had timed out would), and wait for the page it leads to: the kiosk's error screen."""
+    with page.expect_navigation():
+        page.evaluate(
+            """(path) => { const f = document.createElement('form'); f.method = 'post';
+               f.action = path; document.body.appendChild(f); f.submit(); }""",
+            path,
+        )
+
+
 def shot(page: Any, name: str) -> None:
     """Keep a screenshot of the current screen as a test artifact."""
     SCREENS.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from kiosk.services.demo import DEMO_HOSTS
 from tests.browser.conftest import (
     Server,
     assert_accessible,
+    post_without_csrf_token,
     shot,
     start_server,
     tap_next_until,
@@ -255,11 +256,7 @@ def test_idle_reset_clears_entered_data(impatient_server: Server, new_page: Any)
 def test_an_error_screen_left_alone_goes_back_to_the_start(impatient_server: Server, new_page: Any):
     page = _name_typed_on_a_new_kiosk(impatient_server, new_page, "Left At Error")
     # A form sent without its CSRF token: the kiosk's error screen.
-    with page.expect_navigation():
-        page.evaluate(
-            """() => { const f = document.createElement('form'); f.method = 'post';
-               f.action = '/check-in'; document.body.appendChild(f); f.submit(); }"""
-        )
+    post_without_csrf_token(page, "/check-in")
     assert page.locator("body.kiosk.error-page").count() == 1
     page.wait_for_url(f"{impatient_server.base}/", timeout=6000)  # idle: back to the start
     page.goto(impatient_server.base + "/check-in")

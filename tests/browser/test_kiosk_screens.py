@@ -17,7 +17,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from kiosk.services.demo import DEMO_HOSTS
-from tests.browser.conftest import Server, shot, start_server, tap_next_until
+from tests.browser.conftest import (
+    Server,
+    post_without_csrf_token,
+    shot,
+    start_server,
+    tap_next_until,
+)
 from tests.support import run_kiosk
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -248,11 +254,7 @@ def test_every_screen_fits_the_display(branded: Server, new_page: Any, size: str
     check_screen(page, size, "declined")
 
     # An error on a kiosk screen (here a form sent without its CSRF token) in the same design.
-    with page.expect_navigation():
-        page.evaluate(
-            """() => { const f = document.createElement('form'); f.method = 'post';
-               f.action = '/check-in'; document.body.appendChild(f); f.submit(); }"""
-        )
+    post_without_csrf_token(page, "/check-in")
     page.wait_for_load_state("load")
     assert page.locator("body.kiosk.error-page").count() == 1
     check_screen(page, size, "error")
