@@ -66,7 +66,7 @@ def site_time(moment: datetime | None, site: Site) -> str:
 
 def site_clock(site: Site) -> SiteClock:
     """The site's clock in the reader's language, for a list that shows many times:
-    ``{% set clock = site_clock(site) %}`` once, then ``clock.format(moment)`` a row."""
+    ``{% set clock = site_clock(site) %}`` once, then ``moment|on_clock(clock)`` a row."""
     return _short_clock(site.timezone, str(get_locale() or "en"))
 
 
@@ -109,6 +109,12 @@ class SiteClock:
         time_text: str = self.time.apply(local.timetz(), self.locale, reference_date=day)
         date_text: str = self.date.apply(day, self.locale)
         return self.layout.replace("{0}", time_text).replace("{1}", date_text)
+
+
+def on_clock(moment: datetime, clock: SiteClock) -> str:
+    """The template filter for a row's time: ``{{ visit.checked_in_at|on_clock(clock) }}``
+    (a filter is called directly; ``clock.format(...)`` would go through Jinja's context)."""
+    return clock.format(moment)
 
 
 @lru_cache(maxsize=32)
@@ -180,6 +186,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(current_locale)
     app.add_template_global(language_name)
     app.add_template_filter(site_time)
+    app.add_template_filter(on_clock)
     app.add_template_global(site_clock)
     app.add_template_global(first_layer)
     app.add_template_global(type_name)

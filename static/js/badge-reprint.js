@@ -64,11 +64,17 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.matches || !form.matches("form[data-badge-reprint]") || !window.fetch) {
+    var button = event.submitter || null;
+    // A reprint form of its own (history, badge prints), or the on-site lists' one shared
+    // form sent by a row's reprint button, whose formaction names the visit.
+    var own = form.matches && form.matches("form[data-badge-reprint]");
+    var shared = !own && button && button.matches && button.matches("[data-badge-reprint]");
+    if (!(own || shared) || !window.fetch) {
       return;
     }
     event.preventDefault();
-    fetch(form.action, {
+    var action = shared ? button.formAction : form.action;
+    fetch(action, {
       method: "POST",
       body: new FormData(form),
       credentials: "same-origin",
@@ -86,7 +92,9 @@
         }
       })
       .catch(function () {
-        // Let the server answer the usual way (its own page, or an error page).
+        // Let the server answer the usual way (its own page, or an error page). submit()
+        // ignores the button, so the shared form is pointed at the button's action first.
+        form.action = action;
         form.submit();
       });
   });

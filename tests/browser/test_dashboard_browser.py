@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -64,3 +65,45 @@ def test_clear_the_search_sits_beside_search_and_forgets_it(
     assert page.get_by_label("Name starts with").input_value() == ""
     assert page.get_by_role("button", name="Clear the search").count() == 0
     assert "Quentin Clearwater" not in page.content()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
+def test_the_on_site_rows_buttons_check_out_and_cancel_the_row_they_sit_in(
+    kiosk_page: Any, new_page: Any, server: Any, javascript: bool
+):
+    """Every row's buttons send one shared form (their formaction names the row): the right
+    visitor is checked out and the right expected visit cancelled, the others stay."""
+    # The server is the module's: names of this run's own.
+    leaving, staying, cancelled, expected = (
+        f"{name} {'Script' if javascript else 'Plain'}"
+        for name in ("Olga Leaving", "Peter Staying", "Quinn Cancelled", "Rita Expected")
+    )
+    kiosk = kiosk_page()
+    for name in (leaving, staying):
+        kiosk.goto(f"{server.base}/")
+        check_in(kiosk, name)
+        kiosk.wait_for_url(re.compile(r"/done$"))
+    kiosk.close()
+    page = new_page(viewport={"width": 1440, "height": 900}, java_script_enabled=javascript)
+    log_in(page, server)
+    for name in (cancelled, expected):
+        page.goto(f"{server.base}/dashboard/expected/new")
+        page.get_by_label("Visitor's name").fill(name)
+        page.get_by_role("button", name="Register the visit").click()
+        page.wait_for_selector("h1")
+    page.goto(f"{server.base}/dashboard/")
+
+    def row(name: str) -> Any:
+        return page.get_by_role("row").filter(has_text=name)
+
+    row(leaving).get_by_role("button", name="Check out").click()
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    assert page.get_by_text("Checked out.").is_visible()
+    assert row(leaving).count() == 0
+    assert row(staying).get_by_role("button", name="Check out").is_visible()
+
+    row(cancelled).get_by_role("button", name="Cancel").click()
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    assert page.get_by_text("The expected visit was cancelled.").is_visible()
+    assert row(cancelled).count() == 0
+    assert row(expected).get_by_role("button", name="Cancel").is_visible()
