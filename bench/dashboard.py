@@ -264,7 +264,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
         search_history,
     )
     from kiosk.services.staff import create_staff_user
-    from kiosk.services.visits import visits_on_site
+    from kiosk.services.visits import present_visits
 
     print(f"{backend}: preparing {args.visits:,} visits across {SITES} sites", flush=True)
     prepare(url, args.visits, args.invitations, folder / f"{backend}-keys")
@@ -360,7 +360,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
 
     def on_site_service() -> int:
         with database.sessionmaker() as fresh:
-            return len(visits_on_site(fresh, site_ids))
+            return len(present_visits(fresh, site_ids))
 
     def expected_service() -> int:
         with database.sessionmaker() as fresh:

@@ -204,17 +204,34 @@ class Sealed(Generic[T]):
         session = object_session(obj)
         if session is None:
             raise NoKeyStore("a sealed field read on a detached object that never read it")
-        store = store_for(session)
-        try:
-            raw = decrypt_bytes(store.key, bytes(sealed), self.ad(obj))
-        except ErasedValue:
-            return {} if self.json else b"" if self.binary else ERASED
-        except KeyMissing:
+        value, readable = self._open(store_for(session), sealed, obj.row_key)
+        if not readable:
             obj.__dict__.setdefault(_UNREADABLE, set()).add(self.name)
-            return {} if self.json else b"" if self.binary else UNREADABLE
+        return value
+
+    def unseal_column(
+        self, store: KeyStore, sealed: bytes | None, row_key: bytes | None, legacy: Any = None
+    ) -> Any:
+        """What the attribute reads, for a row read as columns rather than as an object:
+        ``sealed`` is its ciphertext column, ``legacy`` its old plaintext column (None when
+        the field has none). For read-only lists of hundreds of rows, where loading objects
+        cost more than the page's queries (kiosk.services.visits.present_visits)."""
+        if sealed is None:
+            return None if self.legacy is None else legacy
+        return self._open(store, sealed, row_key)[0]
+
+    def _open(self, store: KeyStore, sealed: bytes, row_key: bytes | None) -> tuple[Any, bool]:
+        """The plain value and whether the store could read it (False: its key is missing)."""
+        ad = associated_data(self.table, self.sealed_attr, bytes(row_key or b""))
+        try:
+            raw = decrypt_bytes(store.key, bytes(sealed), ad)
+        except ErasedValue:
+            return ({} if self.json else b"" if self.binary else ERASED), True
+        except KeyMissing:
+            return ({} if self.json else b"" if self.binary else UNREADABLE), False
         if self.binary:
-            return raw
-        return json.loads(raw) if self.json else raw.decode()
+            return raw, True
+        return (json.loads(raw) if self.json else raw.decode()), True
 
     def ad(self, obj: Any) -> bytes:
         return associated_data(self.table, self.sealed_attr, bytes(obj.row_key))

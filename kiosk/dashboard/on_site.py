@@ -13,12 +13,12 @@ from kiosk.dashboard.access import current_staff, served_sites
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
-from kiosk.models import Site, StaffUser, Visit
+from kiosk.models import Site, StaffUser
 from kiosk.services.audit import record_event, staff_actor
 from kiosk.services.daily import expected_today
 from kiosk.services.groups import with_groups
 from kiosk.services.visitor_types import types_by_site
-from kiosk.services.visits import visits_on_site
+from kiosk.services.visits import PresentVisit, present_visits
 
 #: Session key: when each site's visitor list was last audited for this user.
 _AUDITED = "on_site_audited"
@@ -49,8 +49,8 @@ def _audit_on_site_view(user: StaffUser, sites: list[Site], *, force: bool) -> N
 def _on_site_context() -> dict[str, Any]:
     db_session = get_session()
     sites = served_sites()
-    present = visits_on_site(db_session, [site.id for site in sites])
-    visits_by_site: dict[int, list[Visit]] = {site.id: [] for site in sites}
+    present = present_visits(db_session, [site.id for site in sites])
+    visits_by_site: dict[int, list[PresentVisit]] = {site.id: [] for site in sites}
     for visit in present:
         visits_by_site[visit.site_id].append(visit)
     types = types_by_site(db_session, sites)
@@ -58,6 +58,7 @@ def _on_site_context() -> dict[str, Any]:
         "sites": sites,
         # A visit's type is marked where its site has several.
         "many_types_by_site": {site_id: len(listed) > 1 for site_id, listed in types.items()},
+        "visitor_types": {kind.id: kind for listed in types.values() for kind in listed},
         "visits_by_site": visits_by_site,
         # Groups ("I am with others") together, marked (kiosk.services.groups).
         "rows_by_site": {

@@ -22,7 +22,8 @@ from kiosk.blind_index import (
     token_in,
     tokens_under,
 )
-from kiosk.models import Invitation, NameTokenDay, Site, Visit, VisitNameToken
+from kiosk.models import Host, Invitation, NameTokenDay, Site, Visit, VisitNameToken
+from kiosk.sealing import store_for
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
 from kiosk.text import fold, name_words
@@ -49,21 +50,45 @@ def visits_today(session: Session, site: Site, *, now: datetime) -> Sequence[Vis
     ).all()
 
 
+@dataclass(frozen=True, slots=True)
+class ExpectedVisitor:
+    """An invitation for today as reception's list shows it (read as columns)."""
+
+    id: int
+    site_id: int
+    visitor_name: str
+    company: str | None
+    host_name: str | None
+    code: str
+
+
 def expected_today(
     session: Session, sites: Sequence[Site], *, now: datetime
-) -> dict[int, list[Invitation]]:
+) -> dict[int, list[ExpectedVisitor]]:
     """Per site, the invitations for the site's today that have not turned into a visit and
     are not cancelled, by name. One query for all the sites that share a date (usually all):
-    the dashboard shows every site a user serves."""
+    the dashboard shows every site a user serves. Read as columns and unsealed here, as
+    kiosk.services.visits.present_visits is (an object per invitation cost more than the
+    query)."""
     by_date: dict[date, list[int]] = {}
     for site in sites:
         by_date.setdefault(site_today(site, now), []).append(site.id)
-    expected: dict[int, list[Invitation]] = {site.id: [] for site in sites}
+    expected: dict[int, list[ExpectedVisitor]] = {site.id: [] for site in sites}
     if not by_date:
         return expected
-    invitations = session.scalars(
-        select(Invitation)
-        .options(joinedload(Invitation.host))
+    rows = session.execute(
+        select(
+            Invitation.id,
+            Invitation.site_id,
+            Invitation.row_key,
+            Invitation.visitor_name_sealed,
+            Invitation.legacy_visitor_name,
+            Invitation.company_sealed,
+            Invitation.legacy_company,
+            Host.name,
+            Invitation.code,
+        )
+        .outerjoin(Host, Host.id == Invitation.host_id)
         .where(
             or_(
                 *(
@@ -75,7 +100,22 @@ def expected_today(
             Invitation.cancelled_at.is_(None),
         )
         .order_by(Invitation.id)
-    )
+    ).all()
+    if not rows:
+        return expected
+    store = store_for(session)
+    name, company = Invitation.visitor_name, Invitation.company
+    invitations = [
+        ExpectedVisitor(
+            id=row[0],
+            site_id=row[1],
+            visitor_name=name.unseal_column(store, row[3], row[2], row[4]),
+            company=company.unseal_column(store, row[5], row[2], row[6]),
+            host_name=row[7],
+            code=row[8],
+        )
+        for row in rows
+    ]
     # Names are sealed (kiosk.sealing): sorted here, among a day's few invitations.
     for invitation in sorted(invitations, key=lambda item: (fold(item.visitor_name), item.id)):
         expected[invitation.site_id].append(invitation)

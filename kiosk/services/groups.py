@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
@@ -47,11 +48,24 @@ def new_group(
     return group
 
 
+class Groupable(Protocol):
+    """What :func:`with_groups` needs of a listed visit: a Visit, or a row read as columns
+    (kiosk.services.visits.PresentVisit)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def group_id(self) -> int | None: ...
+
+
+V = TypeVar("V", bound=Groupable)
+
+
 @dataclass(frozen=True)
-class ListedVisit:
+class ListedVisit(Generic[V]):
     """A visit in a dashboard list, with where it stands in its group."""
 
-    visit: Visit
+    visit: V
     #: How many of its group are in this list (None: not in a group, or alone in the list).
     group_size: int | None = None
     #: The first row of its group in the list (the group's marker goes there).
@@ -72,14 +86,14 @@ class ListedVisit:
         return " ".join(classes)
 
 
-def with_groups(visits: Sequence[Visit]) -> list[ListedVisit]:
+def with_groups(visits: Sequence[V]) -> list[ListedVisit[V]]:
     """The visits in their order, but each group's members together where its first member
     stands; a group with one member left in the list is shown as a single visit."""
-    members: dict[int, list[Visit]] = {}
+    members: dict[int, list[V]] = {}
     for visit in visits:
         if visit.group_id is not None:
             members.setdefault(visit.group_id, []).append(visit)
-    listed: list[ListedVisit] = []
+    listed: list[ListedVisit[V]] = []
     done: set[int] = set()
     for visit in visits:
         group_id = visit.group_id

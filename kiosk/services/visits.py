@@ -21,6 +21,7 @@ from kiosk.models import (
     VisitNameToken,
     VisitorType,
 )
+from kiosk.sealing import store_for
 from kiosk.services.codes import (
     CODE_ALPHABET,
     day_number,
@@ -247,6 +248,69 @@ def visits_on_site(session: Session, site_ids: Iterable[int]) -> Sequence[Visit]
         .where(Visit.site_id.in_(ids), Visit.checked_out_at.is_(None))
         .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
     ).all()
+
+
+@dataclass(frozen=True, slots=True)
+class PresentVisit:
+    """A visitor on site as reception's list shows them (read as columns, not as a Visit)."""
+
+    id: int
+    site_id: int
+    visitor_name: str
+    company: str | None
+    #: None: the visitor asked reception to find their host.
+    host_name: str | None
+    checked_in_at: datetime
+    short_code: str
+    visitor_type_id: int | None
+    group_id: int | None
+
+
+def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVisit]:
+    """:func:`visits_on_site` for reception's list: the same visits in the same order, read
+    as columns and unsealed here. Loading a Visit object per row (and its host's) cost more
+    than the query; the list needs nine of a visit's fields (bench/dashboard.py: 400 visitors
+    on site, 10.1 -> 4.6 ms)."""
+    ids = list(site_ids)
+    if not ids:
+        return []
+    rows = session.execute(
+        select(
+            Visit.id,
+            Visit.site_id,
+            Visit.row_key,
+            Visit.visitor_name_sealed,
+            Visit.legacy_visitor_name,
+            Visit.company_sealed,
+            Visit.legacy_company,
+            Host.name,
+            Visit.checked_in_at,
+            Visit.short_code,
+            Visit.visitor_type_id,
+            Visit.group_id,
+        )
+        .outerjoin(Host, Host.id == Visit.host_id)
+        .where(Visit.site_id.in_(ids), Visit.checked_out_at.is_(None))
+        .order_by(Visit.checked_in_at.desc(), Visit.id.desc())
+    ).all()
+    if not rows:
+        return []
+    store = store_for(session)
+    name, company = Visit.visitor_name, Visit.company
+    return [
+        PresentVisit(
+            id=row[0],
+            site_id=row[1],
+            visitor_name=name.unseal_column(store, row[3], row[2], row[4]),
+            company=company.unseal_column(store, row[5], row[2], row[6]),
+            host_name=row[7],
+            checked_in_at=row[8],
+            short_code=row[9],
+            visitor_type_id=row[10],
+            group_id=row[11],
+        )
+        for row in rows
+    ]
 
 
 def first_name(visit: Visit) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kiosk.models import AuditEvent
@@ -96,6 +96,74 @@ def test_the_on_site_rows_share_one_form_and_its_csrf_token(
             f'form="on-site-actions" formaction="/dashboard/expected/{invitation.id}/cancel"'
             in lists
         )
+
+
+def test_the_lists_read_as_columns_match_the_visits_and_invitations_read_as_objects(
+    make_site: Any,
+    make_visit: Any,
+    make_invitation: Any,
+    make_host: Any,
+    session: Session,
+    clock: Any,
+):
+    """The on-site list reads its rows as columns and unseals them itself
+    (kiosk.services.visits.present_visits): the same fields, in the same order, as the
+    objects give, for sealed rows and for rows kept from before sealing (old columns)."""
+    from kiosk.models import Invitation, Visit
+    from kiosk.services.daily import expected_today
+    from kiosk.services.visits import present_visits, visits_on_site
+
+    site, other = make_site(name="North"), make_site(name="South")
+    host = make_host(site, name="Hanna Host")
+    make_visit(site, visitor_name="Ann Early", company="Early AB", host_id=host.id)
+    make_visit(other, visitor_name="Bo Later", checked_in_at=clock.now() + timedelta(minutes=5))
+    make_visit(site, visitor_name="Cy Plain", company="Plain Oy")
+    make_invitation(site, visitor_name="Di Invited", company="Guest AB", host=host)
+    make_invitation(other, visitor_name="Al Invited")
+    # The last visit and invitation as rows written before sealing: plain old columns.
+    session.execute(
+        text(
+            "UPDATE visits SET visitor_name = 'Cy Plain', company = 'Plain Oy',"
+            " visitor_name_sealed = NULL, company_sealed = NULL"
+            " WHERE id = (SELECT max(id) FROM visits)"
+        )
+    )
+    session.execute(
+        text(
+            "UPDATE invitations SET visitor_name = 'Al Invited', visitor_name_sealed = NULL"
+            " WHERE id = (SELECT max(id) FROM invitations)"
+        )
+    )
+    session.commit()
+    session.expire_all()
+    sites = [site, other]
+
+    read = present_visits(session, [site.id, other.id])
+    loaded = visits_on_site(session, [site.id, other.id])
+    assert [
+        (row.id, row.site_id, row.visitor_name, row.company, row.host_name, row.short_code)
+        for row in read
+    ] == [
+        (v.id, v.site_id, v.visitor_name, v.company, v.host.name if v.host else None, v.short_code)
+        for v in loaded
+    ]
+    assert [row.visitor_name for row in read] == ["Bo Later", "Cy Plain", "Ann Early"]
+    assert [row.checked_in_at for row in read] == [v.checked_in_at for v in loaded]
+    assert session.scalar(select(Visit.legacy_visitor_name).where(Visit.id == read[1].id))
+
+    expected = expected_today(session, sites, now=clock.now())
+    by_id = {invitation.id: invitation for invitation in session.scalars(select(Invitation))}
+    for listed in expected.values():
+        for row in listed:
+            invitation = by_id[row.id]
+            assert (row.visitor_name, row.company, row.code) == (
+                invitation.visitor_name,
+                invitation.company,
+                invitation.code,
+            )
+            assert row.host_name == (invitation.host.name if invitation.host else None)
+    assert [row.visitor_name for row in expected[site.id]] == ["Di Invited"]
+    assert [row.visitor_name for row in expected[other.id]] == ["Al Invited"]
 
 
 def test_viewing_visitors_is_audited_without_personal_data(
