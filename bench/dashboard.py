@@ -258,6 +258,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
     from kiosk import create_app
     from kiosk.db import get_database
     from kiosk.models import Site
+    from kiosk.server import freeze_start_objects
     from kiosk.services.daily import (
         HistoryQuery,
         expected_today,
@@ -278,6 +279,8 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
         }
     )
     database = get_database(app)
+    # As each `kiosk serve` worker does once its app is made (kiosk.server).
+    freeze_start_objects()
     session = database.sessionmaker()
     now = datetime.now(UTC)
     create_staff_user(session, username="bench", password=STAFF_PASSWORD, role="admin", now=now)
