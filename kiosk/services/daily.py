@@ -26,6 +26,7 @@ from kiosk.models import Host, Invitation, NameTokenDay, Site, Visit, VisitNameT
 from kiosk.sealing import store_for
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
+from kiosk.services.listed_names import name_columns, unseal_name
 from kiosk.text import fold, name_words
 
 HISTORY_PAGE_SIZE = 50
@@ -80,11 +81,7 @@ def expected_today(
         select(
             Invitation.id,
             Invitation.site_id,
-            Invitation.row_key,
-            Invitation.visitor_name_sealed,
-            Invitation.legacy_visitor_name,
-            Invitation.company_sealed,
-            Invitation.legacy_company,
+            *name_columns(Invitation),
             Host.name,
             Invitation.code,
         )
@@ -104,13 +101,11 @@ def expected_today(
     if not rows:
         return expected
     store = store_for(session)
-    name, company = Invitation.visitor_name, Invitation.company
     invitations = [
         ExpectedVisitor(
-            id=row[0],
-            site_id=row[1],
-            visitor_name=name.unseal_column(store, row[3], row[2], row[4]),
-            company=company.unseal_column(store, row[5], row[2], row[6]),
+            row[0],
+            row[1],
+            *unseal_name(Invitation, store, row[2:7]),
             host_name=row[7],
             code=row[8],
         )

@@ -31,6 +31,7 @@ from kiosk.services.codes import (
     normalise_code,
     scanned_token,
 )
+from kiosk.services.listed_names import name_columns, unseal_name
 from kiosk.text import fold, name_words
 
 SHORT_CODE_ALPHABET = CODE_ALPHABET
@@ -278,11 +279,7 @@ def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVis
         select(
             Visit.id,
             Visit.site_id,
-            Visit.row_key,
-            Visit.visitor_name_sealed,
-            Visit.legacy_visitor_name,
-            Visit.company_sealed,
-            Visit.legacy_company,
+            *name_columns(Visit),
             Host.name,
             Visit.checked_in_at,
             Visit.short_code,
@@ -296,13 +293,11 @@ def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVis
     if not rows:
         return []
     store = store_for(session)
-    name, company = Visit.visitor_name, Visit.company
     return [
         PresentVisit(
-            id=row[0],
-            site_id=row[1],
-            visitor_name=name.unseal_column(store, row[3], row[2], row[4]),
-            company=company.unseal_column(store, row[5], row[2], row[6]),
+            row[0],
+            row[1],
+            *unseal_name(Visit, store, row[2:7]),
             host_name=row[7],
             checked_in_at=row[8],
             short_code=row[9],

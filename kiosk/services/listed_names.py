@@ -1,0 +1,33 @@
+"""A visitor's name and company for long read-only lists (who is on site, who is expected
+today), read as columns and unsealed here rather than loaded as objects: an object per row
+cost more than the list's query (bench/README.md, "Round three")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.keystore import KeyStore
+from kiosk.models import Invitation, Visit
+
+
+def name_columns(model: type[Visit] | type[Invitation]) -> tuple[Any, ...]:
+    """The five columns :func:`unseal_name` reads, to select in this order."""
+    return (
+        model.row_key,
+        model.visitor_name_sealed,
+        model.legacy_visitor_name,
+        model.company_sealed,
+        model.legacy_company,
+    )
+
+
+def unseal_name(
+    model: type[Visit] | type[Invitation], store: KeyStore, columns: tuple[Any, ...]
+) -> tuple[str, str | None]:
+    """(name, company) from the :func:`name_columns` of one row, as the attributes read them
+    (old plaintext columns for rows kept from before sealing; "(erased)" stand-ins)."""
+    row_key, name, legacy_name, company, legacy_company = columns
+    return (
+        model.visitor_name.unseal_column(store, name, row_key, legacy_name),
+        model.company.unseal_column(store, company, row_key, legacy_company),
+    )
