@@ -69,7 +69,8 @@ class Result:
     max_wal_mb: float | None
     keys_destroyed: int = 0
     #: PostgreSQL: checkpoints the server began while the purge ran, and its max_wal_size. A
-    #: checkpoint's sync holds up a check-in's commit: the worst check-in follows them.
+    #: checkpoint's sync holds up a check-in's commit, one cause of the worst check-in (not
+    #: the only one: bench/README.md).
     checkpoints: int | None = None
     max_wal_size: str | None = None
 

@@ -34,7 +34,7 @@ def run_all(commands: list[list[str]]) -> None:
         assert process.returncode == 0, f"{command[0]}:\n{output[-3000:]}"
         checks = EXPECTED[command[0]]
         if command[0] == "purge.py" and "--no-sqlite" in command:
-            # PostgreSQL's checkpoints during the purge, which its worst check-in follows.
+            # PostgreSQL's checkpoints during the purge, to read its worst check-in against.
             checks = [*checks, "begun during the purge (server's max_wal_size "]
         for text in checks:
             assert text.lower() in output.lower(), (
