@@ -270,8 +270,8 @@ class PresentVisit:
 def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVisit]:
     """:func:`visits_on_site` for reception's list: the same visits in the same order, read
     as columns and unsealed here. Loading a Visit object per row (and its host's) cost more
-    than the query; the list needs nine of a visit's fields (bench/dashboard.py: 400 visitors
-    on site, 10.1 -> 4.6 ms)."""
+    than the query; the list needs nine of a visit's fields (400 visitors on site, in one
+    process: 10.1 -> 4.6 ms; bench/README.md, "Round three")."""
     ids = list(site_ids)
     if not ids:
         return []
