@@ -54,7 +54,9 @@ def test_clear_the_search_sits_beside_search_and_forgets_it(
     page.get_by_role("navigation", name="Daily work").get_by_role("link", name="History").click()
     page.get_by_label("Name starts with").fill("clearw")
     page.get_by_role("button", name="Search", exact=True).click()
-    assert page.get_by_role("row").filter(has_text="Quentin Clearwater").is_visible()
+    # The search posts, then the browser follows the redirect to the results: wait for them
+    # (is_visible() does not wait, and CI once looked before the results page had loaded).
+    page.get_by_role("row").filter(has_text="Quentin Clearwater").wait_for()
     search = page.get_by_role("button", name="Search", exact=True).bounding_box()
     clear = page.get_by_role("button", name="Clear the search").bounding_box()
     assert abs(clear["y"] - search["y"]) < 2

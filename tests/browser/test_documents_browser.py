@@ -121,6 +121,7 @@ def test_a_contractor_signs_with_a_finger_and_a_guest_is_not_asked(
     add_document(admin, server, "Safety briefing", "signature", TEXT)
     add_document(admin, server, "House rules", "tick", "No photos inside, {name}.")
     admin.get_by_role("link", name="All documents of this site").click()
+    admin.wait_for_url(re.compile(r"/documents$"))
     assert admin.locator("tr[data-document]").count() == 2
     shot(admin, "desktop-admin-documents")
     # Contractors sign both.
