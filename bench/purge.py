@@ -68,11 +68,12 @@ class Result:
     baseline_median_check_in_ms: float
     max_wal_mb: float | None
     keys_destroyed: int = 0
-    #: PostgreSQL: checkpoints the server began while the purge ran, and its max_wal_size. A
-    #: checkpoint's sync holds up a check-in's commit, one cause of the worst check-in (not
-    #: the only one: bench/README.md).
+    #: PostgreSQL: checkpoints the server began while the purge ran, its max_wal_size and its
+    #: wal_compression. The worst check-in is its commit waiting for the WAL to reach the
+    #: disk, behind the purge's WAL and the checkpoints' writes (bench/README.md).
     checkpoints: int | None = None
     max_wal_size: str | None = None
+    wal_compression: str | None = None
 
 
 def short_code(number: int, checked_in: datetime) -> str:
@@ -383,9 +384,9 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
     pipe.send({"latencies": latencies, "failures": failures, "max_wal": max_wal})
 
 
-def checkpoint_count(url: str) -> tuple[int, str] | None:
+def checkpoint_count(url: str) -> tuple[int, str, str] | None:
     """PostgreSQL: how many checkpoints the server has begun (timed or forced) since its
-    statistics were reset, and its max_wal_size; None on SQLite."""
+    statistics were reset, its max_wal_size and its wal_compression; None on SQLite."""
     from sqlalchemy import create_engine
 
     if not url.startswith("postgresql"):
@@ -403,9 +404,10 @@ def checkpoint_count(url: str) -> tuple[int, str] | None:
                 else "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
             ).scalar()
             size = connection.exec_driver_sql("SHOW max_wal_size").scalar()
+            compression = connection.exec_driver_sql("SHOW wal_compression").scalar()
     finally:
         engine.dispose()
-    return int(count or 0), str(size)
+    return int(count or 0), str(size), str(compression)
 
 
 def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Result:
@@ -489,6 +491,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> Resul
         if checkpoints_before and checkpoints_after
         else None,
         max_wal_size=checkpoints_after[1] if checkpoints_after else None,
+        wal_compression=checkpoints_after[2] if checkpoints_after else None,
     )
 
 
@@ -515,7 +518,8 @@ def show(result: Result, limit_seconds: float, limit_ms: float) -> None:
     if result.checkpoints is not None:
         lines.append(
             f"  checkpoints       {result.checkpoints:9,}        begun during the purge"
-            f" (server's max_wal_size {result.max_wal_size})"
+            f" (server's max_wal_size {result.max_wal_size},"
+            f" wal_compression {result.wal_compression})"
         )
     print("\n".join(lines), flush=True)
 

@@ -66,7 +66,7 @@ def freeze_start_objects() -> None:
 
     Then the youngest generation is collected every YOUNG_COLLECTION_EVERY allocations rather
     than every 700 (CPython's default): a dashboard page of 400 visitors on site made about
-    twelve collections, 1.3-1.9 ms of its time, each walking the rows alive at that moment.
+    twelve collections, 1.3-2.4 ms of its time, each walking the rows alive at that moment.
     Nearly everything a request makes is freed by reference counting when it ends; the
     collector is for cycles, and these wait a little longer now."""
     gc.collect()

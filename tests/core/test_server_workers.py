@@ -47,7 +47,7 @@ def test_a_ready_worker_sets_its_start_objects_aside_from_the_collector(app: Fla
 
 def test_a_ready_worker_collects_its_youngest_objects_less_often(app: Flask):
     """CPython's default collects the youngest generation every 700 allocations: about twelve
-    collections in a dashboard page of 400 visitors, 1.3-1.9 ms of it (bench/README.md)."""
+    collections in a dashboard page of 400 visitors, 1.3-2.4 ms of it (bench/README.md)."""
     app.config["NOTIFY_IN_SERVER"] = False
     thresholds = gc.get_threshold()
     gc.set_threshold(700, 10, 10)

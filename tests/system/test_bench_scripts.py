@@ -34,8 +34,8 @@ def run_all(commands: list[list[str]]) -> None:
         assert process.returncode == 0, f"{command[0]}:\n{output[-3000:]}"
         checks = EXPECTED[command[0]]
         if command[0] == "purge.py" and "--no-sqlite" in command:
-            # PostgreSQL's checkpoints during the purge, to read its worst check-in against.
-            checks = [*checks, "begun during the purge (server's max_wal_size "]
+            # PostgreSQL's checkpoints and WAL settings, to read its worst check-in against.
+            checks = [*checks, "begun during the purge (server's max_wal_size ", "wal_compression "]
         for text in checks:
             assert text.lower() in output.lower(), (
                 f"{command[0]} did not print {text!r}:\n{output[-3000:]}"
