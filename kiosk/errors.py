@@ -2,34 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import refresh as refresh_locale
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from kiosk.devices import current_device
 from kiosk.forms import UnexpectedFile
 from kiosk.keystore import KeyStoreError
 from kiosk.schema import UPGRADE_COMMAND, SchemaOutOfDate
 
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def _on_kiosk_screen(handler: Handler) -> Handler:
+    """Draw the error as a kiosk screen when the browser is a paired kiosk: the site's header,
+    in the visitor's language (theirs if chosen, else the site's). The kiosk blueprint sets
+    the site up in its own check, which has not run when the error came first: a form whose
+    CSRF token expired is refused before it, and an unknown address has no blueprint at all.
+    Without this such a page came in the kiosk browser's own language (English on a Swedish
+    site) and in the desktop layout."""
+
+    @wraps(handler)
+    def wrapped(error: Any) -> Any:
+        if not (is_api_request() or _is_dashboard() or g.get("site") is not None):
+            _rollback()  # the device is read again; a failed statement left no transaction
+            try:
+                device = current_device()
+            except (SQLAlchemyError, KeyStoreError):
+                device = None  # the plain error page, then: it must be drawn whatever failed
+            if device is not None:
+                g.kiosk_device = device
+                g.site = device.site
+                g.site_locale = device.site.default_locale
+                refresh_locale()  # the language may have been chosen already, without the site
+        return handler(error)
+
+    return wrapped  # type: ignore[return-value]
+
 
 def init_app(app: Flask) -> None:
     """Register the error pages."""
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(UnexpectedFile, _unexpected_file)
-    app.register_error_handler(DataError, _refused_value)
+    app.register_error_handler(HTTPException, _on_kiosk_screen(_http_error))
+    app.register_error_handler(CSRFError, _on_kiosk_screen(_csrf_error))
+    app.register_error_handler(UnexpectedFile, _on_kiosk_screen(_unexpected_file))
+    app.register_error_handler(DataError, _on_kiosk_screen(_refused_value))
     app.register_error_handler(SchemaOutOfDate, _schema_out_of_date)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(PoolTimeoutError, _database_unavailable)
     # The key store missing, unreachable or refusing the master key (kiosk.key_setup): like
     # an unreachable database, nothing personal can be read or written.
     app.register_error_handler(KeyStoreError, _database_unavailable)
-    app.register_error_handler(500, _internal_error)
+    app.register_error_handler(500, _on_kiosk_screen(_internal_error))
 
 
 def _rollback() -> None:
@@ -100,8 +132,12 @@ def _page(status: int, title: str, message: str) -> tuple[str, int] | Response:
     _rollback()
     if is_api_request():
         return problem(status)
-    template = "errors/dashboard_error.html" if _is_dashboard() else "errors/error.html"
-    return render_template(template, title=title, message=message), status
+    if _is_dashboard():
+        return render_template("errors/dashboard_error.html", title=title, message=message), status
+    # A kiosk screen on the kiosk's own pages, and on any page of a paired kiosk's browser.
+    kiosk = request.blueprint == "registration" or g.get("kiosk_device") is not None
+    page = render_template("errors/error.html", title=title, message=message, kiosk=kiosk)
+    return page, status
 
 
 def _http_error(error: HTTPException) -> tuple[str, int] | Response:

@@ -131,6 +131,22 @@ def test_check_in_in_english_then_check_out_by_scanning(kiosk_page: Any, server:
     assert checked_out is not None
 
 
+def test_an_error_on_a_kiosk_is_a_kiosk_screen_in_the_sites_language(kiosk_page: Any):
+    """The browser asks for English; the demo site speaks Swedish. An address the kiosk does
+    not have used to show a small English desktop page with no way back but a small link."""
+    page = kiosk_page(locale="en-GB")
+    response = page.goto(page.url + "no-such-screen")
+    assert response.status == 404
+    assert page.get_by_role("heading", name=swedish("Page not found")).is_visible()
+    assert page.locator(".kiosk-header .site-name").inner_text() == "Demo Office"
+    back = page.get_by_role("link", name=swedish("Back to the start"))
+    assert back.bounding_box()["height"] >= 60  # a finger's target, as the kiosk's buttons
+    shot(page, "error-404-sv")
+    assert_accessible(page, "error on a kiosk")
+    back.click()
+    page.get_by_role("heading", name=re.compile("Demo Office")).wait_for()
+
+
 def test_unknown_badge_message(kiosk_page: Any):
     page = kiosk_page(locale="en-GB")
     page.goto(page.url + "check-out")

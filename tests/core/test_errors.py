@@ -28,6 +28,50 @@ def test_404_in_visitor_language(client: FlaskClient):
     assert "Page not found" not in response.text
 
 
+def _swedish(app: Flask, text: str) -> str:
+    with app.test_request_context(), force_locale("sv"):
+        translated = gettext(text)
+    assert translated != text
+    return translated
+
+
+@pytest.mark.parametrize("kind", ["expired form", "unknown address"])
+def test_a_paired_kiosks_error_is_a_kiosk_screen_in_the_sites_language(
+    app: Flask, app_config: dict[str, Any], pair: Any, make_site: Any, kind: str
+):
+    """A form whose CSRF token expired is refused before the kiosk blueprint knows its site,
+    and an unknown address has no blueprint: both came in the browser's language (English on a
+    Swedish site) in the desktop layout, without the site's header."""
+    site = make_site(name="Kontoret Norr", default_locale="sv")
+    kiosk = pair(site)
+    english = {"Accept-Language": "en-GB"}
+    if kind == "expired form":
+        app.config["WTF_CSRF_ENABLED"] = True
+        stale = {"csrf_token": "stale", "name": "A"}
+        response = kiosk.post("/check-in", data=stale, headers=english)
+        status, title = 400, "This page had expired"
+    else:
+        response = kiosk.get("/no/such/screen", headers=english)
+        status, title = 404, "Page not found"
+    assert response.status_code == status
+    assert '<html lang="sv"' in response.text
+    assert _swedish(app, title) in response.text
+    assert 'class="kiosk-header"' in response.text
+    assert "Kontoret Norr" in response.text
+    assert "kiosk.css" in response.text
+    assert f'data-idle-seconds="{app.config["IDLE_SECONDS"]}"' in response.text
+
+
+def test_a_browser_that_is_no_kiosk_gets_the_plain_error_page(client: FlaskClient, make_site: Any):
+    make_site(name="Kontoret Norr", default_locale="sv")
+    response = client.get("/no/such/page", headers={"Accept-Language": "en-GB"})
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert "kiosk-header" not in response.text
+    assert "Kontoret Norr" not in response.text
+    assert "kiosk.css" not in response.text
+
+
 def test_oversized_request_gets_413_in_the_kiosk_language(app: Flask, pair: Any, make_site: Any):
     kiosk = pair(make_site(default_locale="sv"))
     response = kiosk.post("/check-in", data={"name": "x" * 300_000})

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -456,7 +457,11 @@ def test_a_file_sent_as_a_text_field_is_a_clear_400(
     upload = {"name": (io.BytesIO(b"Ada Lovelace"), "name.txt"), "host_query": "x"}
     response = kiosk.post("/check-in", data=upload, content_type="multipart/form-data")
     assert response.status_code == 400
-    assert "A file was sent where text was expected" in response.text
+    # In the kiosk's language (the site's: Swedish), as its other screens.
+    with kiosk.application.test_request_context(), force_locale("sv"):
+        refused = gettext("A file was sent where text was expected")
+    assert refused != "A file was sent where text was expected"
+    assert refused in response.text
     assert session.scalar(select(func.count()).select_from(Visit)) == 0
     # A page that takes a file takes it only under its own name.
     response = admin.post(
