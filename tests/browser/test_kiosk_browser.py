@@ -255,6 +255,9 @@ def _name_typed_on_a_new_kiosk(server: Server, new_page: Any, name: str) -> Any:
     page = new_page()
     page.goto(f"{server.base}/pair?code={server.new_pairing_code()}")
     page.locator("form.scan-form [type=submit]").click()
+    # Paired once the welcome screen is there: a goto before it raced the pairing's redirect,
+    # and CI once waited for the form on the welcome screen until the idle reset.
+    page.wait_for_url(f"{server.base}/")
     page.goto(server.base + "/check-in")
     page.get_by_label(swedish("Your name")).fill(name)
     return page
