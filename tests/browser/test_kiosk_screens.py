@@ -145,6 +145,9 @@ def paired(server: Server, new_page: Any, size: str = "portrait", **options: Any
     page.wait_for_url(f"{server.base}/")
     page.get_by_role("button", name="English").click()
     page.wait_for_selector("html[lang=en]")
+    # And its stylesheet: CI once measured the heading at the browser's default size (32 px)
+    # before kiosk.css applied.
+    page.wait_for_load_state()
     return page
 
 
