@@ -21,13 +21,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from kiosk.db import get_database
 from kiosk.models import NoticeVersion, PrintJob, SessionItem, Visit
 from kiosk.privacy.purge import PurgeSettings, run_purge
+from kiosk.services import visits as visit_service
 from kiosk.services.demo import NOTICE_EN, NOTICE_SV
 from kiosk.services.notices import publish_notice
+from kiosk.services.visits import ON_SITE_SCAN_LIMIT, on_site_visit_of
 
 NAME = "Zorro Quintessa"
 COMPANY = "Quillfeather Holdings"
@@ -367,6 +370,60 @@ def test_a_checked_out_visitor_checks_in_again_without_question(
     session.commit()
     kiosk.get("/reset")
     assert enter_details(kiosk, site).headers["Location"] == "/notice"
+
+
+@pytest.mark.parametrize("scan_limit", [ON_SITE_SCAN_LIMIT, 5], ids=["read-on-site", "index"])
+def test_the_on_site_check_finds_a_visitor_among_many_of_the_same_first_name(
+    site: Any, session: Session, make_visit: Any, clock: Any, monkeypatch: Any, scan_limit: int
+):
+    # Sixty visitors on site for one host, all named "Bench Visitor <n>" (a class, an event,
+    # the benchmark): the first to arrive is still found, both when the host's visitors are
+    # read one by one and when more than the scan limit are narrowed through the name index.
+    # (It once read the fifty newest sharing the first word, and so missed the oldest.)
+    monkeypatch.setattr(visit_service, "ON_SITE_SCAN_LIMIT", scan_limit)
+    host = site.hosts[0]
+    first = make_visit(site, "Bench Visitor 1", host_id=host.id)
+    for number in range(2, 61):
+        clock.advance(timedelta(minutes=1))
+        make_visit(site, f"Bench Visitor {number}", host_id=host.id)
+    found = on_site_visit_of(session, site, "bench  VISITOR 1", host.id)
+    assert found is not None
+    assert found.id == first.id
+    assert on_site_visit_of(session, site, "Bench Visitor 61", host.id) is None
+    assert on_site_visit_of(session, site, "Bench Visitor", host.id) is None  # the whole name
+    assert on_site_visit_of(session, site, "Bench Visitor 1", None) is None  # another host
+    first.checked_out_at = clock.now()
+    session.commit()
+    assert on_site_visit_of(session, site, "Bench Visitor 1", host.id) is None
+
+
+def test_the_on_site_check_reads_no_name_index_while_a_host_has_few_visitors(
+    app: Flask, site: Any, session: Session, make_site: Any, make_visit: Any, clock: Any
+):
+    # Asked at every check-in. A common first name's index rows are every visit the site has
+    # kept with it, so the check reads the host's visitors on site instead; the same name
+    # at another site or checked out long ago is not one of them.
+    host = site.hosts[0]
+    other = make_site(name="Branch Office")
+    make_visit(other, "Anna Andersson", host_id=None)
+    for number in range(30):
+        make_visit(site, f"Anna Svensson {number}", host_id=host.id, checked_out_at=clock.now())
+    newest = make_visit(site, "Anna Andersson", host_id=host.id)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = get_database(app).engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        found = on_site_visit_of(session, site, "Anna Andersson", host.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert found is not None
+    assert found.id == newest.id
+    assert statements
+    assert not [sql for sql in statements if "visit_name_tokens" in sql]
 
 
 def test_a_changed_first_layer_is_a_new_generated_version(
