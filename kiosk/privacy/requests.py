@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import force_locale
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, intersect, null, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
-from kiosk.blind_index import search_tokens, token_in
-from kiosk.db import mark_overwritten
+from kiosk.blind_index import search_keys, token_in, tokens_under
+from kiosk.db import id_in, mark_overwritten
 from kiosk.models import Invitation, SignedDocument, Site, Visit, VisitNameToken
 from kiosk.privacy.erasure import (
     Erased,
@@ -29,10 +29,11 @@ from kiosk.privacy.erasure import (
     remember_erasure,
 )
 from kiosk.privacy.rules import contacts_erased_at, invitation_erased_at, visit_erased_at
+from kiosk.sealing import store_for
 from kiosk.services.documents import WITHOUT_PDF
 from kiosk.services.notices import render_notice
 from kiosk.services.visitor_types import type_name
-from kiosk.text import name_words
+from kiosk.text import fold, name_words
 
 #: A search shows at most this many records: a person has a handful, not hundreds.
 SEARCH_LIMIT = 200
@@ -51,20 +52,71 @@ class PersonRecords:
     documents: list[SignedDocument] = field(default_factory=list)
 
 
+#: Rows read by one statement when a search reads listed ids (:func:`_matching_ids`).
+ID_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """What a search for one person asks: every word of a name (folded), or an email."""
+
+    words: list[str]
+    #: casefolded; "" when not asked
+    email: str
+
+    def matches(self, name: str | None, email: str | None) -> bool:
+        if self.email and email and email.casefold() == self.email:
+            return True
+        if not self.words:
+            return False
+        folded = fold(name or "")
+        # Each word is in the folded name (cheap, and most names fail it) before the
+        # name is split into its words to compare whole words.
+        return all(word in folded for word in self.words) and set(self.words) <= set(
+            name_words(name or "")
+        )
+
+
 def _matching_ids(
     session: Session,
-    query: Select[Any],
-    matches: Callable[[str, str | None], bool],
+    model: type[Visit] | type[Invitation],
+    where: Sequence[ColumnElement[bool]],
+    wanted: _Wanted,
+    among: Sequence[int] | None = None,
 ) -> list[int]:
-    """Ids of the rows of ``query`` whose decrypted name or email match, read in batches by a
-    session of their own so the scan does not fill the caller's."""
+    """Ids of the rows of ``model`` meeting ``where`` (and with an id in ``among``, when
+    given) whose decrypted name or email match.
+
+    Read as columns and unsealed here (kiosk.sealing's ``unseal_column``), only the fields
+    asked, in batches: an object per row with both fields took ~36 µs, most of a search that
+    reads every invitation of the sites (1.8 s for 50,000). Listed ids are read by their
+    primary key, ID_BATCH a statement."""
+    store = store_for(session)
+    name_fields = (model.visitor_name_sealed, model.legacy_visitor_name)
+    email_fields = (model.email_sealed, model.legacy_email)
+    no_field = (null(), null())
+    query = select(
+        model.id,
+        model.row_key,
+        *(name_fields if wanted.words else no_field),
+        *(email_fields if wanted.email else no_field),
+    ).where(*where)
+    if among is None:
+        batches = [query.order_by(model.id).execution_options(yield_per=ID_BATCH)]
+    else:
+        listed = sorted(among)
+        batches = [
+            query.where(id_in(session, model.id, listed[start : start + ID_BATCH]))
+            for start in range(0, len(listed), ID_BATCH)
+        ]
     found = []
-    with Session(bind=session.connection()) as scan:
-        for row in scan.scalars(query.execution_options(yield_per=2000)):
-            if matches(row.visitor_name, row.email):
-                found.append(row.id)
-            scan.expunge(row)
-    return found
+    for batch in batches:
+        for row_id, row_key, name, legacy_name, email, legacy_email in session.execute(batch):
+            plain_name = model.visitor_name.unseal_column(store, name, row_key, legacy_name)
+            plain_email = model.email.unseal_column(store, email, row_key, legacy_email)
+            if wanted.matches(plain_name, plain_email):
+                found.append(row_id)
+    return sorted(found) if among is not None else found
 
 
 def find_person(
@@ -72,41 +124,36 @@ def find_person(
 ) -> PersonRecords:
     """Visits and unused invitations whose name has every word of ``name`` (in any order,
     ignoring case and accents), or whose email is ``email`` (ignoring case)."""
-    wanted_words = name_words(name)
-    wanted_email = email.strip().casefold()
-    if not site_ids or not (wanted_words or wanted_email):
+    wanted = _Wanted(name_words(name), email.strip().casefold())
+    wanted_words = wanted.words
+    if not site_ids or not (wanted.words or wanted.email):
         return PersonRecords([], [])
 
-    def matches(candidate_name: str, candidate_email: str | None) -> bool:
-        if wanted_email and candidate_email and candidate_email.casefold() == wanted_email:
-            return True
-        return bool(wanted_words) and set(wanted_words) <= set(name_words(candidate_name))
-
     # Names and emails are sealed (kiosk.sealing): each is decrypted and compared here. A
-    # search by name alone reads only the visits that have its first word (the name-word
-    # index, by the token of
-    # that word); a search by email reads every visit of the sites.
-    visit_query = select(Visit).where(Visit.site_id.in_(site_ids)).order_by(Visit.id)
-    if wanted_words and not wanted_email:
-        visit_query = visit_query.where(
-            Visit.id.in_(
-                # The tokens are made under these sites' keys only (kiosk.blind_index).
-                select(VisitNameToken.visit_id).where(
-                    token_in(
-                        session,
-                        VisitNameToken.token,
-                        search_tokens(session, site_ids, wanted_words[0]),
-                    )
-                )
+    # search by name alone reads only the visits that have every word of it (through the
+    # name index: the token of each word, which every name with a word starting so has);
+    # a search by email reads every visit of the sites.
+    visit_where = [Visit.site_id.in_(site_ids)]
+    having_words: list[int] | None = None
+    if wanted_words and not wanted.email:
+        # The tokens are made under these sites' keys only (kiosk.blind_index).
+        keys = search_keys(session, site_ids)
+        having = [
+            select(VisitNameToken.visit_id).where(
+                token_in(session, VisitNameToken.token, tokens_under(keys, word))
             )
-        )
-    visit_ids = _matching_ids(session, visit_query, matches)
+            for word in wanted_words
+        ]
+        # The visits having every word first, then those visits by their primary key: as
+        # one statement, PostgreSQL expected ~100,000 visits from the tokens and read every
+        # visit of the sites to join them (0.3-0.6 s at a million visits for 19 found).
+        having_words = list(session.scalars(intersect(*having) if len(having) > 1 else having[0]))
+    visit_ids = _matching_ids(session, Visit, visit_where, wanted, having_words)
     invitation_ids = _matching_ids(
         session,
-        select(Invitation)
-        .where(Invitation.site_id.in_(site_ids), Invitation.visit_id.is_(None))
-        .order_by(Invitation.id),
-        matches,
+        Invitation,
+        [Invitation.site_id.in_(site_ids), Invitation.visit_id.is_(None)],
+        wanted,
     )
     # The signers' details are sealed: compared in Python, without reading the PDFs.
     document_ids = [
@@ -117,7 +164,7 @@ def find_person(
             .where(SignedDocument.site_id.in_(site_ids))
             .order_by(SignedDocument.id)
         )
-        if matches(signed.signer_name, signed.signer_email)
+        if wanted.matches(signed.signer_name, signed.signer_email)
     ]
     truncated = len(visit_ids) + len(invitation_ids) > SEARCH_LIMIT
     visits = load_visits(session, visit_ids[-SEARCH_LIMIT:], site_ids)

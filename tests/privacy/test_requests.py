@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.models import AuditEvent, Invitation, SiteDailyStats, StaffUser, Visit
+from kiosk.privacy import requests
 from kiosk.services.notices import publish_notice
 from tests.support import require_tool
 
@@ -115,6 +116,27 @@ def test_finding_a_person_by_name_or_email_in_the_officers_sites_only(
     assert "Please enter a name" in officer.post("/dashboard/requests", data={}).text
     assert ("request_search", "visit", str(mine.id)) in audit(session)
     assert all(target_id and target_id.isdigit() for _a, _t, target_id in audit(session))
+
+
+def test_a_search_by_name_reads_only_the_visits_having_every_word_in_batches(
+    session: Session, office: Any, make_visit: Any, make_invitation: Any, monkeypatch: Any
+):
+    # The visits having every word of the name come from the name index, then are read by
+    # their ids a batch at a time (two here) and compared whole word by whole word.
+    monkeypatch.setattr(requests, "ID_BATCH", 2)
+    wanted = [make_visit(office, name) for name in ("Åsa Öberg", "ÖBERG Åsa", "asa  oberg-lind")]
+    wanted += [make_visit(office, "Åsa Öberg", email=f"asa{n}@example.com") for n in range(3)]
+    make_visit(office, "Åsa Andersson")  # the first word only
+    make_visit(office, "Bo Öberg")  # the second only
+    make_visit(office, "Åsalind Öbergson")  # words that start alike are other words
+    make_invitation(office, "Åsa Öbergson")
+    invited = make_invitation(office, "oberg asa")
+    found = requests.find_person(session, [office.id], name="asa öberg")
+    assert [visit.id for visit in found.visits] == [visit.id for visit in reversed(wanted)]
+    assert [invitation.id for invitation in found.invitations] == [invited.id]
+    by_email = requests.find_person(session, [office.id], email="ASA1@example.com")
+    assert [visit.id for visit in by_email.visits] == [wanted[4].id]
+    assert by_email.invitations == []
 
 
 def test_access_export_as_json(
