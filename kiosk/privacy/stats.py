@@ -7,14 +7,15 @@ a trend never jumps when the purge runs.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Date, Integer, case, cast, extract, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -170,24 +171,15 @@ def daily_stats(
         by_host[host_row.site_id][host_row.host_id].add(*_values(host_row))
 
     # Kept visits: a day on any site's calendar lies within a day of the same UTC date.
-    earliest = datetime.combine(first - timedelta(days=1), time.min, tzinfo=ZoneInfo("UTC"))
-    latest = datetime.combine(last + timedelta(days=2), time.min, tzinfo=ZoneInfo("UTC"))
-    kept = session.connection().execute(
-        select(Visit.id, Visit.site_id, Visit.host_id, Visit.checked_in_at, Visit.checked_out_at)
-        .where(
-            Visit.site_id.in_(site_ids),
-            Visit.checked_in_at >= earliest,
-            Visit.checked_in_at < latest,
-        )
-        .execution_options(yield_per=2000)
-    )
-    live = tally_visits((VisitTimes(*row) for row in kept), zones)
-    for (site_id, day), tally in live.by_site.items():
-        if first <= day <= last:
-            by_site[site_id][day].add(*_values(tally))
-    for (host_id, day), tally in live.by_host.items():
-        if first <= day <= last:
-            by_host[live.host_sites[host_id]][host_id].add(*_values(tally))
+    earliest = datetime.combine(first - timedelta(days=1), time.min, tzinfo=UTC)
+    latest = datetime.combine(last + timedelta(days=2), time.min, tzinfo=UTC)
+    for site_id in site_ids:
+        kept = _kept_tallies(session, site_id, zones[site_id], earliest, latest)
+        for host_id, day, tally in kept:
+            if first <= day <= last:
+                by_site[site_id][day].add(*_values(tally))
+                if host_id is not None:
+                    by_host[site_id][host_id].add(*_values(tally))
 
     result = {}
     for site_id in site_ids:
@@ -201,6 +193,88 @@ def daily_stats(
             day += timedelta(days=1)
         result[site_id] = DailyStats(days=days, total=total, hosts=dict(by_host[site_id]))
     return result
+
+
+def offset_spans(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """The times from ``start`` to ``end`` (UTC) in spans of one UTC offset of ``zone``: each
+    span's first moment and its offset in seconds, the first span starting at ``start``."""
+
+    def offset(moment: datetime) -> int:
+        shift = moment.astimezone(zone).utcoffset()
+        return int(shift.total_seconds()) if shift is not None else 0
+
+    spans = [(start, offset(start))]
+    day = start
+    while day < end:
+        following = min(day + timedelta(days=1), end)
+        if offset(following) != spans[-1][1]:
+            # A change within this day (zones change at most once a day), at a whole second
+            # (as the zone database gives them): the first second with the new offset.
+            low, high = math.floor(day.timestamp()), math.ceil(following.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                if offset(datetime.fromtimestamp(middle, UTC)) == spans[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            change = datetime.fromtimestamp(high, UTC)
+            spans.append((change, offset(change)))
+        day = following
+    return spans
+
+
+def _kept_tallies(
+    session: Session, site_id: int, zone: ZoneInfo, earliest: datetime, latest: datetime
+) -> list[tuple[int | None, date, Tally]]:
+    """(host id, day on the site's calendar, tally) of the site's visits that checked in from
+    ``earliest`` to ``latest``, counted by the database.
+
+    The same counts as :func:`tally_visits` (which the purge uses for the stored totals): the
+    day from the UTC offset of the check-in's moment, durations in whole seconds (truncated,
+    never below zero). Counted in Python, a year of a busy site's visits took seconds
+    (7.4 s for a million visits); the database returns a row per host and day."""
+    checked_in, checked_out = Visit.checked_in_at, Visit.checked_out_at
+    postgres = session.get_bind().dialect.name == "postgresql"
+
+    def local_day(offset: int) -> Any:
+        if postgres:
+            return cast(func.timezone("UTC", checked_in) + timedelta(seconds=offset), Date)
+        return func.date(checked_in, f"{offset:+d} seconds")
+
+    spans = offset_spans(zone, earliest, latest)
+    day: Any = local_day(spans[-1][1])
+    if len(spans) > 1:
+        day = case(
+            *(
+                (checked_in < span_end, local_day(offset))
+                for (_start, offset), (span_end, _next) in zip(spans, spans[1:], strict=False)
+            ),
+            else_=day,
+        )
+    if postgres:
+        seconds: Any = func.greatest(0, func.trunc(extract("epoch", checked_out - checked_in)))
+    else:
+        # Whole seconds and the stored microseconds, exactly ('YYYY-MM-DD HH:MM:SS.ffffff').
+        def micro(column: Any) -> Any:
+            return cast(
+                func.strftime("%s", func.substr(column, 1, 19)), Integer
+            ) * 1_000_000 + cast(func.substr(column, 21, 6), Integer)
+
+        seconds = func.max(0, (micro(checked_out) - micro(checked_in)) // 1_000_000)
+    rows = session.execute(
+        select(Visit.host_id, day, func.count(), func.count(checked_out), func.sum(seconds))
+        .where(Visit.site_id == site_id, checked_in >= earliest, checked_in < latest)
+        .group_by(Visit.host_id, day)
+    )
+    return [
+        (host_id, _as_date(local), Tally(visits, out, int(total or 0)))
+        for host_id, local, visits, out, total in rows
+    ]
+
+
+def _as_date(value: date | str) -> date:
+    # SQLite's date() returns text
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _values(item: Any) -> tuple[int, int, int]:
