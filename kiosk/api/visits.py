@@ -142,12 +142,16 @@ def of_day(query: schemas.DayQuery) -> schemas.VisitList:
         ranges.append(
             and_(Visit.site_id == site.id, Visit.checked_in_at >= start, Visit.checked_in_at < end)
         )
+    # The day's visits come from the index by site and check-in time, then are put in order
+    # of id: ``id + 0`` keeps SQLite from walking the whole table in id order instead, as it
+    # chose after an ANALYZE (0.3 s at a million visits, 11 ms this way).
+    by_id = Visit.id + 0
     rows = list(
         get_session().scalars(
             select(Visit)
             .options(joinedload(Visit.host))
-            .where(or_(*ranges), Visit.id > decode_cursor(query.cursor))
-            .order_by(Visit.id)
+            .where(or_(*ranges), by_id > decode_cursor(query.cursor))
+            .order_by(by_id)
             .limit(query.limit + 1)
         )
     )
