@@ -53,6 +53,12 @@ EXPECTED = {
     ],
     "dashboard.py": ["on site now", "expected today", "history", "index", "app/bare"],
     "memory.py": ["peak of any worker", "MB per thousand check-ins", "errors: 0"],
+    "pages.py": [
+        "/dashboard/statistics?days=365",
+        "POST /dashboard/requests",
+        "kiosk POST notice",
+        "over 100 ms:",
+    ],
     "page_weight.py": ["blank page (baseline)", "welcome", "check-in form", "FCP/blank"],
     "purge.py": ["erased 2,000 of 3,000 visits", "worst check-in", "failed: 0"],
 }
@@ -66,6 +72,7 @@ def test_bench_scripts_on_sqlite():
             ["dashboard.py", "--postgres", ""],
             ["memory.py", "--postgres", ""],
             ["page_weight.py"],
+            ["pages.py", "--postgres", ""],
             ["purge.py", "--postgres", ""],
         ]
     )
@@ -79,6 +86,7 @@ def test_bench_scripts_on_postgresql():
             ["checkin.py", "--no-sqlite", "--postgres", PG_URL],
             ["dashboard.py", "--no-sqlite", "--postgres", PG_URL],
             ["memory.py", "--postgres", PG_URL],
+            ["pages.py", "--no-sqlite", "--postgres", PG_URL],
             ["purge.py", "--no-sqlite", "--postgres", PG_URL],
         ]
     )
