@@ -208,3 +208,31 @@ def test_templates_translate_in_the_language_of_the_moment(app: Flask):
             assert render_template_string(page) == "Continue|2 visitors"
         refresh()
         assert render_template_string(page).startswith("Fortsätt|")
+
+
+def test_counts_of_a_thousand_and_more_are_grouped_as_the_language_writes_them(app: Flask):
+    # The statistics' totals and the purge's counts: "90438 visits" read as a code.
+    from flask import render_template_string
+
+    page = (
+        "{{ ngettext('%(num)d visit', '%(num)d visits', count) }}|"
+        "{{ _('More than %(num)d visits found. The newest are shown; type more of the name"
+        " to narrow the search.', num=count) }}|{{ _('Continue') }}|{{ _('%(site)s', site=site) }}"
+    )
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            rendered = render_template_string(page, count=90438, site="<b>")
+            assert rendered.startswith("90,438 visits|More than 90,438 visits found.")
+            assert rendered.endswith("|Continue|&lt;b&gt;")  # variables are still escaped
+            assert render_template_string(page, count=999, site="").startswith("999 visits|")
+            assert render_template_string(page, count=-1500, site="").startswith("-1,500 ")
+        with force_locale("sv"):
+            assert render_template_string(page, count=90438, site="").startswith(
+                "90\N{NO-BREAK SPACE}438 besök|Fler än 90\N{NO-BREAK SPACE}438 besök"
+            )
+        with force_locale("de"):
+            assert render_template_string(page, count=1000, site="").startswith("1.000 Besuche|")
+    with app.test_request_context("/"), force_locale("fi"):
+        assert render_template_string("{{ 12345|number }}|{{ 999|number }}") == (
+            "12\N{NO-BREAK SPACE}345|999"
+        )
