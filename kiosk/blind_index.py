@@ -260,13 +260,6 @@ def tokens_under(keys: Sequence[SearchKey], prefix: str) -> list[bytes]:
     return blind_tokens(keys, prefix[:MAX_PREFIX])
 
 
-def search_tokens(session: Session, site_ids: Sequence[int], prefix: str) -> list[bytes]:
-    """The tokens a folded ``prefix`` has under every live key of these sites."""
-    if not prefix or not site_ids:
-        return []
-    return tokens_under(search_keys(session, site_ids), prefix)
-
-
 # What the history search knows of each key's visits without reading them: for each site and
 # token day (the tokens' first bytes: the key's erase day), a time no visit indexed under that
 # key checked in after (kiosk.models.NameTokenDay). A key's day says when its visits go, not

@@ -125,7 +125,6 @@ def find_person(
     """Visits and unused invitations whose name has every word of ``name`` (in any order,
     ignoring case and accents), or whose email is ``email`` (ignoring case)."""
     wanted = _Wanted(name_words(name), email.strip().casefold())
-    wanted_words = wanted.words
     if not site_ids or not (wanted.words or wanted.email):
         return PersonRecords([], [])
 
@@ -135,14 +134,14 @@ def find_person(
     # a search by email reads every visit of the sites.
     visit_where = [Visit.site_id.in_(site_ids)]
     having_words: list[int] | None = None
-    if wanted_words and not wanted.email:
+    if wanted.words and not wanted.email:
         # The tokens are made under these sites' keys only (kiosk.blind_index).
         keys = search_keys(session, site_ids)
         having = [
             select(VisitNameToken.visit_id).where(
                 token_in(session, VisitNameToken.token, tokens_under(keys, word))
             )
-            for word in wanted_words
+            for word in wanted.words
         ]
         # The visits having every word first, then those visits by their primary key: as
         # one statement, PostgreSQL expected ~100,000 visits from the tokens and read every
