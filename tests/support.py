@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import signal
@@ -147,17 +148,11 @@ class ServerProcess:
         while True:
             if self.process.poll() is not None:
                 raise AssertionError(f"kiosk serve exited: {_read(str(self.log_path))}")
-            try:
-                with urllib.request.urlopen(  # noqa: S310
-                    f"{self.base}/static/css/kiosk.css", timeout=2
-                ):
-                    return
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"kiosk serve did not answer: {_read(str(self.log_path))}"
-                    ) from None
-                time.sleep(0.1)
+            if answers(f"{self.base}/static/css/kiosk.css", timeout=2):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"kiosk serve did not answer: {_read(str(self.log_path))}")
+            time.sleep(0.1)
 
     def worker_pids(self) -> list[int]:
         """The gunicorn workers the master runs now (its child processes)."""
@@ -190,6 +185,20 @@ class ServerProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.log.close()
+
+
+def answers(url: str, *, timeout: float) -> bool:
+    """Whether `url` answers within `timeout` seconds.
+
+    Gunicorn's master accepts connections as soon as it listens, before a worker has booted: on
+    a busy machine a connection can be accepted and then wait in silence (CI once waited past
+    2 s). A read that times out means "not yet", as a refused connection does.
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310
+            return True
+    except (OSError, http.client.HTTPException):  # URLError and TimeoutError are OSErrors
+        return False
 
 
 def _alive(pid: int) -> bool:
