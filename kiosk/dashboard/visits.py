@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -15,7 +16,7 @@ from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff, served_or_404, served_site, served_sites
 from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.forms import ExportForm, HistoryForm
-from kiosk.db import get_session
+from kiosk.db import get_database, get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, Visit
 from kiosk.notifications.events import queue_checked_out
@@ -148,6 +149,12 @@ def history_clear() -> BaseResponse:
     return redirect(url_for(".history"))
 
 
+def _with_bom(pieces: Iterator[str]) -> Iterator[str]:
+    """A byte-order mark first, so spreadsheet programs read UTF-8 names right."""
+    yield "\ufeff"
+    yield from pieces
+
+
 @bp.route("/export", methods=["GET", "POST"])
 def export() -> str | BaseResponse:
     """The visit log of a period as CSV (the file holds personal data: the export is audited)."""
@@ -172,12 +179,14 @@ def export() -> str | BaseResponse:
                 _("Checked out"),
                 _("Badge code"),
             ]
-            body = visits_csv(visits_for_export(get_session(), query), headers)
             audit("export_visits", "site", site.id)
             get_session().commit()
+            # Streamed a batch of visits at a time, from a session of the export's own: the
+            # file is never whole in the worker's memory (kiosk.services.daily).
+            batches = visits_for_export(get_database().sessionmaker, query)
             filename = f"visits-{site.id}-{form.date_from.data}-{form.date_to.data}.csv"
             return Response(
-                "\ufeff" + body,  # a BOM so spreadsheet programs read UTF-8 names right
+                _with_bom(visits_csv(batches, headers)),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from kiosk import create_app
@@ -396,6 +396,110 @@ class TestExport:
         assert rows[1][2] == "'+46 Co"
         assert rows[1][5] == "2026-03-02T09:00+01:00"
         assert "export_visits" in actions(session)
+
+    @pytest.fixture
+    def in_batches_of_two(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from kiosk.services import daily
+
+        monkeypatch.setattr(daily, "EXPORT_BATCH", 2)
+
+    def export(self, staff: FlaskClient, site: Any, **options: Any) -> Any:
+        return staff.post(
+            "/dashboard/export",
+            data={"site": site.id, "date_from": "2026-03-01", "date_to": "2026-03-04"},
+            **options,
+        )
+
+    def test_read_in_batches_every_visit_once_in_order(
+        self,
+        staff: FlaskClient,
+        site: Any,
+        make_visit: Any,
+        make_host: Any,
+        in_batches_of_two: None,
+    ):
+        host = make_host(site, name="Hilda Host")
+        at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+        # Three share a check-in time: a batch ending inside them must not skip or repeat one.
+        times = [at, at, at, at + timedelta(minutes=1), at - timedelta(minutes=1)]
+        for number, moment in enumerate(times):
+            make_visit(
+                site,
+                visitor_name=f"Visitor {number}",
+                purpose=f"Purpose {number}",
+                host_id=host.id if number % 2 else None,
+                checked_in_at=moment,
+                checked_out_at=moment + timedelta(hours=1) if number == 3 else None,
+            )
+        body = self.export(staff, site).get_data(as_text=True)
+        rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
+        assert [row[1] for row in rows[1:]] == [f"Visitor {n}" for n in (4, 0, 1, 2, 3)]
+        assert [row[3] for row in rows[1:]] == ["", "", "Hilda Host", "", "Hilda Host"]
+        assert rows[2][4] == "Purpose 0"
+        assert rows[5][6] == "2026-03-02T10:01+01:00"  # checked out, in the site's zone
+        assert body.count("\ufeff") == 1
+        assert rows[0][0] == "Site"
+
+    def test_company_filter_spans_batches(
+        self, app: Flask, site: Any, make_visit: Any, in_batches_of_two: None
+    ):
+        from kiosk.services.daily import HistoryQuery, visits_for_export
+
+        at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+        for number in range(5):
+            company = "Acme  Åb" if number in (0, 3, 4) else "Other"
+            make_visit(
+                site,
+                visitor_name=f"Visitor {number}",
+                company=company,
+                checked_in_at=at + timedelta(minutes=number),
+            )
+        query = HistoryQuery(site_ids=(site.id,), company="acme ab")
+        batches = list(visits_for_export(get_database(app).sessionmaker, query))
+        assert [[row.visitor_name for row in batch] for batch in batches] == [
+            ["Visitor 0"],
+            ["Visitor 3"],
+            ["Visitor 4"],
+        ]
+
+    def test_a_download_holds_no_connection_between_batches_nor_once_dropped(
+        self,
+        app: Flask,
+        backend: str,
+        staff: FlaskClient,
+        site: Any,
+        make_visit: Any,
+        session: Session,
+        in_batches_of_two: None,
+    ):
+        for number in range(5):
+            make_visit(
+                site,
+                visitor_name=f"Visitor {number}",
+                checked_in_at=datetime(2026, 3, 2, 8, number, tzinfo=UTC),
+            )
+        pool = get_database(app).engine.pool
+        session.close()
+        before = pool.checkedout()  # type: ignore[attr-defined]
+        response = self.export(staff, site, buffered=False)
+        try:
+            pieces = iter(response.response)
+            assert next(pieces) == "\ufeff".encode()
+            assert next(pieces).startswith(b"Site,")
+            assert b"Visitor 1" in next(pieces)  # the first batch: the download now stalls
+            assert pool.checkedout() == before  # type: ignore[attr-defined]
+            if backend == "postgresql":
+                # Nothing holds even a read lock on the table: an exclusive lock is free.
+                session.execute(text("LOCK TABLE visits IN ACCESS EXCLUSIVE MODE NOWAIT"))
+                session.rollback()
+        finally:
+            # The visitor of the page went away (and a failure above must not leave the
+            # export's transaction holding the schema the teardown drops).
+            response.close()
+        assert pool.checkedout() == before  # type: ignore[attr-defined]
+        whole = self.export(staff, site).get_data(as_text=True)
+        assert all(f"Visitor {number}" in whole for number in range(5))
+        assert pool.checkedout() == before  # type: ignore[attr-defined]
 
     def test_reversed_dates_are_a_form_error(self, staff: FlaskClient, site: Any):
         response = staff.post(

@@ -56,6 +56,7 @@ EXPECTED = {
     "pages.py": [
         "/dashboard/statistics?days=365",
         "POST /dashboard/requests",
+        "POST /dashboard/export",
         "kiosk POST notice",
         "over 100 ms:",
     ],

@@ -3,7 +3,10 @@ a visitor checks in at the kiosk and reception sees the visit on the dashboard."
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,6 +66,23 @@ def test_check_in_at_kiosk_then_seen_on_dashboard(served_env: dict[str, str], tm
         assert status == 200
         assert "Linnea" in goodbye
         assert "Linnea Larsson" not in reception.request("/dashboard/")[1]
+
+        # The CSV export is streamed a batch at a time: gunicorn sends the whole of it.
+        site_id = re.search(r'<option[^>]*value="(\d+)"', reception.request("/dashboard/export")[1])
+        assert site_id
+        today = datetime.now(UTC).date()
+        status, exported = reception.submit(
+            "/dashboard/export",
+            {
+                "site": site_id[1],
+                "date_from": str(today - timedelta(days=1)),
+                "date_to": str(today + timedelta(days=1)),
+            },
+        )
+        assert status == 200
+        rows = list(csv.reader(io.StringIO(exported.removeprefix("\ufeff"))))
+        assert [row[1] for row in rows[1:]] == ["Linnea Larsson"]
+        assert (rows[1][2], rows[1][3], rows[1][7]) == ("Nordic Labs", host_name, code[1])
 
     if "KIOSK_DATABASE_URL" not in served_env:
         # The default database is a SQLite file in the instance folder.
