@@ -109,3 +109,23 @@ def test_the_on_site_rows_buttons_check_out_and_cancel_the_row_they_sit_in(
     assert page.get_by_text("The expected visit was cancelled.").is_visible()
     assert row(cancelled).count() == 0
     assert row(expected).get_by_role("button", name="Cancel").is_visible()
+
+
+def test_statistics_figures_line_up_at_the_right_of_their_column(new_page: Any, server: Any):
+    """Counts read down a column by their size: right-aligned, in digits of one width."""
+    page = new_page(viewport={"width": 1440, "height": 900})
+    log_in(page, server)
+    page.get_by_role("navigation", name="Administration").get_by_role(
+        "link", name="Statistics", exact=True
+    ).click()
+    per_day = page.locator("details").filter(has_text="Numbers per day").first
+    per_day.locator("summary").click()
+    table = per_day.locator("table")
+    table.wait_for()
+    for cell in ("th", "td"):
+        label, figure = table.locator(f"tr:has({cell}) > {cell}").all()[:2]
+        assert label.evaluate("e => getComputedStyle(e).textAlign") in ("left", "start")
+        style = figure.evaluate(
+            "e => [getComputedStyle(e).textAlign, getComputedStyle(e).fontVariantNumeric]"
+        )
+        assert style == ["right", "tabular-nums"]
