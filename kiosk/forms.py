@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import current_app, request
+from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from werkzeug.exceptions import BadRequest
-from wtforms import EmailField, HiddenField, StringField, SubmitField, TelField
+from wtforms import DateField, EmailField, HiddenField, StringField, SubmitField, TelField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 from wtforms.widgets import Select, html_params
 
@@ -185,6 +187,41 @@ def parse_id(value: object) -> int | None:
     if re.fullmatch(r"[0-9]{1,10}", text) and 1 <= int(text) <= ID_MAX:
         return int(text)
     return None
+
+
+#: The days a date typed into a form or a URL may be: any visit's, any invitation's. Python's
+#: calendar ends at 0001-01-01 and 9999-12-31, and a day at either end stepped over on a
+#: site's clock (its UTC bounds, the next day, plus a retention of up to ten years) falls
+#: outside it: an export from 0001-01-01 and an audit log until 9999-12-31 were 500s.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def parse_day(value: object) -> date | None:
+    """A day from a URL parameter (ISO 8601, ``2026-03-04``) between FIRST_DAY and LAST_DAY,
+    else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        day = date.fromisoformat(value.strip(" "))
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+class DayField(DateField):  # type: ignore[misc]
+    """WTForms' ``DateField`` for a day between FIRST_DAY and LAST_DAY: a real date outside
+    them is a form error that says which days may be chosen, not a failure further on."""
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
+            raise ValidationError(
+                gettext(
+                    "Please choose a day from %(first)s to %(last)s.",
+                    first=format_date(FIRST_DAY, "long"),
+                    last=format_date(LAST_DAY, "long"),
+                )
+            )
 
 
 class IdField(HiddenField):  # type: ignore[misc]

@@ -66,6 +66,8 @@ NASTY = [
     "2026-02-30",
     "2026-03-04",
     "99999-01-01",
+    "0001-01-01",
+    "9999-12-31",
     "25:61",
     "17:00",
     "y",
@@ -104,6 +106,10 @@ SWEEP: list[Any] = [
     "9" * 25,
     "١",
     "x" * 5000,
+    # Real dates at the ends of the calendar: a day's bounds on a site's clock, or a date plus
+    # a retention, fall outside it (an export from 0001-01-01 was a 500).
+    "0001-01-01",
+    "9999-12-31",
     FILE,
 ]
 

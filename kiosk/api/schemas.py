@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from kiosk.config import LANGUAGES
 from kiosk.db import ID_MAX
-from kiosk.forms import EMAIL_PATTERN, has_letter_or_digit, is_plain_text
+from kiosk.forms import EMAIL_PATTERN, FIRST_DAY, LAST_DAY, has_letter_or_digit, is_plain_text
 
 Id = Annotated[int, Field(ge=1, le=ID_MAX, description="A positive id.")]
 
@@ -56,6 +56,30 @@ def _email(text: str) -> str:
         raise PydanticCustomError("email_invalid", "Not an email address.")
     return text
 
+
+def _calendar_day(day: dt.date) -> dt.date:
+    """A day any visit or invitation can have (kiosk.forms.FIRST_DAY to LAST_DAY): days near
+    the calendar's ends overflow on a site's clock."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise PydanticCustomError(
+            "day_out_of_range",
+            "A day from {first} to {last}.",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return day
+
+
+Day = Annotated[
+    dt.date,
+    AfterValidator(_calendar_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "description": f"From {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}.",
+        }
+    ),
+]
 
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
 Company = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line)]
@@ -196,7 +220,7 @@ class OnSiteQuery(PageQuery):
 
 class DayQuery(PageQuery):
     site_id: Id | None = Field(None, description="Only this site; default every site.")
-    date: dt.date | None = Field(
+    date: Day | None = Field(
         None, description="A day of each site's own calendar; default the site's today."
     )
 
@@ -237,14 +261,14 @@ class InvitationList(Page):
 
 class InvitationQuery(PageQuery):
     site_id: Id | None = None
-    expected_on: dt.date | None = Field(None, description="Only those expected on this day.")
+    expected_on: Day | None = Field(None, description="Only those expected on this day.")
     status: Literal["expected", "checked_in", "cancelled"] | None = None
 
 
 class InvitationCreate(Strict):
     site_id: Id
     visitor_name: Name
-    expected_on: dt.date = Field(description="A day of the site's calendar, today or later.")
+    expected_on: Day = Field(description="A day of the site's calendar, today or later.")
     company: Company | None = None
     email: Email | None = Field(None, description="When set, the invitation is emailed.")
     host_id: Id | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
@@ -10,14 +10,8 @@ from flask import current_app, render_template, request
 from kiosk.dashboard.access import admin_required
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
+from kiosk.forms import parse_day
 from kiosk.services.audit import audit_actions, audit_events
-
-
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @bp.route("/audit")
@@ -25,7 +19,10 @@ def _day(value: str | None) -> date | None:
 def audit_log() -> str:
     """Browse and filter the audit log (filters are ids and action names: fine in a URL)."""
     zone = ZoneInfo(current_app.config["AUDIT_TIMEZONE"])
-    since_day, until_day = _day(request.args.get("since")), _day(request.args.get("until"))
+    since_day, until_day = (
+        parse_day(request.args.get("since")),
+        parse_day(request.args.get("until")),
+    )
     events, pages = audit_events(
         get_session(),
         actor=(request.args.get("actor") or "")[:64],

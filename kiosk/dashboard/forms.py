@@ -7,13 +7,13 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from kiosk.badges.cups import valid_queue_name
 from kiosk.badges.ql import parse_address
 from kiosk.badges.settings import ql_formats
-from kiosk.forms import LongSelect, email_field, normalise_text, plain_text, visible_name
+from kiosk.forms import DayField, LongSelect, email_field, normalise_text, plain_text, visible_name
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -167,8 +167,8 @@ class HistoryForm(FlaskForm):  # type: ignore[misc]
         validators=[Optional(), plain_text, Length(max=200)],
     )
     host = SelectField(_l("Host"), coerce=int, validate_choice=True, widget=LongSelect())
-    date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_from = DayField(_l("From"), validators=[Optional()])
+    date_to = DayField(_l("To"), validators=[Optional()])
     submit = SubmitField(_l("Search"))
 
 
@@ -176,8 +176,8 @@ class ExportForm(FlaskForm):  # type: ignore[misc]
     """Export the visit log of a period as CSV."""
 
     site = SelectField(_l("Site"), coerce=int, validate_choice=True)
-    date_from = DateField(_l("From"), validators=[DataRequired(_l("Please choose a start date."))])
-    date_to = DateField(_l("To"), validators=[DataRequired(_l("Please choose an end date."))])
+    date_from = DayField(_l("From"), validators=[DataRequired(_l("Please choose a start date."))])
+    date_to = DayField(_l("To"), validators=[DataRequired(_l("Please choose an end date."))])
     submit = SubmitField(_l("Download CSV"))
 
 
@@ -201,7 +201,7 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
         validators=[Optional(), plain_text, Length(max=200)],
     )
     host = SelectField(_l("Host"), coerce=int, validate_choice=True, widget=LongSelect())
-    expected_on = DateField(_l("Date"), validators=[DataRequired(_l("Please choose the date."))])
+    expected_on = DayField(_l("Date"), validators=[DataRequired(_l("Please choose the date."))])
     email = email_field(_l("Visitor's email (optional: sends the invitation)"))
     locale = SelectField(_l("Language of the invitation"))
     submit = SubmitField(_l("Register the visit"))

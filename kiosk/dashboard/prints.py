@@ -29,7 +29,7 @@ from kiosk.clock import now
 from kiosk.dashboard.access import audit, current_staff, served_or_404, served_site, served_sites
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
-from kiosk.forms import ButtonForm
+from kiosk.forms import ButtonForm, parse_id
 from kiosk.models import Site, Visit
 from kiosk.services.audit import record_site_views, staff_actor
 from kiosk.services.visits import visits_on_site
@@ -134,7 +134,7 @@ def print_error_text(code: str | None) -> str:
 def _sites_asked_for() -> list[Site]:
     """The sites the user serves, or only the one asked for with ``?site=ID`` (else 404)."""
     if "site" in request.args:
-        return [served_site(request.args.get("site", type=int))]
+        return [served_site(parse_id(request.args["site"]))]  # not an id: 404
     return served_sites()
 
 

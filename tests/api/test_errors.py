@@ -131,6 +131,32 @@ def test_query_values_of_every_class(writer: Any) -> None:
     assert_problem(writer.get("/hosts/1?x=1"), 400, "unknown_parameter")
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "1999-12-31", "2200-01-01", "9999-12-31"])
+def test_days_at_the_ends_of_the_calendar_are_refused_by_name(
+    writer: Any, make_host: Callable[..., Any], day: str
+) -> None:
+    """Real dates, but a day's bounds on a site's clock (or the day after) fall outside
+    Python's calendar: each date parameter and field refuses them (they were 500s)."""
+    for path, parameter in (("/visits", "date"), ("/invitations", "expected_on")):
+        problem = assert_problem(
+            writer.get(path, query_string={parameter: day}), 400, "invalid_parameter"
+        )
+        assert [(error["field"], error["code"]) for error in problem["errors"]] == [
+            (parameter, "day_out_of_range")
+        ]
+    invitation = {
+        "site_id": writer.site.id,
+        "visitor_name": "Ivy Invited",
+        "expected_on": day,
+        "host_id": make_host(writer.site).id,
+    }
+    problem = assert_problem(writer.post("/invitations", json=invitation), 422, "invalid_body")
+    assert [(error["field"], error["code"]) for error in problem["errors"]] == [
+        ("expected_on", "day_out_of_range")
+    ]
+    assert writer.get("/visits", query_string={"date": "2000-01-01"}).status_code == 200
+
+
 def test_a_body_where_none_is_taken(writer: Any, make_visit: Callable[..., Any]) -> None:
     visit = make_visit(writer.site)
     response = writer.post(f"/visits/{visit.id}/check-out", json={"at": "now"})

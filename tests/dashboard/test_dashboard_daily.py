@@ -127,6 +127,10 @@ class TestExpected:
         ("fields", "problem"),
         [
             ({"expected_on": "2026-03-03"}, "The date has passed."),
+            (
+                {"expected_on": "9999-12-31"},
+                "Please choose a day from January 1, 2000 to December 31, 2199.",
+            ),
             ({"name": ""}, "Please enter the visitor's name."),
             ({"email": "nope"}, "Please check the email address."),
         ],
@@ -500,6 +504,43 @@ class TestExport:
         whole = self.export(staff, site).get_data(as_text=True)
         assert all(f"Visitor {number}" in whole for number in range(5))
         assert pool.checkedout() == before  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize(
+        ("path", "field", "language", "problem"),
+        [
+            ("/dashboard/export", "date_from", "en", "from January 1, 2000 to December 31, 2199"),
+            ("/dashboard/export", "date_to", "sv", "från 1 januari 2000 till 31 december 2199"),
+            (
+                "/dashboard/history",
+                "date_from",
+                "de",
+                "vom 1. Januar 2000 bis zum 31. Dezember 2199",
+            ),
+            ("/dashboard/history", "date_to", "en", "from January 1, 2000 to December 31, 2199"),
+        ],
+    )
+    @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+    def test_days_at_the_ends_of_the_calendar_are_a_form_error_in_the_staff_language(
+        self,
+        staff: FlaskClient,
+        site: Any,
+        session: Session,
+        path: str,
+        field: str,
+        language: str,
+        problem: str,
+        day: str,
+    ):
+        """Real dates, but a day's bounds on the site's clock fall outside Python's calendar:
+        an export from 0001-01-01 was a 500."""
+        data = {"site": site.id, "host": 0, "date_from": "2026-03-01", "date_to": "2026-03-04"}
+        response = staff.post(
+            path, data={**data, field: day}, headers={"Accept-Language": language}
+        )
+        assert response.status_code == 200
+        assert response.mimetype == "text/html"
+        assert problem in response.text
+        assert "export_visits" not in actions(session)
 
     def test_reversed_dates_are_a_form_error(self, staff: FlaskClient, site: Any):
         response = staff.post(

@@ -11,7 +11,7 @@ from kiosk.dashboard.access import audit, served_or_404, served_site, served_sit
 from kiosk.dashboard.admin.forms import HostForm, HostImportForm
 from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
-from kiosk.forms import ButtonForm, accepts_files
+from kiosk.forms import ButtonForm, accepts_files, parse_id
 from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import Host, Site
 from kiosk.services.hosts import (
@@ -30,9 +30,8 @@ from kiosk.services.hosts import (
 
 def _site_from_query() -> Site | None:
     """The site named by ?site=, which the user must serve; else their first site."""
-    wanted = request.args.get("site", type=int)
-    if wanted is not None:
-        return served_site(wanted)
+    if "site" in request.args:
+        return served_site(parse_id(request.args["site"]))  # not an id: 404
     sites = served_sites()
     return sites[0] if sites else None
 
