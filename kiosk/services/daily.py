@@ -569,11 +569,12 @@ def visits_for_export(
 ) -> Iterator[list[ExportRow]]:
     """Every matching visit, oldest first, in lists of at most EXPORT_BATCH, for a CSV export.
 
-    A year of a busy site is 100,000 visits: loaded at once as objects that was ~3.9 KB a
-    visit, ~390 MB for one download. Here each batch is one statement, read as columns from
-    where the last one ended (check-in time, then id), in a session of the export's own whose
-    transaction ends before the batch is handed on: a download that stalls or is dropped holds
-    no transaction open, and the session is closed when the generator is (its ``finally``).
+    A year of a busy site is 100,000 visits: loaded at once as objects that was ~3.3 KB a
+    visit, ~330 MB for one download (bench/README.md, "The CSV export, streamed"). Here each
+    batch is one statement, read as columns from where the last one ended (check-in time,
+    then id), in a session of the export's own whose transaction ends before the batch is
+    handed on: a download that stalls or is dropped holds no transaction open, and the
+    session is closed when the generator is (its ``finally``).
     """
     session = sessionmaker()
     try:
