@@ -297,6 +297,47 @@ class TestHistory:
         assert "Eva Berg" not in page
         assert "search_history" in actions(session)
 
+    def test_company_among_the_newest_in_two_reads_with_pages_and_a_count(
+        self,
+        staff: FlaskClient,
+        site: Any,
+        make_visit: Any,
+        make_host: Any,
+        monkeypatch: pytest.MonkeyPatch,
+    ):
+        """The company is compared after decryption among the newest visits matching the rest:
+        the newest COMPANY_BATCH first, then the rest of HISTORY_COMPANY_SCAN_LIMIT from where
+        they ended (three visits at one second straddle the two reads)."""
+        from kiosk.services import daily
+
+        monkeypatch.setattr(daily, "COMPANY_BATCH", 3)
+        monkeypatch.setattr(daily, "HISTORY_COMPANY_SCAN_LIMIT", 8)
+        monkeypatch.setattr(daily, "HISTORY_PAGE_SIZE", 2)
+        host = make_host(site, name="Hilda Host")
+        at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+        # Newest first: 0 and 1 at one second, 2 at the same second, then older ones.
+        moments = [at, at, at, *(at - timedelta(minutes=n) for n in range(1, 7))]
+        for number, moment in enumerate(moments):
+            make_visit(
+                site,
+                visitor_name=f"Visitor {number}",
+                company="Åcme AB" if number in (0, 2, 3, 5, 8) else "Other",
+                host_id=host.id if number == 3 else None,
+                checked_in_at=moment,
+            )
+        page = self.search(staff, company="acme  ab", host=0)
+        # Visitor 8 is the ninth newest: beyond the scan of eight.
+        assert "4 visits found." in page
+        assert re.findall(r"Visitor \d", page) == ["Visitor 2", "Visitor 0"]  # newest first
+        second = staff.get("/dashboard/history?page=2").text
+        assert re.findall(r"Visitor \d", second) == ["Visitor 3", "Visitor 5"]
+        assert "Hilda Host" in second  # the page's visits are loaded with their host
+        assert "Visitor 8" not in page
+
+        # A common company fills the count from the first read.
+        monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 1)
+        assert "More than 1 visits found." in self.search(staff, company="acme", host=0)
+
     def test_pagination(self, staff: FlaskClient, site: Any, make_visit: Any, clock: Any):
         for number in range(60):
             make_visit(
