@@ -520,6 +520,15 @@ def _company_matches(query: HistoryQuery) -> Callable[[str | None], bool]:
     return lambda company: wanted in fold(" ".join((company or "").split()))
 
 
+def _beyond(last: tuple[datetime, int], *, newest_first: bool) -> ColumnElement[bool]:
+    """Visits after ``last`` (check-in time, id) in a read ordered by both: older ones when
+    the read goes newest first, newer ones otherwise."""
+    at, visit_id = last
+    if newest_first:
+        return or_(Visit.checked_in_at < at, and_(Visit.checked_in_at == at, Visit.id < visit_id))
+    return or_(Visit.checked_in_at > at, and_(Visit.checked_in_at == at, Visit.id > visit_id))
+
+
 #: Candidates of a search by company fetched at a time.
 COMPANY_BATCH = 2000
 
@@ -549,12 +558,7 @@ def _search_with_company(
             break
         chosen = newest_ids
         if last is not None:
-            chosen = chosen.where(
-                or_(
-                    Visit.checked_in_at < last[0],
-                    and_(Visit.checked_in_at == last[0], Visit.id < last[1]),
-                )
-            )
+            chosen = chosen.where(_beyond(last, newest_first=True))
         # The ids are ordered from the index alone; only the chosen rows are read.
         top = chosen.limit(limit).subquery()
         rows = session.execute(
@@ -658,12 +662,7 @@ def visits_for_export(
         while True:
             batch = statement
             if after is not None:
-                batch = batch.where(
-                    or_(
-                        Visit.checked_in_at > after[0],
-                        and_(Visit.checked_in_at == after[0], Visit.id > after[1]),
-                    )
-                )
+                batch = batch.where(_beyond(after, newest_first=False))
             rows = session.execute(batch).all()
             session.rollback()  # read only: end the transaction before the caller writes
             if not rows:
@@ -715,14 +714,11 @@ def visits_csv(batches: Iterable[Iterable[ExportRow]], headers: Sequence[str]) -
     writer = csv.writer(out)
     writer.writerow(headers)
     yield out.getvalue()
-    zones: dict[str, ZoneInfo] = {}
     for batch in batches:
         out.seek(0)
         out.truncate()
         for visit in batch:
-            zone = zones.get(visit.timezone) or zones.setdefault(
-                visit.timezone, ZoneInfo(visit.timezone)
-            )
+            zone = ZoneInfo(visit.timezone)  # cached by zoneinfo: one object a zone
             out_at = (
                 visit.checked_out_at.astimezone(zone).isoformat(timespec="minutes")
                 if visit.checked_out_at
