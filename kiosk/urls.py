@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, url_for
+from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
 from kiosk.db import ID_MAX
@@ -53,6 +54,21 @@ def init_converters(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
 
 
+#: Where a row's id goes in HTML written once for every row (the templates' ``ROW_ID``).
+ROW_ID = _PLACEHOLDER
+_ROW_ID_TEXT = str(ROW_ID)
+
+
+def for_row(html: Markup, row_id: int) -> Markup:
+    """``{{ buttons|for_row(visit.id) }}``: the part of a long list's row that only its id
+    changes (its buttons and links), written once per list with ``ROW_ID`` for the id
+    (``{% set buttons %}...{{ check_out|with_id(ROW_ID) }}...{% endset %}``). A row of
+    reception's list then writes one output where it wrote six: three URLs and their labels,
+    each escaped again in every row."""
+    # Safe: ``html`` is escaped already, and only an integer's digits go into it.
+    return Markup(str.replace(html, _ROW_ID_TEXT, str(int(row_id))))  # noqa: S704
+
+
 def with_id(url: IdUrl, row_id: int) -> str:
     """The template filter for a row's URL: ``{{ check_out|with_id(visit.id) }}``. A filter
     because Jinja calls a filter directly, and a function (``check_out(visit.id)``) through
@@ -62,6 +78,9 @@ def with_id(url: IdUrl, row_id: int) -> str:
 
 def init_app(app: Flask) -> None:
     """Let templates build row URLs: ``{% set check_out = id_url('x.check_out', 'visit_id') %}``
-    once, then ``{{ check_out|with_id(visit.id) }}`` in each row."""
+    once, then ``{{ check_out|with_id(visit.id) }}`` in each row; or a row's buttons written
+    once with ``ROW_ID`` and ``{{ buttons|for_row(visit.id) }}`` in each row."""
     app.add_template_global(IdUrl, "id_url")
     app.add_template_filter(with_id)
+    app.jinja_env.globals["ROW_ID"] = ROW_ID
+    app.add_template_filter(for_row)

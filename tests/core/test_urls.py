@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask, url_for
+from flask import Flask, render_template_string, url_for
+from markupsafe import Markup
 
-from kiosk.urls import IdUrl
+from kiosk.urls import ROW_ID, IdUrl, for_row
 
 ROW_ENDPOINTS = [
     ("dashboard.badge_reprint", "visit_id"),
@@ -29,3 +30,37 @@ def test_other_values_stay_in_the_url(app: Flask):
         row_url = IdUrl("dashboard.check_out", "visit_id", back="today")
         assert row_url(5) == url_for("dashboard.check_out", visit_id=5, back="today")
         assert "back=today" in row_url(5)
+
+
+def test_a_row_fragment_is_what_each_row_would_render(app: Flask):
+    """A row's buttons written once with ROW_ID and given each row's id (``for_row``) are
+    what writing them in every row gives: each URL with the row's id, each label escaped
+    once (not again per row, and not twice)."""
+    written_once = (
+        "{% set reprint = id_url('dashboard.badge_reprint', 'visit_id') %}"
+        "{% set check_out = id_url('dashboard.check_out', 'visit_id') %}"
+        '{% set buttons %}<button formaction="{{ reprint|with_id(ROW_ID) }}">{{ label }}'
+        '</button><button formaction="{{ check_out|with_id(ROW_ID) }}">{{ label }}</button>'
+        "{% endset %}{% for id in ids %}<td>{{ buttons|for_row(id) }}</td>{% endfor %}"
+    )
+    written_per_row = (
+        "{% for id in ids %}<td><button formaction=\"{{ url_for('dashboard.badge_reprint', "
+        'visit_id=id) }}">{{ label }}</button><button formaction="{{ url_for('
+        "'dashboard.check_out', visit_id=id) }}\">{{ label }}</button></td>{% endfor %}"
+    )
+    ids = [1, 42, 2**63 - 1]
+    label = 'Skriv ut <igen> & "nu"'
+    with app.test_request_context():
+        once = render_template_string(written_once, ids=ids, label=label)
+        per_row = render_template_string(written_per_row, ids=ids, label=label)
+    assert once == per_row
+    assert once.count("Skriv ut &lt;igen&gt; &amp; &#34;nu&#34;") == 2 * len(ids)
+    assert str(ROW_ID) not in once
+
+
+def test_a_row_fragment_takes_only_an_integer_id():
+    fragment = Markup(f'<a href="/visits/{ROW_ID}">x</a>')  # noqa: S704 - no input in it
+    assert for_row(fragment, 12) == '<a href="/visits/12">x</a>'
+    assert isinstance(for_row(fragment, 12), Markup)
+    with pytest.raises(ValueError, match="invalid literal"):
+        for_row(fragment, '1"><script>')  # type: ignore[arg-type]
