@@ -312,31 +312,3 @@ def failed_prints(session: Session, site_ids: Iterable[int]) -> Sequence[PrintJo
         .where(PrintJob.status == PrintStatus.FAILED)
         .order_by(PrintJob.id.desc())
     ).all()
-
-
-def failed_visit_ids(session: Session, site_ids: Iterable[int]) -> set[int]:
-    """The visitors on site at these sites whose newest print attempt failed.
-
-    Each visitor on site's newest job is looked up by the print jobs' visit index. Joined to
-    the newest jobs instead, PostgreSQL read every print job for the failed ones whenever its
-    statistics said none had failed (the usual case): 2.1 -> 1.1 ms at 20,000 print jobs,
-    and a read of the whole table, which grows with the history, avoided at any size."""
-    ids = list(site_ids)
-    if not ids:
-        return set()
-    newest_status = (
-        select(PrintJob.status)
-        .where(PrintJob.visit_id == Visit.id)
-        .order_by(PrintJob.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return set(
-        session.scalars(
-            select(Visit.id).where(
-                Visit.site_id.in_(ids),
-                Visit.checked_out_at.is_(None),
-                newest_status == PrintStatus.FAILED,
-            )
-        )
-    )

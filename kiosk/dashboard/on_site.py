@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import current_app, render_template, session
 
-from kiosk.badges.jobs import failed_visit_ids
 from kiosk.clock import now
 from kiosk.dashboard.access import current_staff, served_sites
 from kiosk.dashboard.blueprint import bp
@@ -66,7 +65,6 @@ def _on_site_context() -> dict[str, Any]:
         },
         "expected_by_site": expected_today(db_session, sites, now=now()),
         "total": len(present),
-        "failed_badges": failed_visit_ids(db_session, [site.id for site in sites]),
         "button": ButtonForm(),
         "live_seconds": int(current_app.config["DASHBOARD_REFRESH_SECONDS"]),
     }

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from kiosk.blind_index import search_keys, token_in, tokens_under
 from kiosk.db import savepoint
+from kiosk.enums import PrintStatus
 from kiosk.models import (
     Host,
     Invitation,
     KioskDevice,
+    PrintJob,
     Site,
     Visit,
     VisitNameToken,
@@ -275,16 +277,29 @@ class PresentVisit:
     short_code: str
     visitor_type_id: int | None
     group_id: int | None
+    #: The newest attempt to print the visitor's badge failed ("Did not print").
+    print_failed: bool
 
 
 def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVisit]:
     """:func:`visits_on_site` for reception's list: the same visits in the same order, read
     as columns and unsealed here. Loading a Visit object per row (and its host's) cost more
     than the query; the list needs nine of a visit's fields (400 visitors on site, in one
-    process: 10.1 -> 4.6 ms; bench/README.md, "Round three")."""
+    process: 10.1 -> 4.6 ms; bench/README.md, "Round three").
+
+    Whether the badge's newest print failed comes in the same statement: each visit's newest
+    print job, looked up by the print jobs' visit index (joined to the newest jobs instead,
+    PostgreSQL read every print job whenever its statistics said none had failed)."""
     ids = list(site_ids)
     if not ids:
         return []
+    newest_print = (
+        select(PrintJob.status)
+        .where(PrintJob.visit_id == Visit.id)
+        .order_by(PrintJob.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     rows = session.execute(
         select(
             Visit.id,
@@ -295,6 +310,7 @@ def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVis
             Visit.short_code,
             Visit.visitor_type_id,
             Visit.group_id,
+            newest_print,
         )
         .outerjoin(Host, Host.id == Visit.host_id)
         .where(Visit.site_id.in_(ids), Visit.checked_out_at.is_(None))
@@ -313,6 +329,7 @@ def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVis
             short_code=row[9],
             visitor_type_id=row[10],
             group_id=row[11],
+            print_failed=row[12] == PrintStatus.FAILED,
         )
         for row in rows
     ]

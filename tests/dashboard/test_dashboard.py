@@ -148,6 +148,7 @@ def test_the_lists_read_as_columns_match_the_visits_and_invitations_read_as_obje
         for v in loaded
     ]
     assert [row.visitor_name for row in read] == ["Bo Later", "Cy Plain", "Ann Early"]
+    assert [row.print_failed for row in read] == [False, False, False]
     assert [row.checked_in_at for row in read] == [v.checked_in_at for v in loaded]
     assert session.scalar(select(Visit.legacy_visitor_name).where(Visit.id == read[1].id))
 
@@ -164,6 +165,50 @@ def test_the_lists_read_as_columns_match_the_visits_and_invitations_read_as_obje
             assert row.host_name == (invitation.host.name if invitation.host else None)
     assert [row.visitor_name for row in expected[site.id]] == ["Di Invited"]
     assert [row.visitor_name for row in expected[other.id]] == ["Al Invited"]
+
+
+def test_the_on_site_list_marks_a_badge_whose_newest_print_failed(
+    make_site: Any, make_visit: Any, session: Session, clock: Any
+):
+    """present_visits says whether each visitor's newest print attempt failed: a later
+    attempt that worked clears the mark, a later one that failed sets it, and a visitor who
+    was never printed for has none."""
+    from kiosk.models import PrintJob
+    from kiosk.services.visits import present_visits
+
+    site = make_site()
+    outcomes = {
+        "Failed Once": ["failed"],
+        "Failed Then Sent": ["failed", "sent"],
+        "Sent Then Failed": ["sent", "failed"],
+        "Printed By Browser": ["browser"],
+        "Never Printed": [],
+    }
+    for number, (name, statuses) in enumerate(outcomes.items()):
+        visit = make_visit(site, visitor_name=name, checked_in_at=clock.now() + timedelta(number))
+        for status in statuses:
+            session.add(
+                PrintJob(
+                    visit_id=visit.id,
+                    created_at=clock.now(),
+                    requested_by=f"kiosk:{site.id}",
+                    backend="cups",
+                    status=status,
+                    printer="badges",
+                    error="printer_stopped" if status == "failed" else None,
+                )
+            )
+            session.flush()  # ids in the order of the attempts
+    session.commit()
+
+    read = {row.visitor_name: row.print_failed for row in present_visits(session, [site.id])}
+    assert read == {
+        "Failed Once": True,
+        "Failed Then Sent": False,
+        "Sent Then Failed": True,
+        "Printed By Browser": False,
+        "Never Printed": False,
+    }
 
 
 def test_viewing_visitors_is_audited_without_personal_data(
