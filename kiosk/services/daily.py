@@ -26,7 +26,7 @@ from kiosk.models import Host, Invitation, NameTokenDay, Site, Visit, VisitNameT
 from kiosk.sealing import store_for
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
-from kiosk.services.listed_names import name_columns, unseal_name
+from kiosk.services.listed_names import name_columns, unseal_name, unseal_names
 from kiosk.text import fold, name_words
 
 HISTORY_PAGE_SIZE = 50
@@ -51,9 +51,9 @@ def visits_today(session: Session, site: Site, *, now: datetime) -> Sequence[Vis
     ).all()
 
 
-@dataclass(frozen=True, slots=True)
-class ExpectedVisitor:
-    """An invitation for today as reception's list shows it (read as columns)."""
+class ExpectedVisitor(NamedTuple):
+    """An invitation for today as reception's list shows it (read as columns; a named tuple,
+    as kiosk.services.visits.PresentVisit is)."""
 
     id: int
     site_id: int
@@ -100,16 +100,10 @@ def expected_today(
     ).all()
     if not rows:
         return expected
-    store = store_for(session)
+    names = unseal_names(Invitation, store_for(session), rows, 2)
     invitations = [
-        ExpectedVisitor(
-            row[0],
-            row[1],
-            *unseal_name(Invitation, store, row[2:7]),
-            host_name=row[7],
-            code=row[8],
-        )
-        for row in rows
+        ExpectedVisitor(row[0], row[1], *name, host_name=row[7], code=row[8])
+        for row, name in zip(rows, names, strict=True)
     ]
     # Names are sealed (kiosk.sealing): sorted here, among a day's few invitations.
     for invitation in sorted(invitations, key=lambda item: (fold(item.visitor_name), item.id)):

@@ -4,6 +4,7 @@ cost more than the list's query (bench/README.md, "Round three")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kiosk.keystore import KeyStore
@@ -31,3 +32,21 @@ def unseal_name(
         model.visitor_name.unseal_column(store, name, row_key, legacy_name),
         model.company.unseal_column(store, company, row_key, legacy_company),
     )
+
+
+def unseal_names(
+    model: type[Visit] | type[Invitation],
+    store: KeyStore,
+    rows: Sequence[Sequence[Any]],
+    start: int,
+) -> list[tuple[str, str | None]]:
+    """:func:`unseal_name` of each row, whose :func:`name_columns` begin at ``start``: each
+    column unsealed in one pass (kiosk.sealing's ``unseal_many``)."""
+    row_key, name, legacy_name, company, legacy_company = range(start, start + 5)
+    names = model.visitor_name.unseal_many(
+        store, ((row[name], row[row_key], row[legacy_name]) for row in rows)
+    )
+    companies = model.company.unseal_many(
+        store, ((row[company], row[row_key], row[legacy_company]) for row in rows)
+    )
+    return list(zip(names, companies, strict=True))

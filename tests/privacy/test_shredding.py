@@ -729,3 +729,71 @@ def test_a_restored_copy_brings_back_nobody_erased_by_request(
     clock.advance(timedelta(days=40))
     purge(session, clock)
     assert store(app).erased_row_keys() == set()
+
+
+def test_a_column_unsealed_in_one_pass_reads_as_each_value_alone(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """``unseal_many`` (reception's lists) gives for each row what ``unseal_column`` and the
+    attribute give: the value, the old plaintext column of a row from before sealing, None,
+    "(erased)" once the key is gone, and the "unreadable" stand-in for a key the store never
+    had; a key shared by many rows is looked up once."""
+    from kiosk.field_cipher import HEADER_BYTES, KEY_ID_BYTES
+
+    kept, erased_site = make_site(name="Kept", timezone="UTC"), make_site(name="Gone")
+    sealed = make_visit(kept, NAME, company="Shred AB")
+    no_company = make_visit(kept, "Nils Nocompany")
+    legacy = make_visit(kept, "Lars Legacy", company="Old AB")
+    lost = make_visit(kept, "Lotta Lostkey", company="Lost AB")
+    erased = make_visit(erased_site, "Erik Erased", company="Erased AB")
+    session.execute(
+        text(
+            "UPDATE visits SET visitor_name_sealed = NULL, company_sealed = NULL,"
+            " visitor_name = 'Lars Legacy', company = 'Old AB' WHERE id = :i"
+        ),
+        {"i": legacy.id},
+    )
+    lost_value = bytes(raw_visit(session, lost.id).visitor_name_sealed)
+    unknown_key = lost_value[:1] + os.urandom(KEY_ID_BYTES) + lost_value[1 + KEY_ID_BYTES :]
+    assert len(unknown_key) > HEADER_BYTES
+    session.execute(
+        text("UPDATE visits SET visitor_name_sealed = :s WHERE id = :i"),
+        {"s": unknown_key, "i": lost.id},
+    )
+    session.commit()
+    store(app).destroy(
+        erased_site.id, through=clock.now().date() + timedelta(days=400), now=clock.now()
+    )
+    ids = [sealed.id, no_company.id, legacy.id, lost.id, erased.id]
+    rows = session.execute(
+        select(
+            Visit.row_key,
+            Visit.visitor_name_sealed,
+            Visit.legacy_visitor_name,
+            Visit.company_sealed,
+            Visit.legacy_company,
+        )
+        .where(Visit.id.in_(ids))
+        .order_by(Visit.id)
+    ).all()
+    key_store = store(app)
+    lookups = []
+    key = key_store.key
+    key_store.key = lambda key_id: lookups.append(key_id) or key(key_id)
+    try:
+        names = Visit.visitor_name.unseal_many(key_store, [(r[1], r[0], r[2]) for r in rows])
+        companies = Visit.company.unseal_many(key_store, [(r[3], r[0], r[4]) for r in rows])
+    finally:
+        del key_store.key
+    assert names == [Visit.visitor_name.unseal_column(key_store, r[1], r[0], r[2]) for r in rows]
+    assert companies == [Visit.company.unseal_column(key_store, r[3], r[0], r[4]) for r in rows]
+    assert names == [NAME, "Nils Nocompany", "Lars Legacy", sealing.UNREADABLE, sealing.ERASED]
+    assert companies == ["Shred AB", None, "Old AB", "Lost AB", sealing.ERASED]
+    assert isinstance(names[4], sealing.ErasedText)
+    # Each column looks each key up once: the names the kept site's key (three rows), the
+    # unknown one and the erased site's; the companies the kept site's and the erased site's.
+    assert len(lookups) == 3 + 2
+    assert len(set(lookups)) == 3
+    session.expire_all()
+    read = [session.get(Visit, visit_id) for visit_id in ids]
+    assert [visit.visitor_name for visit in read if visit] == names
