@@ -16,7 +16,7 @@ from flask_login import current_user
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.models import Site, StaffUser
-from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.audit import record_event, record_events, staff_actor
 from kiosk.services.sites import sites_served_by
 
 
@@ -76,9 +76,15 @@ def audit(action: str, target_type: str, target_id: int | None) -> None:
 
 
 def audit_each(action: str, target_type: str, target_ids: Iterable[int]) -> None:
-    """One audit entry per target (ids only); the caller commits."""
-    for target_id in target_ids:
-        audit(action, target_type, target_id)
+    """One audit entry per target (ids only), in one statement; the caller commits."""
+    record_events(
+        get_session(),
+        actor=staff_actor(current_staff()),
+        action=action,
+        target_type=target_type,
+        target_ids=target_ids,
+        now=now(),
+    )
 
 
 def require_admin() -> StaffUser:

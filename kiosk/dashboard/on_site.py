@@ -13,7 +13,7 @@ from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm
 from kiosk.models import Site, StaffUser
-from kiosk.services.audit import record_event, staff_actor
+from kiosk.services.audit import record_events, staff_actor
 from kiosk.services.daily import expected_today
 from kiosk.services.groups import with_groups
 from kiosk.services.visitor_types import types_by_site
@@ -29,18 +29,23 @@ def _audit_on_site_view(user: StaffUser, sites: list[Site], *, force: bool) -> N
     """Record that the user saw visitor names on these sites' lists."""
     at = now()
     audited: dict[str, float] = session.get(_AUDITED) or {}
-    for site in sites:
-        last = audited.get(str(site.id))
-        if force or last is None or at.timestamp() - last > AUDIT_REFRESH_EVERY.total_seconds():
-            record_event(
-                get_session(),
-                actor=staff_actor(user),
-                action="view_on_site",
-                target_type="site",
-                target_id=site.id,
-                now=at,
-            )
-            audited[str(site.id)] = at.timestamp()
+    due = [
+        site.id
+        for site in sites
+        if force
+        or (last := audited.get(str(site.id))) is None
+        or at.timestamp() - last > AUDIT_REFRESH_EVERY.total_seconds()
+    ]
+    record_events(
+        get_session(),
+        actor=staff_actor(user),
+        action="view_on_site",
+        target_type="site",
+        target_ids=due,
+        now=at,
+    )
+    for site_id in due:
+        audited[str(site_id)] = at.timestamp()
     session[_AUDITED] = audited
     get_session().commit()
 

@@ -214,18 +214,30 @@ def test_the_on_site_list_marks_a_badge_whose_newest_print_failed(
 def test_viewing_visitors_is_audited_without_personal_data(
     make_site: Any, make_visit: Any, make_staff: Any, login: Any, session: Session, clock: Any
 ):
-    site = make_site()
+    site, second = make_site(name="North"), make_site(name="South")
+    not_served = make_site(name="West")
     make_visit(site, visitor_name="Secret Name", company="Secret Company")
-    user = make_staff(sites=(site,))
-    login(user).get("/dashboard/")
+    user = make_staff(sites=(site, second))
+    staff = login(user)
+    staff.get("/dashboard/")
     events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [(e.actor, e.action, e.target_type, e.target_id) for e in events] == [
         (f"staff:{user.id}", "login", "staff_user", str(user.id)),
         (f"staff:{user.id}", "view_on_site", "site", str(site.id)),
+        (f"staff:{user.id}", "view_on_site", "site", str(second.id)),
     ]
     assert all(e.occurred_at == clock.now() for e in events)
     for event in events:
         assert "Secret" not in repr(vars(event))
+
+    # The live list is audited again per site once the last entry is five minutes old.
+    staff.get("/dashboard/live")
+    clock.advance(timedelta(minutes=6))
+    staff.get("/dashboard/live")
+    later = session.scalars(select(AuditEvent).where(AuditEvent.id > events[-1].id)).all()
+    assert sorted(e.target_id for e in later) == sorted([str(site.id), str(second.id)])
+    assert str(not_served.id) not in {e.target_id for e in later}
+    assert all(e.occurred_at == clock.now() for e in later)
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,10 @@ def test_finding_a_person_by_name_or_email_in_the_officers_sites_only(
     assert 'name="visit"' not in page
     assert "Please enter a name" in officer.post("/dashboard/requests", data={}).text
     assert ("request_search", "visit", str(mine.id)) in audit(session)
+    # The second search listed two visits and the invitation: an event for each.
+    assert ("request_search", "visit", str(by_email.id)) in audit(session)
+    assert audit(session).count(("request_search", "visit", str(mine.id))) == 2
+    assert audit(session).count(("request_search", "invitation", str(invitation.id))) == 2
     assert all(target_id and target_id.isdigit() for _a, _t, target_id in audit(session))
 
 
