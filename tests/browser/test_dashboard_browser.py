@@ -129,3 +129,37 @@ def test_statistics_figures_line_up_at_the_right_of_their_column(new_page: Any, 
             "e => [getComputedStyle(e).textAlign, getComputedStyle(e).fontVariantNumeric]"
         )
         assert style == ["right", "tabular-nums"]
+
+
+def _cells_end_with_their_row(row: Any) -> list[float]:
+    """How far (px) each cell of ``row`` ends above the row's bottom: 0 for a table cell, more
+    for an action cell laid out as a flex box, which no longer stretched to the row's height
+    and drew its line under the buttons, above the row's line."""
+    gaps: list[float] = row.evaluate(
+        "tr => [...tr.cells].map(td => tr.getBoundingClientRect().bottom"
+        " - td.getBoundingClientRect().bottom)"
+    )
+    return gaps
+
+
+def test_a_tall_rows_action_cell_ends_with_the_row(kiosk_page: Any, new_page: Any, server: Any):
+    """A name that wraps makes its row taller than its buttons: the cell of Check out still
+    reaches the row's line, on reception's list and on the kiosks page."""
+    name = "Maximiliane Alexandra Tallrow von Hohenzollern-Sigmaringen"
+    kiosk = kiosk_page()
+    check_in(kiosk, name)
+    kiosk.wait_for_url(re.compile(r"/done$"))
+    kiosk.close()
+    page = new_page(viewport={"width": 1024, "height": 900})
+    log_in(page, server)
+    row = page.get_by_role("row").filter(has_text="Tallrow")
+    assert row.get_by_role("button", name="Check out").is_visible()
+    button = row.get_by_role("button", name="Check out").bounding_box()
+    assert row.bounding_box()["height"] > button["height"] + 20  # the name took more lines
+    assert all(abs(gap) < 1 for gap in _cells_end_with_their_row(row))
+
+    page.goto(f"{server.base}/dashboard/kiosks")
+    listed = page.locator("table tbody tr")
+    assert listed.count() > 0
+    for number in range(listed.count()):
+        assert all(abs(gap) < 1 for gap in _cells_end_with_their_row(listed.nth(number)))
