@@ -26,7 +26,7 @@ from kiosk.models import Host, Invitation, NameTokenDay, Site, Visit, VisitNameT
 from kiosk.sealing import store_for
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
-from kiosk.services.listed_names import name_columns, unseal_name, unseal_names
+from kiosk.services.listed_names import name_columns, unseal_names
 from kiosk.text import fold, name_words
 
 HISTORY_PAGE_SIZE = 50
@@ -661,23 +661,22 @@ def visits_for_export(
             session.rollback()  # read only: end the transaction before the caller writes
             if not rows:
                 return
-            found = []
-            for row in rows:
-                name, company = unseal_name(Visit, store, row[2:7])
-                if wanted is not None and not wanted(company):
-                    continue
-                found.append(
-                    ExportRow(
-                        *sites[row[1]],
-                        visitor_name=name,
-                        company=company,
-                        host_name=row[9],
-                        purpose=Visit.purpose.unseal_column(store, row[7], row[2], row[8]),
-                        checked_in_at=row[10],
-                        checked_out_at=row[11],
-                        short_code=row[12],
-                    )
+            names = unseal_names(Visit, store, rows, 2)
+            purposes = Visit.purpose.unseal_many(store, ((r[7], r[2], r[8]) for r in rows))
+            found = [
+                ExportRow(
+                    *sites[row[1]],
+                    visitor_name=name,
+                    company=company,
+                    host_name=row[9],
+                    purpose=purpose,
+                    checked_in_at=row[10],
+                    checked_out_at=row[11],
+                    short_code=row[12],
                 )
+                for row, (name, company), purpose in zip(rows, names, purposes, strict=True)
+                if wanted is None or wanted(company)
+            ]
             if found:
                 yield found
             last = rows[-1]

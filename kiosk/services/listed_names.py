@@ -1,6 +1,6 @@
 """A visitor's name and company for long read-only lists (who is on site, who is expected
-today), read as columns and unsealed here rather than loaded as objects: an object per row
-cost more than the list's query (bench/README.md, "Round three")."""
+today, the visit export), read as columns and unsealed here rather than loaded as objects: an
+object per row cost more than the list's query (bench/README.md, "Round three")."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kiosk.models import Invitation, Visit
 
 
 def name_columns(model: type[Visit] | type[Invitation]) -> tuple[Any, ...]:
-    """The five columns :func:`unseal_name` reads, to select in this order."""
+    """The five columns :func:`unseal_names` reads, to select in this order."""
     return (
         model.row_key,
         model.visitor_name_sealed,
@@ -22,26 +22,15 @@ def name_columns(model: type[Visit] | type[Invitation]) -> tuple[Any, ...]:
     )
 
 
-def unseal_name(
-    model: type[Visit] | type[Invitation], store: KeyStore, columns: tuple[Any, ...]
-) -> tuple[str, str | None]:
-    """(name, company) from the :func:`name_columns` of one row, as the attributes read them
-    (old plaintext columns for rows kept from before sealing; "(erased)" stand-ins)."""
-    row_key, name, legacy_name, company, legacy_company = columns
-    return (
-        model.visitor_name.unseal_column(store, name, row_key, legacy_name),
-        model.company.unseal_column(store, company, row_key, legacy_company),
-    )
-
-
 def unseal_names(
     model: type[Visit] | type[Invitation],
     store: KeyStore,
     rows: Sequence[Sequence[Any]],
     start: int,
 ) -> list[tuple[str, str | None]]:
-    """:func:`unseal_name` of each row, whose :func:`name_columns` begin at ``start``: each
-    column unsealed in one pass (kiosk.sealing's ``unseal_many``)."""
+    """(name, company) of each row, whose :func:`name_columns` begin at ``start``, as the
+    attributes read them (old plaintext columns for rows kept from before sealing; "(erased)"
+    stand-ins): each column unsealed in one pass (kiosk.sealing's ``unseal_many``)."""
     row_key, name, legacy_name, company, legacy_company = range(start, start + 5)
     names = model.visitor_name.unseal_many(
         store, ((row[name], row[row_key], row[legacy_name]) for row in rows)

@@ -485,6 +485,31 @@ class TestExport:
         assert body.count("\ufeff") == 1
         assert rows[0][0] == "Site"
 
+    def test_rows_kept_from_before_sealing_export_their_old_columns(
+        self, staff: FlaskClient, site: Any, make_visit: Any, session: Session
+    ):
+        """A visit written before sealing (kiosk db upgrade from an older version) has its
+        name, company and purpose in the old plaintext columns: the export reads them there,
+        beside a sealed visit's."""
+        at = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+        make_visit(site, "Sally Sealed", company="Sealed AB", purpose="Audit", checked_in_at=at)
+        old = make_visit(site, "Olle Old", checked_in_at=at + timedelta(minutes=1))
+        session.execute(
+            text(
+                "UPDATE visits SET visitor_name_sealed = NULL, company_sealed = NULL,"
+                " purpose_sealed = NULL, visitor_name = 'Olle Old', company = 'Old Firm AB',"
+                " purpose = 'Delivery' WHERE id = :i"
+            ),
+            {"i": old.id},
+        )
+        session.commit()
+        body = self.export(staff, site).get_data(as_text=True)
+        rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
+        assert [(row[1], row[2], row[4]) for row in rows[1:]] == [
+            ("Sally Sealed", "Sealed AB", "Audit"),
+            ("Olle Old", "Old Firm AB", "Delivery"),
+        ]
+
     def test_company_filter_spans_batches(
         self, app: Flask, site: Any, make_visit: Any, in_batches_of_two: None
     ):
