@@ -16,7 +16,7 @@ from kiosk.models import Site, StaffUser
 from kiosk.services.audit import record_events, staff_actor
 from kiosk.services.daily import expected_today
 from kiosk.services.groups import with_groups
-from kiosk.services.visitor_types import types_by_site
+from kiosk.services.visitor_types import type_marks
 from kiosk.services.visits import PresentVisit, present_visits
 
 #: Session key: when each site's visitor list was last audited for this user.
@@ -57,12 +57,12 @@ def _on_site_context() -> dict[str, Any]:
     visits_by_site: dict[int, list[PresentVisit]] = {site.id: [] for site in sites}
     for visit in present:
         visits_by_site[visit.site_id].append(visit)
-    types = types_by_site(db_session, sites)
+    many_types, visitor_types = type_marks(db_session, sites)
     return {
         "sites": sites,
         # A visit's type is marked where its site has several.
-        "many_types_by_site": {site_id: len(listed) > 1 for site_id, listed in types.items()},
-        "visitor_types": {kind.id: kind for listed in types.values() for kind in listed},
+        "many_types_by_site": many_types,
+        "visitor_types": visitor_types,
         "visits_by_site": visits_by_site,
         # Groups ("I am with others") together, marked (kiosk.services.groups).
         "rows_by_site": {

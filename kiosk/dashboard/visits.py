@@ -31,6 +31,7 @@ from kiosk.services.daily import (
 )
 from kiosk.services.invitations import site_today
 from kiosk.services.sites import host_choices
+from kiosk.services.visitor_types import type_marks
 from kiosk.services.visits import check_out_everyone, check_out_visit
 
 #: The session item (kiosk.session_store) holding the current history search (terms never go
@@ -76,10 +77,18 @@ def today() -> str:
     db_session = get_session()
     sites = served_sites()
     at = now()
-    visits = {site.id: visits_today(db_session, site, now=at) for site in sites}
+    visits = visits_today(db_session, sites, now=at)
+    many_types, visitor_types = type_marks(db_session, sites)
     record_site_views(db_session, current_staff(), sites, action="view_today", now=at)
     db_session.commit()
-    return render_template("dashboard/today.html", sites=sites, visits_by_site=visits, now=at)
+    return render_template(
+        "dashboard/today.html",
+        sites=sites,
+        visits_by_site=visits,
+        many_types_by_site=many_types,
+        visitor_types=visitor_types,
+        now=at,
+    )
 
 
 def _history_form(sites: list[Site]) -> HistoryForm:

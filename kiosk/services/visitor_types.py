@@ -146,6 +146,18 @@ def types_by_site(session: Session, sites: Sequence[Site]) -> dict[int, list[Vis
     return found
 
 
+def type_marks(
+    session: Session, sites: Sequence[Site]
+) -> tuple[dict[int, bool], dict[int, VisitorType]]:
+    """What a list of visits needs to mark each visit's type: per site, whether it has
+    several types (a site with one, "Visitor", shows no marks), and every type by id."""
+    types = types_by_site(session, sites)
+    return (
+        {site_id: len(listed) > 1 for site_id, listed in types.items()},
+        {kind.id: kind for listed in types.values() for kind in listed},
+    )
+
+
 def active_types(site: Site) -> list[VisitorType]:
     """The types the kiosk offers at ``site``, in order."""
     return [visitor_type for visitor_type in site.visitor_types if not visitor_type.is_retired]

@@ -201,6 +201,36 @@ def test_today_uses_the_site_calendar(staff: FlaskClient, site: Any, make_visit:
     assert "Late Yesterday" not in page
 
 
+def test_today_lists_each_site_by_its_own_calendar_in_one_read(
+    session: Session, make_site: Any, make_visit: Any, make_host: Any, clock: Any
+):
+    """The "Today" page reads every served site's visits at once: each site's today is its own
+    (at 08:00 UTC it is 4 March in Stockholm and still 3 March until 05:00 UTC in New York),
+    each visit listed under its site, newest first, with its host and unsealed name."""
+    from kiosk.services.daily import visits_today
+
+    stockholm = make_site(name="Stockholm", timezone="Europe/Stockholm")
+    new_york = make_site(name="New York", timezone="America/New_York")
+    host = make_host(new_york, name="Nora Host")
+    at = datetime(2026, 3, 4, 0, 0, tzinfo=UTC)
+    make_visit(stockholm, "Sune Early", checked_in_at=at - timedelta(minutes=30))  # 00:30 local
+    make_visit(stockholm, "Stina Late", company="Late AB", checked_in_at=at + timedelta(hours=7))
+    make_visit(new_york, "Ned Yesterday", checked_in_at=at + timedelta(hours=4, minutes=30))
+    make_visit(
+        new_york, "Nina Today", host_id=host.id, checked_in_at=at + timedelta(hours=5, minutes=30)
+    )
+    make_visit(stockholm, "Sam Yesterday", checked_in_at=at - timedelta(hours=1, minutes=30))
+    listed = visits_today(session, [stockholm, new_york], now=clock.now())
+    assert [(v.visitor_name, v.company) for v in listed[stockholm.id]] == [
+        ("Stina Late", "Late AB"),
+        ("Sune Early", None),
+    ]
+    assert [(v.visitor_name, v.host_name) for v in listed[new_york.id]] == [
+        ("Nina Today", "Nora Host")
+    ]
+    assert visits_today(session, [], now=clock.now()) == {}
+
+
 class TestHistory:
     @pytest.fixture
     def visits(self, site: Any, make_host: Any, make_visit: Any, make_site: Any) -> None:
