@@ -3,6 +3,7 @@ compiled catalogs and migrations, and an app installed from it serves in Swedish
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -20,7 +21,13 @@ ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder the wheel's build is given (TMPDIR)."""
+    return tmp_path_factory.mktemp("build-temp")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory, build_temp: Path) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     # No build isolation: hatchling and babel come from the dev environment, not the network.
     subprocess.run(
@@ -39,9 +46,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         timeout=300,
         capture_output=True,
+        env={**os.environ, "TMPDIR": str(build_temp)},
     )
     (built,) = out.glob("kiosk-*.whl")
     return built
+
+
+def test_the_build_leaves_nothing_in_the_temporary_folder(wheel: Path, build_temp: Path):
+    """The catalogs compiled for the wheel are removed once it is built."""
+    assert wheel.is_file()
+    assert list(build_temp.iterdir()) == []
 
 
 def test_wheel_contains_everything_the_app_reads(wheel: Path):
