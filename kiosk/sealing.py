@@ -24,6 +24,7 @@ yet: their old plaintext column is read instead, and the first update seals them
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -228,14 +229,7 @@ class Sealed(Generic[T]):
         once and each key looked up once: a field costs its decryption and little more
         (reception's list of 400 on site: 1.9 -> 1.1 µs a field)."""
         prefix = associated_data(self.table, self.sealed_attr, b"")
-        keys: dict[bytes, Any] = {}
-
-        def find_key(key_id: bytes) -> Any:
-            found = keys.get(key_id, keys)
-            if found is keys:
-                found = keys[key_id] = store.key(key_id)
-            return found
-
+        find_key = functools.cache(store.key)  # a missing key raises, and is not kept
         no_legacy = self.legacy is None
         values = []
         for sealed, row_key, legacy in columns:
