@@ -215,9 +215,10 @@ def on_site_visit_of(session: Session, site: Site, name: str, host_id: int | Non
             )
             on_site = on_site.where(Visit.id.in_(having))
         rows = session.execute(on_site).all()
-    store = store_for(session)
-    for visit_id, row_key, sealed, legacy in rows:
-        found = Visit.visitor_name.unseal_column(store, sealed, row_key, legacy)
+    names = Visit.visitor_name.unseal_many(
+        store_for(session), ((sealed, row_key, legacy) for _id, row_key, sealed, legacy in rows)
+    )
+    for (visit_id, *_columns), found in zip(rows, names, strict=True):
         if fold(" ".join(found.split())) == wanted:
             return session.get(Visit, visit_id)
     return None
