@@ -737,6 +737,47 @@ def show(result: Result) -> None:
     sys.stdout.flush()
 
 
+def one_process(args: argparse.Namespace) -> int:
+    """``--one-process``: each backend's CPU per check-in measured in this process."""
+    from checkin_process import ProcessResult, run_one_process, show_one_process
+    from purge import postgres_schema_url
+
+    def measure(backend: str, database_url: str | None) -> ProcessResult:
+        env = prepare_instance(folder / backend, database_url)
+        result = run_one_process(
+            backend,
+            env,
+            _config(env),
+            pairing_codes(env, 1)[0],
+            HOST_NAME,
+            rounds=args.rounds,
+            per_round=args.per_round,
+        )
+        show_one_process(result, TARGET_POST_CPU_MS, TARGET_CHECK_IN_CPU_MS, TARGET_FLOOR_RATIO)
+        return result
+
+    results = []
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-checkin-process-"))
+    try:
+        if not args.no_sqlite:
+            results.append(measure("sqlite", None))
+        if args.postgres:
+            url, drop = postgres_schema_url(args.postgres)
+            try:
+                results.append(measure("postgresql", url))
+            finally:
+                drop()
+        else:
+            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        rows = [{**asdict(result), "whole_ms": result.whole_ms} for result in results]
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kiosks", type=int, default=20, help="concurrent simulated kiosks")
@@ -758,13 +799,28 @@ def main() -> int:
         help="PostgreSQL URL (default: $KIOSK_BENCH_POSTGRES_URL); a throwaway schema is used",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="CPU in this process instead of over HTTP: the use case called directly, the six"
+        " requests through the test client and the floor, in turn (bench/checkin_process.py)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=7, help="--one-process: rounds (the median is reported)"
+    )
+    parser.add_argument(
+        "--per-round", type=int, default=40, help="--one-process: check-ins of each kind a round"
+    )
     args = parser.parse_args()
     if args.quick:
         args.kiosks, args.requests, args.flows, args.runs = 2, 3, 1, 1
         args.think, args.paced_flows = 0.05, 1
+        args.rounds, args.per_round = 1, 2
     signal.alarm(HARD_LIMIT_SECONDS)
     from purge import postgres_schema_url
 
+    if args.one_process:
+        return one_process(args)
     results = []
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-checkin-"))
     try:
