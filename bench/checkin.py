@@ -740,7 +740,7 @@ def show(result: Result) -> None:
 def one_process(args: argparse.Namespace) -> int:
     """``--one-process``: each backend's CPU per check-in measured in this process."""
     from checkin_process import ProcessResult, run_one_process, show_one_process
-    from purge import postgres_schema_url
+    from purge import each_backend
 
     def measure(backend: str, database_url: str | None) -> ProcessResult:
         env = prepare_instance(folder / backend, database_url)
@@ -756,19 +756,9 @@ def one_process(args: argparse.Namespace) -> int:
         show_one_process(result, TARGET_POST_CPU_MS, TARGET_CHECK_IN_CPU_MS, TARGET_FLOOR_RATIO)
         return result
 
-    results = []
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-checkin-process-"))
     try:
-        if not args.no_sqlite:
-            results.append(measure("sqlite", None))
-        if args.postgres:
-            url, drop = postgres_schema_url(args.postgres)
-            try:
-                results.append(measure("postgresql", url))
-            finally:
-                drop()
-        else:
-            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+        results = each_backend(args, None, measure)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if args.json:
@@ -817,25 +807,19 @@ def main() -> int:
         args.think, args.paced_flows = 0.05, 1
         args.rounds, args.per_round = 1, 2
     signal.alarm(HARD_LIMIT_SECONDS)
-    from purge import postgres_schema_url
+    from purge import each_backend
 
     if args.one_process:
         return one_process(args)
-    results = []
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-checkin-"))
+
+    def measure(backend: str, url: str | None) -> Result:
+        result = run(backend, url, args, folder)
+        show(result)
+        return result
+
     try:
-        if not args.no_sqlite:
-            results.append(run("sqlite", None, args, folder))
-            show(results[-1])
-        if args.postgres:
-            url, drop = postgres_schema_url(args.postgres)
-            try:
-                results.append(run("postgresql", url, args, folder))
-                show(results[-1])
-            finally:
-                drop()
-        else:
-            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+        results = each_backend(args, None, measure)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if args.json:

@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from purge import (  # noqa: E402  (bench/ is on the path above)
     bench_site,
+    each_backend,
     key_store_settings,
     load_visits,
     migrate,
     open_store,
-    postgres_schema_url,
     sealed_rows,
     visit_rows,
 )
@@ -457,19 +457,14 @@ def main() -> int:
     if args.quick:
         args.visits, args.invitations, args.repeat = 2_000, 500, 2
     signal.alarm(HARD_LIMIT_SECONDS)
-    results: list[Timing] = []
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-dashboard-"))
+
+    def measure(backend: str, url: str) -> list[Timing]:
+        return run(backend, url, args, folder)
+
     try:
-        if not args.no_sqlite:
-            results += run("sqlite", f"sqlite:///{folder / 'bench.sqlite3'}", args, folder)
-        if args.postgres:
-            url, drop = postgres_schema_url(args.postgres)
-            try:
-                results += run("postgresql", url, args, folder)
-            finally:
-                drop()
-        else:
-            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+        sqlite_url = f"sqlite:///{folder / 'bench.sqlite3'}"
+        results = [timing for each in each_backend(args, sqlite_url, measure) for timing in each]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     show(results)

@@ -40,7 +40,7 @@ from dashboard import (  # noqa: E402  (bench/ is on the path above)
     prepare,
     visitor_name,
 )
-from purge import key_store_settings, postgres_schema_url  # noqa: E402
+from purge import each_backend, key_store_settings  # noqa: E402
 
 #: A page slower than this at a million visits is marked.
 SLOW_MS = 100.0
@@ -270,19 +270,14 @@ def main() -> int:
     if args.quick:
         args.visits, args.invitations, args.repeat = 2_000, 500, 2
     signal.alarm(HARD_LIMIT_SECONDS)
-    times: list[PageTime] = []
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-pages-"))
+
+    def measure(backend: str, url: str) -> list[PageTime]:
+        return run(backend, url, args, folder)
+
     try:
-        if not args.no_sqlite:
-            times += run("sqlite", f"sqlite:///{folder / 'bench.sqlite3'}", args, folder)
-        if args.postgres:
-            url, drop = postgres_schema_url(args.postgres)
-            try:
-                times += run("postgresql", url, args, folder)
-            finally:
-                drop()
-        else:
-            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+        sqlite_url = f"sqlite:///{folder / 'bench.sqlite3'}"
+        times = [timing for each in each_backend(args, sqlite_url, measure) for timing in each]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     show(times)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -556,6 +556,33 @@ def postgres_schema_url(base: str) -> tuple[str, Any]:
     return f"{base}{separator}options=-csearch_path%3D{name}", drop
 
 
+#: What a benchmark's measure returns for a backend.
+Measured = TypeVar("Measured")
+#: SQLite's URL as a benchmark names it: a file, or None for an instance folder's default.
+SqliteUrl = TypeVar("SqliteUrl", str, str | None)
+
+
+def each_backend(
+    args: argparse.Namespace,
+    sqlite_url: SqliteUrl,
+    measure: Callable[[str, SqliteUrl], Measured],
+) -> list[Measured]:
+    """``measure(backend, url)`` on SQLite at ``sqlite_url`` (unless --no-sqlite), then on
+    PostgreSQL in a throwaway schema of ``--postgres``'s database, dropped afterwards."""
+    results = []
+    if not args.no_sqlite:
+        results.append(measure("sqlite", sqlite_url))
+    if args.postgres:
+        url, drop = postgres_schema_url(args.postgres)
+        try:
+            results.append(measure("postgresql", url))
+        finally:
+            drop()
+    else:
+        print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_100_000)
@@ -583,22 +610,15 @@ def main() -> int:
     if args.pause_ms is None:
         args.pause_ms = int(DEFAULTS["PURGE_PAUSE_MS"])
     signal.alarm(HARD_LIMIT_SECONDS)
-    results = []
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-"))
+
+    def measure(backend: str, url: str) -> Result:
+        result = run(backend, url, args, folder)
+        show(result, 60, 250)
+        return result
+
     try:
-        if not args.no_sqlite:
-            url = f"sqlite:///{folder / 'bench.sqlite3'}"
-            results.append(run("sqlite", url, args, folder))
-            show(results[-1], 60, 250)
-        if args.postgres:
-            url, drop = postgres_schema_url(args.postgres)
-            try:
-                results.append(run("postgresql", url, args, folder))
-                show(results[-1], 60, 250)
-            finally:
-                drop()
-        else:
-            print("\npostgresql: skipped (pass --postgres URL or set KIOSK_BENCH_POSTGRES_URL)")
+        results = each_backend(args, f"sqlite:///{folder / 'bench.sqlite3'}", measure)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if args.json:
