@@ -336,6 +336,7 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
     from kiosk import create_app
     from kiosk.db import get_database
     from kiosk.models import Site
+    from kiosk.services.notices import record_generated_notice
     from kiosk.services.visits import VisitorDetails, register_visit
 
     app = create_app(
@@ -348,6 +349,9 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
     )
     session = get_database(app).sessionmaker()
     site = session.scalars(select(Site)).one()
+    # What each visitor was shown, as at a kiosk (the first layer, recorded once).
+    notice = record_generated_notice(session, site, "sv", "Bench notice.", now=datetime.now(UTC))
+    session.commit()
     latencies: list[tuple[str, float]] = []
     failures = 0
     max_wal = 0
@@ -368,7 +372,7 @@ def check_in_loop(url: str, instance: str, interval: float, wal: str | None, pip
                 site,
                 VisitorDetails(name=f"Live Visitor {number}"),
                 locale="sv",
-                notice_id=None,
+                notice_id=notice.id,
                 now=datetime.now(UTC),
             )
             session.commit()

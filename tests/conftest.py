@@ -26,6 +26,7 @@ from kiosk.models import Base, Host, Invitation, Site, StaffUser, Visit
 from kiosk.schema import alembic_config
 from kiosk.services.invitations import create_invitation
 from kiosk.services.kiosks import create_device
+from kiosk.services.notices import record_generated_notice
 from kiosk.services.staff import create_staff_user
 from kiosk.services.visits import new_badge_token, new_short_code
 from tests.support import new_key_store
@@ -263,6 +264,19 @@ def make_host(session: Session) -> Callable[..., Host]:
         session.add(host)
         session.commit()
         return host
+
+    return make
+
+
+@pytest.fixture
+def shown_notice(session: Session, clock: FrozenClock) -> Callable[[Site], int]:
+    """The id of a notice version recorded for ``site``: what a visitor registered through
+    ``register_visit`` was shown (every check-in records one)."""
+
+    def make(site: Site) -> int:
+        notice = record_generated_notice(session, site, "en", "The first layer.", now=clock.now())
+        session.commit()
+        return notice.id
 
     return make
 

@@ -130,7 +130,7 @@ def register_visit(
     details: VisitorDetails,
     *,
     locale: str,
-    notice_id: int | None,
+    notice_id: int,
     now: datetime,
     invitation: Invitation | None = None,
     device: KioskDevice | None = None,
@@ -140,7 +140,8 @@ def register_visit(
     caller commits).
 
     ``notice_id`` is the notice version the visitor was shown (by id: its text is not needed
-    here); ``device`` is the kiosk the visitor registered at, whose printer prints the badge.
+    here), required: a visit is registered only once its visitor saw the notice (Art. 13).
+    ``device`` is the kiosk the visitor registered at, whose printer prints the badge.
     ``rows_with_visit`` gives rows that belong to the new visit (its print record) and go into
     the database in the visit's own flush, rather than in a second one."""
     name = " ".join(details.name.split())

@@ -39,6 +39,7 @@ def _seed(database_url: str, env: dict[str, str]) -> str:
     from kiosk.models import Host, PurgeRun, PurgeRunSite, Site
     from kiosk.services.api_tokens import create_api_token
     from kiosk.services.invitations import create_invitation
+    from kiosk.services.notices import record_generated_notice
     from kiosk.services.visits import VisitorDetails, register_visit
 
     now = SystemClock().now()
@@ -48,6 +49,7 @@ def _seed(database_url: str, env: dict[str, str]) -> str:
         with Session(engine) as session:
             site = session.scalars(select(Site)).one()
             host = session.scalars(select(Host).where(Host.site_id == site.id)).first()
+            shown = record_generated_notice(session, site, "en", "The first layer.", now=now)
             for number in range(3):
                 visit = register_visit(
                     session,
@@ -56,7 +58,7 @@ def _seed(database_url: str, env: dict[str, str]) -> str:
                         name=f"Vera Visitor {number}", host_id=host.id if host else None
                     ),
                     locale="en",
-                    notice_id=None,
+                    notice_id=shown.id,
                     now=now - timedelta(minutes=number),
                 )
                 if number == 2:

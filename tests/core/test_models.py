@@ -28,17 +28,21 @@ def test_badge_tokens_are_long_random_and_distinct(clock: Any):
     assert all(len(token) == 5 + 24 for token in tokens)
 
 
-def test_register_visit_records_everything(session: Session, make_site: Any, clock: Any):
+def test_register_visit_records_everything(
+    session: Session, make_site: Any, shown_notice: Any, clock: Any
+):
     site = make_site()
+    notice_id = shown_notice(site)
     visit = register_visit(
         session,
         site,
         VisitorDetails(name="  Ada  ", company=""),
         locale="en",
-        notice_id=None,
+        notice_id=notice_id,
         now=clock.now(),
     )
     session.commit()
+    assert visit.notice_version_id == notice_id
     assert visit.visitor_name == "Ada"
     assert visit.company is None
     assert set(visit.short_code) <= set(SHORT_CODE_ALPHABET)
@@ -46,17 +50,18 @@ def test_register_visit_records_everything(session: Session, make_site: Any, clo
 
 
 def test_register_visit_refuses_host_of_another_site(
-    session: Session, make_site: Any, make_host: Any, clock: Any
+    session: Session, make_site: Any, make_host: Any, shown_notice: Any, clock: Any
 ):
     here, there = make_site(), make_site()
     host = make_host(there)
+    notice_id = shown_notice(here)
     with pytest.raises(VisitError, match="unknown_host"):
         register_visit(
             session,
             here,
             VisitorDetails(name="X", host_id=host.id),
             locale="en",
-            notice_id=None,
+            notice_id=notice_id,
             now=clock.now(),
         )
 

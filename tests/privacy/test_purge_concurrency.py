@@ -99,10 +99,12 @@ def test_purge_while_check_ins_continue(
     app: Flask,
     session: Session,
     make_site: Any,
+    shown_notice: Any,
     clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ):
     site = make_site(retention_days=1)
+    notice_id = shown_notice(site)
     add_visits(session, site, 1500, checked_in_at=clock.now())
     clock.advance(timedelta(days=2))
     committed = threading.Event()
@@ -123,7 +125,7 @@ def test_purge_while_check_ins_continue(
                     kiosk_site,
                     VisitorDetails(name=f"Live Visitor {number}"),
                     locale="en",
-                    notice_id=None,
+                    notice_id=notice_id,
                     now=clock.now(),
                 )
                 kiosk_session.commit()

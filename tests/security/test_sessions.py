@@ -279,10 +279,12 @@ def test_short_codes_are_unique_among_the_kept_visits_of_a_site(
     session: Session,
     make_site: Any,
     make_visit: Any,
+    shown_notice: Any,
     clock: Any,
     monkeypatch: pytest.MonkeyPatch,
 ):
     site, other = make_site(), make_site()
+    notice_id = shown_notice(site)
     make_visit(site, short_code="AAAAAA")
     make_visit(other, short_code="BBBBBB")
     # The generator collides with the site's kept visit three times, then with another
@@ -294,7 +296,7 @@ def test_short_codes_are_unique_among_the_kept_visits_of_a_site(
         site,
         visits.VisitorDetails(name="Colliding Carl"),
         locale="en",
-        notice_id=None,
+        notice_id=notice_id,
         now=clock.now(),
     )
     session.commit()
@@ -304,9 +306,15 @@ def test_short_codes_are_unique_among_the_kept_visits_of_a_site(
 
 
 def test_a_generator_that_always_collides_fails_cleanly(
-    session: Session, make_site: Any, make_visit: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    shown_notice: Any,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ):
     site = make_site()
+    notice_id = shown_notice(site)
     make_visit(site, short_code="AAAAAA")
     monkeypatch.setattr(visits, "new_short_code", lambda _now: "AAAAAA")
     with pytest.raises(visits.VisitError):
@@ -315,7 +323,7 @@ def test_a_generator_that_always_collides_fails_cleanly(
             site,
             visits.VisitorDetails(name="Unlucky"),
             locale="en",
-            notice_id=None,
+            notice_id=notice_id,
             now=clock.now(),
         )
     session.rollback()
