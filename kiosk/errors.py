@@ -8,9 +8,12 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, render_template, request
+from flask.globals import request_ctx
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -132,12 +135,32 @@ def _page(status: int, title: str, message: str) -> tuple[str, int] | Response:
     _rollback()
     if is_api_request():
         return problem(status)
+    if not _can_build_urls():
+        return _bare_page(status, title, message)
     if _is_dashboard():
         return render_template("errors/dashboard_error.html", title=title, message=message), status
     # A kiosk screen on the kiosk's own pages, and on any page of a paired kiosk's browser.
     kiosk = request.blueprint == "registration" or g.get("kiosk_device") is not None
     page = render_template("errors/error.html", title=title, message=message, kiosk=kiosk)
     return page, status
+
+
+def _can_build_urls() -> bool:
+    """Whether the request can have URLs built for it (the layouts link the style sheets and
+    the way back). Not when werkzeug could not read its Host header (an empty or over-long
+    label: "a..b"): Flask then has no URL adapter, the request is refused with a 400, and a
+    page that calls ``url_for`` raises instead of drawing."""
+    return request_ctx.url_adapter is not None
+
+
+def _bare_page(status: int, title: str, message: str) -> Response:
+    """The error in a page of its own, with no link and no style sheet: for a request no URL
+    can be built for (:func:`_can_build_urls`)."""
+    page = (
+        f'<!doctype html><html lang="{escape(str(get_locale()))}"><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(message)}</p></html>"
+    )
+    return Response(page, status=status, mimetype="text/html")
 
 
 def _http_error(error: HTTPException) -> tuple[str, int] | Response:
@@ -261,13 +284,17 @@ def _database_unavailable(error: Exception) -> Response:
     close_session()  # its connection is broken; the next request takes a fresh one
     if is_api_request():
         return problem(503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    page = current_app.jinja_env.get_template("errors/error.html").render(
-        title=_("Please try again in a moment"),
-        message=_(
-            "The service is briefly unavailable. Please try again in a moment, or ask at reception."
-        ),
+    title = _("Please try again in a moment")
+    message = _(
+        "The service is briefly unavailable. Please try again in a moment, or ask at reception."
     )
-    response = Response(page, status=503, mimetype="text/html")
+    if _can_build_urls():
+        page = current_app.jinja_env.get_template("errors/error.html").render(
+            title=title, message=message
+        )
+        response = Response(page, status=503, mimetype="text/html")
+    else:
+        response = _bare_page(503, title, message)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -163,6 +163,25 @@ def test_invalid_utf8_and_nul_in_query_strings_and_paths(
     _clean(admin.post(f"/dashboard/admin/sites/{site.id}/notices/{raw}/draft"), {404})
 
 
+@pytest.mark.parametrize("host", ["a..b", "a" * 64 + ".example"])
+@pytest.mark.parametrize("path", ["/check-in", "/dashboard/", "/api/v1/sites", "/nowhere"])
+def test_a_host_header_that_cannot_be_read_is_a_400_page(
+    client: FlaskClient, admin: FlaskClient, kiosk: FlaskClient, host: str, path: str
+):
+    """werkzeug refuses such a Host (an empty label, one over 63 characters) before routing,
+    and Flask then can build no URL: the error page is a bare one, with no link to build."""
+    for browser in (client, admin, kiosk):
+        response = browser.get(path, headers={"Host": host, "Accept-Language": "sv"})
+        assert response.status_code == 400, (path, response.text[:300])
+        if path.startswith("/api/"):
+            assert response.mimetype == "application/problem+json"
+        else:
+            # In the language the browser asked for, as every error page.
+            assert '<html lang="sv">' in response.text, response.text
+            assert "<h1>Något var fel med förfrågan</h1>" in response.text, response.text
+        assert_security_headers(response, path)
+
+
 def test_invalid_utf8_in_cookies(client: FlaskClient):
     client.set_cookie("session", "\xff\xfe.%FF%00.\u00e9")
     client.set_cookie("kiosk_device", "%FF%00")

@@ -1,0 +1,99 @@
+"""Every route of the app, sent hostile request headers: never a 5xx, for anyone.
+
+The route and form fuzzing (test_fuzz_routes.py, test_fuzz_forms.py) varies the URL, the query
+and the body; what a browser or a proxy puts in the headers reaches the app too: the language
+it asks for (the kiosk's and the dashboard's locale), the Host (every URL the app builds),
+cookies (the session, the kiosk device), conditional and range requests, forwarding headers.
+Each class is sent to every route and method, as an anonymous browser, a paired kiosk, a
+reception user and an admin. Found this way: a Host werkzeug cannot read ("a..b", a label over
+63 characters) made the 400 page fail to draw, a 500 (kiosk.errors._can_build_urls).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.security.test_fuzz_routes import app, build_path, make_client, routes, world
+
+__all__ = ["app", "world"]  # fixtures, used by name
+
+pytestmark = pytest.mark.slow
+
+#: The language a browser asks for: nonsense, huge weights, separators, very long tags.
+LANGUAGES = [
+    "\x00",
+    "zz-ZZ;q=abc",
+    "*",
+    "en;q=99999999999999999999",
+    "en;q=-1",
+    "a" * 8000,
+    "sv-SE,\u2028en",
+    "en-US;q=0.5,,,;;",
+    "\u00e9\u00e9-\u00e9\u00e9",
+    "sr-Latn-RS-u-nu-arab",
+    "en_US",
+    "sv-" + "x" * 300,
+]
+#: Hosts werkzeug refuses (an empty label, labels over 63 characters) or that name no port.
+HOSTS = ["a..b", "a" * 64 + ".example", "a" * 300, "\u00fc.example", "[::1]:99999", "x:abc", ""]
+#: Cookies that are not ours, or ours broken; conditional, range and forwarding headers.
+OTHERS: list[dict[str, str]] = [
+    {"Cookie": "session=" + "A" * 5000},
+    {"Cookie": "session=\x00; kiosk_device=.;"},
+    {"Cookie": "__Host-session=e30.x.y; __Host-kiosk_device=WzEsImEiXQ.bad"},
+    {"If-Modified-Since": "garbage"},
+    {"If-None-Match": "\x00"},
+    {"Range": "bytes=999999999999999999999-"},
+    {"X-Forwarded-For": "\x00, ::::"},
+    {"X-Forwarded-Proto": "gopher"},
+    {"X-Forwarded-Host": "\u2028"},
+    {"Referer": "\x00"},
+    {"Origin": "null"},
+    {"Accept": "\x00/\x00"},
+    {"User-Agent": "\u2028" * 2000},
+]
+HEADERS = (
+    [{"Accept-Language": value} for value in LANGUAGES]
+    + [{"Host": value} for value in HOSTS]
+    + OTHERS
+)
+#: PostgreSQL sees none of these itself: there, the classes that change what is read or
+#: written (the language, a broken session or device cookie) and the Host that failed.
+PG_HEADERS = [
+    {"Accept-Language": "\x00"},
+    {"Accept-Language": "a" * 8000},
+    {"Host": "a..b"},
+    *OTHERS[:3],
+]
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "kiosk", "reception", "admin"])
+def test_every_route_meets_every_hostile_header(
+    app: Flask, backend: str, world: dict[str, Any], pair: Any, make_staff: Any, kind: str
+):
+    client = make_client(kind, app, world["site"], pair, make_staff)
+    ids = world["ids"]
+    sent, failed = 0, []
+    for rule, method in routes(app):
+        if method not in {"GET", "POST"} or rule.endpoint.endswith(("logout", "revoke")):
+            continue  # the client must stay logged in (or paired) for the routes after
+        values = {
+            name: ids[0] if "Id" in type(rule._converters[name]).__name__ else "en"
+            for name in rule.arguments
+        }
+        path = build_path(rule, values)
+        for headers in HEADERS if backend == "sqlite" else PG_HEADERS:
+            response = client.open(
+                path,
+                method=method,
+                headers=headers,
+                data={"name": "x"} if method == "POST" else None,
+            )
+            sent += 1
+            if response.status_code >= 500 or b"Traceback" in response.get_data():
+                failed.append((method, path, {k: v[:30] for k, v in headers.items()}))
+    assert not failed, failed[:20]
+    assert sent >= 90 * len(PG_HEADERS)
