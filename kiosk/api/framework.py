@@ -334,7 +334,10 @@ def route_operations() -> None:
         def dispatch(
             _handlers: dict[str, Callable[..., Response]] = handlers, **path: Any
         ) -> Response:
-            return _handlers[request.method](**path)
+            # Flask routes HEAD wherever GET is declared; it is GET without the body (which
+            # werkzeug leaves out of the answer). Looked up as such it was a KeyError, a 500.
+            method = "GET" if request.method == "HEAD" else request.method
+            return _handlers[method](**path)
 
         bp.add_url_rule(
             rule,

@@ -29,6 +29,24 @@ def _host(site: Site, **changes: Any) -> dict[str, Any]:
     return {"site_id": site.id, "name": "Hanna Host", "email": "hanna@example.com", **changes}
 
 
+def test_head_answers_as_get_without_the_body(app: Flask, writer: Any) -> None:
+    """Every path that answers GET answers HEAD: the same status and headers, no body."""
+    paths = [
+        rule.rule.removeprefix("/api/v1").replace("<int:", "").replace(">", "")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and "GET" in (rule.methods or set())
+    ]
+    assert len(paths) >= 8, paths
+    for path in paths:
+        # An id of 1 (found or not, the answer is the same for both methods).
+        concrete = "/".join("1" if part.endswith("_id") else part for part in path.split("/"))
+        got, head = writer.get(concrete), writer.request("HEAD", concrete)
+        assert head.status_code == got.status_code, (concrete, head.status_code, head.text)
+        assert head.get_data() == b"", concrete
+        assert head.headers.get("Content-Type") == got.headers.get("Content-Type"), concrete
+        assert head.headers.get("ETag") == got.headers.get("ETag"), concrete
+
+
 def test_routing_errors_are_problems(writer: Any) -> None:
     assert_problem(writer.get("/no-such-thing"), 404)
     assert_problem(writer.get("/hosts/99999999999999999999"), 404)

@@ -1,4 +1,5 @@
-"""Every route of the app, sent hostile request headers: never a 5xx, for anyone.
+"""Every route of the app, sent hostile request headers, methods and path endings: never a
+5xx, for anyone.
 
 The route and form fuzzing (test_fuzz_routes.py, test_fuzz_forms.py) varies the URL, the query
 and the body; what a browser or a proxy puts in the headers reaches the app too: the language
@@ -6,7 +7,8 @@ it asks for (the kiosk's and the dashboard's locale), the Host (every URL the ap
 cookies (the session, the kiosk device), conditional and range requests, forwarding headers.
 Each class is sent to every route and method, as an anonymous browser, a paired kiosk, a
 reception user and an admin. Found this way: a Host werkzeug cannot read ("a..b", a label over
-63 characters) made the 400 page fail to draw, a 500 (kiosk.errors._can_build_urls).
+63 characters) made the 400 page fail to draw, a 500 (kiosk.errors._can_build_urls); HEAD on
+any GET path of the API was a KeyError, a 500 (kiosk.api.framework.route_operations).
 """
 
 from __future__ import annotations
@@ -97,3 +99,42 @@ def test_every_route_meets_every_hostile_header(
                 failed.append((method, path, {k: v[:30] for k, v in headers.items()}))
     assert not failed, failed[:20]
     assert sent >= 90 * len(PG_HEADERS)
+
+
+#: Methods no route declares, and HEAD, which Flask adds wherever GET is declared.
+METHODS = ["HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "PROPFIND"]
+#: What can follow a route's path. (A path that begins with "//" is not sent: the test client
+#: reads it as a host; gunicorn answers 414 to one of 9,000 characters before the app sees it.)
+ENDINGS = ["/", "//x", "%2F..", "/" + "a" * 9000, ".json", "%00", ";x=1", "?" + "a=1&" * 5000]
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "kiosk", "admin"])
+def test_every_route_meets_other_methods_and_path_endings(
+    app: Flask, world: dict[str, Any], pair: Any, make_staff: Any, kind: str
+):
+    client = make_client(kind, app, world["site"], pair, make_staff)
+    ids = world["ids"]
+    paths = set()
+    for rule, _method in routes(app):
+        if rule.endpoint.endswith(("logout", "revoke")):
+            continue
+        paths.add(
+            build_path(
+                rule,
+                {
+                    name: ids[0] if "Id" in type(rule._converters[name]).__name__ else "en"
+                    for name in rule.arguments
+                },
+            )
+        )
+    failed = []
+    for path in sorted(paths):
+        requests = [(method, path) for method in METHODS]
+        requests += [("GET", path + ending) for ending in ENDINGS if path != "/"]
+        requests.append(("POST", path + ENDINGS[-1]))
+        for method, url in requests:
+            response = client.open(url, method=method)
+            if response.status_code >= 500 or b"Traceback" in response.get_data():
+                failed.append((method, url[:80], response.status_code))
+    assert not failed, failed[:20]
+    assert len(paths) >= 90
