@@ -19,7 +19,7 @@ from kiosk.app_headers import security_headers
 from kiosk.config import load_config
 from kiosk.cookies import cookie_name, secure_cookies
 from kiosk.extensions import babel, csrf, limiter, login_manager
-from kiosk.forms import refuse_unexpected_files
+from kiosk.forms import refuse_json_bodies, refuse_unexpected_files
 from kiosk.paths import make_private_dir, resource_dir
 from kiosk.schema import require_current_schema
 
@@ -110,6 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.before_request(_refuse_nul_in_query)
     app.before_request(refuse_unexpected_files)
+    app.before_request(refuse_json_bodies)
     app.before_request(require_current_schema)
     app.before_request(require_key_store)
     app.after_request(security_headers)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -259,6 +259,20 @@ def accepts_files(*names: str) -> Callable[[F], F]:
         return view
 
     return mark
+
+
+def refuse_json_bodies() -> None:
+    """Before every request: a page's forms take form fields, never a JSON body.
+
+    Flask-WTF reads a JSON body as the form's data when there is no form data, and a body that
+    is not an object of fields (a list, a string, arrays nested thousands deep) raised from
+    inside the form, a 500, once the CSRF token came in its header. The REST API
+    (kiosk.api) reads JSON itself and is left alone."""
+    if request.method in {"GET", "HEAD", "OPTIONS"} or not request.is_json:
+        return
+    if request.path.startswith("/api/"):
+        return
+    abort(415)
 
 
 def refuse_unexpected_files() -> None:

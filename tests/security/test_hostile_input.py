@@ -19,6 +19,8 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kiosk import create_app
+from kiosk.db import get_database
 from kiosk.models import Host, Invitation, Site, Visit
 from kiosk.notifications.messages import queue_arrival_notifications, send_invitation_email
 from kiosk.notifications.outbox import NotifySettings
@@ -117,7 +119,31 @@ def test_malformed_bodies_are_refused_politely(
 ):
     for client, path in ((kiosk, "/check-in"), (admin, "/dashboard/expected/new")):
         response = client.post(path, data=body, content_type=content_type)
-        _clean(response, {200, 400, 413})
+        _clean(response, {200, 400, 413, 415})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"name": "Ada"}', b"[" * 5000, b'"\\ud800"', b"[1, 2]", b"3", b'{"name": '],
+)
+def test_a_json_body_to_a_page_is_415(app_config: dict[str, Any], body: bytes):
+    """A page's forms take form fields. With the CSRF token in its header, a JSON body used to
+    reach the form, which read it as its data: a list, a string or arrays nested 5,000 deep
+    was a 500. Now every such POST is refused before the view, in the page's language."""
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/dashboard/login").text)
+    assert token is not None
+    response = client.post(
+        "/dashboard/login",
+        data=body,
+        content_type="application/json",
+        headers={"X-CSRFToken": token[1], "Accept-Language": "sv"},
+    )
+    assert response.status_code == 415, response.text[:300]
+    assert "Något var fel med förfrågan" in response.text
+    assert_security_headers(response, "/dashboard/login")
+    get_database(app).engine.dispose()
 
 
 # --- invalid UTF-8 and NUL -------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Every route of the app, sent hostile request headers, methods and path endings: never a
-5xx, for anyone.
+"""Every route of the app, sent hostile request headers, methods, path endings and bodies:
+never a 5xx, for anyone.
 
 The route and form fuzzing (test_fuzz_routes.py, test_fuzz_forms.py) varies the URL, the query
 and the body; what a browser or a proxy puts in the headers reaches the app too: the language
@@ -8,11 +8,14 @@ cookies (the session, the kiosk device), conditional and range requests, forward
 Each class is sent to every route and method, as an anonymous browser, a paired kiosk, a
 reception user and an admin. Found this way: a Host werkzeug cannot read ("a..b", a label over
 63 characters) made the 400 page fail to draw, a 500 (kiosk.errors._can_build_urls); HEAD on
-any GET path of the API was a KeyError, a 500 (kiosk.api.framework.route_operations).
+any GET path of the API was a KeyError, a 500 (kiosk.api.framework.route_operations); a JSON
+body that is not an object of fields, sent to any page's form with its CSRF token in the header,
+was a 500 (kiosk.forms.refuse_json_bodies).
 """
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import pytest
@@ -138,3 +141,58 @@ def test_every_route_meets_other_methods_and_path_endings(
                 failed.append((method, url[:80], response.status_code))
     assert not failed, failed[:20]
     assert len(paths) >= 90
+
+
+#: Bodies of every kind a write route can be sent: broken multipart, JSON that is not an object
+#: of fields, odd charsets and encodings, and types no route reads.
+BODIES: list[tuple[str, bytes, dict[str, str]]] = [
+    ("multipart/form-data", b'--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nA', {}),
+    ("multipart/form-data; boundary=x", b"--x\r\nbroken", {}),
+    ("multipart/form-data; boundary=" + "x" * 300, b"--x", {}),
+    (
+        "multipart/form-data; boundary=x",
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="\x00.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n\xff\xfe\r\n--x--\r\n",
+        {},
+    ),
+    ("application/json", b'{"name": "Ada"}', {}),
+    ("application/json", b'{"name": ', {}),
+    ("application/json", b"[" * 5000, {}),
+    ("application/json", b'"\\ud800"', {}),
+    ("application/json", b"[1, 2]", {}),
+    ("application/x-www-form-urlencoded", b"%%%=%%%&&&=&name", {}),
+    ("application/x-www-form-urlencoded; charset=utf-16", "name=Ada".encode("utf-16"), {}),
+    ("application/x-www-form-urlencoded; charset=klingon", b"name=Ada", {}),
+    ("application/x-www-form-urlencoded", gzip.compress(b"name=Ada"), {"Content-Encoding": "gzip"}),
+    ("application/x-www-form-urlencoded", b"not gzip", {"Content-Encoding": "gzip"}),
+    ("text/plain", b"\x00\x01\x02", {}),
+    ("application/xml", b"<!DOCTYPE x [<!ENTITY a SYSTEM 'file:///etc/passwd'>]><x>&a;</x>", {}),
+]
+
+
+@pytest.mark.parametrize("kind", ["anonymous", "kiosk", "admin"])
+def test_every_write_route_meets_every_kind_of_body(
+    app: Flask, world: dict[str, Any], pair: Any, make_staff: Any, kind: str
+):
+    """The tests' apps have CSRF off, so each body reaches the view as one with a valid token
+    would (test_a_json_body_to_a_page_is_415 checks that case with CSRF on)."""
+    client = make_client(kind, app, world["site"], pair, make_staff)
+    ids = world["ids"]
+    sent, failed = 0, []
+    for rule, method in routes(app):
+        if method == "GET" or rule.endpoint.endswith(("logout", "revoke")):
+            continue
+        values = {
+            name: ids[0] if "Id" in type(rule._converters[name]).__name__ else "en"
+            for name in rule.arguments
+        }
+        path = build_path(rule, values)
+        for content_type, data, headers in BODIES:
+            response = client.open(
+                path, method=method, data=data, content_type=content_type, headers=headers
+            )
+            sent += 1
+            if response.status_code >= 500 or b"Traceback" in response.get_data():
+                failed.append((method, path, content_type[:40], headers))
+    assert not failed, failed[:20]
+    assert sent >= 60 * len(BODIES)
