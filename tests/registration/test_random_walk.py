@@ -1,7 +1,10 @@
 """The kiosk's screens in any order: a visitor who goes back, taps twice, changes language
 half-way, checks out a badge reception has just checked out, or posts a screen that is not
 theirs yet. Each seed walks 600 steps through every kiosk route (with plausible and stale
-input) while reception checks visitors out from the dashboard; no step may answer a 5xx.
+input) while reception checks visitors out from the dashboard and an admin changes the site's
+settings (a host deactivated, a visitor type retired or restored, groups allowed or not, a
+new notice published, the site's language and the email field changed); no step may answer
+a 5xx.
 
 The route and form fuzzing sends each request alone, from a fresh start; what this adds is
 the state a visitor builds up (details kept on the server, a group being entered, a notice
@@ -20,6 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import Host, Invitation, Site, Visit, VisitorType
+from kiosk.services.notices import publish_notice
+from kiosk.services.visitor_types import VisitorTypeError, restore_type, retire_type
 
 STEPS = 600
 PAGES = [
@@ -60,10 +65,12 @@ class Walk:
         invitation: Invitation,
         kiosk: FlaskClient,
         reception: FlaskClient,
+        now: Any,
     ) -> None:
         self.rnd, self.session, self.site = rnd, session, site
         self.host, self.invitation = host, invitation
         self.kiosk, self.reception = kiosk, reception
+        self.now = now
 
     def steps(self) -> dict[str, Callable[[], tuple[str, Any]]]:
         """Each step and its weight in the walk (the check-in's own steps more often, so that
@@ -83,9 +90,10 @@ class Walk:
             "sign": self.sign,
             "print_failed": self.print_failed,
             "reception_checks_out": self.reception_checks_out,
+            "settings_change": self.settings_change,
         }
 
-    WEIGHTS = [3, 4, 1, 2, 4, 1, 2, 1, 1, 2, 1, 1, 1, 1]
+    WEIGHTS = [3, 4, 1, 2, 4, 1, 2, 1, 1, 2, 1, 1, 1, 1, 2]
 
     def page(self) -> tuple[str, Any]:
         path = self.rnd.choice(PAGES)
@@ -167,6 +175,36 @@ class Walk:
         path = f"/dashboard/visits/{self.rnd.choice([*on_site, 999])}/check-out"
         return path, self.reception.post(path, data={"back": "on_site"})
 
+    def settings_change(self) -> tuple[str, Any]:
+        """An admin's change, made through the services the settings pages use; then the
+        kiosk's current screen again."""
+        rnd, site = self.rnd, self.site
+        change = rnd.choice(["host", "type", "companions", "notice", "locale", "email"])
+        if change == "host":
+            self.host.active = not self.host.active
+        elif change == "type":
+            types = list(site.visitor_types)
+            if types:
+                chosen = rnd.choice(types)
+                try:
+                    if chosen.retired_at:
+                        restore_type(chosen)
+                    else:
+                        retire_type(chosen, now=self.now())
+                except VisitorTypeError:
+                    pass  # the last active type stays
+        elif change == "companions":
+            site.max_companions = rnd.choice([0, 1, 10])
+        elif change == "notice":
+            text = "Visitor data is kept for access control. " * 3
+            publish_notice(self.session, site, rnd.choice(["en", "sv"]), text, now=self.now())
+        elif change == "locale":
+            site.default_locale = rnd.choice(["en", "sv", "de"])
+        else:
+            site.field_email = rnd.choice(["optional", "required", "hidden"])
+        self.session.commit()
+        return self.page()
+
 
 @pytest.mark.parametrize("seed", range(6))
 def test_any_order_of_kiosk_screens_is_answered(
@@ -182,7 +220,7 @@ def test_any_order_of_kiosk_screens_is_answered(
 ):
     site = make_site(default_locale="en", field_email="optional", field_phone="optional")
     if seed % 2:  # half the walks choose a visitor type first
-        for position, key in enumerate(["visitor", "contractor"]):
+        for position, key in enumerate(["visitor", "contractor", "guest"]):
             session.add(
                 VisitorType(site_id=site.id, key=key, position=position, created_at=clock.now())
             )
@@ -195,6 +233,7 @@ def test_any_order_of_kiosk_screens_is_answered(
         make_invitation(site, "Ivy Invited"),
         pair(site),
         login(make_staff(role="reception", sites=(site,))),
+        clock.now,
     )
     steps = walk.steps()
     failed = []
@@ -205,6 +244,5 @@ def test_any_order_of_kiosk_screens_is_answered(
             failed.append((number, name, path, response.status_code))
         session.expire_all()
     assert not failed, failed[:10]
-    # The walk got past the notice: visits were saved (and some checked out) on the way.
-    saved = list(session.scalars(select(Visit).where(Visit.site_id == site.id)))
-    assert len(saved) >= 3, len(saved)
+    # The walk got past the notice: a visit was saved on the way (1 to 25 a seed).
+    assert session.scalar(select(Visit.id).where(Visit.site_id == site.id)) is not None
