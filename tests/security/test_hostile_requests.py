@@ -33,17 +33,14 @@ LANGUAGES = [
     "zz-ZZ;q=abc",
     "*",
     "en;q=99999999999999999999",
-    "en;q=-1",
     "a" * 8000,
     "sv-SE,\u2028en",
     "en-US;q=0.5,,,;;",
     "\u00e9\u00e9-\u00e9\u00e9",
-    "sr-Latn-RS-u-nu-arab",
-    "en_US",
-    "sv-" + "x" * 300,
 ]
-#: Hosts werkzeug refuses (an empty label, labels over 63 characters) or that name no port.
-HOSTS = ["a..b", "a" * 64 + ".example", "a" * 300, "\u00fc.example", "[::1]:99999", "x:abc", ""]
+#: Hosts werkzeug refuses (an empty label, a label over 63 characters), one to encode, a port
+#: out of range, none.
+HOSTS = ["a..b", "a" * 64 + ".example", "\u00fc.example", "[::1]:99999", ""]
 #: Cookies that are not ours, or ours broken; conditional, range and forwarding headers.
 OTHERS: list[dict[str, str]] = [
     {"Cookie": "session=" + "A" * 5000},
@@ -56,8 +53,6 @@ OTHERS: list[dict[str, str]] = [
     {"X-Forwarded-Proto": "gopher"},
     {"X-Forwarded-Host": "\u2028"},
     {"Referer": "\x00"},
-    {"Origin": "null"},
-    {"Accept": "\x00/\x00"},
     {"User-Agent": "\u2028" * 2000},
 ]
 HEADERS = (
