@@ -9,10 +9,12 @@ work is in the domain.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import DataError
 
 from kiosk.app import create_app
 from kiosk.cli.badges import badge
@@ -33,7 +35,22 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, load_dotenv=False, set_debug_flag=False)
+class _KioskGroup(FlaskGroup):
+    """Flask's command group, which also turns a value the database refuses (a NUL in a name,
+    which PostgreSQL does not store) into an error message instead of a traceback; the
+    message names the driver's error class, never the value."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DataError as exc:
+            original = getattr(exc, "orig", None) or exc
+            raise click.ClickException(
+                f"the database refused a value ({type(original).__name__})"
+            ) from exc
+
+
+@click.group(cls=_KioskGroup, create_app=_create_app, load_dotenv=False, set_debug_flag=False)
 def main() -> None:
     """Visitor registration for office receptions."""
 

@@ -14,7 +14,7 @@ from kiosk.badges.jobs import SERVER_BACKENDS, print_target, send_badge
 from kiosk.badges.presets import PRESETS, get_preset
 from kiosk.badges.print_errors import PrintError
 from kiosk.badges.settings import BadgeSettingsError, configure_badges
-from kiosk.cli.common import audit_cli, site_named
+from kiosk.cli.common import RECORD_ID, FilePath, audit_cli, site_named, write_file
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.enums import PrintBackend, values
@@ -41,12 +41,12 @@ def badge_presets() -> None:
 @click.option("--preset", "preset_name", help="Badge format (default: the site's).")
 @click.option("--site", "site_name", help="Use this site's name, colour, logo and printer.")
 @click.option("--locale", default="en", show_default=True, help="Language of the badge.")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), help="PDF file to write.")
+@click.option("--output", type=FilePath(dir_okay=False, writable=True), help="PDF file to write.")
 @click.option("--print", "send", is_flag=True, help="Send it to the site's printer instead.")
 @click.option(
     "--kiosk",
     "kiosk_id",
-    type=int,
+    type=RECORD_ID,
     help="With --print: the printer of this kiosk device (see `kiosk device list`).",
 )
 def badge_sample(
@@ -80,7 +80,7 @@ def badge_sample(
     preset = preset or get_preset("brother-62x100")
     pdf, token = sample_badge(site, preset=preset, locale=locale, now=now())
     if output:
-        Path(output).write_bytes(pdf)
+        write_file(output, pdf)
         click.echo(f"Wrote a {preset.name} badge to {output}.")
     if send and site is not None:
         target = print_target(site, device)
@@ -104,7 +104,7 @@ def badge_sample(
 @click.argument("site_name", metavar="SITE")
 @click.option("--preset", help="Badge format (see `kiosk badge presets`).")
 @click.option("--band-colour", help="Colour of the VISITOR band, like #0B5CAD.")
-@click.option("--logo", type=click.Path(exists=True, dir_okay=False), help="PNG or JPEG logo.")
+@click.option("--logo", type=FilePath(exists=True, dir_okay=False), help="PNG or JPEG logo.")
 @click.option("--no-logo", is_flag=True, help="Remove the logo.")
 @click.option("--backend", type=click.Choice(values(PrintBackend)), help="How badges print.")
 @click.option(

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 from alembic import command as alembic_command
+from alembic.util.exc import CommandError
 from flask.cli import AppGroup
 
 from kiosk.db import get_database
@@ -17,8 +18,15 @@ def db() -> None:
     """Database schema migrations."""
 
 
+def _revision(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """A revision is named (Alembic asserts on an empty one)."""
+    if not value.strip():
+        raise click.BadParameter("name a revision, such as head or 0027")
+    return value
+
+
 @db.command()
-@click.argument("revision", default="head")
+@click.argument("revision", default="head", callback=_revision)
 def upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     with get_database().engine.begin() as connection:
@@ -55,7 +63,7 @@ def _seal_kept_rows() -> None:
 
 
 @db.command()
-@click.argument("revision")
+@click.argument("revision", callback=_revision)
 def downgrade(revision: str) -> None:
     """Revert migrations down to REVISION."""
     _run_alembic(alembic_command.downgrade, revision)
@@ -88,7 +96,12 @@ def _run_alembic(func: Any, *args: Any, **kwargs: Any) -> None:
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
-                func(config, *args, **kwargs)
+                try:
+                    func(config, *args, **kwargs)
+                except CommandError as exc:
+                    # An unknown revision, a database behind its migrations: Alembic's own
+                    # sentence, without a traceback.
+                    raise click.ClickException(str(exc)) from exc
                 if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                     raise click.ClickException("the migration left rows with broken references")
         finally:

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from kiosk.badges.settings import BadgeSettingsError, configure_kiosk_printing
-from kiosk.cli.common import audit_cli, require_schema, site_named
+from kiosk.cli.common import RECORD_ID, audit_cli, require_schema, site_named
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.enums import PrintBackend, values
@@ -62,7 +62,7 @@ def device_list() -> None:
 
 
 @device.command("printing")
-@click.argument("device_id", type=int)
+@click.argument("device_id", type=RECORD_ID)
 @click.option(
     "--backend",
     type=click.Choice(["site", *values(PrintBackend)]),
@@ -97,7 +97,7 @@ def device_printing(device_id: int, backend: str, printer: str) -> None:
 
 
 @device.command("revoke")
-@click.argument("device_id", type=int)
+@click.argument("device_id", type=RECORD_ID)
 def device_revoke(device_id: int) -> None:
     """Revoke a kiosk device: its browser stops working as a kiosk at once."""
     require_schema()
