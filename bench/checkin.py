@@ -737,12 +737,32 @@ def show(result: Result) -> None:
     sys.stdout.flush()
 
 
+def in_each_backend(
+    args: argparse.Namespace,
+    prefix: str,
+    measure: Callable[[Path, str, str | None], Any],
+    row: Callable[[Any], dict[str, Any]] = asdict,
+) -> list[Any]:
+    """``measure(folder, backend, url)`` on each backend (purge.each_backend), in a temporary
+    folder removed afterwards; the results also written to ``--json`` as ``row`` makes them."""
+    from purge import each_backend
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        results = each_backend(args, None, lambda backend, url: measure(folder, backend, url))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps([row(result) for result in results], indent=2))
+    return results
+
+
 def one_process(args: argparse.Namespace) -> int:
     """``--one-process``: each backend's CPU per check-in measured in this process."""
     from checkin_process import ProcessResult, run_one_process, show_one_process
-    from purge import each_backend
 
-    def measure(backend: str, database_url: str | None) -> ProcessResult:
+    def measure(folder: Path, backend: str, database_url: str | None) -> ProcessResult:
         env = prepare_instance(folder / backend, database_url)
         result = run_one_process(
             backend,
@@ -756,15 +776,12 @@ def one_process(args: argparse.Namespace) -> int:
         show_one_process(result, TARGET_POST_CPU_MS, TARGET_CHECK_IN_CPU_MS, TARGET_FLOOR_RATIO)
         return result
 
-    folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-checkin-process-"))
-    try:
-        results = each_backend(args, None, measure)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        rows = [{**asdict(result), "whole_ms": result.whole_ms} for result in results]
-        args.json.write_text(json.dumps(rows, indent=2))
+    in_each_backend(
+        args,
+        "kiosk-bench-checkin-process-",
+        measure,
+        row=lambda result: {**asdict(result), "whole_ms": result.whole_ms},
+    )
     return 0
 
 
@@ -807,24 +824,15 @@ def main() -> int:
         args.think, args.paced_flows = 0.05, 1
         args.rounds, args.per_round = 1, 2
     signal.alarm(HARD_LIMIT_SECONDS)
-    from purge import each_backend
-
     if args.one_process:
         return one_process(args)
-    folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-checkin-"))
 
-    def measure(backend: str, url: str | None) -> Result:
+    def measure(folder: Path, backend: str, url: str | None) -> Result:
         result = run(backend, url, args, folder)
         show(result)
         return result
 
-    try:
-        results = each_backend(args, None, measure)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps([asdict(result) for result in results], indent=2))
+    results = in_each_backend(args, "kiosk-bench-checkin-", measure)
     failed = any(result.errors for result in results)
     return 1 if failed else 0
 

@@ -22,6 +22,7 @@ from kiosk.devices import current_device
 from kiosk.forms import UnexpectedFile
 from kiosk.keystore import KeyStoreError
 from kiosk.schema import UPGRADE_COMMAND, SchemaOutOfDate
+from kiosk.urls import is_api_request
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -87,15 +88,6 @@ def _rollback() -> None:
 
 def _is_dashboard() -> bool:
     return request.blueprint == "dashboard" or request.path.startswith("/dashboard/")
-
-
-#: The REST API's URLs: its errors are JSON (RFC 9457 problem details), never a page.
-API_PREFIX = "/api/"
-
-
-def is_api_request() -> bool:
-    """Whether the request is one for the REST API (by URL: also for a URL it does not know)."""
-    return request.path.startswith(API_PREFIX)
 
 
 def problem(

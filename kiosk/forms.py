@@ -20,6 +20,7 @@ from wtforms.validators import Length, Optional, Regexp, ValidationError
 from wtforms.widgets import Select, html_params
 
 from kiosk.db import ID_MAX
+from kiosk.urls import is_api_request
 
 # C0/C1 controls (NUL included: PostgreSQL rejects it in text), line and paragraph separators,
 # and the bidirectional overrides and isolates that can make a name display as something else.
@@ -268,9 +269,7 @@ def refuse_json_bodies() -> None:
     is not an object of fields (a list, a string, arrays nested thousands deep) raised from
     inside the form, a 500, once the CSRF token came in its header. The REST API
     (kiosk.api) reads JSON itself and is left alone."""
-    if request.method in {"GET", "HEAD", "OPTIONS"} or not request.is_json:
-        return
-    if request.path.startswith("/api/"):
+    if request.method in {"GET", "HEAD", "OPTIONS"} or not request.is_json or is_api_request():
         return
     abort(415)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from markupsafe import Markup
 from werkzeug.routing import IntegerConverter
 
@@ -84,3 +84,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(with_id)
     app.jinja_env.globals["ROW_ID"] = ROW_ID
     app.add_template_filter(for_row)
+
+
+#: The REST API's URLs: its errors are JSON (RFC 9457 problem details), never a page, and it
+#: reads JSON bodies itself (kiosk.forms.refuse_json_bodies leaves them to it).
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """Whether the request is one for the REST API (by URL: also for a URL it does not know)."""
+    return request.path.startswith(API_PREFIX)
