@@ -9,6 +9,7 @@ Vera). Arabic and Hebrew are joined and ordered by :mod:`kiosk.badges.shaping`, 
 from __future__ import annotations
 
 import io
+import logging
 from datetime import date, datetime
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -28,6 +29,8 @@ from kiosk.badges.fonts import app_fonts
 from kiosk.badges.shaping import display_text
 from kiosk.models import SignedDocument, Site
 from kiosk.privacy.requests import AccessReport, Disclosure, InvitationRecord, VisitRecord
+
+log = logging.getLogger(__name__)
 
 
 def access_fonts() -> tuple[str, str]:
@@ -60,30 +63,56 @@ def _text(value: object, style: ParagraphStyle) -> Paragraph:
 
 
 def render_access_pdf(report: AccessReport, locale: str) -> bytes:
-    """The report as PDF bytes, worded in ``locale``."""
-    buffer = io.BytesIO()
-    with force_locale(locale):
-        styles = _Styles()
-        story = _story(report, locale, styles)
-        document = SimpleDocTemplate(
-            buffer,
-            pagesize=A4,
-            leftMargin=20 * mm,
-            rightMargin=20 * mm,
-            topMargin=18 * mm,
-            bottomMargin=18 * mm,
-            title=_("Your visitor data"),
-            # The person's name stays out of the metadata a file browser shows.
-            author="",
-            subject="",
-        )
-        document.build(story)
-    if report.documents:
-        return _append_signed(buffer.getvalue(), report.documents)
-    return buffer.getvalue()
+    """The report as PDF bytes, worded in ``locale``, with each signed document's own pages
+    after it (those that can be read: the report says which could not)."""
+    copies = _signed_copies(report.documents)
+    try:
+        buffer = io.BytesIO()
+        with force_locale(locale):
+            styles = _Styles()
+            story = _story(report, locale, styles, attached=set(copies))
+            document = SimpleDocTemplate(
+                buffer,
+                pagesize=A4,
+                leftMargin=20 * mm,
+                rightMargin=20 * mm,
+                topMargin=18 * mm,
+                bottomMargin=18 * mm,
+                title=_("Your visitor data"),
+                # The person's name stays out of the metadata a file browser shows.
+                author="",
+                subject="",
+            )
+            document.build(story)
+        if copies:
+            return _append_signed(buffer.getvalue(), list(copies.values()))
+        return buffer.getvalue()
+    finally:
+        for copy in copies.values():
+            copy.close()
 
 
-def _story(report: AccessReport, locale: str, styles: _Styles) -> list[Flowable]:
+def _signed_copies(documents: list[SignedDocument]) -> dict[int, pdfium.PdfDocument]:
+    """The signed documents' own PDFs that open, by signed document id, in report order.
+
+    One that does not (its key destroyed, so nothing is left; or bytes PDFium cannot read) is
+    left out and said so in the report, rather than failing the whole export: the person is
+    owed the rest of it."""
+    copies: dict[int, pdfium.PdfDocument] = {}
+    for item in documents:
+        if not item.pdf:
+            continue
+        try:
+            copies[item.id] = pdfium.PdfDocument(bytes(item.pdf))
+        except pdfium.PdfiumError as error:
+            # The record's id and PDFium's reason: no personal data.
+            log.warning("signed document %s: its PDF cannot be read (%s)", item.id, error)
+    return copies
+
+
+def _story(
+    report: AccessReport, locale: str, styles: _Styles, *, attached: set[int]
+) -> list[Flowable]:
     controllers = ", ".join(site.controller_name for site in report.sites)
     story: list[Flowable] = [
         _text(_("Your visitor data"), styles.title),
@@ -106,7 +135,7 @@ def _story(report: AccessReport, locale: str, styles: _Styles) -> list[Flowable]
     for item in report.invitations:
         story.extend(_invitation(item, locale, styles))
     for signed in report.documents:
-        story.extend(_signed_document(signed, locale, styles))
+        story.extend(_signed_document(signed, locale, styles, attached=signed.id in attached))
     if not report.visits and not report.invitations and not report.documents:
         story.append(_text(_("We keep no details about you."), styles.body))
     for site in report.sites:
@@ -243,7 +272,9 @@ def _invitation(item: InvitationRecord, locale: str, styles: _Styles) -> list[Fl
     ]
 
 
-def _signed_document(item: SignedDocument, locale: str, styles: _Styles) -> list[Flowable]:
+def _signed_document(
+    item: SignedDocument, locale: str, styles: _Styles, *, attached: bool
+) -> list[Flowable]:
     site = item.site
     version = item.document_version
     rows = [
@@ -263,22 +294,30 @@ def _signed_document(item: SignedDocument, locale: str, styles: _Styles) -> list
             styles.heading,
         ),
         _table(rows, styles),
-        _text(_("The signed document itself follows at the end of this report."), styles.small),
+        _text(_copy_note(item, attached), styles.small),
     ]
 
 
-def _append_signed(report_pdf: bytes, documents: list[SignedDocument]) -> bytes:
+def _copy_note(item: SignedDocument, attached: bool) -> str:
+    """Whether the signed document's own pages follow, and if not, why."""
+    if attached:
+        note = _("The signed document itself follows at the end of this report.")
+    elif not item.pdf:
+        note = _("The signed document itself is no longer kept.")
+    else:
+        note = _(
+            "The signed document itself could not be read, so it is not attached. Please "
+            "contact us for it."
+        )
+    return str(note)
+
+
+def _append_signed(report_pdf: bytes, copies: list[pdfium.PdfDocument]) -> bytes:
     """The report with each signed document's own pages after it, as they are kept."""
     merged = pdfium.PdfDocument(report_pdf)
     try:
-        for item in documents:
-            if not item.pdf:  # its key is destroyed: past its period, nothing left to show
-                continue
-            signed = pdfium.PdfDocument(item.pdf)
-            try:
-                merged.import_pages(signed)
-            finally:
-                signed.close()
+        for copy in copies:
+            merged.import_pages(copy)
         buffer = io.BytesIO()
         merged.save(buffer)
     finally:

@@ -19,6 +19,7 @@ from kiosk.models import AuditEvent, PurgeRunSite, SignedDocument, Site, Visit
 from kiosk.privacy.purge import PurgeSettings, count_expired, run_purge
 from kiosk.privacy.requests import access_json, erase_person, export_access, find_person
 from kiosk.privacy.rules import cutoffs_for, visit_erased_at
+from tests.conftest import STAFF_PASSWORD
 from tests.documents_support import add_document
 
 SECOND = timedelta(seconds=1)
@@ -174,6 +175,73 @@ def test_the_access_pdf_carries_the_signed_document(
     document.close()
     assert "Document you signed at" in text
     assert "Accepted by ticking" in text  # the signed document's own page
+
+
+def test_an_unreadable_signed_copy_is_left_out_of_the_access_pdf_and_said_so(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    caplog: Any,
+):
+    """A stored copy PDFium cannot open (``signed``'s bytes are no PDF) made the whole access
+    export a 500: the person is owed the rest of it, and the report says which copy is missing."""
+    import pypdfium2 as pdfium
+
+    from kiosk.badges.signed_document import store_signed_documents
+    from kiosk.privacy.access_pdf import render_access_pdf
+    from kiosk.services.documents import Signature
+
+    site = make_site()
+    _document, version = add_document(session, site, clock.now(), acceptance="tick")
+    visit = make_visit(site, "Pia Pdf", locale="en")
+    broken = signed(session, site, version, visit, clock.now(), 30)
+    with app.test_request_context():
+        visit = session.get(Visit, visit.id)
+        store_signed_documents(
+            session, visit, [Signature(version.id, DocumentAcceptance.TICK)], now=clock.now()
+        )
+        session.commit()
+        report = export_access(session, [visit], [], now=clock.now())
+        assert len(report.documents) == 2
+        with caplog.at_level("WARNING", logger="kiosk.privacy.access_pdf"):
+            pdf = render_access_pdf(report, "en")
+    document = pdfium.PdfDocument(pdf)
+    text = "\n".join(page.get_textpage().get_text_range() for page in document)
+    document.close()
+    flat = " ".join(text.split())
+    assert "Pia Pdf" in flat
+    assert "could not be read, so it is not attached" in flat
+    assert "follows at the end of this report" in flat
+    assert "Accepted by ticking" in flat  # the readable copy's own page is still attached
+    assert [record.getMessage() for record in caplog.records] == [
+        f"signed document {broken.id}: its PDF cannot be read (Failed to load document"
+        " (PDFium: Data format error).)"
+    ]
+
+
+def test_the_access_pdf_export_answers_with_an_unreadable_copy(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    make_staff: Any,
+    clock: FrozenClock,
+):
+    site = make_site()
+    _document, version = add_document(session, site, clock.now())
+    visit = make_visit(site, "Pia Pdf", locale="en")
+    broken = signed(session, site, version, visit, clock.now(), 30)
+    admin = make_staff(username="dpo", role="admin")
+    client = app.test_client()
+    client.post("/dashboard/login", data={"username": admin.username, "password": STAFF_PASSWORD})
+    response = client.post(
+        "/dashboard/requests/export.pdf",
+        data={"visit": [str(visit.id)], "document": [str(broken.id)], "language": "en"},
+    )
+    assert response.status_code == 200
+    assert response.data.startswith(b"%PDF")
 
 
 def test_staff_see_a_visits_signed_documents_audited(
