@@ -20,7 +20,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from kiosk.badges.fonts import Face, FontSet, load_fonts
+from kiosk.badges.fonts import Face, FontSet, load_fonts, seed_subsets
 from kiosk.badges.presets import BadgePreset
 from kiosk.badges.shaping import display_text
 
@@ -519,6 +519,7 @@ def render_badges(
     canvas = Canvas(buffer, pagesize=preset.page_size, invariant=True, pageCompression=1)
     canvas.setTitle("Visitor badge")
     canvas.setCreator("kiosk")
+    seed_subsets(canvas, fonts)
     for content in contents:
         draw_badge(canvas, content, preset, fonts)
         canvas.showPage()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reportlab.pdfbase import pdfmetrics
 
 from kiosk.badges.fonts import BUNDLED_REGULAR, DEFAULT_REGULAR, load_fonts
 from kiosk.badges.presets import PRESETS, BadgePreset, get_preset
@@ -85,6 +86,43 @@ def test_badge_text_is_real_text_in_an_embedded_font(tmp_path: Path):
     dejavu = [line for line in fonts.splitlines() if "DejaVuSans" in line]
     assert dejavu, fonts
     assert all(" yes " in line for line in dejavu)  # embedded (subset)
+
+
+def test_cached_subsets_are_the_bytes_reportlab_makes_and_are_reused(tmp_path: Path):
+    """Each font's subset is cut out and compressed once per process (kiosk.badges.fonts.
+    _CachedSubsets): the PDF is byte for byte what reportlab's own face writes; a badge whose
+    text is ASCII and the seeded letters reuses the subsets; another character is still drawn."""
+    from reportlab.pdfbase.ttfonts import TTFontFace
+
+    from kiosk.badges import fonts as badge_fonts
+
+    require_file(DEFAULT_REGULAR, "fonts-dejavu-core")
+    preset = get_preset("brother-62x100")
+    faces = [
+        pdfmetrics.getFont(face.name).face for face in (load_fonts().regular, load_fonts().bold)
+    ]
+    badge = content(visitor_name="Åsa Öberg-Ærø", company="Fjärran Oy")
+    cached = render_badge(badge, preset)
+    for face in faces:
+        face.__class__ = TTFontFace
+    try:
+        plain = render_badge(badge, preset)
+    finally:
+        for face in faces:
+            face.__class__ = badge_fonts._CachedSubsets
+    assert cached == plain
+
+    made = badge_fonts._subset_bytes.cache_info().misses
+    compressed = badge_fonts._compressed_subset.cache_info().misses
+    for name in ("Örjan Ekström", "Émile Dubois", "Nils Ødegård", "Jürgen Groß", "Al Li"):
+        render_badge(content(visitor_name=name, company="Fjärran Oy"), preset)
+    assert badge_fonts._subset_bytes.cache_info().misses == made
+    assert badge_fonts._compressed_subset.cache_info().misses == compressed
+
+    # A letter outside the seed makes a subset of its own, and prints.
+    pdf = render_badge(content(visitor_name="Łukasz Żółć"), preset)
+    assert badge_fonts._subset_bytes.cache_info().misses > made
+    assert "Łukasz Żółć" in " ".join(pdf_text(pdf, tmp_path).split())
 
 
 def test_the_fixed_qr_mask_decodes_for_any_token(tmp_path: Path):
