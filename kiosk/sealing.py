@@ -47,18 +47,26 @@ NO_SITE = 0
 class ErasedText(str):
     """What a sealed text reads once its key is destroyed (a crash between the key's
     destruction and the row's deletion, or a database restored from an old copy): empty and
-    false to the code, and "(erased)" on a page, never a blank that looks like a missing value.
-    The value is past its erase date; the purge deletes the row on its next run."""
+    false to the code, and "(erased)" on a page, in a CSV file or a PDF, and ``"erased"`` in
+    the API, never a blank that looks like a missing value. The value is past its erase date;
+    the purge deletes the row on its next run."""
 
     __slots__ = ()
 
-    def __html__(self) -> str:
-        # Jinja calls this when it renders the value; the words are the staff member's language.
+    #: How the REST API names it (kiosk.api.schemas).
+    state = "erased"
+
+    def words(self) -> str:
+        """What staff read in its place, in their language."""
         from flask_babel import gettext as _
+
+        return str(_("(erased)"))
+
+    def __html__(self) -> str:
+        # Jinja calls this when it renders the value.
         from markupsafe import escape
 
-        words = escape(_("(erased)"))
-        return f'<span class="erased">{words}</span>'
+        return f'<span class="erased">{escape(self.words())}</span>'
 
 
 ERASED = ErasedText()
@@ -73,21 +81,34 @@ class UnreadableText(ErasedText):
 
     __slots__ = ()
 
-    def __html__(self) -> str:
-        from flask_babel import gettext as _
-        from markupsafe import escape
+    state = "unreadable"
 
-        words = escape(_("(unreadable)"))
-        return f'<span class="erased">{words}</span>'
+    def words(self) -> str:
+        from flask_babel import gettext as _
+
+        return str(_("(unreadable)"))
 
 
 UNREADABLE = UnreadableText()
+
+
+def shown_text(value: str | None) -> str:
+    """A field as a file shows it (a CSV cell, a PDF's table): empty when there is none, the
+    words for an erased or unreadable one, else the value."""
+    if value is None:
+        return ""
+    if isinstance(value, ErasedText):
+        return value.words()
+    return value
+
 
 _PLAIN = "_sealed_plain"
 _CHANGED = "_sealed_changed"
 _FORCE = "_sealed_force_floor"
 #: Fields of a row read while the key store lacked their key.
 _UNREADABLE = "_sealed_unreadable"
+#: Text fields of a row read as erased (their key destroyed).
+_ERASED = "_sealed_erased"
 
 #: Key stores by database URL: every session on that database (the app's, the purge's own,
 #: a test's) seals and unseals with the store its app opened.
@@ -208,6 +229,8 @@ class Sealed(Generic[T]):
         value, readable = self._open(store_for(session), sealed, obj.row_key)
         if not readable:
             obj.__dict__.setdefault(_UNREADABLE, set()).add(self.name)
+        elif value is ERASED:
+            obj.__dict__.setdefault(_ERASED, set()).add(self.name)
         return value
 
     def unseal_column(
@@ -266,6 +289,11 @@ class Sealed(Generic[T]):
         if self.name in obj.__dict__.get(_UNREADABLE, ()) and value in (UNREADABLE, {}, b""):
             # Read without its key (a lost key): sealing the empty stand-in would destroy
             # a value that the right key store can still read.
+            return
+        if value is ERASED and self.name in obj.__dict__.get(_ERASED, ()):
+            # Read as erased and not set since (a visit checked out after its key went):
+            # sealing the empty stand-in under a live key would turn an erased field into
+            # a kept blank one, shown as given empty and kept for another period.
             return
         if value is None:
             sealed = None

@@ -40,8 +40,10 @@ def _status(invitation: Invitation) -> Literal["expected", "checked_in", "cancel
 def invitation_out(invitation: Invitation, *, personal: bool) -> schemas.Invitation:
     visitor = None
     if personal:
+        fields = (invitation.visitor_name, invitation.company, invitation.email)
+        name, company, email = (schemas.kept(value) for value in fields)
         visitor = schemas.InvitedVisitor(
-            name=invitation.visitor_name, company=invitation.company, email=invitation.email
+            name=name, company=company, email=email, state=schemas.fields_state(*fields)
         )
     return schemas.Invitation(
         id=invitation.id,

@@ -37,12 +37,15 @@ from kiosk.services.visits import check_out_visit
 def visit_out(visit: Visit, invited: set[int], *, personal: bool) -> schemas.Visit:
     visitor = None
     if personal:
+        fields = (visit.visitor_name, visit.company, visit.email, visit.phone, visit.purpose)
+        name, company, email, phone, purpose = (schemas.kept(value) for value in fields)
         visitor = schemas.VisitorFields(
-            name=visit.visitor_name,
-            company=visit.company,
-            email=visit.email,
-            phone=visit.phone,
-            purpose=visit.purpose,
+            name=name,
+            company=company,
+            email=email,
+            phone=phone,
+            purpose=purpose,
+            state=schemas.fields_state(*fields),
         )
     return schemas.Visit(
         id=visit.id,

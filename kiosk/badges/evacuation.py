@@ -31,6 +31,7 @@ from kiosk.badges.fonts import Face, FontSet
 from kiosk.badges.shaping import display_text
 from kiosk.i18n import site_time
 from kiosk.models import Site, Visit
+from kiosk.sealing import shown_text
 from kiosk.services.daily import spreadsheet_safe
 from kiosk.services.groups import with_groups
 
@@ -105,7 +106,7 @@ def render_evacuation_pdf(lists: Sequence[SiteList], *, now: datetime, fonts: Fo
         group_boxes: list[tuple[str, tuple[int, int], tuple[int, int], float, colors.Color]] = []
         for row in with_groups(part.visits):
             visit = row.visit
-            name = _markup(visit.visitor_name, fonts, bold)
+            name = _markup(shown_text(visit.visitor_name), fonts, bold)
             if row.group_start and row.group_size:
                 label = ngettext("Group of %(num)d", "Group of %(num)d", row.group_size)
                 name += f'<br/><font name="{regular.name}" size="10">{escape(label)}</font>'
@@ -116,7 +117,7 @@ def render_evacuation_pdf(lists: Sequence[SiteList], *, now: datetime, fonts: Fo
                 [
                     "",
                     Paragraph(name, name_cell),
-                    Paragraph(_markup(visit.company or "", fonts, regular), cell),
+                    Paragraph(_markup(shown_text(visit.company), fonts, regular), cell),
                     Paragraph(
                         _markup(
                             visit.host.name if visit.host else _("Ask reception"), fonts, regular
@@ -180,8 +181,8 @@ def evacuation_csv(lists: Sequence[SiteList]) -> str:
             writer.writerow(
                 [
                     spreadsheet_safe(site.name),
-                    spreadsheet_safe(visit.visitor_name),
-                    spreadsheet_safe(visit.company or ""),
+                    spreadsheet_safe(shown_text(visit.visitor_name)),
+                    spreadsheet_safe(shown_text(visit.company)),
                     spreadsheet_safe(visit.host.name if visit.host else ""),
                     checked_in,
                     # The same number on everyone who came together; empty for one visitor.

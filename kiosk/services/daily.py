@@ -23,7 +23,7 @@ from kiosk.blind_index import (
     tokens_under,
 )
 from kiosk.models import Host, Invitation, NameTokenDay, Site, Visit, VisitNameToken
-from kiosk.sealing import store_for
+from kiosk.sealing import shown_text, store_for
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
 from kiosk.services.listed_names import name_columns, unseal_names
@@ -766,10 +766,10 @@ def visits_csv(batches: Iterable[Iterable[ExportRow]], headers: Sequence[str]) -
             )
             row = [
                 visit.site_name,
-                visit.visitor_name,
-                visit.company or "",
+                shown_text(visit.visitor_name),
+                shown_text(visit.company),
                 visit.host_name or "",
-                visit.purpose or "",
+                shown_text(visit.purpose),
                 visit.checked_in_at.astimezone(zone).isoformat(timespec="minutes"),
                 out_at,
                 visit.short_code,

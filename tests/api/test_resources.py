@@ -239,7 +239,12 @@ def test_invitations(
     invitation = created.get_json()
     assert invitation["status"] == "expected"
     assert invitation["locale"] == "sv"
-    assert invitation["visitor"] == {"name": "Ivy Invited", "company": "Acme", "email": None}
+    assert invitation["visitor"] == {
+        "name": "Ivy Invited",
+        "company": "Acme",
+        "email": None,
+        "state": "kept",
+    }
     stored = session.get(Invitation, invitation["id"])
     assert invitation["code"] == stored.code
 

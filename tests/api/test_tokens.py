@@ -250,6 +250,7 @@ def test_personal_fields_only_with_their_scope_and_audited(
         "email": "vera@example.com",
         "phone": None,
         "purpose": None,
+        "state": "kept",
     }
     assert with_personal.get("/visits").get_json()["items"][0]["visitor"]["name"] == "Vera Visitor"
     assert (

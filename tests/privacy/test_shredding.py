@@ -113,6 +113,33 @@ def test_check_out_seals_again_under_the_check_out_day(
     assert session.get(Visit, visit.id).visitor_name == NAME  # type: ignore[union-attr]
 
 
+def test_a_visit_checked_out_after_its_key_went_stays_erased(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """Check-out seals a visit's fields again under the check-out day. A visit whose key is
+    already destroyed (restored from an older copy as still on site, or a crash between the
+    purge's two steps) read its fields as the empty erased stand-in, and sealed that under
+    a live key: the erased name became a kept blank one, shown and served as given empty."""
+    site = make_site(retention_days=30, timezone="UTC")
+    visit = make_visit(site, NAME, email=EMAIL)
+    before = bytes(raw_visit(session, visit.id).visitor_name_sealed)
+    store(app).destroy(site.id, through=clock.now().date() + timedelta(days=30), now=clock.now())
+    session.expire_all()
+    visit = session.get(Visit, visit.id)
+    assert visit is not None
+    clock.advance(timedelta(days=3))
+    assert check_out_visit(visit, now=clock.now())
+    session.commit()
+    row = raw_visit(session, visit.id)
+    assert bytes(row.visitor_name_sealed) == before  # not sealed again
+    session.expire_all()
+    again = session.get(Visit, visit.id)
+    assert again is not None
+    assert isinstance(again.visitor_name, sealing.ErasedText)
+    assert isinstance(again.email, sealing.ErasedText)
+    assert again.checked_out_at is not None
+
+
 def test_the_purge_destroys_the_passed_days_keys_and_records_them(
     app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
 ):
