@@ -27,7 +27,7 @@ from kiosk.notifications.outbox import (
     outstanding_notifications,
     retry_notification,
 )
-from kiosk.notifications.sender import wake_sender
+from kiosk.notifications.sender import CONTENT_ERASED, CONTENT_UNREADABLE, wake_sender
 from kiosk.notifications.transports import MailSettings
 from kiosk.services.audit import record_site_views
 from kiosk.services.sites import sites_served_by
@@ -51,8 +51,13 @@ def _status_labels() -> dict[str, str]:
 
 def _error_label(code: str | None) -> str:
     # Error classes are for the operator and stay as they are; our own codes are translated.
-    if code == QUEUE_FULL:
-        return str(_("Queue full"))
+    labels = {
+        QUEUE_FULL: _("Queue full"),
+        CONTENT_ERASED: _("Message erased (past its retention)"),
+        CONTENT_UNREADABLE: _("Message unreadable: the key store lacks its key"),
+    }
+    if code in labels:
+        return str(labels[code])
     return code or ""
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime as email_date
 from email.utils import make_msgid
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -36,6 +37,7 @@ from kiosk.notifications.outbox import (
     release_stale_claims,
 )
 from kiosk.notifications.transports import DeliveryError, MailSettings, post_webhook, send_email
+from kiosk.sealing import ErasedText, UnreadableText
 from kiosk.services.qr import qr_png
 
 log = logging.getLogger(__name__)
@@ -79,10 +81,34 @@ def build_email(
     return message
 
 
+#: The failure codes of a message that cannot be read (:func:`unsendable`).
+CONTENT_ERASED = "ContentErased"
+CONTENT_UNREADABLE = "ContentUnreadable"
+
+
+def unsendable(notification: Any) -> DeliveryError | None:
+    """Why a notification's message cannot be sent as it is kept, if so.
+
+    Its recipient, subject and body are sealed under its visit's key. When the purge has
+    destroyed that key (an outbox stuck past the visit's retention, or a database restored
+    from an older copy with messages still queued), they read as empty text: sent, they would
+    be an email to nobody or a signed empty webhook call. Such a message is set aside for good;
+    the purge deletes it. When the key store lacks the key (an older copy of the store is in
+    use), it is retried: the right store may come back."""
+    values = (notification.recipient, notification.subject, notification.body)
+    if any(isinstance(value, UnreadableText) for value in values):
+        return DeliveryError(CONTENT_UNREADABLE)
+    if any(isinstance(value, ErasedText) for value in values):
+        return DeliveryError(CONTENT_ERASED, permanent=True)
+    return None
+
+
 def deliver_notification(
     notification: Notification, *, mail: MailSettings, webhook_timeout: float, now: datetime
 ) -> None:
     """Send one notification; raises :class:`DeliveryError`."""
+    if (reason := unsendable(notification)) is not None:
+        raise reason
     if notification.kind == NotificationKind.HOST_WEBHOOK:
         post_webhook(notification.recipient or "", notification.body or "", timeout=webhook_timeout)
         return

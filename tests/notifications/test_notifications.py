@@ -690,3 +690,57 @@ def test_a_cancelled_invitation_is_not_emailed(
     session.delete(invitation)
     session.commit()
     assert notifications(session) == []  # erased with the invitation
+
+
+def test_a_message_whose_key_is_destroyed_is_set_aside_not_sent_blank(
+    app: Flask,
+    session: Session,
+    site: Any,
+    queue_visit: Any,
+    clock: FrozenClock,
+    inbox: Inbox,
+):
+    """An outbox stuck past the visit's retention, or a database restored from an older copy
+    with messages queued: once the purge destroyed the key, the recipient, subject and body
+    read as empty text, and were sent as such (an email to nobody, retried until it failed; a
+    signed empty webhook call). Now set aside for good, unsent."""
+    queue_visit()
+    assert notifications(session)
+    app.extensions["kiosk.key_store"].destroy(
+        site.id, through=clock.now().date() + timedelta(days=3650), now=clock.now()
+    )
+    report = deliver_due(app)
+    assert report.sent == 0
+    assert report.failed == len(notifications(session))
+    assert {entry.last_error for entry in notifications(session)} == {"ContentErased"}
+    assert {entry.status for entry in notifications(session)} == {NotificationStatus.FAILED}
+    assert inbox.messages == []
+
+
+def test_the_dashboard_names_an_erased_message_in_the_readers_language(
+    app: Flask, session: Session, site: Any, queue_visit: Any, clock: FrozenClock, staff_client: Any
+):
+    queue_visit()
+    app.extensions["kiosk.key_store"].destroy(
+        site.id, through=clock.now().date() + timedelta(days=3650), now=clock.now()
+    )
+    deliver_due(app)
+    page = staff_client.get("/dashboard/notifications", headers={"Accept-Language": "sv"}).text
+    assert "Meddelandet raderat (lagringstiden har gått ut)" in page
+
+
+def test_a_message_the_key_store_cannot_read_is_retried():
+    """A key store without the key (an older copy in use) reads as "(unreadable)": retried,
+    since the right store may come back; erased and kept messages as they are."""
+    from types import SimpleNamespace
+
+    from kiosk.notifications.sender import unsendable
+    from kiosk.sealing import ERASED, UNREADABLE
+
+    unreadable = unsendable(SimpleNamespace(recipient=UNREADABLE, subject="s", body="b"))
+    assert unreadable is not None
+    assert (unreadable.code, unreadable.permanent) == ("ContentUnreadable", False)
+    erased = unsendable(SimpleNamespace(recipient="a@example.com", subject=ERASED, body=ERASED))
+    assert erased is not None
+    assert (erased.code, erased.permanent) == ("ContentErased", True)
+    assert unsendable(SimpleNamespace(recipient="a@example.com", subject="", body=None)) is None
