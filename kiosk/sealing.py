@@ -29,7 +29,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Literal, TypeVar, overload
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, event, inspect
@@ -90,6 +90,27 @@ class UnreadableText(ErasedText):
 
 
 UNREADABLE = UnreadableText()
+
+
+#: Whether a record's personal fields can be read (:func:`fields_state`).
+FieldsState = Literal["kept", "erased", "unreadable"]
+
+
+def kept(value: str | None) -> str | None:
+    """The value, or None for one that cannot be read (never the empty text it reads as):
+    what the REST API and webhook calls give."""
+    return None if isinstance(value, ErasedText) else value
+
+
+def fields_state(*values: str | None) -> FieldsState:
+    """Whether a record's personal fields can be read, from the values read: what the REST
+    API and webhook calls say beside the fields :func:`kept` gives."""
+    for value in values:
+        if isinstance(value, UnreadableText):
+            return "unreadable"
+        if isinstance(value, ErasedText):
+            return "erased"
+    return "kept"
 
 
 def shown_text(value: str | None) -> str:

@@ -23,6 +23,7 @@ from kiosk.models import Host, Invitation
 from kiosk.notifications.events import invitation_event, queue_event_safely
 from kiosk.notifications.messages import send_invitation_email
 from kiosk.notifications.sender import wake_sender
+from kiosk.sealing import fields_state, kept
 from kiosk.services.invitations import (
     InvitationError,
     cancel_invitation,
@@ -41,9 +42,9 @@ def invitation_out(invitation: Invitation, *, personal: bool) -> schemas.Invitat
     visitor = None
     if personal:
         fields = (invitation.visitor_name, invitation.company, invitation.email)
-        name, company, email = (schemas.kept(value) for value in fields)
+        name, company, email = (kept(value) for value in fields)
         visitor = schemas.InvitedVisitor(
-            name=name, company=company, email=email, state=schemas.fields_state(*fields)
+            name=name, company=company, email=email, state=fields_state(*fields)
         )
     return schemas.Invitation(
         id=invitation.id,

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from kiosk.config import LANGUAGES
 from kiosk.db import ID_MAX
 from kiosk.forms import EMAIL_PATTERN, FIRST_DAY, LAST_DAY, has_letter_or_digit, is_plain_text
-from kiosk.sealing import ErasedText
+from kiosk.sealing import FieldsState
 
 Id = Annotated[int, Field(ge=1, le=ID_MAX, description="A positive id.")]
 
@@ -176,28 +176,12 @@ class HostUpdate(Strict):
 # Visits
 
 
-#: Whether a record's personal fields can be read (kiosk.sealing.ErasedText).
-FieldsState = Literal["kept", "erased", "unreadable"]
-
 _STATE_DESCRIPTION = (
     "kept: the fields as given. erased: the key sealing them is destroyed (the record is past"
     " its retention and the next deletion run removes it): each field is null. unreadable:"
     " the server's key store lacks their key (an older copy of the store is in use): each"
     " field is null until the right store is back."
 )
-
-
-def fields_state(*values: str | None) -> FieldsState:
-    """The state of a record's personal fields, from the values read."""
-    for value in values:
-        if isinstance(value, ErasedText):
-            return "erased" if value.state == "erased" else "unreadable"
-    return "kept"
-
-
-def kept(value: str | None) -> str | None:
-    """The value, or None for one that cannot be read (never the empty text it reads as)."""
-    return None if isinstance(value, ErasedText) else value
 
 
 class VisitorFields(Output):

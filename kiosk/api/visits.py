@@ -28,6 +28,7 @@ from kiosk.db import get_session
 from kiosk.models import Invitation, Visit
 from kiosk.notifications.events import queue_checked_out
 from kiosk.notifications.sender import wake_sender
+from kiosk.sealing import fields_state, kept
 from kiosk.services.daily import day_bounds
 from kiosk.services.invitations import site_today
 from kiosk.services.visitor_types import type_name
@@ -38,14 +39,14 @@ def visit_out(visit: Visit, invited: set[int], *, personal: bool) -> schemas.Vis
     visitor = None
     if personal:
         fields = (visit.visitor_name, visit.company, visit.email, visit.phone, visit.purpose)
-        name, company, email, phone, purpose = (schemas.kept(value) for value in fields)
+        name, company, email, phone, purpose = (kept(value) for value in fields)
         visitor = schemas.VisitorFields(
             name=name,
             company=company,
             email=email,
             phone=phone,
             purpose=purpose,
-            state=schemas.fields_state(*fields),
+            state=fields_state(*fields),
         )
     return schemas.Visit(
         id=visit.id,

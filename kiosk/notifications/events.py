@@ -34,6 +34,7 @@ from kiosk.enums import NotificationKind, WebhookEvent, WebhookFormat
 from kiosk.models import Invitation, Notification, PurgeRun, Site, Visit, WebhookSubscription
 from kiosk.notifications.messages import slack_escaped
 from kiosk.notifications.outbox import NotifySettings, notify_settings, queue_notification
+from kiosk.sealing import fields_state, kept
 from kiosk.services.webhooks import SECRET_PREFIX
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,11 @@ def visit_event(kind: WebhookEvent, visit: Visit, *, now: datetime) -> Event:
             "checked_out_at": _iso(visit.checked_out_at),
         },
         personal={
-            "visitor_name": visit.visitor_name,
-            "company": visit.company,
+            # Null, with the state saying why, for a visit whose key is destroyed (checked
+            # out after it went): never an empty name that looks like one left blank.
+            "visitor_name": kept(visit.visitor_name),
+            "company": kept(visit.company),
+            "visitor_state": fields_state(visit.visitor_name, visit.company),
             "host_name": host.name if host is not None else None,
         },
         visit=visit,
@@ -274,7 +278,9 @@ def _readable(
     """A title and facts for people reading a chat channel, in the site's language."""
     site = event.site
     locale = site.default_locale
-    visitor = data.get("visitor_name") if personal else _("Visit %(id)s", id=data.get("visit_id"))
+    visitor = data.get("visitor_name") if personal else None
+    if visitor is None:
+        visitor = _("Visit %(id)s", id=data.get("visit_id"))
     facts: list[tuple[str, str]] = [(_("Site"), site.name)]
     if personal and data.get("company"):
         facts.append((_("Company"), str(data["company"])))

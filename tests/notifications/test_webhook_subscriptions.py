@@ -622,3 +622,55 @@ def test_the_end_of_day_check_out_is_told(
     assert call["body"]["type"] == "visit.checked_out"
     assert call["body"]["data"]["visit_id"] == visit.id
     assert call["body"]["data"]["checked_out_at"] == "2026-03-04T17:00:00Z"
+
+
+def test_a_visit_checked_out_after_its_key_went_is_told_as_erased(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    receiver_factory: Any,
+):
+    """A visit whose key is destroyed (a restored older copy, with the visitor still on site
+    in it) checked out at the end of the day: a receiver of names gets null ones and
+    ``visitor_state: erased``, never empty text that looks like a name left blank; a chat
+    message names the visit by its id."""
+    from datetime import time
+
+    from kiosk.cli import main
+
+    site = make_site(name="Evening", end_of_day=time(18, 0), default_locale="en")
+    _standard, standard = subscribe(
+        session,
+        site,
+        clock,
+        receiver_factory,
+        events=(WebhookEvent.VISIT_CHECKED_OUT,),
+        personal=True,
+    )
+    _teams, teams = subscribe(
+        session,
+        site,
+        clock,
+        receiver_factory,
+        events=(WebhookEvent.VISIT_CHECKED_OUT,),
+        format=WebhookFormat.TEAMS,
+        personal=True,
+    )
+    visit = make_visit(site, VISITOR, company=COMPANY)
+    app.extensions["kiosk.key_store"].destroy(
+        site.id, through=clock.now().date() + timedelta(days=3650), now=clock.now()
+    )
+    session.expire_all()
+    clock.advance(timedelta(hours=10))
+    result = app.test_cli_runner().invoke(main, ["end-of-day"])
+    assert result.exit_code == 0, result.output
+    assert deliver_due(app).sent == 2
+    [call] = standard.accepted
+    data = call["body"]["data"]
+    assert (data["visitor_name"], data["company"], data["visitor_state"]) == (None, None, "erased")
+    [card] = teams.accepted
+    title = card["body"]["attachments"][0]["content"]["body"][0]["text"]
+    assert f"Visit {visit.id} checked out" in title
+    assert "None" not in title
