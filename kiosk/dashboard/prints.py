@@ -9,7 +9,7 @@ audit it, and send the result.
 from __future__ import annotations
 
 from flask import Response as FlaskResponse
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -31,6 +31,7 @@ from kiosk.dashboard.blueprint import bp
 from kiosk.db import get_session
 from kiosk.forms import ButtonForm, parse_id
 from kiosk.models import Site, Visit
+from kiosk.sealing import ErasedText
 from kiosk.services.audit import record_site_views, staff_actor
 from kiosk.services.visits import visits_on_site
 
@@ -54,6 +55,9 @@ def badge_download(visit_id: int) -> FlaskResponse:
     """A visit's badge PDF, for reception to print on their own printer."""
     db_session = get_session()
     visit = served_or_404(Visit, visit_id)
+    if isinstance(visit.visitor_name, ErasedText):
+        # Its key is destroyed: there is no name to print (the purge deletes the row).
+        abort(410)
     pdf = visit_badge_pdf(visit)
     record_download(db_session, visit, now=now(), requested_by=staff_actor(current_staff()))
     audit("download_badge", "visit", visit.id)
@@ -83,6 +87,9 @@ def badge_reprint(visit_id: int) -> Response | str:
     back = url_for(".prints") if request.form.get("back") == "prints" else url_for(".on_site")
     if not ButtonForm().validate_on_submit():
         flash(_("This page had expired. Please try again."))
+        return jsonify(location=back) if _wants_json() else redirect(back)
+    if isinstance(visit.visitor_name, ErasedText):
+        flash(_("This visit's details are erased: there is no badge to print."))
         return jsonify(location=back) if _wants_json() else redirect(back)
     if not needs_printer(visit):
         # No printer on the server: reception prints the PDF from their own browser, whose

@@ -140,6 +140,32 @@ def test_a_visit_checked_out_after_its_key_went_stays_erased(
     assert again.checked_out_at is not None
 
 
+def test_an_erased_visits_badge_is_not_printed_blank(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    staff_client: Any,
+    clock: FrozenClock,
+):
+    """Reception's reprint of a visit whose key is gone printed a badge with a blank name; the
+    download answered 200 with it. Now the download is gone (410) and the reprint says why, in
+    the reader's language, and records no print."""
+    from kiosk.models import PrintJob
+
+    site = make_site(retention_days=30, timezone="UTC", default_locale="sv")
+    visit = make_visit(site, NAME)
+    store(app).destroy(site.id, through=clock.now().date() + timedelta(days=30), now=clock.now())
+    assert staff_client.get(f"/dashboard/visits/{visit.id}/badge.pdf").status_code == 410
+    response = staff_client.post(
+        f"/dashboard/visits/{visit.id}/reprint", headers={"Accept-Language": "sv"}
+    )
+    assert response.status_code == 302
+    page = staff_client.get("/dashboard/", headers={"Accept-Language": "sv"}).text
+    assert "det finns ingen bricka att skriva ut" in page
+    assert session.scalars(select(PrintJob)).all() == []
+
+
 def test_the_purge_destroys_the_passed_days_keys_and_records_them(
     app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
 ):
