@@ -53,9 +53,6 @@ class ErasedText(str):
 
     __slots__ = ()
 
-    #: How the REST API names it (kiosk.api.schemas).
-    state = "erased"
-
     def words(self) -> str:
         """What staff read in its place, in their language."""
         from flask_babel import gettext as _
@@ -81,8 +78,6 @@ class UnreadableText(ErasedText):
 
     __slots__ = ()
 
-    state = "unreadable"
-
     def words(self) -> str:
         from flask_babel import gettext as _
 
@@ -104,7 +99,7 @@ def kept(value: str | None) -> str | None:
 
 def fields_state(*values: str | None) -> FieldsState:
     """Whether a record's personal fields can be read, from the values read: what the REST
-    API and webhook calls say beside the fields :func:`kept` gives."""
+    API, webhook calls and the outbox go by, beside the fields :func:`kept` gives."""
     for value in values:
         if isinstance(value, UnreadableText):
             return "unreadable"

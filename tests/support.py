@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any, NoReturn
@@ -64,6 +64,15 @@ def new_key_store(folder: Path) -> dict[str, str]:
     master_file.write_text(master + "\n", encoding="ascii")
     master_file.chmod(0o600)
     return {"KEY_STORE": url, "MASTER_KEY_FILE": str(master_file)}
+
+
+def destroy_every_key(app: Any, site_id: int, now: datetime) -> None:
+    """Destroy every key of the site, as the purge would once their days pass, while their
+    rows stay (a crash between the purge's two steps, or a database restored from an older
+    copy): everything sealed so far reads as erased."""
+    app.extensions["kiosk.key_store"].destroy(
+        site_id, through=now.date() + timedelta(days=3650), now=now
+    )
 
 
 def use_key_store(env: dict[str, str], engine: Any) -> Any:

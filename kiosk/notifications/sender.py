@@ -37,7 +37,7 @@ from kiosk.notifications.outbox import (
     release_stale_claims,
 )
 from kiosk.notifications.transports import DeliveryError, MailSettings, post_webhook, send_email
-from kiosk.sealing import ErasedText, UnreadableText
+from kiosk.sealing import fields_state
 from kiosk.services.qr import qr_png
 
 log = logging.getLogger(__name__)
@@ -95,10 +95,10 @@ def unsendable(notification: Any) -> DeliveryError | None:
     be an email to nobody or a signed empty webhook call. Such a message is set aside for good;
     the purge deletes it. When the key store lacks the key (an older copy of the store is in
     use), it is retried: the right store may come back."""
-    values = (notification.recipient, notification.subject, notification.body)
-    if any(isinstance(value, UnreadableText) for value in values):
+    state = fields_state(notification.recipient, notification.subject, notification.body)
+    if state == "unreadable":
         return DeliveryError(CONTENT_UNREADABLE)
-    if any(isinstance(value, ErasedText) for value in values):
+    if state == "erased":
         return DeliveryError(CONTENT_ERASED, permanent=True)
     return None
 

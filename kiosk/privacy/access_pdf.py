@@ -67,29 +67,32 @@ def render_access_pdf(report: AccessReport, locale: str) -> bytes:
     after it (those that can be read: the report says which could not)."""
     copies = _signed_copies(report.documents)
     try:
-        buffer = io.BytesIO()
-        with force_locale(locale):
-            styles = _Styles()
-            story = _story(report, locale, styles, attached=set(copies))
-            document = SimpleDocTemplate(
-                buffer,
-                pagesize=A4,
-                leftMargin=20 * mm,
-                rightMargin=20 * mm,
-                topMargin=18 * mm,
-                bottomMargin=18 * mm,
-                title=_("Your visitor data"),
-                # The person's name stays out of the metadata a file browser shows.
-                author="",
-                subject="",
-            )
-            document.build(story)
-        if copies:
-            return _append_signed(buffer.getvalue(), list(copies.values()))
-        return buffer.getvalue()
+        report_pdf = _report_pdf(report, locale, attached=set(copies))
+        return _append_signed(report_pdf, list(copies.values())) if copies else report_pdf
     finally:
         for copy in copies.values():
             copy.close()
+
+
+def _report_pdf(report: AccessReport, locale: str, *, attached: set[int]) -> bytes:
+    buffer = io.BytesIO()
+    with force_locale(locale):
+        styles = _Styles()
+        story = _story(report, locale, styles, attached=attached)
+        document = SimpleDocTemplate(
+            buffer,
+            pagesize=A4,
+            leftMargin=20 * mm,
+            rightMargin=20 * mm,
+            topMargin=18 * mm,
+            bottomMargin=18 * mm,
+            title=_("Your visitor data"),
+            # The person's name stays out of the metadata a file browser shows.
+            author="",
+            subject="",
+        )
+        document.build(story)
+    return buffer.getvalue()
 
 
 def _signed_copies(documents: list[SignedDocument]) -> dict[int, pdfium.PdfDocument]:

@@ -35,7 +35,7 @@ from kiosk.notifications.outbox import (
 from kiosk.notifications.sender import EXTENSION_KEY, NotificationSender, deliver_due
 from kiosk.services.invitations import create_invitation
 from tests.servers import Hook, Inbox, silent_port, smtp_server, webhook_server
-from tests.support import free_port, indexes_name, require_module
+from tests.support import destroy_every_key, free_port, indexes_name, require_module
 
 VISITOR = "Zacharias Quist"
 
@@ -706,9 +706,7 @@ def test_a_message_whose_key_is_destroyed_is_set_aside_not_sent_blank(
     signed empty webhook call). Now set aside for good, unsent."""
     queue_visit()
     assert notifications(session)
-    app.extensions["kiosk.key_store"].destroy(
-        site.id, through=clock.now().date() + timedelta(days=3650), now=clock.now()
-    )
+    destroy_every_key(app, site.id, clock.now())
     report = deliver_due(app)
     assert report.sent == 0
     assert report.failed == len(notifications(session))
@@ -721,9 +719,7 @@ def test_the_dashboard_names_an_erased_message_in_the_readers_language(
     app: Flask, session: Session, site: Any, queue_visit: Any, clock: FrozenClock, staff_client: Any
 ):
     queue_visit()
-    app.extensions["kiosk.key_store"].destroy(
-        site.id, through=clock.now().date() + timedelta(days=3650), now=clock.now()
-    )
+    destroy_every_key(app, site.id, clock.now())
     deliver_due(app)
     page = staff_client.get("/dashboard/notifications", headers={"Accept-Language": "sv"}).text
     assert "Meddelandet raderat (lagringstiden har gått ut)" in page

@@ -28,6 +28,7 @@ from kiosk.models import AuditEvent, Notification, WebhookSubscription
 from kiosk.notifications.sender import deliver_due
 from kiosk.privacy.purge import PurgeSettings, run_purge
 from kiosk.services.webhooks import SubscriptionSettings, create_subscription
+from tests.support import destroy_every_key
 
 VISITOR = "Zacharias Quist"
 COMPANY = "Quist & Söner <AB>"
@@ -659,9 +660,7 @@ def test_a_visit_checked_out_after_its_key_went_is_told_as_erased(
         personal=True,
     )
     visit = make_visit(site, VISITOR, company=COMPANY)
-    app.extensions["kiosk.key_store"].destroy(
-        site.id, through=clock.now().date() + timedelta(days=3650), now=clock.now()
-    )
+    destroy_every_key(app, site.id, clock.now())
     session.expire_all()
     clock.advance(timedelta(hours=10))
     result = app.test_cli_runner().invoke(main, ["end-of-day"])

@@ -37,6 +37,7 @@ from tests.pdf_glyphs import drawn_lines
 from tests.security.test_admin_permissions import ADMIN_MATRIX
 from tests.security.test_api_permissions import API_MATRIX, _filled
 from tests.security.test_permissions import MATRIX
+from tests.support import destroy_every_key
 
 #: The visitor's, the guest's and the signer's fields: each distinct from every other text
 #: the pages show, so that finding one means the record is on the page.
@@ -295,10 +296,7 @@ def test_every_route_answers_once_the_records_keys_are_destroyed(
     """Between a purge destroying a day's keys and deleting its rows (a crash, or a database
     restored from an older copy), the rows are there and nobody can read them: every route
     answers without a 500 and shows none of their fields."""
-    store = app.extensions["kiosk.key_store"]
-    store.destroy(
-        world["ids"]["site"], through=clock.now().date() + timedelta(days=3650), now=clock.now()
-    )
+    destroy_every_key(app, world["ids"]["site"], clock.now())
     session.expire_all()
     client = _login(app, make_staff, role, world)
     shown = []
@@ -337,10 +335,7 @@ def test_every_api_operation_answers_once_the_records_keys_are_destroyed(
         now=clock.now(),
     ).secret
     session.commit()
-    store = app.extensions["kiosk.key_store"]
-    store.destroy(
-        world["ids"]["site"], through=clock.now().date() + timedelta(days=3650), now=clock.now()
-    )
+    destroy_every_key(app, world["ids"]["site"], clock.now())
     session.expire_all()
     client = app.test_client()
     shown = []
