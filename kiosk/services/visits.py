@@ -339,8 +339,10 @@ def present_visits(session: Session, site_ids: Iterable[int]) -> list[PresentVis
 
 
 def first_name(visit: Visit) -> str:
-    """The part of the name a greeting uses."""
-    return visit.visitor_name.split()[0]
+    """The part of the name a greeting uses; empty for a name that cannot be read (its key
+    destroyed while the row stayed: a greeting then names nobody)."""
+    words = visit.visitor_name.split()
+    return words[0] if words else ""
 
 
 def check_out_visit(visit: Visit, *, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.models import Invitation, Visit
 from kiosk.services.invitations import create_invitation
+from tests.support import destroy_every_key
 
 
 @pytest.fixture
@@ -46,6 +48,30 @@ def test_check_out_by_badge(
     assert "Greta" in goodbye
     assert "Garbo" not in goodbye
     assert kiosk.get("/goodbye").headers["Location"] == "/"
+
+
+def test_the_badge_of_an_erased_visit_checks_out_and_says_goodbye_without_a_name(
+    app: Any, kiosk: FlaskClient, site: Any, make_visit: Any, session: Session, clock: Any
+):
+    """Between the purge destroying a day's keys and deleting its rows (a crash, or a database
+    restored from an older copy) a visitor may still scan their badge: they are checked out
+    (the building's count stays right), and the goodbye greets nobody by name, neither a
+    blank nor "(erased)", which are for staff."""
+    visit = make_visit(site, visitor_name="Greta Garbo")
+    destroy_every_key(app, site.id, clock.now())
+    session.expire_all()
+    response = kiosk.post("/check-out", data={"code": visit.short_code})
+    assert response.headers["Location"] == "/goodbye"
+    session.refresh(visit)
+    assert visit.checked_out_at == clock.now()
+    goodbye = kiosk.get("/goodbye")
+    assert goodbye.status_code == 200
+    # The heading is the page's title ("Goodbye" in the site's language), with no name.
+    title = re.search(r"<title>(.+?) – ", goodbye.text)
+    assert title is not None
+    assert f"<h1>{title[1]}</h1>" in goodbye.text
+    assert "Greta" not in goodbye.text
+    assert "erased" not in goodbye.text
 
 
 def test_a_badge_printed_before_the_days_character_still_checks_out(
@@ -134,6 +160,44 @@ class TestInvitation:
         visit = session.scalars(select(Visit)).one()
         session.refresh(invitation)
         assert invitation.visit_id == visit.id
+        assert visit.host_id == invitation.host_id
+
+    def test_an_erased_invitation_still_lets_its_visitor_check_in(
+        self,
+        app: Any,
+        kiosk: FlaskClient,
+        site: Any,
+        invitation: Invitation,
+        session: Session,
+        clock: Any,
+    ):
+        """An invitation whose key went while its row stayed (a crash between the purge's two
+        steps, or a restored older copy) still lets its visitor in: the form comes empty,
+        never "(erased)" in a field, and what they type is kept."""
+        destroy_every_key(app, site.id, clock.now())
+        session.expire_all()
+        response = kiosk.post("/invitation", data={"code": invitation.code})
+        assert response.headers["Location"] == "/check-in"
+        form = kiosk.get("/check-in")
+        assert form.status_code == 200
+        assert "Ingrid" not in form.text
+        assert "erased" not in form.text
+        assert 'value="Hanna Host"' in form.text  # the host is no personal field of the guest
+        kiosk.post(
+            "/check-in",
+            data={
+                "name": "Ingrid Typed",
+                "company": "Typed AB",
+                "host_id": str(invitation.host_id),
+                "host_query": "Hanna Host",
+            },
+        )
+        assert kiosk.get("/notice").status_code == 200
+        assert kiosk.post("/notice", data={"read": "1"}).headers["Location"] == "/done"
+        assert kiosk.get("/done").status_code == 200
+        assert kiosk.get("/badge.pdf").status_code == 200
+        visit = session.scalars(select(Visit)).one()
+        assert (visit.visitor_name, visit.company) == ("Ingrid Typed", "Typed AB")
         assert visit.host_id == invitation.host_id
 
     def test_scanned_invitation_token(self, kiosk: FlaskClient, invitation: Invitation):
