@@ -56,11 +56,11 @@ def last_day_to_destroy(zone: ZoneInfo, now: datetime) -> date:
 
 def _sites(session: Session, sites: Sequence[Site] | None) -> list[tuple[int, ZoneInfo]]:
     chosen = sites if sites is not None else session.scalars(select(Site)).all()
-    found = [(site.id, ZoneInfo(site.timezone)) for site in chosen]
-    if sites is None:
-        # State that belongs to no site (pending check-ins) is keyed by UTC day.
-        found.insert(0, (NO_SITE, ZoneInfo("UTC")))
-    return found
+    # State that belongs to no site (what visitors typed before checking in) is keyed by UTC
+    # day, and every purge deletes its expired rows whatever sites it covers: so every purge
+    # destroys those keys too. Once only a purge of every site did, and `kiosk purge` (given
+    # the sites, from cron) never did: old copies kept the typed details readable for good.
+    return [(NO_SITE, ZoneInfo("UTC"))] + [(site.id, ZoneInfo(site.timezone)) for site in chosen]
 
 
 def shred_passed_days(

@@ -183,6 +183,42 @@ def test_the_purge_destroys_the_passed_days_keys_and_records_them(
     assert session.get(Visit, kept.id).visitor_name == "Kept Visitor"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("only", [(), ("--site", "North")], ids=["every-site", "one-site"])
+def test_kiosk_purge_destroys_the_passed_keys_of_unfinished_check_ins(
+    app: Flask,
+    session: Session,
+    runner: Any,
+    make_site: Any,
+    clock: FrozenClock,
+    only: tuple[str, ...],
+):
+    """What a visitor typed before checking in is sealed under the keys of no site (one a UTC
+    day, kiosk.sealing.NO_SITE). `kiosk purge`, which cron runs where the served app's own
+    purge is off, deleted such rows and left their keys: a copy of the database taken before
+    kept them readable for good. Every purge destroys the passed ones, with or without
+    --site (the rows go in every run)."""
+    from kiosk.cli import main
+    from kiosk.models import SessionItem
+    from kiosk.sealing import NO_SITE
+
+    make_site(name="North", retention_days=30, timezone="UTC")
+    session.add(
+        SessionItem(
+            token="u" * 32, name="pending_visit", value={"name": NAME}, updated_at=clock.now()
+        )
+    )
+    session.commit()
+    pending_keys = store(app).key_ids_through(NO_SITE, clock.now().date() + timedelta(days=30))
+    assert len(pending_keys) == 1
+    clock.advance(timedelta(days=2))
+    result = runner.invoke(main, ["purge", *only])
+    assert result.exit_code == 0, result.output
+    assert session.scalar(select(SessionItem.token)) is None
+    assert store(app).key(pending_keys[0]) is None  # destroyed, and known to be
+    run = session.scalars(select(PurgeRun)).one()
+    assert pending_keys[0].hex() in (run.destroyed_keys or [])
+
+
 def test_a_row_kept_longer_is_sealed_again_before_its_key_goes(
     app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
 ):
