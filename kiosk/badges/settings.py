@@ -16,6 +16,8 @@ from kiosk.models import KioskDevice, Site
 
 #: A logo is stored shrunk to at most this many pixels each way (a badge shows it ~30 mm wide).
 LOGO_MAX_PIXELS = (600, 300)
+#: What a logo may be (Pillow's format names).
+LOGO_FORMATS = ("PNG", "JPEG")
 #: The largest logo file accepted before shrinking.
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -30,12 +32,22 @@ def prepare_logo(data: bytes) -> bytes:
     if len(data) > LOGO_MAX_BYTES:
         raise BadgeSettingsError(f"the logo is larger than {LOGO_MAX_BYTES // 1024} KB")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        # Only the two formats the form asks for: Pillow opens some twenty others, each a
+        # decoder with its own ways to fail (an outside fuzz found DDS raising
+        # NotImplementedError), and reads PostScript by running Ghostscript on the file.
+        with Image.open(io.BytesIO(data), formats=LOGO_FORMATS) as image:
             if image.width * image.height > 40_000_000:
                 raise BadgeSettingsError("the logo has too many pixels")
             image.load()
             picture = image.convert("RGBA")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        # A PNG whose chunks say other lengths than they have (as kiosk.services.signatures).
+        SyntaxError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise BadgeSettingsError("the logo is not a PNG or JPEG picture") from exc
     picture.thumbnail(LOGO_MAX_PIXELS)
     out = io.BytesIO()

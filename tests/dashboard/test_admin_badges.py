@@ -99,6 +99,99 @@ def test_a_file_that_is_no_picture_is_refused(staff_client: FlaskClient, site: A
     assert "PNG or JPEG" in response.text
 
 
+def _broken_png() -> bytes:
+    """A PNG whose image data's length field says half what follows: Pillow's decoder
+    raises SyntaxError on it."""
+    import struct
+
+    picture = bytearray(png_logo())
+    at = picture.index(b"IDAT") - 4
+    (length,) = struct.unpack(">I", picture[at : at + 4])
+    picture[at : at + 4] = struct.pack(">I", length // 2)
+    return bytes(picture)
+
+
+def _dds_of_unknown_pixels() -> bytes:
+    """A DirectDraw Surface with no pixel format: Pillow raised NotImplementedError."""
+    import struct
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="DDS")
+    picture = bytearray(out.getvalue())
+    picture[80:84] = struct.pack("<I", 0)
+    return bytes(picture)
+
+
+_EPS_HEAD = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"
+
+#: Pictures an outside fuzz found to answer 500 (each decoder's own exception), and formats
+#: other than PNG and JPEG, which Pillow opens but a logo need not be: PostScript would run
+#: Ghostscript on an uploaded file.
+NOT_A_LOGO = {
+    "broken-png": _broken_png,
+    "dds": _dds_of_unknown_pixels,
+    "eps": lambda: _EPS_HEAD + b"not_an_operator\n%%EOF\n",
+    "eps-drawn": lambda: _EPS_HEAD + b"newpath 0 0 moveto 10 10 lineto stroke\n%%EOF\n",
+    "gif": lambda: _saved_as("GIF"),
+    "bmp": lambda: _saved_as("BMP"),
+    "tiff": lambda: _saved_as("TIFF"),
+}
+
+
+def _saved_as(image_format: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (11, 92, 173)).save(out, format=image_format)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_A_LOGO))
+def test_only_a_png_or_jpeg_is_taken_as_a_logo(
+    staff_client: FlaskClient, site: Any, session: Session, kind: str, monkeypatch: Any
+):
+    import subprocess
+
+    def no_ghostscript(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a program was run on an uploaded logo: {args[0]!r}")
+
+    # Pillow runs Ghostscript through subprocess to read PostScript.
+    monkeypatch.setattr(subprocess, "check_call", no_ghostscript)
+    monkeypatch.setattr(subprocess, "Popen", no_ghostscript)
+    response = staff_client.post(
+        f"/dashboard/admin/sites/{site.id}/badges",
+        data={
+            "preset": "a4",
+            "band_colour": "#0B5CAD",
+            "print_backend": "none",
+            "logo": (io.BytesIO(NOT_A_LOGO[kind]()), "logo.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "PNG or JPEG" in response.text
+    session.expire_all()
+    assert session.get(Site, site.id).badge_logo is None
+
+
+def test_a_jpeg_logo_is_taken(staff_client: FlaskClient, site: Any, session: Session):
+    response = staff_client.post(
+        f"/dashboard/admin/sites/{site.id}/badges",
+        data={
+            "preset": "a4",
+            "band_colour": "#0B5CAD",
+            "print_backend": "none",
+            "logo": (io.BytesIO(_saved_as("JPEG")), "logo.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Site, site.id).badge_logo
+
+
 def test_sample_badge_shows_the_settings_and_its_qr_decodes(
     staff_client: FlaskClient, site: Any, tmp_path: Path
 ):
