@@ -175,6 +175,37 @@ def test_days_at_the_ends_of_the_calendar_are_refused_by_name(
     assert writer.get("/visits", query_string={"date": "2000-01-01"}).status_code == 200
 
 
+class _NeverSent(io.RawIOBase):
+    """A request body announced and never sent: reading it would wait for the client."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, _offset: int, _whence: int = 0) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return 0
+
+    def readinto(self, _buffer: Any) -> int:
+        raise AssertionError("the server waited for a body the operation does not take")
+
+
+@pytest.mark.parametrize(
+    "length", [{"CONTENT_LENGTH": "5"}, {"HTTP_TRANSFER_ENCODING": "chunked"}], ids=str
+)
+def test_a_body_announced_where_none_is_taken_is_refused_unread(
+    writer: Any, length: dict[str, str]
+) -> None:
+    """An outside fuzz held a worker for 20 s with a GET saying Content-Length: 5 and sending
+    nothing: the API read the body to refuse it. It refuses what the headers announce."""
+    response = writer.get("/sites", input_stream=_NeverSent(), environ_overrides=length)
+    assert_problem(response, 400, "body_not_expected")
+
+
 def test_a_body_where_none_is_taken(writer: Any, make_visit: Callable[..., Any]) -> None:
     visit = make_visit(writer.site)
     response = writer.post(f"/visits/{visit.id}/check-out", json={"at": "now"})
