@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import UTC, date, datetime
 
 #: Tokens carry 144 random bits (at least 128 are required), URL-safe, 24 characters.
@@ -35,8 +36,21 @@ def new_code(length: int) -> str:
 
 
 def normalise_code(text: str) -> str:
-    """What a person typed, as a code: upper case, without spaces or dashes."""
-    return re.sub(r"[\s-]", "", text).upper()
+    """What a person typed, as a code: upper case, without spaces, dashes or invisible
+    characters; full-width letters and digits (an East Asian keyboard's) read as the plain
+    ones (NFKC). An outside fuzz found full-width codes refused and a zero-width space
+    refused in invitation codes."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(
+        char
+        for char in folded
+        if not char.isspace() and unicodedata.category(char) not in _LEFT_OUT
+    ).upper()
+
+
+#: Dashes of every kind (Pd) and invisible format characters (Cf: zero-width space and joiner,
+#: direction marks).
+_LEFT_OUT = frozenset({"Pd", "Cf"})
 
 
 def is_code(text: str, length: int) -> bool:

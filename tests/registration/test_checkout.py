@@ -33,6 +33,10 @@ def kiosk(pair: Any, site: Any) -> FlaskClient:
         lambda v: f"https://kiosk.example/b/{v.badge_token}",  # or a URL carrying only it
         lambda v: v.short_code.lower(),  # a person types the code
         lambda v: f" {v.short_code[:3]} {v.short_code[3:]} ",
+        # A full-width keyboard's letters and digits, an en dash, a zero-width space.
+        lambda v: "".join(chr(ord(char) + 0xFEE0) for char in v.short_code),
+        lambda v: f"{v.short_code[:3]}\u2013{v.short_code[3:]}",
+        lambda v: f"{v.short_code[:3]}\u200b{v.short_code[3:]}",
     ],
 )
 def test_check_out_by_badge(
@@ -199,6 +203,20 @@ class TestInvitation:
         visit = session.scalars(select(Visit)).one()
         assert (visit.visitor_name, visit.company) == ("Ingrid Typed", "Typed AB")
         assert visit.host_id == invitation.host_id
+
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            lambda code: "".join(chr(ord(char) + 0xFEE0) for char in code),
+            lambda code: f"{code[:4]}\u200b{code[4:]}",
+            lambda code: f"{code[:4]}\u2010{code[4:].lower()}",
+        ],
+    )
+    def test_a_typed_invitation_code_in_other_characters(
+        self, kiosk: FlaskClient, invitation: Invitation, typed: Any
+    ):
+        response = kiosk.post("/invitation", data={"code": typed(invitation.code)})
+        assert response.headers["Location"] == "/check-in"
 
     def test_scanned_invitation_token(self, kiosk: FlaskClient, invitation: Invitation):
         response = kiosk.post("/invitation", data={"code": invitation.token})
