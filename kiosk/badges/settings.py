@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import re
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from kiosk.badges.cups import valid_queue_name
 from kiosk.badges.presets import PRESETS
 from kiosk.badges.ql import parse_address
 from kiosk.enums import PrintBackend, values
+from kiosk.images import NOT_A_PICTURE
 from kiosk.models import KioskDevice, Site
 
 #: A logo is stored shrunk to at most this many pixels each way (a badge shows it ~30 mm wide).
@@ -40,14 +41,7 @@ def prepare_logo(data: bytes) -> bytes:
                 raise BadgeSettingsError("the logo has too many pixels")
             image.load()
             picture = image.convert("RGBA")
-    except (
-        UnidentifiedImageError,
-        OSError,
-        ValueError,
-        # A PNG whose chunks say other lengths than they have (as kiosk.services.signatures).
-        SyntaxError,
-        Image.DecompressionBombError,
-    ) as exc:
+    except NOT_A_PICTURE as exc:
         raise BadgeSettingsError("the logo is not a PNG or JPEG picture") from exc
     picture.thumbnail(LOGO_MAX_PIXELS)
     out = io.BytesIO()

@@ -12,7 +12,9 @@ import base64
 import binascii
 import io
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from kiosk.images import NOT_A_PICTURE
 
 #: Data URLs longer than this are refused before decoding (the pad's PNG is ~10-60 KB;
 #: the whole request may not exceed MAX_CONTENT_LENGTH, 256 KiB, anyway).
@@ -54,13 +56,7 @@ def checked_signature(data_url: str | None) -> bytes:
             rgba = image.convert("RGBA")
     except SignatureError:
         raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        ValueError,
-        SyntaxError,
-        Image.DecompressionBombError,
-    ) as exc:
+    except NOT_A_PICTURE as exc:
         raise SignatureError("invalid") from exc
     # Drawn on white, so the PDF shows it the same in every viewer; ink is what is then
     # clearly darker than white (counted from the histogram: no per-pixel Python loop).
