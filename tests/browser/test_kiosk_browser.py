@@ -4,6 +4,7 @@ scanning, idle reset, the back button, an unpaired browser, accessibility and la
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from tests.browser.conftest import (
     start_server,
     tap_next_until,
 )
+from tests.support import running_server, use_key_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
@@ -49,6 +51,53 @@ def fill_details(
     tap_next_until(page, page.get_by_label(host_label)).press_sequentially(HOST[:3], delay=30)
     page.get_by_role("option", name=HOST).click()
     tap_next_until(page, page.get_by_role("button", name=continue_label)).click()
+
+
+def test_the_badge_of_an_erased_visit_says_goodbye_to_no_name(new_page: Any, tmp_path: Path):
+    """Between the purge destroying a day's keys and deleting its rows (a crash between its
+    two steps, or a restored older copy) a visitor may still scan their badge: they are
+    checked out, and the goodbye names nobody, neither a blank nor "(erased)". A server of
+    its own, started again once the site's keys are destroyed (a worker keeps a key it has
+    used for ten minutes, docs/erasure.md)."""
+    page = new_page()
+    for first in start_server(tmp_path):
+        page.goto(f"{first.base}/pair?code={first.new_pairing_code()}")
+        page.locator("form.scan-form [type=submit]").click()
+        page.wait_for_url(f"{first.base}/")
+        page.get_by_role("button", name="English").click()
+        page.wait_for_selector("html[lang=en]")
+        page.get_by_role("link", name="Check in", exact=True).click()
+        fill_details(page, "Your name", "Erika Erased", "Whom are you visiting?", "Continue")
+        page.get_by_role("button", name="I have read this – check me in").click()
+        page.wait_for_url(re.compile(r"/done$"))
+        erased = first
+    token = database_value(erased, "SELECT badge_token FROM visits ORDER BY id DESC LIMIT 1")
+    site_id = database_value(erased, "SELECT id FROM sites WHERE name = 'Demo Office'")
+    engine = create_engine(f"sqlite:///{erased.instance / 'kiosk.sqlite3'}")
+    try:
+        now = datetime.now(UTC)
+        use_key_store(erased.env, engine).destroy(
+            site_id, through=now.date() + timedelta(days=3650), now=now
+        )
+    finally:
+        engine.dispose()
+    with running_server(erased.env) as base:
+        page.goto(f"{base}/")  # still paired: the device is in the database
+        page.get_by_role("button", name="English").click()
+        page.wait_for_selector("html[lang=en]")
+        page.get_by_role("link", name="Check out", exact=True).click()
+        page.wait_for_url(re.compile(r"/check-out$"))
+        page.keyboard.type(token)
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/goodbye$"))
+        assert page.get_by_role("heading", name="Goodbye", exact=True).is_visible()
+        assert "Erika" not in page.content()
+        assert "erased" not in page.content()
+        shot(page, "goodbye-erased-visit")
+        assert_accessible(page, "goodbye to an erased visit")
+    assert database_value(
+        erased, "SELECT checked_out_at FROM visits WHERE badge_token = :t", t=token
+    )
 
 
 def test_unpaired_browser_is_refused(server: Server, new_page: Any):
