@@ -84,17 +84,22 @@ def test_bad_settings_are_form_errors(
     assert session.get(Site, site.id).badge_preset != "a4"
 
 
-def test_a_file_that_is_no_picture_is_refused(staff_client: FlaskClient, site: Any):
-    response = staff_client.post(
+def _upload_logo(client: FlaskClient, site: Any, data: bytes, name: str = "logo.png") -> Any:
+    """The badge settings saved with only a logo file to change (A4, no printer)."""
+    return client.post(
         f"/dashboard/admin/sites/{site.id}/badges",
         data={
             "preset": "a4",
             "band_colour": "#0B5CAD",
             "print_backend": "none",
-            "logo": (io.BytesIO(b"%PDF-1.4 not an image"), "logo.png"),
+            "logo": (io.BytesIO(data), name),
         },
         content_type="multipart/form-data",
     )
+
+
+def test_a_file_that_is_no_picture_is_refused(staff_client: FlaskClient, site: Any):
+    response = _upload_logo(staff_client, site, b"%PDF-1.4 not an image")
     assert response.status_code == 200
     assert "PNG or JPEG" in response.text
 
@@ -160,16 +165,7 @@ def test_only_a_png_or_jpeg_is_taken_as_a_logo(
     # Pillow runs Ghostscript through subprocess to read PostScript.
     monkeypatch.setattr(subprocess, "check_call", no_ghostscript)
     monkeypatch.setattr(subprocess, "Popen", no_ghostscript)
-    response = staff_client.post(
-        f"/dashboard/admin/sites/{site.id}/badges",
-        data={
-            "preset": "a4",
-            "band_colour": "#0B5CAD",
-            "print_backend": "none",
-            "logo": (io.BytesIO(NOT_A_LOGO[kind]()), "logo.png"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = _upload_logo(staff_client, site, NOT_A_LOGO[kind]())
     assert response.status_code == 200
     assert "PNG or JPEG" in response.text
     session.expire_all()
@@ -177,16 +173,7 @@ def test_only_a_png_or_jpeg_is_taken_as_a_logo(
 
 
 def test_a_jpeg_logo_is_taken(staff_client: FlaskClient, site: Any, session: Session):
-    response = staff_client.post(
-        f"/dashboard/admin/sites/{site.id}/badges",
-        data={
-            "preset": "a4",
-            "band_colour": "#0B5CAD",
-            "print_backend": "none",
-            "logo": (io.BytesIO(_saved_as("JPEG")), "logo.jpg"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = _upload_logo(staff_client, site, _saved_as("JPEG"), "logo.jpg")
     assert response.status_code == 302
     session.expire_all()
     assert session.get(Site, site.id).badge_logo
