@@ -113,6 +113,23 @@ erasures = Table(
     Column("erased_at", String(40), nullable=False),
 )
 
+#: Keys taken out of use before their day (docs/erasure.md, "One person's erasure"): an erasure
+#: or a correction by request replaces the day's key, so that copies of the database taken
+#: before it lose the person's values at once, not when the day ends. A replaced key still
+#: decrypts the day's other rows until they are sealed again under the day's new key; then it
+#: is destroyed, its wrapped bytes set to NULL and the row kept as the evidence (a table of its
+#: own: ``data_keys`` and ``destroyed_keys`` hold one key per site and day).
+replaced_keys = Table(
+    "replaced_keys",
+    metadata,
+    Column("key_id", LargeBinary(KEY_ID_BYTES), primary_key=True),
+    Column("site_id", Integer, nullable=False),
+    Column("erase_day", Date, nullable=False),
+    Column("wrapped", LargeBinary(KEY_BYTES + 8), nullable=True),
+    Column("replaced_at", String(40), nullable=False),
+    Column("destroyed_at", String(40), nullable=True),
+)
+
 _CANARY = "canary"
 #: A random value every key creation and destruction replaces, in the same transaction: a
 #: worker that read the same value before knows the live keys are still those it read.
@@ -305,8 +322,9 @@ class KeyStore:
                 metadata.create_all(store.engine)
             elif not _exists(store.engine):
                 raise KeyStoreError("key_store_missing")
-            else:  # a store made before the erasure list: it gains the table
+            else:  # a store made before the erasure list or key replacement gains the tables
                 erasures.create(store.engine, checkfirst=True)
+                replaced_keys.create(store.engine, checkfirst=True)
             store._check_canary(create=create)
             store._ensure_generation()
         except OperationalError:
@@ -355,10 +373,18 @@ class KeyStore:
         except IntegrityError:
             pass
 
-    def _remember(self, key: DataKey) -> DataKey:
+    def _remember(self, key: DataKey, *, seals: bool = True) -> DataKey:
+        """Cache ``key``; a key that ``seals`` is also the one :meth:`key_for` hands out for
+        its site and day (a replaced key only decrypts)."""
+        day = (key.site_id, key.erase_day)
         with self._lock:
             self._cache[key.key_id] = (key, time.monotonic() + self.cache_seconds)
-            self._by_day[(key.site_id, key.erase_day)] = key.key_id
+            if seals:
+                self._by_day[day] = key.key_id
+            elif self._by_day.get(day) == key.key_id:
+                # Cached as the day's key before it was replaced: read again to decrypt, it
+                # must not become the sealing key again for another CACHE_SECONDS.
+                del self._by_day[day]
         return key
 
     def _cached(self, key_id: bytes) -> DataKey | None:
@@ -449,7 +475,20 @@ class KeyStore:
                 )
             ).first()
             if row is None:
-                if connection.scalar(
+                replaced = connection.execute(
+                    select(
+                        replaced_keys.c.site_id, replaced_keys.c.erase_day, replaced_keys.c.wrapped
+                    ).where(replaced_keys.c.key_id == key_id)
+                ).first()
+                if replaced is not None and replaced.wrapped is not None:
+                    key = DataKey(
+                        key_id,
+                        replaced.site_id,
+                        replaced.erase_day,
+                        self.master.unwrap(bytes(replaced.wrapped)),
+                    )
+                    return self._remember(key, seals=False)
+                if replaced is not None or connection.scalar(
                     select(destroyed_keys.c.key_id).where(destroyed_keys.c.key_id == key_id)
                 ):
                     with self._lock:
@@ -481,8 +520,13 @@ class KeyStore:
                 # The generation is read first: a key made in between is in the rows read
                 # and labelled with the older generation, so it is read again next time.
                 by_site: dict[int, list[bytes]] = {}
+                # A replaced key's rows keep their blind-index tokens until sealed again.
                 for site_id, key_id in connection.execute(
-                    select(data_keys.c.site_id, data_keys.c.key_id)
+                    select(data_keys.c.site_id, data_keys.c.key_id).union_all(
+                        select(replaced_keys.c.site_id, replaced_keys.c.key_id).where(
+                            replaced_keys.c.wrapped.is_not(None)
+                        )
+                    )
                 ):
                     by_site.setdefault(site_id, []).append(bytes(key_id))
                 known = (generation or b"", time.monotonic() + LIVE_IDS_SECONDS, by_site)
@@ -491,13 +535,20 @@ class KeyStore:
         return [key_id for site_id in site_ids for key_id in known[2].get(site_id, ())]
 
     def key_ids_through(self, site_id: int, through: date) -> list[bytes]:
-        """The ids of the live keys of ``site_id`` whose erase day is ``through`` or earlier."""
+        """The ids of the live keys of ``site_id`` whose erase day is ``through`` or earlier,
+        replaced keys not yet destroyed included."""
         with self.engine.connect() as connection:
             return [
                 bytes(value)
                 for value in connection.scalars(
-                    select(data_keys.c.key_id).where(
-                        data_keys.c.site_id == site_id, data_keys.c.erase_day <= through
+                    select(data_keys.c.key_id)
+                    .where(data_keys.c.site_id == site_id, data_keys.c.erase_day <= through)
+                    .union_all(
+                        select(replaced_keys.c.key_id).where(
+                            replaced_keys.c.site_id == site_id,
+                            replaced_keys.c.erase_day <= through,
+                            replaced_keys.c.wrapped.is_not(None),
+                        )
                     )
                 )
             ]
@@ -507,9 +558,94 @@ class KeyStore:
 
         Returns what was destroyed (for the purge run's evidence).
         """
-        return self._destroy(
+        replaced = self._destroy_replaced(
+            (replaced_keys.c.site_id == site_id, replaced_keys.c.erase_day <= through), now
+        )
+        return replaced + self._destroy(
             (data_keys.c.site_id == site_id, data_keys.c.erase_day <= through), now
         )
+
+    def replace(self, key_ids: Iterable[bytes], *, now: datetime) -> list[bytes]:
+        """Take these keys out of sealing: the next value of their site and day gets a new
+        key, and these only decrypt until :meth:`destroy_replaced`. Ids that are not live
+        keys (destroyed, replaced already, or never known) are left alone. Returns the ids
+        replaced."""
+        wanted = sorted(set(key_ids))
+        if not wanted:
+            return []
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(
+                    data_keys.c.key_id,
+                    data_keys.c.site_id,
+                    data_keys.c.erase_day,
+                    data_keys.c.wrapped,
+                ).where(data_keys.c.key_id.in_(wanted))
+            ).all()
+            if rows:
+                connection.execute(
+                    insert(replaced_keys),
+                    [
+                        {
+                            "key_id": row.key_id,
+                            "site_id": row.site_id,
+                            "erase_day": row.erase_day,
+                            "wrapped": row.wrapped,
+                            "replaced_at": now.isoformat(),
+                        }
+                        for row in rows
+                    ],
+                )
+                connection.execute(
+                    delete(data_keys).where(data_keys.c.key_id.in_([row.key_id for row in rows]))
+                )
+                _new_generation(connection)
+        with self._lock:
+            for row in rows:
+                self._by_day.pop((row.site_id, row.erase_day), None)
+        if rows:
+            # The moved row's bytes leave the data_keys pages (the copy lives on, wrapped).
+            self._overwrite_freed_space()
+        return [bytes(row.key_id) for row in rows]
+
+    def replaced_before(self, moment: datetime) -> list[Destroyed]:
+        """The replaced keys, not yet destroyed, that were replaced at ``moment`` or earlier."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    replaced_keys.c.key_id, replaced_keys.c.site_id, replaced_keys.c.erase_day
+                ).where(
+                    replaced_keys.c.wrapped.is_not(None),
+                    replaced_keys.c.replaced_at <= moment.isoformat(),
+                )
+            ).all()
+        return [Destroyed(bytes(row.key_id), row.site_id, row.erase_day) for row in rows]
+
+    def destroy_replaced(self, key_ids: Sequence[bytes], *, now: datetime) -> list[Destroyed]:
+        """Destroy these replaced keys for good (their rows are sealed under the new keys)."""
+        return self._destroy_replaced((replaced_keys.c.key_id.in_(list(key_ids)),), now)
+
+    def _destroy_replaced(self, where: Sequence[Any], now: datetime) -> list[Destroyed]:
+        with self.engine.begin() as connection:
+            rows = connection.execute(
+                select(
+                    replaced_keys.c.key_id, replaced_keys.c.site_id, replaced_keys.c.erase_day
+                ).where(*where, replaced_keys.c.wrapped.is_not(None))
+            ).all()
+            gone = [Destroyed(bytes(row.key_id), row.site_id, row.erase_day) for row in rows]
+            if gone:
+                connection.execute(
+                    update(replaced_keys)
+                    .where(replaced_keys.c.key_id.in_([item.key_id for item in gone]))
+                    .values(wrapped=None, destroyed_at=now.isoformat())
+                )
+                _new_generation(connection)
+        with self._lock:
+            for item in gone:
+                self._cache.pop(item.key_id, None)
+        if gone:
+            self._overwrite_freed_space()
+        return gone
 
     def add_erasures(self, entries: Sequence[tuple[bytes, date]], *, now: datetime) -> None:
         """Remember rows erased by request, as (row key, day after which forgetting is safe)."""
@@ -547,7 +683,8 @@ class KeyStore:
 
     def destroy_site(self, site_id: int, *, now: datetime) -> list[Destroyed]:
         """Destroy every key of a site (the site is being deleted)."""
-        return self._destroy((data_keys.c.site_id == site_id,), now)
+        replaced = self._destroy_replaced((replaced_keys.c.site_id == site_id,), now)
+        return replaced + self._destroy((data_keys.c.site_id == site_id,), now)
 
     def _destroy(self, where: Sequence[Any], now: datetime) -> list[Destroyed]:
         with self.engine.begin() as connection:
@@ -601,7 +738,7 @@ class KeyStore:
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                for table in (data_keys, destroyed_keys):
+                for table in (data_keys, destroyed_keys, replaced_keys):
                     known.update(
                         bytes(value)
                         for value in connection.scalars(
@@ -617,4 +754,13 @@ class KeyStore:
         with self.engine.connect() as connection:
             live = connection.scalar(select(func.count()).select_from(data_keys)) or 0
             gone = connection.scalar(select(func.count()).select_from(destroyed_keys)) or 0
+            for destroyed, count in connection.execute(
+                select(replaced_keys.c.wrapped.is_(None), func.count()).group_by(
+                    replaced_keys.c.wrapped.is_(None)
+                )
+            ):
+                if destroyed:
+                    gone += count
+                else:
+                    live += count
         return live, gone

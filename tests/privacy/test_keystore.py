@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
 from kiosk.keystore import (
     LIVE_IDS_SECONDS,
@@ -25,6 +25,7 @@ from kiosk.keystore import (
     MasterKey,
     WrongMasterKey,
     data_keys,
+    replaced_keys,
 )
 
 NOW = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
@@ -242,6 +243,122 @@ def test_the_master_key_comes_from_the_environment_or_a_file(tmp_path: Path):
         with pytest.raises(KeyStoreError) as refused:
             MasterKey.from_config(config)
         assert refused.value.reason == reason
+
+
+def test_a_replaced_key_decrypts_but_seals_nothing_more_until_it_is_destroyed(store_url: str):
+    """An erasure by request replaces the day's key (docs/erasure.md, "One person's erasure")."""
+    first = KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True)
+    # Another server whose cache has expired (a worker's lasts CACHE_SECONDS at most).
+    second = KeyStore.open(store_url, MasterKey.from_text(MASTER), cache_seconds=0)
+    old = first.key_for(1, DAY, now=NOW)
+    other_site = first.key_for(2, DAY, now=NOW)
+    assert second.key_for(1, DAY, now=NOW) == old
+    assert first.replace([old.key_id, b"\x00" * 16], now=NOW) == [old.key_id]
+    assert first.replace([old.key_id], now=NOW) == []  # replaced once only
+
+    new = first.key_for(1, DAY, now=NOW)
+    assert new.key_id != old.key_id
+    assert new.erase_day == DAY
+    assert second.key_for(1, DAY, now=NOW) == new
+    # The old key still opens the day's rows not sealed again yet, on every server, without
+    # becoming the key those servers seal with.
+    assert second.key(old.key_id) == old
+    assert second.key_for(1, DAY, now=NOW) == new
+    assert first.key_for(2, DAY, now=NOW) == other_site
+    assert set(second.live_key_ids(1)) == {old.key_id, new.key_id}
+    assert first.missing([old.key_id, new.key_id]) == []
+    assert first.counts() == (3, 0)
+
+    later = NOW + timedelta(minutes=20)
+    assert first.replaced_before(NOW - timedelta(seconds=1)) == []
+    assert [item.key_id for item in first.replaced_before(later)] == [old.key_id]
+    gone = first.destroy_replaced([old.key_id], now=later)
+    assert [(item.key_id, item.site_id, item.erase_day) for item in gone] == [(old.key_id, 1, DAY)]
+    assert second.key(old.key_id) is None  # destroyed, not lost
+    assert first.key(old.key_id) is None
+    assert first.missing([old.key_id]) == []
+    assert set(second.live_key_ids(1)) == {new.key_id}
+    assert first.replaced_before(later) == []
+    assert first.destroy_replaced([old.key_id], now=later) == []
+    assert first.counts() == (2, 1)
+    # The day itself lives on under its new key, until the purge destroys the day.
+    assert first.key_for(1, DAY, now=later) == new
+    with first.engine.connect() as connection:
+        evidence = connection.execute(replaced_keys.select()).one()
+    assert evidence.wrapped is None
+    assert (evidence.replaced_at, evidence.destroyed_at) == (NOW.isoformat(), later.isoformat())
+    first.close()
+    second.close()
+
+
+def test_a_worker_reading_a_replaced_key_to_decrypt_does_not_seal_with_it_again(
+    store_url: str,
+):
+    """A worker that had the day's key cached as its sealing key, and reads it again from the
+    store to decrypt once the cache has expired, seals under the day's new key."""
+    first = KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True)
+    second = KeyStore.open(store_url, MasterKey.from_text(MASTER), cache_seconds=0.2)
+    old = second.key_for(1, DAY, now=NOW)
+    first.replace([old.key_id], now=NOW)
+    time.sleep(0.25)
+    assert second.key(old.key_id) == old  # read again from the store, cached afresh
+    new = second.key_for(1, DAY, now=NOW)
+    assert new.key_id != old.key_id
+    first.close()
+    second.close()
+
+
+def test_the_purge_of_a_day_destroys_its_replaced_keys_with_it(store_url: str):
+    store = KeyStore.open(store_url, MasterKey.from_text(MASTER), create=True)
+    old = store.key_for(1, DAY, now=NOW)
+    store.replace([old.key_id], now=NOW)
+    new = store.key_for(1, DAY, now=NOW)
+    kept = store.key_for(1, DAY + timedelta(days=1), now=NOW)
+    assert set(store.key_ids_through(1, DAY)) == {old.key_id, new.key_id}
+    gone = store.destroy(1, through=DAY, now=NOW)
+    assert {item.key_id for item in gone} == {old.key_id, new.key_id}
+    assert store.key(old.key_id) is None
+    assert store.key(new.key_id) is None
+    assert store.live_key_ids(1) == [kept.key_id]
+    with pytest.raises(KeyDestroyed):
+        store.key_for(1, DAY, now=NOW)
+    store.close()
+
+
+def test_a_store_from_before_key_replacement_gains_its_table(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    store = KeyStore.open(url, MasterKey.from_text(MASTER), create=True)
+    key = store.key_for(1, DAY, now=NOW)
+    with store.engine.begin() as connection:
+        connection.execute(text("DROP TABLE replaced_keys"))
+    store.close()
+    store = KeyStore.open(url, MasterKey.from_text(MASTER))
+    assert store.replace([key.key_id], now=NOW) == [key.key_id]
+    assert store.key(key.key_id) == key
+    store.close()
+
+
+def test_a_destroyed_replaced_key_leaves_no_bytes_in_the_sqlite_files(tmp_path: Path):
+    path = tmp_path / "keys.sqlite3"
+    store = KeyStore.open(f"sqlite:///{path}", MasterKey.from_text(MASTER), create=True)
+    doomed = store.key_for(1, DAY, now=NOW)
+    with store.engine.connect() as connection:
+        wrapped = bytes(connection.scalar(select(data_keys.c.wrapped)))
+    store.replace([doomed.key_id], now=NOW)
+    store.engine.dispose()
+
+    def files() -> bytes:
+        return b"".join(
+            candidate.read_bytes()
+            for candidate in tmp_path.iterdir()
+            if candidate.name.startswith("keys.sqlite3")
+        )
+
+    assert files().count(wrapped) == 1  # moved, not copied: data_keys' page is cleared
+    store.destroy_replaced([doomed.key_id], now=NOW)
+    store.engine.dispose()
+    assert wrapped not in files()
+    store.close()
 
 
 def test_a_destroyed_key_leaves_no_bytes_in_the_sqlite_files(tmp_path: Path):
