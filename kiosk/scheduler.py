@@ -4,6 +4,8 @@ Every worker on every machine ticks the same jobs every ``TICK_SECONDS``; each j
 itself whether something is due and makes sure it happens once where that matters:
 - the retention purge, daily at ``PURGE_TIME`` and once at start-up (kiosk.privacy.schedule,
   exactly once across workers and machines under the purge lock);
+- the destruction of keys replaced by erasures and corrections by request, once settled
+  (kiosk.privacy.schedule, under the purge lock);
 - the end-of-day check-out (kiosk.services.daily), cheap and idempotent, so every worker does
   it at every tick without a lock.
 
@@ -24,7 +26,7 @@ from kiosk.clock import Clock
 from kiosk.db import get_database
 from kiosk.notifications.events import queue_checked_out
 from kiosk.notifications.sender import wake_sender
-from kiosk.privacy.schedule import PurgeScheduler
+from kiosk.privacy.schedule import PurgeScheduler, ReplacedKeyShredder
 from kiosk.services.daily import check_out_at_end_of_day
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,11 @@ class EndOfDayCheckOut:
 
 def periodic_jobs(app: Flask, *, startup_id: str | None) -> list[PeriodicJob]:
     """The jobs of a served app, in the order each tick runs them."""
-    return [PurgeScheduler(app, startup_id=startup_id), EndOfDayCheckOut(app)]
+    return [
+        PurgeScheduler(app, startup_id=startup_id),
+        ReplacedKeyShredder(app),
+        EndOfDayCheckOut(app),
+    ]
 
 
 class Scheduler:

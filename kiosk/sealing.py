@@ -405,6 +405,16 @@ def current_day(obj: Any, field: str, store: KeyStore) -> date | None:
     return None if key is None else key.erase_day
 
 
+def key_ids_of(obj: Any) -> set[bytes]:
+    """The ids of the keys the row's fields are sealed under now."""
+    found = set()
+    for field in sealed_fields(type(obj)).values():
+        sealed = getattr(obj, field.sealed_attr)
+        if sealed:
+            found.add(key_id_of(bytes(sealed)))
+    return found
+
+
 def force_reseal(obj: Any, *, not_before: date) -> None:
     """Seal every field of ``obj`` again at its next flush, under its erase day or
     ``not_before`` if that is later (the purge keeps rows whose key it is about to destroy)."""

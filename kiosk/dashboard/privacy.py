@@ -354,6 +354,7 @@ def request_visit(visit_id: int) -> str | BaseResponse:
                 "phone": form.phone.data,
                 "purpose": form.purpose.data,
             },
+            now=now(),
         )
         if changed:
             audit_each("rectify_visit", "visit", [visit.id])

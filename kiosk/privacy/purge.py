@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from kiosk.clock import Clock
 from kiosk.db import id_in
 from kiosk.enums import PurgeRunStatus
+from kiosk.keystore import Destroyed
 from kiosk.models import (
     Invitation,
     PurgeRun,
@@ -52,7 +53,7 @@ from kiosk.privacy.erasure import (
 from kiosk.privacy.lock import purge_lock
 from kiosk.privacy.purge_types import count_erased_types, type_records
 from kiosk.privacy.rules import SiteCutoffs, cutoffs_for
-from kiosk.privacy.shredding import last_day_to_destroy, shred_passed_days
+from kiosk.privacy.shredding import last_day_to_destroy, shred_passed_days, shred_replaced_keys
 from kiosk.privacy.stats import VisitTimes
 from kiosk.services.groups import erase_empty_groups
 from kiosk.services.name_index import delete_passed_tokens
@@ -439,6 +440,17 @@ def _add_to_run(session: Session, run_id: int, erased: Erased, contacts: Counter
         )
 
 
+def _record_destroyed(session: Session, run_id: int, destroyed: Sequence[Destroyed]) -> None:
+    """Record the ids of the keys the run destroyed so far (the evidence) and commit."""
+    if destroyed:
+        session.connection().execute(
+            update(PurgeRun)
+            .where(PurgeRun.id == run_id)
+            .values(destroyed_keys=[item.key_id.hex() for item in destroyed])
+        )
+    session.commit()
+
+
 def run_purge(
     session: Session,
     *,
@@ -499,13 +511,7 @@ def run_purge(
                 criteria = _Criteria(cutoffs)
                 erased_next = {Visit: criteria.visits, Invitation: and_(*criteria.invitations)}
             destroyed = shred_passed_days(session, now=now, sites=sites, erased_next=erased_next)
-            if destroyed:
-                session.connection().execute(
-                    update(PurgeRun)
-                    .where(PurgeRun.id == run_id)
-                    .values(destroyed_keys=[item.key_id.hex() for item in destroyed])
-                )
-                session.commit()
+            _record_destroyed(session, run_id, destroyed)
             _purge_passed_tokens(session, chosen, now, settings, every_site=sites is None)
             counts = purge_expired(session, cutoffs, settings, run_id=run_id)
             # Rows erased by request that a restored older copy brought back (the key
@@ -514,6 +520,11 @@ def run_purge(
             session.commit()
             if again:
                 log.warning("purge run %d erased again %d rows erased by request", run_id, again)
+            # Keys replaced by erasures and corrections by request, if the scheduler's job has
+            # not destroyed them (kiosk.privacy.schedule): after the deletions, so that rows
+            # expiring today are deleted with their index rows, not sealed again first.
+            destroyed += shred_replaced_keys(session, now=now)
+            _record_destroyed(session, run_id, destroyed)
         except Exception as exc:
             session.rollback()
             _finish(session, run_id, PurgeRunStatus.FAILED, clock.now(), error=type(exc).__name__)

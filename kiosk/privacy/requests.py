@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 
 from kiosk.blind_index import search_keys, token_in, tokens_under
 from kiosk.db import id_in, mark_overwritten
-from kiosk.models import Invitation, SignedDocument, Site, Visit, VisitNameToken
+from kiosk.models import Invitation, Notification, SignedDocument, Site, Visit, VisitNameToken
 from kiosk.privacy.erasure import (
     Erased,
     begin_write,
@@ -29,6 +29,7 @@ from kiosk.privacy.erasure import (
     remember_erasure,
 )
 from kiosk.privacy.rules import contacts_erased_at, invitation_erased_at, visit_erased_at
+from kiosk.privacy.shredding import replace_keys_of
 from kiosk.sealing import store_for
 from kiosk.services.documents import WITHOUT_PDF
 from kiosk.services.notices import render_notice
@@ -467,11 +468,15 @@ def _visit_json(record: VisitRecord) -> dict[str, Any]:
 RECTIFIABLE = ("visitor_name", "company", "email", "phone", "purpose")
 
 
-def rectify_visit(visit: Visit, changes: Mapping[str, str | None]) -> list[str]:
+def rectify_visit(
+    visit: Visit, changes: Mapping[str, str | None], *, now: datetime | None = None
+) -> list[str]:
     """Correct a visit's personal data; returns the names of the fields that changed.
 
     The visit's session checkpoints the SQLite write-ahead log when it commits, so the old
-    values do not stay in the -wal file.
+    values do not stay in the -wal file; and the keys the visit was sealed under are replaced
+    first, so copies of the database taken before lose the old values once the day's other
+    rows are sealed again (kiosk.privacy.shredding, "One person's erasure").
     """
     changed = []
     for name in RECTIFIABLE:
@@ -481,12 +486,32 @@ def rectify_visit(visit: Visit, changes: Mapping[str, str | None]) -> list[str]:
         if name == "visitor_name" and not value:
             raise ValueError("a visit needs a name")
         if getattr(visit, name) != value:
-            setattr(visit, name, value)
             changed.append(name)
     session = object_session(visit)
     if changed and session is not None:
+        replace_keys_of(session, [visit], now=now or datetime.now(UTC))
         mark_overwritten(session)
+    for name in changed:
+        setattr(visit, name, changes[name] or None)
     return changed
+
+
+def _notifications_about(
+    session: Session, visits: Sequence[Visit], invitations: Sequence[Invitation]
+) -> list[Notification]:
+    """The queued notifications about these visits and invitations (they name the visitor)."""
+    visit_ids = [visit.id for visit in visits]
+    invitation_ids = [item.id for item in invitations]
+    found: list[Notification] = []
+    for column, ids in (
+        (Notification.visit_id, visit_ids),
+        (Notification.invitation_id, invitation_ids),
+    ):
+        for start in range(0, len(ids), 500):
+            found.extend(
+                session.scalars(select(Notification).where(column.in_(ids[start : start + 500])))
+            )
+    return found
 
 
 def erase_person(
@@ -504,10 +529,15 @@ def erase_person(
     mark_overwritten(session)  # the commit also empties SQLite's write-ahead log
     signed = {item.id: item for item in [*documents_of_visits(session, visits), *documents]}
     document_ids = set(signed)
-    # On the key store's erasure list first: a restored older copy is erased again.
-    remember_erasure(
-        session, [*visits, *invitations, *signed.values()], now=now or datetime.now(UTC)
+    moment = now or datetime.now(UTC)
+    rows = [*visits, *invitations, *signed.values()]
+    # Key store first. Their keys replaced: old copies of the database lose them too, once the
+    # day's other rows are sealed again (kiosk.privacy.shredding).
+    replace_keys_of(
+        session, [*rows, *_notifications_about(session, visits, invitations)], now=moment
     )
+    # On the key store's erasure list: a restored older copy is erased again.
+    remember_erasure(session, rows, now=moment)
     erased = erase_signed_documents(session, sorted(document_ids))
     erased.add(erase_visits(session, [visit.id for visit in visits]))
     erased.add(erase_invitations(session, [item.id for item in invitations]))

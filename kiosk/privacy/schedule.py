@@ -20,7 +20,10 @@ from sqlalchemy import select
 from kiosk.clock import Clock
 from kiosk.db import get_database
 from kiosk.models import PurgeRun
+from kiosk.privacy.lock import purge_lock
 from kiosk.privacy.purge import PurgeSettings, run_purge
+from kiosk.privacy.shredding import REPLACED_KEY_SETTLE, shred_replaced_keys
+from kiosk.sealing import store_for
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +149,38 @@ class PurgeScheduler:
                 session.close()
         runs.append(run)
         return True
+
+
+class ReplacedKeyShredder:
+    """Destroys the keys that erasures and corrections by request replaced, once they have
+    settled (kiosk.privacy.shredding): copies of the database taken before such a request lose
+    the person's values within minutes, not at the next daily purge. A tick that finds none
+    costs one read of the key store; one that finds some works under the purge lock, so one
+    worker does it, and waits for the next tick while a purge runs."""
+
+    name = "replaced keys"
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def tick(self) -> int:
+        """Destroy what is due; returns how many keys were destroyed."""
+        clock: Clock = self.app.config["CLOCK"]
+        with self.app.app_context():
+            session = get_database(self.app).sessionmaker()
+            try:
+                now = clock.now()
+                if not store_for(session).replaced_before(now - REPLACED_KEY_SETTLE):
+                    return 0
+                with purge_lock(session.get_bind()) as taken:
+                    if not taken:
+                        return 0
+                    destroyed = shred_replaced_keys(session, now=now)
+                    session.commit()
+                    return len(destroyed)
+            except Exception as exc:  # noqa: BLE001 - tried again at the next tick
+                session.rollback()
+                log.error("replaced keys: %s", type(exc).__name__)
+                return 0
+            finally:
+                session.close()

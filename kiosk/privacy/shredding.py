@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from kiosk.keystore import KEY_ID_BYTES, Destroyed, KeyStore
+from kiosk.keystore import CACHE_SECONDS, KEY_ID_BYTES, Destroyed, KeyStore
 from kiosk.models import Invitation, Notification, SessionItem, SignedDocument, Site, Visit
 from kiosk.sealing import (
     NO_SITE,
@@ -33,6 +33,7 @@ from kiosk.sealing import (
     erase_days_of,
     field_groups,
     force_reseal,
+    key_ids_of,
     sealed_fields,
     sealed_models,
     store_for,
@@ -90,6 +91,42 @@ def shred_passed_days(
             log.info("re-sealed %d rows kept past their key's day (site %d)", kept, site_id)
         destroyed.extend(store.destroy(site_id, through=through, now=now))
         after_keys_destroyed()
+    return destroyed
+
+
+# One person's erasure, or a correction, by request (docs/erasure.md, "One person's erasure"):
+# the keys their values were sealed under are replaced at once, the day's other rows sealed
+# again under the new keys, and the old keys destroyed. Copies of the database taken before
+# the request then hold the person's values under keys that no longer exist.
+
+#: How long after its replacement a key may be destroyed: by then no worker of any server
+#: still hands it out for sealing (each keeps a key at most CACHE_SECONDS), and a transaction
+#: that sealed under it just before the replacement has long committed.
+REPLACED_KEY_SETTLE = timedelta(seconds=CACHE_SECONDS) + timedelta(minutes=5)
+
+
+def replace_keys_of(session: Session, rows: Sequence[Any], *, now: datetime) -> list[bytes]:
+    """Take the keys these rows are sealed under out of sealing (key store first: the caller
+    erases or corrects the rows after). Returns the ids replaced."""
+    key_ids: set[bytes] = set()
+    for row in rows:
+        key_ids |= key_ids_of(row)
+    return store_for(session).replace(key_ids, now=now)
+
+
+def shred_replaced_keys(session: Session, *, now: datetime) -> list[Destroyed]:
+    """Seal the rows still under keys replaced at least REPLACED_KEY_SETTLE ago again under
+    their days' new keys, then destroy the replaced keys. The caller holds the purge lock: a
+    second run re-sealing the same rows as the keys go could write what it read as erased."""
+    store = store_for(session)
+    due = store.replaced_before(now - REPLACED_KEY_SETTLE)
+    if not due:
+        return []
+    key_ids = [item.key_id for item in due]
+    kept = keep_rows_sealed_under(session, store, key_ids, not_before=date.min)
+    destroyed = store.destroy_replaced(key_ids, now=now)
+    after_keys_destroyed()
+    log.info("replaced keys destroyed: %d, after %d rows sealed again", len(destroyed), kept)
     return destroyed
 
 

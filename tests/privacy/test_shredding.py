@@ -314,16 +314,8 @@ def test_a_copy_taken_before_the_purge_yields_nothing_of_the_erased_after_it(
     clock.advance(timedelta(days=20))
     make_visit(site, "Kept Visitor")
     clock.advance(timedelta(days=12))
-    if backend == "sqlite":
-        source = Path(get_database(app).engine.url.database or "")
-        with get_database(app).engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        copy_url = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
-        shutil.copyfile(source, tmp_path / "copy.sqlite3")
-        assert sorted(_values_readable(copy_url, app).values()) == ["Kept Visitor", NAME]
-    else:
-        copy_url = _pg_dump_copy(app, tmp_path, request.getfixturevalue("postgres_schemas"))
-        assert sorted(_values_readable(copy_url, app).values()) == ["Kept Visitor", NAME]
+    copy_url = _copy_of_database(app, backend, tmp_path, request)
+    assert sorted(_values_readable(copy_url, app).values()) == ["Kept Visitor", NAME]
 
     purge(session, clock)
 
@@ -335,6 +327,20 @@ def test_a_copy_taken_before_the_purge_yields_nothing_of_the_erased_after_it(
         data = (tmp_path / "copy.sqlite3").read_bytes()
         assert NAME.encode() not in data
         assert EMAIL.encode() not in data
+
+
+def _copy_of_database(
+    app: Flask, backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> str:
+    """A backup of the database as it is now (the SQLite file, or a pg_dump restored into a
+    schema of its own); returns its URL."""
+    if backend == "sqlite":
+        source = Path(get_database(app).engine.url.database or "")
+        with get_database(app).engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copyfile(source, tmp_path / "copy.sqlite3")
+        return f"sqlite:///{tmp_path / 'copy.sqlite3'}"
+    return _pg_dump_copy(app, tmp_path, request.getfixturevalue("postgres_schemas"))
 
 
 def _pg_dump_copy(app: Flask, tmp_path: Path, schemas: Any) -> str:
@@ -818,6 +824,93 @@ def test_a_restored_copy_brings_back_nobody_erased_by_request(
     clock.advance(timedelta(days=40))
     purge(session, clock)
     assert store(app).erased_row_keys() == set()
+
+
+@pytest.mark.parametrize("way", ["erasure", "correction"])
+def test_a_request_reaches_copies_taken_before_it_within_minutes(
+    app: Flask,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    way: str,
+):
+    """An erasure or a correction by request replaces the keys the person's values were sealed
+    under; once every worker has stopped sealing under them, the scheduler's job seals the
+    day's other rows again under the new keys and destroys the old: a backup taken before the
+    request yields nothing of that day any more, while the live rows all read and are found."""
+    from kiosk.privacy.requests import erase_person, rectify_visit
+    from kiosk.privacy.schedule import ReplacedKeyShredder
+    from kiosk.privacy.shredding import REPLACED_KEY_SETTLE
+    from kiosk.services.daily import HistoryQuery, search_history
+
+    site = make_site(retention_days=30, timezone="UTC")
+    visit = make_visit(site, NAME, email=EMAIL, checked_out_at=clock.now())
+    kept = make_visit(site, "Kept Visitor", email="kept@example.org", checked_out_at=clock.now())
+    old_key = key_id_of(bytes(raw_visit(session, visit.id).visitor_name_sealed))
+    assert key_id_of(bytes(raw_visit(session, kept.id).visitor_name_sealed)) == old_key
+    copy_url = _copy_of_database(app, backend, tmp_path, request)
+
+    if way == "erasure":
+        erase_person(session, [visit], [], now=clock.now())
+        expected = {"Kept Visitor", "New Visitor"}
+    else:
+        rectify_visit(visit, {"visitor_name": "Sigrid Corrected"}, now=clock.now())
+        expected = {"Kept Visitor", "New Visitor", "Sigrid Corrected"}
+    session.commit()
+    newcomer = make_visit(site, "New Visitor", checked_out_at=clock.now())
+    new_key = key_id_of(bytes(raw_visit(session, newcomer.id).visitor_name_sealed))
+    assert new_key != old_key  # the day's values are sealed under its new key from now
+
+    # Another worker may still seal under the old key for CACHE_SECONDS: it is kept till then.
+    shredder = ReplacedKeyShredder(app)
+    clock.advance(REPLACED_KEY_SETTLE - timedelta(seconds=1))
+    assert shredder.tick() == 0
+    assert NAME in _values_readable(copy_url, app).values()
+    clock.advance(timedelta(seconds=1))
+    assert shredder.tick() == 1
+    assert store(app).key(old_key) is None
+    assert shredder.tick() == 0
+
+    assert set(_values_readable(copy_url, app).values()) == {""}
+    session.expire_all()
+    assert {row.visitor_name for row in session.scalars(select(Visit))} == expected
+    assert session.get(Visit, kept.id).email == "kept@example.org"  # type: ignore[union-attr]
+    for row in session.scalars(select(Visit)):
+        assert key_id_of(bytes(raw_visit(session, row.id).visitor_name_sealed)) == new_key
+    page = search_history(session, HistoryQuery(site_ids=(site.id,), name="kept"))
+    assert [row.visitor_name for row in page.visits] == ["Kept Visitor"]
+    if backend == "sqlite":
+        data = (tmp_path / "copy.sqlite3").read_bytes()
+        assert NAME.encode() not in data
+        assert EMAIL.encode() not in data
+
+
+def test_the_daily_purge_destroys_replaced_keys_and_records_them(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """The purge does the scheduler job's work too (a server whose jobs did not run), and
+    records the replaced keys it destroyed with the passed days'."""
+    from kiosk.privacy.requests import erase_person
+    from kiosk.privacy.shredding import REPLACED_KEY_SETTLE
+
+    site = make_site(retention_days=30, timezone="UTC")
+    visit = make_visit(site, NAME, email=EMAIL, checked_out_at=clock.now())
+    kept = make_visit(site, "Kept Visitor", checked_out_at=clock.now())
+    old_key = key_id_of(bytes(raw_visit(session, visit.id).visitor_name_sealed))
+    erase_person(session, [visit], [], now=clock.now())
+    session.commit()
+    assert purge(session, clock).destroyed_keys in (None, [])  # not settled yet
+    assert store(app).key(old_key) is not None
+    clock.advance(REPLACED_KEY_SETTLE)
+    run = purge(session, clock)
+    assert run.destroyed_keys == [old_key.hex()]
+    assert store(app).key(old_key) is None
+    session.expire_all()
+    assert session.get(Visit, kept.id).visitor_name == "Kept Visitor"  # type: ignore[union-attr]
 
 
 def test_a_column_unsealed_in_one_pass_reads_as_each_value_alone(
