@@ -53,8 +53,13 @@ from kiosk.privacy.requests import (
     rectify_visit,
 )
 from kiosk.privacy.schedule import next_scheduled_run
+from kiosk.privacy.shredding import REPLACED_KEY_SETTLE
 from kiosk.privacy.stats import DailyStats, Tally, daily_stats
 from kiosk.privacy.status import purge_overdue, purge_status, recent_runs
+
+#: After how many minutes copies of the database taken before an erasure or a correction by
+#: request can no longer be read for it (its replaced keys destroyed, at the next tick after).
+FORGOTTEN_IN_COPIES_MINUTES = round(REPLACED_KEY_SETTLE.total_seconds() / 60)
 
 #: Periods the statistics page offers, in days.
 STATS_PERIODS = (7, 30, 90, 365)
@@ -327,6 +332,7 @@ def request_erase() -> str | BaseResponse:
         form = EraseForm(formdata=None)
     return render_template(
         "dashboard/request_erase.html",
+        forgotten_in_copies=FORGOTTEN_IN_COPIES_MINUTES,
         form=form,
         visits=visits,
         invitations=invitations,
@@ -363,4 +369,9 @@ def request_visit(visit_id: int) -> str | BaseResponse:
         return redirect(url_for(".request_visit", visit_id=visit.id))
     audit_each("request_view", "visit", [visit.id])
     get_session().commit()
-    return render_template("dashboard/request_visit.html", form=form, visit=visit)
+    return render_template(
+        "dashboard/request_visit.html",
+        form=form,
+        visit=visit,
+        forgotten_in_copies=FORGOTTEN_IN_COPIES_MINUTES,
+    )

@@ -163,3 +163,48 @@ def test_a_tall_rows_action_cell_ends_with_the_row(kiosk_page: Any, new_page: An
     assert listed.count() > 0
     for number in range(listed.count()):
         assert all(abs(gap) < 1 for gap in _cells_end_with_their_row(listed.nth(number)))
+
+
+def test_an_erasure_by_request_says_when_old_backups_forget_the_records(
+    kiosk_page: Any, new_page: Any, server: Any
+):
+    """The privacy officer's erasure, in Chromium at a desk's width: the person is found, the
+    confirmation says when backups made before stop yielding the records, and the erasure
+    goes through; the correction page says the same of the values it replaces."""
+    from tests.browser.conftest import assert_accessible, shot
+
+    kiosk = kiosk_page()
+    check_in(kiosk, "Rut Requestsson")
+    kiosk.wait_for_url(re.compile(r"/done$"))
+    kiosk.close()
+    page = new_page(viewport={"width": 1440, "height": 900})
+    log_in(page, server)
+
+    def find() -> Any:
+        page.goto(f"{server.base}/dashboard/requests")
+        page.get_by_label("Name").fill("rut requestsson")
+        page.get_by_role("button", name="Find").click()
+        row = page.get_by_role("row").filter(has_text="Rut Requestsson")
+        assert row.count() == 1
+        return row
+
+    with page.expect_navigation():
+        find().get_by_role("link", name="Correct").click()
+    correction = page.get_by_text("In backups made before now, the values as they were before")
+    assert correction.is_visible()
+    assert "about 15 minutes after it is saved" in correction.inner_text()
+    shot(page, "dashboard-request-correct")
+
+    find()
+    page.get_by_role("button", name="Erase…").click()
+    page.wait_for_url(re.compile(r"/dashboard/requests/erase$"))
+    hint = page.get_by_text("In backups made before now, what you erase here becomes unreadable")
+    assert hint.is_visible()
+    assert "about 15 minutes later" in hint.inner_text()
+    shot(page, "dashboard-request-erase")
+    assert_accessible(page, "dashboard-request-erase")
+    page.get_by_label("The person asked for erasure").check()
+    page.get_by_label("I have checked that these records are this person's").check()
+    page.get_by_role("button", name="Erase now").click()
+    page.wait_for_url(re.compile(r"/dashboard/requests$"))
+    assert page.get_by_text("1 record erased.").is_visible()

@@ -254,6 +254,7 @@ def test_access_export_as_pdf_in_the_persons_language(
 def test_rectifying_a_visit(officer: FlaskClient, make_visit: Any, office: Any, session: Session):
     visit = make_visit(office, "Wrong Name", email="wrong@example.com")
     page = officer.get(f"/dashboard/requests/visits/{visit.id}")
+    assert "a correction become unreadable about 15 minutes after it is saved" in page.text
     assert "Wrong Name" in page.text
     bad = officer.post(
         f"/dashboard/requests/visits/{visit.id}",
@@ -311,6 +312,11 @@ def test_erasure_on_request_uses_the_purge_mechanics(
     confirm = officer.post("/dashboard/requests/erase", data=chosen)
     assert confirm.status_code == 200
     assert "Erase Me" in confirm.text
+    # The officer can tell the person when old backups forget them (docs/privacy.md).
+    assert (
+        "In backups made before now, what you erase here becomes unreadable about 15 minutes"
+        in (confirm.text)
+    )
     unconfirmed = officer.post(
         "/dashboard/requests/erase", data={**chosen, "reason": "objection", "submit": "1"}
     )
