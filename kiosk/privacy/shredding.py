@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.keystore import CACHE_SECONDS, KEY_ID_BYTES, Destroyed, KeyStore
 from kiosk.models import Invitation, Notification, SessionItem, SignedDocument, Site, Visit
+from kiosk.privacy.erasure import begin_write
 from kiosk.sealing import (
     NO_SITE,
     current_day,
@@ -154,22 +155,40 @@ def keep_rows_sealed_under(
             under = and_(under, case((skipped, 1), else_=0) == 0)
         last = 0
         while True:
-            query = select(model).where(under)
+            # Found without a lock (a scan of the sealed columns: at a million visits it would
+            # hold SQLite's write lock against every check-in), then read again by id under
+            # the lock, latest values first: a check-out committed in between is sealed again
+            # as it is, never overwritten by what the scan saw (its later erase day lost).
+            key_column = model.token if model is SessionItem else model.id
             if model is SessionItem:  # a few hundred rows at most, and no integer key
-                rows = session.scalars(query).all()
+                ids: list[Any] = list(session.scalars(select(key_column).where(under)))
             else:
+                ids = list(
+                    session.scalars(
+                        select(key_column)
+                        .where(under, key_column > last)
+                        .order_by(key_column)
+                        .limit(RESEAL_BATCH)
+                    )
+                )
+            session.commit()  # the scan's snapshot ends here
+            if ids:
+                begin_write(session)
                 rows = session.scalars(
-                    query.where(model.id > last).order_by(model.id).limit(RESEAL_BATCH)
+                    select(model)
+                    .where(key_column.in_(ids), under)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
                 ).all()
-            for row in rows:
-                days = [day for _site, day in erase_days_of(session, row).values()]
-                if days and max(days) >= not_before:
-                    force_reseal(row, not_before=not_before)
-                    kept += 1
-            session.commit()
-            if model is SessionItem or len(rows) < RESEAL_BATCH:
+                for row in rows:
+                    days = [day for _site, day in erase_days_of(session, row).values()]
+                    if days and max(days) >= not_before:
+                        force_reseal(row, not_before=not_before)
+                        kept += 1
+                session.commit()
+            if model is SessionItem or len(ids) < RESEAL_BATCH:
                 break
-            last = rows[-1].id
+            last = ids[-1]
     return kept
 
 

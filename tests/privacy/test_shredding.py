@@ -979,3 +979,51 @@ def test_a_column_unsealed_in_one_pass_reads_as_each_value_alone(
     session.expire_all()
     read = [session.get(Visit, visit_id) for visit_id in ids]
     assert [visit.visitor_name for visit in read if visit] == names
+
+
+def test_a_check_out_while_the_job_seals_a_replaced_keys_rows_keeps_its_later_day(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """The job finds the rows under a replaced key without a lock, and a visitor of that day
+    checks out on a later day in between (reception's button, another worker): the job reads
+    the row again under the lock, so the name stays under the check-out's later day, not
+    sealed back under the check-in's (which the purge would destroy a day early)."""
+    from sqlalchemy import event
+
+    from kiosk.privacy.requests import erase_person
+    from kiosk.privacy.shredding import REPLACED_KEY_SETTLE, shred_replaced_keys
+
+    site = make_site(retention_days=30, timezone="UTC")
+    erased = make_visit(site, NAME, email=EMAIL, checked_out_at=clock.now())
+    on_site = make_visit(site, "Otto Onsite")
+    checked_in_day = clock.now().date()
+    erase_person(session, [erased], [], now=clock.now())
+    session.commit()
+    clock.advance(timedelta(days=1))
+    job = get_database(app).sessionmaker()
+    fired: list[bool] = []
+
+    @event.listens_for(job, "do_orm_execute")
+    def check_out_meanwhile(state: Any) -> Any:
+        if fired or not state.is_select or state.all_mappers[:1] != [Visit.__mapper__]:
+            return None
+        fired.append(True)
+        result = state.invoke_statement()  # the rows under the key, found
+        other = get_database(app).sessionmaker()
+        visit = other.get(Visit, on_site.id)
+        assert visit is not None
+        check_out_visit(visit, now=clock.now())
+        other.commit()
+        other.close()
+        return result
+
+    try:
+        shred_replaced_keys(job, now=clock.now() + REPLACED_KEY_SETTLE)
+        job.commit()
+    finally:
+        job.close()
+    assert fired
+    session.expire_all()
+    row = raw_visit(session, on_site.id)
+    assert key_day(app, bytes(row.visitor_name_sealed)) == checked_in_day + timedelta(days=31)
+    assert session.get(Visit, on_site.id).visitor_name == "Otto Onsite"  # type: ignore[union-attr]
