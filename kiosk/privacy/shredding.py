@@ -211,20 +211,31 @@ def reseal_site_after_shortening(session: Session, site: Site, *, now: datetime)
     for model in (Visit, Invitation, Notification):
         last = 0
         while True:
-            rows = session.scalars(
-                select(model)
-                .where(model.site_id == site.id, model.id > last)
-                .order_by(model.id)
-                .limit(RESEAL_BATCH)
-            ).all()
-            for row in rows:
-                if _sealed_later_than_its_day(session, store, row):
-                    force_reseal(row, not_before=date.min)
-                    resealed += 1
+            ids = list(
+                session.scalars(
+                    select(model.id)
+                    .where(model.site_id == site.id, model.id > last)
+                    .order_by(model.id)
+                    .limit(RESEAL_BATCH)
+                )
+            )
             session.commit()
-            if len(rows) < RESEAL_BATCH:
+            if ids:
+                # Under the lock, latest values first (as in keep_rows_sealed_under).
+                begin_write(session)
+                for row in session.scalars(
+                    select(model)
+                    .where(model.id.in_(ids))
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                ):
+                    if _sealed_later_than_its_day(session, store, row):
+                        force_reseal(row, not_before=date.min)
+                        resealed += 1
+                session.commit()
+            if len(ids) < RESEAL_BATCH:
                 break
-            last = rows[-1].id
+            last = ids[-1]
     used = _key_ids_in_use(session, site.id)
     # Beyond any day a value of this site can now be sealed under (on the injectable clock,
     # like every erase day), with a margin: from today, or from the latest day an invitation

@@ -1027,3 +1027,49 @@ def test_a_check_out_while_the_job_seals_a_replaced_keys_rows_keeps_its_later_da
     row = raw_visit(session, on_site.id)
     assert key_day(app, bytes(row.visitor_name_sealed)) == checked_in_day + timedelta(days=31)
     assert session.get(Visit, on_site.id).visitor_name == "Otto Onsite"  # type: ignore[union-attr]
+
+
+def test_a_check_out_while_a_shortened_retention_moves_the_rows_keeps_its_later_day(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """As above, for the rows a shortened retention seals again under earlier days."""
+    from sqlalchemy import event
+
+    from kiosk.models import Site
+    from kiosk.privacy.shredding import reseal_site_after_shortening
+
+    site = make_site(retention_days=30, timezone="UTC")
+    on_site = make_visit(site, "Otto Onsite")
+    checked_in_day = clock.now().date()
+    clock.advance(timedelta(days=1))
+    site.retention_days = 2
+    session.commit()
+    saving = get_database(app).sessionmaker()
+    fired: list[bool] = []
+
+    @event.listens_for(saving, "do_orm_execute")
+    def check_out_meanwhile(state: Any) -> Any:
+        if fired or not state.is_select or state.all_mappers[:1] != [Visit.__mapper__]:
+            return None
+        fired.append(True)
+        result = state.invoke_statement()  # the site's rows, found
+        other = get_database(app).sessionmaker()
+        visit = other.get(Visit, on_site.id)
+        assert visit is not None
+        check_out_visit(visit, now=clock.now())
+        other.commit()
+        other.close()
+        return result
+
+    try:
+        shortened = saving.get(Site, site.id)
+        assert shortened is not None
+        reseal_site_after_shortening(saving, shortened, now=clock.now())
+    finally:
+        saving.close()
+    assert fired
+    session.expire_all()
+    row = raw_visit(session, on_site.id)
+    # Checked out a day after check-in, kept two days: three days after the check-in's day.
+    assert key_day(app, bytes(row.visitor_name_sealed)) == checked_in_day + timedelta(days=3)
+    assert session.get(Visit, on_site.id).visitor_name == "Otto Onsite"  # type: ignore[union-attr]
