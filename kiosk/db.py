@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import ColumnElement, Engine, Integer, any_, bindparam, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -240,3 +249,52 @@ def close_session(_exc: BaseException | None = None) -> None:
         # turn it into the WSGI server's bare 500; SQLAlchemy has already discarded the
         # broken connection, and the pool opens a new one for the next request.
         log.warning("database connection lost at the end of a request: %s", type(exc).__name__)
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer now (SQLite: ``BEGIN IMMEDIATE``).
+
+    SQLite's default transaction reads first and asks for the write lock at its first change;
+    if another process wrote in between, that upgrade fails at once instead of waiting. Taking
+    the lock first makes the batch wait its turn (up to the busy timeout) like any writer.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def locked_batches(
+    session: Session, model: Any, key: Any, *where: Any, size: int
+) -> Iterator[list[Any]]:
+    """The rows of ``model`` matching ``where``, in batches of ``size`` by ``key`` (its primary
+    key column), each batch for the caller to change and commit before asking for the next.
+
+    Each batch is found without a lock (the search may scan a large table, which would hold
+    SQLite's write lock against every check-in), then read again by key under the lock
+    (SQLite's write lock, PostgreSQL's row locks), still matching ``where``, with its latest
+    values over any the session holds. So a change another worker committed in between (a
+    check-out) is what the caller sees and writes on, never overwritten by what the search
+    saw."""
+    last: Any = None
+    while True:
+        query = select(key).where(*where).order_by(key).limit(size)
+        if last is not None:
+            query = query.where(key > last)
+        found = list(session.scalars(query))
+        session.commit()  # the search's snapshot ends here
+        if found:
+            begin_write(session)
+            yield list(
+                session.scalars(
+                    select(model)
+                    .where(key.in_(found), *where)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            )
+        if len(found) < size:
+            return
+        last = found[-1]

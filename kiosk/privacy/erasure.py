@@ -51,21 +51,6 @@ class Erased:
         self.documents.update(other.documents)
 
 
-def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer now (SQLite: ``BEGIN IMMEDIATE``).
-
-    SQLite's default transaction reads first and asks for the write lock at its first change;
-    if another process wrote in between, that upgrade fails at once instead of waiting. Taking
-    the lock first makes the batch wait its turn (up to the busy timeout) like any writer.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    raw = connection.connection.dbapi_connection
-    if raw is not None and not raw.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def visit_times_query(*criteria: Any) -> Any:
     """SELECT of what the statistics need from visits, locked for the erasing transaction."""
     return (

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from kiosk.clock import Clock
-from kiosk.db import id_in
+from kiosk.db import begin_write, id_in
 from kiosk.enums import PurgeRunStatus
 from kiosk.keystore import Destroyed
 from kiosk.models import (
@@ -43,7 +43,6 @@ from kiosk.notifications.events import purge_event, queue_event_safely
 from kiosk.privacy.erasure import (
     CLEARED_INVITATION_EMAIL,
     Erased,
-    begin_write,
     erase_contact_fields,
     erase_invitation_rows,
     erase_listed_rows,

@@ -18,11 +18,10 @@ from sqlalchemy import ColumnElement, intersect, null, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from kiosk.blind_index import search_keys, token_in, tokens_under
-from kiosk.db import id_in, mark_overwritten
+from kiosk.db import begin_write, id_in, mark_overwritten
 from kiosk.models import Invitation, Notification, SignedDocument, Site, Visit, VisitNameToken
 from kiosk.privacy.erasure import (
     Erased,
-    begin_write,
     erase_invitations,
     erase_signed_documents,
     erase_visits,

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from kiosk.db import locked_batches
 from kiosk.keystore import CACHE_SECONDS, KEY_ID_BYTES, Destroyed, KeyStore
-from kiosk.models import Invitation, Notification, SessionItem, SignedDocument, Site, Visit
-from kiosk.privacy.erasure import begin_write
+from kiosk.models import Invitation, Notification, SignedDocument, Site, Visit
 from kiosk.sealing import (
     NO_SITE,
     current_day,
@@ -153,42 +153,15 @@ def keep_rows_sealed_under(
         if skipped is not None:
             # NULL (a site or visitor type the condition does not name) counts as not erased.
             under = and_(under, case((skipped, 1), else_=0) == 0)
-        last = 0
-        while True:
-            # Found without a lock (a scan of the sealed columns: at a million visits it would
-            # hold SQLite's write lock against every check-in), then read again by id under
-            # the lock, latest values first: a check-out committed in between is sealed again
-            # as it is, never overwritten by what the scan saw (its later erase day lost).
-            key_column = model.token if model is SessionItem else model.id
-            if model is SessionItem:  # a few hundred rows at most, and no integer key
-                ids: list[Any] = list(session.scalars(select(key_column).where(under)))
-            else:
-                ids = list(
-                    session.scalars(
-                        select(key_column)
-                        .where(under, key_column > last)
-                        .order_by(key_column)
-                        .limit(RESEAL_BATCH)
-                    )
-                )
-            session.commit()  # the scan's snapshot ends here
-            if ids:
-                begin_write(session)
-                rows = session.scalars(
-                    select(model)
-                    .where(key_column.in_(ids), under)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                ).all()
-                for row in rows:
-                    days = [day for _site, day in erase_days_of(session, row).values()]
-                    if days and max(days) >= not_before:
-                        force_reseal(row, not_before=not_before)
-                        kept += 1
-                session.commit()
-            if model is SessionItem or len(ids) < RESEAL_BATCH:
-                break
-            last = ids[-1]
+        # Found without a lock, then each batch read again under it (kiosk.db.locked_batches).
+        key = getattr(model, model.__mapper__.primary_key[0].key)
+        for rows in locked_batches(session, model, key, under, size=RESEAL_BATCH):
+            for row in rows:
+                days = [day for _site, day in erase_days_of(session, row).values()]
+                if days and max(days) >= not_before:
+                    force_reseal(row, not_before=not_before)
+                    kept += 1
+            session.commit()
     return kept
 
 
@@ -209,33 +182,13 @@ def reseal_site_after_shortening(session: Session, site: Site, *, now: datetime)
     resealed = 0
     model: Any
     for model in (Visit, Invitation, Notification):
-        last = 0
-        while True:
-            ids = list(
-                session.scalars(
-                    select(model.id)
-                    .where(model.site_id == site.id, model.id > last)
-                    .order_by(model.id)
-                    .limit(RESEAL_BATCH)
-                )
-            )
+        where = model.site_id == site.id
+        for rows in locked_batches(session, model, model.id, where, size=RESEAL_BATCH):
+            for row in rows:
+                if _sealed_later_than_its_day(session, store, row):
+                    force_reseal(row, not_before=date.min)
+                    resealed += 1
             session.commit()
-            if ids:
-                # Under the lock, latest values first (as in keep_rows_sealed_under).
-                begin_write(session)
-                for row in session.scalars(
-                    select(model)
-                    .where(model.id.in_(ids))
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                ):
-                    if _sealed_later_than_its_day(session, store, row):
-                        force_reseal(row, not_before=date.min)
-                        resealed += 1
-                session.commit()
-            if len(ids) < RESEAL_BATCH:
-                break
-            last = ids[-1]
     used = _key_ids_in_use(session, site.id)
     # Beyond any day a value of this site can now be sealed under (on the injectable clock,
     # like every erase day), with a margin: from today, or from the latest day an invitation

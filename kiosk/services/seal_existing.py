@@ -16,9 +16,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
+from kiosk.db import locked_batches
 from kiosk.sealing import force_reseal, holds_plain, sealed_fields, sealed_models
 
 #: Rows sealed per transaction.
@@ -38,13 +39,10 @@ def seal_existing_rows(session: Session, *, batch: int = BATCH) -> dict[str, int
     model: Any
     for model in sealed_models():
         table = model.__table__.name
-        keyed_by_id = "id" in model.__table__.c
-        last = 0
-        while True:
-            query: Any = select(model).where(_unsealed(model))
-            if keyed_by_id:
-                query = query.where(model.id > last).order_by(model.id).limit(batch)
-            rows = session.scalars(query).all()
+        key = getattr(model, model.__mapper__.primary_key[0].key)
+        # Each batch read again under the lock: a row a check-out sealed meanwhile is left as
+        # it is, not written over with what the search saw (kiosk.db.locked_batches).
+        for rows in locked_batches(session, model, key, _unsealed(model), size=batch):
             plain = [row for row in rows if holds_plain(row)]
             for row in plain:
                 # Read from the old columns, sealed under the row's erase day at the flush.
@@ -52,7 +50,4 @@ def seal_existing_rows(session: Session, *, batch: int = BATCH) -> dict[str, int
             session.commit()
             if plain:
                 sealed[table] = sealed.get(table, 0) + len(plain)
-            if not keyed_by_id or len(rows) < batch:
-                break
-            last = rows[-1].id
     return sealed
