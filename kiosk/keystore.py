@@ -276,6 +276,18 @@ def _new_generation(connection: Connection) -> None:
     )
 
 
+def _move_out_of_data_keys(
+    connection: Connection, target: Table, entries: Sequence[Mapping[str, Any]]
+) -> None:
+    """Move these keys (rows of ``data_keys`` with the target's own columns added) out of the
+    keys that seal: into ``target``, deleted from ``data_keys``, a new generation."""
+    connection.execute(insert(target), list(entries))
+    connection.execute(
+        delete(data_keys).where(data_keys.c.key_id.in_([entry["key_id"] for entry in entries]))
+    )
+    _new_generation(connection)
+
+
 class KeyStore:
     """Data keys per (site, erase day), shared safely by every worker and server using ``url``."""
 
@@ -583,23 +595,11 @@ class KeyStore:
                 ).where(data_keys.c.key_id.in_(wanted))
             ).all()
             if rows:
-                connection.execute(
-                    insert(replaced_keys),
-                    [
-                        {
-                            "key_id": row.key_id,
-                            "site_id": row.site_id,
-                            "erase_day": row.erase_day,
-                            "wrapped": row.wrapped,
-                            "replaced_at": now.isoformat(),
-                        }
-                        for row in rows
-                    ],
+                _move_out_of_data_keys(
+                    connection,
+                    replaced_keys,
+                    [{**row._asdict(), "replaced_at": now.isoformat()} for row in rows],
                 )
-                connection.execute(
-                    delete(data_keys).where(data_keys.c.key_id.in_([row.key_id for row in rows]))
-                )
-                _new_generation(connection)
         with self._lock:
             for row in rows:
                 self._by_day.pop((row.site_id, row.erase_day), None)
@@ -693,22 +693,11 @@ class KeyStore:
             ).all()
             gone = [Destroyed(bytes(row.key_id), row.site_id, row.erase_day) for row in rows]
             if gone:
-                connection.execute(
-                    insert(destroyed_keys),
-                    [
-                        {
-                            "key_id": item.key_id,
-                            "site_id": item.site_id,
-                            "erase_day": item.erase_day,
-                            "destroyed_at": now.isoformat(),
-                        }
-                        for item in gone
-                    ],
+                _move_out_of_data_keys(
+                    connection,
+                    destroyed_keys,
+                    [{**row._asdict(), "destroyed_at": now.isoformat()} for row in rows],
                 )
-                connection.execute(
-                    delete(data_keys).where(data_keys.c.key_id.in_([g.key_id for g in gone]))
-                )
-                _new_generation(connection)
         with self._lock:
             for item in gone:
                 self._cache.pop(item.key_id, None)
