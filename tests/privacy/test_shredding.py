@@ -982,11 +982,33 @@ def test_a_column_unsealed_in_one_pass_reads_as_each_value_alone(
     assert [visit.visitor_name for visit in read if visit] == names
 
 
-def no_wait(session: Session) -> None:
-    """A test's second writer fails fast instead of waiting for good on a lock its own
-    thread holds (the hook fired at the wrong moment)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL lock_timeout = '5s'"))
+def check_out_after_first_search(
+    app: Flask, session: Session, visit_id: int, clock: FrozenClock
+) -> list[bool]:
+    """Check the visit out from another session (reception's button in another worker) right
+    after ``session``'s first search of visits has run; returns a list that says it did."""
+    from sqlalchemy import event
+
+    fired: list[bool] = []
+
+    @event.listens_for(session, "do_orm_execute")
+    def check_out_meanwhile(state: Any) -> Any:
+        if fired or not state.is_select or state.all_mappers[:1] != [Visit.__mapper__]:
+            return None
+        fired.append(True)
+        result = state.invoke_statement()  # the rows, found
+        other = get_database(app).sessionmaker()
+        if other.get_bind().dialect.name == "postgresql":
+            # Fail fast, not wait for good, on a lock this thread holds (fired too late).
+            other.execute(text("SET LOCAL lock_timeout = '5s'"))
+        visit = other.get(Visit, visit_id)
+        assert visit is not None
+        check_out_visit(visit, now=clock.now())
+        other.commit()
+        other.close()
+        return result
+
+    return fired
 
 
 def test_a_check_out_while_the_job_seals_a_replaced_keys_rows_keeps_its_later_day(
@@ -996,7 +1018,6 @@ def test_a_check_out_while_the_job_seals_a_replaced_keys_rows_keeps_its_later_da
     checks out on a later day in between (reception's button, another worker): the job reads
     the row again under the lock, so the name stays under the check-out's later day, not
     sealed back under the check-in's (which the purge would destroy a day early)."""
-    from sqlalchemy import event
 
     from kiosk.privacy.requests import erase_person
     from kiosk.privacy.shredding import REPLACED_KEY_SETTLE, shred_replaced_keys
@@ -1009,22 +1030,7 @@ def test_a_check_out_while_the_job_seals_a_replaced_keys_rows_keeps_its_later_da
     session.commit()
     clock.advance(timedelta(days=1))
     job = get_database(app).sessionmaker()
-    fired: list[bool] = []
-
-    @event.listens_for(job, "do_orm_execute")
-    def check_out_meanwhile(state: Any) -> Any:
-        if fired or not state.is_select or state.all_mappers[:1] != [Visit.__mapper__]:
-            return None
-        fired.append(True)
-        result = state.invoke_statement()  # the rows under the key, found
-        other = get_database(app).sessionmaker()
-        no_wait(other)
-        visit = other.get(Visit, on_site.id)
-        assert visit is not None
-        check_out_visit(visit, now=clock.now())
-        other.commit()
-        other.close()
-        return result
+    fired = check_out_after_first_search(app, job, on_site.id, clock)
 
     try:
         shred_replaced_keys(job, now=clock.now() + REPLACED_KEY_SETTLE)
@@ -1042,7 +1048,6 @@ def test_a_check_out_while_a_shortened_retention_moves_the_rows_keeps_its_later_
     app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
 ):
     """As above, for the rows a shortened retention seals again under earlier days."""
-    from sqlalchemy import event
 
     from kiosk.models import Site
     from kiosk.privacy.shredding import reseal_site_after_shortening
@@ -1054,22 +1059,7 @@ def test_a_check_out_while_a_shortened_retention_moves_the_rows_keeps_its_later_
     site.retention_days = 2
     session.commit()
     saving = get_database(app).sessionmaker()
-    fired: list[bool] = []
-
-    @event.listens_for(saving, "do_orm_execute")
-    def check_out_meanwhile(state: Any) -> Any:
-        if fired or not state.is_select or state.all_mappers[:1] != [Visit.__mapper__]:
-            return None
-        fired.append(True)
-        result = state.invoke_statement()  # the site's rows, found
-        other = get_database(app).sessionmaker()
-        no_wait(other)
-        visit = other.get(Visit, on_site.id)
-        assert visit is not None
-        check_out_visit(visit, now=clock.now())
-        other.commit()
-        other.close()
-        return result
+    fired = check_out_after_first_search(app, saving, on_site.id, clock)
 
     try:
         shortened = saving.get(Site, site.id)
