@@ -254,3 +254,44 @@ def test_served_app_purges_once_at_start_up_across_workers(
         engine.dispose()
     serve_log = (tmp_path / "instance" / "serve.log").read_text()
     assert "Traceback" not in serve_log
+
+
+def test_replaced_keys_are_destroyed_once_by_whichever_worker_ticks_first(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """An erasure by request replaced a key: every worker's scheduler ticks the job; while a
+    purge holds the lock none touches it, then one of several ticking at once seals the day's
+    other rows again and destroys it, and the others find nothing left to do."""
+    from kiosk.field_cipher import key_id_of
+    from kiosk.privacy.lock import purge_lock
+    from kiosk.privacy.requests import erase_person
+    from kiosk.privacy.schedule import ReplacedKeyShredder
+    from kiosk.privacy.shredding import REPLACED_KEY_SETTLE
+    from kiosk.sealing import store_for
+
+    site = make_site(retention_days=30, timezone="UTC")
+    erased = make_visit(site, "Erika Erased", checked_out_at=clock.now())
+    kept = make_visit(site, "Kalle Kept", checked_out_at=clock.now())
+    old_key = key_id_of(bytes(erased.visitor_name_sealed))  # type: ignore[attr-defined]
+    erase_person(session, [erased], [], now=clock.now())
+    session.commit()
+    clock.advance(REPLACED_KEY_SETTLE)
+    workers = [ReplacedKeyShredder(app) for _ in range(3)]
+    with purge_lock(session.get_bind()) as taken:
+        assert taken
+        assert [worker.tick() for worker in workers] == [0, 0, 0]
+    assert store_for(session).key(old_key) is not None
+
+    destroyed: list[int] = []
+    threads = [
+        threading.Thread(target=lambda worker=worker: destroyed.append(worker.tick()))
+        for worker in workers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(destroyed) == [0, 0, 1]
+    assert store_for(session).key(old_key) is None
+    session.expire_all()
+    assert session.get(Visit, kept.id).visitor_name == "Kalle Kept"  # type: ignore[union-attr]
