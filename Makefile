@@ -10,7 +10,7 @@ TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: run test test-fast lint typecheck format translations compile-translations audit lock bench bench-badges \
-	bench-purge bench-checkin bench-dashboard bench-memory bench-pages clean vendor
+	bench-purge bench-checkin bench-dashboard bench-erasure bench-memory bench-pages clean vendor
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -85,7 +85,7 @@ vendor:
 # Benchmarks: long, never part of `make test`; results and commands in bench/README.md.
 # BENCH_ARGS passes options to the database benchmarks (check-in, dashboard, memory, purge),
 # e.g. BENCH_ARGS='--postgres postgresql+psycopg://postgres@127.0.0.1/kiosk_bench'.
-bench: bench-badges bench-checkin bench-dashboard bench-memory bench-pages bench-purge
+bench: bench-badges bench-checkin bench-dashboard bench-erasure bench-memory bench-pages bench-purge
 
 bench-badges: $(STAMP) compile-translations
 	$(BIN)/python bench/badge_bench.py --output bench/results/badges.json
@@ -97,6 +97,9 @@ bench-dashboard: $(STAMP) compile-translations
 	$(BIN)/python bench/dashboard.py --json bench/results/dashboard.json $(BENCH_ARGS)
 
 # Memory runs on one backend: PostgreSQL when BENCH_ARGS names one, else SQLite.
+bench-erasure: $(STAMP) compile-translations
+	$(BIN)/python bench/erasure.py $(BENCH_ARGS)
+
 bench-memory: $(STAMP) compile-translations
 	$(BIN)/python bench/memory.py --json bench/results/memory.json $(BENCH_ARGS)
 

@@ -63,6 +63,12 @@ EXPECTED = {
         "whole check-in (6 requests, badge included)",
     ],
     "dashboard.py": ["on site now", "expected today", "history", "index", "app/bare"],
+    "erasure.py": [
+        "erasure request, keys replaced:",
+        "without replacing:",
+        "keys destroyed",
+        "job/scan",
+    ],
     "memory.py": ["peak of any worker", "MB per thousand check-ins", "errors: 0"],
     "pages.py": [
         "/dashboard/statistics?days=365",
@@ -83,6 +89,7 @@ def test_bench_scripts_on_sqlite():
             ["checkin.py", "--postgres", ""],
             ["checkin.py", "--one-process", "--postgres", ""],
             ["dashboard.py", "--postgres", ""],
+            ["erasure.py", "--postgres", ""],
             ["memory.py", "--postgres", ""],
             ["page_weight.py"],
             ["pages.py", "--postgres", ""],
@@ -99,6 +106,7 @@ def test_bench_scripts_on_postgresql():
             ["checkin.py", "--no-sqlite", "--postgres", PG_URL],
             ["checkin.py", "--one-process", "--no-sqlite", "--postgres", PG_URL],
             ["dashboard.py", "--no-sqlite", "--postgres", PG_URL],
+            ["erasure.py", "--no-sqlite", "--postgres", PG_URL],
             ["memory.py", "--postgres", PG_URL],
             ["pages.py", "--no-sqlite", "--postgres", PG_URL],
             ["purge.py", "--no-sqlite", "--postgres", PG_URL],
