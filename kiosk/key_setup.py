@@ -92,6 +92,23 @@ def open_key_store(config: Mapping[str, Any], instance_path: Path, engine: Engin
     return KeyStore.open(url, _instance_master_key(folder), create=True)
 
 
+def existing_instance_key_store(
+    config: Mapping[str, Any], instance_path: Path, engine: Engine
+) -> KeyStore | None:
+    """The instance key store, opened, when the settings use one (no ``KEY_STORE``, SQLite,
+    ``INSTANCE_KEY_STORE``); None when they do not. Never made here: one that is missing is
+    refused (``key_store_missing``), as a lost store must be."""
+    if config.get("KEY_STORE") or engine.dialect.name != "sqlite":
+        return None
+    if not config.get("INSTANCE_KEY_STORE", True):
+        return None
+    folder = instance_path / INSTANCE_KEYS_DIR
+    if not (folder / INSTANCE_MASTER_KEY_FILE).is_file():
+        raise KeyStoreError("key_store_missing")
+    master = MasterKey.from_config({"MASTER_KEY_FILE": str(folder / INSTANCE_MASTER_KEY_FILE)})
+    return KeyStore.open(f"sqlite:///{folder / INSTANCE_STORE_FILE}", master)
+
+
 def open_for_engine(config: Mapping[str, Any], instance_path: Path, engine: Engine) -> KeyStore:
     """Open the store and seal this database's personal fields with it."""
     store = open_key_store(config, instance_path, engine)

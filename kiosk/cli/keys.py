@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -48,13 +50,23 @@ def check() -> None:
 
 
 def _open(*, create: bool) -> KeyStore:
+    from kiosk.db import get_database
+    from kiosk.key_setup import existing_instance_key_store
+
     config = current_app.config
-    if not config["KEY_STORE"]:
-        raise click.ClickException("KEY_STORE is not set (docs/configuration.md)")
     try:
-        return KeyStore.open(str(config["KEY_STORE"]), MasterKey.from_config(config), create=create)
+        if config["KEY_STORE"]:
+            master = MasterKey.from_config(config)
+            return KeyStore.open(str(config["KEY_STORE"]), master, create=create)
+        # No KEY_STORE: the instance key store, if the app uses one (SQLite, as `make run`).
+        store = existing_instance_key_store(
+            config, Path(current_app.instance_path), get_database().engine
+        )
     except KeyStoreError as error:
         raise click.ClickException(f"the key store cannot be used: {error.reason}") from None
+    if store is None:
+        raise click.ClickException("KEY_STORE is not set (docs/configuration.md)")
+    return store
 
 
 def _report(store: KeyStore) -> None:

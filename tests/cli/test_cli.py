@@ -179,6 +179,35 @@ def test_demo_reset_password(runner: FlaskCliRunner, client: FlaskClient):
     assert response.status_code == 302
 
 
+def test_keys_check_opens_the_instance_key_store_when_no_key_store_is_set(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+):
+    """`make run`'s SQLite instance keeps its keys in <instance>/keys: `kiosk keys check` checks
+    that store (it said "KEY_STORE is not set"), and refuses it when it is gone."""
+    import shutil
+
+    from kiosk.db import get_database
+    from kiosk.key_setup import open_key_store
+
+    if get_database(app).engine.dialect.name != "sqlite":
+        pytest.skip("the instance key store is for SQLite only")
+    instance = tmp_path / "instance"
+    app.config.update(KEY_STORE=None, MASTER_KEY_FILE=None, INSTANCE_KEY_STORE=True)
+    app.instance_path = str(instance)
+    missing = runner.invoke(main, ["keys", "check"])
+    assert missing.exit_code != 0
+    assert "key_store_missing" in missing.output  # never made by the check
+    assert not (instance / "keys").exists()
+    open_key_store(app.config, instance, get_database(app).engine).close()  # as the app does
+    checked = runner.invoke(main, ["keys", "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "key store ok: 0 live keys, 0 destroyed" in checked.output
+    shutil.rmtree(instance / "keys")
+    gone = runner.invoke(main, ["keys", "check"])
+    assert gone.exit_code != 0
+    assert "key_store_missing" in gone.output
+
+
 def test_keys_check_opens_the_key_store_and_refuses_a_wrong_master_key(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path
 ):
@@ -186,7 +215,8 @@ def test_keys_check_opens_the_key_store_and_refuses_a_wrong_master_key(
     assert made.exit_code == 0, made.output
     master = made.output.strip()
     assert len(base64.b64decode(master)) == 32
-    app.config.update(KEY_STORE=None, MASTER_KEY_FILE=None)  # not the test's own store
+    # Not the test's own store, nor an instance key store.
+    app.config.update(KEY_STORE=None, MASTER_KEY_FILE=None, INSTANCE_KEY_STORE=False)
 
     unset = runner.invoke(main, ["keys", "check"])
     assert unset.exit_code != 0
