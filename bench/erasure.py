@@ -61,7 +61,8 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> None:
         now = datetime.now(UTC)
         # Recent visits (within the last 25 days), each of a different site and day.
         newest = session.scalar(select(func.max(Visit.id))) or 0
-        chosen = [newest - 600 - 37 * number for number in range(2 * args.repeat)]
+        offset = min(600, newest // 2)  # checked out (the newest are on site), recent
+        chosen = [newest - offset - 37 * number for number in range(2 * args.repeat)]
         replace_keys_of = requests.replace_keys_of
         with_replacement: list[float] = []
         without: list[float] = []
@@ -136,7 +137,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.quick:
-        args.visits, args.repeat = 2_000, 2
+        args.visits, args.repeat = 600, 2
     signal.alarm(HARD_LIMIT_SECONDS)
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-erasure-"))
 
