@@ -6,11 +6,8 @@ LANGS := sv nb da fi de
 STAMP := $(VENV)/.installed
 # Test processes (pytest-xdist): each test file runs whole in one of them (--dist loadfile), so
 # the servers and browsers a module starts once are started once. TEST_WORKERS=0 runs in one.
-# Files are handed out in the order tests/conftest.py gives them (the longest first), not by
-# how many tests each has: xdist's default put the two-test load files last, one process
-# running them alone for the suite's last six minutes.
 TEST_WORKERS ?= 2
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: run test test-fast lint typecheck format translations compile-translations audit lock bench bench-badges \
 	bench-purge bench-checkin bench-dashboard bench-erasure bench-memory bench-pages clean vendor

@@ -38,28 +38,16 @@ STAFF_PASSWORD = "correct horse battery"
 START = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
 
 
-#: The files that take the longest, minutes each (on a 2-core machine): started first of all.
-LONGEST = (
-    "tests/system/test_load.py",
-    "tests/system/test_bench_scripts.py",
-    "tests/system/test_postgres_restart.py",
-)
-#: The files that take long (servers, browsers, load): started next.
+#: The files that take the longest (servers, browsers, load): started first.
 LONG_RUNNING = ("tests/system/", "tests/browser/", "tests/security/")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """In the test processes of pytest-xdist (make test), which hand out whole files in
-    collection order (with --no-loadscope-reorder, as the Makefile asks), the long-running
-    files go first, so the short ones fill the end instead of a load test running alone after
-    everything else. One process keeps the usual order."""
+    collection order, the long-running files go first, so the short ones fill the end instead
+    of a load test running alone after everything else. One process keeps the usual order."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(
-            key=lambda item: (
-                not item.nodeid.startswith(LONGEST),
-                not item.nodeid.startswith(LONG_RUNNING),
-            )
-        )
+        items.sort(key=lambda item: not item.nodeid.startswith(LONG_RUNNING))
 
 
 def pytest_report_header() -> str:
