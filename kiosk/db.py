@@ -266,11 +266,9 @@ def begin_write(session: Session) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def locked_batches(
-    session: Session, model: Any, key: Any, *where: Any, size: int
-) -> Iterator[list[Any]]:
-    """The rows of ``model`` matching ``where``, in batches of ``size`` by ``key`` (its primary
-    key column), each batch for the caller to change and commit before asking for the next.
+def locked_batches(session: Session, model: Any, *where: Any, size: int) -> Iterator[list[Any]]:
+    """The rows of ``model`` matching ``where``, in batches of ``size`` by its primary key,
+    each batch for the caller to change and commit before asking for the next.
 
     Each batch is found without a lock (the search may scan a large table, which would hold
     SQLite's write lock against every check-in), then read again by key under the lock
@@ -278,6 +276,7 @@ def locked_batches(
     values over any the session holds. So a change another worker committed in between (a
     check-out) is what the caller sees and writes on, never overwritten by what the search
     saw."""
+    key = getattr(model, model.__mapper__.primary_key[0].key)
     last: Any = None
     while True:
         query = select(key).where(*where).order_by(key).limit(size)

@@ -154,8 +154,7 @@ def keep_rows_sealed_under(
             # NULL (a site or visitor type the condition does not name) counts as not erased.
             under = and_(under, case((skipped, 1), else_=0) == 0)
         # Found without a lock, then each batch read again under it (kiosk.db.locked_batches).
-        key = getattr(model, model.__mapper__.primary_key[0].key)
-        for rows in locked_batches(session, model, key, under, size=RESEAL_BATCH):
+        for rows in locked_batches(session, model, under, size=RESEAL_BATCH):
             for row in rows:
                 days = [day for _site, day in erase_days_of(session, row).values()]
                 if days and max(days) >= not_before:
@@ -183,7 +182,7 @@ def reseal_site_after_shortening(session: Session, site: Site, *, now: datetime)
     model: Any
     for model in (Visit, Invitation, Notification):
         where = model.site_id == site.id
-        for rows in locked_batches(session, model, model.id, where, size=RESEAL_BATCH):
+        for rows in locked_batches(session, model, where, size=RESEAL_BATCH):
             for row in rows:
                 if _sealed_later_than_its_day(session, store, row):
                     force_reseal(row, not_before=date.min)

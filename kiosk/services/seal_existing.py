@@ -39,10 +39,9 @@ def seal_existing_rows(session: Session, *, batch: int = BATCH) -> dict[str, int
     model: Any
     for model in sealed_models():
         table = model.__table__.name
-        key = getattr(model, model.__mapper__.primary_key[0].key)
         # Each batch read again under the lock: a row a check-out sealed meanwhile is left as
         # it is, not written over with what the search saw (kiosk.db.locked_batches).
-        for rows in locked_batches(session, model, key, _unsealed(model), size=batch):
+        for rows in locked_batches(session, model, _unsealed(model), size=batch):
             plain = [row for row in rows if holds_plain(row)]
             for row in plain:
                 # Read from the old columns, sealed under the row's erase day at the flush.
