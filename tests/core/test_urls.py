@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask, render_template_string, url_for
 from markupsafe import Markup
+from werkzeug.routing import PathConverter, UnicodeConverter
+from werkzeug.routing.rules import Rule
 
-from kiosk.urls import ROW_ID, IdUrl, for_row
+from kiosk import create_app
+from kiosk.db import get_database
+from kiosk.urls import ROW_ID, IdConverter, IdUrl, for_row
 
 ROW_ENDPOINTS = [
     ("dashboard.badge_reprint", "visit_id"),
@@ -64,3 +70,33 @@ def test_a_row_fragment_takes_only_an_integer_id():
     assert isinstance(for_row(fragment, 12), Markup)
     with pytest.raises(ValueError, match="invalid literal"):
         for_row(fragment, '1"><script>')  # type: ignore[arg-type]
+
+
+def test_the_suites_shared_url_builders_build_what_werkzeug_builds(
+    app_config: dict[str, Any],
+) -> None:
+    """tests/conftest.py shares each URL rule's compiled builder between the suite's apps.
+    Every rule, with and without extra query values, builds the same URL as in an app whose
+    rules Werkzeug compiled itself."""
+    shared_builder = Rule._compile_builder
+    werkzeug_builder = shared_builder.__wrapped__  # type: ignore[attr-defined]
+    shared = create_app(app_config)
+    Rule._compile_builder = werkzeug_builder  # type: ignore[method-assign]
+    try:
+        own = create_app(app_config)
+    finally:
+        Rule._compile_builder = shared_builder  # type: ignore[method-assign]
+    samples = {IdConverter: 42, PathConverter: "x/y z", UnicodeConverter: "a b ä"}
+    pairs = list(zip(own.url_map.iter_rules(), shared.url_map.iter_rules(), strict=True))
+    for own_rule, shared_rule in pairs:
+        assert own_rule.rule == shared_rule.rule
+        assert own_rule._build is not shared_rule._build
+        values = {name: samples[type(c)] for name, c in own_rule._converters.items()}
+        for extra in ({}, {"next": "/a?b=c", "page": 2}):
+            for append_unknown in (True, False):
+                assert shared_rule.build({**values, **extra}, append_unknown) == own_rule.build(
+                    {**values, **extra}, append_unknown
+                )
+    assert len(pairs) > 100
+    get_database(shared).engine.dispose()
+    get_database(own).engine.dispose()
