@@ -4,6 +4,8 @@ PostgreSQL; clients; factories; and the clock."""
 from __future__ import annotations
 
 import functools
+import gc
+import itertools
 import os
 import shutil
 import uuid
@@ -49,6 +51,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     of a load test running alone after everything else. One process keeps the usual order."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda item: not item.nodeid.startswith(LONG_RUNNING))
+
+
+#: Tests between two freezes of what outlives them (``pytest_runtest_logfinish``).
+FREEZE_EVERY = 50
+_finished_tests = itertools.count(1)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """Every 50 tests, collect the garbage and freeze what is left, so the collector no longer
+    walks it: what outlives a test (modules, SQLAlchemy's and Jinja's caches) grows to about
+    half a million objects, and full collections over it took 15 % of a test process's time
+    (9 against 16 s of 94 s on three files). Objects made by a test are collected as usual."""
+    if next(_finished_tests) % FREEZE_EVERY == 0:
+        gc.collect()
+        gc.freeze()
 
 
 def pytest_report_header() -> str:
