@@ -84,6 +84,14 @@ def _stop_notification_sender(_server: Any, worker: Any) -> None:
         sender.stop(timeout=5)
 
 
+#: gunicorn's default access log line without the query string (``%(U)s``, the path, for
+#: ``%(r)s``, the request line) and without the referring page (``%(f)s``), whose query it
+#: would repeat: a query can carry a one-time pairing code (the link ``kiosk device add``
+#: prints) or whatever a future form sends by GET. Personal data stays out of URLs; this keeps
+#: what does reach one out of the log.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
+
+
 def run_server(*, host: str, port: int, workers: int) -> None:
     """Serve until stopped."""
     options = {
@@ -91,6 +99,7 @@ def run_server(*, host: str, port: int, workers: int) -> None:
         "workers": workers,
         "worker_class": "sync",
         "accesslog": "-",
+        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         # A kiosk at a reception is a handful of clients; long requests mean a stuck database.
         "timeout": 30,

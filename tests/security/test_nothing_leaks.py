@@ -271,7 +271,9 @@ def test_served_cycle_leaves_no_trace_in_logs_database_or_instance_folder(
             )
         with running_server(env, workers=2) as base:
             visitor = WebClient(base, language="en")
-            visitor.submit("/pair", {"code": demo_pairing_code(demo)})
+            # Opened as the link `kiosk demo` prints: the code is in the query string.
+            pairing_code = demo_pairing_code(demo)
+            visitor.submit(f"/pair?code={pairing_code}", {"code": pairing_code})
             status, _page = visitor.submit(
                 "/check-in",
                 {"name": NAME, "email": EMAIL, "phone": PHONE, "host_query": DEMO_HOSTS[0][0]},
@@ -316,6 +318,9 @@ def test_served_cycle_leaves_no_trace_in_logs_database_or_instance_folder(
         engine.dispose()
     serve_log = (instance / "serve.log").read_text()
     assert "POST /dashboard/requests" in serve_log  # the access log was written
+    # No query string in the access log: the one-time pairing code of a link, for one.
+    assert "GET /pair " in serve_log
+    assert pairing_code not in serve_log
     assert leaks(serve_log + output) == []
     assert folder_leaks(instance) == []
 
