@@ -116,7 +116,6 @@ def _url_builders_made_once() -> Iterator[None]:
             rule.rule,
             tuple(rule._trace),
             repr(sorted((rule.defaults or {}).items())),
-            tuple((name, type(converter)) for name, converter in rule._converters.items()),
             append_unknown,
         )
         if key not in builders:
