@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale, support
+from babel import Locale, UnknownLocaleError, localedata, support
+from babel.core import get_global
 from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import format_number, get_locale, get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 from wtforms.i18n import messages_path as wtforms_messages_path
 
 from kiosk.models import Site
@@ -72,7 +75,37 @@ def site_time(moment: datetime | None, site: Site) -> str:
 def site_clock(site: Site) -> SiteClock:
     """The site's clock in the reader's language, for a list that shows many times:
     ``{% set clock = site_clock(site) %}`` once, then ``moment|on_clock(clock)`` a row."""
-    return _short_clock(site.timezone, str(get_locale() or "en"))
+    return _short_clock(site.timezone, reading_locale(site.timezone))
+
+
+def reading_locale(timezone: str) -> str:
+    """The locale a staff page writes its times and dates in: the page's language, written
+    as the reader's region writes it when their browser names one for that language (en-GB,
+    de-AT), else as the country of the site's time zone does when Babel knows that pair
+    (English at a Stockholm site: en_SE), else as the language alone does.
+
+    Babel's bare "en" is American English: 12/7/26 is the 12th of July to most of those who
+    read English at a European reception."""
+    language = str(get_locale() or "en")
+    header = request.headers.get("Accept-Language", "") if has_request_context() else ""
+    return _reading_locale(language, header, timezone)
+
+
+@lru_cache(maxsize=256)
+def _reading_locale(language: str, accept_language: str, timezone: str) -> str:
+    for asked, _quality in parse_accept_header(accept_language, LanguageAccept):
+        try:
+            locale = Locale.parse(asked.replace("_", "-"), sep="-")
+        except (ValueError, TypeError, UnknownLocaleError):
+            continue  # not a language tag Babel knows: the next one
+        regional = f"{language}_{locale.territory}"
+        if locale.language == language and locale.territory and localedata.exists(regional):
+            return regional
+    territory = get_global("zone_territories").get(timezone)
+    regional = f"{language}_{territory}"
+    if territory and territory != "ZZ" and localedata.exists(regional):
+        return regional
+    return language
 
 
 class SiteClock:

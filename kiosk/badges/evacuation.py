@@ -11,8 +11,8 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
-from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -29,7 +29,7 @@ from reportlab.platypus import (
 
 from kiosk.badges.fonts import Face, FontSet
 from kiosk.badges.shaping import display_text
-from kiosk.i18n import site_time
+from kiosk.i18n import reading_locale, site_time
 from kiosk.models import Site, Visit
 from kiosk.sealing import shown_text
 from kiosk.services.daily import spreadsheet_safe
@@ -159,7 +159,7 @@ def _checked_in(visit: Visit, site: Site, now: datetime) -> str:
     """The check-in time on the site's clock; with the date only when it was not today."""
     zone = ZoneInfo(site.timezone)
     local = visit.checked_in_at.astimezone(zone)
-    locale = get_locale() or "en"
+    locale = reading_locale(site.timezone)
     if local.date() == now.astimezone(zone).date():
         return format_time(local, "short", locale=locale)
     return format_datetime(local, "short", locale=locale)

@@ -37,7 +37,7 @@ from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.privacy_forms import EraseForm, ExportForm, PersonSearchForm, RectifyForm
 from kiosk.db import get_session
 from kiosk.forms import parse_id
-from kiosk.i18n import language_choices
+from kiosk.i18n import language_choices, reading_locale
 from kiosk.models import Invitation, SignedDocument, Visit
 from kiosk.privacy.access_pdf import render_access_pdf
 from kiosk.privacy.requests import (
@@ -183,7 +183,7 @@ def retention() -> str:
     site_ids = {site.id for site in sites}
     status = purge_status(db_session, now=at, next_run=next_scheduled_run(current_app.config, at))
     zone = ZoneInfo(current_app.config["PURGE_TIMEZONE"])
-    locale = get_locale() or "en"
+    locale = reading_locale(current_app.config["PURGE_TIMEZONE"])
 
     def purge_time(moment: datetime, style: str = "medium") -> str:
         return format_datetime(moment, style, tzinfo=zone, locale=locale)

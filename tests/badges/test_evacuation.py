@@ -48,9 +48,11 @@ def test_pdf_lists_everyone_on_the_users_sites_and_is_audited(
         assert expected in text
     assert "=HYPERLINK" in text  # on paper a name is just a name
     assert "People on site: 3" in text
-    assert "3/3/26, 9:00 AM" in text  # the day before: with its date
-    assert "Generated 3/4/26, 9:00 AM" in text  # the site's clock, not UTC
-    assert "Hanna Host 9:00 AM" in text  # checked in today: the time is enough
+    # Times on the site's clock, not UTC, written as English is in the site's country (the
+    # test client names no region): Sweden writes dates as ISO does.
+    assert "2026-03-03, 09:00" in text  # the day before: with its date
+    assert "Generated 2026-03-04, 09:00" in text
+    assert "Hanna Host 09:00" in text  # checked in today: the time is enough
     for absent in ("Left Already", "Southern Visitor", "South Office"):
         assert absent not in text
 
@@ -64,6 +66,18 @@ def test_pdf_lists_everyone_on_the_users_sites_and_is_audited(
     assert [(e.actor, e.action, e.target_type, e.target_id) for e in events] == [
         (f"staff:{user.id}", "evacuation_list_pdf", "site", str(mine.id))
     ]
+
+
+def test_the_list_writes_dates_as_the_readers_region_does(
+    sites: tuple[Any, Any], make_staff: Any, login: Any, tmp_path: Path
+):
+    """An en-GB browser reads 04/03/2026, not the American 3/4/26."""
+    mine, _other = sites
+    client = login(make_staff(sites=(mine,)))
+    response = client.get("/dashboard/evacuation.pdf", headers={"Accept-Language": "en-GB"})
+    text = " ".join(pdf_text(response.data, tmp_path).split())
+    assert "Generated 04/03/2026, 09:00" in text
+    assert "03/03/2026, 09:00 Since Yesterday" in text
 
 
 def test_a_long_list_runs_over_pages(

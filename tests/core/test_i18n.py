@@ -16,7 +16,7 @@ from flask import Flask
 from flask_babel import force_locale
 
 from kiosk.config import LANGUAGES
-from kiosk.i18n import site_time
+from kiosk.i18n import reading_locale, site_time
 from kiosk.models import Site
 
 ROOT = Path(__file__).parents[2]
@@ -118,7 +118,8 @@ def test_templates_have_no_text_outside_the_catalog():
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_site_time_is_babels_short_date_and_time(app: Flask, language: str):
     """The dashboard's cached patterns give what babel's format_datetime gives, in every zone
-    and language, on both sides of daylight saving time."""
+    and language, on both sides of daylight saving time (in the locale the reader's region
+    or the site's country gives the language: the next test)."""
     moments = [
         datetime(2026, 1, 15, 7, 5, tzinfo=UTC),
         datetime(2026, 1, 15, 7, 5, 59, 999_999, tzinfo=UTC),  # the same minute, from the cache
@@ -133,9 +134,43 @@ def test_site_time_is_babels_short_date_and_time(app: Flask, language: str):
         site = Site(timezone=zone)
         with app.test_request_context(), force_locale(language):
             for moment in moments + moments:  # the second time from the minute cache
-                expected = format_datetime(moment, "short", tzinfo=ZoneInfo(zone), locale=language)
+                locale = reading_locale(zone)
+                expected = format_datetime(moment, "short", tzinfo=ZoneInfo(zone), locale=locale)
                 assert site_time(moment, site) == expected
             assert site_time(None, site) == ""
+
+
+@pytest.mark.parametrize(
+    ("language", "accept_language", "zone", "written"),
+    [
+        # English as the reader's browser asks for it, wherever the site is.
+        ("en", "en-GB,en;q=0.9", "Europe/Stockholm", "15/01/2026, 08:05"),
+        ("en", "en-US,en;q=0.9", "Europe/Stockholm", "1/15/26, 8:05\u202fAM"),
+        ("en", "sv-SE, en_gb;q=0.5", "Europe/Stockholm", "15/01/2026, 08:05"),
+        # No region for the page's language: as the site's country writes English.
+        ("en", "", "Europe/Stockholm", "2026-01-15, 08:05"),
+        ("en", "en", "Europe/Berlin", "15/01/2026, 08:05"),
+        ("en", "", "America/New_York", "1/15/26, 2:05\u202fAM"),
+        # No country either (UTC), or one Babel has no English of: the language alone.
+        ("en", "", "UTC", "1/15/26, 7:05\u202fAM"),
+        ("sv", "en-GB", "Europe/Oslo", "2026-01-15 08:05"),
+        ("de", "de-AT,de;q=0.8", "Europe/Stockholm", "15.01.26, 08:05"),
+        ("de", "", "Europe/Vienna", "15.01.26, 08:05"),
+        # What a browser should not send is passed over, not an error.
+        ("en", "en-XX, en-GB", "UTC", "15/01/2026, 07:05"),
+        ("en", "zz-ZZ;q=abc, ;;;, \u2028en-, -GB", "Europe/Stockholm", "2026-01-15, 08:05"),
+        ("en", "en-" + "a" * 5000, "Europe/Stockholm", "2026-01-15, 08:05"),
+    ],
+)
+def test_times_are_written_as_the_readers_region_writes_them(
+    app: Flask, language: str, accept_language: str, zone: str, written: str
+):
+    """Babel's bare "en" writes the 15th of January as 1/15/26: a European reception's staff
+    read their browser's region, or the site's country's."""
+    moment = datetime(2026, 1, 15, 7, 5, tzinfo=UTC)
+    headers = {"Accept-Language": accept_language} if accept_language else {}
+    with app.test_request_context(headers=headers), force_locale(language):
+        assert site_time(moment, Site(timezone=zone)) == written
 
 
 def test_a_time_that_shows_seconds_is_not_kept_by_the_minute(monkeypatch: pytest.MonkeyPatch):

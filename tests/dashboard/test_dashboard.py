@@ -35,9 +35,14 @@ def test_kiosk_check_in_appears_on_dashboard(
     assert "Ada Lovelace" in page
     assert "Engines" in page
     assert "Hanna Host" in page
-    # Checked in at 08:00 UTC, shown on the Stockholm clock (CET in March).
-    assert "9:00\u202fAM" in page
+    # Checked in at 08:00 UTC, shown on the Stockholm clock (CET in March), in English as
+    # Sweden writes it (the client's browser names no region).
+    assert "2026-03-04, 09:00" in page
     assert "8:00" not in page
+    american = staff.get("/dashboard/", headers={"Accept-Language": "en-US"}).text
+    assert "3/4/26, 9:00\u202fAM" in american
+    british = staff.get("/dashboard/", headers={"Accept-Language": "en-GB,en;q=0.9"}).text
+    assert "04/03/2026, 09:00" in british
 
 
 def test_reception_sees_only_their_sites(
