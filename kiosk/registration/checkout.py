@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from werkzeug.wrappers import Response
 
 from kiosk.clock import now
@@ -15,7 +16,13 @@ from kiosk.notifications.events import queue_checked_out
 from kiosk.notifications.sender import wake_sender
 from kiosk.registration.blueprint import bp
 from kiosk.registration.forms import CodeForm
-from kiosk.registration.visitor import closing_screen, current_site, forget_visitor, keep_pending
+from kiosk.registration.visitor import (
+    LOCALE,
+    closing_screen,
+    current_site,
+    forget_visitor,
+    keep_pending,
+)
 from kiosk.services.codes import scanned_token
 from kiosk.services.invitations import InvitationError, find_invitation
 from kiosk.services.visits import VisitError, check_out, first_name
@@ -81,6 +88,11 @@ def goodbye() -> str | Response:
     visit = get_session().get(Visit, visit_id) if isinstance(visit_id, int) else None
     if visit is None or visit.site_id != current_site().id:
         return redirect(url_for(".welcome"))
+    if LOCALE not in session and visit.locale in current_app.config["LANGUAGES"]:
+        # A visitor who scanned their badge without choosing a language on this visit to the
+        # kiosk is thanked in the one they checked in with, not in the site's.
+        g.page_locale = visit.locale
+        refresh()
     return closing_screen(
         render_template(
             "registration/goodbye.html",

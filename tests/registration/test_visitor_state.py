@@ -116,6 +116,36 @@ def test_every_screen_after_a_choice_speaks_it_until_the_reset(
     assert '<html lang="sv">' in kiosk.get("/").text
 
 
+def test_a_badge_scanned_without_a_choice_is_thanked_in_the_language_of_its_check_in(
+    app: Flask, kiosk: FlaskClient, site: Any
+):
+    """A visitor who checked in in English and scans the badge on the site's (Swedish)
+    start screen is thanked in English; one who chooses a language first, in that one."""
+    codes = []
+    for _visitor in range(2):
+        kiosk.post("/language", data={"locale": "en"})
+        enter_details(kiosk, site)
+        kiosk.get("/notice")
+        kiosk.post("/notice", data={"read": "1"})
+        code = re.search(r'class="badge-code">(\w+)<', kiosk.get("/done").text)
+        assert code
+        codes.append(code[1])
+        kiosk.get("/reset")
+
+    assert '<html lang="sv">' in kiosk.get("/check-out").text
+    assert kiosk.post("/check-out", data={"code": codes[0]}).headers["Location"] == "/goodbye"
+    goodbye = kiosk.get("/goodbye").text
+    assert '<html lang="en">' in goodbye
+    assert "You are checked out. Thank you for your visit." in goodbye
+    assert '<html lang="sv">' in kiosk.get("/").text
+
+    kiosk.post("/language", data={"locale": "fi"})
+    assert kiosk.post("/check-out", data={"code": codes[1]}).headers["Location"] == "/goodbye"
+    goodbye = kiosk.get("/goodbye").text
+    assert '<html lang="fi">' in goodbye
+    assert translated(app, "fi", "You are checked out. Thank you for your visit.") in goodbye
+
+
 def test_kiosk_handlers_drop_a_visitor_only_through_forget_visitor():
     """The class behind item 1: a handler that cleared the whole session lost the language
     before the next screen. Only reset (and forget_visitor itself) may clear it."""
