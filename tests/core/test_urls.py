@@ -22,6 +22,12 @@ ROW_ENDPOINTS = [
 ]
 
 
+@pytest.fixture
+def backend() -> str:
+    """A URL does not depend on the database: these run on SQLite only."""
+    return "sqlite"
+
+
 @pytest.mark.parametrize(("endpoint", "key"), ROW_ENDPOINTS)
 @pytest.mark.parametrize("base_url", ["http://localhost/", "https://reception.example/kiosk/"])
 def test_row_url_is_url_for(app: Flask, endpoint: str, key: str, base_url: str):
