@@ -78,9 +78,9 @@ class VisitorTypeForm(FlaskForm):  # type: ignore[misc]
 
 
 class AlreadyCheckedInForm(FlaskForm):  # type: ignore[misc]
-    """A visitor who seems to be checked in already: print the badge again, or go on."""
+    """A visitor who seems to be checked in already: someone else of the same name goes on
+    (the one who is checked in asks reception for their badge)."""
 
-    reprint = SubmitField(_l("Yes, print my badge again"))
     someone_else = SubmitField(_l("No, I am someone else – continue"))
 
 

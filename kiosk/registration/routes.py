@@ -292,8 +292,13 @@ ALREADY = "already_checked_in"
 @bp.route("/already", methods=["GET", "POST"])
 def already_checked_in() -> str | Response:
     """Someone with the same name and host is still on site: the visitor is most likely
-    checking in a second time. Print their badge again rather than a second visit, badge and
-    host message; a different person of the same name checks in as usual."""
+    checking in a second time, and is sent to reception rather than given a second visit,
+    badge and host message; a different person of the same name checks in as usual.
+
+    The kiosk does not print the badge again itself: the name and host are all it would have
+    to go on, and a stranger who knows both would be handed the visitor's badge (their
+    company, and the code that checks them out). Reception prints it again from the
+    dashboard, with the person in front of them."""
     site = current_site()
     db_session = get_session()
     visit_id = session.get(ALREADY)
@@ -302,14 +307,9 @@ def already_checked_in() -> str | Response:
     if visit is None or visit.site_id != site.id or visit.checked_out_at is not None:
         return redirect(url_for(".check_in" if pending else ".welcome"))
     form = AlreadyCheckedInForm()
-    if form.validate_on_submit():
-        if form.someone_else.data:
-            session.pop(ALREADY, None)
-            return redirect(url_for(".notice"))
-        forget_visitor()
-        _let_kiosk_print(visit)
-        print_badge(db_session, visit, now=now())
-        return redirect(url_for(".done"))
+    if form.validate_on_submit() and form.someone_else.data:
+        session.pop(ALREADY, None)
+        return redirect(url_for(".notice"))
     return render_template("registration/already.html", site=site, form=form)
 
 

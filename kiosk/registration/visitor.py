@@ -27,8 +27,7 @@ NOTICE_SHOWN = "notice_shown"
 JUST_REGISTERED = "just_registered"
 #: The visit whose badge the kiosk's browser may fetch (kiosk.registration.badge).
 BADGE_SESSION_KEY = "badge_visit_id"
-#: When (a UNIX time) the kiosk was last allowed to fetch that badge: its check-in, or a
-#: reprint for a visitor who checked in again (kiosk.registration.routes.already_checked_in).
+#: When (a UNIX time) the kiosk was last allowed to fetch that badge: its check-in.
 BADGE_GRANTED_KEY = "badge_granted_at"
 
 
