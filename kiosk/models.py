@@ -132,6 +132,14 @@ staff_sites = Table(
 )
 
 
+#: Tables whose rows are erased or purged while their ids live on elsewhere (audit entries,
+#: webhooks, notifications, API clients): on SQLite, without AUTOINCREMENT, a new row takes
+#: the id after the largest one left, so the erased newest visit's id went to the next
+#: visitor and the audit entries that named the one then named the other (migration 0028).
+#: PostgreSQL's sequences never give an id twice.
+NEVER_REUSED_IDS: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
 class Site(Base):
     """A reception: one building or office, with the privacy details its notice names."""
 
@@ -316,7 +324,7 @@ class NoticeVersion(Base):
     """One version of a site's privacy notice in one language; immutable once published."""
 
     __tablename__ = "notice_versions"
-    __table_args__ = (UniqueConstraint("site_id", "locale", "version"),)
+    __table_args__ = (UniqueConstraint("site_id", "locale", "version"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="RESTRICT"))
@@ -351,6 +359,7 @@ class Visit(Base):
             "host_id",
             "checked_out_at",
         ),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -421,6 +430,7 @@ class VisitGroup(Base):
     purge erases a group once none of its visits is left (kiosk.services.groups)."""
 
     __tablename__ = "visit_groups"
+    __table_args__ = (NEVER_REUSED_IDS,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
@@ -567,6 +577,7 @@ class Invitation(Base):
     __table_args__ = (
         UniqueConstraint("site_id", "code"),
         Index("ix_invitations_site_id_expected_on", "site_id", "expected_on"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -611,6 +622,7 @@ class PrintJob(Base):
         CheckConstraint(_one_of("status", PrintStatus), name="status_known"),
         # "Failed prints" reads the newest job of each visit.
         Index("ix_print_jobs_visit_id_id", "visit_id", "id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -650,6 +662,7 @@ class Notification(Base):
         ),
         # Senders look for due entries; the dashboard counts failed ones.
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -710,7 +723,10 @@ class WebhookSubscription(Base):
     """
 
     __tablename__ = "webhook_subscriptions"
-    __table_args__ = (CheckConstraint(_one_of("format", WebhookFormat), name="format_known"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("format", WebhookFormat), name="format_known"),
+        NEVER_REUSED_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
@@ -1049,7 +1065,7 @@ class DocumentVersion(Base):
     """One version of a document in one language; immutable once published."""
 
     __tablename__ = "document_versions"
-    __table_args__ = (UniqueConstraint("document_id", "locale", "version"),)
+    __table_args__ = (UniqueConstraint("document_id", "locale", "version"), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="RESTRICT"))
@@ -1080,6 +1096,7 @@ class SignedDocument(Base):
     __table_args__ = (
         Index("ix_signed_documents_erase_after", "erase_after"),
         Index("ix_signed_documents_site_id_document_id", "site_id", "document_id"),
+        NEVER_REUSED_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -10,13 +10,22 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from kiosk import create_app
 from kiosk.blind_index import name_prefixes
 from kiosk.cli import main
 from kiosk.db import get_database, make_engine
-from kiosk.models import Base, NameIndexBacklog, NameTokenDay, Site, Visit, VisitNameToken
+from kiosk.models import (
+    AuditEvent,
+    Base,
+    NameIndexBacklog,
+    NameTokenDay,
+    PrintJob,
+    Site,
+    Visit,
+    VisitNameToken,
+)
 from kiosk.schema import head_revisions
 from kiosk.sealing import sealed_values
 from kiosk.services import name_index
@@ -334,5 +343,118 @@ def test_the_keys_check_in_bounds_are_taken_from_the_tokens_already_written(
             (2, b"\x01\x02"): datetime(2026, 3, 3, 9, tzinfo=UTC),
             (1, b"\x01\x03"): datetime(2026, 3, 4, 9, tzinfo=UTC),
         }
+    finally:
+        database.engine.dispose()
+
+
+def test_ids_freed_before_0028_are_not_given_again(tmp_path: Path, empty_database_url: str):
+    """0028 marks the erased tables AUTOINCREMENT on SQLite without copying them: the rows
+    and the rows that refer to them stay, and each counter starts past the ids kept and the
+    ids the audit log names (a visit erased before the upgrade). A downgrade writes the
+    tables back as they were."""
+    app = new_app(tmp_path, empty_database_url)
+    runner = app.test_cli_runner()
+    database = get_database(app)
+    sqlite = database.engine.dialect.name == "sqlite"
+
+    def tables_sql() -> list[Any]:
+        with database.engine.connect() as connection:
+            return connection.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+                " AND name != 'sqlite_sequence' ORDER BY name"
+            ).all()
+
+    try:
+        assert runner.invoke(main, ["db", "upgrade", "0027_visit_times_index"]).exit_code == 0
+        at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+        with database.engine.begin() as connection:
+            connection.execute(
+                insert(Site).values(
+                    id=1,
+                    name="North",
+                    timezone="UTC",
+                    default_locale="en",
+                    retention_days=30,
+                    controller_name="C",
+                    controller_contact="c@example.com",
+                    authority_name="A",
+                    created_at=at,
+                )
+            )
+            connection.execute(
+                insert(Visit),
+                [
+                    {
+                        "site_id": 1,
+                        "visitor_name": "",
+                        "badge_token": f"t{number}",
+                        "short_code": f"C{number}",
+                        "locale": "en",
+                        "checked_in_at": at,
+                    }
+                    for number in (1, 2, 3)
+                ],
+            )
+            connection.execute(
+                insert(PrintJob),
+                [
+                    {
+                        "visit_id": 3,
+                        "created_at": at,
+                        "requested_by": "kiosk",
+                        "backend": "none",
+                        "status": "sent",
+                    }
+                ],
+            )
+            # Visit 7 was the newest once, and was erased: the audit log still names it.
+            connection.execute(
+                insert(AuditEvent),
+                [
+                    {
+                        "occurred_at": at,
+                        "actor": "staff:1",
+                        "action": "erase_on_request",
+                        "target_type": "visit",
+                        "target_id": "7",
+                    },
+                    {
+                        "occurred_at": at,
+                        "actor": "staff:1",
+                        "action": "view_site",
+                        "target_type": "site",
+                        "target_id": "99",
+                    },
+                ],
+            )
+        before = tables_sql() if sqlite else None
+        result = runner.invoke(main, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        with database.engine.begin() as connection:
+            assert connection.execute(select(func.count()).select_from(Visit)).scalar() == 3
+            assert connection.execute(select(PrintJob.visit_id)).scalars().all() == [3]
+            new = connection.execute(
+                insert(Visit).values(
+                    site_id=1,
+                    visitor_name="",
+                    badge_token="t4",
+                    short_code="C4",
+                    locale="en",
+                    checked_in_at=at,
+                )
+            ).inserted_primary_key[0]
+            job = connection.execute(
+                insert(PrintJob).values(
+                    visit_id=new, created_at=at, requested_by="kiosk", backend="none", status="sent"
+                )
+            ).inserted_primary_key[0]
+        # SQLite's counter starts past the audit log's 7; PostgreSQL's sequence, which never
+        # gives an id twice, goes on from 3.
+        assert new == (8 if sqlite else 4)
+        assert job == 2
+        if sqlite:
+            result = runner.invoke(main, ["db", "downgrade", "0027_visit_times_index"])
+            assert result.exit_code == 0, result.output
+            assert tables_sql() == before
     finally:
         database.engine.dispose()

@@ -152,3 +152,49 @@ def test_notice_with_bad_placeholder_is_refused(text: str):
 def test_repr_shows_ids_only(make_site: Any, make_visit: Any):
     visit = make_visit(make_site(), visitor_name="Private Person")
     assert repr(visit) == f"<Visit id={visit.id}>"
+
+
+def test_the_id_of_an_erased_visit_is_never_given_again(
+    session: Session, make_site: Any, make_visit: Any, make_invitation: Any
+):
+    """The newest visit erased by request: the next visitor gets a new id, not its id, which
+    the audit log, webhooks and notifications still use for the erased one (SQLite gave a
+    new row the id after the largest one left until migration 0028)."""
+    from kiosk.models import Invitation, PrintJob
+    from kiosk.privacy.erasure import erase_invitations, erase_visits
+
+    site = make_site()
+    kept = make_visit(site, visitor_name="Kept Visitor")
+    erased = make_visit(site, visitor_name="Erased Visitor")
+    session.add(
+        PrintJob(
+            visit_id=erased.id,
+            created_at=erased.checked_in_at,
+            requested_by="kiosk",
+            backend="none",
+            status="sent",
+        )
+    )
+    session.commit()
+    erased_id, job_id = erased.id, session.scalar(select(PrintJob.id))
+    invitation_id = make_invitation(site).id
+    erase_visits(session, [erased_id])
+    erase_invitations(session, [invitation_id])
+    session.commit()
+    session.expire_all()
+
+    following = make_visit(site, visitor_name="Following Visitor")
+    assert following.id > erased_id > kept.id
+    session.add(
+        PrintJob(
+            visit_id=following.id,
+            created_at=following.checked_in_at,
+            requested_by="kiosk",
+            backend="none",
+            status="sent",
+        )
+    )
+    session.commit()
+    assert session.scalar(select(PrintJob.id).where(PrintJob.visit_id == following.id)) > job_id
+    assert make_invitation(site).id > invitation_id
+    assert session.get(Invitation, invitation_id) is None
