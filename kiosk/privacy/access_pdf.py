@@ -195,6 +195,10 @@ def _disclosure(item: Disclosure, site: Site, locale: str) -> str:
     labels = {
         "reception": _("Reception at %(name)s"),
         "host": _("%(name)s, the person you visited"),
+        "host_email": _("An email to %(name)s, the person you visited"),
+        "webhook": _("%(name)s, a service the site sends arrivals to")
+        if item.personal
+        else _("%(name)s, a service the site sends arrivals to: the visit's number and times only"),
     }
     text = (
         labels[item.recipient] % {"name": item.name}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import force_locale
 from sqlalchemy import ColumnElement, intersect, null, select
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload, object_session
 
 from kiosk.blind_index import search_keys, token_in, tokens_under
 from kiosk.db import begin_write, id_in, mark_overwritten
+from kiosk.enums import NotificationKind
 from kiosk.models import Invitation, Notification, SignedDocument, Site, Visit, VisitNameToken
 from kiosk.privacy.erasure import (
     Erased,
@@ -260,6 +262,8 @@ class Disclosure:
     recipient: str
     name: str | None = None
     at: datetime | None = None
+    #: False for a webhook call that carried the visit's number and times but no name.
+    personal: bool = True
 
 
 #: ``source(session, visits) -> {visit id: [Disclosure, ...]}``
@@ -279,6 +283,47 @@ def _built_in_disclosures(visit: Visit) -> list[Disclosure]:
     if visit.host is not None:
         found.append(Disclosure("host", visit.host.name))
     return found
+
+
+def _messages_sent(session: Session, visits: Sequence[Visit]) -> dict[int, list[Disclosure]]:
+    """The messages the outbox sent about these visits (their text is erased once sent; who
+    received them and when stays until the visit goes): emails to the host, and webhook calls
+    to the service behind the site's webhook or a subscription, named by its address's host."""
+    found: dict[int, list[Disclosure]] = {}
+    ids = [visit.id for visit in visits]
+    for start in range(0, len(ids), 500):
+        sent = session.scalars(
+            select(Notification)
+            .options(joinedload(Notification.host), joinedload(Notification.subscription))
+            .where(
+                Notification.visit_id.in_(ids[start : start + 500]),
+                Notification.sent_at.is_not(None),
+            )
+            .order_by(Notification.sent_at, Notification.id)
+        )
+        for message in sent:
+            disclosure = _disclosure_of(message)
+            if disclosure is not None and message.visit_id is not None:
+                found.setdefault(message.visit_id, []).append(disclosure)
+    return found
+
+
+def _disclosure_of(message: Notification) -> Disclosure | None:
+    if message.kind == NotificationKind.HOST_EMAIL:
+        return Disclosure(
+            "host_email", message.host.name if message.host else None, message.sent_at
+        )
+    if message.kind == NotificationKind.HOST_WEBHOOK:
+        return Disclosure("webhook", _address_host(message.site.webhook_url), message.sent_at)
+    if message.kind == NotificationKind.EVENT_WEBHOOK and message.subscription is not None:
+        subscription = message.subscription
+        name = f"{subscription.name} ({_address_host(subscription.url)})"
+        return Disclosure("webhook", name, message.sent_at, personal=subscription.personal)
+    return None
+
+
+def _address_host(url: str | None) -> str | None:
+    return urlsplit(url or "").hostname
 
 
 @dataclass(frozen=True)
@@ -332,7 +377,7 @@ def export_access(
 ) -> AccessReport:
     """Put together the access report of these records, with the signed documents of these
     visits and ``documents`` (signed copies whose visit may be gone)."""
-    extra: dict[int, list[Disclosure]] = {}
+    extra = _messages_sent(session, visits)
     for source in _disclosure_sources:
         for visit_id, items in source(session, visits).items():
             extra.setdefault(visit_id, []).extend(items)
@@ -457,7 +502,12 @@ def _visit_json(record: VisitRecord) -> dict[str, Any]:
         "erased_from": _iso(record.erased_from),
         "contact_details_erased_from": _iso(record.contacts_erased_from),
         "recipients": [
-            {"recipient": item.recipient, "name": item.name, "at": _iso(item.at)}
+            {
+                "recipient": item.recipient,
+                "name": item.name,
+                "at": _iso(item.at),
+                "personal_data": item.personal,
+            }
             for item in record.disclosures
         ],
     }

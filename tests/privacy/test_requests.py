@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from kiosk.cli import main
 from kiosk.clock import FrozenClock
-from kiosk.models import AuditEvent, Invitation, SiteDailyStats, StaffUser, Visit
+from kiosk.enums import NotificationKind, NotificationStatus
+from kiosk.models import (
+    AuditEvent,
+    Invitation,
+    Notification,
+    SiteDailyStats,
+    StaffUser,
+    Visit,
+    WebhookSubscription,
+)
 from kiosk.privacy import requests
 from kiosk.services.notices import publish_notice
 from tests.support import require_tool
@@ -184,11 +193,97 @@ def test_access_export_as_json(
     # Checked out at 10:00 UTC (11:00 in Stockholm): erased 30 days later at 11:00 local.
     assert exported["erased_from"] == "2026-04-03T09:00:00+00:00"
     assert exported["recipients"] == [
-        {"recipient": "reception", "name": "Office", "at": None},
-        {"recipient": "host", "name": "Hanna Host", "at": None},
+        {"recipient": "reception", "name": "Office", "at": None, "personal_data": True},
+        {"recipient": "host", "name": "Hanna Host", "at": None, "personal_data": True},
     ]
     assert data["controllers"][0]["controller"] == "Example AB"
     assert ("request_export_json", "visit", str(visit.id)) in audit(session)
+
+
+def test_the_access_export_names_every_service_a_message_about_the_visit_went_to(
+    officer: FlaskClient,
+    make_host: Any,
+    make_visit: Any,
+    office: Any,
+    session: Session,
+    clock: FrozenClock,
+    tmp_path: Path,
+):
+    """GDPR Art. 15(1)(c): the host's email and each webhook call the outbox sent, with when;
+    a call that carried no name says so; what was never sent is not listed."""
+    office.webhook_url = "https://hooks.slack.example/services/T0/B0"
+    host = make_host(office, "Hanna Host")
+    visit = make_visit(office, "Wera Webhook", host_id=host.id)
+    sent = clock.now() + timedelta(minutes=1)
+    crm = WebhookSubscription(
+        site_id=office.id,
+        name="CRM",
+        url="https://crm.vendor.example/in",
+        format="standard",
+        events="visit.checked_in",
+        personal=True,
+        secret="s" * 40,
+        created_at=clock.now(),
+    )
+    counter = WebhookSubscription(
+        site_id=office.id,
+        name="People counter",
+        url="http://counter.internal:8080/x",
+        format="standard",
+        events="visit.checked_in",
+        personal=False,
+        secret="t" * 40,
+        created_at=clock.now(),
+    )
+    session.add_all([crm, counter])
+    session.flush()
+    for kind, subscription, status, at in (
+        (NotificationKind.HOST_EMAIL, None, NotificationStatus.SENT, sent),
+        (NotificationKind.HOST_WEBHOOK, None, NotificationStatus.SENT, sent),
+        (NotificationKind.EVENT_WEBHOOK, crm, NotificationStatus.SENT, sent),
+        (NotificationKind.EVENT_WEBHOOK, counter, NotificationStatus.SENT, sent),
+        (NotificationKind.EVENT_WEBHOOK, crm, NotificationStatus.FAILED, None),
+    ):
+        session.add(
+            Notification(
+                site_id=office.id,
+                visit_id=visit.id,
+                host_id=host.id,
+                subscription_id=None if subscription is None else subscription.id,
+                kind=kind,
+                status=status,
+                attempts=1,
+                next_attempt_at=clock.now(),
+                created_at=clock.now(),
+                sent_at=at,
+            )
+        )
+    session.commit()
+
+    response = officer.post("/dashboard/requests/export.json", data={"visit": [str(visit.id)]})
+    (exported,) = json.loads(response.data)["visits"]
+    at = "2026-03-04T08:01:00+00:00"
+    assert exported["recipients"][2:] == [
+        {"recipient": "host_email", "name": "Hanna Host", "at": at, "personal_data": True},
+        {"recipient": "webhook", "name": "hooks.slack.example", "at": at, "personal_data": True},
+        {
+            "recipient": "webhook",
+            "name": "CRM (crm.vendor.example)",
+            "at": at,
+            "personal_data": True,
+        },
+        {
+            "recipient": "webhook",
+            "name": "People counter (counter.internal)",
+            "at": at,
+            "personal_data": False,
+        },
+    ]
+    response = officer.post("/dashboard/requests/export.pdf", data={"visit": [str(visit.id)]})
+    text = " ".join(pdf_text(response.data, tmp_path).split())
+    assert "An email to Hanna Host, the person you visited" in text
+    assert "CRM (crm.vendor.example), a service the site sends arrivals to" in text
+    assert "the visit's number and times only" in text
 
 
 def test_other_sites_records_are_not_exported(
