@@ -989,6 +989,11 @@ class HostDailyStats(Base):
     duration_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+#: The session item holding a staff user's current history search (kiosk.dashboard.visits):
+#: its terms may be a visitor's name.
+HISTORY_SEARCH = "history_search"
+
+
 class SessionItem(Base):
     """State of one browser session that must not travel in its cookie: a kiosk visitor's
     details between the form and the notice, a staff member's history search terms.
@@ -1002,7 +1007,7 @@ class SessionItem(Base):
 
     #: Random, at least 128 bits; the only thing the session cookie holds of this row.
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: What it holds, e.g. "pending_visit" or "history_search".
+    #: What it holds, e.g. "pending_visit" or HISTORY_SEARCH.
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value = Sealed[dict[str, Any]]("value_sealed", legacy="legacy_value", json=True)
     updated_at: Mapped[datetime]

@@ -18,7 +18,7 @@ from kiosk.dashboard.blueprint import bp
 from kiosk.dashboard.forms import ExportForm, HistoryForm
 from kiosk.db import get_database, get_session
 from kiosk.forms import ButtonForm
-from kiosk.models import Site, Visit
+from kiosk.models import HISTORY_SEARCH, Site, Visit
 from kiosk.notifications.events import queue_checked_out
 from kiosk.notifications.sender import wake_sender
 from kiosk.services.audit import record_site_views
@@ -36,7 +36,7 @@ from kiosk.services.visits import check_out_everyone, check_out_visit
 
 #: The session item (kiosk.session_store) holding the current history search (terms never go
 #: into a URL, nor into the cookie).
-_HISTORY = "history_search"
+_HISTORY = HISTORY_SEARCH
 
 
 @bp.route("/visits/<int:visit_id>/check-out", methods=["POST"])

@@ -15,13 +15,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_babel import force_locale
-from sqlalchemy import ColumnElement, intersect, null, select
+from sqlalchemy import ColumnElement, delete, intersect, null, select
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from kiosk.blind_index import search_keys, token_in, tokens_under
 from kiosk.db import begin_write, id_in, mark_overwritten
 from kiosk.enums import NotificationKind
-from kiosk.models import Invitation, Notification, SignedDocument, Site, Visit, VisitNameToken
+from kiosk.models import (
+    HISTORY_SEARCH,
+    Invitation,
+    Notification,
+    SessionItem,
+    SignedDocument,
+    Site,
+    Visit,
+    VisitNameToken,
+)
 from kiosk.privacy.erasure import (
     Erased,
     erase_invitations,
@@ -590,4 +599,7 @@ def erase_person(
     erased = erase_signed_documents(session, sorted(document_ids))
     erased.add(erase_visits(session, [visit.id for visit in visits]))
     erased.add(erase_invitations(session, [item.id for item in invitations]))
+    # Staff users' saved history searches (on the server, for up to a day) may hold the
+    # person's name: they are a convenience, so every one of them goes.
+    session.execute(delete(SessionItem).where(SessionItem.name == HISTORY_SEARCH))
     return erased

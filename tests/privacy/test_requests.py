@@ -18,9 +18,11 @@ from kiosk.cli import main
 from kiosk.clock import FrozenClock
 from kiosk.enums import NotificationKind, NotificationStatus
 from kiosk.models import (
+    HISTORY_SEARCH,
     AuditEvent,
     Invitation,
     Notification,
+    SessionItem,
     SiteDailyStats,
     StaffUser,
     Visit,
@@ -391,6 +393,8 @@ def test_erasure_on_request_uses_the_purge_mechanics(
     session: Session,
     clock: FrozenClock,
     make_invitation: Any,
+    make_staff: Any,
+    login: Any,
 ):
     host = make_host(office)
     gone = make_visit(
@@ -403,6 +407,16 @@ def test_erasure_on_request_uses_the_purge_mechanics(
     kept = make_visit(office, "Keep Me")
     gone_id, later_id = gone.id, later.id
     chosen = {"visit": [str(gone_id)], "invitation": [str(later_id)]}
+    # Reception searched the history for the person: the terms are kept on the server.
+    desk = login(make_staff(role="reception", sites=(office,), username="desk"))
+    assert desk.post("/dashboard/history", data={"name": "Erase", "host": "0"}).status_code == 302
+
+    def searches() -> int:
+        session.expire_all()
+        saved = select(func.count()).where(SessionItem.name == HISTORY_SEARCH)
+        return session.scalar(saved.select_from(SessionItem)) or 0
+
+    assert searches() == 1
 
     confirm = officer.post("/dashboard/requests/erase", data=chosen)
     assert confirm.status_code == 200
@@ -432,6 +446,9 @@ def test_erasure_on_request_uses_the_purge_mechanics(
     assert (stats.visits, stats.duration_seconds) == (1, 1800)
     assert ("erase_on_objection", "visit", str(gone_id)) in audit(session)
     assert ("erase_on_objection", "invitation", str(later_id)) in audit(session)
+    # Staff users' saved searches may hold the name: they go with the erasure.
+    assert searches() == 0
+    assert 'value="Erase"' not in desk.get("/dashboard/history").text
 
 
 def test_erasure_needs_the_csrf_token(
