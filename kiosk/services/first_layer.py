@@ -173,8 +173,8 @@ def first_layer(site: Site, visitor_type: VisitorType | None = None) -> list[Ele
     if service:
         recipients.append(
             _(
-                "Each arrival is also posted to %(service)s with your name: a service run by "
-                "another company for us.",
+                "Each arrival is also posted to %(service)s with your name, your company if "
+                "you give one, and whom you visit: a service run by another company for us.",
                 service=service,
             )
         )
