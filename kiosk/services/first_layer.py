@@ -8,6 +8,7 @@ so what a visitor read is what was recorded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -74,7 +75,7 @@ def webhook_service(url: str | None) -> str | None:
     return host or None
 
 
-def _personal_webhook_services(site: Site) -> list[str]:
+def personal_webhook_services(site: Site) -> list[str]:
     """The services that receive visitors' names: the site's arrival webhook, and its active
     webhook subscriptions that include personal data (kiosk.notifications.events)."""
     urls = [site.webhook_url] if site.webhook_url else []
@@ -168,7 +169,7 @@ def first_layer(site: Site, visitor_type: VisitorType | None = None) -> list[Ele
     controller = [f"{site.controller_name}, {site.controller_contact}"]
     if site.dpo_contact:
         controller.append(_("Data protection officer: %(contact)s", contact=site.dpo_contact))
-    service = ", ".join(_personal_webhook_services(site))
+    service = ", ".join(personal_webhook_services(site))
     recipients = [_("Reception, the person you visit and, when needed, security staff.")]
     if service:
         recipients.append(
@@ -278,3 +279,36 @@ def first_layer_text(site: Site, visitor_type: VisitorType | None = None) -> str
         )
         + "\n"
     )
+
+
+def notice_gaps(site: Site, notice_text: str) -> list[str]:
+    """What a site's published notice (its full text, written by an admin) does not say of
+    what the site's settings do now, in the reader's language; the first layer says it all.
+
+    A notice is frozen when published, and settings change after: a webhook that posts each
+    arrival to another company's service, contact details kept for a shorter period. Looked
+    for by the service's name and by the number of days, in any language."""
+    gaps = [
+        _("It does not name %(service)s, which receives each arrival.", service=service)
+        for service in personal_webhook_services(site)
+        if service.casefold() not in notice_text.casefold()
+    ]
+    kinds: list[Site | VisitorType] = [site, *active_types(site)]
+    asks_contact = any(
+        kind.field_mode(field) != "hidden" for kind in kinds for field in ("email", "phone")
+    )
+    if (
+        asks_contact
+        and site.contact_days < site.retention_days
+        and not re.search(rf"(?<!\d){site.contact_days}(?!\d)", notice_text)
+    ):
+        gaps.append(
+            ngettext(
+                "It does not say that email addresses and phone numbers go %(num)d day after "
+                "the visit.",
+                "It does not say that email addresses and phone numbers go %(num)d days after "
+                "the visit.",
+                site.contact_days,
+            )
+        )
+    return gaps

@@ -351,3 +351,40 @@ def test_publish_draft_checks_in_the_code_too(app: Flask, make_site: Any, sessio
         with pytest.raises(NoticeIncomplete) as refused:
             publish_draft(session, draft, site, now=site.created_at)
     assert refused.value.missing == list(SECTIONS)
+
+
+def test_the_notices_page_says_what_a_published_notice_no_longer_says(
+    staff_client: FlaskClient, make_site: Any, session: Session
+):
+    """A notice is frozen when published; the settings change after. The page names what the
+    frozen text does not say of them: a service each arrival is posted to, a shorter period
+    for email and phone (an outside audit found a full notice saying "nothing is sent outside
+    the EU/EEA" beside a first layer that named such a service)."""
+    site = make_site(default_locale="en")
+    response, _notice_id = publish_via_editor(staff_client, site, SECTIONS_EN)
+    assert response.status_code == 302
+    page = staff_client.get(f"/dashboard/admin/sites/{site.id}/notices").text
+    assert "data-notice-gaps" not in page
+
+    site.webhook_url = "https://hooks.slack.com/services/T0/B0/secret"
+    site.field_email = "optional"
+    site.contact_retention_days = 7
+    session.commit()
+    page = staff_client.get(f"/dashboard/admin/sites/{site.id}/notices").text
+    gaps = page[page.index("data-notice-gaps") :]
+    assert "It does not name Slack, which receives each arrival." in gaps
+    assert "email addresses and phone numbers go 7 days after the visit" in gaps
+    assert "secret" not in page
+
+    # A new version that says both: nothing to point out.
+    saying = {
+        **SECTIONS_EN,
+        "recipients": "Reception, your host, and Slack (each arrival).",
+        "transfers": "Slack may handle arrivals outside the EU/EEA.",
+        "rights": "Email and phone go after {contact_retention_days} days.",
+    }
+    response, _notice_id = publish_via_editor(staff_client, site, saying)
+    assert response.status_code == 302
+    assert (
+        "data-notice-gaps" not in staff_client.get(f"/dashboard/admin/sites/{site.id}/notices").text
+    )

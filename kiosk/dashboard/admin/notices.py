@@ -21,6 +21,7 @@ from kiosk.db import get_session
 from kiosk.forms import ButtonForm, NoticeForm
 from kiosk.i18n import language_choices, shipped_languages
 from kiosk.models import NoticeVersion, Site
+from kiosk.services.first_layer import notice_gaps
 from kiosk.services.notice_drafts import (
     SECTIONS,
     NoticeDraftError,
@@ -58,12 +59,16 @@ def admin_notices(site_id: int) -> str:
     by_language = []
     for code, name in language_choices(current_app):
         current = current_notice(db_session, site, code)
+        if current is not None and current.locale != code:
+            current = None  # current_notice falls back to the site's language: not this one's
         by_language.append(
             {
                 "code": code,
                 "name": name,
-                # current_notice falls back to the site's language; that is not this one's.
-                "current": current if current is not None and current.locale == code else None,
+                "current": current,
+                # What the settings do now that the frozen text does not say (the first layer
+                # says it: kiosk.services.first_layer).
+                "gaps": notice_gaps(site, render_notice(current, site)) if current else [],
                 "draft": find_draft(db_session, site, code),
                 # Versions recorded from the generated first layer are not the site's notices.
                 "versions": [v for v in versions if v.locale == code and not v.generated],
