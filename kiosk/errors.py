@@ -14,7 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -59,6 +65,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _on_kiosk_screen(_csrf_error))
     app.register_error_handler(UnexpectedFile, _on_kiosk_screen(_unexpected_file))
     app.register_error_handler(DataError, _on_kiosk_screen(_refused_value))
+    app.register_error_handler(IntegrityError, _on_kiosk_screen(_saved_twice))
     app.register_error_handler(SchemaOutOfDate, _schema_out_of_date)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(PoolTimeoutError, _database_unavailable)
@@ -234,6 +241,30 @@ def _refused_value(error: DataError) -> tuple[str, int] | Response:
         "value refused by the database on %s %s: %s", request.method, rule, type(original).__name__
     )
     return _page(400, _("Something was wrong with the request"), _("Please go back and try again."))
+
+
+def _saved_twice(error: IntegrityError) -> tuple[str, int] | Response:
+    """A uniqueness the form checked was taken between the check and the write: the same form
+    sent twice at once (a double click, two people), so a 409 that says so, never a 500.
+    Forms check first so that the usual case gets its own message beside the field."""
+    rule = request.url_rule.rule if request.url_rule else "?"
+    original = getattr(error, "orig", None) or error
+    current_app.logger.warning(
+        "saved twice at once on %s %s: %s", request.method, rule, type(original).__name__
+    )
+    if is_api_request():
+        _rollback()
+        return problem(
+            409, "It was changed at the same moment by another request.", code="conflict"
+        )
+    return _page(
+        409,
+        _("Saved by someone else at the same moment"),
+        _(
+            "The same thing was saved at the same time elsewhere, so this was not saved. "
+            "Please go back, reload the page and check."
+        ),
+    )
 
 
 def _csrf_error(_error: CSRFError) -> tuple[str, int] | Response:

@@ -79,6 +79,48 @@ def test_oversized_request_gets_413_in_the_kiosk_language(app: Flask, pair: Any,
     assert _swedish(app, "Too much data") in response.text
 
 
+class TestSavedTwiceAtOnce:
+    """A uniqueness a form checked, taken by another request between the check and the write
+    (the same form sent twice at once: an outside test's double submissions of a new site,
+    staff user, kiosk or document draft each got a 500): a 409 that says so."""
+
+    @pytest.fixture
+    def app(self, app_config: dict[str, Any]) -> Any:
+        from sqlalchemy.exc import IntegrityError
+
+        app = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
+
+        def taken() -> str:
+            detail = "Key (name)=(Ada Lovelace) already exists."  # as PostgreSQL words it
+            raise IntegrityError("INSERT INTO sites", {}, Exception(detail))
+
+        app.add_url_rule("/dashboard/saved-twice", "saved_twice", taken, methods=["POST"])
+        app.add_url_rule("/api/v1/saved-twice", "api_saved_twice", taken, methods=["POST"])
+        yield app
+        get_database(app).engine.dispose()
+
+    def test_a_page_says_it_was_saved_elsewhere(self, app: Flask, caplog: pytest.LogCaptureFixture):
+        with caplog.at_level(logging.WARNING):
+            response = app.test_client().post(
+                "/dashboard/saved-twice", headers={"Accept-Language": "de"}
+            )
+        assert response.status_code == 409
+        with app.test_request_context(), force_locale("de"):
+            title = gettext("Saved by someone else at the same moment")
+        assert title in response.text
+        assert "Ada" not in response.text
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert "saved twice at once on POST /dashboard/saved-twice" in logged
+        assert "Ada" not in logged
+
+    def test_the_api_answers_409_conflict(self, app: Flask):
+        response = app.test_client().post("/api/v1/saved-twice")
+        assert response.status_code == 409
+        assert response.mimetype == "application/problem+json"
+        assert response.json["code"] == "conflict"
+        assert "Ada" not in response.text
+
+
 class TestUnexpectedError:
     @pytest.fixture
     def app(self, app_config: dict[str, Any]) -> Any:
