@@ -23,6 +23,7 @@ def audit_log() -> str:
         parse_day(request.args.get("since")),
         parse_day(request.args.get("until")),
     )
+    asked = request.args.get("page", 1, type=int) or 1
     events, pages = audit_events(
         get_session(),
         actor=(request.args.get("actor") or "")[:64],
@@ -31,13 +32,14 @@ def audit_log() -> str:
         until=datetime.combine(until_day + timedelta(days=1), time.min, tzinfo=zone)
         if until_day
         else None,
-        page=request.args.get("page", 1, type=int) or 1,
+        page=asked,
     )
     return render_template(
         "dashboard/audit.html",
         events=events,
         pages=pages,
-        page=request.args.get("page", 1, type=int) or 1,
+        # As the events were read: a page past the last (10**28, or below 1) is the nearest.
+        page=min(max(1, asked), pages),
         actions=audit_actions(get_session()),
         filters={k: request.args.get(k, "") for k in ("actor", "action", "since", "until")},
         zone=zone,
