@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
@@ -195,7 +203,10 @@ def export() -> str | BaseResponse:
             batches = visits_for_export(get_database().sessionmaker, query)
             filename = f"visits-{site.id}-{form.date_from.data}-{form.date_to.data}.csv"
             return Response(
-                _with_bom(visits_csv(batches, headers)),
+                # Its rows are written after this view has returned: in the request's context
+                # still, for the words of the reader's language ("(erased)": a value whose key
+                # is gone), which outside it broke the file off after its header line.
+                stream_with_context(_with_bom(visits_csv(batches, headers))),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
