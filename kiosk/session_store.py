@@ -90,6 +90,26 @@ def discard_all() -> None:
     session.pop(COOKIE_KEY, None)
 
 
+class AlreadyConsumed(Exception):
+    """This session's items were erased by another request since they were read."""
+
+
+def consume_all() -> None:
+    """Erase every item of this session, in the caller's transaction, as the one request
+    that acts on them: raises :class:`AlreadyConsumed` when another request erased them first
+    (the same form sent twice at once: a double tap on "check me in" saved two visits). The
+    erasing DELETE waits for the other transaction and then finds nothing; the caller rolls
+    back what it wrote. The cookie is left as it is until the caller commits."""
+    token = _token(create=False)
+    erased = 0
+    if token is not None:
+        result = get_session().execute(delete(SessionItem).where(SessionItem.token == token))
+        erased = result.rowcount  # type: ignore[attr-defined]
+    if not erased:
+        raise AlreadyConsumed
+    session.pop(COOKIE_KEY, None)
+
+
 def erase_expired(db_session: Session, *, now: datetime) -> int:
     """Erase items older than their lifetime; returns how many (the caller commits)."""
     stale = db_session.scalars(

@@ -237,7 +237,7 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
             device=g.get("kiosk_device"),
             notify=NotifySettings.from_config(current_app.config),
             now=now(),
-            in_same_transaction=session_store.discard_all,
+            in_same_transaction=session_store.consume_all,
             # What each of them signed, one after the other (kiosk.registration.signing).
             signatures=[signatures_of(site, pending, item) for item in everyone],
         )
@@ -246,6 +246,10 @@ def register_group(site: Site, pending: dict[str, Any], shown: NoticeVersion) ->
         # typed kept (the companions too).
         forget_refused_choice(pending, exc.code)
         return redirect(url_for(".check_in", problem=exc.code))
+    except session_store.AlreadyConsumed:
+        # As for one visitor (routes._saved_by_the_other_tap): the other tap saved the group.
+        db_session.rollback()
+        return redirect(url_for(".group_done"))
     if done.messages_queued:
         wake_sender()
     forget_visitor()

@@ -423,13 +423,15 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
             notify=NotifySettings.from_config(current_app.config),
             now=now(),
             # The details entered go with the same commit: the visit holds them now.
-            in_same_transaction=session_store.discard_all,
+            in_same_transaction=session_store.consume_all,
             # What the visitor signed (kiosk.registration.signing): stored with the visit.
             signatures=signatures_of(site, pending),
         )
     except VisitError as exc:
         forget_refused_choice(pending, exc.code)
         return redirect(url_for(".check_in", problem=exc.code))
+    except session_store.AlreadyConsumed:
+        return _saved_by_the_other_tap(db_session)
     if done.messages_queued:
         wake_sender()
     forget_visitor()  # the confirmation still speaks the visitor's language
@@ -437,6 +439,14 @@ def _register(site: Site, pending: dict[str, Any], shown: NoticeVersion) -> str 
     if done.print_after_commit:
         # The visit is saved whatever the printer does: print_badge records trouble.
         print_badge(db_session, done.visit, now=now())
+    return redirect(url_for(".done"))
+
+
+def _saved_by_the_other_tap(db_session: Any) -> Response:
+    """The same check-in sent twice at once (a double tap): the other request saved it, so
+    this one keeps nothing (one visit, one badge, one message to the host) and goes where the
+    other went; the confirmation shows if the browser keeps the other answer's cookie."""
+    db_session.rollback()
     return redirect(url_for(".done"))
 
 
