@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import re
 import secrets
 from typing import Any
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 
@@ -91,6 +93,27 @@ def _stop_notification_sender(_server: Any, worker: Any) -> None:
 #: what does reach one out of the log.
 ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 
+#: Characters that would start a new line, or steer a terminal, in a log read line by line.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def log_safe(text: str) -> str:
+    """``text`` with each control character and line separator written as an escape: the
+    path gunicorn logs is decoded, so ``/x%0A127.0.0.1 - - ...`` wrote a line of the
+    client's own making into the access log (an outside fuzz)."""
+    return _UNPRINTABLE.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
+
+
+class AccessLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's logger, with the path and the user agent written by :func:`log_safe`."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "a", "u"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = log_safe(atoms[key])
+        return atoms
+
 
 def run_server(*, host: str, port: int, workers: int) -> None:
     """Serve until stopped."""
@@ -100,6 +123,7 @@ def run_server(*, host: str, port: int, workers: int) -> None:
         "worker_class": "sync",
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": AccessLogger,
         "errorlog": "-",
         # A kiosk at a reception is a handful of clients; long requests mean a stuck database.
         "timeout": 30,

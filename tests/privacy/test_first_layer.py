@@ -83,8 +83,9 @@ def test_the_first_layer_names_the_webhook_service_only_when_there_is_one(
         }
     assert "Slack" in layers["slack"]["recipients"]
     # What the arrival message carries (kiosk.notifications.messages and events).
-    assert "with your name, your company if you give one, and whom you visit" in (
-        layers["slack"]["recipients"]
+    assert (
+        "with your name, your company if you give one, and whom you visit"
+        in (layers["slack"]["recipients"])
     )
     assert "Slack" in layers["slack"]["transfers"]
     assert "outside the EU/EEA" in layers["slack"]["transfers"]

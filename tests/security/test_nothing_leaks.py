@@ -298,6 +298,9 @@ def test_served_cycle_leaves_no_trace_in_logs_database_or_instance_folder(
             )
             assert status == 200
             assert visitor.submit("/check-out", {"code": code[1]})[0] == 200
+            # A path that decodes to a line break and a line of the client's own making.
+            forged = WebClient(base).request("/x%0D%0A127.0.0.1%20-%20-%20FORGED%1B%5B31m")
+            assert forged[0] == 404
 
         # Forty days pass: moved on the stored times, as the real clock cannot be.
         with Session(engine) as db_session:
@@ -321,6 +324,10 @@ def test_served_cycle_leaves_no_trace_in_logs_database_or_instance_folder(
     # No query string in the access log: the one-time pairing code of a link, for one.
     assert "GET /pair " in serve_log
     assert pairing_code not in serve_log
+    # Each request is one line of the log, whatever its path decodes to.
+    assert "GET /x\\r\\n127.0.0.1 - - FORGED\\x1b[31m HTTP/1.1" in serve_log
+    assert not [line for line in serve_log.splitlines() if line.startswith("127.0.0.1 - - FORGED")]
+    assert "\x1b" not in serve_log
     assert leaks(serve_log + output) == []
     assert folder_leaks(instance) == []
 
