@@ -9,10 +9,11 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kiosk.blind_index import search_keys, token_in, tokens_under
-from kiosk.db import savepoint
+from kiosk.db import begin_write, savepoint
 from kiosk.enums import PrintStatus
 from kiosk.models import (
     Host,
@@ -243,10 +244,29 @@ def check_out(session: Session, site: Site, scanned: str, *, now: datetime) -> V
     visit = find_badge(session, site, scanned)
     if visit is None:
         raise VisitError("unknown_badge")
-    if visit.checked_out_at is not None:
+    if not _claim_check_out(session, visit, now):
         raise VisitError("already_checked_out")
-    visit.checked_out_at = now
     return visit
+
+
+def _claim_check_out(session: Session, visit: Visit, now: datetime) -> bool:
+    """Record ``visit``'s check-out unless another request has: its check-out read again
+    under the write lock (SQLite) or the row's lock (PostgreSQL, which then waits for the
+    other transaction). Read before and written after, two check-outs at once both said
+    "checked out" and both told the host and the webhooks (an outside fuzz). Set through the
+    ORM, so the visit's fields are sealed again under their new erase day (kiosk.sealing)."""
+    if visit.checked_out_at is not None:
+        return False
+    begin_write(session)
+    current = session.execute(
+        select(Visit.id, Visit.checked_out_at).where(Visit.id == visit.id).with_for_update()
+    ).first()
+    if current is None or current.checked_out_at is not None:
+        if current is not None:
+            set_committed_value(visit, "checked_out_at", current.checked_out_at)
+        return False
+    visit.checked_out_at = now
+    return True
 
 
 def visits_on_site(session: Session, site_ids: Iterable[int]) -> Sequence[Visit]:
@@ -347,10 +367,9 @@ def first_name(visit: Visit) -> str:
 
 def check_out_visit(visit: Visit, *, now: datetime) -> bool:
     """Check one visit out (reception's button); False when it was checked out already."""
-    if visit.checked_out_at is not None:
-        return False
-    visit.checked_out_at = now
-    return True
+    session = object_session(visit)
+    assert session is not None  # noqa: S101 - a visit loaded from the database
+    return _claim_check_out(session, visit, now)
 
 
 def check_out_everyone(session: Session, site: Site, *, now: datetime) -> list[Visit]:
@@ -360,6 +379,4 @@ def check_out_everyone(session: Session, site: Site, *, now: datetime) -> list[V
             select(Visit).where(Visit.site_id == site.id, Visit.checked_out_at.is_(None))
         )
     )
-    for visit in visits:
-        visit.checked_out_at = now
-    return visits
+    return [visit for visit in visits if _claim_check_out(session, visit, now)]

@@ -198,3 +198,44 @@ def test_the_id_of_an_erased_visit_is_never_given_again(
     assert session.scalar(select(PrintJob.id).where(PrintJob.visit_id == following.id)) > job_id
     assert make_invitation(site).id > invitation_id
     assert session.get(Invitation, invitation_id) is None
+
+
+def test_a_check_out_another_request_made_first_is_not_made_again(
+    app: Any,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Two check-outs of one visit at once (reception's button, the API, the kiosk) both said
+    "checked out", and both told the host and the webhooks (an outside fuzz). Made certain
+    here: the other request commits its check-out between this one reading the visit and
+    writing it."""
+    from sqlalchemy import update
+
+    from kiosk.db import get_database
+    from kiosk.services import visits as visit_service
+
+    site = make_site()
+    first, second = make_visit(site), make_visit(site)
+    other_time = clock.now() + timedelta(minutes=5)
+    original = visit_service.begin_write
+
+    def other_request_first(db_session: Session) -> None:
+        with get_database(app).engine.begin() as other:
+            other.execute(
+                update(Visit)
+                .where(Visit.id.in_([first.id, second.id]))
+                .values(checked_out_at=other_time)
+            )
+        original(db_session)
+
+    monkeypatch.setattr(visit_service, "begin_write", other_request_first)
+    assert visit_service.check_out_visit(first, now=clock.now()) is False
+    assert first.checked_out_at == other_time
+    with pytest.raises(visit_service.VisitError, match="already_checked_out"):
+        visit_service.check_out(session, site, second.badge_token, now=clock.now())
+    session.commit()
+    session.expire_all()
+    assert {visit.checked_out_at for visit in (first, second)} == {other_time}
