@@ -21,7 +21,7 @@ from kiosk.api.framework import (
     page_of,
     token_sites,
 )
-from kiosk.db import get_session
+from kiosk.db import begin_write, get_session
 from kiosk.models import Host
 from kiosk.services.hosts import HostDetails, HostError, create_host, update_host
 
@@ -41,8 +41,15 @@ def host_etag(host: Host) -> str:
     return etag_of("host", host.id, host.site_id, host.name, host.email, host.locale, host.active)
 
 
-def _host(host_id: int) -> Host:
-    host = get_session().get(Host, host_id)
+def _host(host_id: int, *, to_change: bool = False) -> Host:
+    """The token's host ``host_id``; ``to_change``: read under the write lock (SQLite) or the
+    row's lock (PostgreSQL), so that its ETag is compared with what no other request can
+    change before this one commits (two PATCHes with the same If-Match both answered 200,
+    the second overwriting the first: an outside fuzz)."""
+    session = get_session()
+    if to_change:
+        begin_write(session)
+    host = session.get(Host, host_id, with_for_update=to_change, populate_existing=to_change)
     if host is None or host.site_id not in current_token().site_ids:
         raise not_found()
     return host
@@ -148,7 +155,7 @@ def update(
 ) -> tuple[schemas.Host, dict[str, str]]:
     """Change the fields sent; needs If-Match with the host's ETag (412 when it changed,
     428 without it). ``active: false`` deactivates the host."""
-    host = _host(host_id)
+    host = _host(host_id, to_change=True)
     check_if_match(if_match, host_etag(host))
     sent = body.model_fields_set
     for name in ("name", "email", "active"):
@@ -189,7 +196,7 @@ def update(
 def deactivate(host_id: int, if_match: str | None) -> tuple[schemas.Host, dict[str, str]]:
     """The kiosk stops offering the host; their past visits keep naming them. Deactivating
     an inactive host changes nothing. If-Match is checked when sent."""
-    host = _host(host_id)
+    host = _host(host_id, to_change=True)
     check_if_match(if_match, host_etag(host))
     if host.active:
         host.active = False

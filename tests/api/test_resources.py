@@ -110,6 +110,38 @@ def test_host_directory_sync(
     )
 
 
+def test_a_host_changed_by_another_request_at_the_same_time_is_not_overwritten(
+    app: Any,
+    make_site: Callable[..., Site],
+    make_token: Callable[..., str],
+    api: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two PATCHes with the same If-Match both answered 200, the second overwriting the
+    first (an outside fuzz). Made certain here: the other request commits its change just
+    before this one takes the host to compare its ETag."""
+    from kiosk.api import hosts as host_routes
+
+    site = make_site()
+    client = api(make_token(site, write=True))
+    created = client.post(
+        "/hosts", json={"site_id": site.id, "name": "Åsa Öberg", "email": "asa@example.com"}
+    )
+    host_id, etag = created.get_json()["id"], created.headers["ETag"]
+    original = host_routes.begin_write
+
+    def other_request_first(db_session: Session) -> None:
+        with get_database(app).engine.begin() as other:
+            other.execute(Host.__table__.update().where(Host.id == host_id).values(name="Other"))
+        original(db_session)
+
+    monkeypatch.setattr(host_routes, "begin_write", other_request_first)
+    lost = client.patch(f"/hosts/{host_id}", json={"name": "Åsa B"}, headers={"If-Match": etag})
+    assert_problem(lost, 412)
+    monkeypatch.setattr(host_routes, "begin_write", original)
+    assert client.get(f"/hosts/{host_id}").get_json()["name"] == "Other"
+
+
 def test_pagination(
     make_site: Callable[..., Site],
     make_host: Callable[..., Any],
