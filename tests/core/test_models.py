@@ -239,3 +239,43 @@ def test_a_check_out_another_request_made_first_is_not_made_again(
     session.commit()
     session.expire_all()
     assert {visit.checked_out_at for visit in (first, second)} == {other_time}
+
+
+def test_an_invitation_another_request_cancelled_or_used_first_is_not_cancelled_again(
+    app: Any,
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    make_invitation: Any,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Two cancellations at once both answered "cancelled" (an outside fuzz). Made certain
+    here: another request cancels one invitation, and a visitor arrives with the other,
+    between this request reading them and cancelling them."""
+    from kiosk.db import get_database
+    from kiosk.models import Invitation
+    from kiosk.services import invitations as invitation_service
+
+    site = make_site()
+    cancelled, used = make_invitation(site), make_invitation(site)
+    visit = make_visit(site)
+    original = invitation_service.begin_write
+
+    def other_request_first(db_session: Session) -> None:
+        with get_database(app).engine.begin() as other:
+            table = Invitation.__table__
+            other.execute(
+                table.update().where(table.c.id == cancelled.id).values(cancelled_at=clock.now())
+            )
+            other.execute(table.update().where(table.c.id == used.id).values(visit_id=visit.id))
+        original(db_session)
+
+    monkeypatch.setattr(invitation_service, "begin_write", other_request_first)
+    with pytest.raises(invitation_service.InvitationError, match="cancelled"):
+        invitation_service.cancel_invitation(cancelled, now=clock.now())
+    monkeypatch.setattr(invitation_service, "begin_write", original)
+    session.rollback()
+    monkeypatch.setattr(invitation_service, "begin_write", other_request_first)
+    with pytest.raises(invitation_service.InvitationError, match="used"):
+        invitation_service.cancel_invitation(used, now=clock.now())
