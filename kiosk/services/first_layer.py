@@ -157,6 +157,17 @@ def _signed_periods(kinds: Sequence[Site | VisitorType], locale: str) -> list[st
     return lines
 
 
+def asks_contact_details(site: Site) -> bool:
+    """Whether the kiosk asks any of the site's visitors for an email address or phone."""
+    kinds: list[Site | VisitorType] = [site, *active_types(site)]
+    return any(kind.field_mode(field) != "hidden" for kind in kinds for field in ("email", "phone"))
+
+
+def signed_periods(site: Site, locale: str) -> list[str]:
+    """How long each document the site's visitors sign is kept (every active type's)."""
+    return _signed_periods(active_types(site), locale)
+
+
 def first_layer(site: Site, visitor_type: VisitorType | None = None) -> list[Element]:
     """The first layer in the current request's language, from the site's settings and, for
     a visitor who chose a type (kiosk.services.visitor_types), that type's: what is asked and
@@ -293,12 +304,8 @@ def notice_gaps(site: Site, notice_text: str) -> list[str]:
         for service in personal_webhook_services(site)
         if service.casefold() not in notice_text.casefold()
     ]
-    kinds: list[Site | VisitorType] = [site, *active_types(site)]
-    asks_contact = any(
-        kind.field_mode(field) != "hidden" for kind in kinds for field in ("email", "phone")
-    )
     if (
-        asks_contact
+        asks_contact_details(site)
         and site.contact_days < site.retention_days
         and not re.search(rf"(?<!\d){site.contact_days}(?!\d)", notice_text)
     ):

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.models import NoticeVersion, Site
+from kiosk.services.first_layer import asks_contact_details, signed_periods
 from kiosk.services.notices import PLACEHOLDERS, check_notice_text
 
 #: The notice-text elements (GDPR.md rows 3-7, 9, 11, 12, and the right to object of Art.
@@ -134,6 +135,18 @@ def compose_notice_text(site: Site, sections: Mapping[str, str], locale: str) ->
             site.retention_days,
             days="{retention_days}",
         )
+        # The periods the first layer states beside it (kiosk.services.first_layer): the
+        # full text said only the visit's, which contradicted it (an outside audit).
+        if site.contact_days < site.retention_days and asks_contact_details(site):
+            storage += "\n" + ngettext(
+                "Your email address and phone number are deleted automatically %(days)s day "
+                "after you check out.",
+                "Your email address and phone number are deleted automatically %(days)s days "
+                "after you check out.",
+                site.contact_days,
+                days="{contact_retention_days}",
+            )
+        storage += "".join("\n" + _escape_braces(line) for line in signed_periods(site, locale))
         authority = "{authority_name}"
         if site.authority_contact:
             authority += " ({authority_contact})"

@@ -84,6 +84,28 @@ def test_publishing_every_element_makes_it_the_kiosk_notice(
     assert "Version 1" in public
 
 
+def test_the_full_text_states_the_shorter_period_of_email_and_phone(
+    staff_client: FlaskClient, make_site: Any, session: Session
+):
+    """As the first layer does: the full text said only the visit's period (an outside
+    audit found "30 days" in it beside a first layer saying 7 for email and phone)."""
+    site = make_site(default_locale="en", field_email="optional", contact_retention_days=7)
+    response, notice_id = publish_via_editor(staff_client, site, SECTIONS_EN)
+    assert response.status_code == 302
+    shown = render_notice(session.get(NoticeVersion, notice_id), site)
+    assert "deleted automatically 30 days after you check out" in shown
+    assert (
+        "Your email address and phone number are deleted automatically 7 days after you "
+        "check out." in shown
+    )
+    page = staff_client.get(f"/dashboard/admin/sites/{site.id}/notices").text
+    assert "data-notice-gaps" not in page
+    # Nobody is asked for either: nothing to say of them.
+    quiet = make_site(default_locale="en", contact_retention_days=7)
+    response, notice_id = publish_via_editor(staff_client, quiet, SECTIONS_EN)
+    assert "email address" not in render_notice(session.get(NoticeVersion, notice_id), quiet)
+
+
 def test_publishing_is_refused_and_names_each_missing_element(
     staff_client: FlaskClient, make_site: Any, session: Session
 ):
