@@ -258,6 +258,9 @@
     try {
       if (typeof field.selectionStart === "number") { field.setSelectionRange(start + text.length, start + text.length); }
     } catch (e) { /* no selection on this type */ }
+    // A value set from script leaves the field scrolled where it was: typing at the end of
+    // a name longer than the field went on out of sight.
+    if (start + text.length >= field.value.length) { field.scrollLeft = field.scrollWidth; }
     field.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: inputType, data: text || null }));
   }
 

@@ -460,6 +460,20 @@ def test_the_library_keeps_no_copy_of_what_is_typed(kiosk_page: Any):
     assert page.script_errors == []
 
 
+def test_typing_past_the_fields_end_keeps_the_caret_in_sight(kiosk_page: Any):
+    """A value set from script leaves the field scrolled where it was: the letters of a long
+    name went on out of sight while the visitor typed them (an outside review)."""
+    page = touch_page(kiosk_page)
+    tap_link(page, "/check-in")
+    field = page.locator("input[name=name]")
+    field.tap()
+    type_by_touch(page, "Maximiliane Donaudampfschiff Lindqvist Oberg Karlsson")
+    scrolled = field.evaluate("f => [f.scrollLeft, f.scrollWidth - f.clientWidth]")
+    assert scrolled[1] > 0, "the name fits the field: make it longer"
+    assert scrolled[0] >= scrolled[1] - 2
+    assert page.script_errors == []
+
+
 def long_press(page: Any, locator: Any, milliseconds: int = 800) -> None:
     """Hold a finger on ``locator``: real touch events through Chromium's input pipeline."""
     box = locator.bounding_box()
