@@ -378,4 +378,16 @@
         .catch(function () { camera.hidden = true; });
     });
   }
+  /* The full notice opens below its button, at the bottom of the scrolling panel: bring its
+     start into view, or the tap seemed to do nothing (an outside review). */
+  Array.prototype.forEach.call(document.querySelectorAll("details.full-notice"), function (full) {
+    full.addEventListener("toggle", function () {
+      if (!full.open) { return; }
+      var panel = full.closest(".notice");
+      var summary = full.querySelector("summary");
+      if (panel && summary) {
+        panel.scrollTop += summary.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+      }
+    });
+  });
 })();

@@ -148,6 +148,33 @@ def test_check_in_by_tapping_in_swedish(kiosk_page: Any):
     assert_accessible(page, "confirmation")
 
 
+def test_a_first_name_longer_than_the_screen_wraps_on_the_confirmation(kiosk_page: Any):
+    """German compounds: "Willkommen, Donaudampfschifffahrts…" ran off the right edge of a
+    portrait screen (an outside review)."""
+    page = kiosk_page()
+    page.get_by_role("button", name="English").click()
+    page.wait_for_selector("html[lang=en]")
+    page.get_by_role("link", name="Check in", exact=True).click()
+    fill_details(
+        page,
+        "Your name",
+        "Donaudampfschifffahrtsgesellschaftskapitänswitwe Käthe",
+        "Whom are you visiting?",
+        "Continue",
+    )
+    page.get_by_role("button", name="I have read this – check me in").click()
+    page.wait_for_url(re.compile(r"/done$"))
+    heading = page.locator("h1")
+    assert "Donaudampfschifffahrtsgesellschaftskapitänswitwe" in heading.inner_text()
+    width = page.evaluate("innerWidth")
+    box = heading.bounding_box()
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= width
+    assert heading.evaluate("h => h.scrollWidth <= h.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, "done-long-first-name")
+
+
 def test_check_in_in_english_then_check_out_by_scanning(kiosk_page: Any, server: Server):
     page = kiosk_page()
     page.get_by_role("button", name="English").click()

@@ -207,10 +207,16 @@ def test_every_screen_fits_the_display(branded: Server, new_page: Any, size: str
     found = check_screen(page, size, "notice")
     # The inner screens carry the logo in their header (check_screen measured its size).
     assert found["logo"] is not None, f"{size}: no logo in the header"
-    # The full notice scrolls inside its panel; "I have read this" stays in view.
+    # The full notice scrolls inside its panel; "I have read this" stays in view. Opened, its
+    # start is brought to the panel's top: below the summary it looked as if nothing opened.
     page.get_by_text("Read the full privacy notice").click()
     panel = page.locator("section.notice")
     assert panel.evaluate("p => p.scrollHeight > p.clientHeight")
+    page.wait_for_function(
+        "() => { const p = document.querySelector('section.notice');"
+        " const s = p.querySelector('details.full-notice > summary');"
+        " return Math.abs(s.getBoundingClientRect().top - p.getBoundingClientRect().top) < 2; }"
+    )
     panel.evaluate("p => p.scrollTo(0, p.scrollHeight)")
     check_screen(page, size, "notice-full-text")
     read = page.get_by_role("button", name="I have read this – check me in")
