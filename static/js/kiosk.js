@@ -116,6 +116,7 @@
     var input = picker.querySelector("input[name=host_query]");
     var hidden = picker.querySelector("input[name=host_id]");
     var list = picker.querySelector(".suggestions");
+    var noMatch = picker.querySelector(".no-match");
     var ask = picker.querySelector("input[name=ask_reception]");
     var searchUrl = picker.getAttribute("data-search-url");
     var pending = null;
@@ -123,6 +124,7 @@
       list.hidden = true;
       list.innerHTML = "";
       input.setAttribute("aria-expanded", "false");
+      if (noMatch) { noMatch.hidden = true; }
     };
     var choose = function (host) {
       input.value = host.name;
@@ -153,7 +155,10 @@
               list.appendChild(item);
             });
             list.hidden = data.hosts.length === 0;
+            list.scrollTop = 0;
             input.setAttribute("aria-expanded", data.hosts.length ? "true" : "false");
+            /* Said while typing, not three screens later when the form is sent. */
+            if (noMatch) { noMatch.hidden = data.hosts.length !== 0; }
           })
           .catch(close);
       }, 150);
@@ -250,6 +255,15 @@
     };
     /* Only what the server would refuse for certain: a required step left empty. */
     var stepIsComplete = function (step) {
+      /* A host nobody matches (said under the field as it was typed) is not taken on: the
+         server refused it three screens later. */
+      var nobody = step.querySelector(".no-match");
+      var askReception = step.querySelector("input[name=ask_reception]");
+      if (nobody && !nobody.hidden && !(askReception && askReception.checked)) {
+        var typed = step.querySelector("input[name=host_query]");
+        if (typed) { typed.focus(); }
+        return false;
+      }
       var message = step.getAttribute("data-required-message");
       if (!message) { return true; }
       if (step.hasAttribute("data-host-required")) {
@@ -307,7 +321,13 @@
       if (current === 0) {
         var cancel = actions.querySelector("a.button");
         var target = cancel ? cancel.getAttribute("href") : resetUrl;
-        /* Back from a companion's form returns to the group: the same visitor goes on. */
+        /* Back from a companion's form returns to the group: the same visitor goes on. Back
+           from a visitor's first step goes one screen back in their language (the kind of
+           visit, else the start), not to the reset, which forgot the language as well. */
+        var changeType = document.querySelector(".chosen-type a");
+        if (target === resetUrl) {
+          target = changeType ? changeType.getAttribute("href") : (checkIn.getAttribute("data-start-url") || resetUrl);
+        }
         if (target === resetUrl) { forgetVisitor(); }
         window.location.href = target;
         return;
