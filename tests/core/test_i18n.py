@@ -271,3 +271,26 @@ def test_counts_of_a_thousand_and_more_are_grouped_as_the_language_writes_them(a
         assert render_template_string("{{ 12345|number }}|{{ 999|number }}") == (
             "12\N{NO-BREAK SPACE}345|999"
         )
+
+
+#: Words a catalog once used beside its own for the visitor's badge: three names for one
+#: thing on one screen, and "access card" (adgangskort, kulkukortti) says it opens doors.
+OTHER_WORDS_FOR_THE_BADGE = {
+    "nb": ("besøkskort", "adgangskort"),
+    "da": ("besøgskort", "adgangskort"),
+    "fi": ("vierailijakort", "kulkukort"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(OTHER_WORDS_FOR_THE_BADGE))
+def test_each_catalog_calls_the_badge_one_thing(language: str):
+    path = Path(__file__).parents[2] / "translations" / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as file:
+        catalog = read_po(file, locale=language)
+    found = [
+        message.id
+        for message in catalog
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if any(word in (text or "").casefold() for word in OTHER_WORDS_FOR_THE_BADGE[language])
+    ]
+    assert found == []
