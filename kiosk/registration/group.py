@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from kiosk import checkin, session_store
@@ -100,6 +101,8 @@ def companion_form(modes: Site | VisitorType, **kwargs: Any) -> CheckInForm:
     for name in ("host_query", "host_id", "ask_reception", "purpose"):
         if hasattr(form, name):
             delattr(form, name)
+    # The first visitor may be typing it for someone else: "Name", not "Your name".
+    form.name.label.text = _("Name")
     return form
 
 
