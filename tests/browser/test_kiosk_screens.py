@@ -417,8 +417,16 @@ def test_display_modes_last_for_one_visitor(branded: Server, new_page: Any):
     ]
     assert page.get_by_role("button", name="Larger text").get_attribute("aria-pressed") == "true"
     shot(page, "portrait-check-in-larger-high-contrast")
-    # ...and gone for the next one: Back on the first step returns to the start.
+    # Back on the first step is one screen back for the same visitor: the start, in their
+    # modes and language...
     page.locator(".step-back").click()
+    page.wait_for_url(f"{branded.base}/")
+    assert page.evaluate("document.documentElement.className").split() == [
+        "larger-text",
+        "high-contrast",
+    ]
+    # ...and gone for the next one: the reset (the idle timeout's, or a closing screen's).
+    page.goto(f"{branded.base}/reset")
     page.wait_for_url(f"{branded.base}/")
     assert page.evaluate("document.documentElement.className") == ""
     assert text_size(page) == normal

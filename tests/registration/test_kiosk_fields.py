@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -37,6 +38,18 @@ def test_default_fields(pair: Any, site: Any):
         assert f'name="{name}"' in page
     for name in ("email", "phone"):  # not asked unless a site needs them
         assert f'name="{name}"' not in page
+
+
+def test_a_field_the_visitor_may_leave_empty_says_so(make_site: Any, pair: Any):
+    """A guided step looks as required as any other unless its label says otherwise (an
+    outside review: nothing told the visitor a step could be skipped)."""
+    site = make_site(field_company="required", field_purpose="optional", field_email="optional")
+    page = pair(site).get("/check-in", headers={"Accept-Language": "sv"}).text
+    labels = dict(re.findall(r'<label for="(\w+)">([^<]*)</label>', page))
+    assert labels["company"] == "Företag"
+    assert labels["purpose"].endswith(" (valfritt)")
+    assert labels["email"].endswith(" (valfritt)")
+    assert "(valfritt)" not in labels["name"]
 
 
 def test_hidden_fields_are_not_shown_and_not_stored(make_site: Any, pair: Any, session: Session):
