@@ -165,8 +165,10 @@ def check_in() -> str | Response:
     if ask_type:
         return redirect(url_for(".choose_type"))
     modes: Site | VisitorType = visitor_type if visitor_type is not None else site
-    form = check_in_form(modes, data=pending)
+    form = check_in_form(modes, data={**pending, **pending.get(TYPED, {})})
     host_matches: list[Host] = []
+    if request.method == "POST" and request.form.get("leave") in _LEAVE_TO:
+        return _keep_typed_and_leave(form, pending)
     if form.validate_on_submit():
         host, host_matches, host_error = _resolve_host(form, site, modes)
         if host_error:
@@ -213,6 +215,41 @@ def check_in() -> str | Response:
         locale=str(get_locale()),
         groups_allowed=groups_allowed(site),
     )
+
+
+#: Pending details' key for what the visitor typed on the form before leaving it for another
+#: screen: it fills the form again, and is no detail entered until the form is sent
+#: (entered_details and the notice never read it).
+TYPED = "typed"
+#: Where the form may be left for with what was typed kept: the kind of visit ("Change", and
+#: Back on the first step), or the same form in another language.
+_LEAVE_TO = {"type", "language"}
+_TYPED_FIELDS = ("name", "company", "host_query", "purpose", "email", "phone")
+
+
+def _keep_typed_and_leave(form: CheckInForm, pending: dict[str, Any]) -> Response:
+    """Keep what the visitor typed (each field its own checks allow: a required field may be
+    empty yet) and go to the kind of visit, or back here in another language. Changing either
+    lost everything typed (an outside review)."""
+    form.validate()
+    token = getattr(form, "csrf_token", None)  # absent only where CSRF is off (tests)
+    if token is not None and token.errors:
+        return redirect(url_for(".check_in"))
+    fields = [getattr(form, name, None) for name in _TYPED_FIELDS]  # None: not asked
+    typed = {
+        field.name: field.data
+        for field in fields
+        if field is not None
+        and isinstance(field.data, str)
+        and (not field.errors or not field.data)
+    }
+    keep_pending({**pending, TYPED: typed})
+    if request.form.get("leave") == "type":
+        return redirect(url_for(".choose_type"))
+    locale = request.form.get("locale")
+    if locale in current_app.config["LANGUAGES"]:
+        session[LOCALE] = locale
+    return redirect(url_for(".check_in"))
 
 
 # Why a check-in could not be saved after the notice (the visitor's details are kept).

@@ -5,6 +5,7 @@
   var body = document.body;
 
   var ATTRACT_KEY = "kiosk-attract";
+  var STEP_KEY = "kiosk-details-step";
   var storage = null;
   try { storage = window.sessionStorage; } catch (e) { storage = null; }
   /* The display modes live in a cookie the server reads (kiosk/registration/display.py), so
@@ -185,6 +186,10 @@
     var portrait = window.matchMedia("(orientation: portrait)");
     var stepLabel = checkIn.getAttribute("data-step-label") || "{current} / {total}";
     var current = 0;
+    /* Back from another language: the step the visitor was on (see leaveFor below). */
+    var resumeAt = storage ? parseInt(storage.getItem(STEP_KEY) || "0", 10) : 0;
+    if (storage) { storage.removeItem(STEP_KEY); }
+    if (resumeAt > 0 && resumeAt < steps.length) { current = resumeAt; }
     for (var i = 0; i < steps.length; i++) {
       if (steps[i].querySelector(".has-error") || steps[i].querySelector("[aria-invalid=true]")) { current = i; break; }
     }
@@ -281,6 +286,7 @@
     };
     var show = function (index, focus) {
       current = Math.max(0, Math.min(index, steps.length - 1));
+      checkIn.setAttribute("data-step", String(current));
       steps.forEach(function (step, n) { step.classList.toggle("current", n === current); });
       progressText.textContent = stepLabel.replace("{current}", String(current + 1))
         .replace("{total}", String(steps.length));
@@ -325,9 +331,11 @@
            from a visitor's first step goes one screen back in their language (the kind of
            visit, else the start), not to the reset, which forgot the language as well. */
         var changeType = document.querySelector(".chosen-type a");
-        if (target === resetUrl) {
-          target = changeType ? changeType.getAttribute("href") : (checkIn.getAttribute("data-start-url") || resetUrl);
+        if (target === resetUrl && changeType) {
+          changeType.click();  /* keeps what was typed (below) */
+          return;
         }
+        if (target === resetUrl) { target = checkIn.getAttribute("data-start-url") || resetUrl; }
         if (target === resetUrl) { forgetVisitor(); }
         window.location.href = target;
         return;
@@ -398,6 +406,41 @@
         .catch(function () { camera.hidden = true; });
     });
   }
+  /* Leaving the details for the kind of visit ("Change") or for another language keeps what
+     was typed: the form goes to the server with where to go instead of a plain link or the
+     language form, which lost it all (an outside review). */
+  var detailsForm = document.querySelector("form.check-in[data-keeps-typed]");
+  if (detailsForm) {
+    var leaveFor = function (where, locale) {
+      [["leave", where], ["locale", locale]].forEach(function (pair) {
+        if (!pair[1]) { return; }
+        var hiddenInput = document.createElement("input");
+        hiddenInput.type = "hidden";
+        hiddenInput.name = pair[0];
+        hiddenInput.value = pair[1];
+        detailsForm.appendChild(hiddenInput);
+      });
+      if (storage && where === "language") { storage.setItem(STEP_KEY, detailsForm.getAttribute("data-step") || "0"); }
+      /* The form has a field named "submit": the method from the prototype, and no checks. */
+      HTMLFormElement.prototype.submit.call(detailsForm);
+    };
+    var changeLink = document.querySelector(".chosen-type a");
+    if (changeLink) {
+      changeLink.addEventListener("click", function (event) {
+        event.preventDefault();
+        leaveFor("type");
+      });
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("form.language-picker"), function (picker) {
+      picker.addEventListener("submit", function (event) {
+        var chosen = event.submitter;
+        if (!chosen || chosen.name !== "locale" || !chosen.value) { return; }
+        event.preventDefault();
+        leaveFor("language", chosen.value);
+      });
+    });
+  }
+
   /* The full notice opens below its button, at the bottom of the scrolling panel: bring its
      start into view, or the tap seemed to do nothing (an outside review). */
   Array.prototype.forEach.call(document.querySelectorAll("details.full-notice"), function (full) {

@@ -70,15 +70,17 @@ def test_the_kiosk_asks_the_type_first_and_follows_its_fields(
 
     kiosk.get_by_role("button", name="Guest").tap()
     kiosk.wait_for_url(re.compile(r"/check-in$"))
-    # Back on the first step is one screen back: the kind of visit, still in English (it
-    # went to the start in the site's Swedish: an outside review).
+    # Back on the first step is one screen back: the kind of visit, still in English, and
+    # what was typed kept (it went to the start in the site's Swedish, everything lost: an
+    # outside review).
+    kiosk.get_by_label("Your name").fill("Cole Contractor")
     kiosk.locator(".step-back").tap()
     kiosk.wait_for_url(re.compile(r"/check-in/type$"))
     assert kiosk.locator("html").get_attribute("lang") == "en"
     kiosk.get_by_role("button", name="Contractor").tap()
     kiosk.wait_for_url(re.compile(r"/check-in$"))
     assert kiosk.locator(".chosen-type").inner_text().startswith("Contractor")
-    kiosk.get_by_label("Your name").fill("Cole Contractor")
+    assert kiosk.get_by_label("Your name").input_value() == "Cole Contractor"
     kiosk.locator(".step-next").tap()
     company = kiosk.get_by_label("Company")
     assert company.is_visible()
@@ -87,6 +89,15 @@ def test_the_kiosk_asks_the_type_first_and_follows_its_fields(
     assert kiosk.get_by_text("Please enter your company.").is_visible()
     shot(kiosk, "portrait-visitor-type-company-required")
     company.fill("Pipes AB")
+    # Another language half-way: the same step, in it, what was typed kept.
+    kiosk.get_by_role("button", name="Deutsch").tap()
+    kiosk.wait_for_selector("html[lang=de]")
+    company = kiosk.locator("input[name=company]")
+    assert company.is_visible()
+    assert company.input_value() == "Pipes AB"
+    assert kiosk.locator("input[name=name]").input_value() == "Cole Contractor"
+    kiosk.get_by_role("button", name="English").tap()
+    kiosk.wait_for_selector("html[lang=en]")
     tap_next_until(kiosk, kiosk.get_by_label("I don't know – please ask reception")).check()
     tap_next_until(kiosk, kiosk.get_by_role("button", name="Continue")).tap()
     kiosk.wait_for_url(re.compile(r"/notice$"))

@@ -229,6 +229,46 @@ def test_changing_the_type_keeps_what_was_typed(pair: Any, site: Site, session: 
     assert 'value="Winds AB"' in page
 
 
+def test_leaving_the_form_half_typed_for_the_type_or_a_language_keeps_it(
+    pair: Any, site: Site, session: Session, make_host: Any
+):
+    """The guided form is sent only at its end: "Change" (and Back on its first step) and a
+    language button lost everything typed (an outside review). They now send what was typed
+    with where to go; it fills the form again and is no detail entered until the form is sent."""
+    types = types_by_key(session, site)
+    kiosk = pair(site)
+    choose(kiosk, types["guest"])
+    typed = {"name": "Gale Storm", "company": "Winds AB", "email": "not an address"}
+    left = kiosk.post("/check-in", data={**typed, "leave": "type"})
+    assert left.headers["Location"] == "/check-in/type"
+    # Typed is not entered: the notice still needs the form sent.
+    assert kiosk.get("/notice").headers["Location"] == "/check-in"
+    choose(kiosk, types["contractor"])
+    page = kiosk.get("/check-in").text
+    assert 'value="Gale Storm"' in page
+    assert 'value="Winds AB"' in page
+    assert "not an address" not in page  # what its own checks refuse is not kept
+
+    left = kiosk.post("/check-in", data={"name": "Gale Storm", "leave": "language", "locale": "fi"})
+    assert left.headers["Location"] == "/check-in"
+    page = kiosk.get("/check-in").text
+    assert '<html lang="fi">' in page
+    assert 'value="Gale Storm"' in page
+    # An unknown language keeps the one there was.
+    kiosk.post("/check-in", data={"name": "Gale Storm", "leave": "language", "locale": "xx"})
+    assert '<html lang="fi">' in kiosk.get("/check-in").text
+    # Sent at last, the form goes on as ever.
+    visit = finish(
+        kiosk,
+        session,
+        name="Gale Storm",
+        company="Winds AB",
+        purpose="Wind",
+        host_id=str(make_host(site).id),
+    )
+    assert (visit.visitor_name, visit.company) == ("Gale Storm", "Winds AB")
+
+
 def test_an_invited_visitor_is_asked_the_type_and_keeps_the_invitations_details(
     pair: Any, site: Site, session: Session, make_invitation: Any, make_host: Any
 ):
