@@ -31,15 +31,67 @@
     attracting = true;
     body.classList.add("attract");
   }
+  /* A screen with no countdown of its own (the forms) asks "Are you still there?" for the
+     last seconds before the reset, with a big button to stay: the reset came without warning
+     and took what was typed (an outside review). */
+  var WARN_SECONDS = Math.min(15, Math.floor(idleSeconds / 4));
+  var warning = null;
+  var warningTimer = null;
+  var warningTick = null;
+  var hideWarning = function () {
+    if (warningTimer) { clearTimeout(warningTimer); warningTimer = null; }
+    if (warningTick) { clearInterval(warningTick); warningTick = null; }
+    if (warning) { warning.hidden = true; }
+  };
+  var showWarning = function () {
+    if (!warning) {
+      warning = document.createElement("div");
+      warning.className = "idle-warning";
+      warning.setAttribute("role", "alertdialog");
+      warning.setAttribute("aria-modal", "true");
+      warning.setAttribute("aria-labelledby", "idle-warning-question");
+      var box = document.createElement("div");
+      box.className = "idle-warning-box";
+      var question = document.createElement("p");
+      question.id = "idle-warning-question";
+      question.className = "idle-warning-question";
+      question.textContent = body.getAttribute("data-idle-question") || "";
+      var left = document.createElement("p");
+      left.className = "idle-warning-left";
+      left.setAttribute("aria-live", "polite");
+      var stay = document.createElement("button");
+      stay.type = "button";
+      stay.className = "button primary big";
+      stay.textContent = body.getAttribute("data-idle-stay") || "OK";
+      box.appendChild(question);
+      box.appendChild(left);
+      box.appendChild(stay);
+      warning.appendChild(box);
+      body.appendChild(warning);
+    }
+    var text = warning.querySelector(".idle-warning-left");
+    var template = body.getAttribute("data-idle-countdown") || "{seconds}";
+    var tick = function () {
+      var seconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      text.textContent = template.replace("{seconds}", String(seconds));
+    };
+    tick();
+    warningTick = setInterval(tick, 1000);
+    warning.hidden = false;
+    warning.querySelector("button").focus();
+  };
   if (idleSeconds > 0 && resetUrl) {
     var timer = null;
+    var warns = !document.querySelector(".countdown") && !welcome && WARN_SECONDS >= 2;
     var arm = function () {
       if (attracting) {
         attracting = false;
         body.classList.remove("attract");
       }
       if (timer) { clearTimeout(timer); }
+      hideWarning();
       deadline = Date.now() + idleSeconds * 1000;
+      if (warns) { warningTimer = setTimeout(showWarning, (idleSeconds - WARN_SECONDS) * 1000); }
       if (onTick) { onTick(true); }
       timer = setTimeout(function () {
         forgetVisitor();

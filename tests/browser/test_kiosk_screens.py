@@ -437,6 +437,31 @@ def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from start_server(tmp_path_factory.mktemp("attract"), IDLE_SECONDS="2")
 
 
+@pytest.fixture(scope="module")
+def patient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from start_server(tmp_path_factory.mktemp("warned"), IDLE_SECONDS="8")
+
+
+def test_a_form_left_alone_asks_are_you_still_there_before_the_reset(
+    patient: Server, new_page: Any
+):
+    """The reset came without warning and took what was typed (an outside review): the last
+    quarter of the wait (15 s at most) asks, with a big button to stay."""
+    page = paired(patient, new_page, has_touch=True)
+    page.get_by_role("link", name="Check in", exact=True).click()
+    page.get_by_label("Your name").fill("Ida Idle")
+    warning = page.get_by_role("alertdialog", name="Are you still there?")
+    warning.wait_for(timeout=9000)
+    assert "Back to the start in" in warning.inner_text()
+    shot(page, "portrait-idle-warning")
+    warning.get_by_role("button", name="Yes, I am still here").tap()
+    assert warning.is_hidden()
+    assert page.get_by_label("Your name").input_value() == "Ida Idle"
+    # Asked again, and not answered: the start, the visitor forgotten.
+    warning.wait_for(timeout=9000)
+    page.wait_for_url(f"{patient.base}/", timeout=6000)
+
+
 def test_idle_reset_clears_modes_and_attracts(impatient: Server, new_page: Any):
     page = paired(impatient, new_page)
     page.get_by_role("button", name="Larger text").click()
