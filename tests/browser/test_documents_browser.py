@@ -202,6 +202,19 @@ def test_i_dont_want_to_sign_goes_to_reception(server: Server, kiosk_page: Any):
     kiosk = kiosk_page(has_touch=True, is_mobile=False)
     start_check_in(kiosk, "Contractor", "Nina Nosign", "Pipes AB")
     kiosk.wait_for_url(re.compile(r"/check-in/sign$"))
+    # Back is there, to the notice, with everything kept (there was no way back: an outside
+    # review); declining stands apart from the other buttons.
+    sign = kiosk.get_by_role("button", name="Sign and continue").bounding_box()
+    back = kiosk.get_by_role("link", name="Back").bounding_box()
+    decline = kiosk.get_by_role("button", name="I don't want to sign").bounding_box()
+    assert decline["y"] - (back["y"] + back["height"]) >= 2 * (
+        back["y"] - (sign["y"] + sign["height"])
+    )
+    shot(kiosk, "portrait-sign-actions")
+    kiosk.get_by_role("link", name="Back").tap()
+    kiosk.wait_for_url(re.compile(r"/notice$"))
+    kiosk.get_by_role("button", name="I have read this – check me in").tap()
+    kiosk.wait_for_url(re.compile(r"/check-in/sign$"))
     kiosk.get_by_role("button", name="I don't want to sign").tap()
     kiosk.wait_for_url(re.compile(r"/check-in/sign/declined$"))
     assert kiosk.get_by_role("heading", name="Please ask reception").is_visible()
@@ -224,7 +237,7 @@ def test_a_group_of_contractors_signs_in_turn(server: Server, kiosk_page: Any):
     kiosk.wait_for_url(re.compile(r"/check-in/group$"))
     kiosk.get_by_role("link", name="Add another person").tap()
     kiosk.wait_for_url(re.compile(r"/check-in/group/add$"))
-    kiosk.get_by_label("Your name").fill("Hedda Helper")
+    kiosk.get_by_label("Name", exact=True).fill("Hedda Helper")  # a companion: not "Your"
     tap_next_until(kiosk, kiosk.get_by_label("Company")).fill("Pipes AB")
     tap_next_until(kiosk, kiosk.get_by_role("button", name="Add this person")).tap()
     kiosk.wait_for_url(re.compile(r"/check-in/group$"))
