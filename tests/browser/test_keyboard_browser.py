@@ -346,6 +346,12 @@ def test_the_focused_field_is_never_under_the_keyboard(kiosk_page: Any, viewport
         assert_field_above_keyboard(page, field)
         type_by_touch(page, "Ab")
         assert_field_above_keyboard(page, field)
+        if name == "host_query":
+            # Nobody is called "Ab" (Next would wait, saying so): a host is chosen instead.
+            field.fill("")
+            type_by_touch(page, "Ma")
+            page.get_by_role("option", name="Maria Nilsson").tap()
+            page.locator("#osk").wait_for(state="hidden")  # no field has the focus
         previous = name
     # The keys are big enough to hit on a touchscreen.
     heights = page.locator("#osk .hg-button").evaluate_all(
