@@ -225,6 +225,8 @@ TYPED = "typed"
 #: Back on the first step), or the same form in another language.
 _LEAVE_TO = {"type", "language"}
 _TYPED_FIELDS = ("name", "company", "host_query", "purpose", "email", "phone")
+#: The language asked for with "leave": the language picker's own field name.
+_LANGUAGE_FIELD = "locale"
 
 
 def _keep_typed_and_leave(form: CheckInForm, pending: dict[str, Any]) -> Response:
@@ -246,7 +248,7 @@ def _keep_typed_and_leave(form: CheckInForm, pending: dict[str, Any]) -> Respons
     keep_pending({**pending, TYPED: typed})
     if request.form.get("leave") == "type":
         return redirect(url_for(".choose_type"))
-    locale = request.form.get("locale")
+    locale = request.form.get(_LANGUAGE_FIELD)
     if locale in current_app.config["LANGUAGES"]:
         session[LOCALE] = locale
     return redirect(url_for(".check_in"))
