@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 EXTENSION_KEY = "kiosk.db"
@@ -264,6 +264,19 @@ def begin_write(session: Session) -> None:
     raw = connection.connection.dbapi_connection
     if raw is not None and not raw.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_again_for_change(session: Session, instance: Any, *names: str) -> bool:
+    """Read ``names`` of ``instance`` again under the write lock (SQLite) or its row's lock
+    (PostgreSQL, which waits for another transaction changing the row): what another request
+    committed since the instance was loaded is then what the caller decides on, and nobody
+    changes it before the caller commits. False when the row is gone."""
+    begin_write(session)
+    try:
+        session.refresh(instance, list(names), with_for_update=True)
+    except InvalidRequestError:  # the row was deleted meanwhile
+        return False
+    return True
 
 
 def locked_batches(session: Session, model: Any, *where: Any, size: int) -> Iterator[list[Any]]:

@@ -84,10 +84,18 @@ def discard(name: str) -> None:
 
 def discard_all() -> None:
     """Erase every item of this session and forget its token (the caller commits)."""
-    token = _token(create=False)
-    if token is not None:
-        get_session().execute(delete(SessionItem).where(SessionItem.token == token))
+    _erase_items()
     session.pop(COOKIE_KEY, None)
+
+
+def _erase_items() -> int:
+    """Erase every item of this session; how many there were."""
+    token = _token(create=False)
+    if token is None:
+        return 0
+    result = get_session().execute(delete(SessionItem).where(SessionItem.token == token))
+    erased: int = result.rowcount  # type: ignore[attr-defined]
+    return erased
 
 
 class AlreadyConsumed(Exception):
@@ -100,12 +108,7 @@ def consume_all() -> None:
     (the same form sent twice at once: a double tap on "check me in" saved two visits). The
     erasing DELETE waits for the other transaction and then finds nothing; the caller rolls
     back what it wrote. The cookie is left as it is until the caller commits."""
-    token = _token(create=False)
-    erased = 0
-    if token is not None:
-        result = get_session().execute(delete(SessionItem).where(SessionItem.token == token))
-        erased = result.rowcount  # type: ignore[attr-defined]
-    if not erased:
+    if not _erase_items():
         raise AlreadyConsumed
     session.pop(COOKIE_KEY, None)
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, object_session
 
-from kiosk.db import begin_write
+from kiosk.db import read_again_for_change
 from kiosk.models import Host, Invitation, Site
 from kiosk.services.codes import is_code, new_code, new_token, normalise_code, scanned_token
 
@@ -94,12 +94,16 @@ def cancel_invitation(invitation: Invitation, *, now: datetime) -> None:
     """Cancel an expected visit that will not happen; raises :class:`InvitationError` with
     ``cancelled`` or ``used`` when it is too late for that."""
     session = object_session(invitation)
-    if session is not None and invitation.cancelled_at is None and invitation.visit_id is None:
-        # Read again under the write lock (SQLite) or the row's lock (PostgreSQL): two
-        # cancellations at once both answered "cancelled", and a visitor arriving with it
-        # at that moment was not seen (an outside fuzz).
-        begin_write(session)
-        session.refresh(invitation, ["cancelled_at", "visit_id"], with_for_update=True)
+    # Read again before deciding: two cancellations at once both answered "cancelled", and a
+    # visitor arriving with it at that moment was not seen (an outside fuzz). Erased
+    # meanwhile: nobody is expected any more.
+    if (
+        session is not None
+        and invitation.cancelled_at is None
+        and invitation.visit_id is None
+        and not read_again_for_change(session, invitation, "cancelled_at", "visit_id")
+    ):
+        raise InvitationError("cancelled")
     if invitation.cancelled_at is not None:
         raise InvitationError("cancelled")
     if invitation.visit_id is not None:

@@ -10,10 +10,9 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, object_session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from kiosk.blind_index import search_keys, token_in, tokens_under
-from kiosk.db import begin_write, savepoint
+from kiosk.db import begin_write, read_again_for_change, savepoint
 from kiosk.enums import PrintStatus
 from kiosk.models import (
     Host,
@@ -251,19 +250,15 @@ def check_out(session: Session, site: Site, scanned: str, *, now: datetime) -> V
 
 def _claim_check_out(session: Session, visit: Visit, now: datetime) -> bool:
     """Record ``visit``'s check-out unless another request has: its check-out read again
-    under the write lock (SQLite) or the row's lock (PostgreSQL, which then waits for the
-    other transaction). Read before and written after, two check-outs at once both said
-    "checked out" and both told the host and the webhooks (an outside fuzz). Set through the
-    ORM, so the visit's fields are sealed again under their new erase day (kiosk.sealing)."""
+    under the write lock or the row's lock first. Read before and written after, two
+    check-outs at once both said "checked out" and both told the host and the webhooks (an
+    outside fuzz). Set through the ORM, so the visit's fields are sealed again under their
+    new erase day (kiosk.sealing)."""
     if visit.checked_out_at is not None:
         return False
-    begin_write(session)
-    current = session.execute(
-        select(Visit.id, Visit.checked_out_at).where(Visit.id == visit.id).with_for_update()
-    ).first()
-    if current is None or current.checked_out_at is not None:
-        if current is not None:
-            set_committed_value(visit, "checked_out_at", current.checked_out_at)
+    if not read_again_for_change(session, visit, "checked_out_at"):
+        return False
+    if visit.checked_out_at is not None:
         return False
     visit.checked_out_at = now
     return True
@@ -374,9 +369,17 @@ def check_out_visit(visit: Visit, *, now: datetime) -> bool:
 
 def check_out_everyone(session: Session, site: Site, *, now: datetime) -> list[Visit]:
     """Check out every visitor still on site (after an evacuation); return their visits."""
+    # Read under the write lock (SQLite) or the rows' locks (PostgreSQL): a visitor another
+    # request checks out meanwhile is not checked out (and announced) twice.
+    begin_write(session)
     visits = list(
         session.scalars(
-            select(Visit).where(Visit.site_id == site.id, Visit.checked_out_at.is_(None))
+            select(Visit)
+            .where(Visit.site_id == site.id, Visit.checked_out_at.is_(None))
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
-    return [visit for visit in visits if _claim_check_out(session, visit, now)]
+    for visit in visits:
+        visit.checked_out_at = now
+    return visits

@@ -214,13 +214,14 @@ def test_a_check_out_another_request_made_first_is_not_made_again(
     writing it."""
     from sqlalchemy import update
 
+    from kiosk import db as kiosk_db
     from kiosk.db import get_database
     from kiosk.services import visits as visit_service
 
     site = make_site()
     first, second = make_visit(site), make_visit(site)
     other_time = clock.now() + timedelta(minutes=5)
-    original = visit_service.begin_write
+    original = kiosk_db.begin_write
 
     def other_request_first(db_session: Session) -> None:
         with get_database(app).engine.begin() as other:
@@ -231,7 +232,7 @@ def test_a_check_out_another_request_made_first_is_not_made_again(
             )
         original(db_session)
 
-    monkeypatch.setattr(visit_service, "begin_write", other_request_first)
+    monkeypatch.setattr(kiosk_db, "begin_write", other_request_first)
     assert visit_service.check_out_visit(first, now=clock.now()) is False
     assert first.checked_out_at == other_time
     with pytest.raises(visit_service.VisitError, match="already_checked_out"):
@@ -253,6 +254,7 @@ def test_an_invitation_another_request_cancelled_or_used_first_is_not_cancelled_
     """Two cancellations at once both answered "cancelled" (an outside fuzz). Made certain
     here: another request cancels one invitation, and a visitor arrives with the other,
     between this request reading them and cancelling them."""
+    from kiosk import db as kiosk_db
     from kiosk.db import get_database
     from kiosk.models import Invitation
     from kiosk.services import invitations as invitation_service
@@ -260,7 +262,7 @@ def test_an_invitation_another_request_cancelled_or_used_first_is_not_cancelled_
     site = make_site()
     cancelled, used = make_invitation(site), make_invitation(site)
     visit = make_visit(site)
-    original = invitation_service.begin_write
+    original = kiosk_db.begin_write
 
     def other_request_first(db_session: Session) -> None:
         with get_database(app).engine.begin() as other:
@@ -271,11 +273,11 @@ def test_an_invitation_another_request_cancelled_or_used_first_is_not_cancelled_
             other.execute(table.update().where(table.c.id == used.id).values(visit_id=visit.id))
         original(db_session)
 
-    monkeypatch.setattr(invitation_service, "begin_write", other_request_first)
+    monkeypatch.setattr(kiosk_db, "begin_write", other_request_first)
     with pytest.raises(invitation_service.InvitationError, match="cancelled"):
         invitation_service.cancel_invitation(cancelled, now=clock.now())
-    monkeypatch.setattr(invitation_service, "begin_write", original)
+    monkeypatch.setattr(kiosk_db, "begin_write", original)
     session.rollback()
-    monkeypatch.setattr(invitation_service, "begin_write", other_request_first)
+    monkeypatch.setattr(kiosk_db, "begin_write", other_request_first)
     with pytest.raises(invitation_service.InvitationError, match="used"):
         invitation_service.cancel_invitation(used, now=clock.now())
