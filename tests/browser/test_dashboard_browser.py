@@ -57,6 +57,9 @@ def test_clear_the_search_sits_beside_search_and_forgets_it(
     # The search posts, then the browser follows the redirect to the results: wait for them
     # (is_visible() does not wait, and CI once looked before the results page had loaded).
     page.get_by_role("row").filter(has_text="Quentin Clearwater").wait_for()
+    # And for the page's stylesheet: the row can be in the DOM before it has loaded, and CI once
+    # measured the Search button unstyled (320 px below the Clear button laid out a moment later).
+    page.wait_for_load_state("load")
     search = page.get_by_role("button", name="Search", exact=True).bounding_box()
     clear = page.get_by_role("button", name="Clear the search").bounding_box()
     assert abs(clear["y"] - search["y"]) < 2
