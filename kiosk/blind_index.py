@@ -229,7 +229,10 @@ _INDEX_KEYS_KEPT = 50_000
 
 def _index_keys(store: KeyStore, site_ids: Sequence[int]) -> list[SearchKey]:
     found = []
-    for key_id in store.live_key_ids(*site_ids):
+    live = store.live_key_ids(*site_ids)
+    # A worker's first search needs every key: read together, not one connection a key.
+    store.load([key_id for key_id in live if key_id not in _index_keys_by_id])
+    for key_id in live:
         derived = _index_keys_by_id.get(key_id)
         if derived is None:
             key = store.key(key_id)

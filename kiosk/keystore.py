@@ -66,6 +66,9 @@ KEY_ID_BYTES = 16
 #: unusable everywhere within this time.
 CACHE_SECONDS = 600.0
 
+#: Key ids read per statement by :meth:`KeyStore.load` (SQLite allows 32,766 parameters).
+LOAD_BATCH = 500
+
 metadata = MetaData()
 
 #: Facts about the store itself: the canary, and the store's format version.
@@ -512,6 +515,37 @@ class KeyStore:
         return self._remember(
             DataKey(key_id, row.site_id, row.erase_day, self.master.unwrap(bytes(row.wrapped)))
         )
+
+    def load(self, key_ids: Iterable[bytes]) -> None:
+        """Read the live keys of these ids that are not cached, into the cache: one connection
+        and a statement per LOAD_BATCH ids, for a caller about to use many keys.
+
+        A search's first use of every key of ten sites keeping 400 days (3,884) took 2.1 s
+        in a new worker when each key was read on its own connection, as :meth:`key` reads
+        one. An id not among the live keys (replaced, destroyed, or unknown) is left for
+        :meth:`key` to answer."""
+        wanted = [
+            key_id
+            for key_id in dict.fromkeys(key_ids)
+            if key_id not in self._destroyed and self._cached(key_id) is None
+        ]
+        if not wanted:
+            return
+        columns = (data_keys.c.key_id, data_keys.c.site_id, data_keys.c.erase_day)
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), LOAD_BATCH):
+                batch = wanted[start : start + LOAD_BATCH]
+                for row in connection.execute(
+                    select(*columns, data_keys.c.wrapped).where(data_keys.c.key_id.in_(batch))
+                ):
+                    self._remember(
+                        DataKey(
+                            bytes(row.key_id),
+                            row.site_id,
+                            row.erase_day,
+                            self.master.unwrap(bytes(row.wrapped)),
+                        )
+                    )
 
     def live_key_ids(self, *site_ids: int) -> list[bytes]:
         """The ids of every live key of these sites (what a blind-index search tries).

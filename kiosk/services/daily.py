@@ -23,7 +23,7 @@ from kiosk.blind_index import (
     tokens_under,
 )
 from kiosk.models import Host, Invitation, NameTokenDay, Site, Visit, VisitNameToken
-from kiosk.sealing import shown_text, store_for
+from kiosk.sealing import load_keys, shown_text, store_for
 from kiosk.services.audit import record_event
 from kiosk.services.invitations import site_today
 from kiosk.services.listed_names import name_columns, unseal_names
@@ -519,7 +519,14 @@ class HistoryPage:
 
 
 def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> HistoryPage:
-    """One page of matching visits, newest first."""
+    """One page of matching visits, newest first, with the keys sealing them read (the page
+    shows each one's name and company)."""
+    found = _search_history(session, query, page)
+    load_keys(store_for(session), found.visits)
+    return found
+
+
+def _search_history(session: Session, query: HistoryQuery, page: int) -> HistoryPage:
     if not query.site_ids:
         return HistoryPage([], 1, 1, 0)
     name_only = not (query.company or query.host_id is not None or query.date_from or query.date_to)
