@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kiosk.db import begin_write
 from kiosk.forms import EMAIL_PATTERN, has_letter_or_digit, is_plain_text
 from kiosk.models import Host, Site
 
@@ -75,10 +76,22 @@ def _check(name: str, email: str, locale: str | None, languages: Sequence[str]) 
 
 
 def _email_taken(session: Session, site: Site, email: str, host: Host | None) -> bool:
+    """Whether another host of the site has this email, as committed now: the site's hosts
+    are read under a lock that every create and change of a host of the site takes
+    (SQLite's write lock, the site row's on PostgreSQL) until it commits. Two requests
+    adding one email at once both found it free and both added it (an outside fuzz); the
+    second now waits for the first and is told the email is taken.
+
+    The emails are read as columns, not as hosts the session may hold from before the lock."""
+    begin_write(session)
+    session.execute(select(Site.id).where(Site.id == site.id).with_for_update(key_share=True))
     wanted = email_key(email)
+    own_id = None if host is None else host.id
     return any(
-        email_key(other.email) == wanted and other is not host
-        for other in hosts_of_site(session, site)
+        email_key(other_email) == wanted and other_id != own_id
+        for other_id, other_email in session.execute(
+            select(Host.id, Host.email).where(Host.site_id == site.id)
+        )
     )
 
 

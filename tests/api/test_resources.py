@@ -142,6 +142,64 @@ def test_a_host_changed_by_another_request_at_the_same_time_is_not_overwritten(
     assert client.get(f"/hosts/{host_id}").get_json()["name"] == "Other"
 
 
+@pytest.mark.parametrize("change", [False, True], ids=["create", "change"])
+def test_a_host_added_by_another_request_at_the_same_time_keeps_its_email_its_own(
+    app: Any,
+    make_site: Callable[..., Site],
+    make_token: Callable[..., str],
+    api: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    change: bool,
+) -> None:
+    """Two requests adding a host with one email at once were both answered 201 (an outside
+    fuzz): each found the email free before the other had committed. Made certain here: the
+    other request commits its host with the email just before this one looks, and this one is
+    told the email is taken (409), whether it adds a host or gives one that email."""
+    from kiosk.api import hosts as host_routes
+    from kiosk.services import hosts as host_service
+
+    site = make_site()
+    client = api(make_token(site, write=True))
+    if change:
+        created = client.post(
+            "/hosts", json={"site_id": site.id, "name": "Bo Berg", "email": "bo@example.com"}
+        )
+        host_id, etag = created.get_json()["id"], created.headers["ETag"]
+    original = host_service.begin_write
+    other_committed: list[bool] = []
+
+    def other_request_first(db_session: Session) -> None:
+        # Before this request's first lock (a PATCH takes the host's before the email's).
+        if not other_committed:
+            with get_database(app).engine.begin() as other:
+                other.execute(
+                    Host.__table__.insert().values(
+                        site_id=site.id, name="Åsa Öberg", email="ASA@example.com", active=True
+                    )
+                )
+            other_committed.append(True)
+        original(db_session)
+
+    monkeypatch.setattr(host_service, "begin_write", other_request_first)
+    monkeypatch.setattr(host_routes, "begin_write", other_request_first)
+    if change:
+        lost = client.patch(
+            f"/hosts/{host_id}", json={"email": "asa@example.com"}, headers={"If-Match": etag}
+        )
+    else:
+        lost = client.post(
+            "/hosts", json={"site_id": site.id, "name": "Åsa B", "email": "asa@example.com"}
+        )
+    assert_problem(lost, 409)
+    assert other_committed
+    monkeypatch.setattr(host_service, "begin_write", original)
+    monkeypatch.setattr(host_routes, "begin_write", original)
+    listed = client.get(f"/hosts?site_id={site.id}").get_json()["items"]
+    assert sorted(host["email"].lower() for host in listed) == (
+        ["asa@example.com", "bo@example.com"] if change else ["asa@example.com"]
+    )
+
+
 def test_pagination(
     make_site: Callable[..., Site],
     make_host: Callable[..., Any],
