@@ -20,7 +20,13 @@ from kiosk.registration.blueprint import bp
 from kiosk.registration.forms import SignDocumentForm
 from kiosk.registration.group import companions, group_members, keep_companions
 from kiosk.registration.routes import _notice_shown, _register
-from kiosk.registration.signing import SigningTurn, next_turn, remember_signature
+from kiosk.registration.signing import (
+    Progress,
+    SigningTurn,
+    next_turn,
+    progress_after_form,
+    remember_signature,
+)
 from kiosk.registration.visitor import (
     closing_screen,
     current_site,
@@ -49,7 +55,8 @@ def sign_document() -> str | Response:
     shown = _notice_shown(site)
     if shown is None:
         return redirect(url_for(".notice"))
-    turn = next_turn(site, pending, group_members(pending, site))
+    members = group_members(pending, site)
+    turn = next_turn(site, pending, members)
     if turn is None:
         return _register(site, pending, shown)
     version = turn.version
@@ -93,6 +100,7 @@ def sign_document() -> str | Response:
     )
     form.version.data = version.id
     form.signer.data = turn.member + 1
+    notice, accepted = progress_after_form(site, pending, lambda: members)
     return render_template(
         "registration/sign_document.html",
         site=site,
@@ -100,6 +108,7 @@ def sign_document() -> str | Response:
         version=version,
         text=text,
         tick=tick,
+        progress=Progress(notice.current + accepted + 1, notice.total),
         # In a group the kiosk is passed from one person to the next: say whose turn it is.
         signer_name=turn.details.get("name") if turn.group_size > 1 else None,
     )

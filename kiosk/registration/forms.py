@@ -71,6 +71,13 @@ def check_in_form(modes: Site | VisitorType, **kwargs: Any) -> CheckInForm:
     return form
 
 
+def form_steps(modes: Site | VisitorType) -> int:
+    """How many steps the guided check-in form has for these modes: the name, then each field
+    :func:`check_in_form` keeps (registration/check_in.html makes a step of each)."""
+    shown = ("host", *_REQUIRED_MESSAGES)
+    return 1 + sum(1 for name in shown if modes.field_mode(name) != FieldMode.HIDDEN)
+
+
 class VisitorTypeForm(FlaskForm):  # type: ignore[misc]
     """The kind of visit: each type is a button whose value is the type's id."""
 

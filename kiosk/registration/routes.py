@@ -44,7 +44,7 @@ from kiosk.registration.forms import (
     VisitorTypeForm,
     check_in_form,
 )
-from kiosk.registration.signing import next_turn, signatures_of
+from kiosk.registration.signing import next_turn, progress_after_form, signatures_of
 from kiosk.registration.visitor import (
     BADGE_GRANTED_KEY,
     BADGE_SESSION_KEY,
@@ -60,6 +60,7 @@ from kiosk.registration.visitor import (
     pending_details,
     pending_invitation,
 )
+from kiosk.services.documents import required_documents
 from kiosk.services.first_layer import first_layer_text
 from kiosk.services.groups import groups_allowed
 from kiosk.services.notices import current_notice, record_generated_notice, render_notice
@@ -214,6 +215,8 @@ def check_in() -> str | Response:
         several_types=len(active_types(site)) > 1,
         locale=str(get_locale()),
         groups_allowed=groups_allowed(site),
+        # The guided form counts the screens after its steps: the notice, each document.
+        steps_after=1 + len(required_documents(visitor_type)),
     )
 
 
@@ -390,6 +393,8 @@ def notice() -> str | Response:
     shown = full if full is not None else _record_first_layer(site, locale, visitor_type)
     session[NOTICE_SHOWN] = shown.id
     public_url = _public_notice_url(site, locale)
+    members = group.group_members(pending, site)
+    progress, _accepted = progress_after_form(site, pending, lambda: members)
     return render_template(
         "registration/notice.html",
         site=site,
@@ -399,7 +404,8 @@ def notice() -> str | Response:
         public_url=public_url,
         public_qr=notice_qr_svg(public_url),
         visitor_type=visitor_type,
-        group_size=len(group.group_members(pending, site)),
+        group_size=len(members),
+        progress=progress,
     )
 
 

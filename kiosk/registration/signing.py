@@ -10,7 +10,7 @@ visit; "I don't want to sign" forgets it all.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,8 @@ from flask_babel import get_locale
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.models import DocumentVersion, Site, VisitorType
-from kiosk.services.documents import Signature, documents_to_sign
+from kiosk.registration.forms import form_steps
+from kiosk.services.documents import Signature, documents_to_sign, required_documents
 from kiosk.services.visitor_types import active_types, type_of_site
 
 #: The key of the pending details holding what was signed: {version id: {"by", "png"}}.
@@ -77,6 +78,35 @@ def next_turn(
             if str(version.id) not in signed:
                 return SigningTurn(index, version, member, len(everyone))
     return None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the visitor is in the check-in, said as the guided form says it ("Step 5 of 6"):
+    the form's steps, then the notice, then each document to accept."""
+
+    current: int
+    total: int
+
+
+def progress_after_form(
+    site: Site, pending: dict[str, Any], members: Callable[[], Sequence[dict[str, Any]]]
+) -> tuple[Progress, int]:
+    """The notice's place in the check-in, and how many documents are accepted already
+    (the next one's place is the notice's plus that plus one). Everyone in a group
+    (``members``, as :func:`kiosk.registration.group.group_members` lists them) accepts
+    each document in turn on the same kiosk, so every turn is a step. A type that asks no
+    document (most check-ins) costs no query and does not read the group."""
+    visitor_type = _visitor_type(site, pending)
+    done = total = 0
+    if required_documents(visitor_type):
+        for index, member in enumerate(list(members()) or [pending]):
+            signed = member.get(SIGNED) or {}
+            for version in versions_to_sign(site, pending, None if index == 0 else member):
+                total += 1
+                done += str(version.id) in signed
+    notice = form_steps(visitor_type if visitor_type is not None else site) + 1
+    return Progress(notice, notice + total), done
 
 
 def next_unsigned(site: Site, pending: dict[str, Any]) -> DocumentVersion | None:

@@ -237,6 +237,9 @@
     var alsoSubmit = actions.querySelector(".with-others");
     var portrait = window.matchMedia("(orientation: portrait)");
     var stepLabel = checkIn.getAttribute("data-step-label") || "{current} / {total}";
+    /* The screens after the form count too (the notice, each document to accept): the last
+       step of the form is not the last of the check-in. */
+    var stepsAfter = parseInt(checkIn.getAttribute("data-steps-after") || "0", 10) || 0;
     var current = 0;
     /* Back from another language: the step the visitor was on (see leaveFor below). */
     var resumeAt = storage ? parseInt(storage.getItem(STEP_KEY) || "0", 10) : 0;
@@ -340,9 +343,10 @@
       current = Math.max(0, Math.min(index, steps.length - 1));
       checkIn.setAttribute("data-step", String(current));
       steps.forEach(function (step, n) { step.classList.toggle("current", n === current); });
+      var total = steps.length + stepsAfter;
       progressText.textContent = stepLabel.replace("{current}", String(current + 1))
-        .replace("{total}", String(steps.length));
-      fill.style.width = ((current + 1) * 100 / steps.length) + "%";
+        .replace("{total}", String(total));
+      fill.style.width = ((current + 1) * 100 / total) + "%";
       var last = current === steps.length - 1;
       next.hidden = last;
       if (last) {

@@ -275,10 +275,14 @@ def test_guided_check_in_back_keeps_values_and_errors_open_their_step(
     page = paired(branded, new_page)
     page.get_by_role("link", name="Check in", exact=True).click()
     progress = page.locator(".progress-label")
-    assert progress.inner_text() == "Step 1 of 4"
+    # The form's four steps, then the notice: the last step of the form is not the last.
+    assert progress.inner_text() == "Step 1 of 5"
+    # Every step starts at the same height: centred, each step's own height moved the heading
+    # and the bar up or down from one step to the next (a touchscreen review).
+    top = progress.bounding_box()["y"]
     # A required step left empty does not move on; the message sits by its field, announced.
     page.locator(".step-next").click()
-    assert progress.inner_text() == "Step 1 of 4"
+    assert progress.inner_text() == "Step 1 of 5"
     name = page.get_by_label("Your name")
     assert name.get_attribute("aria-invalid") == "true"
     error = page.locator(f"#{name.get_attribute('aria-describedby').split()[0]}")
@@ -287,7 +291,7 @@ def test_guided_check_in_back_keeps_values_and_errors_open_their_step(
     name.fill("Kim Lee")
     assert name.get_attribute("aria-invalid") is None
     page.locator(".step-next").click()
-    assert progress.inner_text() == "Step 2 of 4"
+    assert progress.inner_text() == "Step 2 of 5"
     assert not name.is_visible()
     page.get_by_label("Company").fill("Lee & Co")
     page.locator(".step-next").click()
@@ -296,7 +300,8 @@ def test_guided_check_in_back_keeps_values_and_errors_open_their_step(
     host.fill("nobody-here-by-that-name")
     page.locator(".no-match").wait_for()
     page.locator(".step-next").click()
-    assert progress.inner_text() == "Step 3 of 4"
+    assert progress.inner_text() == "Step 3 of 5"
+    assert progress.bounding_box()["y"] == top  # the host's step is the tallest
     host.fill(HOST)
     page.get_by_role("option", name=HOST).wait_for()
     assert page.locator(".no-match").is_hidden()
@@ -309,14 +314,14 @@ def test_guided_check_in_back_keeps_values_and_errors_open_their_step(
         (1, "Your name", "Kim Lee"),
     ):
         page.locator(".step-back").click()
-        assert progress.inner_text() == f"Step {step} of 4"
+        assert progress.inner_text() == f"Step {step} of 5"
         assert page.get_by_label(label).is_visible()
         assert page.get_by_label(label).input_value() == value
     # The server's own validation (a name of no letters): its step opens, message by the field.
     page.get_by_label("Your name").fill("!!!")
     tap_next_until(page, page.get_by_role("button", name="Continue")).click()
     page.wait_for_url(re.compile(r"/check-in$"))
-    assert progress.inner_text() == "Step 1 of 4"
+    assert progress.inner_text() == "Step 1 of 5"
     name = page.get_by_label("Your name")
     assert name.is_visible()
     assert name.get_attribute("aria-invalid") == "true"
@@ -384,8 +389,8 @@ def test_landscape_shows_every_field_together(branded: Server, new_page: Any):
     page.get_by_label("Company").fill("Turned AB")
     page.set_viewport_size(DISPLAYS["portrait"].viewport)
     # The page turns to the guided flow on its resize event: wait for it, then check.
-    page.locator(".progress-label", has_text="Step 1 of 4").wait_for()
-    assert page.locator(".progress-label").inner_text() == "Step 1 of 4"
+    page.locator(".progress-label", has_text="Step 1 of 5").wait_for()
+    assert page.locator(".progress-label").inner_text() == "Step 1 of 5"
     tap_next_until(page, page.get_by_label("Company"))
     assert page.get_by_label("Company").input_value() == "Turned AB"
 

@@ -119,6 +119,44 @@ def test_a_contractor_signs_after_the_notice_and_the_pdf_is_stored_with_the_visi
     assert session.scalar(select(func.count()).select_from(SessionItem)) == 0
 
 
+def step_of(page: str) -> tuple[int, int]:
+    """The "Step n of m" a screen says, and the bar that shows it."""
+    found = re.search(r'class="progress-label">Step (\d+) of (\d+)<', page)
+    bar = re.search(r'<progress class="progress-bar" max="(\d+)" value="(\d+)"', page)
+    assert found is not None, page
+    assert bar is not None, page
+    assert (bar[2], bar[1]) == (found[1], found[2])
+    return int(found[1]), int(found[2])
+
+
+def test_the_progress_counts_the_notice_and_each_document_after_the_form(
+    pair: Any, contractor_site: dict[str, Any], make_host: Any
+):
+    """The guided form said "Step 3 of 3" on its last step, and then came the notice and a
+    document: the count now goes on through them (a touchscreen review)."""
+    site = contractor_site["site"]
+    host = make_host(site, "Hanna Host")
+    guest = pair(site)
+    guest.post("/language", data={"locale": "en"})
+    guest.post("/check-in/type", data={"visitor_type": str(contractor_site["guest"].id)})
+    form = guest.get("/check-in").text
+    steps = len(re.findall(r'<div class="step[" ]', form))
+    assert 'data-steps-after="1"' in form  # the notice
+    guest.post("/check-in", data={"name": "Gita Guest", "host_id": host.id})
+    assert step_of(guest.get("/notice").text) == (steps + 1, steps + 1)
+
+    kiosk = pair(site)
+    kiosk.post("/language", data={"locale": "en"})
+    kiosk.post("/check-in/type", data={"visitor_type": str(contractor_site["contractor"].id)})
+    form = kiosk.get("/check-in").text
+    steps = len(re.findall(r'<div class="step[" ]', form))
+    assert 'data-steps-after="2"' in form  # the notice and the briefing
+    start(kiosk, contractor_site["contractor"], host)
+    assert step_of(kiosk.get("/notice").text) == (steps + 1, steps + 2)
+    kiosk.post("/notice", data={"read": "1"})
+    assert step_of(kiosk.get("/check-in/sign").text) == (steps + 2, steps + 2)
+
+
 @pytest.mark.parametrize(
     ("signature", "message"),
     [
@@ -436,7 +474,9 @@ def test_each_person_of_a_group_signs_in_turn_and_keeps_their_own_copy(
     for name in ("Dana Driller", "Eero Electrician"):
         added = kiosk.post("/check-in/group/add", data={"name": name, "company": "Bygg AB"})
         assert added.status_code == 302
-    kiosk.get("/notice")
+    # Each of the three signs in turn: three steps after the notice.
+    notice, total = step_of(kiosk.get("/notice").text)
+    assert total == notice + 3
     assert kiosk.post("/notice", data={"read": "1"}).location.endswith("/check-in/sign")
 
     def sign(signer: int) -> None:
@@ -455,6 +495,7 @@ def test_each_person_of_a_group_signs_in_turn_and_keeps_their_own_copy(
         page = kiosk.get("/check-in/sign").text
         assert f"For {name} to sign" in page
         assert f"Safety briefing for {name}" in page
+        assert step_of(page) == (notice + signer, total)
         if signer == 2:
             # The first visitor's screen sent again (a double tap) signs nobody else.
             sign(1)
