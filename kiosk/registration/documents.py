@@ -108,7 +108,7 @@ def sign_document() -> str | Response:
         version=version,
         text=text,
         tick=tick,
-        progress=Progress(notice.current + accepted + 1, notice.total),
+        progress=None if notice is None else Progress(notice.current + accepted + 1, notice.total),
         # In a group the kiosk is passed from one person to the next: say whose turn it is.
         signer_name=turn.details.get("name") if turn.group_size > 1 else None,
     )

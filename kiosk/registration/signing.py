@@ -91,12 +91,17 @@ class Progress:
 
 def progress_after_form(
     site: Site, pending: dict[str, Any], members: Callable[[], Sequence[dict[str, Any]]]
-) -> tuple[Progress, int]:
+) -> tuple[Progress | None, int]:
     """The notice's place in the check-in, and how many documents are accepted already
     (the next one's place is the notice's plus that plus one). Everyone in a group
     (``members``, as :func:`kiosk.registration.group.group_members` lists them) accepts
     each document in turn on the same kiosk, so every turn is a step. A type that asks no
-    document (most check-ins) costs no query and does not read the group."""
+    document (most check-ins) costs no query and does not read the group.
+
+    None for an invited visitor: their details were filled in and checked on one screen,
+    with no steps counted (registration/check_in.html's ``data-review``)."""
+    if pending.get("invitation_id"):
+        return None, 0
     visitor_type = _visitor_type(site, pending)
     done = total = 0
     if required_documents(visitor_type):

@@ -228,7 +228,8 @@
      checks everything exactly as without JavaScript; its errors open the step they concern. */
   var checkIn = document.querySelector("form.check-in");
   var stepNodes = checkIn ? checkIn.querySelectorAll(".fields > .step") : [];
-  if (checkIn && stepNodes.length > 1) {
+  /* An invitation's details are filled in: checked on one screen, not walked step by step. */
+  if (checkIn && stepNodes.length > 1 && !checkIn.hasAttribute("data-review")) {
     var steps = Array.prototype.slice.call(stepNodes);
     var fields = checkIn.querySelector(".fields");
     var actions = checkIn.querySelector(".actions");

@@ -334,6 +334,47 @@ def test_guided_check_in_back_keeps_values_and_errors_open_their_step(
     assert page.locator("html").get_attribute("lang") == "en"
 
 
+def test_an_invited_visitor_checks_their_details_on_one_screen(branded: Server, new_page: Any):
+    """An invitation fills the details in: the visitor checks them on one screen and goes on,
+    instead of walking through the filled-in steps one at a time (a touchscreen review)."""
+    from kiosk.services.demo import DEMO_ADMIN
+
+    admin = new_page(viewport={"width": 1440, "height": 900})
+    admin.goto(f"{branded.base}/dashboard/login")
+    admin.get_by_label("Username").fill(DEMO_ADMIN)
+    admin.get_by_label("Password").fill(branded.admin_password)
+    admin.get_by_role("button", name="Log in").click()
+    admin.wait_for_url(re.compile(r"/dashboard/$"))
+    admin.get_by_role("link", name="Expect a visitor").click()
+    admin.get_by_label("Visitor's name").fill("Ines Invited")
+    admin.get_by_label("Company", exact=True).fill("Guest Co")
+    admin.get_by_label("Host").select_option(label=HOST)
+    admin.get_by_role("button", name="Register the visit").click()
+    code = admin.locator(".pairing-code").inner_text().strip()
+
+    page = paired(branded, new_page)
+    page.get_by_role("link", name="I have an invitation").click()
+    page.get_by_label("Invitation code").fill(code)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/check-in$"))
+    page.get_by_role("heading", name="Please check your details").wait_for()
+    # Every detail at once, filled in; no steps to walk.
+    for label, value in (("Your name", "Ines Invited"), ("Company", "Guest Co")):
+        assert page.get_by_label(label).is_visible(), label
+        assert page.get_by_label(label).input_value() == value
+    assert page.get_by_label("Whom are you visiting?").is_visible()
+    assert page.get_by_label("Purpose of your visit").is_visible()
+    assert page.locator(".step-next").count() == 0
+    assert page.locator(".progress-label").count() == 0
+    found = check_screen(page, "portrait", "invitation-details")
+    go_on = page.get_by_role("button", name="Continue")
+    box = go_on.bounding_box()
+    assert box["y"] + box["height"] <= found["innerHeight"]
+    go_on.click()
+    page.wait_for_url(re.compile(r"/notice$"))
+    assert page.locator(".progress-label").count() == 0  # no steps were counted before it
+
+
 def test_many_matching_hosts_leave_ask_reception_and_next_on_screen(branded: Server, new_page: Any):
     """Eight matches in larger text pushed "ask reception" and Next below the edge of a
     portrait screen, which could not scroll (an outside review): the list scrolls inside."""
