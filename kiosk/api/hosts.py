@@ -23,7 +23,13 @@ from kiosk.api.framework import (
 )
 from kiosk.db import begin_write, get_session
 from kiosk.models import Host
-from kiosk.services.hosts import HostDetails, HostError, create_host, update_host
+from kiosk.services.hosts import (
+    HostDetails,
+    HostError,
+    create_host,
+    lock_site_hosts,
+    update_host,
+)
 
 
 def host_out(host: Host) -> schemas.Host:
@@ -45,10 +51,14 @@ def _host(host_id: int, *, to_change: bool = False) -> Host:
     """The token's host ``host_id``; ``to_change``: read under the write lock (SQLite) or the
     row's lock (PostgreSQL), so that its ETag is compared with what no other request can
     change before this one commits (two PATCHes with the same If-Match both answered 200,
-    the second overwriting the first: an outside fuzz)."""
+    the second overwriting the first: an outside fuzz). The site's host lock is taken first,
+    in the order every change of a host takes it (kiosk.services.hosts.lock_site_hosts)."""
     session = get_session()
     if to_change:
         begin_write(session)
+        site_id = session.scalar(select(Host.site_id).where(Host.id == host_id))
+        if site_id is not None:
+            lock_site_hosts(session, site_id)
     host = session.get(Host, host_id, with_for_update=to_change, populate_existing=to_change)
     if host is None or host.site_id not in current_token().site_ids:
         raise not_found()

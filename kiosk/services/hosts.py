@@ -75,6 +75,16 @@ def _check(name: str, email: str, locale: str | None, languages: Sequence[str]) 
         raise HostError("language_unknown", "language")
 
 
+def lock_site_hosts(session: Session, site_id: int) -> None:
+    """Take the lock that every create and change of a host of the site holds until it
+    commits: SQLite's write lock, or the site row's on PostgreSQL (``FOR NO KEY UPDATE``,
+    which check-ins inserting visits of the site do not wait for). A change of a host takes
+    it before the host's own row lock, as a create or an import does (an import changes
+    hosts after it), so that no two requests wait for each other's."""
+    begin_write(session)
+    session.execute(select(Site.id).where(Site.id == site_id).with_for_update(key_share=True))
+
+
 def _email_taken(session: Session, site: Site, email: str, host: Host | None) -> bool:
     """Whether another host of the site has this email, as committed now: the site's hosts
     are read under a lock that every create and change of a host of the site takes
@@ -83,8 +93,7 @@ def _email_taken(session: Session, site: Site, email: str, host: Host | None) ->
     second now waits for the first and is told the email is taken.
 
     The emails are read as columns, not as hosts the session may hold from before the lock."""
-    begin_write(session)
-    session.execute(select(Site.id).where(Site.id == site.id).with_for_update(key_share=True))
+    lock_site_hosts(session, site.id)
     wanted = email_key(email)
     own_id = None if host is None else host.id
     return any(

@@ -3,13 +3,15 @@ purge runs; pagination; the per-token rate limit."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskCliRunner
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from kiosk.cli import main
@@ -198,6 +200,67 @@ def test_a_host_added_by_another_request_at_the_same_time_keeps_its_email_its_ow
     assert sorted(host["email"].lower() for host in listed) == (
         ["asa@example.com", "bo@example.com"] if change else ["asa@example.com"]
     )
+
+
+def test_a_host_change_takes_the_sites_host_lock_before_the_hosts_row(
+    app: Any,
+    make_site: Callable[..., Site],
+    make_token: Callable[..., str],
+    api: Any,
+) -> None:
+    """Every create and change of a host takes the site's host lock, and a change also its
+    host's row: in that order everywhere, or a PATCH (row, then site) and an import changing
+    the same host (site, then row) would wait for each other until PostgreSQL broke the
+    deadlock with an error. Here the site's lock is held elsewhere: the PATCH waits for it
+    without holding its host's row."""
+    engine = get_database(app).engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite has one write lock)")
+    site = make_site()
+    client = api(make_token(site, write=True))
+    created = client.post(
+        "/hosts", json={"site_id": site.id, "name": "Åsa Öberg", "email": "asa@example.com"}
+    )
+    host_id, etag = created.get_json()["id"], created.headers["ETag"]
+    answers: list[Any] = []
+    with engine.connect() as holder:
+        holder_pid = holder.scalar(text("SELECT pg_backend_pid()"))
+        holder.execute(text("SET lock_timeout = '20s'"))
+        holder.execute(
+            text("SELECT id FROM sites WHERE id = :id FOR NO KEY UPDATE"), {"id": site.id}
+        )
+        patch = threading.Thread(
+            target=lambda: answers.append(
+                client.patch(
+                    f"/hosts/{host_id}", json={"name": "Åsa B"}, headers={"If-Match": etag}
+                )
+            )
+        )
+        patch.start()
+        try:
+            with engine.connect() as watcher:
+                deadline = time.monotonic() + 10
+                # Waiting for this holder: another test's lock wait in the same database
+                # (the suite runs two at once) must not count.
+                while not watcher.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE CAST(:holder AS integer) = ANY(pg_blocking_pids(pid))"
+                    ),
+                    {"holder": holder_pid},
+                ):
+                    assert time.monotonic() < deadline, "the PATCH never waited for the site"
+                    time.sleep(0.02)
+                # The host's row is free while the PATCH waits.
+                watcher.execute(
+                    text("SELECT id FROM hosts WHERE id = :id FOR UPDATE NOWAIT"), {"id": host_id}
+                )
+                watcher.rollback()
+        finally:
+            holder.rollback()
+            patch.join(30)
+    assert answers[0].status_code == 200, answers[0].text
+    assert client.get(f"/hosts/{host_id}").get_json()["name"] == "Åsa B"
 
 
 def test_pagination(
