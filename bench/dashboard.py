@@ -419,7 +419,7 @@ def run(backend: str, url: str, args: argparse.Namespace, folder: Path) -> list[
     timings.append(
         Timing(
             backend,
-            f"{first_label}, a new worker's first",
+            f"{first_label}, first in a worker",
             round(first_page_ms, 2),
             round(first_service_ms, 2),
             0.0,  # one run, not a median: no bare statement timed
