@@ -71,7 +71,8 @@ def check_out_badge() -> str | Response:
                 if exc.code == "already_checked_out"
                 else _("We could not find that badge. Please try again, or ask reception.")
             )
-            form.code.data = ""  # a scanner types into an empty field
+            # The code stays, selected (kiosk.js): a scanner's next code replaces it whole,
+            # and a visitor who typed it sees what to correct.
         else:
             if told:
                 wake_sender()
@@ -114,8 +115,7 @@ def invitation() -> str | Response:
         except InvitationError as exc:
             form.code.errors.append(
                 _INVITATION_ERRORS.get(exc.code, _INVITATION_ERRORS["unknown"])()
-            )
-            form.code.data = ""
+            )  # the code stays, selected, as at check-out
         else:
             forget_visitor()
             keep_pending(

@@ -430,6 +430,15 @@
     }
   }
 
+  /* A code that was not found stays in its field, selected: whoever typed it sees what to
+     correct (a tap puts the caret in it), and the next code, scanned or typed, replaces it
+     whole. Emptied instead, a typed code was lost at every mistake. */
+  var wrongCode = document.querySelector("form.scan-form input[aria-invalid=true]");
+  if (wrongCode && wrongCode.value) {
+    wrongCode.focus();
+    wrongCode.select();
+  }
+
   /* Camera scanning where the browser has the BarcodeDetector API. */
   var camera = document.querySelector(".camera");
   if (camera && "BarcodeDetector" in window && navigator.mediaDevices) {

@@ -244,7 +244,16 @@ def test_every_screen_fits_the_display(branded: Server, new_page: Any, size: str
     page.keyboard.press("Enter")
     page.locator(".errors").wait_for()
     check_screen(page, size, "check-out-unknown")
-    page.get_by_label("Badge code").fill(code)
+    # The wrong code stays in view, selected: the next code, typed as a scanner types it,
+    # replaces it whole (emptied, a visitor's typed code was lost at every mistake).
+    field = page.get_by_label("Badge code")
+    assert field.input_value() == "NOSUCH"
+    assert field.evaluate(
+        "f => document.activeElement === f && f.selectionStart === 0"
+        " && f.selectionEnd === f.value.length"
+    )
+    page.keyboard.type(code)
+    assert field.input_value() == code
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/goodbye$"))
     check_screen(page, size, "goodbye")
