@@ -10,7 +10,7 @@ visit; "I don't want to sign" forgets it all.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +72,21 @@ def next_turn(
     ``members`` is everyone from :func:`kiosk.registration.group.group_members` (the first
     visitor first), or empty for a visitor on their own."""
     everyone = list(members) or [pending]
+    for index, member, version, accepted in _turns(site, pending, everyone):
+        if not accepted:
+            return SigningTurn(index, version, member, len(everyone))
+    return None
+
+
+def _turns(
+    site: Site, pending: dict[str, Any], everyone: Sequence[dict[str, Any]]
+) -> Iterator[tuple[int, dict[str, Any], DocumentVersion, bool]]:
+    """Each document each person of the group is asked, in the order they sign: (their
+    place in the group, their details, the version, whether they accepted it already)."""
     for index, member in enumerate(everyone):
         signed = member.get(SIGNED) or {}
         for version in versions_to_sign(site, pending, None if index == 0 else member):
-            if str(version.id) not in signed:
-                return SigningTurn(index, version, member, len(everyone))
-    return None
+            yield index, member, version, str(version.id) in signed
 
 
 @dataclass(frozen=True)
@@ -105,11 +114,11 @@ def progress_after_form(
     visitor_type = _visitor_type(site, pending)
     done = total = 0
     if required_documents(visitor_type):
-        for index, member in enumerate(list(members()) or [pending]):
-            signed = member.get(SIGNED) or {}
-            for version in versions_to_sign(site, pending, None if index == 0 else member):
-                total += 1
-                done += str(version.id) in signed
+        for _index, _member, _version, accepted in _turns(
+            site, pending, list(members()) or [pending]
+        ):
+            total += 1
+            done += accepted
     notice = form_steps(visitor_type if visitor_type is not None else site) + 1
     return Progress(notice, notice + total), done
 
