@@ -76,6 +76,7 @@ def test_a_print_the_kiosk_browser_refuses_is_reported_to_reception(
     row = dashboard.get_by_role("row").filter(has_text="Jam Printer")
     assert row.get_by_text("Did not print").is_visible()
     dashboard.get_by_role("link", name="Badge prints").click()
+    dashboard.wait_for_url(re.compile(r"/prints"))  # is_visible() does not wait for the page
     prints = dashboard.get_by_role("row").filter(has_text="Jam Printer")
     assert prints.get_by_text("The kiosk's browser could not print it.").is_visible()
 

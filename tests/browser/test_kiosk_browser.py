@@ -271,9 +271,10 @@ def test_form_errors_are_tied_to_their_fields(kiosk_page: Any):
     page.get_by_label(swedish("Your name")).fill("Bad\u202eName")
     tap_next_until(page, page.get_by_label(swedish("I don't know – please ask reception"))).check()
     tap_next_until(page, page.get_by_role("button", name=swedish("Continue"))).click()
-    # The server's error opens the step of the field it concerns.
+    # The server's error opens the step of the field it concerns (waited for: is_visible() does
+    # not wait, and the form's own name field is there, hidden, until the answer has loaded).
     name = page.get_by_label(swedish("Your name"))
-    assert name.is_visible()
+    name.wait_for(state="visible")
     assert name.get_attribute("aria-invalid") == "true"
     assert page.locator(f"#{name.get_attribute('aria-describedby')}").is_visible()
     shot(page, "check-in-errors")
