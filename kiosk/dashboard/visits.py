@@ -140,6 +140,7 @@ def history() -> str | BaseResponse:
         return redirect(url_for(".history", page=1))
     criteria = session_store.load(_HISTORY)
     result = None
+    counting = False
     if request.method == "GET" and criteria:
         form.process(
             data={
@@ -151,10 +152,15 @@ def history() -> str | BaseResponse:
             }
         )
         page = request.args.get("page", 1, type=int) or 1
-        result = search_history(get_session(), _query_from(criteria, sites), page=page)
+        # The visits found are counted when asked for ("Count them"): a broad name's newest
+        # page is found under a few keys, its count only under all of them (issue 18).
+        counting = request.args.get("count") == "1"
+        result = search_history(
+            get_session(), _query_from(criteria, sites), page=page, count=counting
+        )
         audit("search_history", "visits", None)
         get_session().commit()
-    return render_template("dashboard/history.html", form=form, result=result)
+    return render_template("dashboard/history.html", form=form, result=result, counting=counting)
 
 
 @bp.route("/history/clear", methods=["POST"])

@@ -322,15 +322,15 @@ def _with_other_words_sqlite(
     return [(visit_id, checked_in_at) for visit_id, checked_in_at in result]
 
 
-def _search_by_name(session: Session, query: HistoryQuery, page: int) -> HistoryPage:
+def _search_by_name(session: Session, query: HistoryQuery, page: int, count: bool) -> HistoryPage:
     """A search by name alone, answered from the words' index: the visits' site and check-in
     time are in it, so even a common prefix is counted (up to the limit) and ordered without
     reading every matching visit; only the page's visits are loaded."""
     first, *others = _typed_words(query)
     keys = search_keys(session, query.site_ids)
     newest = _NewestMatches(session, query.site_ids, keys, first, others)
-    unique, page, pages, total, more, wanted = newest.page(page)
-    ids = unique[(page - 1) * HISTORY_PAGE_SIZE : wanted]
+    unique, paging = newest.page(page, count=count)
+    ids = unique[(paging.page - 1) * HISTORY_PAGE_SIZE :]
     loaded = {
         visit.id: visit
         for visit in session.scalars(
@@ -341,15 +341,31 @@ def _search_by_name(session: Session, query: HistoryQuery, page: int) -> History
             .where(Visit.id.in_(ids), Visit.site_id.in_(query.site_ids))
         )
     }
-    return HistoryPage([loaded[i] for i in ids if i in loaded], page, pages, total, more)
+    return HistoryPage.paged([loaded[i] for i in ids if i in loaded], paging)
 
 
-def _paged(count: int, more: bool, page: int) -> tuple[int, int, int, int]:
-    """(page, pages, total, how many of the newest matches the page needs)."""
-    total = HISTORY_COUNT_LIMIT if more else count
+class _Paging(NamedTuple):
+    page: int
+    pages: int
+    #: The visits found, or None when the search stopped before counting them all.
+    total: int | None
+    #: More visits match than HISTORY_COUNT_LIMIT.
+    more: bool
+    #: How many of the newest matches the page needs.
+    wanted: int
+
+
+def _paging(found: int, count_to: int, page: int) -> _Paging:
+    """The page shown when ``found`` visits were found by a search that counted to
+    ``count_to`` (more than that when ``found`` is greater); ``page`` is the page asked for."""
+    if found > count_to and count_to < HISTORY_COUNT_LIMIT:
+        # Not counted: there is a next page, and how many follow it is not known.
+        return _Paging(page, page + 1, None, False, page * HISTORY_PAGE_SIZE)
+    more = found > count_to
+    total = count_to if more else found
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
-    page = min(max(1, page), pages)
-    return page, pages, total, min(page * HISTORY_PAGE_SIZE, total)
+    page = min(page, pages)
+    return _Paging(page, pages, total, more, min(page * HISTORY_PAGE_SIZE, total))
 
 
 #: The newest matches are looked for under this many keys first (those whose visits can be the
@@ -394,29 +410,38 @@ class _NewestMatches:
         self.site_ids = site_ids
         self.first = first
         self.others = others
+        #: How many visits the search counts to: HISTORY_COUNT_LIMIT, or only as many as the
+        #: page shows when the count is not asked for (set by ``page``).
+        self.count_to = HISTORY_COUNT_LIMIT
         order = sorted(range(len(keys)), key=lambda i: keys[i].day, reverse=True)
         self.keys = [keys[i] for i in order]
         #: Per key, its bound (None: it may hold visits of any time), once read; the keys
         #: not read before then are in order of their bounds, newest first.
         self.bounds: list[Any] = []
 
-    def page(self, page: int) -> tuple[list[int], int, int, int, bool, int]:
+    def page(self, page: int, *, count: bool) -> tuple[list[int], _Paging]:
+        """The matching visits up to the page's last (ids, newest first) and the paging.
+
+        Without ``count``, the search stops at the page's last visit and one more (whether
+        there is a next page): a broad prefix's newest are under the newest few keys, so only
+        counting its matches reads under every key (bench/README.md, "Counting on request")."""
+        page = max(1, page)
+        if not count:
+            self.count_to = min(page * HISTORY_PAGE_SIZE, HISTORY_COUNT_LIMIT)
         # A name may have two words that start alike ("Berg Bergström"), so a visit can match
         # twice. Rather than DISTINCT over every match (which makes the database hash or sort
         # them all), read a bounded number of rows, newest first, and remove the rare repeats
         # here. The rows give the count (up to the limit) and the page.
-        sample = HISTORY_COUNT_LIMIT * 2 + 2
-        found = self.newest(sample)
+        fetch = self.count_to * 2 + 2
+        found = self.newest(fetch)
         unique = list(dict.fromkeys(found))
-        more = len(found) == sample or len(unique) > HISTORY_COUNT_LIMIT
-        page, pages, total, wanted = _paged(len(unique), more, page)
-        fetch = sample
-        while len(unique) < wanted and len(found) == fetch:
+        while len(unique) <= self.count_to and len(found) == fetch:
             # Names with many alike words filled the rows read: read further.
             fetch *= 2
             found = self.newest(fetch)
             unique = list(dict.fromkeys(found))
-        return unique, page, pages, total, more, wanted
+        paging = _paging(len(unique), self.count_to, page)
+        return unique[: paging.wanted], paging
 
     def newest(self, limit: int) -> list[int]:
         """The visit ids of the newest matching index rows (a visit twice when two of its
@@ -429,10 +454,12 @@ class _NewestMatches:
             start += size
             if start >= count:
                 break
-            enough = _enough_visits(rows, HISTORY_COUNT_LIMIT + 1)
+            enough = _enough_visits(rows, self.count_to + 1)
             if enough is None and len(rows) < limit:
-                # Short: as many keys again as the matches per key so far say are needed.
-                needed = (limit - len(rows)) * start / max(len(rows), 1)
+                # Short: as many keys again as the matches per key so far say are needed for
+                # the visits wanted (the rows' limit leaves room for repeats, rare).
+                wanted = min(limit, self.count_to + 1)
+                needed = max(wanted - len(rows), 1) * start / max(len(rows), 1)
                 size = max(size * 2, int(needed * 1.25) + 1)
                 if not rows or start + size >= count:
                     size = count - start  # all the rest at once: no order needed
@@ -512,29 +539,47 @@ HISTORY_COUNT_LIMIT = 1000
 class HistoryPage:
     visits: Sequence[Visit]
     page: int
+    #: The pages, or when the visits were not counted (``total`` None) the next page's number
+    #: if there is one, else this page's.
     pages: int
-    total: int
+    #: The visits found, up to HISTORY_COUNT_LIMIT; None when they were not counted.
+    total: int | None
     #: More than ``total`` (``HISTORY_COUNT_LIMIT``) visits match.
     more: bool = False
 
+    @property
+    def reached(self) -> int:
+        """How many of the newest matches this page and the ones before it hold."""
+        return (self.page - 1) * HISTORY_PAGE_SIZE + len(self.visits)
 
-def search_history(session: Session, query: HistoryQuery, *, page: int = 1) -> HistoryPage:
+    @classmethod
+    def paged(cls, visits: Sequence[Visit], paging: _Paging) -> HistoryPage:
+        return cls(visits, paging.page, paging.pages, paging.total, paging.more)
+
+
+def search_history(
+    session: Session, query: HistoryQuery, *, page: int = 1, count: bool = True
+) -> HistoryPage:
     """One page of matching visits, newest first, with the keys sealing them read (the page
-    shows each one's name and company)."""
-    found = _search_history(session, query, page)
+    shows each one's name and company).
+
+    Without ``count``, a search by name or company looks no further than the page's visits
+    and one more, and gives no total when there is a next page (counting a broad name's
+    matches is most of its time); a search by host or date counts, from one index."""
+    found = _search_history(session, query, page, count)
     load_keys(store_for(session), found.visits)
     return found
 
 
-def _search_history(session: Session, query: HistoryQuery, page: int) -> HistoryPage:
+def _search_history(session: Session, query: HistoryQuery, page: int, count: bool) -> HistoryPage:
     if not query.site_ids:
         return HistoryPage([], 1, 1, 0)
     name_only = not (query.company or query.host_id is not None or query.date_from or query.date_to)
     if name_only and _typed_words(query):
-        return _search_by_name(session, query, page)
+        return _search_by_name(session, query, page, count)
     statement = _history_select(session, query)
     if query.company:
-        return _search_with_company(session, query, statement, page)
+        return _search_with_company(session, query, statement, page, count)
     counted = statement.with_only_columns(Visit.id).limit(HISTORY_COUNT_LIMIT + 1)
     total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     more = total > HISTORY_COUNT_LIMIT
@@ -582,7 +627,7 @@ COMPANY_BATCH = 2000
 
 
 def _search_with_company(
-    session: Session, query: HistoryQuery, statement: Select[Visit], page: int
+    session: Session, query: HistoryQuery, statement: Select[Visit], page: int, count: bool
 ) -> HistoryPage:
     """The company is compared after decryption, among the newest visits matching the rest.
 
@@ -593,6 +638,8 @@ def _search_with_company(
     "Search by company")."""
     matches = _company_matches(query)
     store = store_for(session)
+    page = max(1, page)
+    count_to = HISTORY_COUNT_LIMIT if count else min(page * HISTORY_PAGE_SIZE, HISTORY_COUNT_LIMIT)
     found: list[int] = []
     newest = (Visit.checked_in_at.desc(), Visit.id.desc())
     newest_ids = statement.with_only_columns(Visit.id).order_by(*newest)
@@ -628,18 +675,14 @@ def _search_with_company(
                 last = (checked_in_at, visit_id)
                 if matches(Visit.company.unseal_column(store, sealed, row_key, legacy)):
                     found.append(visit_id)
-                    if len(found) > HISTORY_COUNT_LIMIT:
+                    if len(found) > count_to:
                         break
         finally:
             rows.close()
-        if read < limit or len(found) > HISTORY_COUNT_LIMIT:
+        if read < limit or len(found) > count_to:
             break
-    more = len(found) > HISTORY_COUNT_LIMIT
-    total = min(len(found), HISTORY_COUNT_LIMIT)
-    pages = max(1, -(-total // HISTORY_PAGE_SIZE))
-    page = min(max(1, page), pages)
-    start = (page - 1) * HISTORY_PAGE_SIZE
-    ids = found[start : min(start + HISTORY_PAGE_SIZE, total)]
+    paging = _paging(len(found), count_to, page)
+    ids = found[(paging.page - 1) * HISTORY_PAGE_SIZE : paging.wanted]
     loaded = {
         visit.id: visit
         for visit in session.scalars(
@@ -648,7 +691,7 @@ def _search_with_company(
             .where(Visit.id.in_(ids))
         )
     }
-    return HistoryPage([loaded[i] for i in ids if i in loaded], page, pages, total, more)
+    return HistoryPage.paged([loaded[i] for i in ids if i in loaded], paging)
 
 
 #: Visits read by one statement of an export; the rows of one batch are all an export holds.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,31 @@ class Server:
         match = re.search(r"code=(\w+)", output)
         assert match, output
         return match[1]
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        """A database session on the server's own data: its fields are sealed, so through
+        the app with the server's instance folder and key store."""
+        from kiosk import create_app
+        from kiosk.db import get_database, get_session
+
+        app = create_app(
+            {
+                "INSTANCE_PATH": str(self.instance),
+                "DATABASE_URL": f"sqlite:///{self.instance / 'kiosk.sqlite3'}",
+                "SECRET_KEY": "test-reader",
+                **{
+                    key.removeprefix("KIOSK_"): value
+                    for key, value in self.env.items()
+                    if key in ("KIOSK_KEY_STORE", "KIOSK_MASTER_KEY_FILE")
+                },
+            }
+        )
+        try:
+            with app.app_context():
+                yield get_session()
+        finally:
+            get_database(app).engine.dispose()
 
 
 def start_server(tmp: Path, **settings: str) -> Iterator[Server]:

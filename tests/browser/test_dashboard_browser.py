@@ -72,6 +72,62 @@ def test_clear_the_search_sits_beside_search_and_forgets_it(
     assert "Quentin Clearwater" not in page.content()
 
 
+def test_a_broad_search_shows_its_newest_and_counts_them_when_asked(new_page: Any, server: Any):
+    """A name matching more visits than a page: the newest 50, "more than 50" and a link that
+    counts them; the count goes on through the pages."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from kiosk.models import Site, Visit
+    from kiosk.services.visits import new_badge_token, new_short_code
+    from tests.browser.conftest import shot
+
+    at = datetime.now(UTC) - timedelta(days=1)
+    with server.session() as session:
+        site = session.scalars(select(Site).where(Site.name == "Demo Office")).one()
+        for number in range(53):
+            moment = at - timedelta(minutes=number)
+            session.add(
+                Visit(
+                    site_id=site.id,
+                    visitor_name=f"Bulk Countable {number:02d}",
+                    badge_token=new_badge_token(moment),
+                    short_code=new_short_code(moment),
+                    locale="en",
+                    checked_in_at=moment,
+                    checked_out_at=moment + timedelta(hours=1),
+                )
+            )
+        session.commit()
+    page = new_page(viewport={"width": 1440, "height": 900})
+    log_in(page, server)
+    page.goto(f"{server.base}/dashboard/history")
+    page.get_by_label("Name starts with").fill("bulk count")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_url(re.compile(r"/dashboard/history\?page=1$"))
+    assert page.get_by_text("More than 50 visits found, the newest first.").is_visible()
+    rows = page.get_by_role("row").filter(has_text="Bulk Countable")
+    assert rows.count() == 50
+    assert rows.first.inner_text().startswith("Bulk Countable 00")
+    pages = page.get_by_role("navigation", name="Pages")
+    assert pages.inner_text().split() == ["Page", "1", "Next"]
+    # The link on the line that says there are more (wait_for_url waited for the stylesheet).
+    count = page.get_by_role("link", name="Count them")
+    link, text = count.bounding_box(), page.locator("p.found").bounding_box()
+    assert link["y"] >= text["y"]
+    assert link["y"] + link["height"] <= text["y"] + text["height"]
+    shot(page, "desktop-history-not-counted")
+    count.click()
+    page.wait_for_url(re.compile(r"count=1"))
+    assert page.get_by_text("53 visits found.").is_visible()
+    assert page.get_by_text("Page 1 of 2").is_visible()
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_url(re.compile(r"page=2&count=1$"))
+    assert page.get_by_text("53 visits found.").is_visible()
+    assert page.get_by_role("row").filter(has_text="Bulk Countable").count() == 3
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])
 def test_the_on_site_rows_buttons_check_out_and_cancel_the_row_they_sit_in(
     kiosk_page: Any, new_page: Any, server: Any, javascript: bool

@@ -167,31 +167,13 @@ def check_in_by_touch(page: Any, server: Server, layout: str) -> None:
 
 
 def newest_visitor_name(server: Server) -> str:
-    """The newest visit's name as the server keeps it: sealed in the database, so read
-    through the app with the server's own instance folder and key store."""
-    from kiosk import create_app
-    from kiosk.db import get_database, get_session
+    """The newest visit's name as the server keeps it (sealed in the database)."""
     from kiosk.models import Visit
 
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(server.instance),
-            "DATABASE_URL": f"sqlite:///{server.instance / 'kiosk.sqlite3'}",
-            "SECRET_KEY": "test-reader",
-            **{
-                key.removeprefix("KIOSK_"): value
-                for key, value in server.env.items()
-                if key in ("KIOSK_KEY_STORE", "KIOSK_MASTER_KEY_FILE")
-            },
-        }
-    )
-    try:
-        with app.app_context():
-            visit = get_session().scalars(select(Visit).order_by(Visit.id.desc())).first()
-            assert visit is not None
-            return visit.visitor_name
-    finally:
-        get_database(app).engine.dispose()
+    with server.session() as session:
+        visit = session.scalars(select(Visit).order_by(Visit.id.desc())).first()
+        assert visit is not None
+        return visit.visitor_name
 
 
 @pytest.mark.parametrize("layout", ["sv", "nb", "de"])

@@ -257,6 +257,11 @@ class TestHistory:
         assert location == "/dashboard/history?page=1"  # no search terms in the URL
         return staff.get(location).text
 
+    @staticmethod
+    def counted(staff: FlaskClient, page: int = 1) -> str:
+        """The search's page with its visits counted (its "Count them" link)."""
+        return staff.get(f"/dashboard/history?page={page}&count=1").text
+
     def test_name_prefix_matches_any_word(self, staff: FlaskClient, visits: None):
         page = self.search(staff, name="berg", host=0)
         assert "Eva Berg" in page
@@ -357,18 +362,29 @@ class TestHistory:
                 checked_in_at=moment,
             )
         page = self.search(staff, company="acme  ab", host=0)
-        # Visitor 8 is the ninth newest: beyond the scan of eight.
-        assert "4 visits found." in page
+        # Not counted: the page's two and one more were found in the first read.
+        assert "More than 2 visits found, the newest first." in page
+        assert 'href="/dashboard/history?page=1&amp;count=1">Count them</a>' in page
         assert re.findall(r"Visitor \d", page) == ["Visitor 2", "Visitor 0"]  # newest first
+        assert "Page 1<" in page
         second = staff.get("/dashboard/history?page=2").text
         assert re.findall(r"Visitor \d", second) == ["Visitor 3", "Visitor 5"]
         assert "Hilda Host" in second  # the page's visits are loaded with their host
+        # The second page's scan looked for five and found four: they are counted.
+        assert "4 visits found." in second
+        assert "Page 2 of 2" in second
+        # Counted on request: Visitor 8 is the ninth newest, beyond the scan of eight.
+        page = self.counted(staff)
+        assert "4 visits found." in page
+        assert re.findall(r"Visitor \d", page) == ["Visitor 2", "Visitor 0"]
+        assert 'href="/dashboard/history?page=2&amp;count=1">Next</a>' in page
         assert "Visitor 8" not in page
 
         # A common company fills the count from the first read.
         monkeypatch.setattr(daily, "COMPANY_BATCH", 3)
         monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 1)
-        assert "More than 1 visits found." in self.search(staff, company="acme", host=0)
+        self.search(staff, company="acme", host=0)
+        assert "More than 1 visits found." in self.counted(staff)
 
     def test_pagination(self, staff: FlaskClient, site: Any, make_visit: Any, clock: Any):
         for number in range(60):
@@ -378,12 +394,14 @@ class TestHistory:
                 checked_in_at=clock.now() - timedelta(minutes=number),
             )
         first = self.search(staff, name="many", host=0)
-        assert "60 visits found." in first
+        assert "More than 50 visits found, the newest first." in first
         assert "Many 00" in first
         assert "Many 55" not in first
+        assert "60 visits found." in self.counted(staff)
         second = staff.get("/dashboard/history?page=2").text
         assert "Many 55" in second
         assert "Many 00" not in second
+        assert "60 visits found." in second  # the second page's search found them all
 
     def test_a_broad_search_counts_up_to_a_limit_and_shows_the_newest(
         self,
@@ -402,17 +420,18 @@ class TestHistory:
                 visitor_name=f"Many {number:02d}",
                 checked_in_at=clock.now() - timedelta(minutes=number),
             )
-        page = self.search(staff, name="many", host=0)
+        self.search(staff, name="many", host=0)
+        page = self.counted(staff)
         assert "More than 3 visits found." in page
         assert "Many 00" in page  # the newest
         assert "Many 04" not in page  # beyond the three counted
         monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 5)
-        assert "5 visits found." in self.search(staff, name="many", host=0)
+        assert "5 visits found." in self.counted(staff)
         # More matching rows than the first statement reads (2 x limit + 2): the page comes
         # from a second, ordered statement; a name matching twice is still one visit.
         make_visit(site, visitor_name="Many Manyson", checked_in_at=clock.now() + timedelta(1))
         monkeypatch.setattr(daily, "HISTORY_COUNT_LIMIT", 2)
-        page = self.search(staff, name="many", host=0)
+        page = self.counted(staff)
         assert "More than 2 visits found." in page
         assert page.count("Many Manyson") == 1
         assert "Many 00" in page

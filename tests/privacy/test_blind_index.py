@@ -393,3 +393,52 @@ def test_a_search_from_a_date_looks_only_under_keys_that_can_hold_visits_since(
     looked_under.clear()
     assert [visit.visitor_name for visit in search_history(session, query).visits] == names
     assert looked_under == [live]
+
+
+def test_without_the_count_a_search_looks_no_further_than_its_page(
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Counting a name's matches reads under every key that can hold one (a visit a day is a
+    key a day here); the page without its count stops once it has its visits and one more:
+    the same visits, under fewer keys, no total while a next page follows, and a count once
+    the page asked for holds the last of them."""
+    monkeypatch.setattr(daily, "HISTORY_PAGE_SIZE", 2)
+    monkeypatch.setattr(daily, "FIRST_KEYS", 1)
+    site = make_site(retention_days=30, timezone="UTC")
+    clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    for day in range(8):
+        make_visit(site, f"Berg Day{day}")
+        clock.advance(timedelta(days=1))
+    newest = [f"Berg Day{day}" for day in reversed(range(8))]
+    live_keys = len(search_keys(session, [site.id]))
+    assert live_keys == 8
+    reads: list[int] = []
+    real = daily._NewestMatches._read
+
+    def counted_read(self: Any, start: int, end: int, limit: int) -> Any:
+        reads.append(len(self.keys[start:end]))
+        return real(self, start, end, limit)
+
+    monkeypatch.setattr(daily._NewestMatches, "_read", counted_read)
+
+    def search(page: int, count: bool) -> tuple[list[str], int | None, int]:
+        reads.clear()
+        query = HistoryQuery(site_ids=(site.id,), name="berg")
+        result = search_history(session, query, page=page, count=count)
+        return [visit.visitor_name for visit in result.visits], result.total, result.pages
+
+    assert search(1, count=True) == (newest[:2], 8, 4)
+    assert sum(reads) == live_keys
+    assert search(1, count=False) == (newest[:2], None, 2)
+    assert sum(reads) < live_keys
+    assert search(2, count=False) == (newest[2:4], None, 3)
+    assert sum(reads) < live_keys
+    assert search(3, count=False) == (newest[4:6], None, 4)
+    # The last page: no visit after it, so what was found is all there is.
+    assert search(4, count=False) == (newest[6:], 8, 4)
+    # Beyond the last page: the last.
+    assert search(9, count=False) == (newest[6:], 8, 4)

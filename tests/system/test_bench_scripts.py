@@ -62,7 +62,7 @@ EXPECTED = {
         "get badge pdf",
         "whole check-in (6 requests, badge included)",
     ],
-    "dashboard.py": ["on site now", "expected today", "history", "index", "app/bare"],
+    "dashboard.py": ["on site now", "expected today", "history", "counted", "index", "app/bare"],
     "erasure.py": [
         "erasure request, keys replaced:",
         "without replacing:",
