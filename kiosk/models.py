@@ -609,9 +609,16 @@ class Invitation(Base):
         ForeignKey("visits.id", ondelete="SET NULL"), unique=True
     )
     cancelled_at: Mapped[datetime | None]
+    #: What kind of visit reception expects (a type of the site); None: the kiosk asks the
+    #: visitor when the site has several. Types are retired, not deleted; the reference
+    #: only lets a type go without its invitations.
+    visitor_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visitor_types.id", ondelete="SET NULL")
+    )
 
     site: Mapped[Site] = relationship()
     host: Mapped[Host | None] = relationship()
+    visitor_type: Mapped[VisitorType | None] = relationship()
 
 
 class PrintJob(Base):

@@ -30,6 +30,7 @@ from kiosk.services.invitations import (
     create_invitation,
     site_today,
 )
+from kiosk.services.visitor_types import type_of_site
 
 
 def _status(invitation: Invitation) -> Literal["expected", "checked_in", "cancelled"]:
@@ -55,6 +56,7 @@ def invitation_out(invitation: Invitation, *, personal: bool) -> schemas.Invitat
         created_at=invitation.created_at,
         cancelled_at=invitation.cancelled_at,
         visit_id=invitation.visit_id,
+        visitor_type_id=invitation.visitor_type_id,
         status=_status(invitation),
         visitor=visitor,
     )
@@ -139,6 +141,15 @@ def create(body: schemas.InvitationCreate) -> tuple[schemas.CreatedInvitation, d
         host = db_session.get(Host, body.host_id)
         if host is None or host.site_id != site.id or not host.active:
             raise _body_error("host_id", "unknown_host", "No active host of the site has this id.")
+    visitor_type = None
+    if body.visitor_type_id is not None:
+        visitor_type = type_of_site(site, body.visitor_type_id)
+        if visitor_type is None:
+            raise _body_error(
+                "visitor_type_id",
+                "unknown_visitor_type",
+                "No visitor type the site offers has this id.",
+            )
     if body.expected_on < site_today(site, now()):
         raise _body_error("expected_on", "date_passed", "The day has passed at the site.")
     invitation = create_invitation(
@@ -148,6 +159,7 @@ def create(body: schemas.InvitationCreate) -> tuple[schemas.CreatedInvitation, d
         company=body.company,
         email=body.email,
         host=host,
+        visitor_type=visitor_type,
         expected_on=body.expected_on,
         locale=body.locale or site.default_locale,
         now=now(),

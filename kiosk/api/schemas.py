@@ -124,11 +124,20 @@ class Page(Output):
 # Sites
 
 
+class SiteVisitorType(Output):
+    id: int
+    key: str | None = Field(description="A built-in type's key (visitor, contractor, ...).")
+    name: str = Field(description="In the site's language.")
+
+
 class Site(Output):
     id: int
     name: str
     timezone: str = Field(description="IANA zone; the site's days are in this zone.")
     default_locale: str
+    visitor_types: list[SiteVisitorType] = Field(
+        description="The kinds of visit the kiosk offers, in its order; an invitation may name one."
+    )
 
 
 class SiteList(Page):
@@ -256,6 +265,10 @@ class Invitation(Output):
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
     visit_id: int | None
+    visitor_type_id: int | None = Field(
+        description="The kind of visit reception expects; null: the kiosk asks the visitor "
+        "when the site has several."
+    )
     status: Literal["expected", "checked_in", "cancelled"]
     visitor: InvitedVisitor | None = Field(
         description="Personal fields; null unless the token has the personal-data scope."
@@ -283,6 +296,9 @@ class InvitationCreate(Strict):
     company: Company | None = None
     email: Email | None = Field(None, description="When set, the invitation is emailed.")
     host_id: Id | None = None
+    visitor_type_id: Id | None = Field(
+        None, description="One of the site's visitor types offered at the kiosk."
+    )
     locale: Language | None = Field(None, description="Default: the site's language.")
 
 

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from flask_babel import force_locale
+
 from kiosk.api import schemas
 from kiosk.api.framework import decode_cursor, operation, page_of, token_sites
 from kiosk.models import Site
+from kiosk.services.visitor_types import active_types, type_name
 
 
 def site_out(site: Site) -> schemas.Site:
+    # The built-in types' names come from the catalogs: in the site's language, as
+    # the kiosk greets a visitor.
+    with force_locale(site.default_locale):
+        types = [
+            schemas.SiteVisitorType(
+                id=kind.id, key=kind.key, name=type_name(kind, site.default_locale)
+            )
+            for kind in active_types(site)
+        ]
     return schemas.Site(
-        id=site.id, name=site.name, timezone=site.timezone, default_locale=site.default_locale
+        id=site.id,
+        name=site.name,
+        timezone=site.timezone,
+        default_locale=site.default_locale,
+        visitor_types=types,
     )
 
 

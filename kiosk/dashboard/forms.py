@@ -201,6 +201,8 @@ class InvitationForm(FlaskForm):  # type: ignore[misc]
         validators=[Optional(), plain_text, Length(max=200)],
     )
     host = SelectField(_l("Host"), coerce=int, validate_choice=True, widget=LongSelect())
+    #: Shown only when a site served has several types (the kiosk asks only then).
+    visitor_type = SelectField(_l("Kind of visit"), coerce=int, validate_choice=True, default=0)
     expected_on = DayField(_l("Date"), validators=[DataRequired(_l("Please choose the date."))])
     email = email_field(_l("Visitor's email (optional: sends the invitation)"))
     locale = SelectField(_l("Language of the invitation"))

@@ -126,6 +126,8 @@ def invitation() -> str | Response:
                     "host_id": found.host_id,
                     "host_query": found.host.name if found.host else "",
                     "invitation_id": found.id,
+                    # Reception's choice: the kiosk asks only if the type has been retired.
+                    "visitor_type_id": found.visitor_type_id,
                 }
             )
             return redirect(url_for(".check_in"))

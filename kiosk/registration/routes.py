@@ -125,7 +125,9 @@ def choose_type() -> str | Response:
     details screen then asks what that type is asked (kiosk.services.visitor_types)."""
     site = current_site()
     types = active_types(site)
-    if len(types) < 2:
+    if len(types) < 2 or _type_from_invitation(site, pending_details()) is not None:
+        # Nothing to choose, or reception chose it with the invitation (a contractor is
+        # not to become a guest, with no briefing to sign, at the kiosk).
         return redirect(url_for(".check_in"))
     form = VisitorTypeForm()
     if form.validate_on_submit():
@@ -145,6 +147,12 @@ def choose_type() -> str | Response:
         current=pending_details().get("visitor_type_id"),
         locale=str(get_locale()),
     )
+
+
+def _type_from_invitation(site: Site, pending: dict[str, Any]) -> VisitorType | None:
+    """The active type of the site that the visitor's invitation names, if any."""
+    invitation = pending_invitation(pending)
+    return type_of_site(site, invitation.visitor_type_id) if invitation is not None else None
 
 
 def _visitor_type(site: Site, pending: dict[str, Any]) -> tuple[VisitorType | None, bool]:
@@ -213,6 +221,8 @@ def check_in() -> str | Response:
         modes=modes,
         visitor_type=visitor_type,
         several_types=len(active_types(site)) > 1,
+        # Unless reception chose it with the invitation.
+        type_changeable=_type_from_invitation(site, pending) is None,
         locale=str(get_locale()),
         groups_allowed=groups_allowed(site),
         # The guided form counts the screens after its steps: the notice, each document.

@@ -102,6 +102,8 @@ class ExpectedVisitor(NamedTuple):
     company: str | None
     host_name: str | None
     code: str
+    #: The kind of visit reception expects, if it said (Invitation.visitor_type_id).
+    visitor_type_id: int | None = None
 
 
 def expected_today(
@@ -125,6 +127,7 @@ def expected_today(
             *name_columns(Invitation),
             Host.name,
             Invitation.code,
+            Invitation.visitor_type_id,
         )
         .outerjoin(Host, Host.id == Invitation.host_id)
         .where(
@@ -143,7 +146,9 @@ def expected_today(
         return expected
     names = unseal_names(Invitation, store_for(session), rows, 2)
     invitations = [
-        ExpectedVisitor(row[0], row[1], *name, host_name=row[7], code=row[8])
+        ExpectedVisitor(
+            row[0], row[1], *name, host_name=row[7], code=row[8], visitor_type_id=row[9]
+        )
         for row, name in zip(rows, names, strict=True)
     ]
     # Names are sealed (kiosk.sealing): sorted here, among a day's few invitations.

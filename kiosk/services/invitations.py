@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from kiosk.db import read_again_for_change
-from kiosk.models import Host, Invitation, Site
+from kiosk.models import Host, Invitation, Site, VisitorType
 from kiosk.services.codes import is_code, new_code, new_token, normalise_code, scanned_token
 
 INVITATION_CODE_LENGTH = 6
@@ -39,8 +39,10 @@ def create_invitation(
     company: str | None = None,
     email: str | None = None,
     host: Host | None = None,
+    visitor_type: VisitorType | None = None,
 ) -> Invitation:
-    """Register an expected visitor; the invitation carries a QR token and a typable code."""
+    """Register an expected visitor; the invitation carries a QR token and a typable code.
+    ``visitor_type`` (one of the site's) is what the kiosk then does not ask."""
     for _ in range(20):
         code = new_code(INVITATION_CODE_LENGTH)
         taken = session.scalar(
@@ -53,6 +55,7 @@ def create_invitation(
     invitation = Invitation(
         site=site,
         host=host,
+        visitor_type=visitor_type,
         visitor_name=visitor_name,
         company=company or None,
         email=email or None,

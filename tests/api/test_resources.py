@@ -21,8 +21,22 @@ from kiosk.models import AuditEvent, Host, Invitation, Site, Visit, VisitorType
 from tests.api.conftest import assert_problem
 
 
-def test_sites(make_site: Callable[..., Site], make_token: Callable[..., str], api: Any) -> None:
+def test_sites(
+    make_site: Callable[..., Site],
+    make_token: Callable[..., str],
+    api: Any,
+    session: Session,
+    clock: FrozenClock,
+) -> None:
     first, second = make_site(), make_site(timezone="Europe/Helsinki", default_locale="fi")
+    # The kinds of visit the kiosk offers, named in the site's language; a retired one is not.
+    visitor, contractor, retired = (
+        VisitorType(site_id=second.id, key=key, position=position, created_at=clock.now())
+        for position, key in ((0, "visitor"), (1, "contractor"), (2, "delivery"))
+    )
+    retired.retired_at = clock.now()
+    session.add_all([visitor, contractor, retired])
+    session.commit()
     client = api(make_token(first, second))
     assert client.get("/sites").get_json() == {
         "items": [
@@ -31,12 +45,17 @@ def test_sites(make_site: Callable[..., Site], make_token: Callable[..., str], a
                 "name": "Site 1",
                 "timezone": "Europe/Stockholm",
                 "default_locale": "sv",
+                "visitor_types": [],
             },
             {
                 "id": second.id,
                 "name": "Site 2",
                 "timezone": "Europe/Helsinki",
                 "default_locale": "fi",
+                "visitor_types": [
+                    {"id": visitor.id, "key": "visitor", "name": "Vierailija"},
+                    {"id": contractor.id, "key": "contractor", "name": "Urakoitsija"},
+                ],
             },
         ],
         "next_cursor": None,
@@ -373,6 +392,7 @@ def test_invitations(
     make_token: Callable[..., str],
     api: Any,
     session: Session,
+    clock: FrozenClock,
 ) -> None:
     site, other = make_site(), make_site()
     host = make_host(site)
@@ -416,10 +436,30 @@ def test_invitations(
     ]
     assert client.get("/invitations?status=expected").get_json()["items"] == []
 
+    assert invitation["visitor_type_id"] is None  # the kiosk asks, if the site has several
+
+    # The kind of visit, one of the site's types offered at the kiosk.
+    contractor = VisitorType(site_id=site.id, key="contractor", position=1, created_at=clock.now())
+    retired = VisitorType(site_id=site.id, key="delivery", position=2, created_at=clock.now())
+    retired.retired_at = clock.now()
+    elsewhere = VisitorType(site_id=other.id, key="contractor", position=0, created_at=clock.now())
+    session.add_all([contractor, retired, elsewhere])
+    session.commit()
     base = {"site_id": site.id, "visitor_name": "Ivy", "expected_on": "2026-03-05"}
+    typed = client.post("/invitations", json=base | {"visitor_type_id": contractor.id})
+    assert typed.status_code == 201, typed.text
+    assert typed.get_json()["visitor_type_id"] == contractor.id
+    assert session.get(Invitation, typed.get_json()["id"]).visitor_type_id == contractor.id
+    for type_id in (retired.id, elsewhere.id, 2**31 - 1):
+        body = assert_problem(
+            client.post("/invitations", json=base | {"visitor_type_id": type_id}), 422
+        )
+        assert [error["code"] for error in body["errors"]] == ["unknown_visitor_type"]
+
     for change, field in (
         ({"expected_on": "2026-03-03"}, "expected_on"),
         ({"host_id": other_host.id}, "host_id"),
+        ({"visitor_type_id": 0}, "visitor_type_id"),
         ({"visitor_name": "   "}, "visitor_name"),
         ({"email": "not-an-email"}, "email"),
         ({"locale": "xx"}, "locale"),

@@ -221,6 +221,45 @@ def test_i_dont_want_to_sign_goes_to_reception(server: Server, kiosk_page: Any):
     shot(kiosk, "portrait-sign-declined")
 
 
+def test_an_expected_contractor_is_not_asked_the_kind_of_visit_and_signs(
+    server: Server, new_page: Any, kiosk_page: Any
+):
+    """Reception says the kind of visit with the invitation: the invited contractor goes from
+    the code straight to their details, sees "Contractor" with no way to change it, and the
+    briefing follows the notice."""
+    admin = new_page(viewport=DESKTOP)
+    log_in(admin, server)
+    admin.goto(f"{server.base}/dashboard/expected/new")
+    admin.get_by_label("Visitor's name").fill("Ivo Invited")
+    admin.get_by_label("Company", exact=True).fill("Pipes AB")
+    admin.get_by_label("Kind of visit").select_option(label="Contractor")
+    shot(admin, "desktop-expect-a-contractor")
+    admin.get_by_role("button", name="Register the visit").click()
+    code = admin.locator(".pairing-code").inner_text().strip()
+
+    kiosk = kiosk_page(has_touch=True, is_mobile=False)
+    kiosk.get_by_role("button", name="English").tap()
+    kiosk.wait_for_selector("html[lang=en]")
+    kiosk.get_by_role("link", name="I have an invitation").tap()
+    kiosk.get_by_label("Invitation code").fill(code)
+    kiosk.keyboard.press("Enter")
+    kiosk.wait_for_url(re.compile(r"/check-in$"))
+    chosen = kiosk.locator(".chosen-type")
+    assert chosen.inner_text().strip() == "Contractor"
+    assert chosen.get_by_role("link").count() == 0  # no "Change"
+    assert kiosk.get_by_label("Company").input_value() == "Pipes AB"
+    check_screen(kiosk, "portrait", "invitation-contractor")
+    kiosk.get_by_label("I don't know – please ask reception").check()
+    kiosk.get_by_role("button", name="Continue").tap()
+    kiosk.wait_for_url(re.compile(r"/notice$"))
+    kiosk.get_by_role("button", name="I have read this – check me in").tap()
+    kiosk.wait_for_url(re.compile(r"/check-in/sign$"))
+    assert (
+        "Safety briefing for Ivo Invited of Pipes AB"
+        in kiosk.locator(".document-text").inner_text()
+    )
+
+
 def test_a_group_of_contractors_signs_in_turn(server: Server, kiosk_page: Any):
     """The kiosk is passed along: the screen says whose turn it is, each person signs the
     briefing and ticks the house rules under their own name, and the group checks in."""

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from kiosk.badges.content import badge_content
 from kiosk.clock import FrozenClock
-from kiosk.models import NoticeVersion, Site, Visit, VisitorType
+from kiosk.models import Invitation, NoticeVersion, Site, Visit, VisitorType
 from kiosk.notifications.messages import arrival_messages
 from kiosk.notifications.outbox import NotifySettings
 from kiosk.services.first_layer import first_layer
-from kiosk.services.visitor_types import add_default_types, type_name
+from kiosk.services.invitations import create_invitation
+from kiosk.services.visitor_types import add_default_types, retire_type, type_name
 
 
 @pytest.fixture
@@ -288,6 +289,110 @@ def test_an_invited_visitor_is_asked_the_type_and_keeps_the_invitations_details(
     session.expire_all()
     assert visit.visitor_type.key == "contractor"
     assert session.get(type(invitation), invitation.id).visit_id == visit.id
+
+
+def test_reception_says_the_kind_of_visit_with_the_invitation_and_the_kiosk_keeps_it(
+    pair: Any,
+    site: Site,
+    session: Session,
+    make_site: Any,
+    make_staff: Any,
+    login: Any,
+    make_host: Any,
+    clock: FrozenClock,
+):
+    """Reception expects a contractor: the kiosk does not ask the invited visitor the kind
+    of visit, shows it without "Change", and will not let it be changed (a contractor is not
+    to become a guest with no briefing to sign). A type retired since is asked again; a type
+    of another site is refused on the form."""
+    types = types_by_key(session, site)
+    other = make_site(name="Elsewhere", default_locale="en")
+    add_default_types(session, other, now=clock.now())
+    session.commit()
+    staff = login(make_staff(sites=(site, other)))
+    form = staff.get("/dashboard/expected/new").text
+    listed = form.split('id="visitor_type"')[1].split("</select>")[0]
+    options = [name for _, name in re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)<', listed)]
+    # Each site's own, named with the site when reception serves several.
+    assert options[0] == "Let the visitor choose at the kiosk"
+    assert {f"Guest ({site.name})", f"Contractor ({other.name})"} <= set(options)
+    assert len(options) == 1 + 2 * 4
+    host = make_host(site)
+    expected = {
+        "site": site.id,
+        "name": "Cora Carpenter",
+        "company": "Cora AB",
+        "host": host.id,
+        "expected_on": clock.now().date().isoformat(),
+        "locale": "en",
+    }
+    refused = staff.post(
+        "/dashboard/expected/new",
+        data=expected | {"visitor_type": types_by_key(session, other)["contractor"].id},
+    )
+    assert "This kind of visit is not offered at this site." in refused.text
+    created = staff.post(
+        "/dashboard/expected/new", data=expected | {"visitor_type": types["contractor"].id}
+    )
+    assert created.status_code == 200
+    invitation = session.scalars(select(Invitation)).one()
+    assert invitation.visitor_type_id == types["contractor"].id
+    # Reception's list of who is expected says it too.
+    listing = staff.get("/dashboard/").text
+    assert 'Cora Carpenter<span class="tag type-tag">Contractor</span>' in listing
+
+    kiosk = pair(site)
+    assert kiosk.post("/invitation", data={"code": invitation.code}).location.endswith("/check-in")
+    page = kiosk.get("/check-in")
+    assert page.status_code == 200  # not sent to choose the kind of visit
+    assert re.search(r'class="chosen-type">Contractor\s*</p>', page.text), page.text
+    assert "/check-in/type" not in page.text
+    assert kiosk.get("/check-in/type").location.endswith("/check-in")
+    assert choose(kiosk, types["guest"]).location.endswith("/check-in")
+    visit = finish(
+        kiosk,
+        session,
+        name="Cora Carpenter",
+        company="Cora AB",
+        purpose="Audit",
+        host_id=str(host.id),
+    )
+    assert visit.visitor_type_id == types["contractor"].id
+
+    # Retired since the invitation was made: the visitor chooses.
+    again = make_invitation_of_type(session, site, types["delivery"], clock)
+    retire_type(types["delivery"], now=clock.now())
+    session.commit()
+    kiosk = pair(site)
+    kiosk.post("/invitation", data={"code": again.code})
+    assert kiosk.get("/check-in").location.endswith("/check-in/type")
+
+
+def make_invitation_of_type(
+    session: Session, site: Site, visitor_type: VisitorType, clock: FrozenClock
+) -> Invitation:
+    invitation = create_invitation(
+        session,
+        site,
+        visitor_name="Dan Delivery",
+        expected_on=clock.now().date(),
+        locale="en",
+        now=clock.now(),
+        visitor_type=visitor_type,
+    )
+    session.commit()
+    return invitation
+
+
+def test_the_kind_of_visit_is_not_asked_on_the_form_where_the_kiosk_would_not_ask(
+    site: Site, make_site: Any, make_staff: Any, login: Any
+):
+    """A site with one type gives it to every visitor: reception is not asked either."""
+    single = make_site(name="Single")
+    staff = login(make_staff(sites=(single,)))
+    form = staff.get("/dashboard/expected/new").text
+    assert 'id="visitor_type"' not in form
+    assert "Kind of visit" not in form
 
 
 def test_visitors_of_two_types_in_turn_add_one_generated_notice_per_type(
