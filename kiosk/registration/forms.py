@@ -106,6 +106,8 @@ class CodeForm(FlaskForm):  # type: ignore[misc]
             "autocapitalize": "characters",
             "spellcheck": "false",
             "autofocus": True,
+            # The on-screen keyboard opens with the screen (static/js/keyboard.js).
+            "data-osk-open": True,
         },
     )
     submit = SubmitField(_l("Continue"))

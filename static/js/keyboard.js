@@ -3,8 +3,11 @@
    keys; this file holds the layouts and types into the field: it changes the field's value the
    way typing does and fires the same `input` events, so kiosk.js (host search) cannot tell the
    difference. The page has it only when the kiosk device's keyboard setting is on; a hardware
-   keyboard and a barcode scanner keep working, and the keyboard opens only when a field is
-   tapped (never for a field focused by the page, such as the scan field). A screen without a
+   keyboard and a barcode scanner keep working, and the keyboard opens when a field is tapped,
+   not for a field the page focuses, except a field marked data-osk-open: a code screen's one
+   field (check-out, invitation), whose keys would otherwise be one tap away that a visitor with
+   no scanner did not know of (a touchscreen review); a scanner types into it all the same,
+   and the screen's lower half, where the keys go, is empty. A screen without a
    text field loads nothing more; one with fields loads the library and its styles after the
    page has painted. Nothing typed is stored by this script. */
 (function () {
@@ -180,17 +183,28 @@
     if (waiting) { open(waiting); waiting = null; }
   }
 
-  /* The styles and the library, from this server (the CSP allows nothing else). */
+  /* The styles and the library, from this server (the CSP allows nothing else). The keys
+     start once all have loaded: a field opened with the screen (data-osk-open) was scrolled
+     for keys drawn without their styles, a column of buttons thousands of pixels tall, and
+     stayed scrolled off the screen when the styles came. */
+  var loading = 1;  // the library, and each stylesheet counted below
+  function loaded() {
+    loading -= 1;
+    if (loading === 0) { start(); }
+  }
   (root.getAttribute("data-styles") || "").split(" ").forEach(function (href) {
     if (!href) { return; }
     var link = document.createElement("link");
     link.rel = "stylesheet";
     link.href = href;
+    loading += 1;
+    link.addEventListener("load", loaded);
+    link.addEventListener("error", loaded);
     document.head.appendChild(link);
   });
   var script = document.createElement("script");
   script.src = root.getAttribute("data-library");
-  script.addEventListener("load", start);
+  script.addEventListener("load", loaded);
   document.head.appendChild(script);
 
   /* Keys are named for screen readers (touch exploration) in the visitor's language. */
@@ -533,7 +547,7 @@
   }, true);
   document.addEventListener("focusin", function (event) {
     if (isField(event.target)) {
-      if (!root.hidden) { open(event.target); }
+      if (!root.hidden || event.target.hasAttribute("data-osk-open")) { open(event.target); }
     } else if (!root.contains(event.target)) {
       hideSoon();
     }
@@ -542,4 +556,7 @@
     if (event.target === field && !isField(event.relatedTarget) && !root.contains(event.relatedTarget)) { hideSoon(); }
   });
   window.addEventListener("resize", keepVisible);
+  // Focused before this script ran (autofocus): no focusin comes for it.
+  var focused = document.activeElement;
+  if (isField(focused) && focused.hasAttribute("data-osk-open")) { open(focused); }
 })();
