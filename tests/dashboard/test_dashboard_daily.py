@@ -437,6 +437,25 @@ class TestHistory:
         assert "Many 00" in page
         assert "Many 01" not in page
 
+    @pytest.mark.parametrize(
+        "terms", [{"name": "many"}, {"company": "co"}, {"name": "", "company": ""}]
+    )
+    def test_any_page_number_and_count_answer_with_a_page(
+        self, staff: FlaskClient, site: Any, make_visit: Any, clock: Any, terms: dict[str, str]
+    ):
+        """Page numbers and the count's flag as anyone may write them in the address: the
+        nearest page, never an error."""
+        for number in range(3):
+            make_visit(site, visitor_name=f"Many {number}", company="Co AB")
+        self.search(staff, host=0, **terms)
+        for page in ("0", "-1", "99999999999999999999999999", "1e3", "\uff12", " 2", "", "x"):
+            for count in ("1", "0", "yes", "\u00a0", "9" * 40):
+                response = staff.get(
+                    "/dashboard/history", query_string={"page": page, "count": count}
+                )
+                assert response.status_code == 200, (page, count)
+                assert "Many 0" in response.text, (page, count)
+
     def test_names_whose_every_word_matches_still_fill_the_page(
         self,
         staff: FlaskClient,
