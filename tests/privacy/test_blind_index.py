@@ -297,6 +297,19 @@ def test_each_key_s_bound_covers_its_visits_on_every_path(
     assert session.scalars(select(NameTokenDay)).all() == []
 
 
+def keys_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many keys each read of the history search's index looks under, as it reads."""
+    reads: list[int] = []
+    real = daily._NewestMatches._read
+
+    def counted(self: Any, start: int, end: int, limit: int) -> Any:
+        reads.append(len(self.keys[start:end]))
+        return real(self, start, end, limit)
+
+    monkeypatch.setattr(daily._NewestMatches, "_read", counted)
+    return reads
+
+
 def test_a_broad_search_stops_once_no_key_left_can_hold_a_newer_visit(
     session: Session,
     make_site: Any,
@@ -327,14 +340,7 @@ def test_a_broad_search_stops_once_no_key_left_can_hold_a_newer_visit(
         clock.advance(timedelta(days=1))
     everyone = session.scalars(select(Visit).order_by(Visit.checked_in_at.desc(), Visit.id.desc()))
     newest = [visit.visitor_name for visit in everyone if visit.visitor_name.startswith("Berg")]
-    reads: list[int] = []
-    real = daily._NewestMatches._read
-
-    def counted(self: Any, start: int, end: int, limit: int) -> Any:
-        reads.append(len(self.keys[start:end]))
-        return real(self, start, end, limit)
-
-    monkeypatch.setattr(daily._NewestMatches, "_read", counted)
+    reads = keys_read(monkeypatch)
 
     def search(name: str, page: int = 1) -> tuple[list[str], int, bool]:
         result = search_history(session, HistoryQuery(site_ids=(site.id,), name=name), page=page)
@@ -416,14 +422,7 @@ def test_without_the_count_a_search_looks_no_further_than_its_page(
     newest = [f"Berg Day{day}" for day in reversed(range(8))]
     live_keys = len(search_keys(session, [site.id]))
     assert live_keys == 8
-    reads: list[int] = []
-    real = daily._NewestMatches._read
-
-    def counted_read(self: Any, start: int, end: int, limit: int) -> Any:
-        reads.append(len(self.keys[start:end]))
-        return real(self, start, end, limit)
-
-    monkeypatch.setattr(daily._NewestMatches, "_read", counted_read)
+    reads = keys_read(monkeypatch)
 
     def search(page: int, count: bool) -> tuple[list[str], int | None, int]:
         reads.clear()
