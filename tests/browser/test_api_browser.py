@@ -74,7 +74,11 @@ def test_token_page_makes_a_token_that_works(server: Any, new_page: Any) -> None
     assert "Never" not in row.inner_text()
     shot(page, "dashboard-api-tokens")
     row.get_by_role("button", name="Revoke").click()
-    assert "Revoked" in page.get_by_role("row", name=re.compile("Facility system")).inner_text()
+    # The revocation posts and the page comes back: inner_text() would read the row of the
+    # page before it as readily, expect() waits for the new one.
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("row", name=re.compile("Facility system"))).to_contain_text("Revoked")
     assert not errors, errors
     assert not foreign, foreign
 
