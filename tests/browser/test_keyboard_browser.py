@@ -294,6 +294,32 @@ def test_scanner_and_on_screen_keys_both_check_out(
     assert page.script_errors == []
 
 
+@pytest.mark.parametrize("reach", [False, True], ids=["default", "within-reach"])
+@pytest.mark.parametrize(
+    "viewport",
+    [PORTRAIT, {"width": 1920, "height": 1080}, {"width": 800, "height": 1280}],
+    ids=["portrait", "landscape", "tablet"],
+)
+def test_a_code_screen_with_its_keys_open_shows_the_field_and_its_button(
+    kiosk_page: Any, viewport: Any, reach: bool
+):
+    """The check-out screen opens its keys with it: the field and the Check out button stay
+    above them at each kiosk size, "within reach" (the screen's content lowered) too."""
+    page = touch_page(kiosk_page, viewport)
+    if reach:
+        page.get_by_role("button", name="Inom räckhåll").tap()
+    tap_link(page, "/check-out")
+    page.locator("#osk .hg-button").first.wait_for()
+    field = page.locator("input[name=code]")
+    assert_field_above_keyboard(page, field)
+    submit = page.locator("form.scan-form [type=submit]").bounding_box()
+    assert submit["y"] >= 0, submit
+    assert submit["y"] + submit["height"] <= keyboard_box(page)["y"], submit
+    size = f"{viewport['width']}x{viewport['height']}"
+    shot(page, f"keyboard-check-out-{size}-{'reach' if reach else 'default'}")
+    assert page.script_errors == []
+
+
 @pytest.mark.parametrize("slow", ["keyboard.css", "simple-keyboard.css", "simple-keyboard.js"])
 def test_the_keys_opened_with_a_code_screen_wait_for_their_styles(kiosk_page: Any, slow: str):
     """The code screen opens the keys with its field: drawn before their styles had loaded,
