@@ -1217,9 +1217,16 @@ def invitation_erase_days(session: Session, invitation: Invitation) -> dict[str,
     site = _site_of(session, invitation.site_id, invitation.site)
     if site is None:
         return {}
+    kept = site.retention_days
+    visitor_type = invitation.visitor_type
+    if visitor_type is None and invitation.visitor_type_id is not None:
+        visitor_type = session.get(VisitorType, invitation.visitor_type_id)
+    if visitor_type is not None:
+        # The kind of visit reception said: kept no longer than its visit would be.
+        kept = min(kept, visitor_type.kept_days)
     return {
-        "invitation": (site.id, invitation.expected_on + timedelta(days=site.retention_days)),
-        "contact": (site.id, invitation.expected_on + timedelta(days=site.contact_days)),
+        "invitation": (site.id, invitation.expected_on + timedelta(days=kept)),
+        "contact": (site.id, invitation.expected_on + timedelta(days=min(site.contact_days, kept))),
     }
 
 

@@ -151,11 +151,21 @@ class _Criteria:
                 self.visits,
                 _ended() <= _per_site(Visit.visitor_type_id, sooner_types, UTCDateTime()),
             )
-        self.invitations = (
-            Invitation.visit_id.is_(None),
-            Invitation.expected_on
-            < _per_site(Invitation.site_id, {c.site_id: c.invitation for c in cutoffs}, Date()),
+        expected_before: Any = Invitation.expected_on < _per_site(
+            Invitation.site_id, {c.site_id: c.invitation for c in cutoffs}, Date()
         )
+        # An invitation of such a type (reception said the kind of visit) goes as its visit
+        # would have.
+        sooner_invitations = {
+            type_id: day for c in cutoffs for type_id, day in c.invitation_types.items()
+        }
+        if sooner_invitations:
+            expected_before = or_(
+                expected_before,
+                Invitation.expected_on
+                < _per_site(Invitation.visitor_type_id, sooner_invitations, Date()),
+            )
+        self.invitations = (Invitation.visit_id.is_(None), expected_before)
         sooner = [c for c in cutoffs if c.contacts_sooner]
         self.any_contacts = bool(sooner)
         self.contacts = (

@@ -7,8 +7,9 @@
   10:00 that many days later, across a daylight-saving change too.
 - Email and phone (``CONTACT_FIELDS``) are erased ``site.contact_days`` after the visit ended
   when the site keeps them for less time than the visit.
-- An invitation that was never used is erased ``retention_days`` after its expected day ended;
-  a used one goes with its visit.
+- An invitation that was never used is erased ``retention_days`` after its expected day ended,
+  or its visitor type's ``kept_days`` when reception said the kind of visit and that type keeps
+  visits for less time; a used one goes with its visit.
 
 The purge (:mod:`kiosk.privacy.purge`) applies these rules; access exports and the dashboard
 quote them to say when a record will be gone.
@@ -42,6 +43,9 @@ class SiteCutoffs:
     #: Visitor type id -> visits of that type that ended at or before this are erased, for
     #: the types kept for less time than the site keeps visits.
     types: Mapping[int, datetime] = field(default_factory=dict)
+    #: Visitor type id -> unused invitations of that type expected before this day are
+    #: erased, for the same types.
+    invitation_types: Mapping[int, date] = field(default_factory=dict)
     #: Signed documents whose own period ends at or before this are erased (the run's time:
     #: each copy carries its ``erase_after``); None: none are.
     documents: datetime | None = None
@@ -65,6 +69,7 @@ def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
     """The site's cutoffs at ``now``."""
     zone = ZoneInfo(site.timezone)
     today = now.astimezone(zone).date()
+    sooner = [kind for kind in site.visitor_types if kind.kept_days < site.retention_days]
     return SiteCutoffs(
         site_id=site.id,
         site_name=site.name,
@@ -73,11 +78,8 @@ def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
         contact=_days_before(now, zone, site.contact_days),
         invitation=today - timedelta(days=site.retention_days),
         contact_invitation=today - timedelta(days=site.contact_days),
-        types={
-            visitor_type.id: _days_before(now, zone, visitor_type.kept_days)
-            for visitor_type in site.visitor_types
-            if visitor_type.kept_days < site.retention_days
-        },
+        types={kind.id: _days_before(now, zone, kind.kept_days) for kind in sooner},
+        invitation_types={kind.id: today - timedelta(days=kind.kept_days) for kind in sooner},
         documents=now,
     )
 
@@ -105,5 +107,8 @@ def contacts_erased_at(site: Site, visit: Visit) -> datetime:
 def invitation_erased_at(site: Site, invitation: Invitation) -> datetime:
     """From when the purge erases this invitation, if it is never used."""
     zone = ZoneInfo(site.timezone)
-    day_after = invitation.expected_on + timedelta(days=site.retention_days + 1)
+    kept = site.retention_days
+    if invitation.visitor_type is not None:
+        kept = min(kept, invitation.visitor_type.kept_days)
+    day_after = invitation.expected_on + timedelta(days=kept + 1)
     return datetime(day_after.year, day_after.month, day_after.day, tzinfo=zone).astimezone(UTC)

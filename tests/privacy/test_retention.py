@@ -495,3 +495,38 @@ def test_contact_retention_must_be_a_sensible_number(session: Session, make_site
     with pytest.raises(IntegrityError):
         session.commit()
     session.rollback()
+
+
+def test_an_unused_invitation_of_a_type_kept_less_goes_as_its_visit_would(
+    session: Session,
+    make_site: Any,
+    clock: FrozenClock,
+    make_invitation: Any,
+):
+    """Reception said the kind of visit: an expected delivery that never came is kept the
+    delivery type's 7 days after its expected day, not the site's 30; its sealing key is that
+    day's, and the dashboard says that day. Another invitation of the same day waits 30."""
+    from kiosk.models import VisitorType, invitation_erase_days
+    from kiosk.privacy.rules import invitation_erased_at
+
+    site = make_site(retention_days=30, timezone="UTC")
+    delivery = VisitorType(
+        site_id=site.id, key="delivery", position=0, retention_days=7, created_at=clock.now()
+    )
+    session.add(delivery)
+    session.commit()
+    expected = date(2026, 3, 4)
+    typed = make_invitation(site, "Dora Delivery", expected_on=expected)
+    typed.visitor_type_id = delivery.id
+    session.commit()
+    make_invitation(site, "Una Untyped", expected_on=expected)
+    session.expire_all()
+    assert invitation_erase_days(session, typed)["invitation"] == (site.id, date(2026, 3, 11))
+    end_of_period = datetime(2026, 3, 12, 0, 0, tzinfo=UTC)
+    assert invitation_erased_at(site, typed) == end_of_period
+    clock.set(end_of_period - SECOND)
+    assert purge(session, clock).sites[0].invitations_erased == 0
+    clock.set(end_of_period + SECOND)
+    assert purge(session, clock).sites[0].invitations_erased == 1
+    session.expire_all()
+    assert [i.visitor_name for i in session.scalars(select(Invitation))] == ["Una Untyped"]
