@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from kiosk import create_app
 from kiosk.blind_index import name_prefixes
@@ -19,12 +20,14 @@ from kiosk.db import get_database, make_engine
 from kiosk.models import (
     AuditEvent,
     Base,
+    Invitation,
     NameIndexBacklog,
     NameTokenDay,
     PrintJob,
     Site,
     Visit,
     VisitNameToken,
+    VisitorType,
 )
 from kiosk.schema import head_revisions
 from kiosk.sealing import sealed_values
@@ -456,5 +459,71 @@ def test_ids_freed_before_0028_are_not_given_again(tmp_path: Path, empty_databas
             result = runner.invoke(main, ["db", "downgrade", "0027_visit_times_index"])
             assert result.exit_code == 0, result.output
             assert tables_sql() == before
+    finally:
+        database.engine.dispose()
+
+
+def test_0029_keeps_the_invitations_and_their_kind_of_visit_lets_a_type_go(
+    tmp_path: Path, empty_database_url: str
+):
+    """0029 adds the invitation's visitor type in place: the invitations kept, the reference
+    enforced (a type that goes leaves its invitations untyped), and a downgrade keeps them."""
+    app = new_app(tmp_path, empty_database_url)
+    runner = app.test_cli_runner()
+    database = get_database(app)
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    try:
+        assert runner.invoke(main, ["db", "upgrade", "0028_ids_never_reused"]).exit_code == 0
+        with database.engine.begin() as connection:
+            connection.execute(
+                insert(Site).values(
+                    id=1,
+                    name="North",
+                    timezone="UTC",
+                    default_locale="en",
+                    retention_days=30,
+                    controller_name="C",
+                    controller_contact="c@example.com",
+                    authority_name="A",
+                    created_at=at,
+                )
+            )
+            connection.execute(
+                insert(VisitorType).values(
+                    id=4, site_id=1, position=0, key="delivery", notify_host=True, created_at=at
+                )
+            )
+            connection.execute(
+                insert(Invitation).values(
+                    id=9,
+                    site_id=1,
+                    visitor_name="",
+                    expected_on=at.date(),
+                    token="tok",
+                    code="ABC123",
+                    locale="en",
+                    created_at=at,
+                )
+            )
+        result = runner.invoke(main, ["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        with database.engine.begin() as connection:
+            assert connection.execute(select(Invitation.id, Invitation.visitor_type_id)).all() == [
+                (9, None)
+            ]
+            connection.execute(text("UPDATE invitations SET visitor_type_id = 4"))
+        with database.engine.begin() as connection:
+            with pytest.raises(IntegrityError), connection.begin_nested():
+                connection.execute(text("UPDATE invitations SET visitor_type_id = 77"))
+            connection.execute(text("DELETE FROM visitor_types WHERE id = 4"))
+            assert connection.execute(select(Invitation.id, Invitation.visitor_type_id)).all() == [
+                (9, None)
+            ]
+        result = runner.invoke(main, ["db", "downgrade", "0028_ids_never_reused"])
+        assert result.exit_code == 0, result.output
+        with database.engine.begin() as connection:
+            assert connection.execute(text("SELECT id FROM invitations")).scalars().all() == [9]
+            columns = {column["name"] for column in inspect(connection).get_columns("invitations")}
+            assert "visitor_type_id" not in columns
     finally:
         database.engine.dispose()
