@@ -1192,14 +1192,20 @@ def _local_day(moment: datetime, site: Site) -> date:
     return moment.astimezone(ZoneInfo(site.timezone)).date()
 
 
+def _kept_days(session: Session, site: Site, record: Visit | Invitation) -> int:
+    """Its type's days (never more than its site's), else its site's (as
+    kiosk.privacy.rules.kept_days, for a row whose type may not be loaded yet)."""
+    visitor_type = record.visitor_type
+    if visitor_type is None and record.visitor_type_id is not None:
+        visitor_type = session.get(VisitorType, record.visitor_type_id)
+    return visitor_type.kept_days if visitor_type is not None else site.retention_days
+
+
 def visit_erase_days(session: Session, visit: Visit) -> dict[str, tuple[int, date]]:
     site = _site_of(session, visit.site_id, visit.site)
     if site is None:
         return {}
-    visitor_type = visit.visitor_type
-    if visitor_type is None and visit.visitor_type_id is not None:
-        visitor_type = session.get(VisitorType, visit.visitor_type_id)
-    kept = visitor_type.kept_days if visitor_type is not None else site.retention_days
+    kept = _kept_days(session, site, visit)
     ended = _local_day(visit.checked_out_at or visit.checked_in_at, site)
     return {
         "visit": (site.id, ended + timedelta(days=kept)),
@@ -1217,13 +1223,8 @@ def invitation_erase_days(session: Session, invitation: Invitation) -> dict[str,
     site = _site_of(session, invitation.site_id, invitation.site)
     if site is None:
         return {}
-    kept = site.retention_days
-    visitor_type = invitation.visitor_type
-    if visitor_type is None and invitation.visitor_type_id is not None:
-        visitor_type = session.get(VisitorType, invitation.visitor_type_id)
-    if visitor_type is not None:
-        # The kind of visit reception said: kept no longer than its visit would be.
-        kept = min(kept, visitor_type.kept_days)
+    # The kind of visit reception said, if it did: kept no longer than its visit would be.
+    kept = _kept_days(session, site, invitation)
     return {
         "invitation": (site.id, invitation.expected_on + timedelta(days=kept)),
         "contact": (site.id, invitation.expected_on + timedelta(days=min(site.contact_days, kept))),

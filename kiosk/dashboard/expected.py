@@ -88,7 +88,7 @@ def _type_choices(sites: list[Site]) -> list[tuple[int, str]]:
     """The kinds of visit reception may expect: those of the sites where the kiosk asks (a
     site with one type gives it to every visitor), named as reception reads them."""
     locale = str(get_locale())
-    several = [site for site in sites if len(active_types(site)) > 1]
+    several = [(site, types) for site in sites if len(types := active_types(site)) > 1]
     return [(0, _("Let the visitor choose at the kiosk"))] + [
         (
             visitor_type.id,
@@ -96,8 +96,8 @@ def _type_choices(sites: list[Site]) -> list[tuple[int, str]]:
             if len(several) > 1
             else type_name(visitor_type, locale),
         )
-        for site in several
-        for visitor_type in active_types(site)
+        for site, types in several
+        for visitor_type in types
     ]
 
 

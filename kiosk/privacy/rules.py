@@ -84,10 +84,11 @@ def cutoffs_for(site: Site, now: datetime) -> SiteCutoffs:
     )
 
 
-def kept_days(site: Site, visit: Visit) -> int:
-    """Days after it ended until this visit is erased: its type's, else its site's."""
-    if visit.visitor_type is not None:
-        return visit.visitor_type.kept_days
+def kept_days(site: Site, record: Visit | Invitation) -> int:
+    """Days after it ended (a visit) or after its expected day (an unused invitation) until
+    it is erased: its type's (never more than its site's), else its site's."""
+    if record.visitor_type is not None:
+        return record.visitor_type.kept_days
     return site.retention_days
 
 
@@ -107,8 +108,5 @@ def contacts_erased_at(site: Site, visit: Visit) -> datetime:
 def invitation_erased_at(site: Site, invitation: Invitation) -> datetime:
     """From when the purge erases this invitation, if it is never used."""
     zone = ZoneInfo(site.timezone)
-    kept = site.retention_days
-    if invitation.visitor_type is not None:
-        kept = min(kept, invitation.visitor_type.kept_days)
-    day_after = invitation.expected_on + timedelta(days=kept + 1)
+    day_after = invitation.expected_on + timedelta(days=kept_days(site, invitation) + 1)
     return datetime(day_after.year, day_after.month, day_after.day, tzinfo=zone).astimezone(UTC)

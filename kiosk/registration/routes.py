@@ -28,7 +28,7 @@ from kiosk.badges.jobs import last_print_outcome, print_badge
 from kiosk.clock import now
 from kiosk.db import get_session
 from kiosk.forms import NoticeForm, collapse_spaces
-from kiosk.models import Host, NoticeVersion, Site, Visit, VisitorType
+from kiosk.models import Host, Invitation, NoticeVersion, Site, Visit, VisitorType
 from kiosk.notifications.outbox import (
     NotifySettings,
     host_is_being_told,
@@ -125,7 +125,8 @@ def choose_type() -> str | Response:
     details screen then asks what that type is asked (kiosk.services.visitor_types)."""
     site = current_site()
     types = active_types(site)
-    if len(types) < 2 or _type_from_invitation(site, pending_details()) is not None:
+    invitation = pending_invitation(pending_details())
+    if len(types) < 2 or _type_from_invitation(site, invitation) is not None:
         # Nothing to choose, or reception chose it with the invitation (a contractor is
         # not to become a guest, with no briefing to sign, at the kiosk).
         return redirect(url_for(".check_in"))
@@ -149,9 +150,8 @@ def choose_type() -> str | Response:
     )
 
 
-def _type_from_invitation(site: Site, pending: dict[str, Any]) -> VisitorType | None:
+def _type_from_invitation(site: Site, invitation: Invitation | None) -> VisitorType | None:
     """The active type of the site that the visitor's invitation names, if any."""
-    invitation = pending_invitation(pending)
     return type_of_site(site, invitation.visitor_type_id) if invitation is not None else None
 
 
@@ -222,7 +222,7 @@ def check_in() -> str | Response:
         visitor_type=visitor_type,
         several_types=len(active_types(site)) > 1,
         # Unless reception chose it with the invitation.
-        type_changeable=_type_from_invitation(site, pending) is None,
+        type_changeable=_type_from_invitation(site, invitation) is None,
         locale=str(get_locale()),
         groups_allowed=groups_allowed(site),
         # The guided form counts the screens after its steps: the notice, each document.

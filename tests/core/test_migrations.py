@@ -350,6 +350,23 @@ def test_the_keys_check_in_bounds_are_taken_from_the_tokens_already_written(
         database.engine.dispose()
 
 
+def insert_site(connection: Any, at: datetime) -> None:
+    """Site 1, "North", with the columns every revision since 0027 has, as Core rows."""
+    connection.execute(
+        insert(Site).values(
+            id=1,
+            name="North",
+            timezone="UTC",
+            default_locale="en",
+            retention_days=30,
+            controller_name="C",
+            controller_contact="c@example.com",
+            authority_name="A",
+            created_at=at,
+        )
+    )
+
+
 def test_ids_freed_before_0028_are_not_given_again(tmp_path: Path, empty_database_url: str):
     """0028 marks the erased tables AUTOINCREMENT on SQLite without copying them: the rows
     and the rows that refer to them stay, and each counter starts past the ids kept and the
@@ -371,19 +388,7 @@ def test_ids_freed_before_0028_are_not_given_again(tmp_path: Path, empty_databas
         assert runner.invoke(main, ["db", "upgrade", "0027_visit_times_index"]).exit_code == 0
         at = datetime(2026, 3, 2, 9, tzinfo=UTC)
         with database.engine.begin() as connection:
-            connection.execute(
-                insert(Site).values(
-                    id=1,
-                    name="North",
-                    timezone="UTC",
-                    default_locale="en",
-                    retention_days=30,
-                    controller_name="C",
-                    controller_contact="c@example.com",
-                    authority_name="A",
-                    created_at=at,
-                )
-            )
+            insert_site(connection, at)
             connection.execute(
                 insert(Visit),
                 [
@@ -475,19 +480,7 @@ def test_0029_keeps_the_invitations_and_their_kind_of_visit_lets_a_type_go(
     try:
         assert runner.invoke(main, ["db", "upgrade", "0028_ids_never_reused"]).exit_code == 0
         with database.engine.begin() as connection:
-            connection.execute(
-                insert(Site).values(
-                    id=1,
-                    name="North",
-                    timezone="UTC",
-                    default_locale="en",
-                    retention_days=30,
-                    controller_name="C",
-                    controller_contact="c@example.com",
-                    authority_name="A",
-                    created_at=at,
-                )
-            )
+            insert_site(connection, at)
             connection.execute(
                 insert(VisitorType).values(
                     id=4, site_id=1, position=0, key="delivery", notify_host=True, created_at=at
