@@ -19,7 +19,7 @@ from kiosk.app_headers import security_headers
 from kiosk.config import load_config
 from kiosk.cookies import cookie_name, secure_cookies
 from kiosk.extensions import babel, csrf, limiter, login_manager
-from kiosk.forms import refuse_json_bodies, refuse_unexpected_files
+from kiosk.forms import refuse_json_bodies, refuse_unexpected_files, use_faster_attributes
 from kiosk.paths import make_private_dir, resource_dir
 from kiosk.schema import require_current_schema
 
@@ -84,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         default_translation_directories=str(resource_dir("translations")),
     )
     csrf.init_app(app)
+    use_faster_attributes()
     _init_login(app)
 
     from kiosk.api import bp as api_bp
