@@ -412,6 +412,13 @@ class KeyStore:
                 return None
             return found[0]
 
+    def _remember_destroyed(self, key_ids: Iterable[bytes]) -> None:
+        with self._lock:
+            for key_id in key_ids:
+                if len(self._destroyed) >= _DESTROYED_KEPT:
+                    self._destroyed.clear()
+                self._destroyed.add(key_id)
+
     def forget_cache(self) -> None:
         with self._lock:
             self._cache.clear()
@@ -506,10 +513,7 @@ class KeyStore:
                 if replaced is not None or connection.scalar(
                     select(destroyed_keys.c.key_id).where(destroyed_keys.c.key_id == key_id)
                 ):
-                    with self._lock:
-                        if len(self._destroyed) >= _DESTROYED_KEPT:
-                            self._destroyed.clear()
-                        self._destroyed.add(key_id)
+                    self._remember_destroyed([key_id])
                     return None
                 raise KeyMissing()
         return self._remember(
@@ -677,6 +681,7 @@ class KeyStore:
         with self._lock:
             for item in gone:
                 self._cache.pop(item.key_id, None)
+        self._remember_destroyed(item.key_id for item in gone)
         if gone:
             self._overwrite_freed_space()
         return gone
@@ -736,6 +741,9 @@ class KeyStore:
             for item in gone:
                 self._cache.pop(item.key_id, None)
                 self._by_day.pop((item.site_id, item.erase_day), None)
+        # The purge then deletes these keys' rows and asks about each key: known here, not read
+        # again (a batch of a small site's visits spans a hundred days and more).
+        self._remember_destroyed(item.key_id for item in gone)
         if gone:
             self._overwrite_freed_space()
         return gone
