@@ -31,10 +31,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.enums import NotificationKind, WebhookEvent, WebhookFormat
-from kiosk.models import Invitation, Notification, PurgeRun, Site, Visit, WebhookSubscription
+from kiosk.models import (
+    Invitation,
+    Notification,
+    PurgeRun,
+    Site,
+    Visit,
+    VisitorType,
+    WebhookSubscription,
+)
 from kiosk.notifications.messages import slack_escaped
 from kiosk.notifications.outbox import NotifySettings, notify_settings, queue_notification
 from kiosk.sealing import fields_state, kept
+from kiosk.services.visitor_types import active_types, type_name
 from kiosk.services.webhooks import SECRET_PREFIX
 
 log = logging.getLogger(__name__)
@@ -80,6 +89,17 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
+def _kind_of_visit(visitor_type: VisitorType | None, site: Site) -> dict[str, Any]:
+    """The visitor type as the API gives it (docs/api.md): its id and its name in the site's
+    language, both null for a visit or invitation without one. Not personal data: it goes to
+    every subscription, as the kind of visit goes to every API client."""
+    if visitor_type is None:
+        return {"visitor_type_id": None, "visitor_type": None}
+    with force_locale(site.default_locale):
+        name = type_name(visitor_type, site.default_locale)
+    return {"visitor_type_id": visitor_type.id, "visitor_type": name}
+
+
 def visit_event(kind: WebhookEvent, visit: Visit, *, now: datetime) -> Event:
     host = visit.host
     return Event(
@@ -90,6 +110,7 @@ def visit_event(kind: WebhookEvent, visit: Visit, *, now: datetime) -> Event:
             "visit_id": visit.id,
             "site_id": visit.site_id,
             "host_id": visit.host_id,
+            **_kind_of_visit(visit.visitor_type, visit.site),
             "checked_in_at": _iso(visit.checked_in_at),
             "checked_out_at": _iso(visit.checked_out_at),
         },
@@ -137,6 +158,8 @@ def invitation_event(invitation: Invitation, *, now: datetime) -> Event:
             "invitation_id": invitation.id,
             "site_id": invitation.site_id,
             "host_id": invitation.host_id,
+            # Null when reception left the kind of visit to the visitor at the kiosk.
+            **_kind_of_visit(invitation.visitor_type, invitation.site),
             "expected_on": invitation.expected_on.isoformat(),
         },
         personal={
@@ -286,6 +309,9 @@ def _readable(
         facts.append((_("Company"), str(data["company"])))
     if personal and data.get("host_name"):
         facts.append((_("Host"), str(data["host_name"])))
+    # As reception's lists: a site with one type ("Visitor") marks none.
+    if data.get("visitor_type") and len(active_types(site)) > 1:
+        facts.append((_("Kind of visit"), str(data["visitor_type"])))
     if event.type == WebhookEvent.VISIT_CHECKED_IN and data.get("group_size"):
         others = int(data["group_size"]) - 1
         title = ngettext(

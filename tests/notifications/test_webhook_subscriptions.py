@@ -205,10 +205,13 @@ def test_check_in_and_out_are_told_signed_with_ids_and_times_only(
         "visit_id",
         "site_id",
         "host_id",
+        "visitor_type_id",
+        "visitor_type",
         "checked_in_at",
         "checked_out_at",
     }
     assert body["data"]["host_id"] == host.id
+    assert body["data"]["visitor_type_id"] is None  # a site without visitor types
     assert body["data"]["checked_out_at"] is None
     assert arrived["headers"]["content-type"].startswith("application/json")
     raw = json.dumps(body)
@@ -673,3 +676,121 @@ def test_a_visit_checked_out_after_its_key_went_is_told_as_erased(
     title = card["body"]["attachments"][0]["content"]["body"][0]["text"]
     assert f"Visit {visit.id} checked out" in title
     assert "None" not in title
+
+
+def test_the_kind_of_visit_is_told_with_the_visit_and_the_invitation(
+    app: Flask,
+    pair: Any,
+    session: Session,
+    make_site: Any,
+    make_host: Any,
+    clock: FrozenClock,
+    receiver_factory: Any,
+):
+    """As the API gives it: the type's id and its name in the site's language, to every
+    subscription (not personal data); chat messages name it where the site has several."""
+    from flask_babel import force_locale
+
+    from kiosk.models import VisitorType
+    from kiosk.notifications.events import invitation_event, queue_event
+    from kiosk.services.invitations import create_invitation
+    from kiosk.services.visitor_types import add_default_types, type_name
+
+    site = make_site(name="Kontoret", default_locale="sv")
+    host = make_host(site, name="Hanna Host", email="hanna@example.com")
+    types = {kind.key: kind for kind in add_default_types(session, site, now=clock.now())}
+    session.commit()
+    contractor: VisitorType = types["contractor"]
+    with app.test_request_context(), force_locale("sv"):
+        swedish = type_name(contractor, "sv")
+    assert swedish != "Contractor"
+    _standard, standard = subscribe(
+        session,
+        site,
+        clock,
+        receiver_factory,
+        events=(WebhookEvent.VISIT_CHECKED_IN, WebhookEvent.INVITATION_CREATED),
+    )
+    _slack, slack = subscribe(
+        session,
+        site,
+        clock,
+        receiver_factory,
+        events=(WebhookEvent.VISIT_CHECKED_IN,),
+        format=WebhookFormat.SLACK,
+    )
+    kiosk = pair(site)
+    kiosk.post("/check-in/type", data={"visitor_type": str(contractor.id)})
+    details = {"name": VISITOR, "company": COMPANY, "purpose": "Plumbing", "host_id": host.id}
+    assert kiosk.post("/check-in", data=details).location == "/notice"
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).location == "/done"
+    assert deliver_due(app).sent == 2
+    [arrived] = standard.accepted
+    assert arrived["body"]["data"]["visitor_type_id"] == contractor.id
+    assert arrived["body"]["data"]["visitor_type"] == swedish
+    assert VISITOR not in json.dumps(arrived["body"])
+    [message] = slack.accepted
+    assert "Typ av besök" in json.dumps(message["body"], ensure_ascii=False)
+    assert swedish in json.dumps(message["body"], ensure_ascii=False)
+
+    with app.test_request_context():
+        invitation = create_invitation(
+            session,
+            site,
+            visitor_name="Ingrid Invited",
+            expected_on=clock.now().date() + timedelta(days=1),
+            locale="en",
+            host=host,
+            visitor_type=contractor,
+            now=clock.now(),
+        )
+        session.flush()
+        queue_event(session, invitation_event(invitation, now=clock.now()), now=clock.now())
+        untyped = create_invitation(
+            session,
+            site,
+            visitor_name="Ulla Untyped",
+            expected_on=clock.now().date() + timedelta(days=1),
+            locale="en",
+            host=host,
+            now=clock.now(),
+        )
+        session.flush()
+        queue_event(session, invitation_event(untyped, now=clock.now()), now=clock.now())
+        session.commit()
+    assert deliver_due(app).sent == 2
+    typed_call, untyped_call = (call["body"]["data"] for call in standard.accepted[1:])
+    assert (typed_call["visitor_type_id"], typed_call["visitor_type"]) == (contractor.id, swedish)
+    # Reception left the kind of visit to the visitor at the kiosk.
+    assert (untyped_call["visitor_type_id"], untyped_call["visitor_type"]) == (None, None)
+
+
+def test_a_chat_message_names_no_kind_of_visit_where_the_site_has_one(
+    app: Flask,
+    pair: Any,
+    session: Session,
+    site: Any,
+    host: Any,
+    clock: FrozenClock,
+    receiver_factory: Any,
+):
+    from kiosk.services.visitor_types import add_default_types, retire_type
+
+    types = add_default_types(session, site, now=clock.now())
+    for kind in types[1:]:
+        retire_type(kind, now=clock.now())
+    session.commit()
+    _slack, slack = subscribe(
+        session,
+        site,
+        clock,
+        receiver_factory,
+        events=(WebhookEvent.VISIT_CHECKED_IN,),
+        format=WebhookFormat.SLACK,
+    )
+    check_in(pair(site), host)
+    assert deliver_due(app).sent == 1
+    [message] = slack.accepted
+    assert "Kind of visit" not in json.dumps(message["body"])
+    assert "Guest" not in json.dumps(message["body"])
