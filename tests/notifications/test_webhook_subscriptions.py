@@ -735,34 +735,24 @@ def test_the_kind_of_visit_is_told_with_the_visit_and_the_invitation(
     assert swedish in json.dumps(message["body"], ensure_ascii=False)
 
     with app.test_request_context():
-        invitation = create_invitation(
-            session,
-            site,
-            visitor_name="Ingrid Invited",
-            expected_on=clock.now().date() + timedelta(days=1),
-            locale="en",
-            host=host,
-            visitor_type=contractor,
-            now=clock.now(),
-        )
-        session.flush()
-        queue_event(session, invitation_event(invitation, now=clock.now()), now=clock.now())
-        untyped = create_invitation(
-            session,
-            site,
-            visitor_name="Ulla Untyped",
-            expected_on=clock.now().date() + timedelta(days=1),
-            locale="en",
-            host=host,
-            now=clock.now(),
-        )
-        session.flush()
-        queue_event(session, invitation_event(untyped, now=clock.now()), now=clock.now())
+        # Typed by reception, and left to the visitor at the kiosk.
+        for name, kind in (("Ingrid Invited", contractor), ("Ulla Untyped", None)):
+            invitation = create_invitation(
+                session,
+                site,
+                visitor_name=name,
+                expected_on=clock.now().date() + timedelta(days=1),
+                locale="en",
+                host=host,
+                visitor_type=kind,
+                now=clock.now(),
+            )
+            session.flush()
+            queue_event(session, invitation_event(invitation, now=clock.now()), now=clock.now())
         session.commit()
     assert deliver_due(app).sent == 2
     typed_call, untyped_call = (call["body"]["data"] for call in standard.accepted[1:])
     assert (typed_call["visitor_type_id"], typed_call["visitor_type"]) == (contractor.id, swedish)
-    # Reception left the kind of visit to the visitor at the kiosk.
     assert (untyped_call["visitor_type_id"], untyped_call["visitor_type"]) == (None, None)
 
 
