@@ -2,9 +2,11 @@
 
 Hypothesis generates submissions of each form from its rendered page (see tests/fuzzing.py)
 and posts them through the Flask test client: the kiosk steps (language, details with the host
-search, the privacy notice, check-out and invitation by code, pairing), the login, the staff
-forms (pre-registration, check-out, password change, history, export, data-subject requests)
-and the admin settings (sites, badges, notices, hosts, the hosts CSV import, staff, kiosks).
+search, the privacy notice, check-out and invitation by code, pairing, the kind of visit, signing),
+the login, the staff forms (pre-registration with and without a kind of visit, check-out,
+password change, history, export, data-subject requests) and the admin settings (sites,
+badges, notices, hosts, the hosts CSV import, staff, kiosks, visitor types, documents and
+their drafts, webhooks).
 
 Every answer must be a success or a clear refusal (the statuses in ``OK``), never a 5xx or a
 trace; a refused submission must leave every table's row count as it was (nothing half-saved),
@@ -35,7 +37,7 @@ from werkzeug.test import TestResponse
 
 from kiosk import create_app
 from kiosk.db import get_database
-from kiosk.models import Base, NoticeVersion, Site, StaffUser, Visit
+from kiosk.models import Base, NoticeVersion, Site, StaffUser, Visit, WebhookSubscription
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
 from tests.fuzzing import NASTY, Form, Upload, body, read_form, submissions, sweep
@@ -513,6 +515,64 @@ def test_pre_registration(world: World, reception: FlaskClient):
     )
 
 
+def test_a_typed_sites_kind_of_visit_at_the_kiosk_and_for_an_expected_visitor(
+    world: World,
+    app: Flask,
+    session: Session,
+    pair: Any,
+    make_site: Any,
+    make_host: Any,
+    make_staff: Any,
+    clock: Any,
+):
+    """A site with visitor types (issue 15): the kiosk's choice of type, and reception's
+    "Kind of visit" for an expected visitor, with the types of another site, retired ones,
+    none and every hostile class."""
+    from kiosk.services.visitor_types import add_default_types, retire_type
+
+    typed = make_site(name="Typed Co")
+    guest, contractor, interview, _delivery = add_default_types(session, typed, now=clock.now())
+    retire_type(interview, now=clock.now())
+    elsewhere = add_default_types(session, session.get(Site, world.ids["other"]), now=clock.now())
+    host = make_host(typed, "Tove Typed")
+    make_staff(username="typist", sites=(typed,))
+    session.commit()
+    type_ids = [str(t.id) for t in (guest, contractor, interview, elsewhere[0])] + ["0", "-1"]
+
+    kiosk = pair(typed)
+    form = _form(kiosk, "/check-in/type")
+    assert "visitor_type" in form.fields
+    known = {"visitor_type": type_ids}
+
+    def choose(pairs: list[tuple[str, Any]]) -> TestResponse:
+        kiosk.get("/reset")
+        return _post(kiosk, "/check-in/type", pairs)
+
+    fuzz(
+        world,
+        "/check-in/type",
+        submissions(form, known),
+        choose,
+        saved=lambda r: r.headers.get("Location") == "/check-in",
+        # The type chosen is the first of the details kept on the server.
+        may_change=frozenset({"session_items"}),
+        explicit=sweep(form, known),
+    )
+    typist = _log_in(app, "typist")
+    assert "visitor_type" in _form(typist, "/dashboard/expected/new").fields
+    _fuzz_form(
+        world,
+        typist,
+        "/dashboard/expected/new",
+        known={
+            "expected_on": ["2026-03-04", "2026-03-05"],
+            "visitor_type": type_ids,
+            "host": [str(host.id), str(world.ids["host"])],
+        },
+        saved=lambda r: r.status_code == 200 and "<title>Visit registered" in r.text,
+    )
+
+
 def test_dashboard_check_out(world: World, reception: FlaskClient, session: Session):
     ids = [world.ids["visit"], 999_999]
     strategy = st.tuples(
@@ -747,3 +807,34 @@ def test_admin_staff(world: World, admin: FlaskClient):
     target = world.ids["target"]
     _fuzz_form(world, admin, f"/dashboard/admin/staff/{target}", known=known)
     _fuzz_form(world, admin, f"/dashboard/admin/staff/{target}/password", known=known)
+
+
+def test_admin_visitor_types_documents_and_webhooks(
+    world: World, admin: FlaskClient, session: Session, clock: Any
+):
+    """The admin forms of issue 15 and the webhooks: types, documents to sign and their
+    drafts, subscriptions, new and edited, each field with every hostile class."""
+    from kiosk.services.visitor_types import add_default_types
+    from tests.documents_support import add_document
+
+    site = session.get(Site, world.ids["site"])
+    _guest, contractor, *_others = add_default_types(session, site, now=clock.now())
+    document, _version = add_document(session, site, clock.now(), signed_by=(contractor,))
+    session.commit()
+    _fuzz_form(world, admin, f"/dashboard/admin/sites/{site.id}/types/new")
+    _fuzz_form(world, admin, f"/dashboard/admin/types/{contractor.id}")
+    _fuzz_form(world, admin, f"/dashboard/admin/sites/{site.id}/documents/new")
+    _fuzz_form(world, admin, f"/dashboard/admin/documents/{document.id}")
+    _fuzz_form(world, admin, f"/dashboard/admin/documents/{document.id}/draft/en")
+    urls = ["https://hooks.example.org/kiosk", "http://127.0.0.1:9/", "javascript:alert(1)"]
+    _fuzz_form(
+        world,
+        admin,
+        "/dashboard/admin/webhooks/new",
+        known={"url": urls},
+        # Success shows the new subscription's signing secret, once.
+        saved=lambda r: r.status_code == 200 and "<title>Signing secret" in r.text,
+    )
+    subscription = session.scalars(select(WebhookSubscription)).first()
+    assert subscription is not None
+    _fuzz_form(world, admin, f"/dashboard/admin/webhooks/{subscription.id}", known={"url": urls})

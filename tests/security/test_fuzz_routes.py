@@ -33,9 +33,13 @@ from werkzeug.routing import Rule
 
 from kiosk import create_app
 from kiosk.db import get_database
+from kiosk.enums import WebhookEvent, WebhookFormat
 from kiosk.models import Site
 from kiosk.services.kiosks import create_device
+from kiosk.services.visitor_types import add_default_types
+from kiosk.services.webhooks import SubscriptionSettings, create_subscription
 from tests.conftest import STAFF_PASSWORD
+from tests.documents_support import add_document
 from tests.fuzzing import FILE, NASTY, SWEEP, body
 
 pytestmark = pytest.mark.slow
@@ -134,11 +138,28 @@ def world(
 ) -> dict[str, Any]:
     site = make_site(name="Route HQ", field_email="optional", field_phone="optional")
     host = make_host(site, "Hanna Host")
-    visit = make_visit(site, "Vera Visitor")
-    invitation = make_invitation(site, "Ivy Invited")
+    # Visitor types, a document the contractor signs and a webhook subscription: the routes
+    # that edit, retire, sign or call them reach their real rows, not only their 404s.
+    guest, contractor, *_others = add_default_types(session, site, now=clock.now())
+    _document, version = add_document(session, site, clock.now(), signed_by=(contractor,))
+    subscription = create_subscription(
+        session,
+        site,
+        SubscriptionSettings(
+            name="Security desk",
+            url="https://hooks.example.org/kiosk",
+            format=WebhookFormat.STANDARD,
+            events=list(WebhookEvent),
+            personal=False,
+        ),
+        now=clock.now(),
+    )
+    visit = make_visit(site, "Vera Visitor", visitor_type_id=guest.id)
+    invitation = make_invitation(site, "Ivy Invited", visitor_type=contractor)
     device, _code = create_device(session, site, "Door", now=clock.now())
     session.commit()
-    ids = sorted({1, 2, 3, site.id, host.id, visit.id, invitation.id, device.id})
+    rows = (site, host, visit, invitation, device, guest, contractor, version, subscription)
+    ids = sorted({1, 2, 3, version.document_id, *(row.id for row in rows)})
     return {"site": site, "ids": ids}
 
 
