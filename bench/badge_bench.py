@@ -10,7 +10,11 @@ fixed. Times are CPU time of this process per badge (on a shared machine, wall t
 measures the neighbours), wall time shown beside them.
 Target: kiosk <= 1.5x the baseline, and <= 5 ms per badge.
 
-    make bench            # or: .venv/bin/python bench/badge_bench.py --badges 200
+With ``--logo`` every badge has a site logo (600 x 300 with a transparent background, stored
+as the badge settings store it), which the baseline draws from the stored PNG as reportlab
+draws any image: decoded once, its pixels compressed into each PDF.
+
+    make bench            # or: .venv/bin/python bench/badge_bench.py --badges 200 [--logo]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 
 from reportlab.lib.colors import HexColor, black, white
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFontFace
 from reportlab.pdfgen.canvas import Canvas
@@ -47,8 +52,30 @@ NAMES = [
 ]
 
 
+def sample_logo() -> bytes:
+    """A logo as an admin uploads one: shapes in two colours on a transparent background,
+    stored as kiosk.badges.settings stores it (at most 600 x 300, RGBA PNG)."""
+    from PIL import Image, ImageDraw
+
+    from kiosk.badges.settings import prepare_logo
+
+    picture = Image.new("RGBA", (600, 300), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((20, 40, 240, 260), fill=(11, 92, 173, 255))
+    for left in range(270, 580, 60):
+        draw.rectangle((left, 90, left + 40, 210), fill=(30, 30, 30, 255))
+    stored = io.BytesIO()
+    picture.save(stored, "PNG")
+    return prepare_logo(stored.getvalue())
+
+
+#: The logo every badge has with ``--logo`` (None: no logo).
+LOGO: bytes | None = None
+
+
 def content(index: int) -> BadgeContent:
     return BadgeContent(
+        logo=LOGO,
         visitor_name=NAMES[index % len(NAMES)],
         company="Fjord Systems AB",
         host_line="Visiting Hanna Host",
@@ -82,9 +109,24 @@ def baseline(badge: BadgeContent, preset: BadgePreset, fonts: FontSet) -> bytes:
     # The same QR drawing as the badge (one path, a rectangle per run of dark modules), so
     # the ratio measures what the badge adds: fitting, font fallback and layout.
     draw_qr(canvas, qr_modules(badge.token), Box(10, 10, preset.qr_mm * mm, preset.qr_mm * mm))
+    if badge.logo:
+        side = preset.qr_mm * mm
+        canvas.drawImage(
+            _bare_logo(badge.logo), width - side - 10, 10 + side / 2, side, side / 2, mask="auto"
+        )
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+_BARE_LOGOS: dict[bytes, ImageReader] = {}
+
+
+def _bare_logo(logo: bytes) -> ImageReader:
+    """The stored PNG, decoded once (as kiosk did before drawing it at the printer's size)."""
+    if logo not in _BARE_LOGOS:
+        _BARE_LOGOS[logo] = ImageReader(io.BytesIO(logo))
+    return _BARE_LOGOS[logo]
 
 
 def _searching_mask(badge: BadgeContent, preset: BadgePreset, fonts: FontSet) -> bytes:
@@ -154,7 +196,10 @@ def main() -> int:
     parser.add_argument("--badges", type=int, default=100, help="badges per round and preset")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported")
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--logo", action="store_true", help="every badge with a site logo")
     args = parser.parse_args()
+    global LOGO
+    LOGO = sample_logo() if args.logo else None
     load = os.getloadavg()[0]
     results = run(args.badges, args.rounds)
     print(f"load average at the start: {load:.1f} (2 cores); times are CPU ms per badge")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import qrcode
+from PIL import Image as PILImage
 from qrcode.constants import ERROR_CORRECT_M
 from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.units import mm
@@ -440,16 +442,44 @@ def draw_qr(canvas: Canvas, modules: list[list[bool]], box: Box) -> None:
     canvas.restoreState()
 
 
-_LOGO_CACHE: OrderedDict[str, ImageReader] = OrderedDict()
-_LOGO_CACHE_SIZE = 16
+_LOGO_CACHE: OrderedDict[tuple[str, int, int], ImageReader] = OrderedDict()
+_LOGO_CACHE_SIZE = 32
+
+#: The resolution a badge's logo is embedded at: the label printers' (Brother QL, Zebra and
+#: the like print 300 dpi), and more than a sheet printer shows at the logo's few centimetres.
+LOGO_DPI = 300
+#: Logo sizes are rounded up to this many pixels, so that badges whose logo boxes differ by a
+#: line of text share one prepared image.
+_LOGO_STEP = 32
 
 
-def _logo_reader(logo: bytes) -> ImageReader:
-    """Decoding an image is slow: keep the few logos a server uses decoded."""
-    key = hashlib.sha256(logo).hexdigest()
+def _print_pixels(points: float) -> int:
+    wanted = math.ceil(points / 72 * LOGO_DPI)
+    return max(_LOGO_STEP, math.ceil(wanted / _LOGO_STEP) * _LOGO_STEP)
+
+
+def _logo_reader(logo: bytes, box: Box) -> ImageReader:
+    """The site's logo scaled down to what the printer prints in ``box``, kept for the next
+    badges. Reportlab compresses an image's pixels again for every PDF it draws it in: the
+    stored logo (up to 600 x 300) made a badge 2-3x slower than one without (bench/README.md,
+    "A badge with a logo"); at the box's 300 dpi it has a fifth to a tenth of the pixels."""
+    fit = (_print_pixels(box.width), _print_pixels(box.height))
+    key = (hashlib.sha256(logo).hexdigest(), *fit)
     reader = _LOGO_CACHE.get(key)
     if reader is None:
-        reader = ImageReader(io.BytesIO(logo))
+        with PILImage.open(io.BytesIO(logo)) as opened:
+            # Stored as RGBA (kiosk.badges.settings.prepare_logo); any other mode made so.
+            picture = opened.convert("RGBA") if opened.mode != "RGBA" else opened.copy()
+        # Only ever smaller: thumbnail keeps the aspect ratio and never enlarges.
+        picture.thumbnail(fit, PILImage.Resampling.LANCZOS)
+        # On the badge's white, as the printer prints it, kept as a JPEG: reportlab embeds a
+        # JPEG's bytes as they are, where it would compress a PNG's pixels again for every
+        # badge. Full chroma resolution and a high quality keep a logo's edges sharp.
+        flat = PILImage.new("RGB", picture.size, "white")
+        flat.paste(picture, mask=picture.getchannel("A"))
+        jpeg = io.BytesIO()
+        flat.save(jpeg, format="JPEG", quality=92, subsampling=0)
+        reader = ImageReader(io.BytesIO(jpeg.getvalue()))
         _LOGO_CACHE[key] = reader
         while len(_LOGO_CACHE) > _LOGO_CACHE_SIZE:
             _LOGO_CACHE.popitem(last=False)
@@ -480,7 +510,7 @@ def draw_badge(
     if layout.logo is not None and content.logo:
         box = layout.logo
         canvas.drawImage(
-            _logo_reader(content.logo),
+            _logo_reader(content.logo, box),
             box.x,
             box.y,
             box.width,

@@ -248,6 +248,66 @@ def test_logo_is_drawn_when_set():
         assert b"/Subtype /Image" in pdf
 
 
+def _transparent_logo_with_a_dark_right_half() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from kiosk.badges.settings import prepare_logo
+
+    picture = Image.new("RGBA", (600, 300), (0, 0, 0, 0))
+    ImageDraw.Draw(picture).rectangle((300, 0, 599, 299), fill=(20, 40, 120, 255))
+    stored = io.BytesIO()
+    picture.save(stored, "PNG")
+    return prepare_logo(stored.getvalue())
+
+
+def test_a_logo_goes_in_at_the_printers_resolution_once_made():
+    """The stored logo (up to 600 x 300) scaled to its box at 300 dpi and embedded as a JPEG,
+    whose bytes reportlab copies: a PNG's pixels it compresses again for every badge (a
+    badge with a logo took 4.6x one without; bench/README.md, "A badge with a logo")."""
+    logo = _transparent_logo_with_a_dark_right_half()
+    for preset in PRESETS.values():
+        layout = layout_badge(content(logo=logo), preset)
+        assert layout.logo is not None
+        pdf = render_badge(content(logo=logo), preset)
+        image = re.search(rb"<<[^>]*/Subtype /Image[^>]*>>", pdf)
+        assert image is not None, preset.key
+        assert b"/DCTDecode" in image[0]
+        width = re.search(rb"/Width (\d+)", image[0])
+        height = re.search(rb"/Height (\d+)", image[0])
+        assert width
+        assert height
+        at_300_dpi = (layout.logo.width / 72 * 300, layout.logo.height / 72 * 300)
+        assert int(width[1]) <= min(600, at_300_dpi[0] + 32), preset.key
+        assert int(height[1]) <= min(300, at_300_dpi[1] + 32), preset.key
+
+
+def test_a_logos_transparent_part_prints_as_the_badges_white(tmp_path: Path):
+    from PIL import Image
+
+    logo = _transparent_logo_with_a_dark_right_half()
+    preset = get_preset("brother-62x100")
+    box = layout_badge(content(logo=logo), preset).logo
+    assert box is not None
+    dpi = 200
+    rendered = pdf_to_image(render_badge(content(logo=logo), preset), tmp_path, dpi=dpi)
+    with Image.open(rendered) as opened:
+        page = opened.convert("L")
+    # The logo fills its box's width or height, centred (preserveAspectRatio, anchor c).
+    scale = min(box.width / 600, box.height / 300)
+    left = box.x + (box.width - 600 * scale) / 2
+    middle = round(page.height - (box.y + box.height / 2) / 72 * dpi)
+
+    def shade(x: float) -> int:
+        value = page.getpixel((round(x / 72 * dpi), middle))
+        assert isinstance(value, int)
+        return value
+
+    assert shade(left + 150 * scale) >= 245  # transparent: the badge's white, never black
+    assert shade(left + 450 * scale) <= 120  # the dark half
+
+
 def inside(line_box: Box, outer: Box) -> bool:
     return (
         line_box.x >= outer.x - EPSILON
