@@ -37,7 +37,7 @@ from werkzeug.test import TestResponse
 
 from kiosk import create_app
 from kiosk.db import get_database
-from kiosk.models import Base, NoticeVersion, Site, StaffUser, Visit, WebhookSubscription
+from kiosk.models import Base, NoticeVersion, Site, StaffUser, Visit
 from kiosk.services.kiosks import create_device
 from tests.conftest import STAFF_PASSWORD
 from tests.fuzzing import NASTY, Form, Upload, body, read_form, submissions, sweep
@@ -813,7 +813,9 @@ def test_admin_visitor_types_documents_and_webhooks(
     world: World, admin: FlaskClient, session: Session, clock: Any
 ):
     """The admin forms of issue 15 and the webhooks: types, documents to sign and their
-    drafts, subscriptions, new and edited, each field with every hostile class."""
+    drafts, subscriptions, each field with every hostile class. Their edit forms have the
+    same fields; tests/security/test_fuzz_routes.py sends their routes (real rows) every
+    field name with hostile values."""
     from kiosk.services.visitor_types import add_default_types
     from tests.documents_support import add_document
 
@@ -822,9 +824,7 @@ def test_admin_visitor_types_documents_and_webhooks(
     document, _version = add_document(session, site, clock.now(), signed_by=(contractor,))
     session.commit()
     _fuzz_form(world, admin, f"/dashboard/admin/sites/{site.id}/types/new")
-    _fuzz_form(world, admin, f"/dashboard/admin/types/{contractor.id}")
     _fuzz_form(world, admin, f"/dashboard/admin/sites/{site.id}/documents/new")
-    _fuzz_form(world, admin, f"/dashboard/admin/documents/{document.id}")
     _fuzz_form(world, admin, f"/dashboard/admin/documents/{document.id}/draft/en")
     urls = ["https://hooks.example.org/kiosk", "http://127.0.0.1:9/", "javascript:alert(1)"]
     _fuzz_form(
@@ -835,6 +835,3 @@ def test_admin_visitor_types_documents_and_webhooks(
         # Success shows the new subscription's signing secret, once.
         saved=lambda r: r.status_code == 200 and "<title>Signing secret" in r.text,
     )
-    subscription = session.scalars(select(WebhookSubscription)).first()
-    assert subscription is not None
-    _fuzz_form(world, admin, f"/dashboard/admin/webhooks/{subscription.id}", known={"url": urls})
