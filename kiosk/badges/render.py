@@ -460,9 +460,10 @@ def _print_pixels(points: float) -> int:
 
 def _logo_reader(logo: bytes, box: Box) -> ImageReader:
     """The site's logo scaled down to what the printer prints in ``box``, kept for the next
-    badges. Reportlab compresses an image's pixels again for every PDF it draws it in: the
-    stored logo (up to 600 x 300) made a badge 2-3x slower than one without (bench/README.md,
-    "A badge with a logo"); at the box's 300 dpi it has a fifth to a tenth of the pixels."""
+    badges. Reportlab compresses a PNG's pixels again for every PDF it draws it in: the stored
+    logo (up to 600 x 300, with an alpha channel) made a badge 2-5x as slow as one without
+    (bench/README.md, "A badge with a logo"). At the box's 300 dpi it has a quarter of the
+    pixels or fewer, and as a JPEG it is not compressed again."""
     fit = (_print_pixels(box.width), _print_pixels(box.height))
     key = (hashlib.sha256(logo).hexdigest(), *fit)
     reader = _LOGO_CACHE.get(key)
