@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,9 +14,10 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk.enums import NotificationKind
+from kiosk.enums import NotificationKind, NotificationStatus
 from kiosk.models import Host, Invitation, Notification, Site, Visit
 from kiosk.notifications.outbox import (
     ArrivalMessage,
@@ -63,6 +65,62 @@ def queue_arrival_notifications(
     settings = notify_settings(settings)
     messages = arrival_messages(visit, settings)
     return queue_arrival_messages(session, visit, messages, now=now, settings=settings)
+
+
+@dataclass(frozen=True)
+class QueuedArrival:
+    """The arrival messages about a visit still waiting in the outbox, and the visits they
+    are written from: a group's one message is on its first visitor's visit and names the
+    others' count (kiosk.checkin)."""
+
+    first: Visit
+    companions: list[Visit]
+    notifications: list[Notification]
+
+
+def queued_arrival(session: Session, visit: Visit) -> QueuedArrival:
+    """The host email and the site webhook call about ``visit`` (or its group) that have not
+    gone: pending, or failed and waiting for staff to retry or dismiss them. One being sent
+    goes as it is; one sent keeps no text."""
+    first, companions = visit, []
+    if visit.group_id is not None:
+        group = session.scalars(
+            select(Visit).where(Visit.group_id == visit.group_id).order_by(Visit.id)
+        ).all()
+        first, companions = group[0], list(group[1:])
+    notifications = session.scalars(
+        select(Notification)
+        .where(
+            Notification.visit_id == first.id,
+            Notification.kind.in_((NotificationKind.HOST_EMAIL, NotificationKind.HOST_WEBHOOK)),
+            Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.FAILED)),
+        )
+        .order_by(Notification.id)
+    ).all()
+    return QueuedArrival(first, companions, list(notifications))
+
+
+def write_again(queued: QueuedArrival, settings: NotifySettings | None = None) -> int:
+    """Write the queued arrival messages again from their visits as they are now: after a
+    correction (GDPR Art. 16) the host and the site's webhook get the corrected details, not
+    the ones corrected (Art. 19). A message the check-in would no longer send (email turned
+    off, the host or the webhook address changed) is left as it was. Returns how many were
+    written again. Needs an app context (the catalogs)."""
+    if not queued.notifications:
+        return 0
+    fresh = {
+        (message.kind, message.recipient): message
+        for message in arrival_messages(queued.first, settings, companions=queued.companions)
+    }
+    written = 0
+    for notification in queued.notifications:
+        message = fresh.get((notification.kind, notification.recipient or ""))
+        if message is None:
+            continue
+        notification.subject = message.subject
+        notification.body = message.body
+        written += 1
+    return written
 
 
 def send_invitation_email(

@@ -31,6 +31,7 @@ from kiosk.models import (
     Visit,
     VisitNameToken,
 )
+from kiosk.notifications.messages import queued_arrival, write_again
 from kiosk.privacy.erasure import (
     Erased,
     erase_invitations,
@@ -534,7 +535,10 @@ def rectify_visit(
     The visit's session checkpoints the SQLite write-ahead log when it commits, so the old
     values do not stay in the -wal file; and the keys the visit was sealed under are replaced
     first, so copies of the database taken before lose the old values once the day's other
-    rows are sealed again (kiosk.privacy.shredding, "One person's erasure").
+    rows are sealed again (kiosk.privacy.shredding, "One person's erasure"). The host email
+    and the site webhook call about the visit that have not gone yet are written again from
+    the corrected visit (their keys replaced too); event webhooks go as they were written.
+    Needs an app context.
     """
     changed = []
     for name in RECTIFIABLE:
@@ -546,11 +550,15 @@ def rectify_visit(
         if getattr(visit, name) != value:
             changed.append(name)
     session = object_session(visit)
+    queued = None
     if changed and session is not None:
-        replace_keys_of(session, [visit], now=now or datetime.now(UTC))
+        queued = queued_arrival(session, visit)
+        replace_keys_of(session, [visit, *queued.notifications], now=now or datetime.now(UTC))
         mark_overwritten(session)
     for name in changed:
         setattr(visit, name, changes[name] or None)
+    if queued is not None:
+        write_again(queued)
     return changed
 
 

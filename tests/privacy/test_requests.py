@@ -481,3 +481,77 @@ def test_erasure_needs_the_csrf_token(
         assert session.scalar(select(func.count()).select_from(Visit)) == 1
     finally:
         get_database(app).engine.dispose()
+
+
+@pytest.fixture
+def mail_and_webhook(app_config: dict[str, Any]) -> dict[str, Any]:
+    """Email configured (nothing listens: the outbox keeps the messages) and a site webhook."""
+    from tests.support import free_port
+
+    app_config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
+    return app_config
+
+
+def test_a_correction_rewrites_the_messages_about_the_visit_not_yet_sent(
+    mail_and_webhook: dict[str, Any],
+    app: Any,
+    officer: FlaskClient,
+    office: Any,
+    make_host: Any,
+    pair: Any,
+    session: Session,
+):
+    """A host email and a site webhook call still in the outbox (the mail server down) when
+    the privacy officer corrects the visitor's name: they go with the corrected name, not the
+    one corrected (GDPR Art. 19), sealed under new keys; a group's one message keeps its
+    count of companions."""
+    from sqlalchemy import text
+
+    from kiosk.field_cipher import key_id_of
+
+    office.webhook_url = "https://hooks.example.org/office"
+    host = make_host(office, "Hanna Host", email="hanna@example.com")
+    session.commit()
+    kiosk = pair(office)
+    details = {"name": "Wrong Name", "host_id": host.id, "host_query": host.name}
+    assert kiosk.post("/check-in", data={**details, "with_others": "1"}).status_code == 302
+    assert kiosk.post("/check-in/group/add", data={"name": "Cora Companion"}).status_code == 302
+    kiosk.get("/notice")
+    assert kiosk.post("/notice", data={"read": "1"}).status_code == 302
+    first = session.scalars(select(Visit).order_by(Visit.id)).first()
+    assert first is not None
+    assert first.visitor_name == "Wrong Name"
+
+    def queued() -> list[Notification]:
+        session.expire_all()
+        return list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.kind.in_(("host_email", "host_webhook")))
+                .order_by(Notification.id)
+            )
+        )
+
+    def keys() -> set[bytes]:
+        rows = session.execute(text("SELECT body_sealed FROM notifications")).scalars()
+        return {key_id_of(bytes(sealed)) for sealed in rows}
+
+    before = queued()
+    assert sorted(item.kind for item in before) == ["host_email", "host_webhook"]
+    assert all("Wrong Name" in (item.body or "") for item in before)
+    old_keys = keys()
+
+    response = officer.post(
+        f"/dashboard/requests/visits/{first.id}", data={"visitor_name": "Right Name"}
+    )
+    assert response.status_code == 302
+    after = queued()
+    assert [item.id for item in after] == [item.id for item in before]
+    for item in after:
+        assert item.status == NotificationStatus.PENDING
+        assert "Wrong" not in f"{item.subject} {item.body}"
+        assert "Right Name" in (item.body or "")
+    webhook = next(item for item in after if item.kind == "host_webhook")
+    # In the site's language (Swedish), with the companion counted as before.
+    assert "Right Name och 1 person till" in json.loads(webhook.body or "{}")["text"]
+    assert not keys() & old_keys
