@@ -269,6 +269,11 @@ def test_a_host_change_takes_the_sites_host_lock_before_the_hosts_row(
                     {"holder": holder_pid},
                 ):
                     assert time.monotonic() < deadline, "the PATCH never waited for the site"
+                    assert patch.is_alive(), f"the PATCH answered without waiting: {answers}"
+                    # PostgreSQL reads pg_stat_activity once a transaction: a PATCH that began
+                    # after the first look was never seen (it failed that way under the full
+                    # suite's load).
+                    watcher.rollback()
                     time.sleep(0.02)
                 # The host's row is free while the PATCH waits.
                 watcher.execute(
