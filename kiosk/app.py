@@ -102,13 +102,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     errors.init_app(app)
 
-    # Registering TrueType fonts costs tens of milliseconds: once per process, at start-up,
-    # not in the first visitor's check-in.
-    with app.app_context():
-        from kiosk.badges.fonts import app_fonts
-
-        app_fonts()
-
     app.before_request(_refuse_nul_in_query)
     app.before_request(refuse_unexpected_files)
     app.before_request(refuse_json_bodies)

@@ -31,6 +31,13 @@ class KioskServer(BaseApplication):  # type: ignore[misc]
 
         # Each worker reads the same instance file and environment as the command did.
         app = create_app()
+        # Registering the badge fonts costs a third of a second: once per worker, at start-up,
+        # not in the first visitor's check-in. Only here: a command such as `kiosk purge`
+        # prints no badge, and loading them in create_app slowed every command by as much.
+        with app.app_context():
+            from kiosk.badges.fonts import app_fonts
+
+            app_fonts()
         # Every worker runs the periodic jobs; the purge lock lets one of them run each purge.
         start_scheduler(app, startup_id=self.startup_id)
         return app

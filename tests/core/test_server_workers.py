@@ -59,3 +59,21 @@ def test_a_ready_worker_collects_its_youngest_objects_less_often(app: Flask):
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def test_a_worker_registers_the_badge_fonts_and_a_command_does_not(
+    app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+):
+    """A third of a second per process: a served worker pays it before its first visitor's
+    badge; `kiosk purge`, `kiosk db upgrade` and the other commands print no badge."""
+    from kiosk.app import create_app
+    from kiosk.badges.fonts import load_fonts
+
+    monkeypatch.setattr("kiosk.scheduler.start_scheduler", lambda app, startup_id: None)
+    for name, value in app_config.items():
+        monkeypatch.setenv(f"KIOSK_{name}", str(value))
+    load_fonts.cache_clear()
+    create_app(app_config)
+    assert load_fonts.cache_info().currsize == 0
+    kiosk.server.KioskServer({"bind": "127.0.0.1:0", "workers": 1}).load()
+    assert load_fonts.cache_info().currsize == 1
