@@ -24,7 +24,7 @@ from tests.support import kiosk_env, start_server
 pytestmark = pytest.mark.slow
 
 #: Check-ins per backend (most are checked out again, so about twice as many operations).
-CHECK_INS = int(os.environ.get("KIOSK_TEST_CRASH_CHECK_INS", "400"))
+CHECK_INS = int(os.environ.get("KIOSK_TEST_CRASH_CHECK_INS", "250"))
 KIOSKS = 20
 #: How long the server stays dead: the kiosks keep trying meanwhile.
 DOWN_SECONDS = 1.0

@@ -38,9 +38,9 @@ from tests.support import WebClient, free_port, kiosk_env, require_tool, run_kio
 pytestmark = pytest.mark.slow
 
 #: Check-ins per backend; each is followed by a check-out, except the last few per kiosk,
-#: so a run makes about twice as many check-ins and check-outs together: about 1,400
+#: so a run makes about twice as many check-ins and check-outs together: about 850
 #: on each backend by default (docs/reliability.md says why, and how to run more).
-CHECK_INS = int(os.environ.get("KIOSK_TEST_LOAD_CHECK_INS", "700"))
+CHECK_INS = int(os.environ.get("KIOSK_TEST_LOAD_CHECK_INS", "450"))
 HQ_KIOSKS = 16
 ANNEX_KIOSKS = 4
 #: Failed notifications reception sends again from the dashboard.
