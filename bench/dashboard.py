@@ -504,7 +504,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.quick:
-        args.visits, args.invitations, args.repeat = 2_000, 500, 2
+        args.visits, args.invitations, args.repeat = 600, 200, 2
     signal.alarm(HARD_LIMIT_SECONDS)
     folder = Path(tempfile.mkdtemp(prefix="kiosk-bench-dashboard-"))
 
