@@ -61,6 +61,7 @@ def test_a_ready_worker_collects_its_youngest_objects_less_often(app: Flask):
         gc.set_threshold(*thresholds)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_worker_registers_the_badge_fonts_and_a_command_does_not(
     app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ):
@@ -68,12 +69,15 @@ def test_a_worker_registers_the_badge_fonts_and_a_command_does_not(
     badge; `kiosk purge`, `kiosk db upgrade` and the other commands print no badge."""
     from kiosk.app import create_app
     from kiosk.badges.fonts import load_fonts
+    from kiosk.db import get_database
 
     monkeypatch.setattr("kiosk.scheduler.start_scheduler", lambda app, startup_id: None)
     for name, value in app_config.items():
         monkeypatch.setenv(f"KIOSK_{name}", str(value))
     load_fonts.cache_clear()
-    create_app(app_config)
+    command_app = create_app(app_config)
+    get_database(command_app).engine.dispose()
     assert load_fonts.cache_info().currsize == 0
-    kiosk.server.KioskServer({"bind": "127.0.0.1:0", "workers": 1}).load()
+    worker_app = kiosk.server.KioskServer({"bind": "127.0.0.1:0", "workers": 1}).load()
+    get_database(worker_app).engine.dispose()
     assert load_fonts.cache_info().currsize == 1
