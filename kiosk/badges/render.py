@@ -453,6 +453,23 @@ LOGO_DPI = 300
 _LOGO_STEP = 32
 
 
+class _PreparedLogo(ImageReader):
+    """A logo prepared as a JPEG, named in each PDF by a digest of its bytes made once.
+
+    Reportlab names an image drawn from an ImageReader by an MD5 of its decoded pixels, on
+    every ``drawImage``: a full pass over the logo's pixels for each badge, though it embeds a
+    JPEG's bytes as they are (read through ``jpeg_fh``, never through ``getRGBData``)."""
+
+    def __init__(self, jpeg: bytes) -> None:
+        super().__init__(io.BytesIO(jpeg))
+        self._name = hashlib.sha256(jpeg).digest()
+        self._dataA = None  # no mask: the logo is laid on white before it is kept
+
+    def getRGBData(self) -> bytes:  # noqa: N802 - reportlab's name
+        """What ``drawImage`` names the image by (its only caller for a JPEG)."""
+        return self._name
+
+
 def _print_pixels(points: float) -> int:
     wanted = math.ceil(points / 72 * LOGO_DPI)
     return max(_LOGO_STEP, math.ceil(wanted / _LOGO_STEP) * _LOGO_STEP)
@@ -480,7 +497,7 @@ def _logo_reader(logo: bytes, box: Box) -> ImageReader:
         flat.paste(picture, mask=picture.getchannel("A"))
         jpeg = io.BytesIO()
         flat.save(jpeg, format="JPEG", quality=92, subsampling=0)
-        reader = ImageReader(io.BytesIO(jpeg.getvalue()))
+        reader = _PreparedLogo(jpeg.getvalue())
         _LOGO_CACHE[key] = reader
         while len(_LOGO_CACHE) > _LOGO_CACHE_SIZE:
             _LOGO_CACHE.popitem(last=False)

@@ -3,10 +3,12 @@ are embedded with fallbacks, and no input can break the renderer."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -281,6 +283,41 @@ def test_a_logo_goes_in_at_the_printers_resolution_once_made():
         at_300_dpi = (layout.logo.width / 72 * 300, layout.logo.height / 72 * 300)
         assert int(width[1]) <= min(600, at_300_dpi[0] + 32), preset.key
         assert int(height[1]) <= min(300, at_300_dpi[1] + 32), preset.key
+
+
+def test_a_badge_never_decodes_its_prepared_logo(monkeypatch: pytest.MonkeyPatch):
+    """Reportlab names an ImageReader's image by an MD5 of its decoded pixels on every badge;
+    the prepared JPEG is named by its bytes' digest, and its pixels are never decoded. Two
+    logos in one process stay two images."""
+    from kiosk.badges import render as badge_render
+
+    monkeypatch.setattr(badge_render, "_LOGO_CACHE", type(badge_render._LOGO_CACHE)())
+    decoded: list[tuple[int, int]] = []
+    tobytes = badge_render.PILImage.Image.tobytes
+
+    def recorded(image: Any, *args: Any, **kwargs: Any) -> bytes:
+        decoded.append(image.size)
+        return tobytes(image, *args, **kwargs)
+
+    monkeypatch.setattr(badge_render.PILImage.Image, "tobytes", recorded)
+    preset = PRESETS["a4"]
+    first = _transparent_logo_with_a_dark_right_half()
+    second = _logo_of_colour("#c01c28")
+    pdfs = [render_badge(content(logo=logo), preset) for logo in (first, first, second)]
+    assert decoded == []
+    names = [re.findall(rb"/(FormXob\.[a-f0-9]+) \d+ 0 R", pdf) for pdf in pdfs]
+    assert names[0] == names[1] != names[2], names
+    assert all(len(found) == 1 for found in names)
+
+
+def _logo_of_colour(colour: str) -> bytes:
+    from PIL import Image
+
+    from kiosk.badges.settings import prepare_logo
+
+    stored = io.BytesIO()
+    Image.new("RGBA", (400, 200), colour).save(stored, format="PNG")
+    return prepare_logo(stored.getvalue())
 
 
 def test_a_logos_transparent_part_prints_as_the_badges_white(tmp_path: Path):
