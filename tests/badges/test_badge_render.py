@@ -237,8 +237,6 @@ def test_band_text_reads_on_light_and_dark_colours():
 
 
 def test_logo_is_drawn_when_set():
-    import io
-
     from PIL import Image
 
     picture = io.BytesIO()
@@ -251,14 +249,17 @@ def test_logo_is_drawn_when_set():
 
 
 def _transparent_logo_with_a_dark_right_half() -> bytes:
-    import io
-
     from PIL import Image, ImageDraw
-
-    from kiosk.badges.settings import prepare_logo
 
     picture = Image.new("RGBA", (600, 300), (0, 0, 0, 0))
     ImageDraw.Draw(picture).rectangle((300, 0, 599, 299), fill=(20, 40, 120, 255))
+    return _stored_logo(picture)
+
+
+def _stored_logo(picture: Any) -> bytes:
+    """``picture`` uploaded as a PNG, as the badge settings store it."""
+    from kiosk.badges.settings import prepare_logo
+
     stored = io.BytesIO()
     picture.save(stored, "PNG")
     return prepare_logo(stored.getvalue())
@@ -313,11 +314,7 @@ def test_a_badge_never_decodes_its_prepared_logo(monkeypatch: pytest.MonkeyPatch
 def _logo_of_colour(colour: str) -> bytes:
     from PIL import Image
 
-    from kiosk.badges.settings import prepare_logo
-
-    stored = io.BytesIO()
-    Image.new("RGBA", (400, 200), colour).save(stored, format="PNG")
-    return prepare_logo(stored.getvalue())
+    return _stored_logo(Image.new("RGBA", (400, 200), colour))
 
 
 def test_a_logos_transparent_part_prints_as_the_badges_white(tmp_path: Path):
