@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Engine,
+    ForeignKey,
     Integer,
+    Table,
     any_,
     bindparam,
     create_engine,
+    delete,
     event,
+    exists,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 EXTENSION_KEY = "kiosk.db"
@@ -37,19 +46,111 @@ log = logging.getLogger(__name__)
 def id_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
     """``column IN ids`` for a batch of ids (the purge's thousands a statement).
 
-    On PostgreSQL ``column = ANY(:ids)``, one array parameter, which PostgreSQL plans as it
-    plans an IN list: an IN list has a parameter per id, which SQLAlchemy renders and psycopg
-    parses again for every batch (4 of the 10 s a purge of 100,000 visits took). On SQLite an
-    IN list: its other one-parameter form, ``IN (SELECT value FROM json_each(:ids))``, hides
-    the list's length from the planner, which then scanned the invitations instead of
-    looking each visit up in their index (7-19 ms a batch against 1.2)."""
+    An IN list of bound parameters costs the client more than the database: SQLAlchemy makes,
+    names and renders a parameter per id for every batch. On PostgreSQL this is ``column =
+    ANY(:ids)``, one array parameter, which PostgreSQL plans as it plans an IN list (4 of the
+    10 s a purge of 100,000 visits took went to the parameters). On SQLite it is an IN list
+    of the ids written into the statement (``_IdList``); its one-parameter form, ``IN (SELECT
+    value FROM json_each(:ids))``, hides the list's length from the planner, which then
+    scanned the invitations instead of looking each visit up in their index (7-19 ms a batch
+    against 1.2)."""
     if session.get_bind().dialect.name == "postgresql":
         listed: ColumnElement[bool] = column == any_(
             bindparam(None, list(ids), type_=ARRAY(Integer))
         )
         return listed
-    within: ColumnElement[bool] = column.in_(ids)
-    return within
+    return _IdList(column, ids)
+
+
+class _IdList(ColumnElement[bool]):
+    """``column IN (1, 2, 3)``, the ids written into the SQL: each must be an integer
+    (``operator.index``), so nothing but digits reaches the statement.
+
+    A statement holding one is never cached (``inherit_cache = False``): each batch's list is
+    new, and thousands of them would push the app's own statements out of SQLAlchemy's cache."""
+
+    inherit_cache = False
+    type = Boolean()
+    # A comparison, not a boolean column: SQLAlchemy would otherwise write "... = 1" after
+    # it on SQLite, which hides the IN from the planner (a scan instead of the primary key).
+    _is_implicitly_boolean = True
+
+    def __init__(self, column: Any, ids: Collection[int]) -> None:
+        self.column = column
+        self.ids = [operator.index(value) for value in ids]
+
+    @property
+    def _from_objects(self) -> list[Any]:
+        # The column's table, for a statement that names no other (an EXISTS of it alone).
+        return list(self.column._from_objects)
+
+
+@compiles(_IdList)
+def _write_id_list(element: _IdList, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    if not element.ids:
+        return f"{column} IN (NULL)"  # true for no row, as SQLAlchemy's empty IN
+    return f"{column} IN ({','.join(map(str, element.ids))})"
+
+
+class RowStillReferred(Exception):
+    """Rows to delete are still referred to by a foreign key that restricts their deletion."""
+
+
+def delete_with_dependents(session: Session, model: Any, ids: Sequence[int]) -> None:
+    """Delete these rows of ``model`` (by its one-column primary key), first doing to every row
+    that refers to them what its foreign key's ON DELETE says, as statements of our own.
+
+    The database would do the same for each deleted row, but SQLite runs each action as a
+    trigger for each row, even when no row refers to it: two thirds of the time a purge spent
+    deleting visits (bench/README.md), so the purge deletes with SQLite's foreign keys off
+    (``kiosk.privacy.purge``). The actions come from the same ``ForeignKey`` declarations as
+    the schema, so none is forgotten; with foreign keys on, the database's own find nothing
+    left. A reference that restricts deletion (RESTRICT, NO ACTION) raises
+    ``RowStillReferred`` before anything is changed.
+    """
+    table: Table = model.__table__
+    _delete_with_dependents(session, table, ids)
+
+
+def _delete_with_dependents(session: Session, table: Table, ids: Sequence[int]) -> None:
+    if not ids:
+        return
+    connection = session.connection()
+    actions = []
+    for foreign_key in _referring(table):
+        column = foreign_key.parent
+        action = (foreign_key.ondelete or "NO ACTION").upper()
+        if action in ("CASCADE", "SET NULL"):
+            actions.append((action, column))
+        elif connection.scalar(select(exists().where(id_in(session, column, ids)))):
+            # Before any action, so that nothing is changed when the deletion is refused.
+            raise RowStillReferred(f"{column.table.name}.{column.name} refers to {table.name}")
+    for action, column in actions:
+        child = column.table
+        if action == "SET NULL":
+            connection.execute(
+                update(child).where(id_in(session, column, ids)).values({column.name: None})
+            )
+        elif _referring(child):
+            (child_key,) = child.primary_key.columns
+            child_ids = connection.execute(select(child_key).where(id_in(session, column, ids)))
+            _delete_with_dependents(session, child, child_ids.scalars().all())
+        else:
+            connection.execute(delete(child).where(id_in(session, column, ids)))
+    (key,) = table.primary_key.columns
+    connection.execute(delete(table).where(id_in(session, key, ids)))
+
+
+@functools.cache
+def _referring(table: Table) -> tuple[ForeignKey, ...]:
+    """The foreign keys of the tables of ``table``'s metadata that refer to it."""
+    return tuple(
+        foreign_key
+        for other in table.metadata.sorted_tables
+        for foreign_key in other.foreign_keys
+        if foreign_key.column.table is table
+    )
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ Signed documents are the one exception: kept for their document's own period, th
 (or go before) their visit, refer to it with ON DELETE SET NULL, and are erased by the purge
 at their own time and by erasure requests explicitly (:func:`erase_signed_documents`).
 
-Every other table that keeps a copy of visitor data (print jobs, the notification outbox, the
-words of visitor names) refers to its visit or invitation with a foreign key that says
-``ON DELETE CASCADE``, so the database erases the copies with the row, in the same statement,
-whoever deletes it. A schema test (``tests/privacy/test_erasure_reaches_copies.py``) fails when
-a table refers to visits or invitations without saying what happens to it when they go.
-That is why there is no registry of per-module erasers here: a registry is only as complete
-as the modules that remember to join it, and a foreign key cannot be forgotten.
+Every other table that keeps a copy of visitor data (print jobs, the notification outbox)
+refers to its visit or invitation with a foreign key that says ``ON DELETE CASCADE``, so the
+copies go with the row, whoever deletes it. A schema test
+(``tests/privacy/test_erasure_reaches_copies.py``) fails when a table refers to visits or
+invitations without saying what happens to it when they go. The rows are deleted here by
+``kiosk.db.delete_with_dependents``, which carries out those same declarations as statements of
+its own before the delete (the purge runs with SQLite's foreign keys off, where they cost a
+trigger per row). That is why there is no registry of per-module erasers here: a registry is
+only as complete as the modules that remember to join it, and a foreign key cannot be
+forgotten. The blind index's rows (``visit_name_tokens``) have no foreign key, and are deleted
+by name (:func:`kiosk.services.name_index.delete_visit_tokens`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.db import id_in
+from kiosk.db import delete_with_dependents, id_in
 from kiosk.models import Invitation, SignedDocument, Site, Visit
 from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
 from kiosk.sealing import erase_days_of, store_for
@@ -86,7 +90,7 @@ def erase_visit_rows(
     _erase_invitation_ids(session, [invitation_id for invitation_id, _site in invitations])
     add_to_daily_stats(session, rows, zones)
     delete_visit_tokens(session, visit_ids)
-    session.connection().execute(delete(Visit).where(id_in(session, Visit.id, visit_ids)))
+    delete_with_dependents(session, Visit, visit_ids)
     erased.visits.update(row.site_id for row in rows)
     return erased
 
@@ -100,11 +104,7 @@ def erase_invitation_rows(session: Session, rows: Sequence[tuple[int, int]]) -> 
 
 
 def _erase_invitation_ids(session: Session, invitation_ids: Sequence[int]) -> None:
-    if not invitation_ids:
-        return
-    session.connection().execute(
-        delete(Invitation).where(id_in(session, Invitation.id, invitation_ids))
-    )
+    delete_with_dependents(session, Invitation, invitation_ids)
 
 
 def erase_visits(session: Session, visit_ids: Iterable[int]) -> Erased:

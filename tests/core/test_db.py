@@ -36,7 +36,8 @@ def test_id_in_finds_the_ids_listed_with_one_parameter(
     session: Any, make_site: Any, make_visit: Any
 ) -> None:
     """kiosk.db.id_in: the rows whose id is listed, as many as a purge's batch; on PostgreSQL
-    the whole list is one parameter (psycopg parses a statement's parameters anew each time)."""
+    the whole list is one parameter (psycopg parses a statement's parameters anew each time),
+    on SQLite none: the ids are written into the statement, which is not cached."""
     site = make_site()
     visits = [make_visit(site, f"Visitor {number}") for number in range(5)]
     ids = [visit.id for visit in visits]
@@ -46,6 +47,8 @@ def test_id_in_finds_the_ids_listed_with_one_parameter(
         statements.append(parameters)
 
     engine = session.get_bind()
+    session.scalar(select(Visit.id))  # the connection, and its first statement, cached
+    cached = len(engine._compiled_cache)
     event.listen(engine, "before_cursor_execute", record)
     try:
         listed = [ids[0], ids[3], ids[3], ID_MAX, *range(ID_MAX - 20_000, ID_MAX)]
@@ -57,3 +60,13 @@ def test_id_in_finds_the_ids_listed_with_one_parameter(
     assert none == []
     if engine.dialect.name == "postgresql":
         assert [len(parameters) for parameters in statements] == [1, 1]
+    else:
+        assert [len(parameters) for parameters in statements] == [0, 0]
+        assert len(engine._compiled_cache) == cached
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("value", ["1) OR (1=1", 2.5, b"7", None])
+def test_id_in_writes_nothing_but_integers_into_sqlite_statements(session: Any, value: Any):
+    with pytest.raises(TypeError):
+        id_in(session, Visit.id, [1, value])

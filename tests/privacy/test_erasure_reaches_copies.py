@@ -96,3 +96,144 @@ def test_erasing_a_visit_erases_its_print_jobs_and_notifications(
     assert session.scalars(select(PrintJob)).all() == []
     assert session.scalars(select(Notification)).all() == []
     assert session.scalars(select(Invitation)).all() == []
+
+
+def _copies_of(session: Any, site: Any, visit: Any, invitation: Any, now: Any) -> None:
+    """A print job and a host notification of the visit, an invitation email of its invitation."""
+    invitation.visit_id = visit.id
+    session.add(
+        PrintJob(
+            visit_id=visit.id,
+            created_at=now,
+            requested_by="kiosk",
+            backend=PrintBackend.BROWSER,
+            status=PrintStatus.BROWSER,
+        )
+    )
+    for kind, about in (
+        (NotificationKind.HOST_EMAIL, {"visit_id": visit.id}),
+        (NotificationKind.INVITATION_EMAIL, {"invitation_id": invitation.id}),
+    ):
+        session.add(
+            Notification(
+                site_id=site.id,
+                kind=kind,
+                recipient="host@example.com",
+                subject="Copied Visitor",
+                body="Copied Visitor",
+                next_attempt_at=now,
+                created_at=now,
+                **about,
+            )
+        )
+    session.commit()
+
+
+def test_the_purge_does_what_the_foreign_keys_say_itself_with_sqlites_turned_off(
+    session: Any,
+    make_site: Any,
+    make_visit: Any,
+    make_invitation: Any,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """On SQLite the purge deletes with foreign keys off (a trigger per row each, two thirds of
+    its deletion of visits) and carries out their ON DELETE itself
+    (kiosk.db.delete_with_dependents): nothing may be left referring to an erased row, and the
+    connection goes back to the pool with its foreign keys on again."""
+    from datetime import timedelta
+
+    from kiosk.models import PurgeRun
+    from kiosk.privacy import erasure
+    from kiosk.privacy.purge import PurgeSettings, run_purge
+
+    site = make_site(retention_days=1)
+    copied = make_visit(site, "Copied Visitor")
+    invitation = make_invitation(site, "Copied Visitor", expected_on=clock.now().date())
+    _copies_of(session, site, copied, invitation, clock.now())
+    kept = make_visit(site, "Kept Visitor", checked_in_at=clock.now() + timedelta(days=3))
+    kept_invitation = make_invitation(site, "Kept Visitor", expected_on=clock.now().date())
+    _copies_of(session, site, kept, kept_invitation, clock.now())
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    during: list[tuple[Any, int]] = []
+    count = erasure.add_to_daily_stats
+
+    def observe(db_session: Any, rows: Any, zones: Any) -> None:
+        connection = db_session.connection()
+        if sqlite:
+            pragma = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+            during.append((connection.connection.dbapi_connection, pragma))
+        count(db_session, rows, zones)
+
+    monkeypatch.setattr(erasure, "add_to_daily_stats", observe)
+    clock.advance(timedelta(days=2))
+    run = run_purge(session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=10))
+    assert run is not None
+    assert run.visits_erased == 1
+    session.expire_all()
+    assert [visit.visitor_name for visit in session.scalars(select(Visit))] == ["Kept Visitor"]
+    assert session.scalars(select(PrintJob.visit_id)).all() == [kept.id]
+    assert {
+        (row.visit_id, row.invitation_id) for row in session.scalars(select(Notification))
+    } == {(kept.id, None), (None, kept_invitation.id)}
+    assert session.scalars(select(Invitation.id)).all() == [kept_invitation.id]
+    assert session.scalars(select(PurgeRun.status)).all() == ["succeeded"]
+    if sqlite:
+        assert [pragma for _connection, pragma in during] == [0]
+        purge_connection = during[0][0]
+        assert purge_connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert session.connection().exec_driver_sql("PRAGMA foreign_key_check").all() == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # PostgreSQL's are never off
+def test_a_failed_purge_gives_its_connection_back_with_foreign_keys_on(
+    session: Any, make_site: Any, make_visit: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+):
+    from datetime import timedelta
+
+    from kiosk.privacy import erasure
+    from kiosk.privacy.purge import PurgeSettings, run_purge
+
+    class DiskFull(Exception):
+        pass
+
+    connections: list[Any] = []
+
+    def failing(db_session: Any, _rows: Any, _zones: Any) -> None:
+        connections.append(db_session.connection().connection.dbapi_connection)
+        raise DiskFull
+
+    monkeypatch.setattr(erasure, "add_to_daily_stats", failing)
+    make_visit(make_site(retention_days=1), "Failing Visitor")
+    clock.advance(timedelta(days=2))
+    with pytest.raises(DiskFull):
+        run_purge(session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=10))
+    assert len(connections) == 1
+    assert connections[0].execute("PRAGMA foreign_keys").fetchone() == (1,)
+
+
+def test_a_deletion_a_foreign_key_restricts_is_refused_before_anything_changes(
+    session: Any, make_site: Any, make_visit: Any, clock: Any
+):
+    """Deleting a site whose visits refer to it (ON DELETE RESTRICT) is refused, and the
+    notifications that would go with it (ON DELETE CASCADE) are still there."""
+    from kiosk.db import RowStillReferred, delete_with_dependents
+    from kiosk.models import Site
+
+    site = make_site()
+    visit = make_visit(site, "Restricting Visitor")
+    session.add(
+        Notification(
+            site_id=site.id,
+            visit_id=visit.id,
+            kind=NotificationKind.HOST_EMAIL,
+            next_attempt_at=clock.now(),
+            created_at=clock.now(),
+        )
+    )
+    session.commit()
+    with pytest.raises(RowStillReferred, match="visits.site_id refers to sites"):
+        delete_with_dependents(session, Site, [site.id])
+    assert session.scalar(select(Notification.id)) is not None
+    session.rollback()
+    assert session.scalar(select(Site.id).where(Site.id == site.id)) == site.id
