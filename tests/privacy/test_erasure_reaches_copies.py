@@ -173,9 +173,10 @@ def test_the_purge_does_what_the_foreign_keys_say_itself_with_sqlites_turned_off
     session.expire_all()
     assert [visit.visitor_name for visit in session.scalars(select(Visit))] == ["Kept Visitor"]
     assert session.scalars(select(PrintJob.visit_id)).all() == [kept.id]
-    assert {
-        (row.visit_id, row.invitation_id) for row in session.scalars(select(Notification))
-    } == {(kept.id, None), (None, kept_invitation.id)}
+    assert {(row.visit_id, row.invitation_id) for row in session.scalars(select(Notification))} == {
+        (kept.id, None),
+        (None, kept_invitation.id),
+    }
     assert session.scalars(select(Invitation.id)).all() == [kept_invitation.id]
     assert session.scalars(select(PurgeRun.status)).all() == ["succeeded"]
     if sqlite:
