@@ -7,6 +7,7 @@ import logging
 import operator
 import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,19 +99,53 @@ class RowStillReferred(Exception):
 
 
 def delete_with_dependents(session: Session, model: Any, ids: Sequence[int]) -> None:
-    """Delete these rows of ``model`` (by its one-column primary key), first doing to every row
-    that refers to them what its foreign key's ON DELETE says, as statements of our own.
+    """Delete these rows of ``model`` (by its one-column primary key) and, on a session whose
+    SQLite foreign keys are off (:func:`foreign_keys_off`), first do to every row that refers to
+    them what its foreign key's ON DELETE says, as statements of our own.
 
-    The database would do the same for each deleted row, but SQLite runs each action as a
-    trigger for each row, even when no row refers to it: two thirds of the time a purge spent
-    deleting visits (bench/README.md), so the purge deletes with SQLite's foreign keys off
-    (``kiosk.privacy.purge``). The actions come from the same ``ForeignKey`` declarations as
-    the schema, so none is forgotten; with foreign keys on, the database's own find nothing
-    left. A reference that restricts deletion (RESTRICT, NO ACTION) raises
-    ``RowStillReferred`` before anything is changed.
+    SQLite runs each such action as a trigger for each deleted row, even when no row refers to
+    it: two thirds of the time a purge spent deleting visits (bench/README.md), so the purge
+    deletes with them off. The actions come from the same ``ForeignKey`` declarations as the
+    schema, so none is forgotten. A reference that restricts deletion (RESTRICT, NO ACTION)
+    raises ``RowStillReferred`` before anything is changed. With foreign keys on (every other
+    connection, and PostgreSQL, whose own cascade would then run for nothing) the database
+    does it all.
     """
     table: Table = model.__table__
+    if not session.info.get(_FOREIGN_KEYS_OFF):
+        if ids:
+            (key,) = table.primary_key.columns
+            session.connection().execute(delete(table).where(id_in(session, key, ids)))
+        return
     _delete_with_dependents(session, table, ids)
+
+
+_FOREIGN_KEYS_OFF = "kiosk.foreign_keys_off"
+
+
+@contextmanager
+def foreign_keys_off(session: Session) -> Iterator[None]:
+    """Run ``session`` (bound to one connection of its own, between transactions) with
+    SQLite's foreign keys off, on again before the connection can go back to the pool;
+    :func:`delete_with_dependents` then carries out their ON DELETE itself. On PostgreSQL,
+    nothing changes."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # SQLite ignores the pragma inside a transaction. The connection's own commit: a
+    # transaction the connection began itself is one the session would join, not end.
+    session.commit()
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    session.info[_FOREIGN_KEYS_OFF] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_FOREIGN_KEYS_OFF, None)
+        session.rollback()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
 
 
 def _delete_with_dependents(session: Session, table: Table, ids: Sequence[int]) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from kiosk.clock import Clock
-from kiosk.db import begin_write, delete_with_dependents, id_in
+from kiosk.db import begin_write, delete_with_dependents, foreign_keys_off, id_in
 from kiosk.enums import PurgeRunStatus
 from kiosk.keystore import Destroyed
 from kiosk.models import (
@@ -260,22 +260,18 @@ def _own_session(session: Session) -> Iterator[Session]:
         if sqlite:
             cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
             connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_PURGE_CACHE_KIB}")
-            # Every deletion below goes through kiosk.db.delete_with_dependents, which does
-            # what the foreign keys' ON DELETE says as statements of its own. SQLite runs each
-            # of those actions as a trigger for each deleted row, even when no row refers to
-            # it: two thirds of the time the purge spent deleting visits (bench/README.md).
-            # Set outside a transaction, or SQLite ignores it; set back before the connection
-            # returns to the pool.
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         own = Session(bind=connection, expire_on_commit=False)
         try:
-            yield own
+            # Every deletion below goes through kiosk.db.delete_with_dependents, which then
+            # does what the foreign keys' ON DELETE says as statements of its own: SQLite
+            # runs each of those actions as a trigger for each deleted row, even when no row
+            # refers to it (two thirds of the time the purge spent deleting visits).
+            with foreign_keys_off(own):
+                yield own
         finally:
             own.close()
             if sqlite:
-                connection.rollback()
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.exec_driver_sql(f"PRAGMA cache_size={int(cache or -2000)}")
                 connection.commit()
 

@@ -213,12 +213,17 @@ def test_a_failed_purge_gives_its_connection_back_with_foreign_keys_on(
     assert connections[0].execute("PRAGMA foreign_keys").fetchone() == (1,)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # PostgreSQL's are never off
 def test_a_deletion_a_foreign_key_restricts_is_refused_before_anything_changes(
     session: Any, make_site: Any, make_visit: Any, clock: Any
 ):
-    """Deleting a site whose visits refer to it (ON DELETE RESTRICT) is refused, and the
-    notifications that would go with it (ON DELETE CASCADE) are still there."""
-    from kiosk.db import RowStillReferred, delete_with_dependents
+    """With foreign keys off, deleting a site whose visits refer to it (ON DELETE RESTRICT)
+    is refused, and the notifications that would go with it (ON DELETE CASCADE) are still
+    there; with them on, the same deletion is the database's."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    from kiosk.db import RowStillReferred, delete_with_dependents, foreign_keys_off
     from kiosk.models import Site
 
     site = make_site()
@@ -233,8 +238,16 @@ def test_a_deletion_a_foreign_key_restricts_is_refused_before_anything_changes(
         )
     )
     session.commit()
-    with pytest.raises(RowStillReferred, match="visits.site_id refers to sites"):
-        delete_with_dependents(session, Site, [site.id])
-    assert session.scalar(select(Notification.id)) is not None
-    session.rollback()
+    with session.get_bind().connect() as connection:
+        own = Session(bind=connection)
+        with foreign_keys_off(own):
+            assert own.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+            with pytest.raises(RowStillReferred, match="visits.site_id refers to sites"):
+                delete_with_dependents(own, Site, [site.id])
+            assert own.scalar(select(Notification.id)) is not None
+        assert own.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(IntegrityError):
+            delete_with_dependents(own, Site, [site.id])
+        own.rollback()
+        own.close()
     assert session.scalar(select(Site.id).where(Site.id == site.id)) == site.id
