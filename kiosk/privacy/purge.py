@@ -141,6 +141,7 @@ class _Criteria:
     """The purge's conditions for a set of sites."""
 
     def __init__(self, cutoffs: Sequence[SiteCutoffs]) -> None:
+        self.cutoffs = cutoffs
         self.visits = _ended() <= _per_site(
             Visit.site_id, {c.site_id: c.visit for c in cutoffs}, UTCDateTime()
         )
@@ -295,9 +296,13 @@ def _purge(
         if run_id is not None:
             _add_to_run(session, run_id, erased, contacts or Counter())
 
+    last_due = _last_visit_due(
+        session, {c.site_id: max([c.visit, *c.types.values()]) for c in cutoffs}
+    )
+
     def fetch_visits(last: int, limit: int) -> list[VisitTimes]:
-        query = visit_times_query(Visit.id > last, criteria.visits).limit(limit)
-        return [VisitTimes(*row) for row in session.connection().execute(query)]
+        query = visit_times_query(Visit.id > last, Visit.id <= last_due, criteria.visits)
+        return [VisitTimes(*row) for row in session.connection().execute(query.limit(limit))]
 
     def erase_visits(rows: list[VisitTimes]) -> None:
         if run_id is not None:  # the evidence per visitor type (purge_types.py)
@@ -355,7 +360,15 @@ def _purge_contacts(
         erase_contact_fields(session, [visit_id for visit_id, _site in rows])
         record(Erased(), Counter(site_id for _id, site_id in rows))
 
-    _in_batches(session, settings, _ids_and_sites(session, Visit, *criteria.contacts), erase_visits)
+    last_due = _last_visit_due(
+        session, {c.site_id: c.contact for c in criteria.cutoffs if c.contacts_sooner}
+    )
+    _in_batches(
+        session,
+        settings,
+        _ids_and_sites(session, Visit, Visit.id <= last_due, *criteria.contacts),
+        erase_visits,
+    )
 
     def erase_invitations(rows: list[tuple[int, int]]) -> None:
         session.connection().execute(
@@ -371,6 +384,26 @@ def _purge_contacts(
         _ids_and_sites(session, Invitation, *criteria.invitation_contacts),
         erase_invitations,
     )
+
+
+def _last_visit_due(session: Session, latest: Mapping[int, datetime]) -> int:
+    """The largest id of the visits that checked in at or before their site's ``latest``
+    cutoff (0 if none): no visit after it can be due, since a visit ends after it checks in.
+
+    It ends the purge's walk along the primary key. Without it the last batch read every visit
+    still kept, to find none, while it held SQLite's write lock: a site that keeps a year of
+    visits had its whole year read by each night's purge, its check-ins waiting meanwhile. Read
+    once, before the batches: a visit added since checks in after every cutoff."""
+    last = 0
+    for site_id, cutoff in latest.items():
+        found = session.connection().scalar(
+            select(func.max(Visit.id)).where(
+                Visit.site_id == site_id, Visit.checked_in_at <= cutoff
+            )
+        )
+        last = max(last, found or 0)
+    session.commit()
+    return last
 
 
 def _ids_and_sites(

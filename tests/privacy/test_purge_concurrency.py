@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from kiosk.cli import main
@@ -332,3 +332,53 @@ def test_the_pause_after_a_batch_lasts_half_the_batch_at_least(
     assert run.visits_erased == 300
     assert min(pauses) >= 0.001
     assert len([seconds for seconds in pauses if seconds >= 0.04]) == 3  # one per visit batch
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # SQLite counts its own steps
+def test_a_nights_purge_reads_no_further_than_the_last_visit_that_can_be_due(
+    session: Session, make_site: Any, clock: FrozenClock
+):
+    """The purge walks the visits along their primary key, each batch holding SQLite's write
+    lock. Its walk ends at the last visit that checked in by the latest cutoff: before, the
+    last batch read every visit still kept to find none, so a site that keeps a year of visits
+    had check-ins waiting while each night's purge read its year. Measured in SQLite's own
+    steps (its progress handler) while the purge reads the visits it erases, and those whose
+    email and phone it erases sooner."""
+    site = make_site(retention_days=30, contact_retention_days=10)
+    engine = session.get_bind()
+
+    def steps_reading_due_visits() -> int:
+        counted = [0]
+
+        def count() -> int:
+            counted[0] += 1
+            return 0  # go on
+
+        def around(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+            # The rows are read as the purge iterates them, after this: count until the next.
+            reading = statement.startswith("SELECT visits.id, visits.site_id")
+            cursor.connection.set_progress_handler(count if reading else None, 100)
+
+        event.listen(engine, "before_cursor_execute", around)
+        try:
+            run = run_purge(
+                session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=100)
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", around)
+            with engine.connect() as connection:
+                connection.connection.dbapi_connection.set_progress_handler(None, 100)
+        assert run is not None
+        assert run.visits_erased == 10
+        return counted[0]
+
+    add_visits(session, site, 10, checked_in_at=clock.now())
+    clock.advance(timedelta(days=31))
+    alone = steps_reading_due_visits()
+    add_visits(session, site, 10, checked_in_at=clock.now())
+    # Five days old at the purge: within both periods.
+    add_visits(session, site, 3_000, checked_in_at=clock.now() + timedelta(days=26))
+    clock.advance(timedelta(days=31))
+    before_the_kept = steps_reading_due_visits()
+    # Reading 3,000 visits more would be tens of thousands of SQLite steps.
+    assert before_the_kept < alone + 100, (alone, before_the_kept)
