@@ -90,7 +90,7 @@ class _IdList(ColumnElement[bool]):
 def _write_id_list(element: _IdList, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     if not element.ids:
-        return f"{column} IN (NULL)"  # true for no row, as SQLAlchemy's empty IN
+        return f"{column} IN (NULL)"  # matches no row, as SQLAlchemy's empty IN
     return f"{column} IN ({','.join(map(str, element.ids))})"
 
 
@@ -112,12 +112,10 @@ def delete_with_dependents(session: Session, model: Any, ids: Sequence[int]) -> 
     does it all.
     """
     table: Table = model.__table__
-    if not session.info.get(_FOREIGN_KEYS_OFF):
-        if ids:
-            (key,) = table.primary_key.columns
-            session.connection().execute(delete(table).where(id_in(session, key, ids)))
-        return
-    _delete_with_dependents(session, table, ids)
+    if session.info.get(_FOREIGN_KEYS_OFF):
+        _delete_with_dependents(session, table, ids)
+    elif ids:
+        _delete_ids(session, table, ids)
 
 
 _FOREIGN_KEYS_OFF = "kiosk.foreign_keys_off"
@@ -173,8 +171,12 @@ def _delete_with_dependents(session: Session, table: Table, ids: Sequence[int]) 
             _delete_with_dependents(session, child, child_ids.scalars().all())
         else:
             connection.execute(delete(child).where(id_in(session, column, ids)))
+    _delete_ids(session, table, ids)
+
+
+def _delete_ids(session: Session, table: Table, ids: Sequence[int]) -> None:
     (key,) = table.primary_key.columns
-    connection.execute(delete(table).where(id_in(session, key, ids)))
+    session.connection().execute(delete(table).where(id_in(session, key, ids)))
 
 
 @functools.cache

@@ -87,7 +87,7 @@ def erase_visit_rows(
         .all()
     )
     erased.invitations.update(site_id for _id, site_id in invitations)
-    _erase_invitation_ids(session, [invitation_id for invitation_id, _site in invitations])
+    delete_with_dependents(session, Invitation, [invitation_id for invitation_id, _ in invitations])
     add_to_daily_stats(session, rows, zones)
     delete_visit_tokens(session, visit_ids)
     delete_with_dependents(session, Visit, visit_ids)
@@ -98,13 +98,9 @@ def erase_visit_rows(
 def erase_invitation_rows(session: Session, rows: Sequence[tuple[int, int]]) -> Erased:
     """Erase these invitations, given as (id, site id), with their copies."""
     erased = Erased()
-    _erase_invitation_ids(session, [invitation_id for invitation_id, _site in rows])
+    delete_with_dependents(session, Invitation, [invitation_id for invitation_id, _ in rows])
     erased.invitations.update(site_id for _id, site_id in rows)
     return erased
-
-
-def _erase_invitation_ids(session: Session, invitation_ids: Sequence[int]) -> None:
-    delete_with_dependents(session, Invitation, invitation_ids)
 
 
 def erase_visits(session: Session, visit_ids: Iterable[int]) -> Erased:
