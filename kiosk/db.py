@@ -15,6 +15,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Connection,
     Engine,
     ForeignKey,
     Integer,
@@ -99,20 +100,33 @@ class RowStillReferred(Exception):
 
 
 def delete_with_dependents(session: Session, model: Any, ids: Sequence[int]) -> None:
-    """Delete these rows of ``model`` (by its one-column primary key) and, on a session whose
-    SQLite foreign keys are off (:func:`foreign_keys_off`), first do to every row that refers to
-    them what its foreign key's ON DELETE says, as statements of our own.
+    """Delete these rows of ``model`` (by its one-column primary key) and, on a session in
+    :func:`foreign_keys_off`, do to every row that refers to them what its foreign key's ON
+    DELETE says, as statements of our own.
 
-    SQLite runs each such action as a trigger for each deleted row, even when no row refers to
-    it: two thirds of the time a purge spent deleting visits (bench/README.md), so the purge
-    deletes with them off. The actions come from the same ``ForeignKey`` declarations as the
+    Both databases run each such action for each deleted row, even when no row refers to it:
+    SQLite as a trigger (two thirds of the time a purge spent deleting visits), PostgreSQL as
+    one query per row and foreign key (four fifths of the time a batch of visits took,
+    bench/README.md). The actions come from the same ``ForeignKey`` declarations as the
     schema, so none is forgotten. A reference that restricts deletion (RESTRICT, NO ACTION)
-    raises ``RowStillReferred`` before anything is changed. With foreign keys on (every other
-    connection, and PostgreSQL, whose own cascade would then run for nothing) the database
-    does it all.
+    raises ``RowStillReferred`` before anything is changed. Elsewhere (every other connection,
+    and a PostgreSQL role that may not skip the triggers) the database does it all.
     """
     table: Table = model.__table__
-    if session.info.get(_FOREIGN_KEYS_OFF):
+    mode = session.info.get(_FOREIGN_KEYS_OFF)
+    if mode == "postgresql" and ids:
+        connection = session.connection()
+        # Transaction-local, and only around these statements: the rest of the purge's
+        # transaction (its statistics, its run's rows) keeps its foreign-key checks. (A
+        # database error ends the transaction, and the setting with it.)
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        try:
+            _delete_with_dependents(session, table, ids)
+        except RowStillReferred:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
+            raise
+        connection.exec_driver_sql("SET LOCAL session_replication_role = DEFAULT")
+    elif mode:
         _delete_with_dependents(session, table, ids)
     elif ids:
         _delete_ids(session, table, ids)
@@ -123,20 +137,32 @@ _FOREIGN_KEYS_OFF = "kiosk.foreign_keys_off"
 
 @contextmanager
 def foreign_keys_off(session: Session) -> Iterator[None]:
-    """Run ``session`` (bound to one connection of its own, between transactions) with
-    SQLite's foreign keys off, on again before the connection can go back to the pool;
-    :func:`delete_with_dependents` then carries out their ON DELETE itself. On PostgreSQL,
-    nothing changes."""
+    """Run ``session`` (bound to one connection of its own, between transactions) with the
+    database's own foreign-key actions left to :func:`delete_with_dependents`.
+
+    SQLite: ``foreign_keys`` off on the connection, on again before it can go back to the
+    pool. PostgreSQL: ``delete_with_dependents`` sets ``session_replication_role`` to
+    ``replica`` for its statements alone, which skips the triggers that carry out foreign keys;
+    that needs a superuser or (PostgreSQL 15) a role granted ``SET ON PARAMETER
+    session_replication_role`` (docs/deploying.md). For a role that may not, nothing changes."""
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
     # SQLite ignores the pragma inside a transaction. The connection's own commit: a
     # transaction the connection began itself is one the session would join, not end.
     session.commit()
+    dialect = connection.dialect.name
+    if dialect == "postgresql" and _may_skip_triggers(connection):
+        session.info[_FOREIGN_KEYS_OFF] = "postgresql"
+        try:
+            yield
+        finally:
+            session.info.pop(_FOREIGN_KEYS_OFF, None)
+        return
+    if dialect != "sqlite":
+        yield
+        return
     connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     connection.commit()
-    session.info[_FOREIGN_KEYS_OFF] = True
+    session.info[_FOREIGN_KEYS_OFF] = "sqlite"
     try:
         yield
     finally:
@@ -144,6 +170,22 @@ def foreign_keys_off(session: Session) -> Iterator[None]:
         session.rollback()
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()
+
+
+def _may_skip_triggers(connection: Connection) -> bool:
+    """Whether this PostgreSQL role may set ``session_replication_role``."""
+    if connection.exec_driver_sql("SHOW is_superuser").scalar() == "on":
+        allowed = True
+    elif (connection.dialect.server_version_info or (0,)) >= (15,):
+        allowed = bool(
+            connection.exec_driver_sql(
+                "SELECT has_parameter_privilege('session_replication_role', 'SET')"
+            ).scalar()
+        )
+    else:
+        allowed = False
+    connection.commit()
+    return allowed
 
 
 def _delete_with_dependents(session: Session, table: Table, ids: Sequence[int]) -> None:
@@ -159,6 +201,10 @@ def _delete_with_dependents(session: Session, table: Table, ids: Sequence[int]) 
         elif connection.scalar(select(exists().where(id_in(session, column, ids)))):
             # Before any action, so that nothing is changed when the deletion is refused.
             raise RowStillReferred(f"{column.table.name}.{column.name} refers to {table.name}")
+    # The rows themselves first: on PostgreSQL that locks them, so a transaction adding a
+    # row that refers to one of them waits, and fails once this one commits, instead of
+    # committing a reference the statements below have already passed.
+    _delete_ids(session, table, ids)
     for action, column in actions:
         child = column.table
         if action == "SET NULL":
@@ -171,7 +217,6 @@ def _delete_with_dependents(session: Session, table: Table, ids: Sequence[int]) 
             _delete_with_dependents(session, child, child_ids.scalars().all())
         else:
             connection.execute(delete(child).where(id_in(session, column, ids)))
-    _delete_ids(session, table, ids)
 
 
 def _delete_ids(session: Session, table: Table, ids: Sequence[int]) -> None:

@@ -14,10 +14,10 @@ copies go with the row, whoever deletes it. A schema test
 (``tests/privacy/test_erasure_reaches_copies.py``) fails when a table refers to visits or
 invitations without saying what happens to it when they go. The rows are deleted here by
 ``kiosk.db.delete_with_dependents``, which carries out those same declarations as statements of
-its own before the delete (the purge runs with SQLite's foreign keys off, where they cost a
-trigger per row). That is why there is no registry of per-module erasers here: a registry is
-only as complete as the modules that remember to join it, and a foreign key cannot be
-forgotten. The blind index's rows (``visit_name_tokens``) have no foreign key, and are deleted
+its own (the purge runs with the database's own foreign-key actions off, which cost a trigger
+or a query per deleted row). That is why there is no registry of per-module erasers here: a
+registry is only as complete as the modules that remember to join it, and a foreign key cannot
+be forgotten. The blind index's rows (``visit_name_tokens``) have no foreign key, and are deleted
 by name (:func:`kiosk.services.name_index.delete_visit_tokens`).
 """
 
