@@ -242,6 +242,39 @@ def test_no_index_row_outlives_its_visit_or_its_old_key(
     assert found(session, site.id, "k") == ["Kim Kepler"]
 
 
+def test_the_passed_days_index_rows_go_in_batches_on_sqlite_and_at_once_on_postgresql(
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+):
+    """SQLite: a stretch of the index a transaction (its one write lock, left to check-ins
+    between them). PostgreSQL locks rows, none of them a check-in's: one statement, without
+    reading the rows first to find where a batch ends (a third of the phase), and no second
+    pass of the site's own over the same days."""
+    site = make_site(retention_days=2, timezone="UTC")
+    for number in range(4):  # several batches' worth (batch_size 2 x 32 tokens)
+        make_visit(
+            site, f"Bartholomew Longername{number} Fitzgeraldson", checked_out_at=clock.now()
+        )
+    clock.advance(timedelta(days=4))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "visit_name_tokens" in statement and "name_token_days" not in statement:
+            statements.append(statement.split()[0])
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        purge_now(session, clock)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert session.scalar(select(func.count()).select_from(VisitNameToken)) == 0
+    deletes = statements.count("DELETE")
+    if engine.dialect.name == "sqlite":
+        assert deletes > 2
+    else:
+        assert statements == ["DELETE"]
+
+
 def test_a_purge_of_some_sites_leaves_the_others_index(
     app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
 ):
