@@ -20,8 +20,10 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     create_engine,
     delete,
     event,
@@ -57,8 +59,12 @@ def id_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[
     scanned the invitations instead of looking each visit up in their index (7-19 ms a batch
     against 1.2)."""
     if session.get_bind().dialect.name == "postgresql":
+        # The array as PostgreSQL writes one, a text the server casts: psycopg's dumping of a
+        # list checked each item's text with a regular expression (a purge's batch binds its
+        # 2,500 ids eight times).
+        written = "{" + ",".join([str(operator.index(value)) for value in ids]) + "}"
         listed: ColumnElement[bool] = column == any_(
-            bindparam(None, list(ids), type_=ARRAY(Integer))
+            cast(bindparam(None, written, type_=Text), ARRAY(Integer))
         )
         return listed
     return _IdList(column, ids)
