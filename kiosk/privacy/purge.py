@@ -611,8 +611,9 @@ def run_purge(
         return run
 
 
-#: Index rows deleted per transaction, per visit of ``PurgeSettings.batch_size``: a visit has
-#: about twenty, and they lie one after another (kiosk.services.name_index.delete_passed_tokens).
+#: Index rows deleted per transaction on SQLite, per visit of ``PurgeSettings.batch_size``: a
+#: visit has about twenty, and they lie one after another
+#: (kiosk.services.name_index.delete_passed_tokens; PostgreSQL deletes them all at once).
 #: 80,000 rows by default, ~30 ms on SQLite: at 8 a batch took ~8 ms and the pause after it
 #: 10, more than half of the phase (bench/README.md, "Larger batches of index rows").
 TOKENS_PER_VISIT_BATCH = 32
