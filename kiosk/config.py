@@ -101,7 +101,7 @@ DEFAULTS: dict[str, Any] = {
     "PURGE_TIMEZONE": "UTC",
     "PURGE_ON_START": True,  # the served app also purges once when it starts
     "PURGE_BATCH_SIZE": 2500,  # rows per batch; each batch is one short transaction
-    "PURGE_PAUSE_MS": 10,  # SQLite: pause between batches, so check-ins get the write lock
+    "PURGE_PAUSE_MS": 3,  # SQLite: pause between batches, for waiting check-ins to go first
     # Crypto-shredding's key store (docs/erasure.md): personal fields are sealed under its keys
     "KEY_STORE": None,  # database URL of the key store: its own SQLite file or PG database
     # KEY_STORE unset, SQLite database: keys in <instance>/keys/ (development; a copy of the

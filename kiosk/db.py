@@ -37,6 +37,8 @@ from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from kiosk import write_gate
+
 EXTENSION_KEY = "kiosk.db"
 
 #: The largest id any table holds on every supported database: ids are ``Integer`` columns,
@@ -345,6 +347,9 @@ def make_engine(
     engine = create_engine(parsed, **options)
     if backend == "sqlite":
         _tune_sqlite(engine, busy_timeout_ms)
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            write_gate.install(engine, database, busy_timeout_ms / 1000)
     return engine
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import Date, Engine, and_, case, func, literal, or_, select, upd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from kiosk import write_gate
 from kiosk.clock import Clock
 from kiosk.db import begin_write, delete_with_dependents, foreign_keys_off, id_in
 from kiosk.enums import PurgeRunStatus
@@ -438,7 +439,7 @@ def _in_batches(
     while True:
         started = time.monotonic()
         with _no_collection():
-            begin_write(session)
+            _begin_batch(session)
             rows = fetch(last_id, settings.batch_size)
             if not rows:
                 session.rollback()
@@ -450,25 +451,39 @@ def _in_batches(
     _between_batches(session, PurgeSettings(pause_seconds=0), "TRUNCATE", 0.0)
 
 
+def _begin_batch(session: Session) -> None:
+    """Begin a batch's transaction as a writer; on SQLite holding the writers' gate alone
+    (kiosk.write_gate), so that the writers waiting for it go first once the batch ends."""
+    write_gate.hold_exclusively(session.connection())
+    begin_write(session)
+
+
 def _between_batches(
     session: Session, settings: PurgeSettings, checkpoint: str, batch_seconds: float
 ) -> None:
     connection = session.connection()
-    if connection.dialect.name == "sqlite":
+    sqlite = connection.dialect.name == "sqlite"
+    gated = sqlite and write_gate.in_use(connection)
+    if sqlite:
         # Copy the committed batch from the write-ahead log into the database so the log
         # stays small; TRUNCATE (at the end) also empties it, erased pages included.
         connection.exec_driver_sql(f"PRAGMA wal_checkpoint({checkpoint})")
     session.commit()
-    if settings.pause_seconds and connection.dialect.name == "sqlite":
-        # Leaves SQLite's one write lock free for kiosk check-ins between batches. A check-in
-        # that found it taken polls again after growing sleeps (SQLite's busy handler: 1, 2,
-        # 5, 10, 15, 20, 25, 25, 50 ... ms), about half as long as it has waited: after a
-        # 50 ms batch it sleeps 20-25 ms, and a 10 ms pause ended before it looked, so it
-        # waited for the next batch too (waits of 107, 132, 182 and 332 ms at 1,000,000
-        # visits). So the pause lasts at least half the batch it follows.
+    if settings.pause_seconds and sqlite:
+        # Leaves SQLite's one write lock free for kiosk check-ins between batches.
         # PostgreSQL locks rows, none of them a check-in's, so its check-ins go on during a
         # batch and a pause would only lengthen the purge (1,400 of them at 1,000,000 visits).
-        pause(max(settings.pause_seconds, batch_seconds / 2))
+        if gated:
+            # A check-in waiting at the writers' gate asks again every millisecond: the
+            # pause need only be longer than that; the next batch then waits for it.
+            pause(max(settings.pause_seconds, write_gate.HANDOVER_SECONDS))
+        else:
+            # Without the gate (a database named by a URI) a waiting check-in looks again
+            # after SQLite's growing sleeps (1, 2, 5, 10, 15, 20, 25, 25, 50 ... ms), about
+            # half as long as it has waited: after a 50 ms batch it sleeps 20-25 ms, and a
+            # 10 ms pause ended before it looked (waits of 107-332 ms at 1,000,000 visits).
+            # So the pause lasts at least half the batch it follows.
+            pause(max(settings.pause_seconds, batch_seconds / 2))
 
 
 def _add_to_run(session: Session, run_id: int, erased: Erased, contacts: Counter[int]) -> None:
@@ -650,7 +665,7 @@ def _purge_passed_tokens(
         while True:
             started = time.monotonic()
             with _no_collection():
-                begin_write(session)
+                _begin_batch(session)
                 after = delete_passed_tokens(session, through, site_ids, after=after, limit=limit)
                 session.commit()
             if after is None:

@@ -305,16 +305,28 @@ def test_the_cycle_collector_never_runs_inside_a_batch(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_the_pause_after_a_batch_lasts_half_the_batch_at_least(
-    session: Session, make_site: Any, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("gate", [True, False])
+def test_the_pause_after_a_batch_is_the_gates_handover_or_half_the_batch(
+    session: Session,
+    make_site: Any,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    gate: bool,
 ):
-    """SQLite: a check-in that waited through a batch polls again after about half as long
-    (the busy handler's growing sleeps); a shorter pause would end before it looks."""
+    """SQLite. Through the writers' gate (kiosk.write_gate) a waiting check-in asks again every
+    millisecond: a few milliseconds' pause lets it in, and the next batch waits for it.
+    Without the gate (a database named by a URI) a check-in that waited through a batch looks
+    again after about half as long (the busy handler's growing sleeps), and a shorter pause
+    would end before it looks."""
+    from kiosk import write_gate
+
     site = make_site(retention_days=1)
     add_visits(session, site, 300, checked_in_at=clock.now())
     clock.advance(timedelta(days=2))
     pauses: list[float] = []
     monkeypatch.setattr("kiosk.privacy.purge.pause", pauses.append)
+    if not gate:
+        monkeypatch.setattr(write_gate, "in_use", lambda _connection: False)
     erase_visit_rows = purge_module.erase_visit_rows
 
     def slow_erase(*args: Any) -> Any:
@@ -330,8 +342,39 @@ def test_the_pause_after_a_batch_lasts_half_the_batch_at_least(
     )
     assert run is not None
     assert run.visits_erased == 300
-    assert min(pauses) >= 0.001
-    assert len([seconds for seconds in pauses if seconds >= 0.04]) == 3  # one per visit batch
+    if gate:
+        assert set(pauses) == {write_gate.HANDOVER_SECONDS}
+    else:
+        assert min(pauses) >= 0.001
+        assert len([seconds for seconds in pauses if seconds >= 0.04]) == 3  # a visit batch each
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_index_rows_batches_leave_the_gate_open_between_them_too(
+    session: Session,
+    make_site: Any,
+    make_visit: Any,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from kiosk import write_gate
+
+    site = make_site(retention_days=1)
+    for number in range(3):
+        make_visit(site, f"Maximiliane Oppenheimer-Sandberg{number} Wittgensteiner")
+    clock.advance(timedelta(days=2))
+    pauses: list[float] = []
+    monkeypatch.setattr("kiosk.privacy.purge.pause", pauses.append)
+    run = run_purge(
+        session,
+        clock=clock,
+        trigger="cli",
+        settings=PurgeSettings(batch_size=1, pause_seconds=0.001),
+    )
+    assert run is not None
+    assert run.visits_erased == 3
+    assert len(pauses) > 3 + 1  # a visit batch each, and more than one of index rows
+    assert set(pauses) == {write_gate.HANDOVER_SECONDS}
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # SQLite counts its own steps
