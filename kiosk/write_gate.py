@@ -8,14 +8,14 @@ pause half as long as each batch (a third of its time at a million visits), and 
 looked a little late still waited for the next batch too (bench/README.md, "The writers' gate").
 
 So every writer of the app's engines also holds a lock on a file beside the database
-(``<database>-writers``, mode 0600) from its first change until its transaction ends: shared
-for the app's own writers, which SQLite's lock still puts one after the other, exclusive for a
-purge batch. A writer that finds the purge's batch under way asks again every millisecond,
-and gets in within one of the batch's end; the purge's next batch waits for the writers that
-got in. Only writers take part (readers never wait, as WAL promises them). A writer waits at
-most the busy timeout here, then goes on to SQLite's own waiting, so a process that hangs
-holding the file lock cannot stop the others. Programs outside kiosk (the ``sqlite3`` shell)
-do not take part, and meet SQLite's waiting as before.
+(``<database>.writers-lock``, mode 0600, like the purge's ``.purge-lock``) from its first
+change until its transaction ends: shared for the app's own writers, which SQLite's lock still
+puts one after the other, exclusive for a purge batch. A writer that finds the purge's batch
+under way asks again every millisecond, and gets in within one of the batch's end; the purge's
+next batch waits for the writers that got in. Only writers take part (readers never wait, as
+WAL promises them). A writer waits at most the busy timeout here, then goes on to SQLite's own
+waiting, so a process that hangs holding the file lock cannot stop the others. Programs
+outside kiosk (the ``sqlite3`` shell) do not take part, and meet SQLite's waiting as before.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN IMMEDIATE")
 
 
 def gate_path(database: str) -> str:
-    return f"{database}-writers"
+    return f"{database}.writers-lock"
 
 
 def install(engine: Engine, database: str, wait_seconds: float) -> None:
