@@ -9,6 +9,8 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,17 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 def _database_file(engine: Any) -> Path:
     return Path(engine.url.database)
+
+
+@contextmanager
+def _gate_held_elsewhere(engine: Any) -> Iterator[None]:
+    """The gate held alone by another process, as one that hangs would."""
+    descriptor = os.open(write_gate.gate_path(str(_database_file(engine))), os.O_RDWR)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _scratch_table(engine: Any) -> None:
@@ -97,9 +110,7 @@ def test_a_writer_goes_on_without_the_gate_when_it_is_held_too_long(
     engine = make_engine(database_url, busy_timeout_ms=200)
     try:
         _scratch_table(engine)
-        hung = os.open(write_gate.gate_path(str(_database_file(engine))), os.O_RDWR)
-        try:
-            fcntl.flock(hung, fcntl.LOCK_EX)
+        with _gate_held_elsewhere(engine):
             began = time.monotonic()
             with (
                 caplog.at_level(logging.WARNING, logger="kiosk.write_gate"),
@@ -107,8 +118,6 @@ def test_a_writer_goes_on_without_the_gate_when_it_is_held_too_long(
             ):
                 connection.execute(text("INSERT INTO gate_probe DEFAULT VALUES"))
             waited = time.monotonic() - began
-        finally:
-            os.close(hung)
         assert 0.2 <= waited < 2
         assert "writing without it" in caplog.text
         with engine.connect() as connection:
@@ -121,16 +130,12 @@ def test_readers_never_wait_at_the_gate(database_url: str):
     engine = make_engine(database_url, busy_timeout_ms=5000)
     try:
         _scratch_table(engine)
-        held = os.open(write_gate.gate_path(str(_database_file(engine))), os.O_RDWR)
-        try:
-            fcntl.flock(held, fcntl.LOCK_EX)
+        with _gate_held_elsewhere(engine):
             began = time.monotonic()
             with engine.connect() as connection:
                 assert connection.execute(text("SELECT count(*) FROM gate_probe")).scalar() == 0
                 connection.execute(text("WITH n AS (SELECT 1) SELECT * FROM n")).all()
             assert time.monotonic() - began < 0.5
-        finally:
-            os.close(held)
     finally:
         engine.dispose()
 
