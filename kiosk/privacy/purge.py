@@ -656,8 +656,9 @@ def _purge_passed_tokens(
     if every_site:
         # Covers the sites whose last day is that one: no second pass of their own, which
         # on PostgreSQL would read the index entries of every row the first one deleted.
-        passes.append((min(throughs), None))
-        throughs.pop(min(throughs))
+        earliest = min(throughs)
+        passes.append((earliest, None))
+        del throughs[earliest]
     passes.extend((through, site_ids) for through, site_ids in sorted(throughs.items()))
     limit = settings.batch_size * TOKENS_PER_VISIT_BATCH
     for through, site_ids in passes:
