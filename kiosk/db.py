@@ -6,7 +6,7 @@ import functools
 import logging
 import operator
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +49,36 @@ ID_MAX = 2**31 - 1
 log = logging.getLogger(__name__)
 
 
-def id_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
-    """``column IN ids`` for a batch of ids (the purge's thousands a statement).
+class IdBatch(tuple[int, ...]):
+    """A batch of ids, each checked to be an integer (``operator.index``) once, with the
+    text each database's statement writes of them made once however many statements use it.
+
+    A purge's batch of 2,500 visits names its ids in eight statements (the visits, each table
+    referring to them, the statistics, the index rows); writing them each time was a tenth of
+    the client's time a batch (bench/README.md, "One text a batch")."""
+
+    def __new__(cls, ids: Iterable[int]) -> IdBatch:
+        return super().__new__(cls, [operator.index(value) for value in ids])
+
+    @classmethod
+    def of(cls, ids: Iterable[int]) -> IdBatch:
+        """``ids`` as a batch: itself when it already is one."""
+        return ids if isinstance(ids, IdBatch) else cls(ids)
+
+    @functools.cached_property
+    def listed(self) -> str:
+        """The items of an SQL list, ``1,2,3``."""
+        return ",".join(map(str, self))
+
+    @functools.cached_property
+    def array(self) -> str:
+        """PostgreSQL's text of an integer array, ``{1,2,3}``."""
+        return "{" + self.listed + "}"
+
+
+def id_in(session: Session, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
+    """``column IN ids`` for a batch of ids (the purge's thousands a statement); an
+    :class:`IdBatch` used for several statements is written once.
 
     An IN list of bound parameters costs the client more than the database: SQLAlchemy makes,
     names and renders a parameter per id for every batch. On PostgreSQL this is ``column =
@@ -60,21 +88,20 @@ def id_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[
     value FROM json_each(:ids))``, hides the list's length from the planner, which then
     scanned the invitations instead of looking each visit up in their index (7-19 ms a batch
     against 1.2)."""
+    batch = IdBatch.of(ids)
     if session.get_bind().dialect.name == "postgresql":
         # The array as PostgreSQL writes one, a text the server casts: psycopg's dumping of a
-        # list checked each item's text with a regular expression (a purge's batch binds its
-        # 2,500 ids eight times).
-        written = "{" + ",".join([str(operator.index(value)) for value in ids]) + "}"
+        # list checked each item's text with a regular expression.
         listed: ColumnElement[bool] = column == any_(
-            cast(bindparam(None, written, type_=Text), ARRAY(Integer))
+            cast(bindparam(None, batch.array, type_=Text), ARRAY(Integer))
         )
         return listed
-    return _IdList(column, ids)
+    return _IdList(column, batch)
 
 
 class _IdList(ColumnElement[bool]):
     """``column IN (1, 2, 3)``, the ids written into the SQL: each must be an integer
-    (``operator.index``), so nothing but digits reaches the statement.
+    (:class:`IdBatch`), so nothing but digits reaches the statement.
 
     A statement holding one is never cached (``inherit_cache = False``): each batch's list is
     new, and thousands of them would push the app's own statements out of SQLAlchemy's cache."""
@@ -85,9 +112,9 @@ class _IdList(ColumnElement[bool]):
     # it on SQLite, which hides the IN from the planner (a scan instead of the primary key).
     _is_implicitly_boolean = True
 
-    def __init__(self, column: Any, ids: Collection[int]) -> None:
+    def __init__(self, column: Any, ids: Iterable[int]) -> None:
         self.column = column
-        self.ids = [operator.index(value) for value in ids]
+        self.ids = IdBatch.of(ids)
 
     @property
     def _from_objects(self) -> list[Any]:
@@ -100,7 +127,7 @@ def _write_id_list(element: _IdList, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     if not element.ids:
         return f"{column} IN (NULL)"  # matches no row, as SQLAlchemy's empty IN
-    return f"{column} IN ({','.join(map(str, element.ids))})"
+    return f"{column} IN ({element.ids.listed})"
 
 
 class RowStillReferred(Exception):
@@ -199,6 +226,7 @@ def _may_skip_triggers(connection: Connection) -> bool:
 def _delete_with_dependents(session: Session, table: Table, ids: Sequence[int]) -> None:
     if not ids:
         return
+    ids = IdBatch.of(ids)  # written once for the statements below
     connection = session.connection()
     actions = []
     for foreign_key in _referring(table):

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from kiosk.db import delete_with_dependents, id_in
+from kiosk.db import IdBatch, delete_with_dependents, id_in
 from kiosk.models import Invitation, SignedDocument, Site, Visit
 from kiosk.privacy.stats import VisitTimes, add_to_daily_stats
 from kiosk.sealing import erase_days_of, store_for
@@ -76,7 +76,7 @@ def erase_visit_rows(
     erased = Erased()
     if not rows:
         return erased
-    visit_ids = [row.id for row in rows]
+    visit_ids = IdBatch(row.id for row in rows)  # written once for every statement
     invitations = (
         session.connection()
         .execute(

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select, text
 
-from kiosk.db import ID_MAX, get_database, get_session, id_in
+from kiosk.db import ID_MAX, IdBatch, get_database, get_session, id_in
 from kiosk.models import Visit
 
 
@@ -77,3 +77,28 @@ def test_id_in_writes_nothing_but_integers_into_its_statement_or_parameter(
 ):
     with pytest.raises(TypeError):
         id_in(session, Visit.id, [1, value])
+
+
+def test_a_batch_of_ids_is_written_once_for_every_statement_that_names_it(
+    session: Any, make_site: Any, make_visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kiosk.db.IdBatch: checked and written once, then each statement given it finds the same
+    rows (the purge names a batch's visits in eight statements)."""
+    site = make_site()
+    ids = [make_visit(site, f"Visitor {number}").id for number in range(3)]
+    batch = IdBatch([ids[2], ids[0], ID_MAX])
+    assert IdBatch.of(batch) is batch
+    assert IdBatch.of((ids[0],)) == (ids[0],)
+    first = session.scalars(select(Visit.id).where(id_in(session, Visit.id, batch))).all()
+    # Written already: a second statement must not write the ids again.
+    monkeypatch.setattr(IdBatch, "__iter__", lambda self: pytest.fail("ids written again"))
+    second = session.scalars(select(Visit.id).where(id_in(session, Visit.id, batch))).all()
+    assert sorted(first) == sorted(second) == sorted([ids[0], ids[2]])
+    assert batch.listed == f"{ids[2]},{ids[0]},{ID_MAX}"
+    assert batch.array == "{" + batch.listed + "}"
+
+
+@pytest.mark.parametrize("value", ["1) OR (1=1", 2.5, None])
+def test_a_batch_of_ids_refuses_anything_but_integers(value: Any) -> None:
+    with pytest.raises(TypeError):
+        IdBatch([1, value])
