@@ -192,10 +192,12 @@ def index_rows_without_visit(session: Session) -> list[int]:
     )
 
 
-def purge_now(session: Session, clock: FrozenClock, sites: Any = None) -> Any:
-    run = run_purge(
-        session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=2), sites=sites
-    )
+def purge_now(app: Flask, session: Session, clock: FrozenClock, sites: Any = None) -> Any:
+    """The purge as ``kiosk purge`` runs it: in the app (its key store, its webhook outbox)."""
+    with app.app_context():
+        run = run_purge(
+            session, clock=clock, trigger="cli", settings=PurgeSettings(batch_size=2), sites=sites
+        )
     assert run is not None
     return run
 
@@ -214,7 +216,7 @@ def test_no_index_row_outlives_its_visit_or_its_old_key(
         make_visit(site, f"Greta Gone{number}", checked_out_at=clock.now())
         make_visit(west, f"Wanda West{number}", checked_out_at=clock.now())
     clock.advance(timedelta(days=4))
-    purge_now(session, clock)
+    purge_now(app, session, clock)
     assert index_rows_without_visit(session) == []
     assert session.scalar(select(func.count()).select_from(VisitNameToken)) == 0
 
@@ -234,7 +236,7 @@ def test_no_index_row_outlives_its_visit_or_its_old_key(
     assert key is not None
     assert key.erase_day == clock.now().date()
     today_id = today.id
-    purge_now(session, clock)
+    purge_now(app, session, clock)
     session.expire_all()
     assert session.get(Visit, today_id) is None
     assert index_rows_without_visit(session) == []
@@ -264,7 +266,7 @@ def test_the_passed_days_index_rows_go_in_batches_on_sqlite_and_at_once_on_postg
     engine = session.get_bind()
     event.listen(engine, "before_cursor_execute", record)
     try:
-        purge_now(session, clock)
+        purge_now(app, session, clock)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert session.scalar(select(func.count()).select_from(VisitNameToken)) == 0
@@ -283,14 +285,14 @@ def test_a_purge_of_some_sites_leaves_the_others_index(
     make_visit(site, "Greta Gone", checked_out_at=clock.now())
     waiting = make_visit(other, "Greta Waiting", checked_out_at=clock.now())
     clock.advance(timedelta(days=4))
-    purge_now(session, clock, sites=[site])
+    purge_now(app, session, clock, sites=[site])
     assert index_rows_without_visit(session) == []
     assert indexes_name(session, waiting, "Greta Waiting")
     assert found(session, other.id, "gre") == ["Greta Waiting"]
 
 
 def test_each_key_s_bound_covers_its_visits_on_every_path(
-    session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
+    app: Flask, session: Session, make_site: Any, make_visit: Any, clock: FrozenClock
 ):
     """Check-in, check-out on a later day (a new key), a rectified name, a check-in inside a
     savepoint that is rolled back, and the purge: each leaves every index row under a bound
@@ -326,7 +328,7 @@ def test_each_key_s_bound_covers_its_visits_on_every_path(
     assert found(session, site.id, "bo") == ["Bo Later", "Bo Boundsson"]
     # The purge forgets the bounds of the days whose keys it destroyed.
     clock.advance(timedelta(days=40))
-    purge_now(session, clock)
+    purge_now(app, session, clock)
     assert session.scalars(select(NameTokenDay)).all() == []
 
 
