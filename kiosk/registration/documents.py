@@ -26,6 +26,7 @@ from kiosk.registration.signing import (
     next_turn,
     progress_after_form,
     remember_signature,
+    signing_turns,
 )
 from kiosk.registration.visitor import (
     closing_screen,
@@ -56,7 +57,9 @@ def sign_document() -> str | Response:
     if shown is None:
         return redirect(url_for(".notice"))
     members = group_members(pending, site)
-    turn = next_turn(site, pending, members)
+    # Read once: whose turn it is, and (on the page) how far the group is.
+    turns = signing_turns(site, pending, members)
+    turn = next_turn(site, pending, members, turns)
     if turn is None:
         return _register(site, pending, shown)
     version = turn.version
@@ -100,7 +103,7 @@ def sign_document() -> str | Response:
     )
     form.version.data = version.id
     form.signer.data = turn.member + 1
-    notice, accepted = progress_after_form(site, pending, lambda: members)
+    notice, accepted = progress_after_form(site, pending, lambda: members, turns)
     return render_template(
         "registration/sign_document.html",
         site=site,

@@ -65,22 +65,42 @@ class SigningTurn:
 
 
 def next_turn(
-    site: Site, pending: dict[str, Any], members: Sequence[dict[str, Any]] = ()
+    site: Site,
+    pending: dict[str, Any],
+    members: Sequence[dict[str, Any]] = (),
+    turns: Sequence[Turn] | None = None,
 ) -> SigningTurn | None:
     """The next document someone of the group has yet to accept; None when everyone has.
 
     ``members`` is everyone from :func:`kiosk.registration.group.group_members` (the first
-    visitor first), or empty for a visitor on their own."""
+    visitor first), or empty for a visitor on their own. ``turns``, when given, are the
+    group's turns already read (:func:`signing_turns`); otherwise they are read up to the
+    first one not accepted."""
     everyone = list(members) or [pending]
-    for index, member, version, accepted in _turns(site, pending, everyone):
+    for index, member, version, accepted in (
+        turns if turns is not None else _turns(site, pending, everyone)
+    ):
         if not accepted:
             return SigningTurn(index, version, member, len(everyone))
     return None
 
 
+#: A turn of a group's signing: (the person's place in the group, their details, the version,
+#: whether they accepted it already).
+Turn = tuple[int, dict[str, Any], DocumentVersion, bool]
+
+
+def signing_turns(
+    site: Site, pending: dict[str, Any], members: Sequence[dict[str, Any]] = ()
+) -> list[Turn]:
+    """Every turn of the group's signing, read once for a page that needs both whose turn it
+    is and how far the group is (:func:`next_turn`, :func:`progress_after_form`)."""
+    return list(_turns(site, pending, list(members) or [pending]))
+
+
 def _turns(
     site: Site, pending: dict[str, Any], everyone: Sequence[dict[str, Any]]
-) -> Iterator[tuple[int, dict[str, Any], DocumentVersion, bool]]:
+) -> Iterator[Turn]:
     """Each document each person of the group is asked, in the order they sign: (their
     place in the group, their details, the version, whether they accepted it already)."""
     for index, member in enumerate(everyone):
@@ -99,7 +119,10 @@ class Progress:
 
 
 def progress_after_form(
-    site: Site, pending: dict[str, Any], members: Callable[[], Sequence[dict[str, Any]]]
+    site: Site,
+    pending: dict[str, Any],
+    members: Callable[[], Sequence[dict[str, Any]]],
+    turns: Sequence[Turn] | None = None,
 ) -> tuple[Progress | None, int]:
     """The notice's place in the check-in, and how many documents are accepted already
     (the next one's place is the notice's plus that plus one). Everyone in a group
@@ -108,15 +131,16 @@ def progress_after_form(
     document (most check-ins) costs no query and does not read the group.
 
     None for an invited visitor: their details were filled in and checked on one screen,
-    with no steps counted (registration/check_in.html's ``data-review``)."""
+    with no steps counted (registration/check_in.html's ``data-review``). ``turns``: the
+    group's turns when already read (:func:`signing_turns`)."""
     if pending.get("invitation_id"):
         return None, 0
     visitor_type = _visitor_type(site, pending)
     done = total = 0
     if required_documents(visitor_type):
-        for _index, _member, _version, accepted in _turns(
-            site, pending, list(members()) or [pending]
-        ):
+        if turns is None:
+            turns = signing_turns(site, pending, members())
+        for _index, _member, _version, accepted in turns:
             total += 1
             done += accepted
     notice = form_steps(visitor_type if visitor_type is not None else site) + 1

@@ -27,6 +27,7 @@ from kiosk.models import (
     Site,
     Visit,
 )
+from kiosk.registration import signing
 from kiosk.services.documents import (
     DocumentError,
     fill_placeholders,
@@ -452,10 +453,23 @@ def test_signed_document_pdf_renders_non_latin_names(
 
 
 def test_each_person_of_a_group_signs_in_turn_and_keeps_their_own_copy(
-    pair: Any, contractor_site: dict[str, Any], make_host: Any, session: Session
+    pair: Any,
+    contractor_site: dict[str, Any],
+    make_host: Any,
+    session: Session,
+    monkeypatch: pytest.MonkeyPatch,
 ):
     """A contractor with two colleagues: the kiosk is passed along, each signs the briefing
-    under their own name, and each visit keeps its own signed copy."""
+    under their own name, and each visit keeps its own signed copy. The page reads each
+    person's documents once (whose turn it is and the step shown come from the same read)."""
+    reads: list[str] = []
+    documents_to_sign = signing.documents_to_sign
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(kwargs["name"])
+        return documents_to_sign(*args, **kwargs)
+
+    monkeypatch.setattr(signing, "documents_to_sign", counted)
     host = make_host(contractor_site["site"], "Hanna Host")
     kiosk = pair(contractor_site["site"])
     version = contractor_site["version"]
@@ -492,7 +506,9 @@ def test_each_person_of_a_group_signs_in_turn_and_keeps_their_own_copy(
         assert response.location.endswith("/check-in/sign")
 
     for signer, name in enumerate(("Carl Contractor", "Dana Driller", "Eero Electrician"), 1):
+        reads.clear()
         page = kiosk.get("/check-in/sign").text
+        assert reads == ["Carl Contractor", "Dana Driller", "Eero Electrician"]
         assert f"For {name} to sign" in page
         assert f"Safety briefing for {name}" in page
         assert step_of(page) == (notice + signer, total)
